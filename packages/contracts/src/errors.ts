@@ -1,0 +1,50 @@
+/**
+ * The registry of stable error codes. A code, once published, keeps its meaning and is never reused.
+ * `status` is the HTTP status the API answers with.
+ */
+export const ERROR_CODES = {
+  VALIDATION_FAILED: { status: 400, message: 'the request is invalid' },
+  INVALID_JSON: { status: 400, message: 'the body is not valid JSON' },
+  BODY_EMPTY: { status: 400, message: 'the request body is empty' },
+  BODY_TOO_LARGE: { status: 413, message: 'the request body is too large' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'the body must be application/json' },
+  UNAUTHENTICATED: { status: 401, message: 'a valid bearer token is required' },
+  FORBIDDEN: { status: 403, message: 'the token does not allow this operation' },
+  NOT_FOUND: { status: 404, message: 'no such resource' },
+  ROUTE_NOT_FOUND: { status: 404, message: 'no such route' },
+  METHOD_NOT_ALLOWED: { status: 405, message: 'method not allowed' },
+  TASK_NOT_FOUND: { status: 404, message: 'no such task' },
+  TASK_NAME_TAKEN: { status: 409, message: 'a task with this namespace and name exists' },
+  TASK_VERSION_CONFLICT: { status: 409, message: 'the task changed since the given revision' },
+  TARGET_NOT_SUPPORTED: { status: 422, message: 'this target type is not available on this server' },
+  RUN_NOT_FOUND: { status: 404, message: 'no such run' },
+  RUN_ALREADY_FINISHED: { status: 409, message: 'the run has already finished' },
+  TOKEN_NOT_FOUND: { status: 404, message: 'no such token' },
+  CALLBACK_TOKEN_INVALID: { status: 401, message: 'the callback token is missing or invalid' },
+  CALLBACK_RUN_MISMATCH: { status: 403, message: 'the callback token belongs to another run' },
+  CALLBACK_ATTEMPT_SUPERSEDED: { status: 409, message: 'the report is for an attempt that is no longer current' },
+  CALLBACK_REPLAYED: { status: 409, message: 'this report sequence number was already received' },
+  INVALID_CURSOR: { status: 400, message: 'the cursor is invalid' },
+  NOT_READY: { status: 503, message: 'the server is not ready' },
+  SHUTTING_DOWN: { status: 503, message: 'the server is shutting down' },
+  STORE_LOCKED: { status: 500, message: 'the store is in use by another ecron process' },
+  STORE_UNAVAILABLE: { status: 503, message: 'the store is unavailable' },
+  CONFIG_INVALID: { status: 500, message: 'the configuration is invalid' },
+  SPEC_FILE_INVALID: { status: 400, message: 'the spec file cannot be read' },
+  SERVER_UNREACHABLE: { status: 503, message: 'the ecron server cannot be reached' },
+  INTERNAL: { status: 500, message: 'internal error' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** The body of every error answer of the REST API. */
+export interface ErrorBody {
+  error: { code: ErrorCode | string; message: string; details?: unknown };
+}
+
+/** One problem found while validating input, named by its JSON path ("schedule.cron"). */
+export interface FieldIssue {
+  path: string;
+  code: string;
+  message: string;
+}

@@ -1,0 +1,65 @@
+import { z } from 'zod';
+
+/** Header carrying `t=<unix ms>,n=<nonce>,v1=<hex HMAC-SHA256>` over `${t}.${n}.${body}`. */
+export const SIGNATURE_HEADER = 'x-ecron-signature';
+/** Header naming what a request to an executor asks: `run` (default), `cancel` or `status`. */
+export const EVENT_HEADER = 'x-ecron-event';
+/** An executor refuses a request signed longer ago than this. */
+export const SIGNATURE_MAX_AGE_MS = 5 * 60_000;
+
+/** The body POSTed to an HTTP target for each attempt. */
+export interface RunRequest {
+  runId: string;
+  taskId: string;
+  namespace: string;
+  task: string;
+  scheduledAt: string;
+  attempt: number;
+  params: Record<string, unknown>;
+  shard: { index: number; total: number };
+  deadline: string | null;
+  callback: { url: string; token: string };
+}
+
+/** Body of a cancel request (header `x-ecron-event: cancel`). */
+export interface CancelRequest {
+  event: 'cancel';
+  runId: string;
+  attempt: number;
+  reason: 'user' | 'deadline' | 'overlap' | 'shutdown';
+}
+
+/** Body of a status request (header `x-ecron-event: status`), sent after a restart for runs in flight. */
+export interface StatusRequest {
+  event: 'status';
+  runId: string;
+  attempt: number;
+}
+
+export const StatusReplySchema = z.object({
+  status: z.enum(['running', 'succeeded', 'failed', 'unknown']),
+  output: z.unknown().optional(),
+  error: z.string().optional(),
+});
+export type StatusReply = z.infer<typeof StatusReplySchema>;
+
+const logLine = z.strictObject({
+  level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  message: z.string().max(16_384),
+  at: z.iso.datetime({ offset: true }).optional(),
+});
+
+/**
+ * A callback report, POSTed to `/api/v1/runs/{id}/report` with the run-scoped token as bearer.
+ * `seq` increases with every report of an attempt; a report whose seq was already seen is refused.
+ */
+export const RunReportSchema = z.strictObject({
+  attempt: z.number().int().min(1),
+  seq: z.number().int().min(0),
+  progress: z.number().min(0).max(100).optional(),
+  logs: z.array(logLine).max(1000).optional(),
+  status: z.enum(['running', 'succeeded', 'failed']).optional(),
+  output: z.unknown().optional(),
+  error: z.string().max(16_384).optional(),
+});
+export type RunReport = z.input<typeof RunReportSchema>;

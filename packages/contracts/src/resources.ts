@@ -1,0 +1,109 @@
+import { z } from 'zod';
+import type { TaskSpec } from './task-spec.ts';
+
+export const RUN_STATUSES = ['pending', 'dispatched', 'running', 'succeeded', 'failed', 'timed_out', 'cancelled', 'skipped', 'lost'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+export const FINAL_RUN_STATUSES: readonly RunStatus[] = ['succeeded', 'failed', 'timed_out', 'cancelled', 'skipped', 'lost'];
+export const isFinalRunStatus = (status: RunStatus): boolean => FINAL_RUN_STATUSES.includes(status);
+
+export const ATTEMPT_STATUSES = ['dispatched', 'running', 'succeeded', 'failed', 'timed_out', 'cancelled', 'lost'] as const;
+export type AttemptStatus = (typeof ATTEMPT_STATUSES)[number];
+
+/** How a run came to be. */
+export type RunTrigger = 'schedule' | 'manual';
+export type TaskState = 'active' | 'paused' | 'completed';
+
+/** A task as the API returns it. Instants are ISO-8601 UTC strings. */
+export interface TaskResource {
+  id: string;
+  namespace: string;
+  name: string;
+  revision: number;
+  state: TaskState;
+  spec: TaskSpec;
+  nextFireAt: string | null;
+  lastFireAt: string | null;
+  lastRunStatus: RunStatus | null;
+  skippedFires: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface AttemptResource {
+  number: number;
+  status: AttemptStatus;
+  executor: string | null;
+  startedAt: string;
+  finishedAt: string | null;
+  error: string | null;
+  output: unknown;
+}
+
+/** A run as the API returns it. */
+export interface RunResource {
+  id: string;
+  taskId: string;
+  namespace: string;
+  taskName: string;
+  taskRevision: number;
+  trigger: RunTrigger;
+  scheduledAt: string;
+  status: RunStatus;
+  attempt: number;
+  attempts: AttemptResource[];
+  params: Record<string, unknown>;
+  progress: number | null;
+  output: unknown;
+  error: string | null;
+  nextAttemptAt: string | null;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+export interface RunLogResource {
+  seq: number;
+  attempt: number;
+  at: string;
+  level: 'debug' | 'info' | 'warn' | 'error';
+  message: string;
+}
+
+export const TOKEN_ROLES = ['admin', 'editor', 'viewer'] as const;
+export type TokenRole = (typeof TOKEN_ROLES)[number];
+
+export interface TokenResource {
+  id: string;
+  name: string;
+  role: TokenRole;
+  namespaces: string[];
+  createdAt: string;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+}
+
+export interface AuditEntryResource {
+  id: string;
+  at: string;
+  actor: string;
+  action: string;
+  resourceType: string;
+  resourceId: string | null;
+  details: unknown;
+}
+
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+export const CreateTokenSchema = z.strictObject({
+  name: z.string().min(1).max(128),
+  role: z.enum(TOKEN_ROLES).default('viewer'),
+  namespaces: z.array(z.string().min(1).max(128)).max(100).default(['*']),
+});
+export type CreateTokenInput = z.input<typeof CreateTokenSchema>;
+
+export const TriggerSchema = z.strictObject({
+  params: z.record(z.string(), z.unknown()).optional(),
+});
