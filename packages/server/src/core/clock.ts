@@ -1,0 +1,27 @@
+/** An opaque handle returned by {@link Clock.setTimer}. */
+export type TimerHandle = { readonly id: number | NodeJS.Timeout | object };
+
+/**
+ * Time as every component sees it. Production uses {@link systemClock}; tests inject a
+ * {@link ManualClock} (see `testing/manual-clock.ts`) and advance it explicitly.
+ */
+export interface Clock {
+  /** Milliseconds since the Unix epoch. */
+  now(): number;
+  /** Calls `fn` once after `ms` milliseconds of this clock's time. */
+  setTimer(fn: () => void, ms: number): TimerHandle;
+  clearTimer(handle: TimerHandle): void;
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  setTimer: (fn, ms) => {
+    const timer = setTimeout(fn, Math.max(0, ms));
+    return { id: timer };
+  },
+  clearTimer: (handle) => clearTimeout(handle.id as NodeJS.Timeout),
+};
+
+/** A source of randomness in [0, 1), injected so that jitter is reproducible in tests. */
+export type Random = () => number;
+export const systemRandom: Random = Math.random;

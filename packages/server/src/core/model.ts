@@ -1,0 +1,98 @@
+import type { AttemptStatus, RunStatus, RunTrigger, TaskSpec, TaskState, TokenRole } from '@ecron/contracts';
+
+/** A stored task. Instants are UTC epoch milliseconds. */
+export interface TaskRecord {
+  id: string;
+  namespace: string;
+  name: string;
+  revision: number;
+  state: TaskState;
+  /** The validated spec, secrets included: never send it out without redaction. */
+  spec: TaskSpec;
+  /** The next nominal fire; null when the schedule has none (manual, finished, or waiting on fixed-delay). */
+  nextFireAt: number | null;
+  lastFireAt: number | null;
+  lastRunStatus: RunStatus | null;
+  /** Fires not made because of misfire or overlap policies, counted over the task's life. */
+  skippedFires: number;
+  /** The instant `every` schedules count from: creation or last schedule change. */
+  anchorAt: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface TaskRevisionRecord {
+  taskId: string;
+  revision: number;
+  spec: TaskSpec;
+  createdAt: number;
+  actor: string;
+}
+
+export interface RunRecord {
+  id: string;
+  taskId: string;
+  namespace: string;
+  taskName: string;
+  taskRevision: number;
+  trigger: RunTrigger;
+  scheduledAt: number;
+  status: RunStatus;
+  /** The current attempt number; 0 before the first dispatch. */
+  attempt: number;
+  params: Record<string, unknown>;
+  progress: number | null;
+  output: unknown;
+  error: string | null;
+  /** When the next attempt may start (retry backoff); null when not waiting. */
+  nextAttemptAt: number | null;
+  /** Deadline of the current attempt; null without a timeout. */
+  deadlineAt: number | null;
+  /** Highest callback report sequence number seen for the current attempt; -1 before any. */
+  reportSeq: number;
+  createdAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+}
+
+export interface AttemptRecord {
+  runId: string;
+  number: number;
+  status: AttemptStatus;
+  executor: string | null;
+  startedAt: number;
+  finishedAt: number | null;
+  error: string | null;
+  output: unknown;
+}
+
+export interface RunLogRecord {
+  runId: string;
+  seq: number;
+  attempt: number;
+  at: number;
+  level: 'debug' | 'info' | 'warn' | 'error';
+  message: string;
+}
+
+export interface TokenRecord {
+  id: string;
+  name: string;
+  role: TokenRole;
+  namespaces: string[];
+  /** SHA-256 of the secret, hex. The secret itself is never stored. */
+  secretHash: string;
+  createdAt: number;
+  lastUsedAt: number | null;
+  revokedAt: number | null;
+}
+
+export interface AuditRecord {
+  id: string;
+  at: number;
+  actor: string;
+  action: string;
+  resourceType: string;
+  resourceId: string | null;
+  details: unknown;
+}

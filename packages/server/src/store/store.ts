@@ -1,0 +1,220 @@
+/**
+ * The storage port. Every implementation (SQLite now; PostgreSQL and MySQL later) passes the
+ * conformance suite in `conformance/`. Verbs speak the domain: no SQL, connection, transaction
+ * or driver type crosses this interface. Instants are UTC epoch milliseconds.
+ *
+ * Batch verbs (`recordFires`, `startAttempts`, `finishAttempts`) run each call in ONE
+ * transaction: the scheduler's throughput depends on it.
+ */
+import type { AttemptStatus, RunStatus, RunTrigger, TaskSpec, TaskState, TokenRole } from '@ecron/contracts';
+import type { AttemptRecord, AuditRecord, RunLogRecord, RunRecord, TaskRecord, TaskRevisionRecord, TokenRecord } from '../core/model.ts';
+
+/** Who did a management operation, and what: written to the audit log in the same transaction. */
+export interface AuditInput {
+  actor: string;
+  action: string;
+  details?: unknown;
+}
+
+export interface PageParams {
+  /** Opaque cursor from a previous page's `nextCursor`. Throws INVALID_CURSOR when malformed. */
+  cursor?: string | null;
+  /** 1..1000. */
+  limit: number;
+}
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+export interface ListTasksParams extends PageParams {
+  /** Only these namespaces (a token's scope); null or containing "*" means all. */
+  namespaces?: string[] | null;
+  namespace?: string;
+  state?: TaskState;
+  /** Case-insensitive substring of the name. */
+  nameContains?: string;
+  lastRunStatus?: RunStatus;
+}
+
+export interface ListRunsParams extends PageParams {
+  namespaces?: string[] | null;
+  taskId?: string;
+  namespace?: string;
+  status?: RunStatus;
+  /** scheduledAt >= from */
+  from?: number;
+  /** scheduledAt < to */
+  to?: number;
+}
+
+export interface ListAuditParams extends PageParams {
+  action?: string;
+  resourceId?: string;
+}
+
+/** A run to insert. Runs created already dispatched carry their first attempt. */
+export interface NewRun {
+  id: string;
+  taskId: string;
+  namespace: string;
+  taskName: string;
+  taskRevision: number;
+  trigger: RunTrigger;
+  scheduledAt: number;
+  /** `pending` (waiting to be dispatched), `dispatched` (with `attempt`) or `skipped` (final). */
+  status: 'pending' | 'dispatched' | 'skipped';
+  params: Record<string, unknown>;
+  error?: string | null;
+  createdAt: number;
+  /** Required when status is `dispatched`: attempt 1 starts in the same transaction. */
+  attempt?: { executor: string | null; startedAt: number; deadlineAt: number | null };
+}
+
+/**
+ * One task's fire(s), recorded atomically: the task's next fire advances from
+ * `expectedNextFireAt` to `nextFireAt` by compare-and-set, and its runs are inserted under the
+ * unique key (taskId, scheduledAt) of scheduled runs. A run whose key exists is silently not
+ * inserted (a second scheduler firing the same instant is a no-op).
+ */
+export interface FireRecord {
+  taskId: string;
+  expectedNextFireAt: number;
+  nextFireAt: number | null;
+  /** Set when the task has no fire left (one-shot done, past endAt): becomes `completed`. */
+  complete?: boolean;
+  lastFireAt: number | null;
+  skippedDelta: number;
+  runs: NewRun[];
+}
+export interface FireResult {
+  taskId: string;
+  /** False when the compare-and-set failed (the task changed, was paused or deleted, or another node fired). */
+  recorded: boolean;
+  /** The runs actually inserted. */
+  runs: RunRecord[];
+}
+
+export interface StartAttemptParams {
+  runId: string;
+  /** The attempt being started: the run's current attempt + 1. */
+  attempt: number;
+  executor: string | null;
+  startedAt: number;
+  deadlineAt: number | null;
+}
+
+export type RunOutcome =
+  | { kind: 'final'; status: Exclude<RunStatus, 'pending' | 'dispatched' | 'running'> }
+  | { kind: 'retry'; nextAttemptAt: number };
+
+export interface FinishAttemptParams {
+  runId: string;
+  attempt: number;
+  attemptStatus: Exclude<AttemptStatus, 'dispatched' | 'running'>;
+  at: number;
+  output?: unknown;
+  error?: string | null;
+  outcome: RunOutcome;
+  /**
+   * Applied in the same transaction when the run ends for good: sets the task's next fire when
+   * it is currently null and the task is active (fixed-delay schedules).
+   */
+  taskNextFireAt?: number | null;
+}
+
+export type ReportGate = 'accepted' | 'replayed' | 'superseded' | 'finished' | 'not_found';
+
+export interface NewLogLine {
+  runId: string;
+  attempt: number;
+  at: number;
+  level: RunLogRecord['level'];
+  message: string;
+}
+
+export interface Store {
+  /** Applies pending migrations and takes whatever process-level lock the store needs. Idempotent. */
+  open(): Promise<void>;
+  close(): Promise<void>;
+  /** Store time (the database clock) in epoch ms: leases compare against it. */
+  now(): Promise<number>;
+
+  // ---- tasks ----------------------------------------------------------------------------
+  /** Throws EcronError TASK_NAME_TAKEN when (namespace, name) exists. Writes revision 1. */
+  createTask(p: { task: TaskRecord; audit: AuditInput }): Promise<TaskRecord>;
+  getTask(id: string): Promise<TaskRecord | null>;
+  getTaskByName(namespace: string, name: string): Promise<TaskRecord | null>;
+  /** Ordered by (namespace, name). */
+  listTasks(p: ListTasksParams): Promise<Page<TaskRecord>>;
+  /**
+   * Replaces the spec, bumping the revision and writing a revision row. Throws TASK_NOT_FOUND,
+   * TASK_VERSION_CONFLICT (expectedRevision given and different) or TASK_NAME_TAKEN.
+   */
+  updateTask(p: {
+    id: string; expectedRevision?: number; spec: TaskSpec; nextFireAt: number | null; anchorAt: number; state: TaskState; at: number; audit: AuditInput;
+  }): Promise<TaskRecord>;
+  /** Pause, resume, complete. Throws TASK_NOT_FOUND. */
+  setTaskState(p: { id: string; state: TaskState; nextFireAt: number | null; at: number; audit: AuditInput }): Promise<TaskRecord>;
+  /** Deletes the task and its revisions; its runs stay as history. Throws TASK_NOT_FOUND. */
+  deleteTask(p: { id: string; at: number; audit: AuditInput }): Promise<void>;
+  listTaskRevisions(taskId: string): Promise<TaskRevisionRecord[]>;
+
+  // ---- scheduling -----------------------------------------------------------------------
+  /** Active tasks whose next fire is ≤ `until`, earliest first. */
+  listDueTasks(p: { until: number; limit: number }): Promise<TaskRecord[]>;
+  recordFires(fires: FireRecord[]): Promise<FireResult[]>;
+  /** A manual run (trigger), inserted with its audit entry. */
+  createRun(p: { run: NewRun; audit?: AuditInput }): Promise<RunRecord>;
+
+  // ---- runs -----------------------------------------------------------------------------
+  getRun(id: string): Promise<RunRecord | null>;
+  /** Newest first (by id). */
+  listRuns(p: ListRunsParams): Promise<Page<RunRecord>>;
+  /** Attempts of these runs, ordered by run then attempt number. */
+  listAttempts(runIds: string[]): Promise<AttemptRecord[]>;
+  /** Runs in `pending`, `dispatched` or `running`, oldest first; optionally of one task. */
+  listActiveRuns(p: { taskId?: string; limit: number }): Promise<RunRecord[]>;
+  /**
+   * Starts attempts: run goes to `dispatched`, attempt row inserted, deadline set. Each item is
+   * compare-and-set on (status = pending, attempt = item.attempt − 1); a failed CAS yields null.
+   */
+  startAttempts(items: StartAttemptParams[]): Promise<(RunRecord | null)[]>;
+  /** `dispatched` → `running` for the current attempt; null when stale. */
+  markRunning(p: { runId: string; attempt: number; at: number }): Promise<RunRecord | null>;
+  /**
+   * Ends attempts. CAS on (run.attempt = attempt, run not final); null when stale. A retry
+   * outcome puts the run back to `pending` with `nextAttemptAt`; a final one ends it and sets the
+   * task's lastRunStatus.
+   */
+  finishAttempts(items: FinishAttemptParams[]): Promise<(RunRecord | null)[]>;
+  /** Ends a run that has no attempt in flight (a queued or backing-off run being cancelled or skipped). */
+  finishRun(p: { runId: string; status: 'cancelled' | 'skipped' | 'lost' | 'failed'; at: number; error?: string | null; audit?: AuditInput }): Promise<RunRecord | null>;
+  /**
+   * Gate for callback reports: accepts `seq` only if it is greater than every seq seen for the
+   * run's current attempt, the attempt is current and the run is not final. Stores progress.
+   */
+  acceptReport(p: { runId: string; attempt: number; seq: number; progress?: number | null }): Promise<ReportGate>;
+  /** Appends log lines (seq assigned per run). Lines past the per-run cap are dropped; returns how many were stored. */
+  appendRunLogs(lines: NewLogLine[]): Promise<number>;
+  listRunLogs(p: { runId: string; afterSeq?: number; limit: number }): Promise<RunLogRecord[]>;
+
+  // ---- tokens and audit -----------------------------------------------------------------
+  createToken(p: { token: TokenRecord; audit: AuditInput }): Promise<TokenRecord>;
+  findTokenByHash(secretHash: string): Promise<TokenRecord | null>;
+  listTokens(): Promise<TokenRecord[]>;
+  countTokens(): Promise<number>;
+  /** Throws TOKEN_NOT_FOUND. Idempotent on an already revoked token. */
+  revokeToken(p: { id: string; at: number; audit: AuditInput }): Promise<TokenRecord>;
+  touchToken(p: { id: string; at: number }): Promise<void>;
+  appendAudit(entry: Omit<AuditRecord, 'id'> & { id?: string }): Promise<void>;
+  /** Newest first. */
+  listAudit(p: ListAuditParams): Promise<Page<AuditRecord>>;
+}
+
+/** Per-run cap on stored log lines; further lines are dropped and one notice line is kept. */
+export const RUN_LOG_LINE_CAP = 10_000;
+/** Cap on the JSON size of a run's or attempt's output; larger output is replaced by a truncation marker. */
+export const OUTPUT_BYTES_CAP = 256 * 1024;
+
+export type { TokenRole };
