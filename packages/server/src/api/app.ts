@@ -1,0 +1,81 @@
+/**
+ * The REST API of the `api` role, as a Fastify instance that is built here and listened on
+ * elsewhere (tests drive it with `inject()`). Routes live in `routes/`, one file per resource;
+ * authentication in `auth.ts`; error answers in `errors.ts`.
+ */
+import fastifySwagger from '@fastify/swagger';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { jsonSchemaTransform, serializerCompiler } from 'fastify-type-provider-zod';
+import type { Clock } from '../core/clock.ts';
+import type { RunControl } from '../scheduler/run-control.ts';
+import type { Store } from '../store/store.ts';
+import { createRunService } from '../services/run-service.ts';
+import { createTaskService } from '../services/task-service.ts';
+import { createTokenService } from '../services/tokens.ts';
+import { installAuth } from './auth.ts';
+import { BODY_LIMIT_BYTES, installErrorHandling } from './errors.ts';
+import { auditRoutes } from './routes/audit.ts';
+import { healthRoutes } from './routes/health.ts';
+import { runRoutes } from './routes/runs.ts';
+import { scheduleRoutes } from './routes/schedules.ts';
+import { taskRoutes } from './routes/tasks.ts';
+import { tokenRoutes } from './routes/tokens.ts';
+
+export const API_PREFIX = '/api/v1';
+
+export interface AppDeps {
+  store: Store;
+  /** The scheduler, for triggers, cancels, executor reports and change notices. */
+  control: RunControl;
+  clock: Clock;
+  /**
+   * A pino logger for request logs and errors, or false for none.
+   * @default false — the entry point passes its logger; tests stay quiet.
+   */
+  logger?: FastifyBaseLogger | false;
+  /** Reported by `/openapi.json`. */
+  version: string;
+  /**
+   * The URL clients reach this server at, listed as the server in `/openapi.json`.
+   * @default none (clients use the URL they fetched the document from)
+   */
+  publicUrl?: string;
+}
+
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const { store, control, clock } = deps;
+  const app: FastifyInstance = deps.logger
+    ? Fastify({ loggerInstance: deps.logger, bodyLimit: BODY_LIMIT_BYTES })
+    : Fastify({ logger: false, bodyLimit: BODY_LIMIT_BYTES });
+
+  const tokens = createTokenService({ store, clock });
+  const tasks = createTaskService({ store, control, clock });
+  const runs = createRunService({ store, control });
+
+  app.setSerializerCompiler(serializerCompiler);
+  installErrorHandling(app);
+  installAuth(app, { tokens });
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'ecron API',
+        description: 'Distributed task scheduler. Errors are `{ error: { code, message, details? } }` with a stable code.',
+        version: deps.version,
+      },
+      servers: deps.publicUrl ? [{ url: deps.publicUrl }] : [],
+      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } } },
+    },
+    transform: jsonSchemaTransform,
+  });
+
+  app.get('/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());
+  await app.register(healthRoutes, { store, control });
+  await app.register(taskRoutes, { prefix: API_PREFIX, tasks, control, store });
+  await app.register(runRoutes, { prefix: API_PREFIX, runs });
+  await app.register(scheduleRoutes, { prefix: API_PREFIX, clock });
+  await app.register(tokenRoutes, { prefix: API_PREFIX, tokens });
+  await app.register(auditRoutes, { prefix: API_PREFIX, store });
+  return app;
+}

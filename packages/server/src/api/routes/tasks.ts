@@ -1,0 +1,139 @@
+/** `/api/v1/tasks`: create, read, list, update, delete, trigger, pause, resume, revisions, preview. */
+import { TaskSpecSchema, TriggerSchema } from '@ecron/contracts';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { RunControl } from '../../scheduler/run-control.ts';
+import type { Store } from '../../store/store.ts';
+import { iso, toRunResource, toTaskResource, toTaskRevisionResource } from '../../services/resources.ts';
+import type { TaskService } from '../../services/task-service.ts';
+import { BEARER_SECURITY, callerOf } from '../auth.ts';
+import {
+  ERROR_RESPONSES, IdParams, ListTasksQuery, pageOf, PreviewQuery, PreviewSchema, RunResourceSchema, TaskResourceSchema,
+  TaskRevisionSchema, UpdateTaskQuery,
+} from '../schemas.ts';
+
+export interface TaskRoutesOptions {
+  tasks: TaskService;
+  control: RunControl;
+  store: Store;
+}
+
+const tags = ['tasks'];
+
+export const taskRoutes: FastifyPluginAsyncZod<TaskRoutesOptions> = async (app, { tasks, control, store }) => {
+  app.post('/tasks', {
+    config: { access: 'editor' },
+    schema: {
+      summary: 'Create a task', tags, security: BEARER_SECURITY,
+      body: TaskSpecSchema,
+      response: { 201: TaskResourceSchema, ...ERROR_RESPONSES },
+    },
+  }, async (request, reply) => {
+    const task = await tasks.create(callerOf(request), request.body);
+    return reply.status(201).send(toTaskResource(task));
+  });
+
+  app.get('/tasks', {
+    config: { access: 'viewer' },
+    schema: {
+      summary: 'List tasks', tags, security: BEARER_SECURITY,
+      querystring: ListTasksQuery,
+      response: { 200: pageOf(TaskResourceSchema), ...ERROR_RESPONSES },
+    },
+  }, async (request) => {
+    const page = await tasks.list(callerOf(request), request.query);
+    return { items: page.items.map(toTaskResource), nextCursor: page.nextCursor };
+  });
+
+  app.get('/tasks/:id', {
+    config: { access: 'viewer' },
+    schema: {
+      summary: 'Get a task', tags, security: BEARER_SECURITY,
+      params: IdParams,
+      response: { 200: TaskResourceSchema, ...ERROR_RESPONSES },
+    },
+  }, async (request) => toTaskResource(await tasks.get(callerOf(request), request.params.id)));
+
+  app.put('/tasks/:id', {
+    config: { access: 'editor' },
+    schema: {
+      summary: 'Replace a task spec (a new revision)', tags, security: BEARER_SECURITY,
+      description: 'An http target that omits "secret" keeps the stored one; "secret": null removes it.',
+      params: IdParams, querystring: UpdateTaskQuery, body: TaskSpecSchema,
+      response: { 200: TaskResourceSchema, ...ERROR_RESPONSES },
+    },
+  }, async (request) => {
+    const task = await tasks.update(callerOf(request), request.params.id, request.body, { expectedRevision: request.query.revision });
+    return toTaskResource(task);
+  });
+
+  app.delete('/tasks/:id', {
+    config: { access: 'editor' },
+    schema: {
+      summary: 'Delete a task (its runs stay as history)', tags, security: BEARER_SECURITY,
+      params: IdParams,
+      response: { 204: z.null().describe('no content'), ...ERROR_RESPONSES },
+    },
+  }, async (request, reply) => {
+    await tasks.delete(callerOf(request), request.params.id);
+    return reply.status(204).send(null);
+  });
+
+  app.post('/tasks/:id/trigger', {
+    config: { access: 'editor' },
+    schema: {
+      summary: 'Run a task now', tags, security: BEARER_SECURITY,
+      description: 'The run gets the task params shallow-merged with the given params.',
+      params: IdParams, body: TriggerSchema.optional(),
+      response: { 201: RunResourceSchema, ...ERROR_RESPONSES },
+    },
+  }, async (request, reply) => {
+    const caller = callerOf(request);
+    const task = await tasks.get(caller, request.params.id);
+    const run = await control.trigger({ task, params: request.body?.params, actor: caller.actor });
+    const attempts = await store.listAttempts([run.id]);
+    return reply.status(201).send(toRunResource(run, attempts));
+  });
+
+  app.post('/tasks/:id/pause', {
+    config: { access: 'editor' },
+    schema: {
+      summary: 'Pause a task: it fires no more until resumed', tags, security: BEARER_SECURITY,
+      params: IdParams,
+      response: { 200: TaskResourceSchema, ...ERROR_RESPONSES },
+    },
+  }, async (request) => toTaskResource(await tasks.pause(callerOf(request), request.params.id)));
+
+  app.post('/tasks/:id/resume', {
+    config: { access: 'editor' },
+    schema: {
+      summary: 'Resume a task from now', tags, security: BEARER_SECURITY,
+      params: IdParams,
+      response: { 200: TaskResourceSchema, ...ERROR_RESPONSES },
+    },
+  }, async (request) => toTaskResource(await tasks.resume(callerOf(request), request.params.id)));
+
+  app.get('/tasks/:id/revisions', {
+    config: { access: 'viewer' },
+    schema: {
+      summary: 'The revisions of a task, oldest first', tags, security: BEARER_SECURITY,
+      params: IdParams,
+      response: { 200: z.object({ items: z.array(TaskRevisionSchema) }), ...ERROR_RESPONSES },
+    },
+  }, async (request) => {
+    const revisions = await tasks.revisions(callerOf(request), request.params.id);
+    return { items: revisions.map(toTaskRevisionResource) };
+  });
+
+  app.get('/tasks/:id/preview', {
+    config: { access: 'viewer' },
+    schema: {
+      summary: 'The next fires of a task from now', tags, security: BEARER_SECURITY,
+      params: IdParams, querystring: PreviewQuery,
+      response: { 200: PreviewSchema, ...ERROR_RESPONSES },
+    },
+  }, async (request) => {
+    const preview = await tasks.preview(callerOf(request), request.params.id, request.query.count);
+    return { fires: preview.fires.map(iso), timezone: preview.timezone };
+  });
+};

@@ -1,0 +1,169 @@
+/**
+ * zod schemas of the REST API's parameters and answers. Request schemas validate; answer schemas
+ * serialize (unknown keys are dropped) and feed `/openapi.json`. The task spec itself comes from
+ * `@ecron/contracts`.
+ */
+import { ATTEMPT_STATUSES, RUN_STATUSES, ScheduleSchema, TOKEN_ROLES } from '@ecron/contracts';
+import { z } from 'zod';
+
+export const MAX_PAGE_LIMIT = 1000;
+export const DEFAULT_PAGE_LIMIT = 50;
+export const MAX_PREVIEW_COUNT = 100;
+
+const instant = z.string().describe('ISO-8601 instant in UTC');
+const isoQueryInstant = z.iso.datetime({ offset: true, error: 'expected an ISO-8601 instant such as "2026-12-01T00:00:00Z"' });
+const TASK_STATES = ['active', 'paused', 'completed'] as const;
+
+export const IdParams = z.strictObject({ id: z.string().min(1).max(128) });
+
+const pageQuery = {
+  cursor: z.string().max(1024).optional().describe('nextCursor of the previous page'),
+  limit: z.coerce.number().int().min(1).max(MAX_PAGE_LIMIT).default(DEFAULT_PAGE_LIMIT),
+};
+
+export const ListTasksQuery = z.strictObject({
+  namespace: z.string().max(128).optional(),
+  state: z.enum(TASK_STATES).optional(),
+  name: z.string().max(128).optional().describe('exact name'),
+  q: z.string().max(128).optional().describe('case-insensitive substring of the name'),
+  lastRunStatus: z.enum(RUN_STATUSES).optional(),
+  ...pageQuery,
+});
+
+export const UpdateTaskQuery = z.strictObject({
+  revision: z.coerce.number().int().min(1).optional().describe('refuse the update (409) unless the task is at this revision'),
+});
+
+export const PreviewQuery = z.strictObject({
+  count: z.coerce.number().int().min(1).max(MAX_PREVIEW_COUNT).default(10),
+});
+
+export const ListRunsQuery = z.strictObject({
+  taskId: z.string().max(128).optional(),
+  namespace: z.string().max(128).optional(),
+  status: z.enum(RUN_STATUSES).optional(),
+  from: isoQueryInstant.optional().describe('runs scheduled at or after this instant'),
+  to: isoQueryInstant.optional().describe('runs scheduled before this instant'),
+  ...pageQuery,
+});
+
+export const RunLogsQuery = z.strictObject({
+  afterSeq: z.coerce.number().int().min(0).optional().describe('only lines after this sequence number'),
+  limit: z.coerce.number().int().min(1).max(MAX_PAGE_LIMIT).default(500),
+});
+
+export const ListAuditQuery = z.strictObject({
+  action: z.string().max(128).optional().describe('such as task.create'),
+  resourceId: z.string().max(128).optional(),
+  ...pageQuery,
+});
+
+export const SchedulePreviewBody = z.strictObject({
+  schedule: ScheduleSchema,
+  count: z.number().int().min(1).max(MAX_PREVIEW_COUNT).default(10),
+  from: isoQueryInstant.optional().describe('first instant considered; default now'),
+});
+
+// ---- answers ----------------------------------------------------------------------------
+
+export const ErrorBodySchema = z.object({
+  error: z.object({
+    code: z.string().describe('stable machine-readable code'),
+    message: z.string(),
+    details: z.unknown().optional(),
+  }),
+});
+
+export const TaskResourceSchema = z.object({
+  id: z.string(),
+  namespace: z.string(),
+  name: z.string(),
+  revision: z.number().int(),
+  state: z.enum(TASK_STATES),
+  spec: z.record(z.string(), z.unknown()).describe('the validated task spec, defaults filled in, secrets removed'),
+  nextFireAt: instant.nullable(),
+  lastFireAt: instant.nullable(),
+  lastRunStatus: z.enum(RUN_STATUSES).nullable(),
+  skippedFires: z.number().int(),
+  createdAt: instant,
+  updatedAt: instant,
+});
+
+export const TaskRevisionSchema = z.object({
+  revision: z.number().int(),
+  spec: z.record(z.string(), z.unknown()),
+  createdAt: instant,
+  actor: z.string(),
+});
+
+export const AttemptResourceSchema = z.object({
+  number: z.number().int(),
+  status: z.enum(ATTEMPT_STATUSES),
+  executor: z.string().nullable(),
+  startedAt: instant,
+  finishedAt: instant.nullable(),
+  error: z.string().nullable(),
+  output: z.unknown(),
+});
+
+export const RunResourceSchema = z.object({
+  id: z.string(),
+  taskId: z.string(),
+  namespace: z.string(),
+  taskName: z.string(),
+  taskRevision: z.number().int(),
+  trigger: z.enum(['schedule', 'manual']),
+  scheduledAt: instant,
+  status: z.enum(RUN_STATUSES),
+  attempt: z.number().int(),
+  attempts: z.array(AttemptResourceSchema),
+  params: z.record(z.string(), z.unknown()),
+  progress: z.number().nullable(),
+  output: z.unknown(),
+  error: z.string().nullable(),
+  nextAttemptAt: instant.nullable(),
+  createdAt: instant,
+  startedAt: instant.nullable(),
+  finishedAt: instant.nullable(),
+});
+
+export const RunLogResourceSchema = z.object({
+  seq: z.number().int(),
+  attempt: z.number().int(),
+  at: instant,
+  level: z.enum(['debug', 'info', 'warn', 'error']),
+  message: z.string(),
+});
+
+export const TokenResourceSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  role: z.enum(TOKEN_ROLES),
+  namespaces: z.array(z.string()),
+  createdAt: instant,
+  lastUsedAt: instant.nullable(),
+  revokedAt: instant.nullable(),
+});
+
+export const AuditEntrySchema = z.object({
+  id: z.string(),
+  at: instant,
+  actor: z.string(),
+  action: z.string(),
+  resourceType: z.string(),
+  resourceId: z.string().nullable(),
+  details: z.unknown(),
+});
+
+export const PreviewSchema = z.object({
+  fires: z.array(instant),
+  timezone: z.string().describe('the IANA zone of a cron schedule, else UTC'),
+});
+
+export const pageOf = <T extends z.ZodType>(item: T) => z.object({
+  items: z.array(item),
+  nextCursor: z.string().nullable().describe('pass as cursor for the next page; null on the last page'),
+});
+
+/** Error answers every route may give; merged into each route's `response`. */
+export const ERROR_RESPONSES = { '4xx': ErrorBodySchema, '5xx': ErrorBodySchema } as const;

@@ -1,0 +1,121 @@
+/**
+ * Mappers from stored records to the resources the API returns. Instants become ISO-8601 UTC
+ * strings; secrets never leave through here (a task's `target.secret` is removed).
+ */
+import type {
+  AttemptResource, AuditEntryResource, RunLogResource, RunResource, TaskResource, TaskSpec, TokenResource,
+} from '@ecron/contracts';
+import type { AttemptRecord, AuditRecord, RunLogRecord, RunRecord, TaskRecord, TaskRevisionRecord, TokenRecord } from '../core/model.ts';
+
+export const iso = (ms: number): string => new Date(ms).toISOString();
+const isoOrNull = (ms: number | null): string | null => (ms === null ? null : iso(ms));
+
+/** A copy of the spec without secrets: `target.secret` is dropped. */
+export function redactSpec(spec: TaskSpec): TaskSpec {
+  if (spec.target.type !== 'http' || !('secret' in spec.target)) return spec;
+  const { secret: _secret, ...target } = spec.target;
+  return { ...spec, target };
+}
+
+export function toTaskResource(task: TaskRecord): TaskResource {
+  return {
+    id: task.id,
+    namespace: task.namespace,
+    name: task.name,
+    revision: task.revision,
+    state: task.state,
+    spec: redactSpec(task.spec),
+    nextFireAt: isoOrNull(task.nextFireAt),
+    lastFireAt: isoOrNull(task.lastFireAt),
+    lastRunStatus: task.lastRunStatus,
+    skippedFires: task.skippedFires,
+    createdAt: iso(task.createdAt),
+    updatedAt: iso(task.updatedAt),
+  };
+}
+
+export interface TaskRevisionResource {
+  revision: number;
+  spec: TaskSpec;
+  createdAt: string;
+  actor: string;
+}
+
+export function toTaskRevisionResource(revision: TaskRevisionRecord): TaskRevisionResource {
+  return { revision: revision.revision, spec: redactSpec(revision.spec), createdAt: iso(revision.createdAt), actor: revision.actor };
+}
+
+export function toAttemptResource(attempt: AttemptRecord): AttemptResource {
+  return {
+    number: attempt.number,
+    status: attempt.status,
+    executor: attempt.executor,
+    startedAt: iso(attempt.startedAt),
+    finishedAt: isoOrNull(attempt.finishedAt),
+    error: attempt.error,
+    output: attempt.output ?? null,
+  };
+}
+
+/** A run with its attempts; `attempts` may hold other runs' attempts too (they are filtered out). */
+export function toRunResource(run: RunRecord, attempts: readonly AttemptRecord[]): RunResource {
+  return {
+    id: run.id,
+    taskId: run.taskId,
+    namespace: run.namespace,
+    taskName: run.taskName,
+    taskRevision: run.taskRevision,
+    trigger: run.trigger,
+    scheduledAt: iso(run.scheduledAt),
+    status: run.status,
+    attempt: run.attempt,
+    attempts: attempts.filter((a) => a.runId === run.id).sort((a, b) => a.number - b.number).map(toAttemptResource),
+    params: run.params,
+    progress: run.progress,
+    output: run.output ?? null,
+    error: run.error,
+    nextAttemptAt: isoOrNull(run.nextAttemptAt),
+    createdAt: iso(run.createdAt),
+    startedAt: isoOrNull(run.startedAt),
+    finishedAt: isoOrNull(run.finishedAt),
+  };
+}
+
+/** Many runs with their attempts, grouped in one pass. */
+export function toRunResources(runs: readonly RunRecord[], attempts: readonly AttemptRecord[]): RunResource[] {
+  const byRun = new Map<string, AttemptRecord[]>();
+  for (const attempt of attempts) {
+    const list = byRun.get(attempt.runId);
+    if (list) list.push(attempt);
+    else byRun.set(attempt.runId, [attempt]);
+  }
+  return runs.map((run) => toRunResource(run, byRun.get(run.id) ?? []));
+}
+
+export function toRunLogResource(line: RunLogRecord): RunLogResource {
+  return { seq: line.seq, attempt: line.attempt, at: iso(line.at), level: line.level, message: line.message };
+}
+
+export function toTokenResource(token: TokenRecord): TokenResource {
+  return {
+    id: token.id,
+    name: token.name,
+    role: token.role,
+    namespaces: [...token.namespaces],
+    createdAt: iso(token.createdAt),
+    lastUsedAt: isoOrNull(token.lastUsedAt),
+    revokedAt: isoOrNull(token.revokedAt),
+  };
+}
+
+export function toAuditEntryResource(entry: AuditRecord): AuditEntryResource {
+  return {
+    id: entry.id,
+    at: iso(entry.at),
+    actor: entry.actor,
+    action: entry.action,
+    resourceType: entry.resourceType,
+    resourceId: entry.resourceId,
+    details: entry.details ?? null,
+  };
+}

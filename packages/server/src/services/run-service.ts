@@ -1,0 +1,78 @@
+/**
+ * Reading runs and acting on them. Runs are history: the service reads them from the store and
+ * hands cancellation and executor reports to the scheduler ({@link RunControl}). A run outside
+ * the caller's namespaces does not exist for it (RUN_NOT_FOUND).
+ */
+import type { RunReportSchema, RunStatus } from '@ecron/contracts';
+import type { z } from 'zod';
+import { EcronError } from '../core/errors.ts';
+import type { AttemptRecord, RunLogRecord, RunRecord } from '../core/model.ts';
+import type { RunControl } from '../scheduler/run-control.ts';
+import type { Page, Store } from '../store/store.ts';
+import { canAccessNamespace, namespaceFilter, type Caller } from './access.ts';
+
+export interface ListRunsQuery {
+  taskId?: string;
+  namespace?: string;
+  status?: RunStatus;
+  from?: number;
+  to?: number;
+  cursor?: string | null;
+  limit: number;
+}
+
+/** A run with its attempts. */
+export interface RunWithAttempts {
+  run: RunRecord;
+  attempts: AttemptRecord[];
+}
+
+export interface RunService {
+  get(caller: Caller, id: string): Promise<RunWithAttempts>;
+  /** Newest first; the attempts of the whole page come from one store call. */
+  list(caller: Caller, query: ListRunsQuery): Promise<{ runs: RunRecord[]; attempts: AttemptRecord[]; nextCursor: string | null }>;
+  /** Log lines after `afterSeq`, and the seq to ask after next time. */
+  logs(caller: Caller, id: string, query: { afterSeq?: number; limit: number }): Promise<{ lines: RunLogRecord[]; nextSeq: number }>;
+  cancel(caller: Caller, id: string): Promise<RunWithAttempts>;
+  /** An executor's callback, authenticated by the run-scoped token (not an API token). */
+  report(id: string, token: string | undefined, report: z.output<typeof RunReportSchema>): Promise<RunRecord>;
+}
+
+export function createRunService(deps: { store: Store; control: RunControl }): RunService {
+  const { store, control } = deps;
+
+  async function load(caller: Caller, id: string): Promise<RunRecord> {
+    const run = await store.getRun(id);
+    if (!run || !canAccessNamespace(caller, run.namespace)) throw new EcronError('RUN_NOT_FOUND', `no run with id ${JSON.stringify(id)}`);
+    return run;
+  }
+
+  return {
+    async get(caller, id) {
+      const run = await load(caller, id);
+      return { run, attempts: await store.listAttempts([run.id]) };
+    },
+
+    async list(caller, query) {
+      const page: Page<RunRecord> = await store.listRuns({ ...query, namespaces: namespaceFilter(caller) });
+      const attempts = page.items.length > 0 ? await store.listAttempts(page.items.map((r) => r.id)) : [];
+      return { runs: page.items, attempts, nextCursor: page.nextCursor };
+    },
+
+    async logs(caller, id, query) {
+      await load(caller, id);
+      const lines = await store.listRunLogs({ runId: id, afterSeq: query.afterSeq, limit: query.limit });
+      return { lines, nextSeq: lines.at(-1)?.seq ?? query.afterSeq ?? 0 };
+    },
+
+    async cancel(caller, id) {
+      await load(caller, id);
+      const run = await control.cancel({ runId: id, actor: caller.actor });
+      return { run, attempts: await store.listAttempts([run.id]) };
+    },
+
+    report(id, token, report) {
+      return control.report({ runId: id, token, report });
+    },
+  };
+}

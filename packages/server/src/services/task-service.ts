@@ -1,0 +1,197 @@
+/**
+ * Task management: the operations behind the REST API (and anything else that manages tasks).
+ * Every input is validated here, every mutation is audited by the store in the same
+ * transaction, and the scheduler is told about each change through {@link RunControl.taskChanged}.
+ * Namespace scope is enforced here too: a task outside the caller's scope does not exist for it.
+ */
+import type { RunStatus, Schedule, TaskState } from '@ecron/contracts';
+import type { Clock } from '../core/clock.ts';
+import { EcronError } from '../core/errors.ts';
+import { newId } from '../core/ids.ts';
+import type { TaskRecord, TaskRevisionRecord } from '../core/model.ts';
+import { nextFireAfter, previewFires } from '../core/schedule/next-fire.ts';
+import type { RunControl } from '../scheduler/run-control.ts';
+import type { Page, Store } from '../store/store.ts';
+import { canAccessNamespace, namespaceFilter, type Caller } from './access.ts';
+import { mergeSecrets, normalizeNewSpec, parseTaskSpec, sameSchedule, scheduleTimeZone } from './task-spec-input.ts';
+
+export interface ListTasksQuery {
+  namespace?: string;
+  state?: TaskState;
+  /** Exact name. */
+  name?: string;
+  /** Case-insensitive substring of the name. */
+  q?: string;
+  lastRunStatus?: RunStatus;
+  cursor?: string | null;
+  limit: number;
+}
+
+export interface SchedulePreview {
+  /** Epoch milliseconds of the next fires, earliest first. */
+  fires: number[];
+  timezone: string;
+}
+
+export interface TaskService {
+  create(caller: Caller, input: unknown): Promise<TaskRecord>;
+  /** Throws TASK_NOT_FOUND when the task does not exist or lies outside the caller's scope. */
+  get(caller: Caller, id: string): Promise<TaskRecord>;
+  list(caller: Caller, query: ListTasksQuery): Promise<Page<TaskRecord>>;
+  /** Replaces the spec. `expectedRevision` makes it a compare-and-set (TASK_VERSION_CONFLICT). */
+  update(caller: Caller, id: string, input: unknown, options?: { expectedRevision?: number }): Promise<TaskRecord>;
+  pause(caller: Caller, id: string): Promise<TaskRecord>;
+  resume(caller: Caller, id: string): Promise<TaskRecord>;
+  delete(caller: Caller, id: string): Promise<void>;
+  revisions(caller: Caller, id: string): Promise<TaskRevisionRecord[]>;
+  /** The task's next `count` fires from now. */
+  preview(caller: Caller, id: string, count: number): Promise<SchedulePreview>;
+}
+
+/** The next `count` fires of a validated schedule from `from`, counting `every` from `anchor`. */
+export function previewSchedule(schedule: Schedule, from: number, count: number, anchor: number = from): SchedulePreview {
+  return { fires: previewFires(schedule, from, count, { anchor }), timezone: scheduleTimeZone(schedule) };
+}
+
+/**
+ * The state a task is in when its schedule yields `nextFireAt`: a schedule with no fire left
+ * (a one-shot in the past, past its end) is `completed`; a manual schedule never has a fire.
+ */
+function stateFor(schedule: Schedule, nextFireAt: number | null): TaskState {
+  return nextFireAt === null && !('manual' in schedule) ? 'completed' : 'active';
+}
+
+export function createTaskService(deps: { store: Store; control: RunControl; clock: Clock }): TaskService {
+  const { store, control, clock } = deps;
+
+  async function load(caller: Caller, id: string): Promise<TaskRecord> {
+    const task = await store.getTask(id);
+    if (!task || !canAccessNamespace(caller, task.namespace)) throw new EcronError('TASK_NOT_FOUND', `no task with id ${JSON.stringify(id)}`);
+    return task;
+  }
+
+  function checkNamespace(caller: Caller, namespace: string): void {
+    if (!canAccessNamespace(caller, namespace)) {
+      throw new EcronError('FORBIDDEN', `this token cannot manage tasks in namespace ${JSON.stringify(namespace)}`);
+    }
+  }
+
+  return {
+    async create(caller, input) {
+      const spec = normalizeNewSpec(parseTaskSpec(input));
+      checkNamespace(caller, spec.namespace);
+      const now = clock.now();
+      const nextFireAt = nextFireAfter(spec.schedule, now, { anchor: now });
+      const task: TaskRecord = {
+        id: newId(),
+        namespace: spec.namespace,
+        name: spec.name,
+        revision: 1,
+        state: stateFor(spec.schedule, nextFireAt),
+        spec,
+        nextFireAt,
+        lastFireAt: null,
+        lastRunStatus: null,
+        skippedFires: 0,
+        anchorAt: now,
+        createdAt: now,
+        updatedAt: now,
+      };
+      const created = await store.createTask({
+        task, audit: { actor: caller.actor, action: 'task.create', details: { namespace: spec.namespace, name: spec.name } },
+      });
+      control.taskChanged(created.id);
+      return created;
+    },
+
+    get: load,
+
+    async list(caller, query) {
+      const page = await store.listTasks({
+        namespaces: namespaceFilter(caller),
+        namespace: query.namespace,
+        state: query.state,
+        nameContains: query.name ?? query.q,
+        lastRunStatus: query.lastRunStatus,
+        cursor: query.cursor,
+        limit: query.limit,
+      });
+      if (query.name === undefined) return page;
+      // The store matches substrings; an exact name keeps only equal names (pages may be short, the cursor stays valid).
+      const needle = query.q?.toLowerCase();
+      const items = page.items.filter((t) => t.name === query.name && (needle === undefined || t.name.toLowerCase().includes(needle)));
+      return { items, nextCursor: page.nextCursor };
+    },
+
+    async update(caller, id, input, options = {}) {
+      const existing = await load(caller, id);
+      const spec = mergeSecrets(parseTaskSpec(input), existing.spec);
+      checkNamespace(caller, spec.namespace);
+      const now = clock.now();
+      let { nextFireAt, anchorAt, state } = existing;
+      if (!sameSchedule(spec.schedule, existing.spec.schedule)) {
+        anchorAt = now;
+        if (existing.state === 'paused') {
+          nextFireAt = null;
+        } else {
+          nextFireAt = nextFireAfter(spec.schedule, now, { anchor: now });
+          state = stateFor(spec.schedule, nextFireAt);
+        }
+      }
+      const updated = await store.updateTask({
+        id, expectedRevision: options.expectedRevision, spec, nextFireAt, anchorAt, state, at: now,
+        audit: {
+          actor: caller.actor, action: 'task.update',
+          details: { namespace: spec.namespace, name: spec.name, fromRevision: existing.revision },
+        },
+      });
+      control.taskChanged(id);
+      return updated;
+    },
+
+    async pause(caller, id) {
+      const existing = await load(caller, id);
+      const paused = await store.setTaskState({
+        id, state: 'paused', nextFireAt: null, at: clock.now(),
+        audit: { actor: caller.actor, action: 'task.pause', details: { namespace: existing.namespace, name: existing.name } },
+      });
+      control.taskChanged(id);
+      return paused;
+    },
+
+    async resume(caller, id) {
+      const existing = await load(caller, id);
+      const now = clock.now();
+      // An active task keeps its pending fire (which may be due); a paused or completed one
+      // continues from now, in the phase of its anchor (fixed-rate schedules keep their rhythm).
+      // (An active fixed-delay task waiting for its run to end has no next fire, and stays active.)
+      const alreadyActive = existing.state === 'active';
+      const nextFireAt = alreadyActive ? existing.nextFireAt : nextFireAfter(existing.spec.schedule, now, { anchor: existing.anchorAt });
+      const resumed = await store.setTaskState({
+        id, state: alreadyActive ? 'active' : stateFor(existing.spec.schedule, nextFireAt), nextFireAt, at: now,
+        audit: { actor: caller.actor, action: 'task.resume', details: { namespace: existing.namespace, name: existing.name } },
+      });
+      control.taskChanged(id);
+      return resumed;
+    },
+
+    async delete(caller, id) {
+      const existing = await load(caller, id);
+      await store.deleteTask({
+        id, at: clock.now(),
+        audit: { actor: caller.actor, action: 'task.delete', details: { namespace: existing.namespace, name: existing.name } },
+      });
+      control.taskChanged(id);
+    },
+
+    async revisions(caller, id) {
+      await load(caller, id);
+      return store.listTaskRevisions(id);
+    },
+
+    async preview(caller, id, count) {
+      const task = await load(caller, id);
+      return previewSchedule(task.spec.schedule, clock.now(), count, task.anchorAt);
+    },
+  };
+}

@@ -1,0 +1,140 @@
+/**
+ * API tokens. A secret is `ecr_` + 32 random bytes in base64url; only its SHA-256 (hex) is
+ * stored, so a leaked database does not leak credentials. There are no default credentials:
+ * {@link bootstrapAdminToken} creates the first admin token on first start and writes it to a
+ * file only the server's user can read.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { chmod, mkdir, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CreateTokenSchema, describeFieldIssues, toFieldIssues, type CreateTokenInput } from '@ecron/contracts';
+import type { Clock } from '../core/clock.ts';
+import { EcronError } from '../core/errors.ts';
+import { newId } from '../core/ids.ts';
+import type { TokenRecord } from '../core/model.ts';
+import type { Store } from '../store/store.ts';
+import { ALL_NAMESPACES, scopeCovers, type Caller } from './access.ts';
+
+export const TOKEN_PREFIX = 'ecr_';
+/** File name of the first admin token inside the data dir. */
+export const ADMIN_TOKEN_FILE = 'admin.token';
+/** `lastUsedAt` is written at most this often per token, to keep reads from becoming writes. */
+export const TOKEN_TOUCH_INTERVAL_MS = 60_000;
+
+/** A new token secret: `ecr_` + 32 random bytes, base64url. */
+export function generateTokenSecret(): string {
+  return TOKEN_PREFIX + randomBytes(32).toString('base64url');
+}
+
+export function hashTokenSecret(secret: string): string {
+  return createHash('sha256').update(secret, 'utf8').digest('hex');
+}
+
+export interface TokenService {
+  /** Creates a token; the secret is returned here and never again. */
+  create(caller: Caller, input: CreateTokenInput): Promise<{ token: TokenRecord; secret: string }>;
+  /** Tokens whose scope lies within the caller's, oldest first. */
+  list(caller: Caller): Promise<TokenRecord[]>;
+  /** Throws TOKEN_NOT_FOUND (also for a token outside the caller's scope). Idempotent. */
+  revoke(caller: Caller, id: string): Promise<TokenRecord>;
+  /** The live token with this secret, or null (unknown or revoked). Records its use. */
+  authenticate(secret: string): Promise<TokenRecord | null>;
+}
+
+export function createTokenService(deps: { store: Store; clock: Clock }): TokenService {
+  const { store, clock } = deps;
+
+  return {
+    async create(caller, input) {
+      const parsed = CreateTokenSchema.safeParse(input);
+      if (!parsed.success) {
+        const issues = toFieldIssues(parsed.error);
+        throw new EcronError('VALIDATION_FAILED', describeFieldIssues(issues), { issues });
+      }
+      const { name, role, namespaces } = parsed.data;
+      const scope = namespaces.includes(ALL_NAMESPACES) ? [ALL_NAMESPACES] : [...new Set(namespaces)];
+      if (!scopeCovers(caller.namespaces, scope)) {
+        throw new EcronError('FORBIDDEN', 'a token cannot be given namespaces outside the scope of the token creating it');
+      }
+      const secret = generateTokenSecret();
+      const token: TokenRecord = {
+        id: newId(), name, role, namespaces: scope, secretHash: hashTokenSecret(secret),
+        createdAt: clock.now(), lastUsedAt: null, revokedAt: null,
+      };
+      const stored = await store.createToken({
+        token, audit: { actor: caller.actor, action: 'token.create', details: { name, role, namespaces: scope } },
+      });
+      return { token: stored, secret };
+    },
+
+    async list(caller) {
+      const tokens = await store.listTokens();
+      return tokens.filter((t) => scopeCovers(caller.namespaces, t.namespaces));
+    },
+
+    async revoke(caller, id) {
+      const existing = (await store.listTokens()).find((t) => t.id === id);
+      if (!existing || !scopeCovers(caller.namespaces, existing.namespaces)) throw new EcronError('TOKEN_NOT_FOUND');
+      return store.revokeToken({
+        id, at: clock.now(), audit: { actor: caller.actor, action: 'token.revoke', details: { name: existing.name } },
+      });
+    },
+
+    async authenticate(secret) {
+      const token = await store.findTokenByHash(hashTokenSecret(secret));
+      if (!token || token.revokedAt !== null) return null;
+      const now = clock.now();
+      if (token.lastUsedAt === null || now - token.lastUsedAt >= TOKEN_TOUCH_INTERVAL_MS) {
+        await store.touchToken({ id: token.id, at: now });
+      }
+      return token;
+    },
+  };
+}
+
+/** Printable ASCII without spaces: the secret travels in an HTTP header. */
+const ADMIN_SECRET_PATTERN = /^[\x21-\x7e]+$/;
+const ADMIN_SECRET_MIN = 16;
+const ADMIN_SECRET_MAX = 512;
+
+export type BootstrapResult = { created: true; path: string } | { created: false };
+
+/**
+ * On first start (the store has no token at all), creates the admin token named `admin` with
+ * role admin and all namespaces. Its secret is `env.ECRON_ADMIN_TOKEN` when set (at least 16
+ * printable characters, else CONFIG_INVALID), or a new random one. The secret is written to
+ * `dataDir/admin.token` (mode 0600) BEFORE the token is stored: if the write fails, nothing is
+ * stored and the next start tries again, so the server can never hold an admin nobody knows.
+ */
+export async function bootstrapAdminToken(deps: {
+  store: Store; dataDir: string; env: Readonly<Record<string, string | undefined>>; clock: Clock;
+}): Promise<BootstrapResult> {
+  const { store, dataDir, env, clock } = deps;
+  if ((await store.countTokens()) > 0) return { created: false };
+
+  const fromEnv = env.ECRON_ADMIN_TOKEN;
+  if (fromEnv !== undefined) {
+    if (fromEnv.length < ADMIN_SECRET_MIN || fromEnv.length > ADMIN_SECRET_MAX || !ADMIN_SECRET_PATTERN.test(fromEnv)) {
+      throw new EcronError('CONFIG_INVALID',
+        `ECRON_ADMIN_TOKEN must be ${ADMIN_SECRET_MIN}-${ADMIN_SECRET_MAX} printable characters without spaces`);
+    }
+  }
+  const secret = fromEnv ?? generateTokenSecret();
+
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const path = join(dataDir, ADMIN_TOKEN_FILE);
+  const temporary = `${path}.${process.pid}.tmp`;
+  await writeFile(temporary, `${secret}\n`, { mode: 0o600 });
+  await chmod(temporary, 0o600); // the umask may have narrowed it; never widened, but be explicit
+  await rename(temporary, path);
+
+  const token: TokenRecord = {
+    id: newId(), name: 'admin', role: 'admin', namespaces: [ALL_NAMESPACES], secretHash: hashTokenSecret(secret),
+    createdAt: clock.now(), lastUsedAt: null, revokedAt: null,
+  };
+  await store.createToken({
+    token,
+    audit: { actor: 'system', action: 'token.create', details: { name: 'admin', role: 'admin', namespaces: [ALL_NAMESPACES], bootstrap: true } },
+  });
+  return { created: true, path };
+}
