@@ -1,0 +1,107 @@
+/**
+ * What one due task's fire comes to: which nominal instants are recorded, which of their runs
+ * are dispatched, queued or skipped under the overlap policy, and where the schedule goes next.
+ * Pure: the scheduler feeds it the task, the time and what is running; it returns a store
+ * `FireRecord` plus whether running runs must be cancelled first (`cancel-previous`).
+ */
+import type { TaskRecord } from './model.ts';
+import type { FireRecord, NewRun } from '../store/store.ts';
+import { nextFireAfter, type ScheduleContext } from './schedule/next-fire.ts';
+import { planMissedFires } from './schedule/misfire.ts';
+
+export interface FirePlanInput {
+  task: TaskRecord;
+  now: number;
+  /** A fire later than this after its instant is a misfire. */
+  thresholdMs: number;
+  /** Runs of the task currently dispatched or running. */
+  activeCount: number;
+  /** Runs of the task waiting in the `queue-one` slot. */
+  queuedCount: number;
+  /** Jitter of this fire: it was meant to happen at nextFireAt + jitterMs. */
+  jitterMs: number;
+  newId: () => string;
+  executor: string | null;
+}
+
+export interface FirePlan {
+  record: FireRecord;
+  /** `cancel-previous`: the active runs must be cancelled before the new one starts. */
+  cancelActive: boolean;
+}
+
+export function scheduleContext(task: TaskRecord): ScheduleContext {
+  return { anchor: task.anchorAt };
+}
+
+export function planFire(input: FirePlanInput): FirePlan {
+  const { task, now } = input;
+  const due = task.nextFireAt!;
+  const schedule = task.spec.schedule;
+  const fixedDelay = 'every' in schedule && schedule.mode === 'fixed-delay';
+  const late = now - (due + input.jitterMs) > input.thresholdMs;
+  let fires: number[];
+  let skipped = 0;
+  let nextFireAt: number | null;
+
+  if (fixedDelay) {
+    // The next fire is timed from the end of this run: at most one fire, and no catch-up.
+    const skip = late && task.spec.misfire.policy === 'skip';
+    fires = skip ? [] : [due];
+    skipped = skip ? 1 : 0;
+    nextFireAt = skip ? now + schedule.every : null;
+  } else if (late) {
+    const plan = planMissedFires({ schedule, ctx: scheduleContext(task), policy: task.spec.misfire, firstDue: due, now, thresholdMs: input.thresholdMs });
+    ({ fires, skipped, nextFireAt } = plan);
+  } else {
+    fires = [due];
+    nextFireAt = nextFireAfter(schedule, due, scheduleContext(task));
+  }
+
+  const runs: NewRun[] = [];
+  let active = input.activeCount;
+  let queued = input.queuedCount;
+  let cancelActive = false;
+  const overlap = task.spec.overlap;
+  const limit = task.spec.maxConcurrency ?? Infinity;
+  fires.forEach((scheduledAt, index) => {
+    const base = {
+      id: input.newId(), taskId: task.id, namespace: task.namespace, taskName: task.name, taskRevision: task.revision,
+      trigger: 'schedule' as const, scheduledAt, params: task.spec.params, createdAt: now,
+    };
+    const last = index === fires.length - 1;
+    const dispatch = (): NewRun => {
+      active += 1;
+      return { ...base, status: 'dispatched', attempt: { executor: input.executor, startedAt: now, deadlineAt: task.spec.timeoutMs ? now + task.spec.timeoutMs : null } };
+    };
+    const skip = (why: string): NewRun => ({ ...base, status: 'skipped', error: why });
+    if (overlap === 'cancel-previous') {
+      if (!last) runs.push(skip('overlap: superseded by a later fire (cancel-previous)'));
+      else {
+        cancelActive = active > 0;
+        runs.push(dispatch());
+      }
+    } else if (active === 0 || (overlap === 'allow' && active < limit)) {
+      runs.push(dispatch());
+    } else if (overlap === 'queue-one' && queued === 0) {
+      queued += 1;
+      runs.push({ ...base, status: 'pending' });
+    } else {
+      runs.push(skip(overlap === 'allow' ? `overlap: maxConcurrency ${limit} reached` : `overlap: previous run still active (${overlap})`));
+    }
+  });
+
+  const skippedRuns = runs.filter((r) => r.status === 'skipped').length;
+  return {
+    cancelActive,
+    record: {
+      taskId: task.id,
+      expectedNextFireAt: due,
+      nextFireAt,
+      complete: nextFireAt === null && !fixedDelay,
+      lastFireAt: fires.length > 0 ? fires[fires.length - 1]! : task.lastFireAt,
+      skippedDelta: skipped + skippedRuns,
+      runs,
+    },
+  };
+}

@@ -1,0 +1,149 @@
+import { EVENT_HEADER, SIGNATURE_HEADER, StatusReplySchema, type CancelRequest, type HttpTarget, type RunRequest, type StatusReply, type StatusRequest } from '@ecron/contracts';
+import { signBody } from '@ecron/contracts/signature';
+import { Agent, request } from 'undici';
+import type { Clock } from '../core/clock.ts';
+import { OUTPUT_BYTES_CAP } from '../store/store.ts';
+
+/** What one HTTP dispatch came to. */
+export type DispatchResult =
+  | { kind: 'succeeded'; output: unknown }
+  | { kind: 'accepted' }
+  | { kind: 'failed'; error: string; output?: unknown }
+  | { kind: 'aborted' };
+
+export interface HttpDispatcherOptions {
+  clock: Clock;
+  /** Default HMAC secret, used for targets without their own `secret`. */
+  signingKey: string;
+  /** Connections per executor origin. @default 128 */
+  connectionsPerOrigin?: number;
+  /** Timeout of cancel and status requests. @default 5000 */
+  controlTimeoutMs?: number;
+}
+
+/**
+ * Sends run, cancel and status requests to HTTP targets over keep-alive connections (undici),
+ * each signed with `x-ecron-signature`.
+ */
+export class HttpDispatcher {
+  readonly #agent: Agent;
+  readonly #options: Required<HttpDispatcherOptions>;
+
+  constructor(options: HttpDispatcherOptions) {
+    this.#options = { connectionsPerOrigin: 128, controlTimeoutMs: 5000, ...options };
+    this.#agent = new Agent({
+      connections: this.#options.connectionsPerOrigin,
+      keepAliveTimeout: 30_000,
+      pipelining: 1,
+    });
+  }
+
+  /** POSTs the run envelope. `signal` aborts the request (cancel, deadline, shutdown). */
+  async dispatch(target: HttpTarget, envelope: RunRequest, signal: AbortSignal): Promise<DispatchResult> {
+    const body = JSON.stringify(envelope);
+    try {
+      const response = await request(target.url, {
+        method: 'POST',
+        dispatcher: this.#agent,
+        headers: this.#headers(target, body, 'run'),
+        body,
+        signal,
+        headersTimeout: 0,
+        bodyTimeout: 0,
+      });
+      const output = await readOutput(response.body, response.headers['content-type']);
+      if (response.statusCode === 202) return { kind: 'accepted' };
+      if (response.statusCode >= 200 && response.statusCode < 300) return { kind: 'succeeded', output };
+      return { kind: 'failed', error: `executor answered HTTP ${response.statusCode}`, output };
+    } catch (error) {
+      if (signal.aborted) return { kind: 'aborted' };
+      return { kind: 'failed', error: `request to ${origin(target.url)} failed: ${describe(error)}` };
+    }
+  }
+
+  /** Asks the executor to stop an attempt. Best effort: failures are returned, not thrown. */
+  async cancel(target: HttpTarget, body: CancelRequest): Promise<{ ok: boolean; error?: string }> {
+    try {
+      const response = await this.#control(target, 'cancel', JSON.stringify(body));
+      await response.body.dump();
+      return response.statusCode < 300 ? { ok: true } : { ok: false, error: `HTTP ${response.statusCode}` };
+    } catch (error) {
+      return { ok: false, error: describe(error) };
+    }
+  }
+
+  /** Asks the executor what became of an attempt; `unknown` when it cannot say. */
+  async status(target: HttpTarget, body: StatusRequest): Promise<StatusReply> {
+    try {
+      const response = await this.#control(target, 'status', JSON.stringify(body));
+      if (response.statusCode !== 200) {
+        await response.body.dump();
+        return { status: 'unknown' };
+      }
+      const parsed = StatusReplySchema.safeParse(await response.body.json());
+      return parsed.success ? parsed.data : { status: 'unknown' };
+    } catch {
+      return { status: 'unknown' };
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#agent.close();
+  }
+
+  #control(target: HttpTarget, event: 'cancel' | 'status', body: string) {
+    return request(target.cancelUrl ?? target.url, {
+      method: 'POST',
+      dispatcher: this.#agent,
+      headers: this.#headers(target, body, event),
+      body,
+      signal: AbortSignal.timeout(this.#options.controlTimeoutMs),
+    });
+  }
+
+  #headers(target: HttpTarget, body: string, event: 'run' | 'cancel' | 'status'): Record<string, string> {
+    return {
+      ...target.headers,
+      'content-type': 'application/json',
+      [EVENT_HEADER]: event,
+      [SIGNATURE_HEADER]: signBody(target.secret ?? this.#options.signingKey, body, this.#options.clock.now()),
+    };
+  }
+}
+
+/** Reads at most OUTPUT_BYTES_CAP of a reply: JSON is parsed, other text kept as a string. */
+async function readOutput(body: AsyncIterable<Buffer> & { dump(): Promise<void> }, contentType: string | string[] | undefined): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > OUTPUT_BYTES_CAP) {
+      await body.dump();
+      return { truncated: true, bytes: size };
+    }
+    chunks.push(chunk);
+  }
+  if (size === 0) return null;
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (String(contentType ?? '').includes('json')) {
+    try {
+      return JSON.parse(text);
+    } catch {
+      return text;
+    }
+  }
+  return text;
+}
+
+function origin(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return url;
+  }
+}
+
+function describe(error: unknown): string {
+  const e = error as { code?: string; message?: string; cause?: { code?: string; message?: string } };
+  return e.cause?.code ?? e.code ?? e.cause?.message ?? e.message ?? String(error);
+}

@@ -1,0 +1,71 @@
+/**
+ * Start-up recovery: resolves the runs a previous process left unfinished. Queued and
+ * backing-off runs are picked up again; runs that were dispatched or running are checked with
+ * their executor (a `status` request): still running → adopted; finished → recorded; no
+ * answer → the attempt is `lost` and the run retried per its policy.
+ */
+import type { RunRecord, TaskRecord } from '../core/model.ts';
+import type { HttpDispatcher } from '../dispatch/http-dispatcher.ts';
+import type { Store } from '../store/store.ts';
+import type { RunSupervisor } from './run-supervisor.ts';
+
+export interface RecoveryDeps {
+  store: Store;
+  supervisor: RunSupervisor;
+  dispatcher: HttpDispatcher;
+  getTask: (taskId: string) => Promise<TaskRecord | null>;
+  /** A queue-one run found waiting: the scheduler keeps it in its queued slot. */
+  onQueued: (run: RunRecord) => void;
+}
+
+export interface RecoverySummary {
+  queued: number;
+  retrying: number;
+  adopted: number;
+  resolved: number;
+  lost: number;
+}
+
+const PAGE = 100_000;
+const PARALLEL_STATUS_CHECKS = 64;
+
+export async function recoverRuns(deps: RecoveryDeps): Promise<RecoverySummary> {
+  const summary: RecoverySummary = { queued: 0, retrying: 0, adopted: 0, resolved: 0, lost: 0 };
+  const runs = await deps.store.listActiveRuns({ limit: PAGE });
+  const inFlight: RunRecord[] = [];
+  for (const run of runs) {
+    if (run.status === 'pending' && run.attempt === 0) {
+      summary.queued += 1;
+      deps.onQueued(run);
+    } else if (run.status === 'pending') {
+      summary.retrying += 1;
+      deps.supervisor.scheduleRetry(run);
+    } else {
+      inFlight.push(run);
+    }
+  }
+  for (let i = 0; i < inFlight.length; i += PARALLEL_STATUS_CHECKS) {
+    await Promise.all(inFlight.slice(i, i + PARALLEL_STATUS_CHECKS).map((run) => resolveInFlight(deps, run, summary)));
+  }
+  return summary;
+}
+
+async function resolveInFlight(deps: RecoveryDeps, run: RunRecord, summary: RecoverySummary): Promise<void> {
+  const task = await deps.getTask(run.taskId);
+  const target = task?.spec.target;
+  const reply = target?.type === 'http'
+    ? await deps.dispatcher.status(target, { event: 'status', runId: run.id, attempt: run.attempt })
+    : { status: 'unknown' as const };
+  if (reply.status === 'running' && task) {
+    summary.adopted += 1;
+    deps.supervisor.adoptRunning(run, task);
+    return;
+  }
+  if (reply.status === 'succeeded' || reply.status === 'failed') {
+    summary.resolved += 1;
+    await deps.supervisor.endAttempt(run.id, reply.status, { output: reply.output, error: reply.error ?? null });
+    return;
+  }
+  summary.lost += 1;
+  await deps.supervisor.endAttempt(run.id, 'lost', { error: 'the scheduler restarted and the executor could not confirm this attempt' });
+}

@@ -1,0 +1,59 @@
+/**
+ * Executor callbacks (`POST /api/v1/runs/{id}/report`). The run-scoped token proves which run and
+ * attempt the caller may speak for; the store's sequence gate refuses replays and reports for
+ * attempts or runs that are over. Nothing is written unless the gate accepts.
+ */
+import type { RunReportSchema } from '@ecron/contracts';
+import type { z } from 'zod';
+import type { Clock } from '../core/clock.ts';
+import { EcronError } from '../core/errors.ts';
+import type { RunRecord } from '../core/model.ts';
+import { verifyRunToken } from '../dispatch/run-token.ts';
+import type { Store } from '../store/store.ts';
+import type { RunSupervisor } from './run-supervisor.ts';
+
+export interface ReportDeps {
+  store: Store;
+  clock: Clock;
+  supervisor: RunSupervisor;
+  callbackKey: string;
+}
+
+const GATE_ERRORS = {
+  replayed: 'CALLBACK_REPLAYED',
+  superseded: 'CALLBACK_ATTEMPT_SUPERSEDED',
+  finished: 'RUN_ALREADY_FINISHED',
+  not_found: 'RUN_NOT_FOUND',
+} as const;
+
+export async function handleReport(
+  deps: ReportDeps,
+  p: { runId: string; token: string | undefined; report: z.output<typeof RunReportSchema> },
+): Promise<RunRecord> {
+  const check = verifyRunToken(deps.callbackKey, p.token);
+  if (!check.ok) throw new EcronError('CALLBACK_TOKEN_INVALID');
+  if (check.runId !== p.runId) throw new EcronError('CALLBACK_RUN_MISMATCH');
+  const { report } = p;
+  if (report.attempt !== check.attempt) {
+    throw new EcronError('CALLBACK_TOKEN_INVALID', `the callback token is for attempt ${check.attempt}, not ${report.attempt}`);
+  }
+  const gate = await deps.store.acceptReport({ runId: p.runId, attempt: report.attempt, seq: report.seq, progress: report.progress ?? null });
+  if (gate !== 'accepted') throw new EcronError(GATE_ERRORS[gate]);
+
+  const now = deps.clock.now();
+  if (report.logs?.length) {
+    await deps.store.appendRunLogs(report.logs.map((line) => ({
+      runId: p.runId, attempt: report.attempt, at: line.at ? Date.parse(line.at) : now, level: line.level, message: line.message,
+    })));
+  }
+  if (report.status === 'succeeded' || report.status === 'failed') {
+    const ended = await deps.supervisor.endAttempt(p.runId, report.status, { output: report.output, error: report.error ?? null });
+    if (ended) return ended;
+  } else if (report.status === 'running') {
+    deps.supervisor.markRunning(p.runId);
+    await deps.store.markRunning({ runId: p.runId, attempt: report.attempt, at: now });
+  }
+  const run = await deps.store.getRun(p.runId);
+  if (!run) throw new EcronError('RUN_NOT_FOUND');
+  return run;
+}

@@ -1,0 +1,27 @@
+import type { RunReportSchema } from '@ecron/contracts';
+import type { z } from 'zod';
+import type { RunRecord, TaskRecord } from '../core/model.ts';
+
+/**
+ * What the API asks of the scheduler. The scheduler implements it; the API depends only on this
+ * interface, so the API can run on nodes without the scheduler role later.
+ */
+export interface RunControl {
+  /** A task was created, changed, paused, resumed or deleted: drop cached fires and reload it. */
+  taskChanged(taskId: string): void;
+  /**
+   * Creates a manual run now (params = task params shallow-merged with `params`), dispatches it,
+   * and returns it as stored. Writes an audit entry `task.trigger`.
+   */
+  trigger(p: { task: TaskRecord; params?: Record<string, unknown>; actor: string }): Promise<RunRecord>;
+  /** Cancels a run: throws RUN_NOT_FOUND or RUN_ALREADY_FINISHED. Writes an audit entry `run.cancel`. */
+  cancel(p: { runId: string; actor: string }): Promise<RunRecord>;
+  /**
+   * Handles an executor's callback report, authenticated by the run-scoped `token`. Throws
+   * CALLBACK_TOKEN_INVALID, CALLBACK_RUN_MISMATCH, CALLBACK_ATTEMPT_SUPERSEDED, CALLBACK_REPLAYED,
+   * RUN_ALREADY_FINISHED or RUN_NOT_FOUND; changes nothing when it throws.
+   */
+  report(p: { runId: string; token: string | undefined; report: z.output<typeof RunReportSchema> }): Promise<RunRecord>;
+  /** True once the scheduler has loaded its state and is firing. */
+  readonly ready: boolean;
+}

@@ -1,0 +1,301 @@
+/**
+ * Supervises every attempt this scheduler dispatched: sends it, ends it on reply, callback,
+ * deadline or cancel, retries it after backoff, and tells the scheduler when a run has ended.
+ * All attempt state changes go through batched store writes (one transaction per event-loop turn).
+ */
+import type { HttpTarget, RunRequest } from '@ecron/contracts';
+import type { Clock, Random, TimerHandle } from '../core/clock.ts';
+import type { RunRecord, TaskRecord } from '../core/model.ts';
+import type { DispatchResult, HttpDispatcher } from '../dispatch/http-dispatcher.ts';
+import { issueRunToken } from '../dispatch/run-token.ts';
+import type { FinishAttemptParams, StartAttemptParams, Store } from '../store/store.ts';
+import { decideOutcome, fixedDelayNextFire } from './outcome.ts';
+import { TimerQueue } from './timer-queue.ts';
+import { WriteBatcher } from './write-batcher.ts';
+
+export interface SupervisorDeps {
+  store: Store;
+  clock: Clock;
+  random: Random;
+  dispatcher: HttpDispatcher;
+  /** Key of run-scoped callback tokens. */
+  callbackKey: string;
+  /** Base URL executors use for callbacks, e.g. http://127.0.0.1:7070 */
+  publicUrl: string;
+  /** Current task record (cached); null when deleted. */
+  getTask: (taskId: string) => Promise<TaskRecord | null>;
+  /** Called once per run when it reaches a final status. */
+  onRunEnded: (run: RunRecord) => void;
+  log: (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
+}
+
+interface InFlight {
+  run: RunRecord;
+  target: HttpTarget;
+  abort: AbortController;
+  deadline: TimerHandle | null;
+  /** The executor accepted with 202: the attempt ends through callbacks. */
+  accepted: boolean;
+  /** Set once the attempt is being ended, so that only one ending wins. */
+  ending: boolean;
+  request: Promise<void> | null;
+}
+
+type EndedStatus = FinishAttemptParams['attemptStatus'];
+
+export class RunSupervisor {
+  readonly #deps: SupervisorDeps;
+  readonly #inflight = new Map<string, InFlight>();
+  /** Runs waiting for their next attempt (backoff), by run id. */
+  readonly #retries: TimerQueue<RunRecord>;
+  readonly #activeByTask = new Map<string, Set<string>>();
+  readonly #starts: WriteBatcher<StartAttemptParams, RunRecord | null>;
+  readonly #finishes: WriteBatcher<FinishAttemptParams, RunRecord | null>;
+  #stopping = false;
+
+  constructor(deps: SupervisorDeps) {
+    this.#deps = deps;
+    this.#retries = new TimerQueue(deps.clock, (due) => void this.#startRetries(due.map((d) => d.value)));
+    this.#starts = new WriteBatcher((items) => deps.store.startAttempts(items));
+    this.#finishes = new WriteBatcher((items) => deps.store.finishAttempts(items));
+  }
+
+  /** Runs of a task that are dispatched, running or waiting to retry. */
+  activeCount(taskId: string): number {
+    return this.#activeByTask.get(taskId)?.size ?? 0;
+  }
+
+  activeRunIds(taskId: string): string[] {
+    return [...(this.#activeByTask.get(taskId) ?? [])];
+  }
+
+  get inflightCount(): number {
+    return this.#inflight.size;
+  }
+
+  isTracked(runId: string): boolean {
+    return this.#inflight.has(runId) || this.#retries.has(runId);
+  }
+
+  /** Sends a run whose current attempt was just recorded as `dispatched`. */
+  launch(run: RunRecord, task: TaskRecord): void {
+    if (task.spec.target.type !== 'http') {
+      void this.#end(run, 'failed', { error: `target type ${task.spec.target.type} is not supported` });
+      return;
+    }
+    const entry: InFlight = { run, target: task.spec.target, abort: new AbortController(), deadline: null, accepted: false, ending: false, request: null };
+    this.#track(run);
+    this.#inflight.set(run.id, entry);
+    if (run.deadlineAt !== null) {
+      entry.deadline = this.#deps.clock.setTimer(() => void this.#onDeadline(run.id), run.deadlineAt - this.#deps.clock.now());
+    }
+    entry.request = this.#deps.dispatcher.dispatch(entry.target, this.#envelope(run), entry.abort.signal)
+      .then((result) => this.#onReply(entry, result))
+      .catch((error) => this.#deps.log('error', 'dispatch handling failed', { runId: run.id, error: String(error) }));
+  }
+
+  /** Re-attaches a run found `dispatched`/`running` at start-up whose executor says it is still running. */
+  adoptRunning(run: RunRecord, task: TaskRecord): void {
+    if (task.spec.target.type !== 'http') return;
+    const entry: InFlight = { run, target: task.spec.target, abort: new AbortController(), deadline: null, accepted: true, ending: false, request: null };
+    this.#track(run);
+    this.#inflight.set(run.id, entry);
+    if (run.deadlineAt !== null) {
+      entry.deadline = this.#deps.clock.setTimer(() => void this.#onDeadline(run.id), run.deadlineAt - this.#deps.clock.now());
+    }
+  }
+
+  /** Queues a run that waits for its next attempt (after a failure, or found so at start-up). */
+  scheduleRetry(run: RunRecord): void {
+    this.#track(run);
+    this.#retries.set(run.id, run.nextAttemptAt ?? this.#deps.clock.now(), run);
+  }
+
+  /** Ends an attempt that is in flight with the given status (callbacks, cancel, recovery). */
+  async endAttempt(runId: string, status: EndedStatus, fields: { output?: unknown; error?: string | null } = {}): Promise<RunRecord | null> {
+    const entry = this.#inflight.get(runId);
+    if (entry) {
+      if (entry.ending) return null;
+      entry.ending = true;
+      return this.#end(entry.run, status, fields);
+    }
+    const run = await this.#deps.store.getRun(runId);
+    return run ? this.#end(run, status, fields) : null;
+  }
+
+  /** Cancels a run this supervisor is handling; false when it is not tracked here. */
+  async cancel(runId: string, reason: 'user' | 'overlap'): Promise<RunRecord | null> {
+    const waiting = this.#retries.get(runId);
+    if (waiting) {
+      this.#retries.delete(runId);
+      this.#untrack(waiting.value);
+      const run = await this.#deps.store.finishRun({ runId, status: 'cancelled', at: this.#deps.clock.now(), error: `cancelled (${reason})` });
+      if (run) this.#deps.onRunEnded(run);
+      return run;
+    }
+    const entry = this.#inflight.get(runId);
+    if (!entry || entry.ending) return null;
+    entry.ending = true;
+    entry.abort.abort();
+    void this.#deps.dispatcher.cancel(entry.target, { event: 'cancel', runId, attempt: entry.run.attempt, reason });
+    return this.#end(entry.run, 'cancelled', { error: `cancelled (${reason})` });
+  }
+
+  /** The executor reported that the attempt is running (callback). */
+  markRunning(runId: string): void {
+    const entry = this.#inflight.get(runId);
+    if (entry) entry.accepted = true;
+  }
+
+  /**
+   * Stops taking work and waits up to `graceMs` for in-flight requests; those still going are
+   * aborted and handed back (their run retries on the next start).
+   */
+  async stop(graceMs: number): Promise<void> {
+    this.#stopping = true;
+    this.#retries.stop();
+    const requests = [...this.#inflight.values()].filter((e) => !e.accepted && e.request).map((e) => e.request);
+    let timer: TimerHandle | null = null;
+    const graceOver = new Promise<void>((resolve) => { timer = this.#deps.clock.setTimer(resolve, graceMs); });
+    await Promise.race([Promise.all(requests), graceOver]);
+    if (timer) this.#deps.clock.clearTimer(timer);
+    const handBack: Promise<unknown>[] = [];
+    for (const entry of this.#inflight.values()) {
+      if (entry.deadline) this.#deps.clock.clearTimer(entry.deadline);
+      if (entry.accepted || entry.ending) continue;
+      entry.ending = true;
+      entry.abort.abort();
+      const now = this.#deps.clock.now();
+      handBack.push(this.#finishes.push({
+        runId: entry.run.id, attempt: entry.run.attempt, attemptStatus: 'lost', at: now,
+        error: 'handed back at shutdown', outcome: { kind: 'retry', nextAttemptAt: now },
+      }));
+    }
+    await Promise.all(handBack);
+    await this.#finishes.drain();
+    await this.#starts.drain();
+  }
+
+  /** Drops all work without writing anything: what a crash looks like to the store (tests). */
+  abandon(): void {
+    this.#stopping = true;
+    this.#retries.stop();
+    for (const entry of this.#inflight.values()) {
+      entry.ending = true;
+      if (entry.deadline) this.#deps.clock.clearTimer(entry.deadline);
+      entry.abort.abort();
+    }
+    this.#inflight.clear();
+  }
+
+  #envelope(run: RunRecord): RunRequest {
+    return {
+      runId: run.id,
+      taskId: run.taskId,
+      namespace: run.namespace,
+      task: run.taskName,
+      scheduledAt: new Date(run.scheduledAt).toISOString(),
+      attempt: run.attempt,
+      params: run.params,
+      shard: { index: 0, total: 1 },
+      deadline: run.deadlineAt === null ? null : new Date(run.deadlineAt).toISOString(),
+      callback: { url: `${this.#deps.publicUrl}/api/v1/runs/${run.id}/report`, token: issueRunToken(this.#deps.callbackKey, run.id, run.attempt) },
+    };
+  }
+
+  async #onReply(entry: InFlight, result: DispatchResult): Promise<void> {
+    if (entry.ending || result.kind === 'aborted') return;
+    if (result.kind === 'accepted') {
+      entry.accepted = true;
+      await this.#deps.store.markRunning({ runId: entry.run.id, attempt: entry.run.attempt, at: this.#deps.clock.now() });
+      return;
+    }
+    entry.ending = true;
+    if (result.kind === 'succeeded') await this.#end(entry.run, 'succeeded', { output: result.output });
+    else await this.#end(entry.run, 'failed', { error: result.error, output: result.output });
+  }
+
+  async #onDeadline(runId: string): Promise<void> {
+    const entry = this.#inflight.get(runId);
+    if (!entry || entry.ending) return;
+    entry.ending = true;
+    entry.abort.abort();
+    void this.#deps.dispatcher.cancel(entry.target, { event: 'cancel', runId, attempt: entry.run.attempt, reason: 'deadline' });
+    await this.#end(entry.run, 'timed_out', { error: 'deadline exceeded' });
+  }
+
+  /** Ends the run's current attempt and decides retry or final, in one batched write. */
+  async #end(run: RunRecord, status: EndedStatus, fields: { output?: unknown; error?: string | null }): Promise<RunRecord | null> {
+    const now = this.#deps.clock.now();
+    const task = await this.#deps.getTask(run.taskId);
+    const outcome = decideOutcome(task, run.attempt, status, now, this.#deps.random);
+    const taskNextFireAt = outcome.kind === 'final' ? fixedDelayNextFire(task, run.trigger, now) : undefined;
+    const ended = await this.#finishes.push({
+      runId: run.id, attempt: run.attempt, attemptStatus: status, at: now, output: fields.output, error: fields.error ?? null, outcome,
+      ...(taskNextFireAt !== undefined ? { taskNextFireAt } : {}),
+    });
+    const entry = this.#inflight.get(run.id);
+    if (entry && entry.run.attempt === run.attempt) {
+      if (entry.deadline) this.#deps.clock.clearTimer(entry.deadline);
+      this.#inflight.delete(run.id);
+    }
+    if (!ended) {
+      this.#untrack(run);
+      return null;
+    }
+    if (status !== 'succeeded') {
+      const next = outcome.kind === 'retry' ? `; attempt ${run.attempt + 1} in ${outcome.nextAttemptAt - now} ms` : '';
+      void this.#deps.store.appendRunLogs([{ runId: run.id, attempt: run.attempt, at: now, level: 'warn', message: `attempt ${run.attempt} ${status}: ${fields.error ?? ''}${next}` }]);
+    }
+    if (outcome.kind === 'retry' && !this.#stopping) this.scheduleRetry(ended);
+    else if (outcome.kind === 'final') {
+      this.#untrack(run);
+      this.#deps.onRunEnded(ended);
+    }
+    return ended;
+  }
+
+  async #startRetries(runs: RunRecord[]): Promise<void> {
+    if (this.#stopping) return;
+    const now = this.#deps.clock.now();
+    await Promise.all(runs.map(async (run) => {
+      const task = await this.#deps.getTask(run.taskId);
+      if (!task) {
+        this.#untrack(run);
+        const ended = await this.#deps.store.finishRun({ runId: run.id, status: 'failed', at: now, error: 'task deleted before the retry' });
+        if (ended) this.#deps.onRunEnded(ended);
+        return;
+      }
+      const started = await this.#starts.push({
+        runId: run.id, attempt: run.attempt + 1, executor: executorOf(task), startedAt: now,
+        deadlineAt: task.spec.timeoutMs ? now + task.spec.timeoutMs : null,
+      });
+      if (started) this.launch(started, task);
+      else this.#untrack(run);
+    }));
+  }
+
+  #track(run: RunRecord): void {
+    let set = this.#activeByTask.get(run.taskId);
+    if (!set) this.#activeByTask.set(run.taskId, (set = new Set()));
+    set.add(run.id);
+  }
+
+  #untrack(run: RunRecord): void {
+    const set = this.#activeByTask.get(run.taskId);
+    if (!set) return;
+    set.delete(run.id);
+    if (set.size === 0) this.#activeByTask.delete(run.taskId);
+  }
+}
+
+/** The executor an attempt goes to, as recorded on the attempt. */
+export function executorOf(task: TaskRecord): string | null {
+  const target = task.spec.target;
+  if (target.type !== 'http') return null;
+  try {
+    return new URL(target.url).origin;
+  } catch {
+    return target.url;
+  }
+}

@@ -1,0 +1,288 @@
+/**
+ * The scheduler of one node. A look-ahead poll reads the tasks due within `lookAheadMs` into an
+ * in-memory timer queue; each fire happens at its instant (never early) and is recorded in ONE
+ * store transaction together with the compare-and-set of the task's next fire, before anything is
+ * dispatched. Attempts are handed to the {@link RunSupervisor}.
+ */
+import { EventEmitter } from 'node:events';
+import type { RunReportSchema } from '@ecron/contracts';
+import type { z } from 'zod';
+import type { Clock, Random, TimerHandle } from '../core/clock.ts';
+import { EcronError } from '../core/errors.ts';
+import { planFire, type FirePlan } from '../core/fire-plan.ts';
+import { newId } from '../core/ids.ts';
+import type { RunRecord, TaskRecord } from '../core/model.ts';
+import { jitterDelay } from '../core/schedule/next-fire.ts';
+import type { HttpDispatcher } from '../dispatch/http-dispatcher.ts';
+import type { Store } from '../store/store.ts';
+import { recoverRuns } from './recovery.ts';
+import { handleReport } from './report.ts';
+import type { RunControl } from './run-control.ts';
+import { executorOf, RunSupervisor } from './run-supervisor.ts';
+import { TimerQueue } from './timer-queue.ts';
+
+export interface SchedulerOptions {
+  store: Store;
+  clock: Clock;
+  random: Random;
+  dispatcher: HttpDispatcher;
+  callbackKey: string;
+  publicUrl: string;
+  log?: (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
+  /** How far ahead fires are read into memory. @default 2000 */
+  lookAheadMs?: number;
+  /** How often the store is polled for due tasks (the fallback to in-process change notices). @default 1000 */
+  pollIntervalMs?: number;
+  /** A fire this much later than its instant is a misfire (see the task's misfire policy). @default 5000 */
+  misfireThresholdMs?: number;
+  /** Longest SIGTERM drain before in-flight requests are handed back. @default 10000 */
+  shutdownGraceMs?: number;
+  /** Observes each recorded fire: lag = recording instant − nominal instant (jitter excluded). */
+  onFire?: (e: { taskId: string; scheduledAt: number; lagMs: number }) => void;
+}
+
+/** Typed events, for observers and for tests that wait on what happened instead of sleeping. */
+export interface SchedulerEvents {
+  /** A fire was recorded (one per run inserted by a fire, skipped runs included). */
+  fire: [{ taskId: string; runId: string; scheduledAt: number; lagMs: number; status: string }];
+  /** A fire's compare-and-set lost: the task changed or another node fired. */
+  'fire:conflict': [{ taskId: string }];
+  /** A run reached a final status. */
+  'run:ended': [RunRecord];
+  /** A task's next fire entered the in-memory timer queue. */
+  'task:queued': [{ taskId: string; at: number }];
+  /** A poll of due tasks finished. */
+  poll: [{ due: number }];
+}
+
+type Resolved = Required<Omit<SchedulerOptions, 'onFire'>> & Pick<SchedulerOptions, 'onFire'>;
+const DUE_PAGE = 50_000;
+
+export class Scheduler implements RunControl {
+  readonly events = new EventEmitter<SchedulerEvents>();
+  readonly #o: Resolved;
+  readonly #queue: TimerQueue<TaskRecord>;
+  readonly #supervisor: RunSupervisor;
+  /** Tasks whose runs are in progress here, to avoid a store read per attempt. */
+  readonly #tasks = new Map<string, TaskRecord>();
+  /** The run waiting in a task's `queue-one` slot. */
+  readonly #queued = new Map<string, RunRecord>();
+  /**
+   * Fires taken from the queue (being recorded or recorded since the last poll began), by task:
+   * the instant fired and a sequence number. A poll whose read predates the record must not queue
+   * that instant again.
+   */
+  readonly #fired = new Map<string, { due: number; seq: number }>();
+  #firedSeq = 0;
+  #pollTimer: TimerHandle | null = null;
+  #firing: Promise<void> = Promise.resolve();
+  #ready = false;
+  #stopped = false;
+
+  constructor(options: SchedulerOptions) {
+    this.#o = {
+      lookAheadMs: 2000, pollIntervalMs: 1000, misfireThresholdMs: 5000, shutdownGraceMs: 10_000,
+      log: () => {}, ...options,
+    };
+    this.#queue = new TimerQueue(options.clock, (due) => this.#enqueueFire(due.map((d) => d.value)));
+    this.#supervisor = new RunSupervisor({
+      store: options.store, clock: options.clock, random: options.random, dispatcher: options.dispatcher,
+      callbackKey: options.callbackKey, publicUrl: options.publicUrl, log: this.#o.log,
+      getTask: (id) => this.#getTask(id),
+      onRunEnded: (run) => this.#onRunEnded(run),
+    });
+  }
+
+  get ready(): boolean {
+    return this.#ready;
+  }
+
+  /** Resolves unfinished runs, then starts polling and firing. */
+  async start(): Promise<void> {
+    const summary = await recoverRuns({
+      store: this.#o.store, supervisor: this.#supervisor, dispatcher: this.#o.dispatcher,
+      getTask: (id) => this.#getTask(id),
+      onQueued: (run) => this.#queued.set(run.taskId, run),
+    });
+    if (Object.values(summary).some((n) => n > 0)) this.#o.log('info', 'recovered unfinished runs', { ...summary });
+    for (const run of this.#queued.values()) this.#startQueuedIfFree(run.taskId);
+    await this.#poll();
+    this.#ready = true;
+  }
+
+  /** Stops firing at once, drains in-flight dispatches within the grace period. */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#ready = false;
+    if (this.#pollTimer) this.#o.clock.clearTimer(this.#pollTimer);
+    this.#queue.stop();
+    await this.#firing;
+    await this.#supervisor.stop(this.#o.shutdownGraceMs);
+  }
+
+  /** Stops at once without draining or writing: simulates a crash (tests, chaos scripts). */
+  async stopWithoutDrain(): Promise<void> {
+    this.#stopped = true;
+    this.#ready = false;
+    if (this.#pollTimer) this.#o.clock.clearTimer(this.#pollTimer);
+    this.#queue.stop();
+    this.#supervisor.abandon();
+    await this.#firing;
+  }
+
+  taskChanged(taskId: string): void {
+    this.#queue.delete(taskId);
+    this.#tasks.delete(taskId);
+    if (this.#stopped) return;
+    void this.#o.store.getTask(taskId).then((task) => {
+      if (task) this.#consider(task);
+    }).catch((error) => this.#o.log('error', 'reloading a changed task failed', { taskId, error: String(error) }));
+  }
+
+  async trigger(p: { task: TaskRecord; params?: Record<string, unknown>; actor: string }): Promise<RunRecord> {
+    if (this.#stopped) throw new EcronError('SHUTTING_DOWN');
+    const { task } = p;
+    const now = this.#o.clock.now();
+    const params = { ...task.spec.params, ...p.params };
+    const run = await this.#o.store.createRun({
+      run: {
+        id: newId(), taskId: task.id, namespace: task.namespace, taskName: task.name, taskRevision: task.revision,
+        trigger: 'manual', scheduledAt: now, status: 'dispatched', params, createdAt: now,
+        attempt: { executor: executorOf(task), startedAt: now, deadlineAt: task.spec.timeoutMs ? now + task.spec.timeoutMs : null },
+      },
+      audit: { actor: p.actor, action: 'task.trigger', details: { taskId: task.id, params: p.params ?? {} } },
+    });
+    this.#tasks.set(task.id, task);
+    this.#supervisor.launch(run, task);
+    return run;
+  }
+
+  async cancel(p: { runId: string; actor: string }): Promise<RunRecord> {
+    const run = await this.#o.store.getRun(p.runId);
+    if (!run) throw new EcronError('RUN_NOT_FOUND');
+    if (['succeeded', 'failed', 'timed_out', 'cancelled', 'skipped', 'lost'].includes(run.status)) throw new EcronError('RUN_ALREADY_FINISHED');
+    let ended: RunRecord | null;
+    if (this.#queued.get(run.taskId)?.id === run.id || !this.#supervisor.isTracked(run.id)) {
+      if (this.#queued.get(run.taskId)?.id === run.id) this.#queued.delete(run.taskId);
+      if (run.status === 'pending') {
+        ended = await this.#o.store.finishRun({ runId: run.id, status: 'cancelled', at: this.#o.clock.now(), error: 'cancelled (user)' });
+        if (ended) this.#onRunEnded(ended);
+      } else {
+        ended = await this.#supervisor.endAttempt(run.id, 'cancelled', { error: 'cancelled (user)' });
+      }
+    } else {
+      ended = await this.#supervisor.cancel(run.id, 'user');
+    }
+    if (!ended) throw new EcronError('RUN_ALREADY_FINISHED');
+    await this.#o.store.appendAudit({ at: this.#o.clock.now(), actor: p.actor, action: 'run.cancel', resourceType: 'run', resourceId: run.id, details: { taskId: run.taskId } });
+    return ended;
+  }
+
+  async report(p: { runId: string; token: string | undefined; report: z.output<typeof RunReportSchema> }): Promise<RunRecord> {
+    return handleReport({ store: this.#o.store, clock: this.#o.clock, supervisor: this.#supervisor, callbackKey: this.#o.callbackKey }, p);
+  }
+
+  /** Reads due tasks into the timer queue; re-arms itself. */
+  async #poll(): Promise<void> {
+    if (this.#stopped) return;
+    let full = false;
+    const pollSeq = this.#firedSeq;
+    try {
+      const until = this.#o.clock.now() + this.#o.lookAheadMs;
+      const due = await this.#o.store.listDueTasks({ until, limit: DUE_PAGE });
+      for (const task of due) this.#consider(task);
+      for (const [taskId, fired] of this.#fired) if (fired.seq < pollSeq) this.#fired.delete(taskId);
+      full = due.length === DUE_PAGE;
+      this.events.emit('poll', { due: due.length });
+    } catch (error) {
+      this.#o.log('error', 'polling due tasks failed', { error: String(error) });
+    }
+    if (!this.#stopped) this.#pollTimer = this.#o.clock.setTimer(() => void this.#poll(), full ? 50 : this.#o.pollIntervalMs);
+  }
+
+  /** Queues the task's next fire if it falls inside the look-ahead window. */
+  #consider(task: TaskRecord): void {
+    if (this.#stopped || task.state !== 'active' || task.nextFireAt === null) return;
+    if (task.nextFireAt > this.#o.clock.now() + this.#o.lookAheadMs) return;
+    const fired = this.#fired.get(task.id);
+    if (fired && task.nextFireAt <= fired.due) return;
+    const queued = this.#queue.get(task.id);
+    if (queued && queued.value.nextFireAt === task.nextFireAt && queued.value.revision === task.revision) return;
+    const at = task.nextFireAt + jitterDelay(task.spec.schedule, task.id, task.nextFireAt);
+    this.#queue.set(task.id, at, task);
+    this.events.emit('task:queued', { taskId: task.id, at });
+  }
+
+  /** Fires are processed one batch at a time, in order. */
+  #enqueueFire(tasks: TaskRecord[]): void {
+    for (const task of tasks) this.#fired.set(task.id, { due: task.nextFireAt!, seq: this.#firedSeq++ });
+    this.#firing = this.#firing.then(() => this.#fire(tasks)).catch((error) => {
+      this.#o.log('error', 'recording fires failed', { error: String(error), tasks: tasks.length });
+      // The tasks' next fires did not advance: forget them so that the next poll queues them again.
+      for (const task of tasks) if (this.#fired.get(task.id)?.due === task.nextFireAt) this.#fired.delete(task.id);
+    });
+  }
+
+  async #fire(tasks: TaskRecord[]): Promise<void> {
+    if (this.#stopped) return;
+    const now = this.#o.clock.now();
+    const plans: FirePlan[] = tasks.map((task) => planFire({
+      task, now, thresholdMs: this.#o.misfireThresholdMs,
+      activeCount: this.#supervisor.activeCount(task.id), queuedCount: this.#queued.has(task.id) ? 1 : 0,
+      jitterMs: jitterDelay(task.spec.schedule, task.id, task.nextFireAt!),
+      newId, executor: executorOf(task),
+    }));
+    for (const plan of plans) {
+      if (!plan.cancelActive) continue;
+      await Promise.all(this.#supervisor.activeRunIds(plan.record.taskId).map((id) => this.#supervisor.cancel(id, 'overlap')));
+    }
+    const results = await this.#o.store.recordFires(plans.map((p) => p.record));
+    results.forEach((result, i) => {
+      const task = tasks[i]!;
+      const plan = plans[i]!;
+      if (!result.recorded) {
+        this.events.emit('fire:conflict', { taskId: task.id });
+        this.taskChanged(task.id);
+        return;
+      }
+      const advanced: TaskRecord = {
+        ...task, nextFireAt: plan.record.nextFireAt, lastFireAt: plan.record.lastFireAt,
+        state: plan.record.complete ? 'completed' : task.state, skippedFires: task.skippedFires + plan.record.skippedDelta,
+      };
+      for (const run of result.runs) {
+        const lagMs = now - run.scheduledAt;
+        this.#o.onFire?.({ taskId: task.id, scheduledAt: run.scheduledAt, lagMs });
+        this.events.emit('fire', { taskId: task.id, runId: run.id, scheduledAt: run.scheduledAt, lagMs, status: run.status });
+        if (run.status === 'dispatched') {
+          this.#tasks.set(task.id, advanced);
+          this.#supervisor.launch(run, advanced);
+        } else if (run.status === 'pending') this.#queued.set(task.id, run);
+      }
+      this.#consider(advanced);
+    });
+  }
+
+  #onRunEnded(run: RunRecord): void {
+    this.events.emit('run:ended', run);
+    const task = this.#tasks.get(run.taskId);
+    if (task?.spec.schedule && 'every' in task.spec.schedule && task.spec.schedule.mode === 'fixed-delay') this.taskChanged(run.taskId);
+    this.#startQueuedIfFree(run.taskId);
+    if (this.#supervisor.activeCount(run.taskId) === 0 && !this.#queued.has(run.taskId)) this.#tasks.delete(run.taskId);
+  }
+
+  #startQueuedIfFree(taskId: string): void {
+    const queued = this.#queued.get(taskId);
+    if (!queued || this.#supervisor.activeCount(taskId) > 0 || this.#stopped) return;
+    this.#queued.delete(taskId);
+    this.#supervisor.scheduleRetry({ ...queued, nextAttemptAt: this.#o.clock.now() });
+  }
+
+  async #getTask(taskId: string): Promise<TaskRecord | null> {
+    const cached = this.#tasks.get(taskId);
+    if (cached) return cached;
+    const task = await this.#o.store.getTask(taskId);
+    if (task) this.#tasks.set(taskId, task);
+    return task;
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * The composition root: opens the store, creates the admin token on first start, and runs the
+ * roles asked for (api, scheduler) in this process. Everything else receives its dependencies.
+ */
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { buildApp } from './api/app.ts';
+import { systemClock, systemRandom, type Clock } from './core/clock.ts';
+import { EcronError } from './core/errors.ts';
+import { HttpDispatcher } from './dispatch/http-dispatcher.ts';
+import { Scheduler } from './scheduler/scheduler.ts';
+import { loadServerKeys } from './server-keys.ts';
+import { bootstrapAdminToken } from './services/tokens.ts';
+import { createSqliteStore } from './store/sqlite/sqlite-store.ts';
+import type { Store } from './store/store.ts';
+import { VERSION } from './version.ts';
+
+export const ROLES = ['api', 'scheduler'] as const;
+export type Role = (typeof ROLES)[number];
+
+export interface ServerOptions {
+  /** @default ./.ecron */
+  dataDir: string;
+  /** @default 7070 */
+  port: number;
+  /** @default 127.0.0.1 */
+  host: string;
+  /** Store URL; default: SQLite at DATA_DIR/ecron.db. */
+  storeUrl?: string;
+  roles: Role[];
+  /** Base URL executors call back; default http://HOST:PORT. */
+  publicUrl?: string;
+  env: Record<string, string | undefined>;
+  logger: Logger;
+  clock?: Clock;
+  /** Scheduler tuning (tests and benchmarks). */
+  scheduler?: { lookAheadMs?: number; pollIntervalMs?: number; misfireThresholdMs?: number; shutdownGraceMs?: number };
+}
+
+export interface RunningServer {
+  url: string;
+  adminTokenPath: string | null;
+  store: Store;
+  scheduler: Scheduler | null;
+  app: FastifyInstance;
+  stop(): Promise<void>;
+}
+
+export function parseStoreUrl(url: string | undefined, dataDir: string): { kind: 'sqlite'; path: string } {
+  if (!url) return { kind: 'sqlite', path: resolve(dataDir, 'ecron.db') };
+  if (url.startsWith('sqlite:')) {
+    const path = url.slice('sqlite:'.length).replace(/^\/\//, '');
+    if (!path) throw new EcronError('CONFIG_INVALID', `--store ${url}: name a file, e.g. sqlite:./ecron.db`);
+    return { kind: 'sqlite', path: path === ':memory:' ? path : resolve(path) };
+  }
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1];
+  if (scheme === 'postgres' || scheme === 'postgresql' || scheme === 'mysql') {
+    throw new EcronError('CONFIG_INVALID', `--store ${scheme}: not available in this version of ecron; use the embedded SQLite store`);
+  }
+  if (scheme) throw new EcronError('CONFIG_INVALID', `--store: unknown store scheme "${scheme}"; expected sqlite:PATH`);
+  return { kind: 'sqlite', path: resolve(url) };
+}
+
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const clock = options.clock ?? systemClock;
+  const log = options.logger;
+  if (!options.roles.includes('api') || !options.roles.includes('scheduler')) {
+    throw new EcronError('CONFIG_INVALID', '--roles: the embedded SQLite store serves one process with both roles: use --roles api,scheduler');
+  }
+  mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+  const storeConfig = parseStoreUrl(options.storeUrl, options.dataDir);
+  const store = createSqliteStore({ path: storeConfig.path });
+  await store.open();
+  const cleanup: (() => Promise<void>)[] = [() => store.close()];
+  try {
+    const keys = loadServerKeys(options.dataDir, options.env);
+    const admin = await bootstrapAdminToken({ store, dataDir: options.dataDir, env: options.env, clock });
+    const publicUrl = (options.publicUrl ?? options.env.ECRON_PUBLIC_URL ?? `http://${urlHost(options.host)}:${options.port}`).replace(/\/+$/, '');
+    const dispatcher = new HttpDispatcher({ clock, signingKey: keys.signingKey });
+    cleanup.unshift(() => dispatcher.close());
+    const scheduler = new Scheduler({
+      store, clock, random: systemRandom, dispatcher, callbackKey: keys.callbackKey, publicUrl,
+      log: (level, message, fields) => log[level](fields ?? {}, message),
+      ...options.scheduler,
+    });
+    const app = await buildApp({ store, control: scheduler, clock, logger: log, version: VERSION, publicUrl });
+    cleanup.unshift(() => app.close());
+    const address = await app.listen({ port: options.port, host: options.host });
+    await scheduler.start();
+    cleanup.unshift(() => scheduler.stop());
+    log.info({ url: address, dataDir: resolve(options.dataDir), store: storeConfig.path, version: VERSION }, 'ecron started');
+    let stopping: Promise<void> | null = null;
+    return {
+      url: address,
+      adminTokenPath: admin.created ? admin.path : null,
+      store,
+      scheduler,
+      app,
+      stop: () => (stopping ??= runAll(cleanup)),
+    };
+  } catch (error) {
+    await runAll(cleanup).catch(() => {});
+    throw error;
+  }
+}
+
+async function runAll(steps: (() => Promise<void>)[]): Promise<void> {
+  for (const step of steps) await step();
+}
+
+function urlHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::') return '127.0.0.1';
+  return host.includes(':') ? `[${host}]` : host;
+}
