@@ -4,10 +4,10 @@
  * Pure: the scheduler feeds it the task, the time and what is running; it returns a store
  * `FireRecord` plus whether running runs must be cancelled first (`cancel-previous`).
  */
-import type { TaskRecord } from './model.ts';
+import type { TaskRecord } from '../core/model.ts';
 import type { FireRecord, NewRun } from '../store/store.ts';
-import { nextFireAfter, type ScheduleContext } from './schedule/next-fire.ts';
-import { planMissedFires } from './schedule/misfire.ts';
+import { nextFireAfter, type ScheduleContext } from '../core/schedule/next-fire.ts';
+import { planMissedFires } from '../core/schedule/misfire.ts';
 
 export interface FirePlanInput {
   task: TaskRecord;

@@ -9,7 +9,7 @@ import type { RunReportSchema } from '@ecron/contracts';
 import type { z } from 'zod';
 import type { Clock, Random, TimerHandle } from '../core/clock.ts';
 import { EcronError } from '../core/errors.ts';
-import { planFire, type FirePlan } from '../core/fire-plan.ts';
+import { planFire, type FirePlan } from './fire-plan.ts';
 import { newId } from '../core/ids.ts';
 import type { RunRecord, TaskRecord } from '../core/model.ts';
 import { jitterDelay } from '../core/schedule/next-fire.ts';

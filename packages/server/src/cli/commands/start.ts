@@ -1,0 +1,62 @@
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import pino from 'pino';
+import { EcronError } from '../../core/errors.ts';
+import { ROLES, startServer, type Role } from '../../server.ts';
+import { VERSION } from '../../version.ts';
+
+interface StartFlags {
+  dataDir: string;
+  port: string;
+  host: string;
+  store?: string;
+  roles: string;
+  publicUrl?: string;
+  logLevel: string;
+}
+
+/** `ecron start`: runs a server in this process until SIGTERM or SIGINT. */
+export function registerStartCommand(program: Command): void {
+  program.command('start')
+    .description('start an ecron server (all roles, embedded SQLite store by default)')
+    .option('--data-dir <dir>', 'data directory: store, keys and admin token', process.env.ECRON_DATA_DIR ?? './.ecron')
+    .option('--port <port>', 'port of the API and console', '7070')
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--store <url>', 'store URL (default: sqlite:DATA_DIR/ecron.db)')
+    .option('--roles <list>', `comma-separated roles: ${ROLES.join(',')}`, 'api,scheduler')
+    .option('--public-url <url>', 'base URL executors use for callbacks (default http://HOST:PORT)')
+    .option('--log-level <level>', 'log level: fatal, error, warn, info, debug', 'info')
+    .action(async (flags: StartFlags) => {
+      const port = Number(flags.port);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new EcronError('CONFIG_INVALID', `--port ${flags.port}: expected a port number 0-65535`);
+      const roles = flags.roles.split(',').map((r) => r.trim()).filter(Boolean);
+      const unknown = roles.filter((r) => !(ROLES as readonly string[]).includes(r));
+      if (unknown.length > 0 || roles.length === 0) throw new EcronError('CONFIG_INVALID', `--roles ${flags.roles}: expected a list of ${ROLES.join(', ')}`);
+      if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace'].includes(flags.logLevel)) throw new EcronError('CONFIG_INVALID', `--log-level ${flags.logLevel}: unknown level`);
+      const logger = pino({ level: flags.logLevel, base: { service: 'ecron' } });
+      const server = await startServer({
+        dataDir: flags.dataDir, port, host: flags.host, storeUrl: flags.store, roles: roles as Role[],
+        publicUrl: flags.publicUrl, env: process.env, logger,
+      });
+      process.stderr.write(`ecron ${VERSION} listening on ${server.url}\n`);
+      if (server.adminTokenPath) process.stderr.write(`admin token written to ${resolve(server.adminTokenPath)} (first start; keep it secret)\n`);
+      await new Promise<void>((resolve) => {
+        let signals = 0;
+        const onSignal = (signal: NodeJS.Signals) => {
+          signals += 1;
+          if (signals > 1) {
+            process.stderr.write(`ecron: ${signal} again, exiting without draining\n`);
+            process.exit(1);
+          }
+          process.stderr.write(`ecron: ${signal} received, draining\n`);
+          server.stop().then(resolve, (error) => {
+            process.stderr.write(`ecron: shutdown failed: ${(error as Error).message}\n`);
+            process.exitCode = 1;
+            resolve();
+          });
+        };
+        process.on('SIGTERM', onSignal);
+        process.on('SIGINT', onSignal);
+      });
+    });
+}
