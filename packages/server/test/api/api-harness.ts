@@ -102,6 +102,15 @@ export class ApiHarness {
     });
   }
 
+  /** The run once it has ended (waits for the scheduler's `run:ended` if it has not yet). */
+  async ended(runId: string): Promise<Record<string, any>> {
+    const waiting = this.next('run:ended', (r) => r.id === runId);
+    waiting.catch(() => {});
+    const run = await this.store.getRun(runId);
+    if (!run || !['succeeded', 'failed', 'timed_out', 'cancelled', 'skipped', 'lost'].includes(run.status)) await waiting;
+    return (await this.call('GET', `/api/v1/runs/${runId}`)).json();
+  }
+
   async close(): Promise<void> {
     await this.app?.close();
     await this.scheduler?.stop();

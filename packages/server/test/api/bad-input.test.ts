@@ -140,7 +140,7 @@ describe('malformed requests', () => {
     expect(issuesOf(res).map((i) => i.path).sort()).toEqual(['query.colour', 'query.state']);
     const revision = await h.call('PUT', `/api/v1/tasks/${existing.id}?revision=abc`, { body: { ...valid, name: 'existing' } });
     await expectRefused(revision, 400, 'VALIDATION_FAILED');
-    expect(issuesOf(revision)[0].path).toBe('query.revision');
+    expect(issuesOf(revision)[0]?.path).toBe('query.revision');
   });
 
   it('an unknown route', async () => {
