@@ -104,8 +104,19 @@ export class SchedulerHarness {
     return page.items.sort((a, b) => a.scheduledAt - b.scheduledAt);
   }
 
+  /** Stops the scheduler, moving the manual clock through its shutdown grace period. */
+  async stopScheduler(): Promise<void> {
+    let stopped = false;
+    const stopping = this.scheduler.stop().finally(() => { stopped = true; });
+    while (!stopped) {
+      await this.clock.advance(100);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await stopping;
+  }
+
   async close(): Promise<void> {
-    await this.scheduler.stop();
+    await this.stopScheduler();
     await this.dispatcher.close();
     await this.executor.stop();
     await this.store.close();

@@ -1,0 +1,123 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { hang } from '../support/test-executor.ts';
+import { SchedulerHarness } from '../support/scheduler-harness.ts';
+
+let h: SchedulerHarness;
+afterEach(async () => h?.close());
+
+const T0 = Date.parse('2026-03-01T00:00:00.000Z');
+
+/** Creates a task every 10 s, lets it fire once at T0+10s, then "crashes" for 60 s and restarts. */
+async function downtime(misfire: Record<string, unknown>) {
+  h = await new SchedulerHarness().start();
+  const task = await h.createTask({ name: 'misfire', schedule: { every: '10s' }, misfire: misfire as never });
+  const fire = h.next('fire');
+  await h.clock.advance(10_000);
+  await h.ended((await fire).runId);
+  await h.crashAndRestart(() => h.clock.advance(60_000)); // down from T0+10s to T0+70s: fires at 20..70 missed
+  await h.clock.advance(0);
+  for (;;) {
+    const current = await h.store.getTask(task.id);
+    if (current!.nextFireAt! > h.clock.now()) break;
+    await h.next('fire');
+  }
+  return task;
+}
+
+describe('misfire policies after downtime', () => {
+  it('skip: missed fires are not run, only counted', async () => {
+    const task = await downtime({ policy: 'skip' });
+    const runs = await h.runsOf(task.id);
+    // 20..60 s are missed (> 5 s late); 70 s is on time (0 ms late) and fires normally.
+    expect(runs.map((r) => r.scheduledAt - T0)).toEqual([10_000, 70_000]);
+    expect((await h.store.getTask(task.id))?.skippedFires).toBe(5);
+  });
+
+  it('fire-once: only the latest missed fire runs', async () => {
+    const task = await downtime({ policy: 'fire-once' });
+    const runs = await h.runsOf(task.id);
+    expect(runs.map((r) => r.scheduledAt - T0)).toEqual([10_000, 60_000, 70_000]);
+    expect((await h.store.getTask(task.id))?.skippedFires).toBe(4);
+  });
+
+  it('catch-up: every missed fire within the window runs, at most maxCatchUp', async () => {
+    const task = await downtime({ policy: 'catch-up', windowMs: '45s', maxCatchUp: 2 });
+    const runs = await h.runsOf(task.id);
+    // Within 45 s of 70 s: 30, 40, 50, 60 → the latest 2 of them; 20 is outside the window.
+    expect(runs.map((r) => r.scheduledAt - T0)).toEqual([10_000, 50_000, 60_000, 70_000]);
+    expect((await h.store.getTask(task.id))?.skippedFires).toBe(3);
+  });
+
+  it('never records a fire twice across a crash', async () => {
+    h = await new SchedulerHarness().start();
+    const task = await h.createTask({ name: 'twice', schedule: { every: '1s' }, misfire: { policy: 'catch-up' } });
+    for (let i = 0; i < 3; i++) {
+      const fire = h.next('fire');
+      await h.clock.advance(1000);
+      await fire;
+      await h.crashAndRestart();
+    }
+    await h.clock.advance(3000);
+    const runs = await h.runsOf(task.id);
+    const instants = runs.map((r) => r.scheduledAt);
+    expect(new Set(instants).size).toBe(instants.length);
+    expect(instants.map((t) => t - T0)).toEqual([1000, 2000, 3000, 4000, 5000, 6000]);
+  });
+});
+
+describe('runs in flight at a crash', () => {
+  it('are marked lost and retried when the executor cannot confirm them', async () => {
+    h = await new SchedulerHarness().start();
+    h.executor.behaviours.set('/hang', hang);
+    await h.createTask({ name: 'lost', schedule: { every: '1h' }, retry: { maxAttempts: 2, backoff: { type: 'fixed', initialMs: 1000 } } }, '/hang');
+    const fire = h.next('fire');
+    await h.clock.advance(3_600_000);
+    const runId = (await fire).runId;
+    await h.executor.next((r) => r.body.runId === runId);
+    await h.crashAndRestart();
+    const status = await h.executor.next((r) => r.event === 'status' && r.body.runId === runId);
+    expect(status.body).toMatchObject({ event: 'status', attempt: 1 });
+    h.executor.behaviours.set('/hang', () => ({ status: 200, body: { second: true } }));
+    for (;;) {
+      const run = await h.store.getRun(runId);
+      if (run?.status === 'pending') break;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    const ended = h.ended(runId);
+    await h.clock.advance(1000);
+    expect(await ended).toMatchObject({ status: 'succeeded', attempt: 2, output: { second: true } });
+    const attempts = await h.store.listAttempts([runId]);
+    expect(attempts.map((a) => a.status)).toEqual(['lost', 'succeeded']);
+  });
+
+  it('end `lost` when no attempt is left', async () => {
+    h = await new SchedulerHarness().start();
+    h.executor.behaviours.set('/hang', hang);
+    await h.createTask({ name: 'lost-final', schedule: { every: '1h' } }, '/hang');
+    const fire = h.next('fire');
+    await h.clock.advance(3_600_000);
+    const runId = (await fire).runId;
+    await h.executor.next((r) => r.body.runId === runId);
+    await h.crashAndRestart();
+    expect(await h.ended(runId)).toMatchObject({ status: 'lost' });
+  });
+
+  it('are adopted when the executor says they still run, and finish by callback', async () => {
+    h = await new SchedulerHarness().start();
+    h.executor.behaviours.set('/async', () => ({ status: 202 }));
+    await h.createTask({ name: 'adopt', schedule: { every: '1h' } }, '/async');
+    const fire = h.next('fire');
+    await h.clock.advance(3_600_000);
+    const runId = (await fire).runId;
+    const request = await h.executor.next((r) => r.body.runId === runId);
+    for (;;) {
+      if ((await h.store.getRun(runId))?.status === 'running') break;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    h.executor.statusReplies.set(runId, { status: 'running' });
+    await h.crashAndRestart();
+    await h.executor.next((r) => r.event === 'status' && r.body.runId === runId);
+    await h.scheduler.report({ runId, token: request.body.callback.token, report: { attempt: 1, seq: 0, status: 'succeeded', output: { done: 1 } } });
+    expect(await h.ended(runId)).toMatchObject({ status: 'succeeded', output: { done: 1 } });
+  });
+});
