@@ -1,0 +1,112 @@
+import { type Command, Option } from 'commander';
+import type { RunLogResource, RunResource } from '@ecron/contracts';
+import type { ApiClient } from '../api-client.ts';
+import { type CliContext, integerOption, listPages, moreHint } from '../command-support.ts';
+import { printJson } from '../output.ts';
+import { logLine, runDetails, runTable } from '../resource-views.ts';
+import { resolveTask } from '../task-ref.ts';
+import { isFinalRunStatus, RUN_STATUSES } from '../vocabulary.ts';
+
+/** How often `run logs --follow` asks for new lines. */
+export const FOLLOW_INTERVAL_MS = 500;
+
+function runPath(id: string, suffix = ''): string {
+  return `/api/v1/runs/${encodeURIComponent(id)}${suffix}`;
+}
+
+interface LogPage {
+  items: RunLogResource[];
+  nextSeq?: number | null;
+}
+
+/**
+ * Reads every log line after `afterSeq`, page by page, handing each page to `onPage`.
+ * Returns the highest sequence number seen (or `afterSeq`) and the last page's `nextSeq`.
+ */
+async function drainLogs(api: ApiClient, runId: string, afterSeq: number | undefined, onPage: (items: RunLogResource[]) => void): Promise<{ afterSeq: number | undefined; nextSeq: number | null | undefined }> {
+  let nextSeq: number | null | undefined;
+  for (;;) {
+    const page = await api.request<LogPage>({ path: runPath(runId, '/logs'), query: { afterSeq } });
+    nextSeq = page.nextSeq;
+    const items = (page.items ?? []).filter((item) => afterSeq === undefined || item.seq > afterSeq);
+    if (items.length === 0) break;
+    onPage(items);
+    afterSeq = Math.max(...items.map((item) => item.seq));
+  }
+  return { afterSeq, nextSeq };
+}
+
+export function registerRunCommands(program: Command, ctx: CliContext): void {
+  const run = program.command('run').description('inspect, follow and cancel runs');
+
+  run.command('list')
+    .description('list runs, newest first')
+    .option('--task <ref>', 'only runs of this task (id, NAME or NAMESPACE/NAME)')
+    .option('--namespace <namespace>', 'only this namespace')
+    .addOption(new Option('--status <status>', 'only runs in this status').choices([...RUN_STATUSES]))
+    .option('--from <instant>', 'only runs scheduled at or after this ISO-8601 instant')
+    .option('--to <instant>', 'only runs scheduled before this ISO-8601 instant')
+    .option('--limit <n>', 'runs per page', integerOption('--limit'))
+    .option('--all', 'fetch every page')
+    .action(async (options: { task?: string; namespace?: string; status?: string; from?: string; to?: string; limit?: number; all?: boolean }, command: Command) => {
+      const session = ctx.open(command);
+      const taskId = options.task === undefined ? undefined : (await resolveTask(session.api, options.task)).id;
+      const page = await listPages<RunResource>(session.api, '/api/v1/runs',
+        { taskId, namespace: options.namespace, status: options.status, from: options.from, to: options.to }, options);
+      if (session.json) return printJson(ctx.io, page);
+      ctx.io.stdout(page.items.length === 0 ? '(no runs)\n' : runTable(page.items));
+      moreHint(session, page, 'runs');
+    });
+
+  run.command('get')
+    .description('show a run and its attempts')
+    .argument('<id>', 'run id')
+    .action(async (id: string, _options: unknown, command: Command) => {
+      const session = ctx.open(command);
+      const found = await session.api.request<RunResource>({ path: runPath(id) });
+      if (session.json) return printJson(ctx.io, found);
+      ctx.io.stdout(runDetails(found));
+    });
+
+  run.command('logs')
+    .description('print the log of a run')
+    .argument('<id>', 'run id')
+    .option('--follow', `keep printing new lines (every ${FOLLOW_INTERVAL_MS} ms) until the run finishes`)
+    .action(async (id: string, options: { follow?: boolean }, command: Command) => {
+      const session = ctx.open(command);
+      const { api } = session;
+      // --json prints one JSON object per line while following, the whole page otherwise.
+      const print = (items: RunLogResource[]): void => {
+        for (const item of items) ctx.io.stdout(session.json ? `${JSON.stringify(item)}\n` : logLine(item));
+      };
+      if (!options.follow) {
+        const all: RunLogResource[] = [];
+        await api.request<RunResource>({ path: runPath(id) }); // RUN_NOT_FOUND before anything else
+        const { nextSeq } = await drainLogs(api, id, undefined, (items) => all.push(...items));
+        if (session.json) return printJson(ctx.io, { items: all, nextSeq: nextSeq ?? null });
+        print(all);
+        return;
+      }
+      let afterSeq: number | undefined;
+      for (;;) {
+        // The status is read before the lines, so every line written before the run finished is printed.
+        const current = await api.request<RunResource>({ path: runPath(id) });
+        ({ afterSeq } = await drainLogs(api, id, afterSeq, print));
+        if (isFinalRunStatus(current.status)) {
+          if (!session.json) ctx.io.stderr(`run ${current.id} ${current.status}${current.error ? `: ${current.error}` : ''}\n`);
+          return;
+        }
+        await ctx.io.sleep(FOLLOW_INTERVAL_MS);
+      }
+    });
+
+  run.command('cancel')
+    .description('cancel a run that has not finished')
+    .argument('<id>', 'run id')
+    .action(async (id: string, _options: unknown, command: Command) => {
+      const session = ctx.open(command);
+      const result = await session.api.request<RunResource | undefined>({ method: 'POST', path: runPath(id, '/cancel') });
+      if (session.json) return printJson(ctx.io, result ?? { id, cancelled: true });
+      ctx.io.stdout(`cancelled run ${id}${result?.status ? `; status: ${result.status}` : ''}\n`);
+    });
+}

@@ -1,0 +1,46 @@
+import { type Command, Option } from 'commander';
+import type { TokenResource } from '@ecron/contracts';
+import { type CliContext, collect } from '../command-support.ts';
+import { printJson } from '../output.ts';
+import { tokenTable } from '../resource-views.ts';
+import { TOKEN_ROLES } from '../vocabulary.ts';
+
+export function registerTokenCommands(program: Command, ctx: CliContext): void {
+  const token = program.command('token').description('create, list and revoke API tokens');
+
+  token.command('create')
+    .description('create an API token; its secret is shown once')
+    .requiredOption('--name <name>', 'what the token is for')
+    .addOption(new Option('--role <role>', 'what the token may do (server default: viewer)').choices([...TOKEN_ROLES]))
+    .option('--namespace <namespace>', 'a namespace the token may use (repeatable; server default: all)', collect)
+    .action(async (options: { name: string; role?: string; namespace?: string[] }, command: Command) => {
+      const session = ctx.open(command);
+      const body: Record<string, unknown> = { name: options.name };
+      if (options.role !== undefined) body.role = options.role;
+      if (options.namespace !== undefined) body.namespaces = options.namespace;
+      const created = await session.api.request<{ token: TokenResource; secret: string }>({ method: 'POST', path: '/api/v1/tokens', body });
+      if (session.json) return printJson(ctx.io, created);
+      const t = created.token;
+      ctx.io.stdout(`created token ${t.name} (${t.id}), role ${t.role}, namespaces ${(t.namespaces ?? []).join(',')}\nsecret: ${created.secret}\n`);
+      ctx.io.stderr('store the secret now: it cannot be shown again\n');
+    });
+
+  token.command('list')
+    .description('list API tokens')
+    .action(async (_options: unknown, command: Command) => {
+      const session = ctx.open(command);
+      const list = await session.api.request<{ items: TokenResource[] }>({ path: '/api/v1/tokens' });
+      if (session.json) return printJson(ctx.io, list);
+      ctx.io.stdout(list.items.length === 0 ? '(no tokens)\n' : tokenTable(list.items));
+    });
+
+  token.command('revoke')
+    .description('revoke an API token')
+    .argument('<id>', 'token id')
+    .action(async (id: string, _options: unknown, command: Command) => {
+      const session = ctx.open(command);
+      const result = await session.api.request<TokenResource | undefined>({ method: 'DELETE', path: `/api/v1/tokens/${encodeURIComponent(id)}` });
+      if (session.json) return printJson(ctx.io, result ?? { id, revoked: true });
+      ctx.io.stdout(result?.name ? `revoked token ${result.name} (${id})\n` : `revoked token ${id}\n`);
+    });
+}

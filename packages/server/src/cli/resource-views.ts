@@ -1,0 +1,115 @@
+import type { RunLogResource, RunResource, TaskResource, TokenResource } from '@ecron/contracts';
+import { formatDuration, formatInstant, formatKeyValues, formatTable, formatValue, indent } from './output.ts';
+
+/** How tasks, runs, logs and tokens read in human output. */
+
+type Loose = Record<string, unknown>;
+
+function durationText(value: unknown): string {
+  return typeof value === 'number' ? formatDuration(value) : formatValue(value);
+}
+
+/** `cron 0 30 2 * * * (Asia/Shanghai)`, `every 10s`, `every 10s fixed-delay`, `at …`, `manual`. */
+export function describeSchedule(schedule: unknown): string {
+  const s = (schedule ?? {}) as Loose;
+  if (typeof s.cron === 'string') return `cron ${s.cron}${typeof s.timezone === 'string' && s.timezone !== 'UTC' ? ` (${s.timezone})` : ''}`;
+  if (s.every !== undefined) return `every ${durationText(s.every)}${s.mode === 'fixed-delay' ? ' fixed-delay' : ''}`;
+  if (typeof s.at === 'string') return `at ${formatInstant(s.at)}`;
+  if (s.manual === true) return 'manual';
+  return formatValue(schedule);
+}
+
+/** `http http://…`, `executor billing/report`, `shell ops: cmd`, `grpc …`. */
+export function describeTarget(target: unknown): string {
+  const t = (target ?? {}) as Loose;
+  switch (t.type) {
+    case 'http':
+    case 'grpc':
+      return `${t.type} ${formatValue(t.url)}`;
+    case 'executor':
+      return `executor ${formatValue(t.group)}/${formatValue(t.handler)}`;
+    case 'shell':
+      return `shell ${formatValue(t.group)}: ${formatValue(t.command)}`;
+    default:
+      return formatValue(target);
+  }
+}
+
+export function taskLabel(task: Pick<TaskResource, 'namespace' | 'name'>): string {
+  return `${task.namespace}/${task.name}`;
+}
+
+export function taskTable(tasks: readonly TaskResource[]): string {
+  return formatTable(
+    ['id', 'namespace', 'name', 'state', 'schedule', 'next fire', 'last status'],
+    tasks.map((t) => [t.id, t.namespace, t.name, t.state, describeSchedule(t.spec?.schedule), formatInstant(t.nextFireAt), formatValue(t.lastRunStatus)]),
+  );
+}
+
+/** A task as `key: value` lines, then its spec as YAML (`toYaml` is passed in so yaml loads only when needed). */
+export function taskDetails(task: TaskResource, toYaml: (value: unknown) => string): string {
+  const spec = (task.spec ?? {}) as Loose;
+  const block = formatKeyValues([
+    ['id', task.id],
+    ['namespace', task.namespace],
+    ['name', task.name],
+    ['revision', String(task.revision)],
+    ['state', task.state],
+    ['schedule', describeSchedule(spec.schedule)],
+    ['target', describeTarget(spec.target)],
+    ['next fire', formatInstant(task.nextFireAt)],
+    ['last fire', formatInstant(task.lastFireAt)],
+    ['last status', formatValue(task.lastRunStatus)],
+    ['skipped fires', String(task.skippedFires ?? 0)],
+    ['created', formatInstant(task.createdAt)],
+    ['updated', formatInstant(task.updatedAt)],
+  ]);
+  return `${block}spec:\n${indent(toYaml(task.spec ?? {}))}`;
+}
+
+export function runTable(runs: readonly RunResource[]): string {
+  return formatTable(
+    ['id', 'task', 'status', 'trigger', 'scheduled', 'started', 'finished', 'attempt'],
+    runs.map((r) => [r.id, `${r.namespace}/${r.taskName}`, r.status, r.trigger, formatInstant(r.scheduledAt), formatInstant(r.startedAt), formatInstant(r.finishedAt), String(r.attempt)]),
+  );
+}
+
+export function runDetails(run: RunResource): string {
+  const entries: [string, string][] = [
+    ['id', run.id],
+    ['task', `${run.namespace}/${run.taskName} (${run.taskId}, revision ${run.taskRevision})`],
+    ['status', run.status],
+    ['trigger', run.trigger],
+    ['attempt', String(run.attempt)],
+    ['scheduled', formatInstant(run.scheduledAt)],
+    ['created', formatInstant(run.createdAt)],
+    ['started', formatInstant(run.startedAt)],
+    ['finished', formatInstant(run.finishedAt)],
+  ];
+  if (run.nextAttemptAt) entries.push(['next attempt', formatInstant(run.nextAttemptAt)]);
+  if (run.progress !== null && run.progress !== undefined) entries.push(['progress', String(run.progress)]);
+  entries.push(['params', formatValue(run.params && Object.keys(run.params).length > 0 ? run.params : null)]);
+  entries.push(['error', formatValue(run.error)]);
+  entries.push(['output', formatValue(run.output)]);
+  let text = formatKeyValues(entries);
+  if (Array.isArray(run.attempts) && run.attempts.length > 0) {
+    text += `attempts:\n${indent(formatTable(
+      ['#', 'status', 'executor', 'started', 'finished', 'error'],
+      run.attempts.map((a) => [String(a.number), a.status, formatValue(a.executor), formatInstant(a.startedAt), formatInstant(a.finishedAt), formatValue(a.error)]),
+    ))}`;
+  }
+  return text;
+}
+
+/** One log line: `2026-01-01T00:00:00.123Z  INFO  #1  message`. */
+export function logLine(entry: RunLogResource): string {
+  const level = String(entry.level ?? 'info').toUpperCase().padEnd(5);
+  return `${entry.at}  ${level}  #${entry.attempt}  ${entry.message}\n`;
+}
+
+export function tokenTable(tokens: readonly TokenResource[]): string {
+  return formatTable(
+    ['id', 'name', 'role', 'namespaces', 'created', 'last used', 'revoked'],
+    tokens.map((t) => [t.id, t.name, t.role, (t.namespaces ?? []).join(','), formatInstant(t.createdAt), formatInstant(t.lastUsedAt), formatInstant(t.revokedAt)]),
+  );
+}

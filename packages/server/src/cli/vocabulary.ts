@@ -1,0 +1,19 @@
+import type { RunStatus, TaskState, TokenRole } from '@ecron/contracts';
+
+/**
+ * The values the CLI offers as option choices. They copy lists of `@ecron/contracts` so that the
+ * CLI does not load zod at start (type-only imports are erased); the checks below fail to compile
+ * when the contracts gain a value that is missing here.
+ */
+export const TASK_STATES = ['active', 'paused', 'completed'] as const satisfies readonly TaskState[];
+export const RUN_STATUSES = ['pending', 'dispatched', 'running', 'succeeded', 'failed', 'timed_out', 'cancelled', 'skipped', 'lost'] as const satisfies readonly RunStatus[];
+export const FINAL_RUN_STATUSES = ['succeeded', 'failed', 'timed_out', 'cancelled', 'skipped', 'lost'] as const satisfies readonly RunStatus[];
+export const TOKEN_ROLES = ['admin', 'editor', 'viewer'] as const satisfies readonly TokenRole[];
+
+type Covers<All, Listed> = [Exclude<All, Listed>] extends [never] ? true : false;
+const covers: [Covers<TaskState, (typeof TASK_STATES)[number]>, Covers<RunStatus, (typeof RUN_STATUSES)[number]>, Covers<TokenRole, (typeof TOKEN_ROLES)[number]>] = [true, true, true];
+void covers;
+
+export function isFinalRunStatus(status: string): boolean {
+  return (FINAL_RUN_STATUSES as readonly string[]).includes(status);
+}
