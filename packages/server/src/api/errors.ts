@@ -80,7 +80,7 @@ export function installErrorHandling(app: FastifyInstance): void {
   // JSON is the only body type: text/plain (a Fastify default) becomes a 415 like any other type.
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: BODY_LIMIT_BYTES }, (request, body, done) => {
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     const text = typeof body === 'string' ? body : body.toString('utf8');
     if (text.trim() === '') {
       // No body: the route's schema decides (BODY_EMPTY where a body is required).

@@ -82,6 +82,19 @@ describe('task lifecycle', () => {
     expect((await h.call('DELETE', `/api/v1/tasks/${task.id}`)).statusCode).toBe(404);
   });
 
+  it('keeps the pending fire and the fixed-rate phase when an update keeps the schedule', async () => {
+    const task = await h.createTask({ name: 'steady', schedule: { every: '10m' } });
+    expect(task.nextFireAt).toBe(iso(T0 + 10 * MINUTE));
+    await h.clock.advance(3 * MINUTE);
+    // The same schedule written differently (ms instead of "10m", explicit default mode) is the same schedule.
+    const res = await h.call('PUT', `/api/v1/tasks/${task.id}`, {
+      body: { ...task.spec, schedule: { every: 600_000, mode: 'fixed-rate' }, description: 'now documented' },
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ revision: 2, nextFireAt: iso(T0 + 10 * MINUTE) });
+    expect((await h.store.getTask(task.id))?.anchorAt).toBe(T0);
+  });
+
   it('refuses an update against a stale revision and changes nothing', async () => {
     const task = await h.createTask({ name: 'guarded', params: { v: 1 } });
     const body = { name: 'guarded', schedule: { manual: true }, target: { type: 'http', url: 'http://127.0.0.1:9000/run' }, params: { v: 2 } };
