@@ -109,9 +109,8 @@ export function installErrorHandling(app: FastifyInstance): void {
 
   app.setErrorHandler((error, request, reply) => {
     const described = describeError(error);
-    if (described.status >= 500) {
-      request.log.error({ err: error, code: described.code }, 'request failed');
-    }
+    if (described.code === 'INTERNAL') request.log.error({ err: error }, 'request failed');
+    else if (described.status >= 500 && described.code !== 'NOT_READY') request.log.warn({ code: described.code, message: described.message }, 'request failed');
     if (described.status === 401) reply.header('www-authenticate', 'Bearer realm="ecron"');
     const message = described.code === 'INTERNAL' ? ERROR_CODES.INTERNAL.message : described.message;
     reply.status(described.status).send(errorBody(described.code, message, described.code === 'INTERNAL' ? undefined : described.details));

@@ -5,8 +5,8 @@
  */
 import { ATTEMPT_STATUSES, RUN_STATUSES, ScheduleSchema, TOKEN_ROLES } from '@ecron/contracts';
 import { z } from 'zod';
+import { MAX_PAGE_LIMIT } from '../store/pagination.ts';
 
-export const MAX_PAGE_LIMIT = 1000;
 export const DEFAULT_PAGE_LIMIT = 50;
 export const MAX_PREVIEW_COUNT = 100;
 
