@@ -3,6 +3,7 @@
  * roles asked for (api, scheduler) in this process. Everything else receives its dependencies.
  */
 import { mkdirSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -77,17 +78,19 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   try {
     const keys = loadServerKeys(options.dataDir, options.env);
     const admin = await bootstrapAdminToken({ store, dataDir: options.dataDir, env: options.env, clock });
-    const publicUrl = (options.publicUrl ?? options.env.ECRON_PUBLIC_URL ?? `http://${urlHost(options.host)}:${options.port}`).replace(/\/+$/, '');
+    const configuredUrl = options.publicUrl ?? options.env.ECRON_PUBLIC_URL;
+    let publicUrl = (configuredUrl ?? `http://${urlHost(options.host)}:${options.port}`).replace(/\/+$/, '');
     const dispatcher = new HttpDispatcher({ clock, signingKey: keys.signingKey });
     cleanup.unshift(() => dispatcher.close());
     const scheduler = new Scheduler({
-      store, clock, random: systemRandom, dispatcher, callbackKey: keys.callbackKey, publicUrl,
+      store, clock, random: systemRandom, dispatcher, callbackKey: keys.callbackKey, publicUrl: () => publicUrl,
       log: (level, message, fields) => log[level](fields ?? {}, message),
       ...options.scheduler,
     });
     const app = await buildApp({ store, control: scheduler, clock, logger: log, version: VERSION, publicUrl });
     cleanup.unshift(() => app.close());
     const address = await app.listen({ port: options.port, host: options.host });
+    if (!configuredUrl) publicUrl = `http://${urlHost(options.host)}:${(app.server.address() as AddressInfo).port}`;
     await scheduler.start();
     cleanup.unshift(() => scheduler.stop());
     log.info({ url: address, dataDir: resolve(options.dataDir), store: storeConfig.path, version: VERSION }, 'ecron started');

@@ -20,8 +20,8 @@ export interface SupervisorDeps {
   dispatcher: HttpDispatcher;
   /** Key of run-scoped callback tokens. */
   callbackKey: string;
-  /** Base URL executors use for callbacks, e.g. http://127.0.0.1:7070 */
-  publicUrl: string;
+  /** Base URL executors use for callbacks, e.g. http://127.0.0.1:7070 (a function when known only after listen). */
+  publicUrl: string | (() => string);
   /** Current task record (cached); null when deleted. */
   getTask: (taskId: string) => Promise<TaskRecord | null>;
   /** Called once per run when it reaches a final status. */
@@ -188,6 +188,11 @@ export class RunSupervisor {
     this.#inflight.clear();
   }
 
+  #publicUrl(): string {
+    const url = this.#deps.publicUrl;
+    return typeof url === 'string' ? url : url();
+  }
+
   #envelope(run: RunRecord): RunRequest {
     return {
       runId: run.id,
@@ -199,7 +204,7 @@ export class RunSupervisor {
       params: run.params,
       shard: { index: 0, total: 1 },
       deadline: run.deadlineAt === null ? null : new Date(run.deadlineAt).toISOString(),
-      callback: { url: `${this.#deps.publicUrl}/api/v1/runs/${run.id}/report`, token: issueRunToken(this.#deps.callbackKey, run.id, run.attempt) },
+      callback: { url: `${this.#publicUrl()}/api/v1/runs/${run.id}/report`, token: issueRunToken(this.#deps.callbackKey, run.id, run.attempt) },
     };
   }
 

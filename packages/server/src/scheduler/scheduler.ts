@@ -27,7 +27,8 @@ export interface SchedulerOptions {
   random: Random;
   dispatcher: HttpDispatcher;
   callbackKey: string;
-  publicUrl: string;
+  /** Base URL executors call back; a function when it is known only once the API listens. */
+  publicUrl: string | (() => string);
   log?: (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
   /** How far ahead fires are read into memory. @default 2000 */
   lookAheadMs?: number;
