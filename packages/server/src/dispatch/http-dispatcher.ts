@@ -54,7 +54,7 @@ export class HttpDispatcher {
       const output = await readOutput(response.body, response.headers['content-type']);
       if (response.statusCode === 202) return { kind: 'accepted' };
       if (response.statusCode >= 200 && response.statusCode < 300) return { kind: 'succeeded', output };
-      return { kind: 'failed', error: `executor answered HTTP ${response.statusCode}`, output };
+      return { kind: 'failed', error: `executor answered HTTP ${response.statusCode}${excerpt(output)}`, output };
     } catch (error) {
       if (signal.aborted) return { kind: 'aborted' };
       return { kind: 'failed', error: `request to ${origin(target.url)} failed: ${describe(error)}` };
@@ -133,6 +133,13 @@ async function readOutput(body: AsyncIterable<Buffer> & { dump(): Promise<void> 
     }
   }
   return text;
+}
+
+/** `: <first 300 characters of the reply>` for error messages, or nothing for an empty reply. */
+function excerpt(output: unknown): string {
+  if (output === null || output === undefined) return '';
+  const text = typeof output === 'string' ? output : JSON.stringify(output);
+  return `: ${text.length > 300 ? `${text.slice(0, 300)}…` : text}`;
 }
 
 function origin(url: string): string {
