@@ -1,0 +1,76 @@
+/** `ecron start` as a user runs it: first start, bad flags, a second process on the same store. */
+import { spawnSync } from 'node:child_process';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ECRON, NODE, ServerProcess, tempDataDir } from '../support/server-process.ts';
+
+const servers: ServerProcess[] = [];
+afterEach(async () => {
+  for (const s of servers.splice(0)) if (s.child) await s.kill('SIGKILL');
+});
+
+function ecron(args: string[], env: Record<string, string> = {}) {
+  const result = spawnSync(NODE, [ECRON, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 20_000 });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+describe('ecron start', () => {
+  it('creates the admin token at first start, mode 0600, and serves /healthz', async () => {
+    const server = new ServerProcess(tempDataDir());
+    servers.push(server);
+    await server.start();
+    const tokenFile = join(server.dataDir, 'admin.token');
+    expect(statSync(tokenFile).mode & 0o777).toBe(0o600);
+    expect(server.adminToken).toMatch(/^ecr_/);
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+    expect((await fetch(`${server.url}/api/v1/tasks`)).status).toBe(401);
+    expect((await server.api('GET', '/api/v1/tasks')).status).toBe(200);
+  });
+
+  it('takes ECRON_ADMIN_TOKEN as the admin token at first start', async () => {
+    const server = new ServerProcess(tempDataDir());
+    servers.push(server);
+    await server.start([], { ECRON_ADMIN_TOKEN: 'my-own-admin-token-123' });
+    expect(server.adminToken).toBe('my-own-admin-token-123');
+    const res = await fetch(`${server.url}/api/v1/tasks`, { headers: { authorization: 'Bearer my-own-admin-token-123' } });
+    expect(res.status).toBe(200);
+  });
+
+  it('refuses a second process on the same store with STORE_LOCKED, and restarts after kill -9', async () => {
+    const dataDir = tempDataDir();
+    const first = new ServerProcess(dataDir);
+    servers.push(first);
+    await first.start();
+    const second = ecron(['start', '--data-dir', dataDir, '--port', '0']);
+    expect(second.code).toBe(1);
+    expect(second.stderr).toMatch(/^ecron: STORE_LOCKED: /m);
+    await first.kill('SIGKILL');
+    const again = new ServerProcess(dataDir);
+    servers.push(again);
+    await again.start();
+    expect((await fetch(`${again.url}/healthz`)).status).toBe(200);
+  });
+
+  it.each([
+    [['--port', 'abc'], /CONFIG_INVALID: --port abc/],
+    [['--port', '70000'], /CONFIG_INVALID: --port 70000/],
+    [['--roles', 'api,nope'], /CONFIG_INVALID: --roles api,nope/],
+    [['--store', 'postgres://127.0.0.1/x'], /CONFIG_INVALID: --store postgres/],
+    [['--store', 'redis://x'], /CONFIG_INVALID: --store: unknown store scheme "redis"/],
+    [['--log-level', 'loud'], /CONFIG_INVALID: --log-level loud/],
+  ])('refuses bad flags %j with one clear line and exit 1', (flags, message) => {
+    const result = ecron(['start', '--data-dir', tempDataDir(), '--port', '0', ...flags]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(message);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('refuses a too short ECRON_ADMIN_TOKEN and stores no token', () => {
+    const dataDir = tempDataDir();
+    const result = ecron(['start', '--data-dir', dataDir, '--port', '0'], { ECRON_ADMIN_TOKEN: 'short' });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/CONFIG_INVALID/);
+    expect(() => statSync(join(dataDir, 'admin.token'))).toThrow();
+  });
+});
