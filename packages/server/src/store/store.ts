@@ -19,7 +19,7 @@ export interface AuditInput {
 export interface PageParams {
   /** Opaque cursor from a previous page's `nextCursor`. Throws INVALID_CURSOR when malformed. */
   cursor?: string | null;
-  /** 1..1000. */
+  /** 1..1000 (`MAX_PAGE_LIMIT` in `pagination.ts`); anything else throws VALIDATION_FAILED. */
   limit: number;
 }
 export interface Page<T> {
@@ -83,6 +83,7 @@ export interface FireRecord {
   nextFireAt: number | null;
   /** Set when the task has no fire left (one-shot done, past endAt): becomes `completed`. */
   complete?: boolean;
+  /** The task's new last fire; null leaves it as it was (a record of skipped fires only). */
   lastFireAt: number | null;
   skippedDelta: number;
   runs: NewRun[];
@@ -141,6 +142,7 @@ export interface Store {
   now(): Promise<number>;
 
   // ---- tasks ----------------------------------------------------------------------------
+  // Audit entries of task verbs have resourceType "task" and resourceId the task id.
   /** Throws EcronError TASK_NAME_TAKEN when (namespace, name) exists. Writes revision 1. */
   createTask(p: { task: TaskRecord; audit: AuditInput }): Promise<TaskRecord>;
   getTask(id: string): Promise<TaskRecord | null>;
@@ -161,10 +163,19 @@ export interface Store {
   listTaskRevisions(taskId: string): Promise<TaskRevisionRecord[]>;
 
   // ---- scheduling -----------------------------------------------------------------------
-  /** Active tasks whose next fire is ≤ `until`, earliest first. */
+  /** Active tasks whose next fire is ≤ `until`, earliest first (ties by id). */
   listDueTasks(p: { until: number; limit: number }): Promise<TaskRecord[]>;
+  /**
+   * Results in input order. Fires are applied in order, so two fires of one task in a batch work
+   * when the second expects the first's nextFireAt. A run that ends at once (`skipped`) sets the
+   * task's lastRunStatus, as every run that ends does.
+   */
   recordFires(fires: FireRecord[]): Promise<FireResult[]>;
-  /** A manual run (trigger), inserted with its audit entry. */
+  /**
+   * A manual run (trigger), inserted with its audit entry (resourceType "run", resourceId the run
+   * id). A `schedule` run whose fire is already recorded is not inserted: the existing run is
+   * returned and no audit entry is written.
+   */
   createRun(p: { run: NewRun; audit?: AuditInput }): Promise<RunRecord>;
 
   // ---- runs -----------------------------------------------------------------------------
@@ -183,29 +194,45 @@ export interface Store {
   /** `dispatched` → `running` for the current attempt; null when stale. */
   markRunning(p: { runId: string; attempt: number; at: number }): Promise<RunRecord | null>;
   /**
-   * Ends attempts. CAS on (run.attempt = attempt, run not final); null when stale. A retry
-   * outcome puts the run back to `pending` with `nextAttemptAt`; a final one ends it and sets the
-   * task's lastRunStatus.
+   * Ends attempts. CAS on (run.attempt = attempt, attempt in flight: run `dispatched` or
+   * `running`); null when stale, which includes an attempt already ended by a retry outcome. A
+   * retry outcome puts the run back to `pending` with `nextAttemptAt`; a final one ends it and sets
+   * the task's lastRunStatus.
    */
   finishAttempts(items: FinishAttemptParams[]): Promise<(RunRecord | null)[]>;
-  /** Ends a run that has no attempt in flight (a queued or backing-off run being cancelled or skipped). */
+  /**
+   * Ends a run that has no attempt in flight (a queued or backing-off run being cancelled or
+   * skipped): CAS on `pending`, null otherwise (and then no audit entry). Sets the task's
+   * lastRunStatus. Audit: resourceType "run".
+   */
   finishRun(p: { runId: string; status: 'cancelled' | 'skipped' | 'lost' | 'failed'; at: number; error?: string | null; audit?: AuditInput }): Promise<RunRecord | null>;
   /**
    * Gate for callback reports: accepts `seq` only if it is greater than every seq seen for the
-   * run's current attempt, the attempt is current and the run is not final. Stores progress.
+   * run's current attempt, the attempt is current and in flight, and the run is not final. Stores
+   * progress (null or absent keeps the last). `finished` wins over `superseded`, which wins over
+   * `replayed`; a pending run (between attempts) answers `superseded`.
    */
   acceptReport(p: { runId: string; attempt: number; seq: number; progress?: number | null }): Promise<ReportGate>;
-  /** Appends log lines (seq assigned per run). Lines past the per-run cap are dropped; returns how many were stored. */
+  /**
+   * Appends log lines (seq assigned per run: 1, 2, … in the order given). Lines past the per-run
+   * cap are dropped after one `warn` notice line; lines of unknown runs are dropped. Returns how
+   * many of `lines` were stored (the notice is not counted).
+   */
   appendRunLogs(lines: NewLogLine[]): Promise<number>;
+  /** Lines with seq > afterSeq (default 0: from the start), in seq order. */
   listRunLogs(p: { runId: string; afterSeq?: number; limit: number }): Promise<RunLogRecord[]>;
 
   // ---- tokens and audit -----------------------------------------------------------------
+  /** Audit: resourceType "token", resourceId the token id. */
   createToken(p: { token: TokenRecord; audit: AuditInput }): Promise<TokenRecord>;
   findTokenByHash(secretHash: string): Promise<TokenRecord | null>;
+  /** Oldest first. */
   listTokens(): Promise<TokenRecord[]>;
+  /** Every token, revoked ones included (a store that ever had a token is not "first start"). */
   countTokens(): Promise<number>;
-  /** Throws TOKEN_NOT_FOUND. Idempotent on an already revoked token. */
+  /** Throws TOKEN_NOT_FOUND. Idempotent on an already revoked token: no change, no audit entry. */
   revokeToken(p: { id: string; at: number; audit: AuditInput }): Promise<TokenRecord>;
+  /** Sets lastUsedAt, never moving it backwards. */
   touchToken(p: { id: string; at: number }): Promise<void>;
   appendAudit(entry: Omit<AuditRecord, 'id'> & { id?: string }): Promise<void>;
   /** Newest first. */
@@ -214,7 +241,10 @@ export interface Store {
 
 /** Per-run cap on stored log lines; further lines are dropped and one notice line is kept. */
 export const RUN_LOG_LINE_CAP = 10_000;
-/** Cap on the JSON size of a run's or attempt's output; larger output is replaced by a truncation marker. */
+/**
+ * Cap on the JSON size (UTF-8 bytes) of a run's or attempt's output; larger output is replaced by
+ * `{ "truncated": true, "bytes": N }` (see `history-caps.ts`).
+ */
 export const OUTPUT_BYTES_CAP = 256 * 1024;
 
 export type { TokenRole };

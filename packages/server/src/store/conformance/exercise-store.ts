@@ -1,0 +1,30 @@
+/**
+ * The storage conformance suite: every Store implementation runs it through a three-line test
+ * file. It speaks only the `Store` interface. A change to the port lands with a test here, never
+ * with an adapter-only test.
+ */
+import { describe } from 'vitest';
+import { describeAttempts } from './attempts.ts';
+import { describeFires } from './fires.ts';
+import { useStore, type StoreFactory } from './fixtures.ts';
+import { describeInstants } from './instants.ts';
+import { describeListing } from './listing.ts';
+import { describeReportsAndLogs } from './reports-logs.ts';
+import { describeTasks } from './tasks.ts';
+import { describeTokensAndAudit } from './tokens-audit.ts';
+
+export type { StoreFactory };
+
+/** Registers the suite; `factory` returns a fresh, isolated store (opened by the suite) per test. */
+export function exerciseStore(name: string, factory: StoreFactory): void {
+  describe(`store conformance: ${name}`, () => {
+    const ctx = useStore(factory);
+    describeTasks(ctx);
+    describeListing(ctx);
+    describeFires(ctx);
+    describeAttempts(ctx);
+    describeReportsAndLogs(ctx);
+    describeTokensAndAudit(ctx);
+    describeInstants(ctx);
+  });
+}

@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import type { Store } from '../store.ts';
+import { audit, errorCode, T0, tokenRecord } from './fixtures.ts';
+
+export function describeTokensAndAudit(ctx: { readonly store: Store }): void {
+  describe('tokens', () => {
+    it('creates a token, finds it by secret hash and lists it', async () => {
+      expect(await ctx.store.countTokens()).toBe(0);
+      const token = tokenRecord({ role: 'admin', namespaces: ['*'] });
+      expect(await ctx.store.createToken({ token, audit: { actor: 'system', action: 'token.create' } })).toEqual(token);
+      expect(await ctx.store.findTokenByHash(token.secretHash)).toEqual(token);
+      expect(await ctx.store.findTokenByHash('0'.repeat(64))).toBeNull();
+      const second = tokenRecord({ createdAt: T0 + 1, name: 'viewer', role: 'viewer', namespaces: [] });
+      await ctx.store.createToken({ token: second, audit: audit('token.create') });
+      expect(await ctx.store.listTokens()).toEqual([token, second]);
+      expect(await ctx.store.countTokens()).toBe(2);
+      const { items } = await ctx.store.listAudit({ limit: 10, resourceId: token.id });
+      expect(items).toEqual([expect.objectContaining({ actor: 'system', action: 'token.create', resourceType: 'token', at: T0 })]);
+    });
+
+    it('revokes a token once, idempotently, and still counts it', async () => {
+      const token = tokenRecord();
+      await ctx.store.createToken({ token, audit: audit('token.create') });
+      const revoked = await ctx.store.revokeToken({ id: token.id, at: T0 + 50, audit: audit('token.revoke') });
+      expect(revoked).toEqual({ ...token, revokedAt: T0 + 50 });
+      expect(await ctx.store.findTokenByHash(token.secretHash)).toEqual(revoked);
+      expect(await ctx.store.revokeToken({ id: token.id, at: T0 + 60, audit: audit('token.revoke') })).toEqual(revoked);
+      expect(await ctx.store.countTokens()).toBe(1);
+      expect((await ctx.store.listAudit({ limit: 10, action: 'token.revoke' })).items).toEqual([expect.objectContaining({ resourceId: token.id, at: T0 + 50 })]);
+      expect(await errorCode(ctx.store.revokeToken({ id: '00000000-0000-7000-8000-00000000000f', at: T0, audit: audit('token.revoke') }))).toBe('TOKEN_NOT_FOUND');
+    });
+
+    it('records the last use of a token, never moving it backwards', async () => {
+      const token = tokenRecord();
+      await ctx.store.createToken({ token, audit: audit('token.create') });
+      await ctx.store.touchToken({ id: token.id, at: T0 + 100 });
+      expect((await ctx.store.findTokenByHash(token.secretHash))!.lastUsedAt).toBe(T0 + 100);
+      await ctx.store.touchToken({ id: token.id, at: T0 + 50 });
+      expect((await ctx.store.findTokenByHash(token.secretHash))!.lastUsedAt).toBe(T0 + 100);
+      await ctx.store.touchToken({ id: '00000000-0000-7000-8000-000000000010', at: T0 });
+    });
+  });
+
+  describe('audit log', () => {
+    it('appends entries with or without an id, keeping their details', async () => {
+      const id = '01900000-0000-7000-8000-000000000000';
+      await ctx.store.appendAudit({ id, at: T0, actor: 'alice', action: 'node.join', resourceType: 'node', resourceId: null, details: null });
+      await ctx.store.appendAudit({ at: T0 + 1, actor: 'bob', action: 'task.update', resourceType: 'task', resourceId: 't1', details: { diff: ['schedule'], n: 1.5 } });
+      const { items } = await ctx.store.listAudit({ limit: 10 });
+      expect(items).toEqual([
+        { id: expect.any(String), at: T0 + 1, actor: 'bob', action: 'task.update', resourceType: 'task', resourceId: 't1', details: { diff: ['schedule'], n: 1.5 } },
+        { id, at: T0, actor: 'alice', action: 'node.join', resourceType: 'node', resourceId: null, details: null },
+      ]);
+    });
+  });
+}

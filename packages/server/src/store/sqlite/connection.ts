@@ -1,0 +1,91 @@
+/**
+ * One `node:sqlite` connection: opening with the process lock, the statement cache and
+ * transactions. Every verb of the SQLite store runs synchronously from BEGIN to COMMIT, so two
+ * verbs never interleave on the connection even when callers run them concurrently.
+ */
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { EcronError } from '../../core/errors.ts';
+
+/** How long opening waits for another process's lock before failing: short, the holder keeps it. */
+const LOCK_WAIT_MS = 200;
+/** Busy timeout once open. The lock is exclusive, so this only matters in exotic setups. */
+const BUSY_TIMEOUT_MS = 5000;
+
+const SQLITE_BUSY = 5;
+const SQLITE_LOCKED = 6;
+
+function isBusyError(error: unknown): boolean {
+  const code = (error as { errcode?: unknown }).errcode;
+  return typeof code === 'number' && ((code & 0xff) === SQLITE_BUSY || (code & 0xff) === SQLITE_LOCKED);
+}
+
+export class SqliteConnection {
+  readonly db: DatabaseSync;
+  readonly #statements = new Map<string, StatementSync>();
+
+  constructor(db: DatabaseSync) {
+    this.db = db;
+  }
+
+  /** A prepared statement, cached by its SQL text for the life of the connection. */
+  statement(sql: string): StatementSync {
+    let statement = this.#statements.get(sql);
+    if (statement === undefined) {
+      statement = this.db.prepare(sql);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  /** Runs `fn` in `BEGIN IMMEDIATE … COMMIT`, rolling back when it throws. */
+  transaction<T>(fn: () => T): T {
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      const result = fn();
+      this.db.exec('COMMIT');
+      return result;
+    } catch (error) {
+      if (this.db.isTransaction) this.db.exec('ROLLBACK');
+      throw error;
+    }
+  }
+
+  close(): void {
+    this.#statements.clear();
+    if (this.db.isOpen) this.db.close();
+  }
+}
+
+/**
+ * Opens the database at `path` (or `:memory:`) for this process alone.
+ *
+ * `locking_mode=EXCLUSIVE` makes SQLite keep the file lock after the first write, and the empty
+ * `BEGIN EXCLUSIVE; COMMIT` is that write: from then on a second process cannot even read the
+ * file, so it fails here with STORE_LOCKED instead of corrupting the schedule. The OS drops the
+ * lock when this process exits, however it exits, so a restart after `kill -9` opens normally.
+ */
+export function openSqliteConnection(path: string): SqliteConnection {
+  let db: DatabaseSync;
+  try {
+    db = new DatabaseSync(path, { timeout: LOCK_WAIT_MS, enableForeignKeyConstraints: true });
+  } catch (error) {
+    throw new EcronError('STORE_UNAVAILABLE', `cannot open the SQLite store ${path}: ${(error as Error).message}`);
+  }
+  try {
+    db.exec('PRAGMA locking_mode = EXCLUSIVE');
+    // WAL without shared memory (exclusive mode): fast commits, and readers never block the writer.
+    db.exec('PRAGMA journal_mode = WAL');
+    db.exec('BEGIN EXCLUSIVE; COMMIT');
+  } catch (error) {
+    db.close();
+    if (isBusyError(error)) throw new EcronError('STORE_LOCKED', `the store ${path} is in use by another ecron process`, { path });
+    throw new EcronError('STORE_UNAVAILABLE', `cannot open the SQLite store ${path}: ${(error as Error).message}`);
+  }
+  // NORMAL in WAL mode: a power loss may lose the last commits but never corrupts the file.
+  db.exec('PRAGMA synchronous = NORMAL');
+  db.exec('PRAGMA foreign_keys = ON');
+  // 64 MiB of page cache (the default is 2 MiB): a large fire batch touches many index pages.
+  db.exec('PRAGMA cache_size = -65536');
+  db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+  return new SqliteConnection(db);
+}

@@ -1,0 +1,96 @@
+/**
+ * Scheduling verbs: finding due tasks, recording fires, and inserting manual runs. These are the
+ * scheduler's hot path, so each uses cached prepared statements and one transaction per call.
+ */
+import { EcronError } from '../../core/errors.ts';
+import type { RunRecord, TaskRecord } from '../../core/model.ts';
+import type { AuditInput, FireRecord, FireResult, NewRun } from '../store.ts';
+import type { SqliteConnection } from './connection.ts';
+import { insertedRun, toRun, toTask, type Row } from './rows.ts';
+import { insertAudit } from './tokens-audit.ts';
+
+/**
+ * DUE_TASKS — in: until, limit. Out: active tasks with next_fire_at ≤ until, earliest first.
+ * Served by the (state, next_fire_at) index.
+ */
+const DUE_TASKS = `SELECT * FROM tasks WHERE state = 'active' AND next_fire_at <= ? ORDER BY next_fire_at, id LIMIT ?`;
+
+/**
+ * ADVANCE_TASK — the fire compare-and-set. In: next_fire_at, last_fire_at (null leaves it),
+ * skipped delta, task id, expected next_fire_at. Out: changes = 1 only when the
+ * task is active and still due at the expected instant; 0 when it changed, was paused or deleted,
+ * or another scheduler recorded the fire first.
+ */
+const ADVANCE_TASK = `UPDATE tasks SET next_fire_at = ?, last_fire_at = coalesce(?, last_fire_at), skipped_fires = skipped_fires + ?
+  WHERE id = ? AND state = 'active' AND next_fire_at = ?`;
+/** ADVANCE_AND_COMPLETE_TASK — ADVANCE_TASK for a task with no fire left: it becomes `completed`. */
+const ADVANCE_AND_COMPLETE_TASK = `UPDATE tasks SET next_fire_at = ?, last_fire_at = coalesce(?, last_fire_at), skipped_fires = skipped_fires + ?,
+  state = 'completed' WHERE id = ? AND state = 'active' AND next_fire_at = ?`;
+
+/**
+ * INSERT_RUN — in: the run's columns. Out: changes = 0 when a scheduled run with the same
+ * (task_id, scheduled_at) exists (the fire identity: unique index runs_fire on (scheduled_at,
+ * task_id)); manual runs always insert.
+ */
+const INSERT_RUN = `INSERT INTO runs (id, task_id, namespace, task_name, task_revision, trigger, scheduled_at, status, attempt, params,
+  error, deadline_at, created_at, started_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+  ON CONFLICT (scheduled_at, task_id) WHERE trigger = 'schedule' DO NOTHING`;
+
+/** INSERT_FIRST_ATTEMPT — in: run id, executor, started_at. Attempt 1 of a run created dispatched. */
+const INSERT_FIRST_ATTEMPT = `INSERT INTO attempts (run_id, number, status, executor, started_at) VALUES (?, 1, 'dispatched', ?, ?)`;
+
+/** SET_LAST_RUN_STATUS — in: status, task id. Every run that ends sets its task's last status. */
+export const SET_LAST_RUN_STATUS = 'UPDATE tasks SET last_run_status = ? WHERE id = ?';
+
+export function listDueTasks(conn: SqliteConnection, p: { until: number; limit: number }): TaskRecord[] {
+  return (conn.statement(DUE_TASKS).all(p.until, p.limit) as Row[]).map(toTask);
+}
+
+/** Inserts `run` (and its first attempt when dispatched); false when its fire is already recorded. */
+function insertRun(conn: SqliteConnection, run: NewRun): boolean {
+  const attempt = run.status === 'dispatched' ? run.attempt : undefined;
+  if (run.status === 'dispatched' && attempt === undefined) {
+    throw new EcronError('INTERNAL', `run ${run.id} is created dispatched without its first attempt`, { runId: run.id });
+  }
+  const { changes } = conn.statement(INSERT_RUN).run(
+    run.id, run.taskId, run.namespace, run.taskName, run.taskRevision, run.trigger, run.scheduledAt, run.status, attempt ? 1 : 0,
+    JSON.stringify(run.params), run.error ?? null, attempt ? attempt.deadlineAt : null, run.createdAt, attempt ? attempt.startedAt : null,
+    run.status === 'skipped' ? run.createdAt : null,
+  );
+  if (changes === 0) return false;
+  if (attempt) conn.statement(INSERT_FIRST_ATTEMPT).run(run.id, attempt.executor, attempt.startedAt);
+  if (run.status === 'skipped') conn.statement(SET_LAST_RUN_STATUS).run('skipped', run.taskId);
+  return true;
+}
+
+/** All fires in one transaction; a fire whose compare-and-set fails records nothing. */
+export function recordFires(conn: SqliteConnection, fires: FireRecord[]): FireResult[] {
+  if (fires.length === 0) return [];
+  const advance = conn.statement(ADVANCE_TASK);
+  const advanceAndComplete = conn.statement(ADVANCE_AND_COMPLETE_TASK);
+  return conn.transaction(() => fires.map((fire): FireResult => {
+    const { changes } = (fire.complete ? advanceAndComplete : advance)
+      .run(fire.nextFireAt, fire.lastFireAt, fire.skippedDelta, fire.taskId, fire.expectedNextFireAt);
+    if (changes === 0) return { taskId: fire.taskId, recorded: false, runs: [] };
+    const runs: RunRecord[] = [];
+    for (const run of fire.runs) if (insertRun(conn, run)) runs.push(insertedRun(run));
+    return { taskId: fire.taskId, recorded: true, runs };
+  }));
+}
+
+/**
+ * Inserts a run outside the schedule (a manual trigger or a backfill). A scheduled run whose fire
+ * is already recorded is not inserted: the existing run is returned and no audit entry is written.
+ */
+export function createRun(conn: SqliteConnection, p: { run: NewRun; audit?: AuditInput }): RunRecord {
+  const { run } = p;
+  return conn.transaction(() => {
+    if (!insertRun(conn, run)) {
+      const existing = conn.statement(`SELECT * FROM runs WHERE task_id = ? AND scheduled_at = ? AND trigger = 'schedule'`)
+        .get(run.taskId, run.scheduledAt) as Row;
+      return toRun(existing);
+    }
+    if (p.audit) insertAudit(conn, p.audit, run.createdAt, 'run', run.id);
+    return toRun(conn.statement('SELECT * FROM runs WHERE id = ?').get(run.id) as Row);
+  });
+}

@@ -1,0 +1,173 @@
+/**
+ * Run lifecycle verbs. Every state change is a compare-and-set on the run's status and current
+ * attempt, so a stale caller (a timed-out supervisor racing a late callback, a second scheduler)
+ * changes nothing and gets null.
+ *
+ *   pending ─startAttempts→ dispatched ─markRunning→ running
+ *      ↑                        │                       │
+ *      └──── finishAttempts (retry) ────────────────────┤
+ *                               └── finishAttempts (final) → succeeded | failed | timed_out | cancelled | lost
+ *   pending ─finishRun→ cancelled | skipped | lost | failed
+ */
+import { isFinalRunStatus, type RunStatus } from '@ecron/contracts';
+import type { AttemptRecord, RunRecord } from '../../core/model.ts';
+import { outputJson } from '../history-caps.ts';
+import { checkPageLimit, decodeCursor, toPage } from '../pagination.ts';
+import type { AuditInput, FinishAttemptParams, ListRunsParams, Page, ReportGate, StartAttemptParams } from '../store.ts';
+import type { SqliteConnection } from './connection.ts';
+import { SET_LAST_RUN_STATUS } from './fires.ts';
+import { toAttempt, toRun, type Row } from './rows.ts';
+import { insertAudit } from './tokens-audit.ts';
+
+/**
+ * A run is final exactly when finished_at is set, so these predicates avoid `status IN (…)`, which
+ * SQLite evaluates by building an ephemeral table on every execution.
+ */
+const ACTIVE = 'finished_at IS NULL';
+const IN_FLIGHT = `finished_at IS NULL AND status <> 'pending'`;
+
+/**
+ * START_ATTEMPT — in: attempt, deadline_at, started_at, run id, previous attempt. Out: the run
+ * row, or none when it is not pending at the previous attempt (someone else started it).
+ */
+const START_ATTEMPT = `UPDATE runs SET status = 'dispatched', attempt = ?, deadline_at = ?, next_attempt_at = NULL,
+  started_at = coalesce(started_at, ?), report_seq = -1, progress = NULL
+  WHERE id = ? AND status = 'pending' AND attempt = ? RETURNING *`;
+const INSERT_ATTEMPT = `INSERT INTO attempts (run_id, number, status, executor, started_at) VALUES (?, ?, 'dispatched', ?, ?)`;
+
+/** MARK_RUNNING — in: started_at, run id, attempt. Out: the run row when that attempt is in flight. */
+const MARK_RUNNING = `UPDATE runs SET status = 'running', started_at = coalesce(started_at, ?)
+  WHERE id = ? AND attempt = ? AND ${IN_FLIGHT} RETURNING *`;
+const MARK_ATTEMPT_RUNNING = `UPDATE attempts SET status = 'running' WHERE run_id = ? AND number = ? AND status = 'dispatched'`;
+
+/** FINISH_RUN_FINAL — in: status, output, error, finished_at, run id, attempt. CAS on the attempt in flight. */
+const FINISH_RUN_FINAL = `UPDATE runs SET status = ?, output = ?, error = ?, finished_at = ?, next_attempt_at = NULL
+  WHERE id = ? AND attempt = ? AND ${IN_FLIGHT} RETURNING *`;
+/** RETRY_RUN — in: error, next_attempt_at, run id, attempt. Back to pending until next_attempt_at. */
+const RETRY_RUN = `UPDATE runs SET status = 'pending', error = ?, next_attempt_at = ?, deadline_at = NULL
+  WHERE id = ? AND attempt = ? AND ${IN_FLIGHT} RETURNING *`;
+const FINISH_ATTEMPT = `UPDATE attempts SET status = ?, finished_at = ?, error = ?, output = ? WHERE run_id = ? AND number = ?`;
+/**
+ * END_TASK_RUN — in: status, next fire, task id. Sets the task's last run status, and its next
+ * fire only when it has none and is active (fixed-delay schedules time the next fire from here).
+ */
+const END_TASK_RUN = `UPDATE tasks SET last_run_status = ?,
+  next_fire_at = CASE WHEN next_fire_at IS NULL AND state = 'active' THEN ? ELSE next_fire_at END WHERE id = ?`;
+
+/** FINISH_PENDING_RUN — in: status, error (null keeps), finished_at, run id. CAS on pending. */
+const FINISH_PENDING_RUN = `UPDATE runs SET status = ?, error = coalesce(?, error), finished_at = ?, next_attempt_at = NULL
+  WHERE id = ? AND status = 'pending' RETURNING *`;
+
+/**
+ * ACCEPT_REPORT — in: seq, progress (null keeps), run id, attempt, seq. Out: changes = 1 when the
+ * attempt is current and in flight and seq is new; otherwise the caller classifies why not.
+ */
+const ACCEPT_REPORT = `UPDATE runs SET report_seq = ?, progress = coalesce(?, progress)
+  WHERE id = ? AND attempt = ? AND ${IN_FLIGHT} AND report_seq < ?`;
+
+export function getRun(conn: SqliteConnection, id: string): RunRecord | null {
+  const row = conn.statement('SELECT * FROM runs WHERE id = ?').get(id) as Row | undefined;
+  return row ? toRun(row) : null;
+}
+
+/** Newest first, keyed by id (UUIDv7). */
+export function listRuns(conn: SqliteConnection, p: ListRunsParams): Page<RunRecord> {
+  const limit = checkPageLimit(p.limit);
+  const after = decodeCursor(p.cursor, 'run', 1);
+  const where: string[] = [];
+  const params: (string | number)[] = [];
+  if (p.namespaces && !p.namespaces.includes('*')) {
+    if (p.namespaces.length === 0) return { items: [], nextCursor: null };
+    where.push('namespace IN (SELECT value FROM json_each(?))');
+    params.push(JSON.stringify(p.namespaces));
+  }
+  if (p.taskId !== undefined) { where.push('task_id = ?'); params.push(p.taskId); }
+  if (p.namespace !== undefined) { where.push('namespace = ?'); params.push(p.namespace); }
+  if (p.status !== undefined) { where.push('status = ?'); params.push(p.status); }
+  if (p.from !== undefined) { where.push('scheduled_at >= ?'); params.push(p.from); }
+  if (p.to !== undefined) { where.push('scheduled_at < ?'); params.push(p.to); }
+  if (after) { where.push('id < ?'); params.push(after[0]!); }
+  const sql = `SELECT * FROM runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
+  const rows = conn.statement(sql).all(...params, limit + 1) as Row[];
+  return toPage(rows.map(toRun), limit, 'run', (run) => [run.id]);
+}
+
+export function listAttempts(conn: SqliteConnection, runIds: string[]): AttemptRecord[] {
+  if (runIds.length === 0) return [];
+  const rows = conn.statement('SELECT * FROM attempts WHERE run_id IN (SELECT value FROM json_each(?)) ORDER BY run_id, number')
+    .all(JSON.stringify(runIds)) as Row[];
+  return rows.map(toAttempt);
+}
+
+/**
+ * Oldest first (by id), from the partial index of runs not yet final. Without a task, the index is
+ * named: ordering by id would otherwise tempt the planner into walking all of history.
+ */
+export function listActiveRuns(conn: SqliteConnection, p: { taskId?: string; limit: number }): RunRecord[] {
+  const rows = p.taskId === undefined
+    ? conn.statement(`SELECT * FROM runs INDEXED BY runs_active WHERE ${ACTIVE} ORDER BY id LIMIT ?`).all(p.limit)
+    : conn.statement(`SELECT * FROM runs WHERE task_id = ? AND ${ACTIVE} ORDER BY id LIMIT ?`).all(p.taskId, p.limit);
+  return (rows as Row[]).map(toRun);
+}
+
+export function startAttempts(conn: SqliteConnection, items: StartAttemptParams[]): (RunRecord | null)[] {
+  if (items.length === 0) return [];
+  const start = conn.statement(START_ATTEMPT);
+  const insert = conn.statement(INSERT_ATTEMPT);
+  return conn.transaction(() => items.map((item) => {
+    const row = start.get(item.attempt, item.deadlineAt, item.startedAt, item.runId, item.attempt - 1) as Row | undefined;
+    if (row === undefined) return null;
+    insert.run(item.runId, item.attempt, item.executor, item.startedAt);
+    return toRun(row);
+  }));
+}
+
+export function markRunning(conn: SqliteConnection, p: { runId: string; attempt: number; at: number }): RunRecord | null {
+  return conn.transaction(() => {
+    const row = conn.statement(MARK_RUNNING).get(p.at, p.runId, p.attempt) as Row | undefined;
+    if (row === undefined) return null;
+    conn.statement(MARK_ATTEMPT_RUNNING).run(p.runId, p.attempt);
+    return toRun(row);
+  });
+}
+
+export function finishAttempts(conn: SqliteConnection, items: FinishAttemptParams[]): (RunRecord | null)[] {
+  if (items.length === 0) return [];
+  const finishFinal = conn.statement(FINISH_RUN_FINAL);
+  const retry = conn.statement(RETRY_RUN);
+  const finishAttempt = conn.statement(FINISH_ATTEMPT);
+  const endTaskRun = conn.statement(END_TASK_RUN);
+  return conn.transaction(() => items.map((item) => {
+    const output = outputJson(item.output);
+    const error = item.error ?? null;
+    const row = (item.outcome.kind === 'final'
+      ? finishFinal.get(item.outcome.status, output, error, item.at, item.runId, item.attempt)
+      : retry.get(error, item.outcome.nextAttemptAt, item.runId, item.attempt)) as Row | undefined;
+    if (row === undefined) return null;
+    finishAttempt.run(item.attemptStatus, item.at, error, output, item.runId, item.attempt);
+    if (item.outcome.kind === 'final') endTaskRun.run(item.outcome.status, item.taskNextFireAt ?? null, row.task_id as string);
+    return toRun(row);
+  }));
+}
+
+export function finishRun(conn: SqliteConnection, p: {
+  runId: string; status: 'cancelled' | 'skipped' | 'lost' | 'failed'; at: number; error?: string | null; audit?: AuditInput;
+}): RunRecord | null {
+  return conn.transaction(() => {
+    const row = conn.statement(FINISH_PENDING_RUN).get(p.status, p.error ?? null, p.at, p.runId) as Row | undefined;
+    if (row === undefined) return null;
+    conn.statement(SET_LAST_RUN_STATUS).run(p.status, row.task_id as string);
+    if (p.audit) insertAudit(conn, p.audit, p.at, 'run', p.runId);
+    return toRun(row);
+  });
+}
+
+export function acceptReport(conn: SqliteConnection, p: { runId: string; attempt: number; seq: number; progress?: number | null }): ReportGate {
+  const { changes } = conn.statement(ACCEPT_REPORT).run(p.seq, p.progress ?? null, p.runId, p.attempt, p.seq);
+  if (changes === 1) return 'accepted';
+  const run = conn.statement('SELECT status, attempt FROM runs WHERE id = ?').get(p.runId) as { status: RunStatus; attempt: number } | undefined;
+  if (run === undefined) return 'not_found';
+  if (isFinalRunStatus(run.status)) return 'finished';
+  if (run.attempt !== p.attempt || run.status === 'pending') return 'superseded';
+  return 'replayed';
+}
