@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EcronError } from '../../src/core/errors.ts';
 import { audit, errorCode, taskRecord } from '../../src/store/conformance/fixtures.ts';
+import { classifySqliteError } from '../../src/store/sqlite/connection.ts';
 import { SQLITE_MIGRATIONS } from '../../src/store/sqlite/migrations/index.ts';
 import { dumpSqliteSchema } from '../../src/store/sqlite/schema-dump.ts';
 import { createSqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
@@ -103,6 +104,16 @@ describe('sqlite store', () => {
   it('fails to open a path it cannot create with STORE_UNAVAILABLE', async () => {
     const store = createSqliteStore({ path: join(dir, 'missing', 'dir', 'ecron.db') });
     expect(await errorCode(store.open())).toBe('STORE_UNAVAILABLE');
+  });
+
+  it('reports failures of the database itself as STORE_UNAVAILABLE, and nothing else', () => {
+    const sqliteError = (errcode: number) => Object.assign(new Error('sqlite says no'), { code: 'ERR_SQLITE_ERROR', errcode });
+    expect(classifySqliteError(sqliteError(13), 'x.db')).toMatchObject({ code: 'STORE_UNAVAILABLE', details: { sqliteCode: 13 } });
+    expect(classifySqliteError(sqliteError(10 | (3 << 8)), 'x.db')).toMatchObject({ code: 'STORE_UNAVAILABLE' });
+    const constraint = sqliteError(2067);
+    expect(classifySqliteError(constraint, 'x.db')).toBe(constraint);
+    const plain = new TypeError('not sqlite');
+    expect(classifySqliteError(plain, 'x.db')).toBe(plain);
   });
 
   it('has a committed schema.sql that matches the migrations', async () => {

@@ -147,6 +147,10 @@ export function describeAttempts(ctx: { readonly store: Store }): void {
       expect(await ctx.store.finishRun({ runId: '00000000-0000-7000-8000-00000000000b', status: 'failed', at: T0 })).toBeNull();
       expect(await ctx.store.getRun(dispatched.id)).toEqual(dispatched);
       expect((await ctx.store.listAudit({ limit: 10, action: 'run.cancel' })).items).toHaveLength(1);
+      // Ending and auditing are one transaction.
+      const other = await seedPendingRun(ctx.store);
+      await expect(ctx.store.finishRun({ runId: other.id, status: 'cancelled', at: T0, audit: { actor: 'x', action: 'run.cancel', details: { n: 1n } } })).rejects.toThrow();
+      expect(await ctx.store.getRun(other.id)).toEqual(other);
       // A backing-off run (pending after a retry) can be ended.
       await ctx.store.finishAttempts([{ runId: dispatched.id, attempt: 1, attemptStatus: 'failed', at: T0, outcome: { kind: 'retry', nextAttemptAt: T0 + 10 } }]);
       expect(await ctx.store.finishRun({ runId: dispatched.id, status: 'failed', at: T0 + 1 })).toMatchObject({ status: 'failed', nextAttemptAt: null, finishedAt: T0 + 1 });

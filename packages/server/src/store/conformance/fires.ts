@@ -157,6 +157,13 @@ export function describeFires(ctx: { readonly store: Store }): void {
       expect((await ctx.store.listAudit({ limit: 10, action: 'task.backfill' })).items).toEqual([]);
     });
 
+    it('inserts a manual run only together with its audit entry', async () => {
+      const task = await seedTask(ctx.store);
+      const run = newRun(task, { trigger: 'manual' });
+      await expect(ctx.store.createRun({ run, audit: { actor: 'x', action: 'task.trigger', details: { n: 1n } } })).rejects.toThrow();
+      expect(await ctx.store.getRun(run.id)).toBeNull();
+    });
+
     it('creates a manual run already dispatched with its first attempt', async () => {
       const task = await seedTask(ctx.store);
       const run = newRun(task, { trigger: 'manual', status: 'dispatched', attempt: { executor: null, startedAt: T0 + 1, deadlineAt: null } });

@@ -22,6 +22,23 @@ export function describeTasks(ctx: { readonly store: Store }): void {
       expect(items).toEqual([{ id: expect.any(String), at: T0, actor: 'alice', action: 'task.create', resourceType: 'task', resourceId: task.id, details: { via: 'api' } }]);
     });
 
+    it('writes the audit entry in the operation\'s transaction: no audit, no change', async () => {
+      // details that cannot be serialised make the audit insert fail inside the transaction.
+      const unserialisable = { actor: 'tester', action: 'task.any', details: { n: 1n } };
+      const task = taskRecord();
+      await expect(ctx.store.createTask({ task, audit: unserialisable })).rejects.toThrow();
+      expect(await ctx.store.getTask(task.id)).toBeNull();
+      expect(await ctx.store.listTaskRevisions(task.id)).toEqual([]);
+      const kept = await seedTask(ctx.store);
+      const spec = taskSpec(kept.name, kept.namespace, { params: { v: 2 } });
+      await expect(ctx.store.updateTask({ id: kept.id, spec, nextFireAt: null, anchorAt: T0, state: 'active', at: T0 + 1, audit: unserialisable })).rejects.toThrow();
+      await expect(ctx.store.setTaskState({ id: kept.id, state: 'paused', nextFireAt: null, at: T0 + 1, audit: unserialisable })).rejects.toThrow();
+      await expect(ctx.store.deleteTask({ id: kept.id, at: T0 + 1, audit: unserialisable })).rejects.toThrow();
+      expect(await ctx.store.getTask(kept.id)).toEqual(kept);
+      expect(await ctx.store.listTaskRevisions(kept.id)).toHaveLength(1);
+      expect((await ctx.store.listAudit({ limit: 10 })).items).toHaveLength(1);
+    });
+
     it('refuses a taken (namespace, name) and writes nothing', async () => {
       await seedTask(ctx.store, { name: 'dup', namespace: 'ns' });
       const again = taskRecord({ name: 'dup', namespace: 'ns' });

@@ -30,6 +30,16 @@ export function describeTokensAndAudit(ctx: { readonly store: Store }): void {
       expect(await errorCode(ctx.store.revokeToken({ id: '00000000-0000-7000-8000-00000000000f', at: T0, audit: audit('token.revoke') }))).toBe('TOKEN_NOT_FOUND');
     });
 
+    it('creates and revokes a token only together with its audit entry', async () => {
+      const unserialisable = { actor: 'tester', action: 'token.any', details: { n: 1n } };
+      const token = tokenRecord();
+      await expect(ctx.store.createToken({ token, audit: unserialisable })).rejects.toThrow();
+      expect(await ctx.store.countTokens()).toBe(0);
+      await ctx.store.createToken({ token, audit: audit('token.create') });
+      await expect(ctx.store.revokeToken({ id: token.id, at: T0 + 1, audit: unserialisable })).rejects.toThrow();
+      expect(await ctx.store.findTokenByHash(token.secretHash)).toEqual(token);
+    });
+
     it('records the last use of a token, never moving it backwards', async () => {
       const token = tokenRecord();
       await ctx.store.createToken({ token, audit: audit('token.create') });

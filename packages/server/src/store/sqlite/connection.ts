@@ -13,10 +13,27 @@ const BUSY_TIMEOUT_MS = 5000;
 
 const SQLITE_BUSY = 5;
 const SQLITE_LOCKED = 6;
+/**
+ * Primary result codes meaning the database itself cannot serve (full disk, I/O failure, file
+ * replaced or corrupt), as opposed to a bad statement or a constraint a caller broke.
+ */
+const UNAVAILABLE_CODES = new Set([SQLITE_BUSY, SQLITE_LOCKED, 8 /* READONLY */, 10 /* IOERR */, 11 /* CORRUPT */, 13 /* FULL */, 14 /* CANTOPEN */, 26 /* NOTADB */]);
+
+function primaryCode(error: unknown): number | null {
+  const code = (error as { errcode?: unknown } | null)?.errcode;
+  return typeof code === 'number' ? code & 0xff : null;
+}
 
 function isBusyError(error: unknown): boolean {
-  const code = (error as { errcode?: unknown }).errcode;
-  return typeof code === 'number' && ((code & 0xff) === SQLITE_BUSY || (code & 0xff) === SQLITE_LOCKED);
+  const code = primaryCode(error);
+  return code === SQLITE_BUSY || code === SQLITE_LOCKED;
+}
+
+/** STORE_UNAVAILABLE for errors of the database itself; anything else unchanged. */
+export function classifySqliteError(error: unknown, path: string): unknown {
+  const code = primaryCode(error);
+  if (code === null || !UNAVAILABLE_CODES.has(code)) return error;
+  return new EcronError('STORE_UNAVAILABLE', `the SQLite store ${path} failed: ${(error as Error).message}`, { sqliteCode: (error as { errcode: number }).errcode });
 }
 
 export class SqliteConnection {

@@ -27,25 +27,25 @@ const ACTIVE = 'finished_at IS NULL';
 const IN_FLIGHT = `finished_at IS NULL AND status <> 'pending'`;
 
 /**
- * START_ATTEMPT — in: attempt, deadline_at, started_at, run id, previous attempt. Out: the run
- * row, or none when it is not pending at the previous attempt (someone else started it).
+ * START_ATTEMPT — in: attempt, deadline_at, started_at, run id, previous attempt. Out: changes = 0
+ * when the run is not pending at the previous attempt (someone else started it).
  */
 const START_ATTEMPT = `UPDATE runs SET status = 'dispatched', attempt = ?, deadline_at = ?, next_attempt_at = NULL,
   started_at = coalesce(started_at, ?), report_seq = -1, progress = NULL
-  WHERE id = ? AND status = 'pending' AND attempt = ? RETURNING *`;
+  WHERE id = ? AND status = 'pending' AND attempt = ?`;
 const INSERT_ATTEMPT = `INSERT INTO attempts (run_id, number, status, executor, started_at) VALUES (?, ?, 'dispatched', ?, ?)`;
 
-/** MARK_RUNNING — in: started_at, run id, attempt. Out: the run row when that attempt is in flight. */
+/** MARK_RUNNING — in: started_at, run id, attempt. Applies only while that attempt is in flight. */
 const MARK_RUNNING = `UPDATE runs SET status = 'running', started_at = coalesce(started_at, ?)
-  WHERE id = ? AND attempt = ? AND ${IN_FLIGHT} RETURNING *`;
+  WHERE id = ? AND attempt = ? AND ${IN_FLIGHT}`;
 const MARK_ATTEMPT_RUNNING = `UPDATE attempts SET status = 'running' WHERE run_id = ? AND number = ? AND status = 'dispatched'`;
 
 /** FINISH_RUN_FINAL — in: status, output, error, finished_at, run id, attempt. CAS on the attempt in flight. */
 const FINISH_RUN_FINAL = `UPDATE runs SET status = ?, output = ?, error = ?, finished_at = ?, next_attempt_at = NULL
-  WHERE id = ? AND attempt = ? AND ${IN_FLIGHT} RETURNING *`;
+  WHERE id = ? AND attempt = ? AND ${IN_FLIGHT}`;
 /** RETRY_RUN — in: error, next_attempt_at, run id, attempt. Back to pending until next_attempt_at. */
 const RETRY_RUN = `UPDATE runs SET status = 'pending', error = ?, next_attempt_at = ?, deadline_at = NULL
-  WHERE id = ? AND attempt = ? AND ${IN_FLIGHT} RETURNING *`;
+  WHERE id = ? AND attempt = ? AND ${IN_FLIGHT}`;
 const FINISH_ATTEMPT = `UPDATE attempts SET status = ?, finished_at = ?, error = ?, output = ? WHERE run_id = ? AND number = ?`;
 /**
  * END_TASK_RUN — in: status, next fire, task id. Sets the task's last run status, and its next
@@ -56,7 +56,7 @@ const END_TASK_RUN = `UPDATE tasks SET last_run_status = ?,
 
 /** FINISH_PENDING_RUN — in: status, error (null keeps), finished_at, run id. CAS on pending. */
 const FINISH_PENDING_RUN = `UPDATE runs SET status = ?, error = coalesce(?, error), finished_at = ?, next_attempt_at = NULL
-  WHERE id = ? AND status = 'pending' RETURNING *`;
+  WHERE id = ? AND status = 'pending'`;
 
 /**
  * ACCEPT_REPORT — in: seq, progress (null keeps), run id, attempt, seq. Out: changes = 1 when the
@@ -65,8 +65,19 @@ const FINISH_PENDING_RUN = `UPDATE runs SET status = ?, error = coalesce(?, erro
 const ACCEPT_REPORT = `UPDATE runs SET report_seq = ?, progress = coalesce(?, progress)
   WHERE id = ? AND attempt = ? AND ${IN_FLIGHT} AND report_seq < ?`;
 
+const SELECT_RUN = 'SELECT * FROM runs WHERE id = ?';
+
+/**
+ * Runs a compare-and-set UPDATE of one run and reads the run back when it applied. (An UPDATE
+ * followed by a SELECT costs less than `RETURNING *`, which SQLite buffers in a temporary table.)
+ */
+function casRun(conn: SqliteConnection, sql: string, runId: string, ...params: (string | number | null)[]): Row | undefined {
+  if (conn.statement(sql).run(...params).changes === 0) return undefined;
+  return conn.statement(SELECT_RUN).get(runId) as Row;
+}
+
 export function getRun(conn: SqliteConnection, id: string): RunRecord | null {
-  const row = conn.statement('SELECT * FROM runs WHERE id = ?').get(id) as Row | undefined;
+  const row = conn.statement(SELECT_RUN).get(id) as Row | undefined;
   return row ? toRun(row) : null;
 }
 
@@ -112,10 +123,9 @@ export function listActiveRuns(conn: SqliteConnection, p: { taskId?: string; lim
 
 export function startAttempts(conn: SqliteConnection, items: StartAttemptParams[]): (RunRecord | null)[] {
   if (items.length === 0) return [];
-  const start = conn.statement(START_ATTEMPT);
   const insert = conn.statement(INSERT_ATTEMPT);
   return conn.transaction(() => items.map((item) => {
-    const row = start.get(item.attempt, item.deadlineAt, item.startedAt, item.runId, item.attempt - 1) as Row | undefined;
+    const row = casRun(conn, START_ATTEMPT, item.runId, item.attempt, item.deadlineAt, item.startedAt, item.runId, item.attempt - 1);
     if (row === undefined) return null;
     insert.run(item.runId, item.attempt, item.executor, item.startedAt);
     return toRun(row);
@@ -124,7 +134,7 @@ export function startAttempts(conn: SqliteConnection, items: StartAttemptParams[
 
 export function markRunning(conn: SqliteConnection, p: { runId: string; attempt: number; at: number }): RunRecord | null {
   return conn.transaction(() => {
-    const row = conn.statement(MARK_RUNNING).get(p.at, p.runId, p.attempt) as Row | undefined;
+    const row = casRun(conn, MARK_RUNNING, p.runId, p.at, p.runId, p.attempt);
     if (row === undefined) return null;
     conn.statement(MARK_ATTEMPT_RUNNING).run(p.runId, p.attempt);
     return toRun(row);
@@ -133,16 +143,14 @@ export function markRunning(conn: SqliteConnection, p: { runId: string; attempt:
 
 export function finishAttempts(conn: SqliteConnection, items: FinishAttemptParams[]): (RunRecord | null)[] {
   if (items.length === 0) return [];
-  const finishFinal = conn.statement(FINISH_RUN_FINAL);
-  const retry = conn.statement(RETRY_RUN);
   const finishAttempt = conn.statement(FINISH_ATTEMPT);
   const endTaskRun = conn.statement(END_TASK_RUN);
   return conn.transaction(() => items.map((item) => {
     const output = outputJson(item.output);
     const error = item.error ?? null;
-    const row = (item.outcome.kind === 'final'
-      ? finishFinal.get(item.outcome.status, output, error, item.at, item.runId, item.attempt)
-      : retry.get(error, item.outcome.nextAttemptAt, item.runId, item.attempt)) as Row | undefined;
+    const row = item.outcome.kind === 'final'
+      ? casRun(conn, FINISH_RUN_FINAL, item.runId, item.outcome.status, output, error, item.at, item.runId, item.attempt)
+      : casRun(conn, RETRY_RUN, item.runId, error, item.outcome.nextAttemptAt, item.runId, item.attempt);
     if (row === undefined) return null;
     finishAttempt.run(item.attemptStatus, item.at, error, output, item.runId, item.attempt);
     if (item.outcome.kind === 'final') endTaskRun.run(item.outcome.status, item.taskNextFireAt ?? null, row.task_id as string);
@@ -154,7 +162,7 @@ export function finishRun(conn: SqliteConnection, p: {
   runId: string; status: 'cancelled' | 'skipped' | 'lost' | 'failed'; at: number; error?: string | null; audit?: AuditInput;
 }): RunRecord | null {
   return conn.transaction(() => {
-    const row = conn.statement(FINISH_PENDING_RUN).get(p.status, p.error ?? null, p.at, p.runId) as Row | undefined;
+    const row = casRun(conn, FINISH_PENDING_RUN, p.runId, p.status, p.error ?? null, p.at, p.runId);
     if (row === undefined) return null;
     conn.statement(SET_LAST_RUN_STATUS).run(p.status, row.task_id as string);
     if (p.audit) insertAudit(conn, p.audit, p.at, 'run', p.runId);

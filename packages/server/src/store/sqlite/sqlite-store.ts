@@ -8,7 +8,7 @@
  */
 import { EcronError } from '../../core/errors.ts';
 import type { Store } from '../store.ts';
-import { openSqliteConnection, type SqliteConnection } from './connection.ts';
+import { classifySqliteError, openSqliteConnection, type SqliteConnection } from './connection.ts';
 import * as fires from './fires.ts';
 import { migrateToLatest } from './migrate.ts';
 import * as runLogs from './run-logs.ts';
@@ -30,9 +30,14 @@ class SqliteStore implements Store {
     this.#path = options.path;
   }
 
-  get #conn(): SqliteConnection {
-    if (this.#connection === null) throw new EcronError('STORE_UNAVAILABLE', `the store ${this.#path} is not open`);
-    return this.#connection;
+  /** Runs a verb on the open connection, turning database failures into STORE_UNAVAILABLE. */
+  #use<T>(verb: (conn: SqliteConnection) => T): Promise<T> {
+    if (this.#connection === null) return Promise.reject(new EcronError('STORE_UNAVAILABLE', `the store ${this.#path} is not open`));
+    try {
+      return Promise.resolve(verb(this.#connection));
+    } catch (error) {
+      return Promise.reject(classifySqliteError(error, this.#path));
+    }
   }
 
   open(): Promise<void> {
@@ -61,48 +66,47 @@ class SqliteStore implements Store {
     this.#opening = null;
   }
 
-  async now(): Promise<number> {
-    const row = this.#conn.statement(`SELECT CAST(round(unixepoch('subsec') * 1000) AS INTEGER) AS now`).get() as { now: number };
-    return row.now;
+  now(): Promise<number> {
+    return this.#use((conn) => (conn.statement(`SELECT CAST(round(unixepoch('subsec') * 1000) AS INTEGER) AS now`).get() as { now: number }).now);
   }
 
   // ---- tasks
-  createTask: Store['createTask'] = async (p) => tasks.createTask(this.#conn, p);
-  getTask: Store['getTask'] = async (id) => tasks.getTask(this.#conn, id);
-  getTaskByName: Store['getTaskByName'] = async (namespace, name) => tasks.getTaskByName(this.#conn, namespace, name);
-  listTasks: Store['listTasks'] = async (p) => tasks.listTasks(this.#conn, p);
-  updateTask: Store['updateTask'] = async (p) => tasks.updateTask(this.#conn, p);
-  setTaskState: Store['setTaskState'] = async (p) => tasks.setTaskState(this.#conn, p);
-  deleteTask: Store['deleteTask'] = async (p) => tasks.deleteTask(this.#conn, p);
-  listTaskRevisions: Store['listTaskRevisions'] = async (taskId) => tasks.listTaskRevisions(this.#conn, taskId);
+  createTask: Store['createTask'] = (p) => this.#use((conn) => tasks.createTask(conn, p));
+  getTask: Store['getTask'] = (id) => this.#use((conn) => tasks.getTask(conn, id));
+  getTaskByName: Store['getTaskByName'] = (namespace, name) => this.#use((conn) => tasks.getTaskByName(conn, namespace, name));
+  listTasks: Store['listTasks'] = (p) => this.#use((conn) => tasks.listTasks(conn, p));
+  updateTask: Store['updateTask'] = (p) => this.#use((conn) => tasks.updateTask(conn, p));
+  setTaskState: Store['setTaskState'] = (p) => this.#use((conn) => tasks.setTaskState(conn, p));
+  deleteTask: Store['deleteTask'] = (p) => this.#use((conn) => tasks.deleteTask(conn, p));
+  listTaskRevisions: Store['listTaskRevisions'] = (taskId) => this.#use((conn) => tasks.listTaskRevisions(conn, taskId));
 
   // ---- scheduling
-  listDueTasks: Store['listDueTasks'] = async (p) => fires.listDueTasks(this.#conn, p);
-  recordFires: Store['recordFires'] = async (list) => fires.recordFires(this.#conn, list);
-  createRun: Store['createRun'] = async (p) => fires.createRun(this.#conn, p);
+  listDueTasks: Store['listDueTasks'] = (p) => this.#use((conn) => fires.listDueTasks(conn, p));
+  recordFires: Store['recordFires'] = (list) => this.#use((conn) => fires.recordFires(conn, list));
+  createRun: Store['createRun'] = (p) => this.#use((conn) => fires.createRun(conn, p));
 
   // ---- runs
-  getRun: Store['getRun'] = async (id) => runs.getRun(this.#conn, id);
-  listRuns: Store['listRuns'] = async (p) => runs.listRuns(this.#conn, p);
-  listAttempts: Store['listAttempts'] = async (runIds) => runs.listAttempts(this.#conn, runIds);
-  listActiveRuns: Store['listActiveRuns'] = async (p) => runs.listActiveRuns(this.#conn, p);
-  startAttempts: Store['startAttempts'] = async (items) => runs.startAttempts(this.#conn, items);
-  markRunning: Store['markRunning'] = async (p) => runs.markRunning(this.#conn, p);
-  finishAttempts: Store['finishAttempts'] = async (items) => runs.finishAttempts(this.#conn, items);
-  finishRun: Store['finishRun'] = async (p) => runs.finishRun(this.#conn, p);
-  acceptReport: Store['acceptReport'] = async (p) => runs.acceptReport(this.#conn, p);
-  appendRunLogs: Store['appendRunLogs'] = async (lines) => runLogs.appendRunLogs(this.#conn, lines);
-  listRunLogs: Store['listRunLogs'] = async (p) => runLogs.listRunLogs(this.#conn, p);
+  getRun: Store['getRun'] = (id) => this.#use((conn) => runs.getRun(conn, id));
+  listRuns: Store['listRuns'] = (p) => this.#use((conn) => runs.listRuns(conn, p));
+  listAttempts: Store['listAttempts'] = (runIds) => this.#use((conn) => runs.listAttempts(conn, runIds));
+  listActiveRuns: Store['listActiveRuns'] = (p) => this.#use((conn) => runs.listActiveRuns(conn, p));
+  startAttempts: Store['startAttempts'] = (items) => this.#use((conn) => runs.startAttempts(conn, items));
+  markRunning: Store['markRunning'] = (p) => this.#use((conn) => runs.markRunning(conn, p));
+  finishAttempts: Store['finishAttempts'] = (items) => this.#use((conn) => runs.finishAttempts(conn, items));
+  finishRun: Store['finishRun'] = (p) => this.#use((conn) => runs.finishRun(conn, p));
+  acceptReport: Store['acceptReport'] = (p) => this.#use((conn) => runs.acceptReport(conn, p));
+  appendRunLogs: Store['appendRunLogs'] = (lines) => this.#use((conn) => runLogs.appendRunLogs(conn, lines));
+  listRunLogs: Store['listRunLogs'] = (p) => this.#use((conn) => runLogs.listRunLogs(conn, p));
 
   // ---- tokens and audit
-  createToken: Store['createToken'] = async (p) => tokensAudit.createToken(this.#conn, p);
-  findTokenByHash: Store['findTokenByHash'] = async (secretHash) => tokensAudit.findTokenByHash(this.#conn, secretHash);
-  listTokens: Store['listTokens'] = async () => tokensAudit.listTokens(this.#conn);
-  countTokens: Store['countTokens'] = async () => tokensAudit.countTokens(this.#conn);
-  revokeToken: Store['revokeToken'] = async (p) => tokensAudit.revokeToken(this.#conn, p);
-  touchToken: Store['touchToken'] = async (p) => tokensAudit.touchToken(this.#conn, p);
-  appendAudit: Store['appendAudit'] = async (entry) => tokensAudit.appendAudit(this.#conn, entry);
-  listAudit: Store['listAudit'] = async (p) => tokensAudit.listAudit(this.#conn, p);
+  createToken: Store['createToken'] = (p) => this.#use((conn) => tokensAudit.createToken(conn, p));
+  findTokenByHash: Store['findTokenByHash'] = (secretHash) => this.#use((conn) => tokensAudit.findTokenByHash(conn, secretHash));
+  listTokens: Store['listTokens'] = () => this.#use((conn) => tokensAudit.listTokens(conn));
+  countTokens: Store['countTokens'] = () => this.#use((conn) => tokensAudit.countTokens(conn));
+  revokeToken: Store['revokeToken'] = (p) => this.#use((conn) => tokensAudit.revokeToken(conn, p));
+  touchToken: Store['touchToken'] = (p) => this.#use((conn) => tokensAudit.touchToken(conn, p));
+  appendAudit: Store['appendAudit'] = (entry) => this.#use((conn) => tokensAudit.appendAudit(conn, entry));
+  listAudit: Store['listAudit'] = (p) => this.#use((conn) => tokensAudit.listAudit(conn, p));
 }
 
 /** A SQLite store. Call `open()` before any other verb; it migrates and takes the process lock. */

@@ -80,7 +80,8 @@ const HISTORY_TABLES = [
   report_seq INTEGER NOT NULL DEFAULT -1, -- highest callback seq of the current attempt
   created_at INTEGER NOT NULL,
   started_at INTEGER,
-  finished_at INTEGER -- set exactly when the status becomes final
+  finished_at INTEGER, -- set exactly when the status becomes final
+  CHECK ((finished_at IS NULL) = (status = 'pending' OR status = 'dispatched' OR status = 'running'))
 ) STRICT`,
   // Fire identity: a scheduled fire (task_id, scheduled_at) is recorded at most once; manual runs
   // are not constrained. scheduled_at leads so that a batch of fires appends at the index's end
