@@ -3,6 +3,7 @@
  * driven with `app.inject()`. A real HTTP executor (test/support) answers triggered runs.
  */
 import type { TokenRole } from '@ecron/contracts';
+import { nextEvent } from '../support/events.ts';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { buildApp } from '../../src/api/app.ts';
 import { HttpDispatcher } from '../../src/dispatch/http-dispatcher.ts';
@@ -90,16 +91,7 @@ export class ApiHarness {
 
   /** Resolves with the next scheduler event matching `predicate`. */
   next<E extends keyof SchedulerEvents>(event: E, predicate: (...args: SchedulerEvents[E]) => boolean = () => true, timeoutMs = 5000): Promise<SchedulerEvents[E][0]> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => { this.scheduler.events.off(event, listener as never); reject(new Error(`no ${String(event)} event`)); }, timeoutMs);
-      const listener = (...args: SchedulerEvents[E]) => {
-        if (!predicate(...args)) return;
-        clearTimeout(timer);
-        this.scheduler.events.off(event, listener as never);
-        resolve(args[0]);
-      };
-      this.scheduler.events.on(event, listener as never);
-    });
+    return nextEvent(this.scheduler.events, event, predicate, timeoutMs);
   }
 
   /** The run once it has ended (waits for the scheduler's `run:ended` if it has not yet). */

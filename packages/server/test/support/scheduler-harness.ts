@@ -1,4 +1,5 @@
 import type { TaskSpecInput } from '@ecron/contracts';
+import { nextEvent } from './events.ts';
 import { ManualClock } from '../../src/testing/manual-clock.ts';
 import { HttpDispatcher } from '../../src/dispatch/http-dispatcher.ts';
 import { Scheduler, type SchedulerEvents, type SchedulerOptions } from '../../src/scheduler/scheduler.ts';
@@ -80,16 +81,7 @@ export class SchedulerHarness {
 
   /** Resolves with the next event matching `predicate`. */
   next<E extends keyof SchedulerEvents>(event: E, predicate: (...args: SchedulerEvents[E]) => boolean = () => true, timeoutMs = 5000): Promise<SchedulerEvents[E][0]> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => { this.scheduler.events.off(event, listener as never); reject(new Error(`no ${String(event)} event`)); }, timeoutMs);
-      const listener = (...args: SchedulerEvents[E]) => {
-        if (!predicate(...args)) return;
-        clearTimeout(timer);
-        this.scheduler.events.off(event, listener as never);
-        resolve(args[0]);
-      };
-      this.scheduler.events.on(event, listener as never);
-    });
+    return nextEvent(this.scheduler.events, event, predicate, timeoutMs);
   }
 
   /** Waits for the run to end. */
