@@ -153,3 +153,13 @@ export function toAudit(row: Row): AuditRecord {
     details: jsonOrNull(row.details),
   };
 }
+
+/**
+ * The WHERE clause limiting a list to a token's namespaces: null for no limit, 'none' when the
+ * scope is empty (the list is empty).
+ */
+export function namespaceScope(namespaces: string[] | null | undefined): { clause: string; param: string } | null | 'none' {
+  if (!namespaces || namespaces.includes('*')) return null;
+  if (namespaces.length === 0) return 'none';
+  return { clause: 'namespace IN (SELECT value FROM json_each(?))', param: JSON.stringify(namespaces) };
+}

@@ -16,7 +16,7 @@ import { checkPageLimit, decodeCursor, toPage } from '../pagination.ts';
 import type { AuditInput, FinishAttemptParams, ListRunsParams, Page, ReportGate, StartAttemptParams } from '../store.ts';
 import type { SqliteConnection } from './connection.ts';
 import { SET_LAST_RUN_STATUS } from './fires.ts';
-import { toAttempt, toRun, type Row } from './rows.ts';
+import { namespaceScope, toAttempt, toRun, type Row } from './rows.ts';
 import { insertAudit } from './tokens-audit.ts';
 
 /**
@@ -85,13 +85,10 @@ export function getRun(conn: SqliteConnection, id: string): RunRecord | null {
 export function listRuns(conn: SqliteConnection, p: ListRunsParams): Page<RunRecord> {
   const limit = checkPageLimit(p.limit);
   const after = decodeCursor(p.cursor, 'run', 1);
-  const where: string[] = [];
-  const params: (string | number)[] = [];
-  if (p.namespaces && !p.namespaces.includes('*')) {
-    if (p.namespaces.length === 0) return { items: [], nextCursor: null };
-    where.push('namespace IN (SELECT value FROM json_each(?))');
-    params.push(JSON.stringify(p.namespaces));
-  }
+  const scope = namespaceScope(p.namespaces);
+  if (scope === 'none') return { items: [], nextCursor: null };
+  const where: string[] = scope ? [scope.clause] : [];
+  const params: (string | number)[] = scope ? [scope.param] : [];
   if (p.taskId !== undefined) { where.push('task_id = ?'); params.push(p.taskId); }
   if (p.namespace !== undefined) { where.push('namespace = ?'); params.push(p.namespace); }
   if (p.status !== undefined) { where.push('status = ?'); params.push(p.status); }

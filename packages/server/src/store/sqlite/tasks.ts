@@ -7,7 +7,7 @@ import type { TaskRecord, TaskRevisionRecord } from '../../core/model.ts';
 import { checkPageLimit, decodeCursor, toPage } from '../pagination.ts';
 import type { AuditInput, ListTasksParams, Page } from '../store.ts';
 import type { SqliteConnection } from './connection.ts';
-import { TASK_COLUMNS, taskParams, toTask, toTaskRevision, type Row } from './rows.ts';
+import { namespaceScope, TASK_COLUMNS, taskParams, toTask, toTaskRevision, type Row } from './rows.ts';
 import { insertAudit } from './tokens-audit.ts';
 
 const INSERT_REVISION = 'INSERT INTO task_revisions (task_id, revision, spec, created_at, actor) VALUES (?, ?, ?, ?, ?)';
@@ -96,13 +96,10 @@ export function listTaskRevisions(conn: SqliteConnection, taskId: string): TaskR
 export function listTasks(conn: SqliteConnection, p: ListTasksParams): Page<TaskRecord> {
   const limit = checkPageLimit(p.limit);
   const after = decodeCursor(p.cursor, 'task', 2);
-  const where: string[] = [];
-  const params: (string | number)[] = [];
-  if (p.namespaces && !p.namespaces.includes('*')) {
-    if (p.namespaces.length === 0) return { items: [], nextCursor: null };
-    where.push('namespace IN (SELECT value FROM json_each(?))');
-    params.push(JSON.stringify(p.namespaces));
-  }
+  const scope = namespaceScope(p.namespaces);
+  if (scope === 'none') return { items: [], nextCursor: null };
+  const where: string[] = scope ? [scope.clause] : [];
+  const params: (string | number)[] = scope ? [scope.param] : [];
   if (p.namespace !== undefined) { where.push('namespace = ?'); params.push(p.namespace); }
   if (p.state !== undefined) { where.push('state = ?'); params.push(p.state); }
   if (p.lastRunStatus !== undefined) { where.push('last_run_status = ?'); params.push(p.lastRunStatus); }
