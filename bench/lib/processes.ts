@@ -1,0 +1,174 @@
+/**
+ * Starts the two processes a benchmark drives: an ecron server in a fresh temporary data dir on a
+ * free loopback port, and the benchmark executor (bench/executor.ts). Both only listen on
+ * 127.0.0.1 and are killed when the benchmark exits (see children.ts).
+ */
+import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
+import { request } from 'undici';
+import { atExit, isStopping, sleep, spawnTracked, stopChild } from './children.ts';
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+/** The server under test; ECRON_BENCH_BIN points at another checkout's bin/ecron.js (A/B comparisons). */
+const ECRON_BIN = process.env.ECRON_BENCH_BIN ? resolve(process.env.ECRON_BENCH_BIN) : join(REPO_ROOT, 'packages/server/bin/ecron.js');
+const EXECUTOR = join(REPO_ROOT, 'bench/executor.ts');
+
+export interface ServerHandle {
+  url: string;
+  port: number;
+  dataDir: string;
+  token: string;
+  signingKey: string;
+  child: ChildProcess;
+  /** Last lines the server wrote to stderr/stdout (warnings, errors). */
+  output(): string;
+  /** SIGTERM (the server drains), SIGKILL after the grace; removes the data dir unless kept. */
+  stop(options?: { graceMs?: number }): Promise<void>;
+}
+
+export interface ServerOptions {
+  /** Extra node flags for the server, e.g. ['--cpu-prof', '--cpu-prof-dir=DIR']. */
+  nodeArgs?: string[];
+  logLevel?: string;
+  /** Keep the data dir after stopping (to inspect the database). */
+  keepDataDir?: boolean;
+}
+
+/** A free TCP port on 127.0.0.1 (asked of the OS; a tiny race with other processes is possible). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+/** Keeps the last `max` characters a child writes, for error messages. */
+function captureOutput(child: ChildProcess, max = 8000): () => string {
+  let text = '';
+  const keep = (chunk: Buffer) => {
+    text = (text + chunk.toString('utf8')).slice(-max);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  return () => text;
+}
+
+async function getStatus(url: string): Promise<number> {
+  try {
+    const response = await request(url, { method: 'GET', headersTimeout: 2000, bodyTimeout: 2000 });
+    await response.body.dump();
+    return response.statusCode;
+  } catch {
+    return 0;
+  }
+}
+
+/** Polls `url` until it answers 200; fails when the child exits or after `timeoutMs`. */
+async function waitFor200(url: string, child: ChildProcess, output: () => string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`the process exited (${child.exitCode ?? child.signalCode}) before ${url} answered:\n${output()}`);
+    }
+    if ((await getStatus(url)) === 200) return;
+    await sleep(100);
+  }
+  throw new Error(`${url} did not answer 200 within ${timeoutMs} ms:\n${output()}`);
+}
+
+/** A child that exits while the benchmark still needs it is reported on stderr at once. */
+function reportUnexpectedExit(child: ChildProcess, name: string, stopping: () => boolean, output: () => string): void {
+  child.once('exit', (code, signal) => {
+    if (!stopping() && !isStopping()) process.stderr.write(`bench: the ${name} (pid ${child.pid}) exited unexpectedly (code ${code}, signal ${signal}):\n${output()}\n`);
+  });
+}
+
+export function serverBin(): string {
+  return ECRON_BIN;
+}
+
+export async function startEcronServer(options: ServerOptions = {}): Promise<ServerHandle> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'ecron-bench-'));
+  const removeDir = () => {
+    if (!options.keepDataDir) rmSync(dataDir, { recursive: true, force: true });
+  };
+  atExit(removeDir);
+  const port = await freePort();
+  // ECRON_BENCH_NODE_ARGS adds node flags to the server (e.g. "--trace-gc"); ECRON_BENCH_SERVER_LOG
+  // copies everything the server writes to a file.
+  const extraNodeArgs = (process.env.ECRON_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawnTracked(process.execPath, [
+    ...extraNodeArgs, ...(options.nodeArgs ?? []), ECRON_BIN, 'start', '--data-dir', dataDir, '--port', String(port), '--host', '127.0.0.1',
+    '--log-level', options.logLevel ?? 'warn',
+  ], { cwd: REPO_ROOT, env: { ...process.env, ECRON_ADMIN_TOKEN: undefined, ECRON_SIGNING_KEY: undefined } });
+  const output = captureOutput(child);
+  if (process.env.ECRON_BENCH_SERVER_LOG) {
+    const log = createWriteStream(process.env.ECRON_BENCH_SERVER_LOG, { flags: 'a' });
+    child.stdout?.pipe(log);
+    child.stderr?.pipe(log);
+  }
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor200(`${url}/healthz`, child, output, 30_000);
+  await waitFor200(`${url}/readyz`, child, output, 30_000);
+  let stopping = false;
+  reportUnexpectedExit(child, 'server', () => stopping, output);
+  const token = readFileSync(join(dataDir, 'admin.token'), 'utf8').trim();
+  const signingKey = readFileSync(join(dataDir, 'signing.key'), 'utf8').trim();
+  return {
+    url, port, dataDir, token, signingKey, child, output,
+    // A profiled server writes its .cpuprofile on exit, after draining: give it time.
+    async stop({ graceMs = options.nodeArgs?.includes('--cpu-prof') ? 120_000 : 15_000 } = {}) {
+      stopping = true;
+      await stopChild(child, 'SIGTERM', graceMs);
+      removeDir();
+    },
+  };
+}
+
+export interface ExecutorHandle {
+  url: string;
+  /** Where tasks point: `${url}/run`. */
+  runUrl: string;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** Starts bench/executor.ts in its own process and waits for its port. */
+export async function startBenchExecutor(options: { verifyKeyFile?: string } = {}): Promise<ExecutorHandle> {
+  const args = ['--port', '0'];
+  if (options.verifyKeyFile) args.push('--verify-key-file', options.verifyKeyFile);
+  const child = spawnTracked(process.execPath, [EXECUTOR, ...args], { cwd: REPO_ROOT });
+  const output = captureOutput(child);
+  const port = await new Promise<number>((resolvePort, reject) => {
+    let buffered = '';
+    const timer = setTimeout(() => reject(new Error(`the executor did not start within 15 s:\n${output()}`)), 15_000);
+    const onData = (chunk: Buffer) => {
+      buffered += chunk.toString('utf8');
+      const match = /"listening":\s*(\d+)/.exec(buffered);
+      if (!match) return;
+      clearTimeout(timer);
+      child.stdout?.off('data', onData);
+      resolvePort(Number(match[1]));
+    };
+    child.stdout?.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the executor exited (${code}) before listening:\n${output()}`));
+    });
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor200(`${url}/healthz`, child, output, 10_000);
+  let stopping = false;
+  reportUnexpectedExit(child, 'executor', () => stopping, output);
+  return { url, runUrl: `${url}/run`, child, stop: async () => { stopping = true; await stopChild(child, 'SIGTERM', 5000); } };
+}
