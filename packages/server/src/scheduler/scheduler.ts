@@ -58,6 +58,8 @@ export interface SchedulerEvents {
 
 type Resolved = Required<Omit<SchedulerOptions, 'onFire'>> & Pick<SchedulerOptions, 'onFire'>;
 const DUE_PAGE = 50_000;
+/** Most fires recorded (one transaction) and dispatched in one turn of the event loop. */
+const FIRE_CHUNK = 500;
 
 export class Scheduler implements RunControl {
   readonly events = new EventEmitter<SchedulerEvents>();
@@ -215,14 +217,27 @@ export class Scheduler implements RunControl {
     this.events.emit('task:queued', { taskId: task.id, at });
   }
 
-  /** Fires are processed one batch at a time, in order. */
+  /**
+   * Fires are processed one batch at a time, in order. A large batch is split into chunks of
+   * FIRE_CHUNK with a turn of the event loop between them, so that the dispatches of one chunk go
+   * out and executor replies are read while later chunks wait: without it, a burst (or a backlog
+   * when overloaded) holds the loop for the whole batch and nothing reaches an executor until the
+   * last fire is recorded.
+   */
   #enqueueFire(tasks: TaskRecord[]): void {
     for (const task of tasks) this.#fired.set(task.id, { due: task.nextFireAt!, seq: this.#firedSeq++ });
-    this.#firing = this.#firing.then(() => this.#fire(tasks)).catch((error) => {
-      this.#o.log('error', 'recording fires failed', { error: String(error), tasks: tasks.length });
-      // The tasks' next fires did not advance: forget them so that the next poll queues them again.
-      for (const task of tasks) if (this.#fired.get(task.id)?.due === task.nextFireAt) this.#fired.delete(task.id);
-    });
+    for (let start = 0; start < tasks.length; start += FIRE_CHUNK) {
+      const chunk = tasks.length <= FIRE_CHUNK ? tasks : tasks.slice(start, start + FIRE_CHUNK);
+      const yieldFirst = start > 0;
+      this.#firing = this.#firing.then(async () => {
+        if (yieldFirst) await new Promise<void>((resolve) => setImmediate(resolve));
+        await this.#fire(chunk);
+      }).catch((error) => {
+        this.#o.log('error', 'recording fires failed', { error: String(error), tasks: chunk.length });
+        // The tasks' next fires did not advance: forget them so that the next poll queues them again.
+        for (const task of chunk) if (this.#fired.get(task.id)?.due === task.nextFireAt) this.#fired.delete(task.id);
+      });
+    }
   }
 
   async #fire(tasks: TaskRecord[]): Promise<void> {
