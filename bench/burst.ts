@@ -13,7 +13,7 @@ import { countDuplicates, measureCreateRate } from './lib/api.ts';
 import { sleep, startWatchdog } from './lib/children.ts';
 import { commonFlags, COMMON_OPTIONS, startRig, stopRig } from './lib/setup.ts';
 import { fmt, summarize } from './lib/stats.ts';
-import { cpuLine, cpuSnapshot, loadLine, machineLine, printResult, printTable, progress } from './lib/table.ts';
+import { cpuLine, cpuSnapshot, loadLine, machineLine, ProcessCpu, printResult, printTable, progress } from './lib/table.ts';
 
 const { values } = parseArgs({
   options: {
@@ -47,9 +47,12 @@ async function main(): Promise<number> {
 
     await sleep(T - Date.now() - 500);
     const cpuBefore = cpuSnapshot();
+    const processes = new ProcessCpu({ server: rig.server.child.pid, executor: rig.executor.child.pid });
     await sleep(T - Date.now() + 500);
     const seen = await rig.received.waitForCount(count, Date.now() + 60_000);
     const cpu = cpuLine(cpuBefore);
+    const processCpu = processes.line();
+    const serverCpuMs = processes.usedMs('server');
     progress(`executor received ${seen} requests`);
     const { records } = await rig.received.records();
     if (values.dump) writeFileSync(values.dump, JSON.stringify(records));
@@ -82,14 +85,15 @@ async function main(): Promise<number> {
     );
     console.log(`\ngoal last ≤ ${GOAL_LAST_MS} ms after T: ${s.max <= GOAL_LAST_MS ? 'met' : 'NOT met'}; times are receipt at the executor − T`);
     console.log(`creation: ${Math.round(created.perSecond)} tasks/s; gap between the end of creation and T: ${gapMs} ms; mean ${fmt(s.mean)} ms`);
-    console.log(`from T − 0.5 s until the last delivery: ${cpu}; ${loadLine()}`);
+    console.log(`from T − 0.5 s until the last delivery: ${processCpu}; ${cpu}; ${loadLine()}`);
+    if (serverCpuMs !== null) console.log(`server CPU per fire: ${Math.round((serverCpuMs * 1000) / count)} µs (record, dispatch, reply, finish)`);
     const failures = [
       early > 0 && `${early} early fires`, duplicates > 0 && `${duplicates} duplicates`, missing > 0 && `${missing} missing fires`,
       wrong > 0 && `${wrong} fires at a wrong instant or of an unknown task`,
     ].filter(Boolean) as string[];
     printResult({
       scenario: 'burst', quick: flags.quick, tasks: count, firstMs: s.min, p50Ms: s.p50, p99Ms: s.p99, lastMs: s.max,
-      early, missing, duplicates, goalMet: s.max <= GOAL_LAST_MS, failures,
+      early, missing, duplicates, serverCpuUsPerFire: serverCpuMs === null ? null : Math.round((serverCpuMs * 1000) / count), goalMet: s.max <= GOAL_LAST_MS, failures,
     });
     if (failures.length > 0) {
       console.error(`burst: FAILED: ${failures.join(', ')}`);

@@ -17,8 +17,8 @@ import { parseArgs } from 'node:util';
 import { countDuplicates, EcronApi, type Received } from './lib/api.ts';
 import { sleep, startWatchdog } from './lib/children.ts';
 import { commonFlags, COMMON_OPTIONS, startExecutor, startServer } from './lib/setup.ts';
-import { summarize } from './lib/stats.ts';
-import { cpuLine, cpuSnapshot, loadLine, machineLine, printResult, printTable, progress } from './lib/table.ts';
+import { fmt, measureTimerLateness, summarize } from './lib/stats.ts';
+import { cpuLine, cpuSnapshot, loadLine, machineLine, ProcessCpu, printResult, printTable, progress } from './lib/table.ts';
 
 const { values } = parseArgs({
   options: {
@@ -31,7 +31,7 @@ const { values } = parseArgs({
   },
 });
 const flags = commonFlags(values);
-const levels = (values.levels ?? (flags.quick ? '200' : '1000,2000,5000,8000,10000,12000,15000')).split(',').map(Number);
+const levels = (values.levels ?? (flags.quick ? '200' : '1000,2000,3000,4000,5000,6000,8000,10000')).split(',').map(Number);
 const windowS = Number(values['window-s'] ?? (flags.quick ? 5 : 15));
 const warmupS = Number(values['warmup-s'] ?? (flags.quick ? 3 : 5));
 const graceS = Number(values['grace-s']);
@@ -55,10 +55,11 @@ interface LevelResult {
   duplicates: number;
   retries: number;
   lag: ReturnType<typeof summarize>;
+  noiseP99: number;
   load: string;
 }
 
-function analyse(n: number, records: Received[], windowStart: number, windowEnd: number): Omit<LevelResult, 'created' | 'createPerSecond' | 'load'> {
+function analyse(n: number, records: Received[], windowStart: number, windowEnd: number): Omit<LevelResult, 'created' | 'createPerSecond' | 'load' | 'noiseP99'> {
   const seconds = (windowEnd - windowStart) / 1000;
   const fires = new Set<string>();
   const lags: number[] = [];
@@ -81,7 +82,7 @@ function analyse(n: number, records: Received[], windowStart: number, windowEnd:
   };
 }
 
-async function runLevel(n: number, received: Awaited<ReturnType<typeof startExecutor>>['received'], runUrl: string): Promise<LevelResult> {
+async function runLevel(n: number, received: Awaited<ReturnType<typeof startExecutor>>['received'], runUrl: string, executorPid: number | undefined): Promise<LevelResult> {
   await received.reset();
   const server = await startServer(flags);
   const api = new EcronApi(server.url, server.token);
@@ -97,15 +98,16 @@ async function runLevel(n: number, received: Awaited<ReturnType<typeof startExec
     const load = loadLine();
     progress(`N=${n}: measuring ${windowS} s (${load})`);
     const cpuBefore = cpuSnapshot();
-    await sleep(windowEnd - Date.now());
-    const cpu = cpuLine(cpuBefore);
+    const processes = new ProcessCpu({ server: server.child.pid, executor: executorPid });
+    const noise = await measureTimerLateness(windowEnd);
+    const cpu = `${processes.line()}; ${cpuLine(cpuBefore)}; noise floor (idle-process timer lateness) p99 ${fmt(noise.p99, 1)} ms, max ${fmt(noise.max, 1)} ms`;
     await sleep(windowEnd - Date.now() + graceS * 1000);
     const { records } = await received.records();
     const loadAfter = loadLine();
     if (values['dump-dir']) writeFileSync(join(values['dump-dir'], `sustained-${n}.json`), JSON.stringify({ windowStart, windowEnd, records }));
     const result = analyse(n, records, windowStart, windowEnd);
     progress(`N=${n}: ${Math.round(result.achievedPerSecond)} fires/s, lag p50 ${result.lag.p50} p99 ${result.lag.p99} max ${result.lag.max} ms, missed ${result.missed}, duplicates ${result.duplicates}`);
-    return { ...result, created: created.ids.length, createPerSecond: created.perSecond, load: `${cpu}; ${load}; after: ${loadAfter}` };
+    return { ...result, created: created.ids.length, createPerSecond: created.perSecond, noiseP99: noise.p99, load: `${cpu}; ${load}; after: ${loadAfter}` };
   } finally {
     await api.close().catch(() => {});
     await server.stop();
@@ -118,7 +120,7 @@ async function main(): Promise<number> {
   const results: LevelResult[] = [];
   try {
     for (const n of levels) {
-      const result = await runLevel(n, received, executor.runUrl);
+      const result = await runLevel(n, received, executor.runUrl, executor.child.pid);
       results.push(result);
       if (result.achievedPerSecond < 0.8 * n || result.lag.p99 > 2000) {
         progress(`N=${n} is saturated: not trying higher levels`);
@@ -131,8 +133,8 @@ async function main(): Promise<number> {
 
   console.log('');
   printTable(
-    ['N tasks', 'expected/s', 'achieved/s', 'lag p50 ms', 'p90', 'p99', 'max', 'delivered', 'missed', 'duplicates', 'retries', 'create/s'],
-    results.map((r) => [r.n, r.expectedPerSecond, Math.round(r.achievedPerSecond), r.lag.p50, r.lag.p90, r.lag.p99, r.lag.max, r.delivered, r.missed, r.duplicates, r.retries, Math.round(r.createPerSecond)]),
+    ['N tasks', 'expected/s', 'achieved/s', 'lag p50 ms', 'p90', 'p99', 'max', 'delivered', 'missed', 'duplicates', 'retries', 'create/s', 'noise p99 ms'],
+    results.map((r) => [r.n, r.expectedPerSecond, Math.round(r.achievedPerSecond), r.lag.p50, r.lag.p90, r.lag.p99, r.lag.max, r.delivered, r.missed, r.duplicates, r.retries, Math.round(r.createPerSecond), fmt(r.noiseP99, 1)]),
   );
   for (const r of results) console.log(`N=${r.n}: ${r.load}`);
   const ok = results.filter((r) => r.lag.p99 < P99_BOUND_MS && r.missed === 0 && r.achievedPerSecond >= 0.95 * r.n);
@@ -144,7 +146,7 @@ async function main(): Promise<number> {
   const failures = duplicates > 0 ? [`${duplicates} duplicates`] : [];
   printResult({
     scenario: 'sustained', quick: flags.quick, windowS,
-    levels: results.map((r) => ({ n: r.n, achieved: Math.round(r.achievedPerSecond), p50: r.lag.p50, p99: r.lag.p99, max: r.lag.max, missed: r.missed, duplicates: r.duplicates })),
+    levels: results.map((r) => ({ n: r.n, achieved: Math.round(r.achievedPerSecond), p50: r.lag.p50, p99: r.lag.p99, max: r.lag.max, missed: r.missed, duplicates: r.duplicates, noiseP99: Number(r.noiseP99.toFixed(1)) })),
     bestRate: best, goal, goalMet: best >= GOAL_RATE, failures,
   });
   if (failures.length > 0) {
