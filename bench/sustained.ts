@@ -11,7 +11,7 @@
  * Levels stop early once one is saturated (achieved < 80% of expected, or lag p99 > 2 s).
  * Exits 1 on a duplicate delivery.
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { countDuplicates, EcronApi, type Received } from './lib/api.ts';
@@ -104,6 +104,7 @@ async function runLevel(n: number, received: Awaited<ReturnType<typeof startExec
     await sleep(windowEnd - Date.now() + graceS * 1000);
     const { records } = await received.records();
     const loadAfter = loadLine();
+    if (values['dump-dir']) mkdirSync(values['dump-dir'], { recursive: true });
     if (values['dump-dir']) writeFileSync(join(values['dump-dir'], `sustained-${n}.json`), JSON.stringify({ windowStart, windowEnd, records }));
     const result = analyse(n, records, windowStart, windowEnd);
     progress(`N=${n}: ${Math.round(result.achievedPerSecond)} fires/s, lag p50 ${result.lag.p50} p99 ${result.lag.p99} max ${result.lag.max} ms, missed ${result.missed}, duplicates ${result.duplicates}`);
