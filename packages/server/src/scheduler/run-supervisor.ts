@@ -42,6 +42,8 @@ interface InFlight {
 }
 
 type EndedStatus = FinishAttemptParams['attemptStatus'];
+/** Ended attempts are written in batches gathered over this long (one transaction per batch). */
+const FINISH_LINGER_MS = 10;
 
 export class RunSupervisor {
   readonly #deps: SupervisorDeps;
@@ -57,7 +59,7 @@ export class RunSupervisor {
     this.#deps = deps;
     this.#retries = new TimerQueue(deps.clock, (due) => void this.#startRetries(due.map((d) => d.value)));
     this.#starts = new WriteBatcher((items) => deps.store.startAttempts(items));
-    this.#finishes = new WriteBatcher((items) => deps.store.finishAttempts(items));
+    this.#finishes = new WriteBatcher((items) => deps.store.finishAttempts(items), { lingerMs: FINISH_LINGER_MS });
   }
 
   /** Runs of a task that are dispatched, running or waiting to retry. */
@@ -75,6 +77,11 @@ export class RunSupervisor {
 
   isTracked(runId: string): boolean {
     return this.#inflight.has(runId) || this.#retries.has(runId);
+  }
+
+  /** Counts a recorded run as active before it is sent (it goes out at its instant). */
+  reserve(run: RunRecord): void {
+    this.#track(run);
   }
 
   /** Sends a run whose current attempt was just recorded as `dispatched`. */

@@ -34,6 +34,15 @@ export interface SchedulerOptions {
   lookAheadMs?: number;
   /** How often the store is polled for due tasks (the fallback to in-process change notices). @default 1000 */
   pollIntervalMs?: number;
+  /**
+   * Fires are recorded this long before their instant, together with the fires due up to this long
+   * after it (one transaction), and each is dispatched at its instant. Bigger batches, fewer
+   * transactions; the cost is that a change made within 2 × this span before a fire applies from
+   * the next fire. @default 20
+   */
+  recordAheadMs?: number;
+  /** How often a poll reads every due task rather than only the newly covered slice. @default 60000 */
+  fullPollIntervalMs?: number;
   /** A fire this much later than its instant is a misfire (see the task's misfire policy). @default 5000 */
   misfireThresholdMs?: number;
   /** Longest SIGTERM drain before in-flight requests are handed back. @default 10000 */
@@ -64,7 +73,11 @@ const FIRE_CHUNK = 500;
 export class Scheduler implements RunControl {
   readonly events = new EventEmitter<SchedulerEvents>();
   readonly #o: Resolved;
+  /** Tasks by the instant their next fire is recorded (recordAheadMs before it). */
   readonly #queue: TimerQueue<TaskRecord>;
+  /** Recorded runs waiting for their instant, by run id. */
+  readonly #launches: TimerQueue<{ run: RunRecord; task: TaskRecord }>;
+  #launchesDrained: (() => void)[] = [];
   readonly #supervisor: RunSupervisor;
   /** Tasks whose runs are in progress here, to avoid a store read per attempt. */
   readonly #tasks = new Map<string, TaskRecord>();
@@ -78,16 +91,26 @@ export class Scheduler implements RunControl {
   readonly #fired = new Map<string, { due: number; seq: number }>();
   #firedSeq = 0;
   #pollTimer: TimerHandle | null = null;
+  /** End of the time the polls have read so far; null forces a full read. */
+  #polledUntil: number | null = null;
+  #lastFullPollAt = -Infinity;
   #firing: Promise<void> = Promise.resolve();
   #ready = false;
   #stopped = false;
 
   constructor(options: SchedulerOptions) {
     this.#o = {
-      lookAheadMs: 2000, pollIntervalMs: 1000, misfireThresholdMs: 5000, shutdownGraceMs: 10_000,
+      lookAheadMs: 2000, pollIntervalMs: 1000, fullPollIntervalMs: 60_000, recordAheadMs: 20, misfireThresholdMs: 5000, shutdownGraceMs: 10_000,
       log: () => {}, ...options,
     };
-    this.#queue = new TimerQueue(options.clock, (due) => this.#enqueueFire(due.map((d) => d.value)));
+    // Fires are recorded ahead of their instant, those due within recordAheadMs of each other in one batch.
+    this.#queue = new TimerQueue(options.clock, (due) => this.#enqueueFire(due.map((d) => d.value)), {
+      leadMs: this.#o.recordAheadMs, spanMs: this.#o.recordAheadMs,
+    });
+    this.#launches = new TimerQueue(options.clock, (due) => {
+      for (const { value } of due) this.#launch(value.run, value.task);
+      if (this.#launches.size === 0) for (const resolve of this.#launchesDrained.splice(0)) resolve();
+    });
     this.#supervisor = new RunSupervisor({
       store: options.store, clock: options.clock, random: options.random, dispatcher: options.dispatcher,
       callbackKey: options.callbackKey, publicUrl: options.publicUrl, log: this.#o.log,
@@ -121,6 +144,8 @@ export class Scheduler implements RunControl {
     if (this.#pollTimer) this.#o.clock.clearTimer(this.#pollTimer);
     this.#queue.stop();
     await this.#firing;
+    // Fires already recorded go out at their instant (at most recordAheadMs away).
+    if (this.#launches.size > 0) await new Promise<void>((resolve) => this.#launchesDrained.push(resolve));
     await this.#supervisor.stop(this.#o.shutdownGraceMs);
   }
 
@@ -130,6 +155,7 @@ export class Scheduler implements RunControl {
     this.#ready = false;
     if (this.#pollTimer) this.#o.clock.clearTimer(this.#pollTimer);
     this.#queue.stop();
+    this.#launches.stop();
     this.#supervisor.abandon();
     await this.#firing;
   }
@@ -187,21 +213,33 @@ export class Scheduler implements RunControl {
   }
 
   /** Reads due tasks into the timer queue; re-arms itself. */
+  /**
+   * Reads due tasks into the timer queue and re-arms itself. A poll reads only the slice of time
+   * the look-ahead newly covers (`after` the previous poll's end): tasks already inside the window
+   * were queued by that poll, by their previous fire, or by a change notice. A full read happens
+   * at start, every `fullPollIntervalMs`, and after any failure, as the safety net.
+   */
   async #poll(): Promise<void> {
     if (this.#stopped) return;
-    let full = false;
+    let truncated = false;
     const pollSeq = this.#firedSeq;
+    const now = this.#o.clock.now();
+    const until = now + this.#o.lookAheadMs;
+    const fullRead = this.#polledUntil === null || now - this.#lastFullPollAt >= this.#o.fullPollIntervalMs;
     try {
-      const until = this.#o.clock.now() + this.#o.lookAheadMs;
-      const due = await this.#o.store.listDueTasks({ until, limit: DUE_PAGE });
+      const due = await this.#o.store.listDueTasks({ until, limit: DUE_PAGE, ...(fullRead ? {} : { after: this.#polledUntil! }) });
       for (const task of due) this.#consider(task);
       for (const [taskId, fired] of this.#fired) if (fired.seq < pollSeq) this.#fired.delete(taskId);
-      full = due.length === DUE_PAGE;
+      truncated = due.length === DUE_PAGE;
+      // A truncated page ends inside an instant that may hold more tasks: read from just before it.
+      this.#polledUntil = truncated ? due[due.length - 1]!.nextFireAt! - 1 : until;
+      if (fullRead) this.#lastFullPollAt = now;
       this.events.emit('poll', { due: due.length });
     } catch (error) {
+      this.#polledUntil = null;
       this.#o.log('error', 'polling due tasks failed', { error: String(error) });
     }
-    if (!this.#stopped) this.#pollTimer = this.#o.clock.setTimer(() => void this.#poll(), full ? 50 : this.#o.pollIntervalMs);
+    if (!this.#stopped) this.#pollTimer = this.#o.clock.setTimer(() => void this.#poll(), truncated ? 50 : this.#o.pollIntervalMs);
   }
 
   /** Queues the task's next fire if it falls inside the look-ahead window. */
@@ -234,17 +272,22 @@ export class Scheduler implements RunControl {
         await this.#fire(chunk);
       }).catch((error) => {
         this.#o.log('error', 'recording fires failed', { error: String(error), tasks: chunk.length });
-        // The tasks' next fires did not advance: forget them so that the next poll queues them again.
+        // The tasks' next fires did not advance: forget them, and make the next poll a full read
+        // so that it queues them again.
         for (const task of chunk) if (this.#fired.get(task.id)?.due === task.nextFireAt) this.#fired.delete(task.id);
+        this.#polledUntil = null;
       });
     }
   }
 
+  /** Records the fires of `tasks` (due now or within recordAheadMs) and dispatches them at their instant. */
   async #fire(tasks: TaskRecord[]): Promise<void> {
     if (this.#stopped) return;
     const now = this.#o.clock.now();
-    const plans: FirePlan[] = tasks.map((task) => planFire({
-      task, now, thresholdMs: this.#o.misfireThresholdMs,
+    // The instant each fire happens: its nominal instant plus jitter, or now when that has passed.
+    const fireAt = tasks.map((task) => Math.max(now, task.nextFireAt! + jitterDelay(task.spec.schedule, task.id, task.nextFireAt!)));
+    const plans: FirePlan[] = tasks.map((task, i) => planFire({
+      task, now: fireAt[i]!, thresholdMs: this.#o.misfireThresholdMs,
       activeCount: this.#supervisor.activeCount(task.id), queuedCount: this.#queued.has(task.id) ? 1 : 0,
       jitterMs: jitterDelay(task.spec.schedule, task.id, task.nextFireAt!),
       newId, executor: executorOf(task),
@@ -267,16 +310,27 @@ export class Scheduler implements RunControl {
         state: plan.record.complete ? 'completed' : task.state, skippedFires: task.skippedFires + plan.record.skippedDelta,
       };
       for (const run of result.runs) {
-        const lagMs = now - run.scheduledAt;
-        this.#o.onFire?.({ taskId: task.id, scheduledAt: run.scheduledAt, lagMs });
-        this.events.emit('fire', { taskId: task.id, runId: run.id, scheduledAt: run.scheduledAt, lagMs, status: run.status });
         if (run.status === 'dispatched') {
           this.#tasks.set(task.id, advanced);
-          this.#supervisor.launch(run, advanced);
-        } else if (run.status === 'pending') this.#queued.set(task.id, run);
+          // Counted as active from now on, so that the overlap policy sees it before it goes out.
+          this.#supervisor.reserve(run);
+          if (fireAt[i]! <= this.#o.clock.now()) this.#launch(run, advanced);
+          else this.#launches.set(run.id, fireAt[i]!, { run, task: advanced });
+          continue;
+        }
+        this.events.emit('fire', { taskId: task.id, runId: run.id, scheduledAt: run.scheduledAt, lagMs: fireAt[i]! - run.scheduledAt, status: run.status });
+        if (run.status === 'pending') this.#queued.set(task.id, run);
       }
       this.#consider(advanced);
     });
+  }
+
+  /** Dispatches a recorded run at its instant. */
+  #launch(run: RunRecord, task: TaskRecord): void {
+    const lagMs = this.#o.clock.now() - run.scheduledAt;
+    this.#o.onFire?.({ taskId: task.id, scheduledAt: run.scheduledAt, lagMs });
+    this.events.emit('fire', { taskId: task.id, runId: run.id, scheduledAt: run.scheduledAt, lagMs, status: run.status });
+    this.#supervisor.launch(run, task);
   }
 
   #onRunEnded(run: RunRecord): void {

@@ -10,9 +10,9 @@ interface Entry<T> {
 
 /**
  * Keyed entries due at given instants, held in a binary min-heap with ONE clock timer armed for
- * the earliest. When the timer fires, every entry due at or before `clock.now()` is handed to
- * `onDue` in one batch, in due order. An entry is never handed out before its instant: a timer
- * that wakes early is simply re-armed.
+ * the earliest. When the timer fires, every entry due at or before `clock.now()` (plus the lead
+ * and span, when set) is handed to `onDue` in one batch, in due order. Without a lead, an entry
+ * is never handed out before its instant: a timer that wakes early is simply re-armed.
  */
 export class TimerQueue<T> {
   readonly #clock: Clock;
@@ -24,9 +24,19 @@ export class TimerQueue<T> {
   #timerAt = Infinity;
   #stopped = false;
 
-  constructor(clock: Clock, onDue: (entries: { key: string; at: number; value: T }[]) => void) {
+  readonly #leadMs: number;
+  readonly #spanMs: number;
+
+  /**
+   * @param options.leadMs hand entries out this long before their instant (default 0: at it).
+   * @param options.spanMs a wake-up also hands out the entries due up to this long after the
+   *   first one, so that entries close in time come out in one batch (default 0).
+   */
+  constructor(clock: Clock, onDue: (entries: { key: string; at: number; value: T }[]) => void, options: { leadMs?: number; spanMs?: number } = {}) {
     this.#clock = clock;
     this.#onDue = onDue;
+    this.#leadMs = options.leadMs ?? 0;
+    this.#spanMs = options.spanMs ?? 0;
   }
 
   get size(): number {
@@ -91,10 +101,11 @@ export class TimerQueue<T> {
       this.#disarm();
       return;
     }
-    if (this.#timer && this.#timerAt <= first.at) return;
+    const wakeAt = first.at - this.#leadMs;
+    if (this.#timer && this.#timerAt <= wakeAt) return;
     this.#disarm();
-    this.#timerAt = first.at;
-    this.#timer = this.#clock.setTimer(() => this.#fire(), first.at - this.#clock.now());
+    this.#timerAt = wakeAt;
+    this.#timer = this.#clock.setTimer(() => this.#fire(), wakeAt - this.#clock.now());
   }
 
   #fire(): void {
@@ -102,7 +113,9 @@ export class TimerQueue<T> {
     this.#timerAt = Infinity;
     const now = this.#clock.now();
     const due: { key: string; at: number; value: T }[] = [];
-    while (this.#heap.length > 0 && this.#heap[0]!.at <= now) {
+    const first = this.#heap[0];
+    const until = first && first.at - this.#leadMs <= now ? Math.max(now + this.#leadMs, first.at + this.#spanMs) : now + this.#leadMs;
+    while (this.#heap.length > 0 && this.#heap[0]!.at <= until) {
       const entry = this.#heap[0]!;
       this.delete(entry.key);
       due.push({ key: entry.key, at: entry.at, value: entry.value });

@@ -11,9 +11,17 @@ export class WriteBatcher<I, O> {
   #scheduled = false;
   #running: Promise<void> | null = null;
 
-  constructor(flush: (items: I[]) => Promise<O[]>, maxBatch = 5000) {
+  readonly #lingerMs: number;
+
+  /**
+   * @param lingerMs how long the first item of a batch waits for others (0: until the end of the
+   *   current event-loop turn). A few milliseconds turn many small transactions into few larger
+   *   ones where latency matters little, such as ending runs.
+   */
+  constructor(flush: (items: I[]) => Promise<O[]>, options: { maxBatch?: number; lingerMs?: number } = {}) {
     this.#flush = flush;
-    this.#maxBatch = maxBatch;
+    this.#maxBatch = options.maxBatch ?? 5000;
+    this.#lingerMs = options.lingerMs ?? 0;
   }
 
   push(item: I): Promise<O> {
@@ -34,13 +42,15 @@ export class WriteBatcher<I, O> {
   #schedule(): void {
     if (this.#scheduled || this.#running) return;
     this.#scheduled = true;
-    setImmediate(() => {
+    const flush = () => {
       this.#scheduled = false;
       this.#running = this.#run().finally(() => {
         this.#running = null;
         if (this.#pending.length > 0) this.#schedule();
       });
-    });
+    };
+    if (this.#lingerMs > 0) setTimeout(flush, this.#lingerMs);
+    else setImmediate(flush);
   }
 
   async #run(): Promise<void> {

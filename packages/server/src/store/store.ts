@@ -163,8 +163,11 @@ export interface Store {
   listTaskRevisions(taskId: string): Promise<TaskRevisionRecord[]>;
 
   // ---- scheduling -----------------------------------------------------------------------
-  /** Active tasks whose next fire is ≤ `until`, earliest first (ties by id). */
-  listDueTasks(p: { until: number; limit: number }): Promise<TaskRecord[]>;
+  /**
+   * Active tasks whose next fire is ≤ `until` (and > `after` when given), earliest first (ties by
+   * id). `after` lets a scheduler read only the slice of time its look-ahead newly covers.
+   */
+  listDueTasks(p: { until: number; after?: number; limit: number }): Promise<TaskRecord[]>;
   /**
    * Results in input order. Fires are applied in order, so two fires of one task in a batch work
    * when the second expects the first's nextFireAt. A run that ends at once (`skipped`) sets the

@@ -18,6 +18,11 @@ export function describeFires(ctx: { readonly store: Store }): void {
       expect(await ids(T0 + 999, 10)).toEqual([]);
       expect(await ids(FAR_FUTURE, 2)).toEqual([early.id, middle.id]);
       expect((await ctx.store.listDueTasks({ until: T0 + 1000, limit: 1 }))[0]).toEqual(early);
+      const slice = async (after: number, until: number) => (await ctx.store.listDueTasks({ after, until, limit: 10 })).map((task) => task.id);
+      expect(await slice(T0 + 1000, T0 + 3000)).toEqual([middle.id, expect.any(String), late.id]);
+      expect(await slice(T0 + 2000, T0 + 3000)).toEqual([expect.any(String), late.id]);
+      expect(await slice(T0 + 999, T0 + 1000)).toEqual([early.id]);
+      expect(await slice(T0 + 3000, FAR_FUTURE)).toEqual([]);
     });
 
     it('records a fire: advances the task by compare-and-set and inserts its run', async () => {

@@ -14,6 +14,7 @@ import { insertAudit } from './tokens-audit.ts';
  * Served by the (state, next_fire_at) index.
  */
 const DUE_TASKS = `SELECT * FROM tasks WHERE state = 'active' AND next_fire_at <= ? ORDER BY next_fire_at, id LIMIT ?`;
+const DUE_TASKS_AFTER = `SELECT * FROM tasks WHERE state = 'active' AND next_fire_at <= ? AND next_fire_at > ? ORDER BY next_fire_at, id LIMIT ?`;
 
 /**
  * ADVANCE_TASK — the fire compare-and-set. In: next_fire_at, last_fire_at (null leaves it),
@@ -42,8 +43,9 @@ const INSERT_FIRST_ATTEMPT = `INSERT INTO attempts (run_id, number, status, exec
 /** SET_LAST_RUN_STATUS — in: status, task id. Every run that ends sets its task's last status. */
 export const SET_LAST_RUN_STATUS = 'UPDATE tasks SET last_run_status = ? WHERE id = ?';
 
-export function listDueTasks(conn: SqliteConnection, p: { until: number; limit: number }): TaskRecord[] {
-  return (conn.statement(DUE_TASKS).all(p.until, p.limit) as Row[]).map(toTask);
+export function listDueTasks(conn: SqliteConnection, p: { until: number; after?: number; limit: number }): TaskRecord[] {
+  const rows = p.after === undefined ? conn.statement(DUE_TASKS).all(p.until, p.limit) : conn.statement(DUE_TASKS_AFTER).all(p.until, p.after, p.limit);
+  return (rows as Row[]).map(toTask);
 }
 
 /** Inserts `run` (and its first attempt when dispatched); false when its fire is already recorded. */
