@@ -11,6 +11,7 @@ import { buildApp } from './api/app.ts';
 import { systemClock, systemRandom, type Clock } from './core/clock.ts';
 import { EcronError } from './core/errors.ts';
 import { HttpDispatcher } from './dispatch/http-dispatcher.ts';
+import { HistoryRetention } from './scheduler/history-retention.ts';
 import { Scheduler } from './scheduler/scheduler.ts';
 import { loadServerKeys } from './server-keys.ts';
 import { bootstrapAdminToken } from './services/tokens.ts';
@@ -19,6 +20,8 @@ import type { Store } from './store/store.ts';
 import { VERSION } from './version.ts';
 
 export const ROLES = ['api', 'scheduler'] as const;
+/** Run history is kept this long by default (as xxl-job keeps its logs). */
+export const DEFAULT_HISTORY_RETENTION_MS = 30 * 86_400_000;
 export type Role = (typeof ROLES)[number];
 
 export interface ServerOptions {
@@ -36,6 +39,8 @@ export interface ServerOptions {
   env: Record<string, string | undefined>;
   logger: Logger;
   clock?: Clock;
+  /** Runs that ended longer ago than this are deleted, with their attempts and logs. @default 30 days */
+  historyRetentionMs?: number;
   /** Scheduler tuning (tests and benchmarks). */
   scheduler?: { lookAheadMs?: number; pollIntervalMs?: number; misfireThresholdMs?: number; shutdownGraceMs?: number };
 }
@@ -93,6 +98,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     if (!configuredUrl) publicUrl = `http://${urlHost(options.host)}:${(app.server.address() as AddressInfo).port}`;
     await scheduler.start();
     cleanup.unshift(() => scheduler.stop());
+    const retention = new HistoryRetention({
+      store, clock, retentionMs: options.historyRetentionMs ?? DEFAULT_HISTORY_RETENTION_MS,
+      log: (level, message, fields) => log[level](fields ?? {}, message),
+    });
+    retention.start();
+    cleanup.unshift(() => retention.stop());
     log.info({ url: address, dataDir: resolve(options.dataDir), store: storeConfig.path, version: VERSION }, 'ecron started');
     let stopping: Promise<void> | null = null;
     return {

@@ -225,6 +225,13 @@ export interface Store {
   /** Lines with seq > afterSeq (default 0: from the start), in seq order. */
   listRunLogs(p: { runId: string; afterSeq?: number; limit: number }): Promise<RunLogRecord[]>;
 
+  /**
+   * History retention: deletes up to `limit` runs that ended before `finishedBefore`, with their
+   * attempts and log lines, oldest ended first. Runs not yet ended are never deleted. Returns how
+   * many runs were deleted. Tasks, their revisions and the audit log are not touched.
+   */
+  deleteHistory(p: { finishedBefore: number; limit: number }): Promise<number>;
+
   // ---- tokens and audit -----------------------------------------------------------------
   /** Audit: resourceType "token", resourceId the token id. */
   createToken(p: { token: TokenRecord; audit: AuditInput }): Promise<TokenRecord>;

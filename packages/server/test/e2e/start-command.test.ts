@@ -59,6 +59,8 @@ describe('ecron start', () => {
     [['--store', 'postgres://127.0.0.1/x'], /CONFIG_INVALID: --store postgres/],
     [['--store', 'redis://x'], /CONFIG_INVALID: --store: unknown store scheme "redis"/],
     [['--log-level', 'loud'], /CONFIG_INVALID: --log-level loud/],
+    [['--history-retention', '5m'], /CONFIG_INVALID: --history-retention 5m/],
+    [['--history-retention', 'forever'], /CONFIG_INVALID: --history-retention forever/],
   ])('refuses bad flags %j with one clear line and exit 1', (flags, message) => {
     const result = ecron(['start', '--data-dir', tempDataDir(), '--port', '0', ...flags]);
     expect(result.code).toBe(1);

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { parseDuration } from '@ecron/contracts';
 import pino from 'pino';
 import { EcronError } from '../../core/errors.ts';
 import { ROLES, startServer, type Role } from '../../server.ts';
@@ -13,6 +14,7 @@ interface StartFlags {
   roles: string;
   publicUrl?: string;
   logLevel: string;
+  historyRetention: string;
 }
 
 /** `ecron start`: runs a server in this process until SIGTERM or SIGINT. */
@@ -26,6 +28,7 @@ export function registerStartCommand(program: Command): void {
     .option('--roles <list>', `comma-separated roles: ${ROLES.join(',')}`, 'api,scheduler')
     .option('--public-url <url>', 'base URL executors use for callbacks (default http://HOST:PORT)')
     .option('--log-level <level>', 'log level: fatal, error, warn, info, debug', 'info')
+    .option('--history-retention <duration>', 'keep ended runs, their attempts and logs this long (at least 1h)', process.env.ECRON_HISTORY_RETENTION ?? '30d')
     .action(async (flags: StartFlags) => {
       const port = Number(flags.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new EcronError('CONFIG_INVALID', `--port ${flags.port}: expected a port number 0-65535`);
@@ -33,10 +36,14 @@ export function registerStartCommand(program: Command): void {
       const unknown = roles.filter((r) => !(ROLES as readonly string[]).includes(r));
       if (unknown.length > 0 || roles.length === 0) throw new EcronError('CONFIG_INVALID', `--roles ${flags.roles}: expected a list of ${ROLES.join(', ')}`);
       if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace'].includes(flags.logLevel)) throw new EcronError('CONFIG_INVALID', `--log-level ${flags.logLevel}: unknown level`);
+      const historyRetentionMs = parseDuration(flags.historyRetention);
+      if (historyRetentionMs === undefined || historyRetentionMs < 3_600_000) {
+        throw new EcronError('CONFIG_INVALID', `--history-retention ${flags.historyRetention}: expected a duration of at least 1h, such as "7d"`);
+      }
       const logger = pino({ level: flags.logLevel, base: { service: 'ecron' } });
       const server = await startServer({
         dataDir: flags.dataDir, port, host: flags.host, storeUrl: flags.store, roles: roles as Role[],
-        publicUrl: flags.publicUrl, env: process.env, logger,
+        publicUrl: flags.publicUrl, env: process.env, logger, historyRetentionMs,
       });
       process.stderr.write(`ecron ${VERSION} listening on ${server.url}\n`);
       if (server.adminTokenPath) process.stderr.write(`admin token written to ${resolve(server.adminTokenPath)} (first start; keep it secret)\n`);

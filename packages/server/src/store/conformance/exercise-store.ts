@@ -10,6 +10,7 @@ import { useStore, type StoreFactory } from './fixtures.ts';
 import { describeInstants } from './instants.ts';
 import { describeListing } from './listing.ts';
 import { describeReportsAndLogs } from './reports-logs.ts';
+import { describeRetention } from './retention.ts';
 import { describeTasks } from './tasks.ts';
 import { describeTokensAndAudit } from './tokens-audit.ts';
 
@@ -26,5 +27,6 @@ export function exerciseStore(name: string, factory: StoreFactory): void {
     describeReportsAndLogs(ctx);
     describeTokensAndAudit(ctx);
     describeInstants(ctx);
+    describeRetention(ctx);
   });
 }

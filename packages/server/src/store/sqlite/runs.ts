@@ -176,3 +176,14 @@ export function acceptReport(conn: SqliteConnection, p: { runId: string; attempt
   if (run.attempt !== p.attempt || run.status === 'pending') return 'superseded';
   return 'replayed';
 }
+
+/**
+ * DELETE_HISTORY — up to `limit` ended runs, oldest ended first, through the partial index
+ * runs_finished. Attempts and log lines go with them (ON DELETE CASCADE).
+ */
+const DELETE_HISTORY = `DELETE FROM runs WHERE id IN (
+  SELECT id FROM runs INDEXED BY runs_finished WHERE finished_at IS NOT NULL AND finished_at < ? ORDER BY finished_at LIMIT ?)`;
+
+export function deleteHistory(conn: SqliteConnection, p: { finishedBefore: number; limit: number }): number {
+  return conn.transaction(() => Number(conn.statement(DELETE_HISTORY).run(p.finishedBefore, p.limit).changes));
+}

@@ -109,3 +109,5 @@ CREATE TABLE audit_log (
 CREATE INDEX audit_log_resource ON audit_log (resource_id, id);
 
 CREATE INDEX audit_log_action ON audit_log (action, id);
+
+CREATE INDEX runs_finished ON runs (finished_at) WHERE finished_at IS NOT NULL;

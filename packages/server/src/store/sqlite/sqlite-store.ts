@@ -94,6 +94,7 @@ class SqliteStore implements Store {
   markRunning: Store['markRunning'] = (p) => this.#use((conn) => runs.markRunning(conn, p));
   finishAttempts: Store['finishAttempts'] = (items) => this.#use((conn) => runs.finishAttempts(conn, items));
   finishRun: Store['finishRun'] = (p) => this.#use((conn) => runs.finishRun(conn, p));
+  deleteHistory: Store['deleteHistory'] = (p) => this.#use((conn) => runs.deleteHistory(conn, p));
   acceptReport: Store['acceptReport'] = (p) => this.#use((conn) => runs.acceptReport(conn, p));
   appendRunLogs: Store['appendRunLogs'] = (lines) => this.#use((conn) => runLogs.appendRunLogs(conn, lines));
   listRunLogs: Store['listRunLogs'] = (p) => this.#use((conn) => runLogs.listRunLogs(conn, p));

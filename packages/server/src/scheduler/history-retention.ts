@@ -1,0 +1,71 @@
+/**
+ * History retention: every `intervalMs`, deletes the runs (with their attempts and logs) that
+ * ended longer than `retentionMs` ago, in batches with a turn of the event loop between them so
+ * that firing is never held up for long. State (tasks, revisions) and the audit log are kept.
+ */
+import type { Clock, TimerHandle } from '../core/clock.ts';
+import type { Store } from '../store/store.ts';
+
+export interface HistoryRetentionOptions {
+  store: Store;
+  clock: Clock;
+  /** Runs that ended longer ago than this are deleted. */
+  retentionMs: number;
+  /** @default 60000 */
+  intervalMs?: number;
+  /** Runs deleted per transaction. @default 2000 */
+  batchSize?: number;
+  log?: (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
+}
+
+export class HistoryRetention {
+  readonly #o: Required<HistoryRetentionOptions>;
+  #timer: TimerHandle | null = null;
+  #running: Promise<number> | null = null;
+  #stopped = true;
+
+  constructor(options: HistoryRetentionOptions) {
+    this.#o = { intervalMs: 60_000, batchSize: 2000, log: () => {}, ...options };
+  }
+
+  start(): void {
+    if (!this.#stopped) return;
+    this.#stopped = false;
+    this.#schedule();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer) this.#o.clock.clearTimer(this.#timer);
+    this.#timer = null;
+    await this.#running;
+  }
+
+  /** Deletes everything past retention now; resolves with the number of runs deleted. */
+  async prune(): Promise<number> {
+    const cutoff = this.#o.clock.now() - this.#o.retentionMs;
+    let total = 0;
+    for (;;) {
+      const deleted = await this.#o.store.deleteHistory({ finishedBefore: cutoff, limit: this.#o.batchSize });
+      total += deleted;
+      if (deleted < this.#o.batchSize || this.#stopped) break;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    if (total > 0) this.#o.log('info', 'deleted run history past retention', { runs: total, endedBefore: new Date(cutoff).toISOString() });
+    return total;
+  }
+
+  #schedule(): void {
+    this.#timer = this.#o.clock.setTimer(() => {
+      this.#running = this.prune()
+        .catch((error) => {
+          this.#o.log('error', 'history retention failed', { error: String(error) });
+          return 0;
+        })
+        .finally(() => {
+          this.#running = null;
+          if (!this.#stopped) this.#schedule();
+        });
+    }, this.#o.intervalMs);
+  }
+}
