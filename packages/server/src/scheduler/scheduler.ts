@@ -7,29 +7,21 @@
 import { EventEmitter } from 'node:events';
 import type { RunReportSchema } from '@ecron/contracts';
 import type { z } from 'zod';
-import type { Clock, Random, TimerHandle } from '../core/clock.ts';
+import type { TimerHandle } from '../core/clock.ts';
 import { EcronError } from '../core/errors.ts';
 import { planFire, type FirePlan } from './fire-plan.ts';
 import { newId } from '../core/ids.ts';
 import type { RunRecord, TaskRecord } from '../core/model.ts';
 import { jitterDelay } from '../core/schedule/next-fire.ts';
-import type { HttpDispatcher } from '../dispatch/http-dispatcher.ts';
-import type { Store } from '../store/store.ts';
 import { recoverRuns } from './recovery.ts';
 import { handleReport } from './report.ts';
 import type { RunControl } from './run-control.ts';
-import { executorOf, RunSupervisor } from './run-supervisor.ts';
+import { executorOf, RunSupervisor, type SupervisorDeps } from './run-supervisor.ts';
 import { TimerQueue } from './timer-queue.ts';
 
-export interface SchedulerOptions {
-  store: Store;
-  clock: Clock;
-  random: Random;
-  dispatcher: HttpDispatcher;
-  callbackKey: string;
-  /** Base URL executors call back; a function when it is known only once the API listens. */
-  publicUrl: string | (() => string);
-  log?: (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
+/** The scheduler's dependencies are the supervisor's, plus its tuning. */
+export interface SchedulerOptions extends Pick<SupervisorDeps, 'store' | 'clock' | 'random' | 'dispatcher' | 'callbackKey' | 'publicUrl'> {
+  log?: SupervisorDeps['log'];
   /** How far ahead fires are read into memory. @default 2000 */
   lookAheadMs?: number;
   /** How often the store is polled for due tasks (the fallback to in-process change notices). @default 1000 */
