@@ -30,6 +30,7 @@ export const ERROR_CODES = {
   STORE_LOCKED: { status: 500, message: 'the store is in use by another ecron process' },
   STORE_UNAVAILABLE: { status: 503, message: 'the store is unavailable' },
   CONFIG_INVALID: { status: 500, message: 'the configuration is invalid' },
+  ADDRESS_IN_USE: { status: 500, message: 'the address to listen on is already in use' },
   SPEC_FILE_INVALID: { status: 400, message: 'the spec file cannot be read' },
   SERVER_UNREACHABLE: { status: 503, message: 'the ecron server cannot be reached' },
   INTERNAL: { status: 500, message: 'internal error' },

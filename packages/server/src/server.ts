@@ -94,7 +94,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     });
     const app = await buildApp({ store, control: scheduler, clock, logger: log, version: VERSION, publicUrl });
     cleanup.unshift(() => app.close());
-    const address = await app.listen({ port: options.port, host: options.host });
+    const address = await app.listen({ port: options.port, host: options.host }).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EADDRINUSE') throw error;
+      throw new EcronError('ADDRESS_IN_USE', `${options.host}:${options.port} is already in use (another ecron?): stop it, or choose another --port`);
+    });
     if (!configuredUrl) publicUrl = `http://${urlHost(options.host)}:${(app.server.address() as AddressInfo).port}`;
     await scheduler.start();
     cleanup.unshift(() => scheduler.stop());

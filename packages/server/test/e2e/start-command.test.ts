@@ -68,6 +68,16 @@ describe('ecron start', () => {
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
   });
 
+  it('says so when the port is taken, with one clear line', async () => {
+    const first = new ServerProcess(tempDataDir());
+    servers.push(first);
+    await first.start();
+    const port = new URL(first.url).port;
+    const result = ecron(['start', '--data-dir', tempDataDir(), '--port', port]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(`ecron: ADDRESS_IN_USE: 127.0.0.1:${port} is already in use (another ecron?): stop it, or choose another --port\n`);
+  });
+
   it('refuses a too short ECRON_ADMIN_TOKEN and stores no token', () => {
     const dataDir = tempDataDir();
     const result = ecron(['start', '--data-dir', dataDir, '--port', '0'], { ECRON_ADMIN_TOKEN: 'short' });
