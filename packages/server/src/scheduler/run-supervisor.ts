@@ -90,12 +90,7 @@ export class RunSupervisor {
       void this.#end(run, 'failed', { error: `target type ${task.spec.target.type} is not supported` });
       return;
     }
-    const entry: InFlight = { run, target: task.spec.target, abort: new AbortController(), deadline: null, accepted: false, ending: false, request: null };
-    this.#track(run);
-    this.#inflight.set(run.id, entry);
-    if (run.deadlineAt !== null) {
-      entry.deadline = this.#deps.clock.setTimer(() => void this.#onDeadline(run.id), run.deadlineAt - this.#deps.clock.now());
-    }
+    const entry = this.#attach(run, task.spec.target, false);
     entry.request = this.#deps.dispatcher.dispatch(entry.target, this.#envelope(run), entry.abort.signal)
       .then((result) => this.#onReply(entry, result))
       .catch((error) => this.#deps.log('error', 'dispatch handling failed', { runId: run.id, error: String(error) }));
@@ -104,12 +99,18 @@ export class RunSupervisor {
   /** Re-attaches a run found `dispatched`/`running` at start-up whose executor says it is still running. */
   adoptRunning(run: RunRecord, task: TaskRecord): void {
     if (task.spec.target.type !== 'http') return;
-    const entry: InFlight = { run, target: task.spec.target, abort: new AbortController(), deadline: null, accepted: true, ending: false, request: null };
+    this.#attach(run, task.spec.target, true);
+  }
+
+  /** Tracks an attempt in flight and arms its deadline. */
+  #attach(run: RunRecord, target: HttpTarget, accepted: boolean): InFlight {
+    const entry: InFlight = { run, target, abort: new AbortController(), deadline: null, accepted, ending: false, request: null };
     this.#track(run);
     this.#inflight.set(run.id, entry);
     if (run.deadlineAt !== null) {
       entry.deadline = this.#deps.clock.setTimer(() => void this.#onDeadline(run.id), run.deadlineAt - this.#deps.clock.now());
     }
+    return entry;
   }
 
   /** Queues a run that waits for its next attempt (after a failure, or found so at start-up). */

@@ -5,7 +5,7 @@
  * dispatched. Attempts are handed to the {@link RunSupervisor}.
  */
 import { EventEmitter } from 'node:events';
-import type { RunReportSchema } from '@ecron/contracts';
+import { isFinalRunStatus, type RunReportSchema } from '@ecron/contracts';
 import type { z } from 'zod';
 import type { TimerHandle } from '../core/clock.ts';
 import { EcronError } from '../core/errors.ts';
@@ -182,10 +182,11 @@ export class Scheduler implements RunControl {
   async cancel(p: { runId: string; actor: string }): Promise<RunRecord> {
     const run = await this.#o.store.getRun(p.runId);
     if (!run) throw new EcronError('RUN_NOT_FOUND');
-    if (['succeeded', 'failed', 'timed_out', 'cancelled', 'skipped', 'lost'].includes(run.status)) throw new EcronError('RUN_ALREADY_FINISHED');
+    if (isFinalRunStatus(run.status)) throw new EcronError('RUN_ALREADY_FINISHED');
     let ended: RunRecord | null;
-    if (this.#queued.get(run.taskId)?.id === run.id || !this.#supervisor.isTracked(run.id)) {
-      if (this.#queued.get(run.taskId)?.id === run.id) this.#queued.delete(run.taskId);
+    const queued = this.#queued.get(run.taskId)?.id === run.id;
+    if (queued || !this.#supervisor.isTracked(run.id)) {
+      if (queued) this.#queued.delete(run.taskId);
       if (run.status === 'pending') {
         ended = await this.#o.store.finishRun({ runId: run.id, status: 'cancelled', at: this.#o.clock.now(), error: 'cancelled (user)' });
         if (ended) this.#onRunEnded(ended);
@@ -276,12 +277,13 @@ export class Scheduler implements RunControl {
   async #fire(tasks: TaskRecord[]): Promise<void> {
     if (this.#stopped) return;
     const now = this.#o.clock.now();
+    const jitter = tasks.map((task) => jitterDelay(task.spec.schedule, task.id, task.nextFireAt!));
     // The instant each fire happens: its nominal instant plus jitter, or now when that has passed.
-    const fireAt = tasks.map((task) => Math.max(now, task.nextFireAt! + jitterDelay(task.spec.schedule, task.id, task.nextFireAt!)));
+    const fireAt = tasks.map((task, i) => Math.max(now, task.nextFireAt! + jitter[i]!));
     const plans: FirePlan[] = tasks.map((task, i) => planFire({
       task, now: fireAt[i]!, thresholdMs: this.#o.misfireThresholdMs,
       activeCount: this.#supervisor.activeCount(task.id), queuedCount: this.#queued.has(task.id) ? 1 : 0,
-      jitterMs: jitterDelay(task.spec.schedule, task.id, task.nextFireAt!),
+      jitterMs: jitter[i]!,
       newId, executor: executorOf(task),
     }));
     for (const plan of plans) {

@@ -6,7 +6,7 @@
  * Batch verbs (`recordFires`, `startAttempts`, `finishAttempts`) run each call in ONE
  * transaction: the scheduler's throughput depends on it.
  */
-import type { AttemptStatus, RunStatus, RunTrigger, TaskSpec, TaskState, TokenRole } from '@ecron/contracts';
+import type { AttemptStatus, RunStatus, TaskSpec, TaskState, TokenRole } from '@ecron/contracts';
 import type { AttemptRecord, AuditRecord, RunLogRecord, RunRecord, TaskRecord, TaskRevisionRecord, TokenRecord } from '../core/model.ts';
 
 /** Who did a management operation, and what: written to the audit log in the same transaction. */
@@ -54,19 +54,10 @@ export interface ListAuditParams extends PageParams {
 }
 
 /** A run to insert. Runs created already dispatched carry their first attempt. */
-export interface NewRun {
-  id: string;
-  taskId: string;
-  namespace: string;
-  taskName: string;
-  taskRevision: number;
-  trigger: RunTrigger;
-  scheduledAt: number;
+export interface NewRun extends Pick<RunRecord, 'id' | 'taskId' | 'namespace' | 'taskName' | 'taskRevision' | 'trigger' | 'scheduledAt' | 'params' | 'createdAt'> {
   /** `pending` (waiting to be dispatched), `dispatched` (with `attempt`) or `skipped` (final). */
   status: 'pending' | 'dispatched' | 'skipped';
-  params: Record<string, unknown>;
   error?: string | null;
-  createdAt: number;
   /** Required when status is `dispatched`: attempt 1 starts in the same transaction. */
   attempt?: { executor: string | null; startedAt: number; deadlineAt: number | null };
 }

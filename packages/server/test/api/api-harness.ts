@@ -2,7 +2,7 @@
  * The REST API over a real SQLite store (`:memory:`) and the real scheduler on a manual clock,
  * driven with `app.inject()`. A real HTTP executor (test/support) answers triggered runs.
  */
-import type { TokenRole } from '@ecron/contracts';
+import { isFinalRunStatus, type TokenRole } from '@ecron/contracts';
 import { nextEvent } from '../support/events.ts';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { buildApp } from '../../src/api/app.ts';
@@ -99,7 +99,7 @@ export class ApiHarness {
     const waiting = this.next('run:ended', (r) => r.id === runId);
     waiting.catch(() => {});
     const run = await this.store.getRun(runId);
-    if (!run || !['succeeded', 'failed', 'timed_out', 'cancelled', 'skipped', 'lost'].includes(run.status)) await waiting;
+    if (!run || !isFinalRunStatus(run.status)) await waiting;
     return (await this.call('GET', `/api/v1/runs/${runId}`)).json();
   }
 

@@ -1,4 +1,4 @@
-import type { TaskSpecInput } from '@ecron/contracts';
+import { isFinalRunStatus, type TaskSpecInput } from '@ecron/contracts';
 import { nextEvent } from './events.ts';
 import { ManualClock } from '../../src/testing/manual-clock.ts';
 import { HttpDispatcher } from '../../src/dispatch/http-dispatcher.ts';
@@ -87,7 +87,7 @@ export class SchedulerHarness {
   /** Waits for the run to end. */
   async ended(runId: string): Promise<RunRecord> {
     const run = await this.store.getRun(runId);
-    if (run && ['succeeded', 'failed', 'timed_out', 'cancelled', 'skipped', 'lost'].includes(run.status)) return run;
+    if (run && isFinalRunStatus(run.status)) return run;
     return this.next('run:ended', (r) => r.id === runId) as Promise<RunRecord>;
   }
 
