@@ -81,8 +81,13 @@ export interface FireRecord {
 }
 export interface FireResult {
   taskId: string;
-  /** False when the compare-and-set failed (the task changed, was paused or deleted, or another node fired). */
+  /**
+   * False when the compare-and-set failed (the task changed, was paused or deleted, or another
+   * node fired), or when the fence refused the fire.
+   */
   recorded: boolean;
+  /** True when the fire was refused because the caller no longer holds the task's bucket. */
+  fenced?: boolean;
   /** The runs actually inserted. */
   runs: RunRecord[];
 }
@@ -125,6 +130,56 @@ export interface NewLogLine {
   message: string;
 }
 
+// ---- cluster ---------------------------------------------------------------------------------
+
+/** A scheduler or API node of the cluster, as it registered itself. Instants are the store's clock. */
+export interface ClusterNodeRecord {
+  id: string;
+  /** The URL its API answers at, when it runs the api role. */
+  address: string | null;
+  roles: string[];
+  version: string;
+  startedAt: number;
+  heartbeatAt: number;
+  /** The node is dead once the store's clock passes this. */
+  expiresAt: number;
+}
+
+/** A bucket's lease: held by `owner` until `expiresAt` (store clock); `epoch` grows with each new holder. */
+export interface BucketLease {
+  bucket: number;
+  owner: string;
+  epoch: number;
+  expiresAt: number;
+}
+export interface AcquiredLease extends BucketLease {
+  /** True when this call started a new term (the bucket was free, expired or someone else's): runs of the bucket need adopting. */
+  takenOver: boolean;
+}
+/** One term of one bucket's lease. */
+export interface LeaseTerm {
+  bucket: number;
+  epoch: number;
+}
+/**
+ * Fencing for `recordFires`: a fire is recorded only if its task's bucket is leased to `owner`
+ * with the epoch given here, and the lease has not expired by the store's clock, checked in the
+ * recording transaction.
+ */
+export interface Fence {
+  owner: string;
+  terms: LeaseTerm[];
+}
+
+/** Something other nodes may need to reload. */
+export interface StoreChange {
+  kind: 'task' | 'run';
+  id: string;
+}
+export interface ChangeSubscription {
+  close(): Promise<void>;
+}
+
 export interface Store {
   /** Applies pending migrations and takes whatever process-level lock the store needs. Idempotent. */
   open(): Promise<void>;
@@ -158,13 +213,16 @@ export interface Store {
    * Active tasks whose next fire is ≤ `until` (and > `after` when given), earliest first (ties by
    * id). `after` lets a scheduler read only the slice of time its look-ahead newly covers.
    */
-  listDueTasks(p: { until: number; after?: number; limit: number }): Promise<TaskRecord[]>;
+  listDueTasks(p: { until: number; after?: number; limit: number; /** Only tasks in these buckets (`core/buckets.ts`). */ buckets?: number[] }): Promise<TaskRecord[]>;
   /**
    * Results in input order. Fires are applied in order, so two fires of one task in a batch work
    * when the second expects the first's nextFireAt. A run that ends at once (`skipped`) sets the
-   * task's lastRunStatus, as every run that ends does.
+   * task's lastRunStatus, as every run that ends does. With a `fence`, a fire whose task's bucket
+   * is not leased to the fence's owner under the given epoch (or whose lease has expired by the
+   * store's clock) records nothing and answers `fenced: true`; the check holds until commit (a
+   * concurrent acquire of that bucket waits for, or is ordered before, this transaction).
    */
-  recordFires(fires: FireRecord[]): Promise<FireResult[]>;
+  recordFires(fires: FireRecord[], fence?: Fence): Promise<FireResult[]>;
   /**
    * A manual run (trigger), inserted with its audit entry (resourceType "run", resourceId the run
    * id). A `schedule` run whose fire is already recorded is not inserted: the existing run is
@@ -179,7 +237,7 @@ export interface Store {
   /** Attempts of these runs, ordered by run then attempt number. */
   listAttempts(runIds: string[]): Promise<AttemptRecord[]>;
   /** Runs in `pending`, `dispatched` or `running`, oldest first; optionally of one task. */
-  listActiveRuns(p: { taskId?: string; limit: number }): Promise<RunRecord[]>;
+  listActiveRuns(p: { taskId?: string; limit: number; /** Only runs of tasks in these buckets. */ buckets?: number[] }): Promise<RunRecord[]>;
   /**
    * Starts attempts: run goes to `dispatched`, attempt row inserted, deadline set. Each item is
    * compare-and-set on (status = pending, attempt = item.attempt − 1); a failed CAS yields null.
@@ -222,6 +280,38 @@ export interface Store {
    * many runs were deleted. Tasks, their revisions and the audit log are not touched.
    */
   deleteHistory(p: { finishedBefore: number; limit: number }): Promise<number>;
+
+  // ---- cluster ---------------------------------------------------------------------------
+  /**
+   * Registers or refreshes a node: upserts it with heartbeatAt = the store's now and expiresAt =
+   * now + ttlMs, and forgets nodes dead for more than an hour. Returns the stored record.
+   */
+  heartbeatNode(p: { node: Pick<ClusterNodeRecord, 'id' | 'address' | 'roles' | 'version' | 'startedAt'>; ttlMs: number }): Promise<ClusterNodeRecord>;
+  /** A node leaving cleanly: deletes it and ends its bucket leases at once, so others take them without waiting. */
+  removeNode(p: { nodeId: string }): Promise<void>;
+  /** Every node known, dead ones included (compare expiresAt with `now()`), ordered by id. */
+  listNodes(): Promise<ClusterNodeRecord[]>;
+  /** Every bucket lease ever taken, expired ones included, ordered by bucket. */
+  listBucketLeases(): Promise<BucketLease[]>;
+  /**
+   * Takes or keeps buckets: a bucket with no lease, an expired lease, or a lease of `nodeId`
+   * is leased to `nodeId` until now + ttlMs (store clock). A new term (epoch + 1, `takenOver`)
+   * starts unless `nodeId` already held an unexpired lease. Buckets leased to another node and not
+   * expired are left alone and not returned. Compare-and-set: of two nodes racing for one bucket,
+   * exactly one gets it.
+   */
+  acquireBuckets(p: { nodeId: string; buckets: number[]; ttlMs: number }): Promise<AcquiredLease[]>;
+  /** Extends the given terms to now + ttlMs; returns those still held (owner, epoch and unexpired). */
+  renewBuckets(p: { nodeId: string; terms: LeaseTerm[]; ttlMs: number }): Promise<BucketLease[]>;
+  /** Ends the given terms at once (only where owner and epoch still match). */
+  releaseBuckets(p: { nodeId: string; terms: LeaseTerm[] }): Promise<void>;
+  /**
+   * Calls `listener` with changes made by any node, within about a second (after commit). Task
+   * verbs publish `{ kind: 'task', id }` themselves in their transaction; `publishChanges` adds
+   * others (a run ended by another node). A listener may also receive changes this store made.
+   */
+  watchChanges(listener: (changes: StoreChange[]) => void): Promise<ChangeSubscription>;
+  publishChanges(changes: StoreChange[]): Promise<void>;
 
   // ---- tokens and audit -----------------------------------------------------------------
   /** Audit: resourceType "token", resourceId the token id. */

@@ -5,6 +5,7 @@
  */
 import { describe } from 'vitest';
 import { describeAttempts } from './attempts.ts';
+import { describeCluster } from './cluster.ts';
 import { describeFires } from './fires.ts';
 import { useStore, type StoreFactory } from './fixtures.ts';
 import { describeInstants } from './instants.ts';
@@ -28,5 +29,6 @@ export function exerciseStore(name: string, factory: StoreFactory): void {
     describeTokensAndAudit(ctx);
     describeInstants(ctx);
     describeRetention(ctx);
+    describeCluster(ctx);
   });
 }

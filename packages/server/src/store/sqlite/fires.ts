@@ -4,7 +4,9 @@
  */
 import { EcronError } from '../../core/errors.ts';
 import type { RunRecord, TaskRecord } from '../../core/model.ts';
-import type { AuditInput, FireRecord, FireResult, NewRun } from '../store.ts';
+import { bucketOf } from '../../core/buckets.ts';
+import type { AuditInput, Fence, FireRecord, FireResult, NewRun } from '../store.ts';
+import { fencedBuckets } from './cluster.ts';
 import type { SqliteConnection } from './connection.ts';
 import { insertedRun, toRun, toTask, type Row } from './rows.ts';
 import { insertAudit } from './tokens-audit.ts';
@@ -15,6 +17,9 @@ import { insertAudit } from './tokens-audit.ts';
  */
 const DUE_TASKS = `SELECT * FROM tasks WHERE state = 'active' AND next_fire_at <= ? ORDER BY next_fire_at, id LIMIT ?`;
 const DUE_TASKS_AFTER = `SELECT * FROM tasks WHERE state = 'active' AND next_fire_at <= ? AND next_fire_at > ? ORDER BY next_fire_at, id LIMIT ?`;
+/** DUE_TASKS_IN_BUCKETS — in: until, after, buckets (JSON array), limit. A cluster node's share. */
+const DUE_TASKS_IN_BUCKETS = `SELECT * FROM tasks WHERE state = 'active' AND next_fire_at <= ? AND next_fire_at > ?
+  AND bucket IN (SELECT value FROM json_each(?)) ORDER BY next_fire_at, id LIMIT ?`;
 
 /**
  * ADVANCE_TASK — the fire compare-and-set. In: next_fire_at, last_fire_at (null leaves it),
@@ -43,7 +48,11 @@ const INSERT_FIRST_ATTEMPT = `INSERT INTO attempts (run_id, number, status, exec
 /** SET_LAST_RUN_STATUS — in: status, task id. Every run that ends sets its task's last status. */
 export const SET_LAST_RUN_STATUS = 'UPDATE tasks SET last_run_status = ? WHERE id = ?';
 
-export function listDueTasks(conn: SqliteConnection, p: { until: number; after?: number; limit: number }): TaskRecord[] {
+export function listDueTasks(conn: SqliteConnection, p: { until: number; after?: number; limit: number; buckets?: number[] }): TaskRecord[] {
+  if (p.buckets !== undefined) {
+    const rows = conn.statement(DUE_TASKS_IN_BUCKETS).all(p.until, p.after ?? -Number.MAX_SAFE_INTEGER, JSON.stringify(p.buckets), p.limit);
+    return (rows as Row[]).map(toTask);
+  }
   const rows = p.after === undefined ? conn.statement(DUE_TASKS).all(p.until, p.limit) : conn.statement(DUE_TASKS_AFTER).all(p.until, p.after, p.limit);
   return (rows as Row[]).map(toTask);
 }
@@ -66,18 +75,22 @@ function insertRun(conn: SqliteConnection, run: NewRun): boolean {
 }
 
 /** All fires in one transaction; a fire whose compare-and-set fails records nothing. */
-export function recordFires(conn: SqliteConnection, fires: FireRecord[]): FireResult[] {
+export function recordFires(conn: SqliteConnection, fires: FireRecord[], fence?: Fence): FireResult[] {
   if (fires.length === 0) return [];
   const advance = conn.statement(ADVANCE_TASK);
   const advanceAndComplete = conn.statement(ADVANCE_AND_COMPLETE_TASK);
-  return conn.transaction(() => fires.map((fire): FireResult => {
+  return conn.transaction(() => {
+    const allowed = fence ? fencedBuckets(conn, fence) : null;
+    return fires.map((fire): FireResult => {
+    if (allowed !== null && !allowed.has(bucketOf(fire.taskId))) return { taskId: fire.taskId, recorded: false, fenced: true, runs: [] };
     const { changes } = (fire.complete ? advanceAndComplete : advance)
       .run(fire.nextFireAt, fire.lastFireAt, fire.skippedDelta, fire.taskId, fire.expectedNextFireAt);
     if (changes === 0) return { taskId: fire.taskId, recorded: false, runs: [] };
     const runs: RunRecord[] = [];
     for (const run of fire.runs) if (insertRun(conn, run)) runs.push(insertedRun(run));
     return { taskId: fire.taskId, recorded: true, runs };
-  }));
+    });
+  });
 }
 
 /**

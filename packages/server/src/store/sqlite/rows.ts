@@ -4,6 +4,7 @@
  */
 import type { RunStatus, TaskSpec } from '@ecron/contracts';
 import type { AttemptRecord, AuditRecord, RunLogRecord, RunRecord, TaskRecord, TaskRevisionRecord, TokenRecord } from '../../core/model.ts';
+import { bucketOf } from '../../core/buckets.ts';
 import type { NewRun } from '../store.ts';
 
 /** A row as `node:sqlite` returns it. */
@@ -15,12 +16,12 @@ const textOrNull = (value: unknown): string | null => (value === null ? null : (
 const jsonOrNull = (value: unknown): unknown => (value === null ? null : JSON.parse(value as string));
 
 /** The columns of `tasks`, in the order of {@link taskParams}. */
-export const TASK_COLUMNS = 'id, namespace, name, revision, state, spec, next_fire_at, last_fire_at, last_run_status, skipped_fires, anchor_at, created_at, updated_at';
+export const TASK_COLUMNS = 'id, namespace, name, revision, state, spec, next_fire_at, last_fire_at, last_run_status, skipped_fires, anchor_at, created_at, updated_at, bucket';
 
 export function taskParams(task: TaskRecord): (string | number | null)[] {
   return [
     task.id, task.namespace, task.name, task.revision, task.state, JSON.stringify(task.spec), task.nextFireAt, task.lastFireAt,
-    task.lastRunStatus, task.skippedFires, task.anchorAt, task.createdAt, task.updatedAt,
+    task.lastRunStatus, task.skippedFires, task.anchorAt, task.createdAt, task.updatedAt, bucketOf(task.id),
   ];
 }
 

@@ -10,6 +10,7 @@
  *   pending ─finishRun→ cancelled | skipped | lost | failed
  */
 import { isFinalRunStatus, type RunStatus } from '@ecron/contracts';
+import { bucketOf } from '../../core/buckets.ts';
 import type { AttemptRecord, RunRecord } from '../../core/model.ts';
 import { outputJson } from '../history-caps.ts';
 import { checkPageLimit, decodeCursor, toPage } from '../pagination.ts';
@@ -111,7 +112,13 @@ export function listAttempts(conn: SqliteConnection, runIds: string[]): AttemptR
  * Oldest first (by id), from the partial index of runs not yet final. Without a task, the index is
  * named: ordering by id would otherwise tempt the planner into walking all of history.
  */
-export function listActiveRuns(conn: SqliteConnection, p: { taskId?: string; limit: number }): RunRecord[] {
+export function listActiveRuns(conn: SqliteConnection, p: { taskId?: string; limit: number; buckets?: number[] }): RunRecord[] {
+  if (p.buckets !== undefined) {
+    // By the run's task id, not a join: runs of a deleted task still belong to its bucket.
+    const buckets = new Set(p.buckets);
+    return listActiveRuns(conn, { ...(p.taskId === undefined ? {} : { taskId: p.taskId }), limit: Number.MAX_SAFE_INTEGER })
+      .filter((run) => buckets.has(bucketOf(run.taskId))).slice(0, p.limit);
+  }
   const rows = p.taskId === undefined
     ? conn.statement(`SELECT * FROM runs INDEXED BY runs_active WHERE ${ACTIVE} ORDER BY id LIMIT ?`).all(p.limit)
     : conn.statement(`SELECT * FROM runs WHERE task_id = ? AND ${ACTIVE} ORDER BY id LIMIT ?`).all(p.taskId, p.limit);

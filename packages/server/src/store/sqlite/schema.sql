@@ -19,7 +19,7 @@ CREATE TABLE tasks (
   skipped_fires INTEGER NOT NULL DEFAULT 0,
   anchor_at INTEGER NOT NULL,
   created_at INTEGER NOT NULL,
-  updated_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL, bucket INTEGER NOT NULL DEFAULT 0,
   UNIQUE (namespace, name)
 ) STRICT;
 
@@ -111,3 +111,20 @@ CREATE INDEX audit_log_resource ON audit_log (resource_id, id);
 CREATE INDEX audit_log_action ON audit_log (action, id);
 
 CREATE INDEX runs_finished ON runs (finished_at) WHERE finished_at IS NOT NULL;
+
+CREATE TABLE cluster_nodes (
+  id TEXT PRIMARY KEY NOT NULL,
+  address TEXT,
+  roles TEXT NOT NULL, -- JSON array
+  version TEXT NOT NULL,
+  started_at INTEGER NOT NULL,
+  heartbeat_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE bucket_leases (
+  bucket INTEGER PRIMARY KEY NOT NULL,
+  owner TEXT NOT NULL,
+  epoch INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+) STRICT;

@@ -7,8 +7,11 @@
  * half-done work.
  */
 import { EcronError } from '../../core/errors.ts';
+import type { TaskRecord } from '../../core/model.ts';
+import { LocalChangeFeed } from '../change-feed.ts';
 import type { Store } from '../store.ts';
 import { classifySqliteError, openSqliteConnection, type SqliteConnection } from './connection.ts';
+import * as cluster from './cluster.ts';
 import * as fires from './fires.ts';
 import { migrateToLatest } from './migrate.ts';
 import * as runLogs from './run-logs.ts';
@@ -25,6 +28,8 @@ class SqliteStore implements Store {
   readonly #path: string;
   #connection: SqliteConnection | null = null;
   #opening: Promise<void> | null = null;
+  /** One process per file: changes are published in-process, after commit. */
+  readonly #changes = new LocalChangeFeed();
 
   constructor(options: SqliteStoreOptions) {
     this.#path = options.path;
@@ -71,18 +76,21 @@ class SqliteStore implements Store {
   }
 
   // ---- tasks
-  createTask: Store['createTask'] = (p) => this.#use((conn) => tasks.createTask(conn, p));
+  createTask: Store['createTask'] = (p) => this.#use((conn) => this.#changed(tasks.createTask(conn, p)));
   getTask: Store['getTask'] = (id) => this.#use((conn) => tasks.getTask(conn, id));
   getTaskByName: Store['getTaskByName'] = (namespace, name) => this.#use((conn) => tasks.getTaskByName(conn, namespace, name));
   listTasks: Store['listTasks'] = (p) => this.#use((conn) => tasks.listTasks(conn, p));
-  updateTask: Store['updateTask'] = (p) => this.#use((conn) => tasks.updateTask(conn, p));
-  setTaskState: Store['setTaskState'] = (p) => this.#use((conn) => tasks.setTaskState(conn, p));
-  deleteTask: Store['deleteTask'] = (p) => this.#use((conn) => tasks.deleteTask(conn, p));
+  updateTask: Store['updateTask'] = (p) => this.#use((conn) => this.#changed(tasks.updateTask(conn, p)));
+  setTaskState: Store['setTaskState'] = (p) => this.#use((conn) => this.#changed(tasks.setTaskState(conn, p)));
+  deleteTask: Store['deleteTask'] = (p) => this.#use((conn) => {
+    tasks.deleteTask(conn, p);
+    this.#changes.publish([{ kind: 'task', id: p.id }]);
+  });
   listTaskRevisions: Store['listTaskRevisions'] = (taskId) => this.#use((conn) => tasks.listTaskRevisions(conn, taskId));
 
   // ---- scheduling
   listDueTasks: Store['listDueTasks'] = (p) => this.#use((conn) => fires.listDueTasks(conn, p));
-  recordFires: Store['recordFires'] = (list) => this.#use((conn) => fires.recordFires(conn, list));
+  recordFires: Store['recordFires'] = (list, fence) => this.#use((conn) => fires.recordFires(conn, list, fence));
   createRun: Store['createRun'] = (p) => this.#use((conn) => fires.createRun(conn, p));
 
   // ---- runs
@@ -98,6 +106,26 @@ class SqliteStore implements Store {
   acceptReport: Store['acceptReport'] = (p) => this.#use((conn) => runs.acceptReport(conn, p));
   appendRunLogs: Store['appendRunLogs'] = (lines) => this.#use((conn) => runLogs.appendRunLogs(conn, lines));
   listRunLogs: Store['listRunLogs'] = (p) => this.#use((conn) => runLogs.listRunLogs(conn, p));
+
+  // ---- cluster
+  heartbeatNode: Store['heartbeatNode'] = (p) => this.#use((conn) => cluster.heartbeatNode(conn, p));
+  removeNode: Store['removeNode'] = (p) => this.#use((conn) => cluster.removeNode(conn, p.nodeId));
+  listNodes: Store['listNodes'] = () => this.#use((conn) => cluster.listNodes(conn));
+  listBucketLeases: Store['listBucketLeases'] = () => this.#use((conn) => cluster.listBucketLeases(conn));
+  acquireBuckets: Store['acquireBuckets'] = (p) => this.#use((conn) => cluster.acquireBuckets(conn, p));
+  renewBuckets: Store['renewBuckets'] = (p) => this.#use((conn) => cluster.renewBuckets(conn, p));
+  releaseBuckets: Store['releaseBuckets'] = (p) => this.#use((conn) => cluster.releaseBuckets(conn, p));
+  watchChanges: Store['watchChanges'] = (listener) => Promise.resolve(this.#changes.subscribe(listener));
+  publishChanges: Store['publishChanges'] = (changes) => {
+    this.#changes.publish(changes);
+    return Promise.resolve();
+  };
+
+  /** Publishes a task verb's change once it has committed. */
+  #changed(task: TaskRecord): TaskRecord {
+    this.#changes.publish([{ kind: 'task', id: task.id }]);
+    return task;
+  }
 
   // ---- tokens and audit
   createToken: Store['createToken'] = (p) => this.#use((conn) => tokensAudit.createToken(conn, p));

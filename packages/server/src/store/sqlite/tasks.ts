@@ -10,6 +10,7 @@ import type { SqliteConnection } from './connection.ts';
 import { namespaceScope, TASK_COLUMNS, taskParams, toTask, toTaskRevision, type Row } from './rows.ts';
 import { insertAudit } from './tokens-audit.ts';
 
+const INSERT_TASK = `INSERT INTO tasks (${TASK_COLUMNS}) VALUES (${TASK_COLUMNS.split(',').map(() => '?').join(', ')})`;
 const INSERT_REVISION = 'INSERT INTO task_revisions (task_id, revision, spec, created_at, actor) VALUES (?, ?, ?, ?, ?)';
 
 function notFound(id: string): EcronError {
@@ -34,7 +35,7 @@ export function createTask(conn: SqliteConnection, p: { task: TaskRecord; audit:
   const { task } = p;
   return conn.transaction(() => {
     if (getTaskByName(conn, task.namespace, task.name)) throw nameTaken(task.namespace, task.name);
-    conn.statement(`INSERT INTO tasks (${TASK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(...taskParams(task));
+    conn.statement(INSERT_TASK).run(...taskParams(task));
     conn.statement(INSERT_REVISION).run(task.id, task.revision, JSON.stringify(task.spec), task.createdAt, p.audit.actor);
     insertAudit(conn, p.audit, task.createdAt, 'task', task.id);
     return getTask(conn, task.id)!;
