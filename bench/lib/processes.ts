@@ -34,8 +34,10 @@ export interface ServerOptions {
   /** Extra node flags for the server, e.g. ['--cpu-prof', '--cpu-prof-dir=DIR']. */
   nodeArgs?: string[];
   logLevel?: string;
-  /** Keep the data dir after stopping (to inspect the database). */
+  /** Keep the data dir after stopping (to inspect the database, or to start a server on it again). */
   keepDataDir?: boolean;
+  /** Start on this existing data dir (a restart) instead of a fresh temporary one. */
+  dataDir?: string;
 }
 
 /** A free TCP port on 127.0.0.1 (asked of the OS; a tiny race with other processes is possible). */
@@ -98,7 +100,7 @@ export function serverBin(): string {
 }
 
 export async function startEcronServer(options: ServerOptions = {}): Promise<ServerHandle> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'ecron-bench-'));
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'ecron-bench-'));
   const removeDir = () => {
     if (!options.keepDataDir) rmSync(dataDir, { recursive: true, force: true });
   };
