@@ -50,6 +50,12 @@ export interface RunRecord {
   deadlineAt: number | null;
   /** Highest callback report sequence number seen for the current attempt; -1 before any. */
   reportSeq: number;
+  /**
+   * The scheduler node supervising the run (dispatch, deadline, retries); null when none does yet
+   * (created by a node without the scheduler role). Runs whose owner is dead are adopted by the
+   * owner of their task's bucket.
+   */
+  owner: string | null;
   createdAt: number;
   startedAt: number | null;
   finishedAt: number | null;

@@ -55,6 +55,8 @@ export interface ListAuditParams extends PageParams {
 
 /** A run to insert. Runs created already dispatched carry their first attempt. */
 export interface NewRun extends Pick<RunRecord, 'id' | 'taskId' | 'namespace' | 'taskName' | 'taskRevision' | 'trigger' | 'scheduledAt' | 'params' | 'createdAt'> {
+  /** The supervising scheduler node (see RunRecord.owner). @default null */
+  owner?: string | null;
   /** `pending` (waiting to be dispatched), `dispatched` (with `attempt`) or `skipped` (final). */
   status: 'pending' | 'dispatched' | 'skipped';
   error?: string | null;
@@ -305,6 +307,12 @@ export interface Store {
   renewBuckets(p: { nodeId: string; terms: LeaseTerm[]; ttlMs: number }): Promise<BucketLease[]>;
   /** Ends the given terms at once (only where owner and epoch still match). */
   releaseBuckets(p: { nodeId: string; terms: LeaseTerm[] }): Promise<void>;
+  /**
+   * Adopts orphaned runs: active runs of tasks in `buckets` whose owner is null or not in
+   * `liveNodeIds` become `nodeId`'s, by compare-and-set on the owner each had, so that of two
+   * nodes adopting at once each run goes to one. Returns the adopted runs, oldest first.
+   */
+  adoptRuns(p: { nodeId: string; buckets: number[]; liveNodeIds: string[]; limit: number }): Promise<RunRecord[]>;
   /**
    * Calls `listener` with changes made by any node, within about a second (after commit). Task
    * verbs publish `{ kind: 'task', id }` themselves in their transaction; `publishChanges` adds

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { BUCKET_COUNT, bucketOf } from '../../core/buckets.ts';
 import type { Store, StoreChange } from '../store.ts';
-import { audit, fireOf, seedDispatchedRun, seedTask, T0, taskRecord } from './fixtures.ts';
+import { audit, fireOf, newRun, seedDispatchedRun, seedTask, T0, taskRecord } from './fixtures.ts';
 
 const node = (id: string, extra: Partial<{ address: string | null; roles: string[] }> = {}) => ({
   id, address: extra.address === undefined ? `http://${id}:7070` : extra.address, roles: extra.roles ?? ['api', 'scheduler'], version: '0.1.0', startedAt: T0,
@@ -152,6 +152,48 @@ export function describeCluster(ctx: { readonly store: Store }): void {
       expect((await ctx.store.listActiveRuns({ limit: 1, buckets })).map((r) => r.id)).toEqual(inBuckets.slice(0, 1));
       const other = [...Array(BUCKET_COUNT).keys()].filter((b) => !buckets.includes(b));
       expect((await ctx.store.listActiveRuns({ limit: 100, buckets: other })).map((r) => r.id)).toEqual(runs.filter((r) => !inBuckets.includes(r.id)).map((r) => r.id));
+    });
+  });
+
+  describe('cluster: run ownership', () => {
+    it('keeps the owner a run is recorded with, and adopts only active runs whose owner is not live', async () => {
+      const all = [...Array(BUCKET_COUNT).keys()];
+      const ownedBy = async (owner: string | null) => {
+        const task = await seedTask(ctx.store);
+        const [result] = await ctx.store.recordFires([fireOf(task, { runs: [newRun(task, { owner })] })]);
+        return result!.runs[0]!;
+      };
+      const dead = await ownedBy('node-a');
+      expect(dead.owner).toBe('node-a');
+      expect((await ctx.store.getRun(dead.id))!.owner).toBe('node-a');
+      const live = await ownedBy('node-b');
+      const none = await ownedBy(null);
+      const ended = await ownedBy('node-a');
+      await ctx.store.finishRun({ runId: ended.id, status: 'cancelled', at: T0 });
+
+      const adopted = await ctx.store.adoptRuns({ nodeId: 'node-c', buckets: all, liveNodeIds: ['node-b', 'node-c'], limit: 100 });
+      expect(adopted.map((r) => [r.id, r.owner])).toEqual([[dead.id, 'node-c'], [none.id, 'node-c']]);
+      expect((await ctx.store.getRun(dead.id))!.owner).toBe('node-c');
+      expect((await ctx.store.getRun(live.id))!.owner).toBe('node-b');
+      expect((await ctx.store.getRun(ended.id))!.owner).toBe('node-a');
+      expect(await ctx.store.adoptRuns({ nodeId: 'node-c', buckets: all, liveNodeIds: ['node-b', 'node-c'], limit: 100 })).toEqual([]);
+      const elsewhere = all.filter((b) => b !== bucketOf(live.taskId));
+      expect(await ctx.store.adoptRuns({ nodeId: 'node-d', buckets: elsewhere, liveNodeIds: ['node-d'], limit: 100 }))
+        .toEqual(expect.not.arrayContaining([expect.objectContaining({ id: live.id })]));
+    });
+
+    it('gives each orphaned run to one of two nodes adopting at once', async () => {
+      const all = [...Array(BUCKET_COUNT).keys()];
+      const ids: string[] = [];
+      for (let i = 0; i < 20; i += 1) {
+        const task = await seedTask(ctx.store);
+        const [result] = await ctx.store.recordFires([fireOf(task, { runs: [newRun(task, { owner: 'gone' })] })]);
+        ids.push(result!.runs[0]!.id);
+      }
+      const [a, b] = await Promise.all(['x', 'y'].map((nodeId) => ctx.store.adoptRuns({ nodeId, buckets: all, liveNodeIds: ['x', 'y'], limit: 100 })));
+      expect([...a!, ...b!].map((r) => r.id).sort()).toEqual([...ids].sort());
+      for (const run of a!) expect((await ctx.store.getRun(run.id))!.owner).toBe('x');
+      for (const run of b!) expect((await ctx.store.getRun(run.id))!.owner).toBe('y');
     });
   });
 

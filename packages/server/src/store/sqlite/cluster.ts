@@ -3,9 +3,11 @@
  * second node to race with; the verbs still keep the port's compare-and-set semantics, so that the
  * conformance suite holds every store to the same contract.
  */
+import type { RunRecord } from '../../core/model.ts';
 import type { AcquiredLease, BucketLease, ClusterNodeRecord, Fence, LeaseTerm } from '../store.ts';
 import type { SqliteConnection } from './connection.ts';
 import type { Row } from './rows.ts';
+import { listActiveRuns } from './runs.ts';
 
 /** Nodes dead for longer than this are forgotten. */
 const FORGET_DEAD_NODES_MS = 3_600_000;
@@ -117,4 +119,15 @@ export function fencedBuckets(conn: SqliteConnection, fence: Fence): Set<number>
   const allowed = new Set<number>();
   for (const term of fence.terms) if (check.get(term.bucket, fence.owner, term.epoch, now) !== undefined) allowed.add(term.bucket);
   return allowed;
+}
+
+export function adoptRuns(conn: SqliteConnection, p: { nodeId: string; buckets: number[]; liveNodeIds: string[]; limit: number }): RunRecord[] {
+  if (p.buckets.length === 0 || p.limit <= 0) return [];
+  return conn.transaction(() => {
+    const live = new Set(p.liveNodeIds);
+    const orphans = listActiveRuns(conn, { buckets: p.buckets, limit: Number.MAX_SAFE_INTEGER })
+      .filter((run) => run.owner === null || !live.has(run.owner)).slice(0, p.limit);
+    const claim = conn.statement('UPDATE runs SET owner = ? WHERE id = ? AND owner IS ? AND finished_at IS NULL');
+    return orphans.filter((run) => claim.run(p.nodeId, run.id, run.owner).changes === 1).map((run) => ({ ...run, owner: p.nodeId }));
+  });
 }

@@ -64,7 +64,7 @@ CREATE TABLE runs (
   report_seq INTEGER NOT NULL DEFAULT -1, -- highest callback seq of the current attempt
   created_at INTEGER NOT NULL,
   started_at INTEGER,
-  finished_at INTEGER, -- set exactly when the status becomes final
+  finished_at INTEGER, owner TEXT, -- set exactly when the status becomes final
   CHECK ((finished_at IS NULL) = (status = 'pending' OR status = 'dispatched' OR status = 'running'))
 ) STRICT;
 
