@@ -13,11 +13,14 @@ import { createRunService } from '../services/run-service.ts';
 import { createTaskService } from '../services/task-service.ts';
 import { createTokenService } from '../services/tokens.ts';
 import { installAuth } from './auth.ts';
+import { consoleRoutes } from './console.ts';
 import { BODY_LIMIT_BYTES, installErrorHandling } from './errors.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { healthRoutes } from './routes/health.ts';
+import { meRoutes } from './routes/me.ts';
 import { runRoutes } from './routes/runs.ts';
 import { scheduleRoutes } from './routes/schedules.ts';
+import { statsRoutes } from './routes/stats.ts';
 import { taskRoutes } from './routes/tasks.ts';
 import { tokenRoutes } from './routes/tokens.ts';
 
@@ -40,6 +43,11 @@ export interface AppDeps {
    * @default none (clients use the URL they fetched the document from)
    */
   publicUrl?: string;
+  /**
+   * The web console's build directory, served at `/`.
+   * @default packages/console/dist of this checkout
+   */
+  consoleDir?: string;
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -77,5 +85,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(scheduleRoutes, { prefix: API_PREFIX, clock });
   await app.register(tokenRoutes, { prefix: API_PREFIX, tokens });
   await app.register(auditRoutes, { prefix: API_PREFIX, store });
+  await app.register(statsRoutes, { prefix: API_PREFIX, store, clock });
+  await app.register(meRoutes, { prefix: API_PREFIX });
+  await app.register(consoleRoutes, { distDir: deps.consoleDir });
   return app;
 }

@@ -1,0 +1,105 @@
+/** The shell: sign-in gate, side menu (a drawer-like collapsed menu on phones), header and routes. */
+import {
+  AuditOutlined, DashboardOutlined, KeyOutlined, LogoutOutlined, ScheduleOutlined, UnorderedListOutlined,
+} from '@ant-design/icons';
+import { App as AntApp, Button, ConfigProvider, Grid, Layout, Menu, Space, Spin, Tag, Typography } from 'antd';
+import enUS from 'antd/locale/en_US';
+import zhCN from 'antd/locale/zh_CN';
+import { lazy, Suspense, useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import { Link, Navigate, Route, Routes, useLocation } from 'react-router-dom';
+import { useAuth } from './auth.tsx';
+import type { Language } from './i18n.ts';
+import { LanguageSwitch } from './components/LanguageSwitch.tsx';
+import { viewerZone } from './format.ts';
+import { Login } from './pages/Login.tsx';
+
+const Dashboard = lazy(() => import('./pages/Dashboard.tsx'));
+const Tasks = lazy(() => import('./pages/Tasks.tsx'));
+const TaskForm = lazy(() => import('./pages/TaskForm.tsx'));
+const TaskDetail = lazy(() => import('./pages/TaskDetail.tsx'));
+const Runs = lazy(() => import('./pages/Runs.tsx'));
+const RunDetail = lazy(() => import('./pages/RunDetail.tsx'));
+const Tokens = lazy(() => import('./pages/Tokens.tsx'));
+const Audit = lazy(() => import('./pages/Audit.tsx'));
+
+export function App() {
+  const { i18n } = useTranslation();
+  const language = (i18n.language === 'zh' ? 'zh' : 'en') as Language;
+  return (
+    <ConfigProvider locale={language === 'zh' ? zhCN : enUS} theme={{ token: { colorPrimary: '#1f6feb' } }}>
+      <AntApp>
+        <Gate />
+      </AntApp>
+    </ConfigProvider>
+  );
+}
+
+function Gate() {
+  const { token } = useAuth();
+  if (!token) return <Login />;
+  return <Shell />;
+}
+
+
+function Shell() {
+  const { t } = useTranslation();
+  const { me, signOut, can } = useAuth();
+  const location = useLocation();
+  const screens = Grid.useBreakpoint();
+  const narrow = !screens.md;
+  const [collapsed, setCollapsed] = useState(true);
+  const section = '/' + (location.pathname.split('/')[1] ?? '');
+  const items = [
+    { key: '/', icon: <DashboardOutlined />, label: <Link to="/">{t('nav.dashboard')}</Link> },
+    { key: '/tasks', icon: <ScheduleOutlined />, label: <Link to="/tasks">{t('nav.tasks')}</Link> },
+    { key: '/runs', icon: <UnorderedListOutlined />, label: <Link to="/runs">{t('nav.runs')}</Link> },
+    ...(can('admin') ? [
+      { key: '/tokens', icon: <KeyOutlined />, label: <Link to="/tokens">{t('nav.tokens')}</Link> },
+      { key: '/audit', icon: <AuditOutlined />, label: <Link to="/audit">{t('nav.audit')}</Link> },
+    ] : []),
+  ];
+  return (
+    <Layout style={{ minHeight: '100vh' }}>
+      <Layout.Sider
+        breakpoint="md"
+        collapsedWidth={narrow ? 0 : 64}
+        collapsible
+        collapsed={narrow ? collapsed : false}
+        onCollapse={setCollapsed}
+        width={200}
+        theme="dark"
+        zeroWidthTriggerStyle={{ top: 10 }}
+      >
+        <div style={{ color: '#fff', fontWeight: 600, fontSize: 18, padding: '16px 24px' }}>ecron</div>
+        <Menu theme="dark" mode="inline" selectedKeys={[section]} items={items} onClick={() => narrow && setCollapsed(true)} />
+      </Layout.Sider>
+      <Layout>
+        <Layout.Header style={{ background: '#fff', padding: narrow ? '0 12px 0 48px' : '0 24px', display: 'flex', justifyContent: 'flex-end', alignItems: 'center', gap: 12, flexWrap: 'wrap', height: 'auto', minHeight: 64, lineHeight: '32px' }}>
+          <Space wrap size="small">
+            {!narrow && <Typography.Text type="secondary">{t('header.zone', { zone: viewerZone() })}</Typography.Text>}
+            {me && <Tag color="blue" data-testid="role-tag">{t(`roles.${me.role}`)}{me.namespaces.includes('*') ? '' : ` · ${me.namespaces.join(', ')}`}</Tag>}
+            <LanguageSwitch />
+            <Button size="small" icon={<LogoutOutlined />} onClick={() => signOut()}>{t('header.signOut')}</Button>
+          </Space>
+        </Layout.Header>
+        <Layout.Content style={{ padding: narrow ? 12 : 24 }}>
+          <Suspense fallback={<Spin />}>
+            <Routes>
+              <Route path="/" element={<Dashboard />} />
+              <Route path="/tasks" element={<Tasks />} />
+              <Route path="/tasks/new" element={<TaskForm />} />
+              <Route path="/tasks/:id" element={<TaskDetail />} />
+              <Route path="/tasks/:id/edit" element={<TaskForm />} />
+              <Route path="/runs" element={<Runs />} />
+              <Route path="/runs/:id" element={<RunDetail />} />
+              <Route path="/tokens" element={<Tokens />} />
+              <Route path="/audit" element={<Audit />} />
+              <Route path="*" element={<Navigate to="/" replace />} />
+            </Routes>
+          </Suspense>
+        </Layout.Content>
+      </Layout>
+    </Layout>
+  );
+}

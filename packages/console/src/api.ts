@@ -1,0 +1,107 @@
+/**
+ * The console's REST client: every call goes to the public API under `/api/v1` with the
+ * session's bearer token. Errors become {@link ApiError} with the API's stable code and, for
+ * validation failures, its field issues.
+ */
+import type {
+  AuditEntryResource, Page, RunLogResource, RunResource, TaskResource, TokenResource, TokenRole,
+} from '@ecron/contracts';
+
+export type { AuditEntryResource, Page, RunLogResource, RunResource, TaskResource, TokenResource, TokenRole };
+
+const TOKEN_KEY = 'ecron.token';
+
+export interface FieldIssue {
+  path: string;
+  code: string;
+  message: string;
+}
+
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly issues: FieldIssue[];
+  constructor(status: number, code: string, message: string, issues: FieldIssue[] = []) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.issues = issues;
+  }
+}
+
+export const session = {
+  token: (): string | null => sessionStorage.getItem(TOKEN_KEY),
+  set: (token: string) => sessionStorage.setItem(TOKEN_KEY, token),
+  clear: () => sessionStorage.removeItem(TOKEN_KEY),
+};
+
+/** Called when the API answers 401: the token is gone or revoked. */
+let onUnauthenticated: () => void = () => undefined;
+export function setUnauthenticatedHandler(handler: () => void): void {
+  onUnauthenticated = handler;
+}
+
+export async function api<T>(method: string, path: string, body?: unknown, token = session.token()): Promise<T> {
+  const headers: Record<string, string> = {};
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  let response: Response;
+  try {
+    response = await fetch(`/api/v1${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch (error) {
+    throw new ApiError(0, 'NETWORK', (error as Error).message);
+  }
+  const text = await response.text();
+  let json: unknown = null;
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch {
+    json = null;
+  }
+  if (!response.ok) {
+    const error = (json as { error?: { code?: string; message?: string; details?: { issues?: FieldIssue[] } } } | null)?.error;
+    const apiError = new ApiError(response.status, error?.code ?? 'HTTP_' + response.status, error?.message ?? response.statusText, error?.details?.issues ?? []);
+    if (response.status === 401 && token === session.token()) onUnauthenticated();
+    throw apiError;
+  }
+  return json as T;
+}
+
+/** A query string from the defined values of `params`. */
+export function qs(params: Record<string, string | number | undefined | null>): string {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) if (value !== undefined && value !== null && value !== '') search.set(key, String(value));
+  const text = search.toString();
+  return text ? `?${text}` : '';
+}
+
+export interface Me {
+  actor: string;
+  role: TokenRole;
+  namespaces: string[];
+}
+
+export interface Stats {
+  window: '1h' | '24h';
+  from: string;
+  to: string;
+  runs: { total: number; byStatus: Record<string, number>; successRate: number | null };
+  fireLagMs: { count: number; p50: number | null; p95: number | null; max: number | null };
+  tasks: { total: number; byState: Record<string, number> };
+  truncated: boolean;
+}
+
+export interface Preview {
+  fires: string[];
+  timezone: string;
+}
+
+export interface TaskRevision {
+  revision: number;
+  spec: Record<string, unknown>;
+  createdAt: string;
+  actor: string;
+}
+
+export const FINAL_STATUSES = ['succeeded', 'failed', 'timed_out', 'cancelled', 'skipped', 'lost'];
+export const RUN_STATUSES = ['pending', 'dispatched', 'running', 'succeeded', 'failed', 'timed_out', 'cancelled', 'skipped', 'lost'];

@@ -1,0 +1,43 @@
+/** Small pieces shared by the pages: status tags, instants with their zone, error and permission screens. */
+import { Alert, Result, Tag, Tooltip } from 'antd';
+import { useTranslation } from 'react-i18next';
+import { ApiError } from '../api.ts';
+import { formatInstant } from '../format.ts';
+
+const STATUS_COLORS: Record<string, string> = {
+  pending: 'default', dispatched: 'processing', running: 'processing', succeeded: 'success', failed: 'error',
+  timed_out: 'error', cancelled: 'warning', skipped: 'default', lost: 'magenta',
+  active: 'success', paused: 'warning', completed: 'default',
+};
+
+export function StatusTag({ status }: { status: string | null }) {
+  const { t } = useTranslation();
+  if (!status) return <span>—</span>;
+  return <Tag color={STATUS_COLORS[status] ?? 'default'} data-status={status}>{t(`status.${status}`)}</Tag>;
+}
+
+export function Instant({ value, zone, ms }: { value: string | null | undefined; zone?: string; ms?: boolean }) {
+  if (!value) return <span>—</span>;
+  return <Tooltip title={value}><span style={{ whiteSpace: 'nowrap' }}>{formatInstant(value, zone, ms)}</span></Tooltip>;
+}
+
+/** A failed query: a clear screen when the token lacks the permission, else the API's message. */
+export function ErrorView({ error }: { error: unknown }) {
+  const { t } = useTranslation();
+  if (error instanceof ApiError && error.status === 403) {
+    return <Result status="403" title={t('errors.forbiddenTitle')} subTitle={<span data-testid="forbidden">{t('errors.forbidden')}<br />{error.message}</span>} />;
+  }
+  if (error instanceof ApiError && error.status === 404) {
+    return <Result status="404" title={t('errors.notFound')} subTitle={error.message} />;
+  }
+  return <Alert type="error" showIcon message={t('errors.failed')} description={errorMessage(error)} />;
+}
+
+export function errorMessage(error: unknown): string {
+  if (error instanceof ApiError) return `${error.code}: ${error.message}`;
+  return (error as Error)?.message ?? String(error);
+}
+
+export function Json({ value }: { value: unknown }) {
+  return <pre style={{ margin: 0, padding: 12, background: '#f6f8fa', borderRadius: 6, overflow: 'auto', maxHeight: 400, fontSize: 12 }}>{JSON.stringify(value, null, 2)}</pre>;
+}

@@ -1,0 +1,38 @@
+/** Dates always show their zone: the viewer's by default, or a given IANA zone. */
+import dayjs from 'dayjs';
+import timezone from 'dayjs/plugin/timezone';
+import utc from 'dayjs/plugin/utc';
+import 'dayjs/locale/zh-cn';
+
+dayjs.extend(utc);
+dayjs.extend(timezone);
+
+export const viewerZone = (): string => Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+
+export function formatInstant(iso: string | null | undefined, zone = viewerZone(), withMs = false): string {
+  if (!iso) return '—';
+  const value = dayjs(iso).tz(zone);
+  return `${value.format(withMs ? 'YYYY-MM-DD HH:mm:ss.SSS' : 'YYYY-MM-DD HH:mm:ss')} ${zoneLabel(value.utcOffset(), zone)}`;
+}
+
+function zoneLabel(offsetMinutes: number, zone: string): string {
+  const sign = offsetMinutes < 0 ? '-' : '+';
+  const abs = Math.abs(offsetMinutes);
+  const offset = `UTC${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
+  return zone === 'UTC' ? 'UTC' : `${offset} ${zone}`;
+}
+
+export function formatDuration(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined) return '—';
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
+  if (ms < 3_600_000) return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
+  return `${Math.floor(ms / 3_600_000)} h ${Math.round((ms % 3_600_000) / 60_000)} min`;
+}
+
+export function durationBetween(start: string | null, end: string | null): number | null {
+  if (!start) return null;
+  return (end ? Date.parse(end) : Date.now()) - Date.parse(start);
+}
+
+export { dayjs };

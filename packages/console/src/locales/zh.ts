@@ -1,0 +1,92 @@
+/** 简体中文。 */
+import type { Strings } from './en.ts';
+
+export const zh: Strings = {
+  common: { name: '名称', namespace: '命名空间', cancel: '取消', back: '返回', previous: '上一页', next: '下一页', page: '第 {{page}} 页' },
+  nav: { dashboard: '仪表盘', tasks: '任务', runs: '运行记录', tokens: '令牌', audit: '审计日志' },
+  header: { language: '语言', signOut: '退出登录', zone: '时间以 {{zone}} 显示' },
+  roles: { admin: '管理员', editor: '编辑者', viewer: '查看者' },
+  login: {
+    intro: '使用 API 令牌登录。令牌只保存在当前浏览器标签页中，关闭后即失效。',
+    token: 'API 令牌', tokenRequired: '请输入令牌', signIn: '登录',
+    refused: '令牌不存在或已被吊销。', failed: '登录失败：{{message}}',
+    expired: '会话已结束：令牌被拒绝，请重新登录。',
+    hint: '首次启动时，管理员令牌写在 .ecron/admin.token 中。',
+  },
+  errors: {
+    forbiddenTitle: '无权访问', forbidden: '当前令牌缺少此页面所需的权限。请向管理员申请更高角色或更大命名空间范围的令牌。',
+    notFound: '未找到', failed: '请求失败',
+  },
+  status: {
+    pending: '等待中', dispatched: '已派发', running: '运行中', succeeded: '成功', failed: '失败', timed_out: '超时',
+    cancelled: '已取消', skipped: '已跳过', lost: '丢失', active: '启用', paused: '已暂停', completed: '已完成',
+  },
+  dashboard: {
+    title: '仪表盘', tasks: '任务状态', total: '总数', lastHour: '最近 1 小时', lastDay: '最近 24 小时', runs: '运行次数',
+    successRate: '成功率（成功 ÷ 已结束）', fireLag: '触发延迟', max: '最大',
+    fireLagHint: '实际开始时间减去计划时间，统计 {{count}} 次定时运行。', latestFailures: '最近失败', noFailures: '没有失败的运行',
+    polling: '每 {{seconds}} 秒刷新。', truncated: '运行过多，数字只统计最新的部分。',
+  },
+  tasks: {
+    title: '任务', new: '新建任务', searchName: '按名称搜索', state: '状态', lastOutcome: '最近结果', schedule: '调度', nextFire: '下次触发',
+    selected: '已选 {{count}} 项', pauseSelected: '暂停', resumeSelected: '恢复',
+    pausedCount: '已暂停 {{count}} 个任务', resumedCount: '已恢复 {{count}} 个任务', bulkFailed: '{{count}} 个失败：{{message}}',
+  },
+  kinds: { cron: 'Cron', every: '固定频率', 'fixed-delay': '固定延迟', at: '一次性', manual: '手动' },
+  targets: { http: 'HTTP 端点', executor: '执行器组', shell: 'Shell（agent）', grpc: 'gRPC' },
+  backoff: { fixed: '固定', exponential: '指数' },
+  overlap: { allow: '允许', skip: '跳过', 'queue-one': '排队一个', 'cancel-previous': '取消上一个' },
+  misfire: { skip: '跳过', 'fire-once': '补触发一次', 'catch-up': '全部补齐' },
+  cron: {
+    expression: 'Cron 表达式', presets: '常用模板', second: '秒', minute: '分', hour: '时', dayOfMonth: '日', month: '月',
+    dayOfWeek: '星期', modeOf: '{{field}}：方式', step: '间隔', every: '每', values: '取值', from: '从', to: '到', custom: '表达式',
+    mode: { every: '每个', step: '每隔 N', at: '指定', between: '区间', custom: '自定义' },
+    help: '六个字段，秒在最前。星期中 0 或 7 表示周日。自定义还支持 L、W 和 #。',
+    presetEvery5s: '每 5 秒', presetEveryMinute: '每分钟', presetEvery5m: '每 5 分钟', presetHourly: '每小时',
+    presetDaily: '每天 02:30', presetWeekdays: '工作日 09:00', presetMonthly: '每月 1 日',
+  },
+  preview: {
+    title: '接下来 10 次触发', manual: '手动任务只在被触发时运行。', invalid: '调度尚不合法',
+    none: '之后没有触发', taskZone: '任务时区（{{zone}}）', yourZone: '你的时区（{{zone}}）',
+  },
+  taskForm: {
+    newTitle: '新建任务', editTitle: '编辑 {{name}}（版本 {{revision}}）', create: '创建任务', saveRevision: '保存为新版本',
+    created: '已创建 {{name}}', updated: '已保存 {{name}}', general: '基本信息', description: '描述', nameRequired: '任务需要名称',
+    schedule: '调度', kind: '类型', cron: 'Cron（含秒）', cronRequired: '请输入 Cron 表达式', timezone: '时区',
+    every: '间隔', everyRequired: '请输入间隔', durationHelp: '毫秒数，或 500ms、10s、5m、1h 这样的时长。',
+    at: '时间点', atRequired: '请选择时间点', startAt: '不早于', endAt: '不晚于', jitter: '随机延迟',
+    target: '目标', targetType: '类型', url: 'URL', urlRequired: '请输入 URL', cancelUrl: '取消/状态 URL', headers: '附加请求头（JSON）',
+    secret: '签名密钥', secretHelp: '留空则使用服务器签名密钥（编辑时保留已存的密钥）。',
+    group: '执行器组', handler: '处理器', command: '命令', routing: '路由', broadcast: '广播', shards: '分片数',
+    policies: '策略', maxAttempts: '最多尝试次数', timeout: '单次超时', backoff: '退避', initialDelay: '初始延迟',
+    maxDelay: '最大延迟', multiplier: '倍数', backoffJitter: '抖动（0–1）', overlap: '重叠策略', maxConcurrency: '最大并发',
+    misfire: '错过触发', misfireWindow: '时间窗', maxCatchUp: '最多补齐', params: '参数', paramsHelp: '发送给执行器的 JSON 对象。',
+    paramsInvalid: '参数必须是合法的 JSON', formView: '表单', textHelp: '直接编辑任务定义；切回“表单”可在字段中查看。保存时提交此文本。',
+    specText: '{{format}} 格式的任务定义', cannotConvert: '无法切换视图：{{message}}',
+  },
+  task: {
+    trigger: '立即触发', pause: '暂停', resume: '恢复', edit: '编辑', delete: '删除', deleteConfirm: '删除任务 {{name}}？',
+    deleteHint: '任务将不再触发；运行记录作为历史保留。', deleted: '任务已删除', paused: '任务已暂停', resumed: '任务已恢复',
+    lastFire: '上次触发', revision: '版本', skippedFires: '跳过的触发', target: '目标', created: '创建时间', updated: '更新时间',
+    runs: '运行记录', allRuns: '此任务的全部运行 →', spec: '定义', revisions: '历史版本', revisionA: '起始版本', revisionB: '目标版本',
+    oneRevision: '此任务目前只有一个版本。', triggerTitle: '立即触发 {{name}}', triggerOk: '触发',
+    triggerHelp: '本次运行使用任务参数，并浅合并以下键。不受重叠策略限制。',
+    taskParams: '任务参数', override: '覆盖参数（JSON 对象）',
+  },
+  runs: {
+    title: '运行记录', status: '状态', task: '任务', trigger: '触发方式', scheduledAt: '计划时间', duration: '耗时', attempts: '尝试次数', error: '错误',
+    range: '计划时间范围', triggers: { schedule: '定时', manual: '手动' },
+  },
+  run: {
+    title: '运行', error: '错误', startedAt: '开始时间', finishedAt: '结束时间', fireLag: '触发延迟', progress: '进度', nextAttempt: '下次尝试',
+    attempts: '尝试（{{count}}）', attempt: '第 {{number}} 次尝试', executor: '执行器', ongoing: '进行中', noAttempts: '尚未派发',
+    params: '参数', output: '输出', log: '日志', liveTail: '实时', waitingForLog: '等待日志…', noLog: '没有日志。',
+    cancel: '取消运行', cancelConfirm: '取消此运行？将通知执行器停止。', cancelRequested: '运行已取消',
+  },
+  tokens: {
+    title: 'API 令牌', create: '创建令牌', role: '角色', namespaces: '命名空间', namespacesHelp: '留空表示所有命名空间（*）。',
+    lastUsed: '最近使用', revokedAt: '已吊销', revoke: '吊销', revokeConfirm: '吊销 {{name}}？使用它的客户端将立即被拒绝。',
+    revoked: '令牌已吊销', createdTitle: '令牌已创建', shownOnce: '请立即复制令牌：它只显示这一次，之后无法找回。',
+  },
+  audit: { title: '审计日志', at: '时间', actor: '操作者', action: '操作', resource: '资源', resourceId: '资源 ID' },
+};

@@ -1,0 +1,162 @@
+/**
+ * A run: status, params, output and error; its attempts as a timeline (executor, when, how long,
+ * why it failed); its log, tailed live while the run is active (polling `afterSeq`); cancel.
+ */
+import { StopOutlined } from '@ant-design/icons';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { Alert, App, Button, Card, Col, Descriptions, Empty, Popconfirm, Progress, Row, Space, Spin, Tag, Timeline, Typography } from 'antd';
+import { useEffect, useRef, useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import { Link, useParams } from 'react-router-dom';
+import { api, FINAL_STATUSES, type RunLogResource, type RunResource } from '../api.ts';
+import { useAuth } from '../auth.tsx';
+import { ErrorView, errorMessage, Instant, Json, StatusTag } from '../components/common.tsx';
+import { durationBetween, formatDuration, formatInstant } from '../format.ts';
+
+const TIMELINE_COLORS: Record<string, string> = { succeeded: 'green', failed: 'red', timed_out: 'red', lost: 'red', cancelled: 'gray', running: 'blue', dispatched: 'blue' };
+const LEVEL_COLORS: Record<string, string> = { debug: '#8c8c8c', info: '#d9d9d9', warn: '#faad14', error: '#ff7875' };
+
+export default function RunDetail() {
+  const { id } = useParams() as { id: string };
+  const { t } = useTranslation();
+  const { can } = useAuth();
+  const { message } = App.useApp();
+  const client = useQueryClient();
+  const [cancelling, setCancelling] = useState(false);
+  const run = useQuery({
+    queryKey: ['run', id],
+    queryFn: () => api<RunResource>('GET', `/runs/${id}`),
+    refetchInterval: (query) => (query.state.data && FINAL_STATUSES.includes(query.state.data.status) ? false : 1000),
+  });
+  const active = !!run.data && !FINAL_STATUSES.includes(run.data.status);
+
+  async function cancel() {
+    setCancelling(true);
+    try {
+      client.setQueryData(['run', id], await api<RunResource>('POST', `/runs/${id}/cancel`));
+      message.success(t('run.cancelRequested'));
+    } catch (error) {
+      message.error(errorMessage(error));
+    } finally {
+      setCancelling(false);
+    }
+  }
+
+  if (run.error) return <ErrorView error={run.error} />;
+  if (!run.data) return <Spin />;
+  const data = run.data;
+  return (
+    <Space direction="vertical" size="middle" style={{ width: '100%' }}>
+      <Space style={{ width: '100%', justifyContent: 'space-between' }} wrap>
+        <Space wrap>
+          <Typography.Title level={3} style={{ margin: 0 }}>{t('run.title')}</Typography.Title>
+          <span data-testid="run-status"><StatusTag status={data.status} /></span>
+          <Link to={`/tasks/${data.taskId}`}>{data.namespace}/{data.taskName}</Link>
+        </Space>
+        {can('editor') && active && (
+          <Popconfirm title={t('run.cancelConfirm')} okText={t('run.cancel')} cancelText={t('common.back')} okButtonProps={{ danger: true, 'data-testid': 'cancel-ok' } as never} onConfirm={cancel}>
+            <Button danger icon={<StopOutlined />} loading={cancelling} data-testid="cancel-run">{t('run.cancel')}</Button>
+          </Popconfirm>
+        )}
+      </Space>
+      {data.error && <Alert type="error" showIcon message={t('run.error')} description={<span data-testid="run-error">{data.error}</span>} />}
+      <Card size="small">
+        <Descriptions size="small" column={{ xs: 1, sm: 2, lg: 3 }}>
+          <Descriptions.Item label="ID"><Typography.Text copyable style={{ fontSize: 12 }}>{data.id}</Typography.Text></Descriptions.Item>
+          <Descriptions.Item label={t('runs.trigger')}>{t(`runs.triggers.${data.trigger}`)}</Descriptions.Item>
+          <Descriptions.Item label={t('task.revision')}>{data.taskRevision}</Descriptions.Item>
+          <Descriptions.Item label={t('runs.scheduledAt')}><Instant value={data.scheduledAt} ms /></Descriptions.Item>
+          <Descriptions.Item label={t('run.startedAt')}><Instant value={data.startedAt} ms /></Descriptions.Item>
+          <Descriptions.Item label={t('run.finishedAt')}><Instant value={data.finishedAt} ms /></Descriptions.Item>
+          <Descriptions.Item label={t('runs.duration')}>{formatDuration(durationBetween(data.startedAt, data.finishedAt))}</Descriptions.Item>
+          <Descriptions.Item label={t('run.fireLag')}>{data.trigger === 'schedule' ? formatDuration(durationBetween(data.scheduledAt, data.startedAt)) : '—'}</Descriptions.Item>
+          <Descriptions.Item label={t('run.progress')}>{data.progress === null ? '—' : <Progress percent={data.progress} size="small" style={{ width: 160 }} />}</Descriptions.Item>
+          {data.nextAttemptAt && <Descriptions.Item label={t('run.nextAttempt')}><Instant value={data.nextAttemptAt} /></Descriptions.Item>}
+        </Descriptions>
+      </Card>
+      <Row gutter={[16, 16]}>
+        <Col xs={24} lg={10}>
+          <Card size="small" title={t('run.attempts', { count: data.attempts.length })}>
+            {data.attempts.length === 0 ? <Empty description={t('run.noAttempts')} /> : (
+              <Timeline
+                data-testid="attempts"
+                items={data.attempts.map((a) => ({
+                  color: TIMELINE_COLORS[a.status] ?? 'gray',
+                  children: (
+                    <Space direction="vertical" size={0}>
+                      <Space wrap><b>{t('run.attempt', { number: a.number })}</b><StatusTag status={a.status} /></Space>
+                      <Typography.Text type="secondary" style={{ fontSize: 12 }}>{t('run.executor')}: {a.executor ?? '—'}</Typography.Text>
+                      <Typography.Text style={{ fontSize: 12 }}>{formatInstant(a.startedAt, undefined, true)} · {formatDuration(durationBetween(a.startedAt, a.finishedAt))}{a.finishedAt ? '' : ` (${t('run.ongoing')})`}</Typography.Text>
+                      {a.error && <Typography.Text type="danger" style={{ fontSize: 12 }}>{a.error}</Typography.Text>}
+                    </Space>
+                  ),
+                }))}
+              />
+            )}
+          </Card>
+        </Col>
+        <Col xs={24} lg={14}>
+          <Space direction="vertical" style={{ width: '100%' }}>
+            <Card size="small" title={t('run.params')}><Json value={data.params} /></Card>
+            <Card size="small" title={t('run.output')}>{data.output === null || data.output === undefined ? <Typography.Text type="secondary">—</Typography.Text> : <div data-testid="run-output"><Json value={data.output} /></div>}</Card>
+          </Space>
+        </Col>
+      </Row>
+      <RunLog runId={id} active={active} />
+    </Space>
+  );
+}
+
+function RunLog({ runId, active }: { runId: string; active: boolean }) {
+  const { t } = useTranslation();
+  const [lines, setLines] = useState<RunLogResource[]>([]);
+  const [error, setError] = useState<unknown>(null);
+  const afterSeq = useRef(0);
+  const box = useRef<HTMLPreElement>(null);
+  const stillActive = useRef(active);
+  stillActive.current = active;
+
+  useEffect(() => {
+    let stopped = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    async function poll() {
+      try {
+        for (;;) {
+          const page = await api<{ items: RunLogResource[]; nextSeq: number }>('GET', `/runs/${runId}/logs?afterSeq=${afterSeq.current}&limit=500`);
+          if (stopped) return;
+          afterSeq.current = page.nextSeq;
+          if (page.items.length) setLines((l) => [...l, ...page.items]);
+          if (page.items.length < 500) break;
+        }
+        setError(null);
+      } catch (e) {
+        setError(e);
+      }
+      // Tail while the run is active; once it ended, one more read picks up the last lines.
+      if (!stopped && stillActive.current) timer = setTimeout(poll, 1000);
+    }
+    void poll();
+    return () => { stopped = true; clearTimeout(timer); };
+  }, [runId, active]);
+
+  useEffect(() => {
+    if (box.current) box.current.scrollTop = box.current.scrollHeight;
+  }, [lines]);
+
+  return (
+    <Card size="small" title={<Space>{t('run.log')}{active && <Tag color="processing" data-testid="live-tail">{t('run.liveTail')}</Tag>}</Space>}>
+      {error !== null && <ErrorView error={error} />}
+      {lines.length === 0 ? <Typography.Text type="secondary">{active ? t('run.waitingForLog') : t('run.noLog')}</Typography.Text> : (
+        <pre ref={box} data-testid="run-log" style={{ margin: 0, padding: 12, background: '#141414', color: '#d9d9d9', borderRadius: 6, maxHeight: 420, overflow: 'auto', fontSize: 12 }}>
+          {lines.map((line) => (
+            <div key={`${line.attempt}-${line.seq}`}>
+              <span style={{ color: '#8c8c8c' }}>{formatInstant(line.at, undefined, true)} #{line.attempt} </span>
+              <span style={{ color: LEVEL_COLORS[line.level] }}>{line.level.toUpperCase().padEnd(5)} </span>
+              {line.message}
+            </div>
+          ))}
+        </pre>
+      )}
+    </Card>
+  );
+}

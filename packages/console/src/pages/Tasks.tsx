@@ -1,0 +1,90 @@
+/** The task list: search by name, filter by namespace, state and last outcome, keyset pages, bulk pause and resume. */
+import { PauseCircleOutlined, PlayCircleOutlined, PlusOutlined } from '@ant-design/icons';
+import { keepPreviousData, useQuery, useQueryClient } from '@tanstack/react-query';
+import { App, Button, Input, Select, Space, Table, Typography } from 'antd';
+import { useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import { Link } from 'react-router-dom';
+import { api, qs, RUN_STATUSES, type Page, type TaskResource } from '../api.ts';
+import { useAuth } from '../auth.tsx';
+import { ErrorView, errorMessage, Instant, StatusTag } from '../components/common.tsx';
+import { Pager } from '../components/Pager.tsx';
+import { useCursorPages } from '../components/useCursorPages.ts';
+import { describeSchedule } from '../spec.ts';
+
+const PAGE_SIZE = 20;
+
+export default function Tasks() {
+  const { t } = useTranslation();
+  const { can } = useAuth();
+  const { message } = App.useApp();
+  const client = useQueryClient();
+  const [filters, setFilters] = useState<{ q?: string; namespace?: string; state?: string; lastRunStatus?: string }>({});
+  const [selected, setSelected] = useState<string[]>([]);
+  const [busy, setBusy] = useState(false);
+  const pages = useCursorPages();
+  const query = useQuery({
+    queryKey: ['tasks', filters, pages.cursor],
+    queryFn: () => api<Page<TaskResource>>('GET', `/tasks${qs({ ...filters, cursor: pages.cursor, limit: PAGE_SIZE })}`),
+    placeholderData: keepPreviousData,
+    refetchInterval: 10_000,
+  });
+  const setFilter = (key: keyof typeof filters, value: string | undefined) => {
+    pages.reset();
+    setFilters((f) => ({ ...f, [key]: value || undefined }));
+  };
+
+  async function bulk(action: 'pause' | 'resume') {
+    setBusy(true);
+    const results = await Promise.allSettled(selected.map((id) => api('POST', `/tasks/${id}/${action}`)));
+    setBusy(false);
+    const failed = results.filter((r) => r.status === 'rejected');
+    if (failed.length) message.error(t('tasks.bulkFailed', { count: failed.length, message: errorMessage((failed[0] as PromiseRejectedResult).reason) }));
+    else message.success(t(action === 'pause' ? 'tasks.pausedCount' : 'tasks.resumedCount', { count: results.length }));
+    setSelected([]);
+    await client.invalidateQueries({ queryKey: ['tasks'] });
+  }
+
+  if (query.error) return <ErrorView error={query.error} />;
+  return (
+    <Space direction="vertical" size="middle" style={{ width: '100%' }}>
+      <Space style={{ width: '100%', justifyContent: 'space-between' }} wrap>
+        <Typography.Title level={3} style={{ margin: 0 }}>{t('tasks.title')}</Typography.Title>
+        {can('editor') && <Link to="/tasks/new"><Button type="primary" icon={<PlusOutlined />} data-testid="new-task">{t('tasks.new')}</Button></Link>}
+      </Space>
+      <Space wrap>
+        <Input.Search allowClear placeholder={t('tasks.searchName')} aria-label={t('tasks.searchName')} onSearch={(v) => setFilter('q', v)} style={{ width: 220 }} data-testid="task-search" />
+        <Input.Search allowClear placeholder={t('common.namespace')} aria-label={t('common.namespace')} onSearch={(v) => setFilter('namespace', v)} style={{ width: 180 }} />
+        <Select allowClear placeholder={t('tasks.state')} aria-label={t('tasks.state')} style={{ width: 140 }} onChange={(v) => setFilter('state', v)}
+          options={['active', 'paused', 'completed'].map((s) => ({ value: s, label: t(`status.${s}`) }))} />
+        <Select allowClear placeholder={t('tasks.lastOutcome')} aria-label={t('tasks.lastOutcome')} style={{ width: 160 }} onChange={(v) => setFilter('lastRunStatus', v)}
+          options={RUN_STATUSES.map((s) => ({ value: s, label: t(`status.${s}`) }))} />
+      </Space>
+      {can('editor') && (
+        <Space wrap>
+          <Typography.Text type="secondary">{t('tasks.selected', { count: selected.length })}</Typography.Text>
+          <Button icon={<PauseCircleOutlined />} disabled={!selected.length} loading={busy} onClick={() => bulk('pause')}>{t('tasks.pauseSelected')}</Button>
+          <Button icon={<PlayCircleOutlined />} disabled={!selected.length} loading={busy} onClick={() => bulk('resume')}>{t('tasks.resumeSelected')}</Button>
+        </Space>
+      )}
+      <Table<TaskResource>
+        rowKey="id"
+        size="small"
+        loading={query.isLoading}
+        dataSource={query.data?.items ?? []}
+        pagination={false}
+        scroll={{ x: 900 }}
+        rowSelection={can('editor') ? { selectedRowKeys: selected, onChange: (keys) => setSelected(keys as string[]) } : undefined}
+        columns={[
+          { title: t('common.namespace'), dataIndex: 'namespace', width: 120 },
+          { title: t('common.name'), dataIndex: 'name', render: (name: string, task) => <Link to={`/tasks/${task.id}`}>{name}</Link> },
+          { title: t('tasks.schedule'), render: (_, task) => <Typography.Text code>{describeSchedule(task.spec.schedule as never)}</Typography.Text> },
+          { title: t('tasks.state'), dataIndex: 'state', width: 110, render: (s: string) => <StatusTag status={s} /> },
+          { title: t('tasks.lastOutcome'), dataIndex: 'lastRunStatus', width: 120, render: (s: string | null) => <StatusTag status={s} /> },
+          { title: t('tasks.nextFire'), dataIndex: 'nextFireAt', render: (v: string | null) => <Instant value={v} /> },
+        ]}
+      />
+      <Pager page={pages.page} hasNext={!!query.data?.nextCursor} onPrevious={pages.previous} onNext={() => pages.next(query.data?.nextCursor ?? null)} />
+    </Space>
+  );
+}

@@ -1,0 +1,163 @@
+/**
+ * The task form's model and its mapping to and from a task spec (the body of POST /api/v1/tasks).
+ * Form field names follow the spec's paths, so the API's field issues (`schedule.cron`) land on
+ * the right field.
+ */
+import YAML from 'yaml';
+
+export type ScheduleKind = 'cron' | 'every' | 'fixed-delay' | 'at' | 'manual';
+export type Spec = Record<string, any>;
+
+export interface FormValues {
+  namespace?: string;
+  name?: string;
+  description?: string;
+  kind: ScheduleKind;
+  schedule: { cron?: string; timezone?: string; every?: string; at?: string; startAt?: string; endAt?: string; jitterMs?: string };
+  target: {
+    type: 'http' | 'executor' | 'shell' | 'grpc';
+    url?: string; cancelUrl?: string; secret?: string; headers?: string;
+    group?: string; handler?: string; command?: string;
+    routing?: { strategy?: string; broadcast?: boolean; shardingTotal?: number };
+  };
+  retry: { maxAttempts?: number; backoff: { type?: string; initialMs?: string; maxMs?: string; multiplier?: number; jitter?: number } };
+  timeoutMs?: string;
+  overlap?: string;
+  maxConcurrency?: number;
+  misfire: { policy?: string; windowMs?: string; maxCatchUp?: number };
+  params?: string;
+}
+
+export const DEFAULT_FORM: FormValues = {
+  namespace: 'default',
+  kind: 'cron',
+  schedule: { cron: '0 * * * * *', timezone: 'UTC' },
+  target: { type: 'http', url: '' },
+  retry: { maxAttempts: 1, backoff: { type: 'exponential', initialMs: '1s', maxMs: '1m', multiplier: 2, jitter: 0 } },
+  overlap: 'allow',
+  misfire: { policy: 'fire-once', maxCatchUp: 100 },
+  params: '{}',
+};
+
+/** A duration as typed: digits are milliseconds, anything else ("10s") goes to the API as written. */
+function duration(value: string | number | undefined | null): number | string | undefined {
+  if (value === undefined || value === null || String(value).trim() === '') return undefined;
+  const text = String(value).trim();
+  return /^\d+$/.test(text) ? Number(text) : text;
+}
+
+/** Milliseconds as the shortest exact duration string. */
+export function msText(ms: unknown): string | undefined {
+  if (typeof ms !== 'number') return typeof ms === 'string' ? ms : undefined;
+  for (const [unit, size] of [['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  return `${ms}ms`;
+}
+
+const clean = <T extends Record<string, unknown>>(value: T): T =>
+  Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined && v !== '' && v !== null)) as T;
+
+/** The schedule part of the spec, as the preview endpoint takes it. */
+export function scheduleOf(values: Pick<FormValues, 'kind' | 'schedule'>): Spec {
+  const s = values.schedule ?? {};
+  const bounds = values.kind === 'manual' ? {} : clean({ startAt: s.startAt, endAt: s.endAt, jitterMs: duration(s.jitterMs) });
+  switch (values.kind) {
+    case 'cron': return { cron: s.cron?.trim() ?? '', ...(s.timezone ? { timezone: s.timezone } : {}), ...bounds };
+    case 'every': return { every: duration(s.every), ...bounds };
+    case 'fixed-delay': return { every: duration(s.every), mode: 'fixed-delay', ...bounds };
+    case 'at': return { at: s.at, ...bounds };
+    default: return { manual: true };
+  }
+}
+
+export function parseJsonObject(text: string | undefined, what: string): Record<string, unknown> | undefined {
+  if (!text || !text.trim()) return undefined;
+  const value = JSON.parse(text) as unknown;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`${what} must be a JSON object`);
+  return value as Record<string, unknown>;
+}
+
+export function formToSpec(values: FormValues): Spec {
+  const t = values.target;
+  let target: Spec;
+  const routing = t.routing ? clean({
+    strategy: t.routing.strategy, broadcast: t.routing.broadcast || undefined,
+    sharding: t.routing.shardingTotal ? { total: t.routing.shardingTotal } : undefined,
+  }) : {};
+  switch (t.type) {
+    case 'http': target = clean({ type: 'http', url: t.url, cancelUrl: t.cancelUrl, secret: t.secret, headers: parseJsonObject(t.headers, 'headers') }); break;
+    case 'executor': target = clean({ type: 'executor', group: t.group, handler: t.handler, routing: Object.keys(routing).length ? routing : undefined }); break;
+    case 'shell': target = clean({ type: 'shell', group: t.group, command: t.command, routing: Object.keys(routing).length ? routing : undefined }); break;
+    default: target = { type: 'grpc', url: t.url };
+  }
+  const b = values.retry?.backoff ?? {};
+  return clean({
+    namespace: values.namespace,
+    name: values.name,
+    description: values.description,
+    schedule: scheduleOf(values),
+    target,
+    retry: {
+      maxAttempts: values.retry?.maxAttempts ?? 1,
+      backoff: clean({ type: b.type, initialMs: duration(b.initialMs), maxMs: duration(b.maxMs), multiplier: b.multiplier, jitter: b.jitter }),
+    },
+    timeoutMs: duration(values.timeoutMs),
+    overlap: values.overlap,
+    maxConcurrency: values.maxConcurrency,
+    misfire: clean({ policy: values.misfire?.policy, windowMs: duration(values.misfire?.windowMs), maxCatchUp: values.misfire?.maxCatchUp }),
+    params: parseJsonObject(values.params, 'params') ?? {},
+  });
+}
+
+export function specToForm(spec: Spec): FormValues {
+  const s = spec.schedule ?? {};
+  const kind: ScheduleKind = s.cron !== undefined ? 'cron' : s.every !== undefined ? (s.mode === 'fixed-delay' ? 'fixed-delay' : 'every') : s.at !== undefined ? 'at' : s.manual ? 'manual' : 'cron';
+  const t = spec.target ?? { type: 'http' };
+  const retry = spec.retry ?? {};
+  const backoff = retry.backoff ?? {};
+  const misfire = spec.misfire ?? {};
+  return {
+    namespace: spec.namespace ?? 'default',
+    name: spec.name,
+    description: spec.description,
+    kind,
+    schedule: {
+      cron: s.cron, timezone: s.timezone ?? (kind === 'cron' ? 'UTC' : undefined), every: msText(s.every), at: s.at,
+      startAt: s.startAt, endAt: s.endAt, jitterMs: msText(s.jitterMs),
+    },
+    target: {
+      type: t.type, url: t.url, cancelUrl: t.cancelUrl, secret: t.secret ?? undefined,
+      headers: t.headers ? JSON.stringify(t.headers) : undefined, group: t.group, handler: t.handler, command: t.command,
+      routing: t.routing ? { strategy: t.routing.strategy, broadcast: t.routing.broadcast, shardingTotal: t.routing.sharding?.total } : undefined,
+    },
+    retry: {
+      maxAttempts: retry.maxAttempts ?? 1,
+      backoff: { type: backoff.type ?? 'exponential', initialMs: msText(backoff.initialMs) ?? '1s', maxMs: msText(backoff.maxMs) ?? '1m', multiplier: backoff.multiplier ?? 2, jitter: backoff.jitter ?? 0 },
+    },
+    timeoutMs: msText(spec.timeoutMs),
+    overlap: spec.overlap ?? 'allow',
+    maxConcurrency: spec.maxConcurrency,
+    misfire: { policy: misfire.policy ?? 'fire-once', windowMs: msText(misfire.windowMs), maxCatchUp: misfire.maxCatchUp ?? 100 },
+    params: JSON.stringify(spec.params ?? {}, null, 2),
+  };
+}
+
+export type SpecFormat = 'json' | 'yaml';
+
+export function specToText(spec: Spec, format: SpecFormat): string {
+  return format === 'json' ? JSON.stringify(spec, null, 2) : YAML.stringify(spec);
+}
+
+export function textToSpec(text: string, format: SpecFormat): Spec {
+  const value = format === 'json' ? JSON.parse(text) : YAML.parse(text);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('the spec must be an object');
+  return value as Spec;
+}
+
+/** One line describing a schedule, for lists. */
+export function describeSchedule(s: Spec | undefined): string {
+  if (!s) return '—';
+  if (s.cron !== undefined) return `${s.cron} (${s.timezone ?? 'UTC'})`;
+  if (s.every !== undefined) return `every ${msText(s.every)}${s.mode === 'fixed-delay' ? ' (fixed-delay)' : ''}`;
+  if (s.at !== undefined) return `at ${s.at}`;
+  return 'manual';
+}
