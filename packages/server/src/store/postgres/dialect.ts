@@ -1,0 +1,95 @@
+/**
+ * PostgreSQL's capabilities for the shared SQL store: batches travel as one array parameter per
+ * column and are spread with `unnest(…)`, so a statement has a fixed number of parameters
+ * whatever the batch size; inserts skip duplicates with `ON CONFLICT DO NOTHING` and say what
+ * they inserted with `RETURNING`.
+ */
+import { createHash } from 'node:crypto';
+import { sql, type RawBuilder } from 'kysely';
+import { EcronError } from '../../core/errors.ts';
+import type { Column, ColumnType, SqlDialect, SqlValue } from '../sql/dialect.ts';
+
+const ARRAY_TYPES: Record<ColumnType, string> = { text: 'text[]', bigint: 'int8[]', int: 'int4[]', double: 'float8[]', json: 'json[]' };
+
+/** SQLSTATEs after which the same transaction may simply be run again. */
+const RETRYABLE_SQLSTATES = new Set(['40001' /* serialization_failure */, '40P01' /* deadlock_detected */]);
+
+/**
+ * SQLSTATEs meaning the server cannot serve now (as opposed to a bad statement or a constraint
+ * the caller broke): shutdown, overload, conflicts, lock and statement timeouts. Class 08
+ * (connection exceptions) is matched by prefix.
+ */
+const UNAVAILABLE_SQLSTATES = new Set([
+  ...RETRYABLE_SQLSTATES,
+  '57P01' /* admin_shutdown */, '57P02' /* crash_shutdown */, '57P03' /* cannot_connect_now */, '57014' /* query_canceled */,
+  '53000' /* insufficient_resources */, '53100' /* disk_full */, '53200' /* out_of_memory */, '53300' /* too_many_connections */,
+  '55P03' /* lock_not_available */, '58000' /* system_error */, '58030' /* io_error */, '25006' /* read_only_sql_transaction (a standby) */,
+]);
+
+/** Socket errors of the connection, as Node reports them. */
+const UNAVAILABLE_SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ECONNABORTED']);
+
+/** Errors node-postgres raises without a code when the connection or pool is gone. */
+const UNAVAILABLE_MESSAGES = [/^Connection terminated/, /timeout exceeded when trying to connect/, /is not queryable/, /Cannot use a pool after calling end/];
+
+function codeOf(error: unknown): string | null {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : null;
+}
+
+/** STORE_UNAVAILABLE for errors of the server or connection; anything else unchanged. */
+export function classifyPostgresError(error: unknown, description = 'the PostgreSQL store'): unknown {
+  if (!(error instanceof Error)) return error;
+  const code = codeOf(error);
+  const unavailable = code !== null
+    ? UNAVAILABLE_SQLSTATES.has(code) || code.startsWith('08') || UNAVAILABLE_SOCKET_CODES.has(code)
+    : UNAVAILABLE_MESSAGES.some((pattern) => pattern.test(error.message));
+  if (!unavailable) return error;
+  return new EcronError('STORE_UNAVAILABLE', `${description} failed: ${error.message}`, { code, retryable: code !== null && RETRYABLE_SQLSTATES.has(code) });
+}
+
+/** The 64-bit advisory lock key of migrating `schema`: one lock per schema. */
+function migrationLockKey(schema: string): string {
+  return createHash('sha256').update(`ecron.migrate:${schema}`).digest().readBigInt64BE(0).toString();
+}
+
+function columnList(columns: readonly Column[]): RawBuilder<unknown> {
+  return sql.join(columns.map((column) => sql.ref(column.name)));
+}
+
+export function postgresDialect(options: { schema: string; description: string }): SqlDialect {
+  const rowsTable = (alias: string, columns: readonly Column[], rows: readonly SqlValue[][]): RawBuilder<unknown> => {
+    const arrays = columns.map((column, i) => sql`${rows.map((row) => row[i])}::${sql.raw(ARRAY_TYPES[column.type])}`);
+    return sql`unnest(${sql.join(arrays)}) AS ${sql.raw(alias)} (${columnList(columns)})`;
+  };
+  return {
+    name: 'postgres',
+    supportsReturning: true,
+    forShare: sql`FOR SHARE`,
+    nowMs: sql`(extract(epoch FROM clock_timestamp()) * 1000)::int8`,
+    inList: (expr, values, type) => sql`${expr} = ANY(${values}::${sql.raw(ARRAY_TYPES[type])})`,
+    rowsTable,
+    async insertRows(db, p) {
+      const conflict = p.ignoreDuplicates ? sql`ON CONFLICT DO NOTHING` : sql``;
+      const returning = p.returnIds ? sql`RETURNING id` : sql``;
+      const result = await sql<{ id: string }>`INSERT INTO ${sql.table(p.table)} (${columnList(p.columns)})
+        SELECT * FROM ${rowsTable('v', p.columns, p.rows)} ${conflict} ${returning}`.execute(db);
+      return { inserted: Number(result.numAffectedRows ?? 0n), ids: p.returnIds ? new Set(result.rows.map((row) => row.id)) : null };
+    },
+    updateFrom: (p) => sql`UPDATE ${sql.table(p.table)} AS ${sql.raw(p.alias)}
+      SET ${sql.join(p.set.map(([column, expression]) => sql`${sql.ref(column)} = ${expression}`))}
+      FROM ${p.source} WHERE ${p.on}`,
+    withMigrationLock: (db, fn) => db.connection().execute(async (connection) => {
+      const key = migrationLockKey(options.schema);
+      await sql`SELECT pg_advisory_lock(${key}::int8)`.execute(connection);
+      try {
+        return await fn(connection);
+      } finally {
+        await sql`SELECT pg_advisory_unlock(${key}::int8)`.execute(connection);
+      }
+    }),
+    classifyError: (error) => classifyPostgresError(error, options.description),
+    isRetryable: (error) => RETRYABLE_SQLSTATES.has(codeOf(error) ?? ''),
+    uniqueViolation: (error) => (codeOf(error) === '23505' ? ((error as { constraint?: string }).constraint ?? null) : null),
+  };
+}

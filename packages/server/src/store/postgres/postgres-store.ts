@@ -1,0 +1,82 @@
+/**
+ * The PostgreSQL store, for a scheduler cluster: the shared SQL store (`../sql/`) over a
+ * node-postgres pool, in one schema of one database. Several ecron processes share it; the
+ * first to open a fresh schema creates and migrates it while the others wait on the migration
+ * lock.
+ */
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import { EcronError } from '../../core/errors.ts';
+import { migrateToLatest } from '../sql/migrate.ts';
+import { createSqlStore } from '../sql/sql-store.ts';
+import type { Store } from '../store.ts';
+import { postgresDialect } from './dialect.ts';
+import { POSTGRES_MIGRATIONS } from './migrations/index.ts';
+import { sql } from 'kysely';
+
+export interface PostgresStoreOptions {
+  /** `postgres://user[:password]@host[:port]/database`. */
+  url: string;
+  /**
+   * The schema holding ecron's tables, created if missing; other schemas are not touched.
+   * @default 'public'
+   */
+  schema?: string;
+  /**
+   * Connections in the pool: a scheduler keeps a few busy (fires, attempts, logs, API).
+   * @default 10
+   */
+  poolSize?: number;
+}
+
+const INT8 = 20;
+const JSON_OID = 114;
+const JSONB = 3802;
+
+/**
+ * Type parsers of the store's pool: BIGINT (instants, counts) as JS numbers, exact to 2^53 (the
+ * year 285,616), and JSON left as text for the shared row mapping to parse.
+ */
+const types = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
+    if (oid === INT8) return (value: string) => Number(value);
+    if (oid === JSON_OID || oid === JSONB) return (value: string) => value;
+    return pg.types.getTypeParser(oid, format as 'text');
+  }) as typeof pg.types.getTypeParser,
+};
+
+/** The URL without its password, to name the store in messages. */
+export function describePostgresUrl(url: string, schema: string): string {
+  try {
+    const parsed = new URL(url);
+    parsed.password = '';
+    return `the PostgreSQL store ${parsed.toString()} (schema ${schema})`;
+  } catch {
+    return `the PostgreSQL store (schema ${schema})`;
+  }
+}
+
+export function createPostgresStore(options: PostgresStoreOptions): Store {
+  const schema = options.schema ?? 'public';
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(schema)) {
+    throw new EcronError('CONFIG_INVALID', `the PostgreSQL schema must be a plain identifier, not ${JSON.stringify(schema)}`, { schema });
+  }
+  const description = describePostgresUrl(options.url, schema);
+  const dialect = postgresDialect({ schema, description });
+  return createSqlStore({
+    dialect,
+    description,
+    createDb: () => {
+      const pool = new pg.Pool({
+        connectionString: options.url, max: options.poolSize ?? 10, options: `-c search_path=${schema}`, types, application_name: 'ecron',
+      });
+      // An idle connection that breaks (a server restart) is dropped; the next verb gets a new one.
+      pool.on('error', () => undefined);
+      return new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) });
+    },
+    migrate: (db) => migrateToLatest({
+      db, dialect, migrations: POSTGRES_MIGRATIONS, migrationTableSchema: schema, description,
+      prepare: async (connection) => { await sql`CREATE SCHEMA IF NOT EXISTS ${sql.id(schema)}`.execute(connection); },
+    }),
+  });
+}

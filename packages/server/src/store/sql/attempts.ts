@@ -1,0 +1,137 @@
+/**
+ * The batch verbs of run attempts (`startAttempts`, `finishAttempts`) for the SQL stores. Like
+ * `recordFires`, each batch is one transaction with a fixed number of statements: lock the
+ * batch's runs in id order, apply each item's compare-and-set to the locked rows in input order,
+ * then write runs, attempts and tasks with one multi-row statement each.
+ */
+import { sql, type Kysely } from 'kysely';
+import type { RunRecord } from '../../core/model.ts';
+import { outputJson } from '../history-caps.ts';
+import { toRun } from '../sqlite/rows.ts';
+import type { FinishAttemptParams, StartAttemptParams } from '../store.ts';
+import { inList, inTransaction, rows, type SqlContext } from './context.ts';
+import type { Column, SqlValue } from './dialect.ts';
+import { ATTEMPT_COLUMNS } from './fires.ts';
+
+const STARTED_RUN_COLUMNS: readonly Column[] = [
+  { name: 'id', type: 'text' }, { name: 'attempt', type: 'int' }, { name: 'deadline_at', type: 'bigint' }, { name: 'started_at', type: 'bigint' },
+];
+const FINAL_RUN_COLUMNS: readonly Column[] = [
+  { name: 'id', type: 'text' }, { name: 'status', type: 'text' }, { name: 'output', type: 'json' }, { name: 'error', type: 'text' },
+  { name: 'finished_at', type: 'bigint' },
+];
+const RETRIED_RUN_COLUMNS: readonly Column[] = [
+  { name: 'id', type: 'text' }, { name: 'error', type: 'text' }, { name: 'next_attempt_at', type: 'bigint' },
+];
+const ENDED_ATTEMPT_COLUMNS: readonly Column[] = [
+  { name: 'run_id', type: 'text' }, { name: 'number', type: 'int' }, { name: 'status', type: 'text' }, { name: 'finished_at', type: 'bigint' },
+  { name: 'error', type: 'text' }, { name: 'output', type: 'json' },
+];
+const ENDED_TASK_COLUMNS: readonly Column[] = [
+  { name: 'id', type: 'text' }, { name: 'status', type: 'text' }, { name: 'next_fire_at', type: 'bigint' },
+];
+
+/** The runs with these ids, locked for this transaction in id order, by id. */
+async function lockRuns(ctx: SqlContext, trx: Kysely<unknown>, runIds: readonly string[]): Promise<Map<string, RunRecord>> {
+  const ids = [...new Set(runIds)].sort();
+  const found = await rows(trx, sql`SELECT * FROM runs WHERE ${inList(ctx, 'id', ids)} ORDER BY id FOR UPDATE`);
+  return new Map(found.map((row) => [row.id as string, toRun(row)]));
+}
+
+/** `UPDATE table AS alias SET … FROM (rows) AS v WHERE on`, skipped when there are no rows. */
+async function updateRows(ctx: SqlContext, trx: Kysely<unknown>, p: {
+  table: string; alias: string; columns: readonly Column[]; rows: SqlValue[][]; on: string; set: [string, string][];
+}): Promise<void> {
+  if (p.rows.length === 0) return;
+  await ctx.dialect.updateFrom({
+    table: p.table, alias: p.alias, source: ctx.dialect.rowsTable('v', p.columns, p.rows), on: sql.raw(p.on),
+    set: p.set.map(([column, expression]) => [column, sql.raw(expression)]),
+  }).execute(trx);
+}
+
+/** Starts attempts; each item is a CAS on (pending, attempt − 1), null when it fails. */
+export async function startAttempts(ctx: SqlContext, items: readonly StartAttemptParams[]): Promise<(RunRecord | null)[]> {
+  if (items.length === 0) return [];
+  return inTransaction(ctx, async (trx) => {
+    const runs = await lockRuns(ctx, trx, items.map((item) => item.runId));
+    const started: StartAttemptParams[] = [];
+    const results = items.map((item) => {
+      const run = runs.get(item.runId);
+      if (run === undefined || run.status !== 'pending' || run.attempt !== item.attempt - 1) return null;
+      const next: RunRecord = {
+        ...run, status: 'dispatched', attempt: item.attempt, deadlineAt: item.deadlineAt, nextAttemptAt: null,
+        startedAt: run.startedAt ?? item.startedAt, reportSeq: -1, progress: null,
+      };
+      runs.set(item.runId, next);
+      started.push(item);
+      return next;
+    });
+    await updateRows(ctx, trx, {
+      table: 'runs', alias: 'r', columns: STARTED_RUN_COLUMNS, on: 'r.id = v.id',
+      rows: started.map((item) => [item.runId, item.attempt, item.deadlineAt, runs.get(item.runId)!.startedAt]),
+      set: [['status', `'dispatched'`], ['attempt', 'v.attempt'], ['deadline_at', 'v.deadline_at'], ['next_attempt_at', 'NULL'],
+        ['started_at', 'v.started_at'], ['report_seq', '-1'], ['progress', 'NULL']],
+    });
+    if (started.length > 0) {
+      await ctx.dialect.insertRows(trx, {
+        table: 'attempts', columns: ATTEMPT_COLUMNS, rows: started.map((item) => [item.runId, item.attempt, 'dispatched', item.executor, item.startedAt]),
+      });
+    }
+    return results;
+  });
+}
+
+/**
+ * Ends attempts: CAS on (run.attempt = attempt, attempt in flight), null when stale. A retry puts
+ * the run back to pending; a final outcome ends it and sets its task's last run status, and its
+ * next fire when the task has none and is active.
+ */
+export async function finishAttempts(ctx: SqlContext, items: readonly FinishAttemptParams[]): Promise<(RunRecord | null)[]> {
+  if (items.length === 0) return [];
+  return inTransaction(ctx, async (trx) => {
+    const runs = await lockRuns(ctx, trx, items.map((item) => item.runId));
+    const finals: SqlValue[][] = [];
+    const retries: SqlValue[][] = [];
+    const attempts: SqlValue[][] = [];
+    /** Per task, in input order: the last final status and the first next fire given. */
+    const tasks = new Map<string, { status: string; nextFireAt: number | null }>();
+    const results = items.map((item) => {
+      const run = runs.get(item.runId);
+      if (run === undefined || run.finishedAt !== null || run.status === 'pending' || run.attempt !== item.attempt) return null;
+      const output = outputJson(item.output);
+      const error = item.error ?? null;
+      let next: RunRecord;
+      if (item.outcome.kind === 'final') {
+        next = { ...run, status: item.outcome.status, output: output === null ? null : JSON.parse(output), error, finishedAt: item.at, nextAttemptAt: null };
+        finals.push([run.id, item.outcome.status, output, error, item.at]);
+        const task = tasks.get(run.taskId);
+        tasks.set(run.taskId, { status: item.outcome.status, nextFireAt: task?.nextFireAt ?? item.taskNextFireAt ?? null });
+      } else {
+        next = { ...run, status: 'pending', error, nextAttemptAt: item.outcome.nextAttemptAt, deadlineAt: null };
+        retries.push([run.id, error, item.outcome.nextAttemptAt]);
+      }
+      attempts.push([run.id, item.attempt, item.attemptStatus, item.at, error, output]);
+      runs.set(item.runId, next);
+      return next;
+    });
+    await updateRows(ctx, trx, {
+      table: 'runs', alias: 'r', columns: FINAL_RUN_COLUMNS, rows: finals, on: 'r.id = v.id',
+      set: [['status', 'v.status'], ['output', 'v.output'], ['error', 'v.error'], ['finished_at', 'v.finished_at'], ['next_attempt_at', 'NULL']],
+    });
+    await updateRows(ctx, trx, {
+      table: 'runs', alias: 'r', columns: RETRIED_RUN_COLUMNS, rows: retries, on: 'r.id = v.id',
+      set: [['status', `'pending'`], ['error', 'v.error'], ['next_attempt_at', 'v.next_attempt_at'], ['deadline_at', 'NULL']],
+    });
+    await updateRows(ctx, trx, {
+      table: 'attempts', alias: 'a', columns: ENDED_ATTEMPT_COLUMNS, rows: attempts, on: 'a.run_id = v.run_id AND a.number = v.number',
+      set: [['status', 'v.status'], ['finished_at', 'v.finished_at'], ['error', 'v.error'], ['output', 'v.output']],
+    });
+    await updateRows(ctx, trx, {
+      table: 'tasks', alias: 't', columns: ENDED_TASK_COLUMNS, on: 't.id = v.id',
+      rows: [...tasks].sort(([a], [b]) => (a < b ? -1 : 1)).map(([id, task]) => [id, task.status, task.nextFireAt]),
+      set: [['last_run_status', 'v.status'],
+        ['next_fire_at', `CASE WHEN t.next_fire_at IS NULL AND t.state = 'active' THEN v.next_fire_at ELSE t.next_fire_at END`]],
+    });
+    return results;
+  });
+}

@@ -1,0 +1,138 @@
+/**
+ * Task management verbs of the SQL stores. Each runs in one transaction with its audit entry.
+ * A taken (namespace, name) is found by the unique index `tasks_name` itself, so two concurrent
+ * creations of one name cannot both succeed.
+ */
+import type { TaskSpec, TaskState } from '@ecron/contracts';
+import { sql, type Kysely } from 'kysely';
+import { bucketOf } from '../../core/buckets.ts';
+import { EcronError } from '../../core/errors.ts';
+import type { TaskRecord, TaskRevisionRecord } from '../../core/model.ts';
+import { checkPageLimit, decodeCursor, toPage } from '../pagination.ts';
+import { toTask, toTaskRevision } from '../sqlite/rows.ts';
+import type { AuditInput, ListTasksParams, Page } from '../store.ts';
+import { affected, firstRow, inList, inTransaction, rows, whereAll, type SqlContext } from './context.ts';
+import { auditOf, insertAudit } from './tokens-audit.ts';
+
+/** The unique index on tasks (namespace, name), in every dialect's schema. */
+const NAME_INDEX = 'tasks_name';
+
+function notFound(id: string): EcronError {
+  return new EcronError('TASK_NOT_FOUND', `no task ${id}`, { id });
+}
+
+/** Runs a write that may break the name index, turning that into TASK_NAME_TAKEN. */
+async function guardName<T>(ctx: SqlContext, namespace: string, name: string, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (error) {
+    if (ctx.dialect.uniqueViolation(error) === NAME_INDEX) {
+      throw new EcronError('TASK_NAME_TAKEN', `a task named ${namespace}/${name} exists`, { namespace, name });
+    }
+    throw error;
+  }
+}
+
+async function readTask(db: Kysely<unknown>, id: string, lock = false): Promise<TaskRecord | null> {
+  const row = await firstRow(db, sql`SELECT * FROM tasks WHERE id = ${id} ${lock ? sql`FOR UPDATE` : sql``}`);
+  return row ? toTask(row) : null;
+}
+
+async function insertRevision(db: Kysely<unknown>, taskId: string, revision: number, spec: string, at: number, actor: string): Promise<void> {
+  await sql`INSERT INTO task_revisions (task_id, revision, spec, created_at, actor) VALUES (${taskId}, ${revision}, ${spec}, ${at}, ${actor})`.execute(db);
+}
+
+export function getTask(ctx: SqlContext, id: string): Promise<TaskRecord | null> {
+  return readTask(ctx.db, id);
+}
+
+export async function getTaskByName(ctx: SqlContext, namespace: string, name: string): Promise<TaskRecord | null> {
+  const row = await firstRow(ctx.db, sql`SELECT * FROM tasks WHERE namespace = ${namespace} AND name = ${name}`);
+  return row ? toTask(row) : null;
+}
+
+export async function createTask(ctx: SqlContext, p: { task: TaskRecord; audit: AuditInput }): Promise<TaskRecord> {
+  const { task } = p;
+  const spec = JSON.stringify(task.spec);
+  return guardName(ctx, task.namespace, task.name, () => inTransaction(ctx, async (trx) => {
+    await sql`INSERT INTO tasks (id, namespace, name, revision, state, spec, next_fire_at, last_fire_at, last_run_status, skipped_fires,
+      anchor_at, created_at, updated_at, bucket) VALUES (${task.id}, ${task.namespace}, ${task.name}, ${task.revision}, ${task.state}, ${spec},
+      ${task.nextFireAt}, ${task.lastFireAt}, ${task.lastRunStatus}, ${task.skippedFires}, ${task.anchorAt}, ${task.createdAt},
+      ${task.updatedAt}, ${bucketOf(task.id)})`.execute(trx);
+    await insertRevision(trx, task.id, task.revision, spec, task.createdAt, p.audit.actor);
+    await insertAudit(trx, auditOf(p.audit, task.createdAt, 'task', task.id));
+    return (await readTask(trx, task.id))!;
+  }));
+}
+
+/** Namespace and name follow the spec, so an update may rename or move the task. */
+export async function updateTask(ctx: SqlContext, p: {
+  id: string; expectedRevision?: number; spec: TaskSpec; nextFireAt: number | null; anchorAt: number; state: TaskState; at: number; audit: AuditInput;
+}): Promise<TaskRecord> {
+  const { namespace, name } = p.spec;
+  const spec = JSON.stringify(p.spec);
+  return guardName(ctx, namespace, name, () => inTransaction(ctx, async (trx) => {
+    const current = await readTask(trx, p.id, true);
+    if (current === null) throw notFound(p.id);
+    if (p.expectedRevision !== undefined && p.expectedRevision !== current.revision) {
+      throw new EcronError('TASK_VERSION_CONFLICT', `task ${p.id} is at revision ${current.revision}, not ${p.expectedRevision}`, {
+        id: p.id, revision: current.revision, expectedRevision: p.expectedRevision,
+      });
+    }
+    const revision = current.revision + 1;
+    await sql`UPDATE tasks SET namespace = ${namespace}, name = ${name}, revision = ${revision}, state = ${p.state}, spec = ${spec},
+      next_fire_at = ${p.nextFireAt}, anchor_at = ${p.anchorAt}, updated_at = ${p.at} WHERE id = ${p.id}`.execute(trx);
+    await insertRevision(trx, p.id, revision, spec, p.at, p.audit.actor);
+    await insertAudit(trx, auditOf(p.audit, p.at, 'task', p.id));
+    return (await readTask(trx, p.id))!;
+  }));
+}
+
+/** Changes state and next fire only: the spec and revision stay. */
+export async function setTaskState(ctx: SqlContext, p: { id: string; state: TaskState; nextFireAt: number | null; at: number; audit: AuditInput }): Promise<TaskRecord> {
+  return inTransaction(ctx, async (trx) => {
+    const changed = await affected(trx, sql`UPDATE tasks SET state = ${p.state}, next_fire_at = ${p.nextFireAt}, updated_at = ${p.at} WHERE id = ${p.id}`);
+    if (changed === 0) throw notFound(p.id);
+    await insertAudit(trx, auditOf(p.audit, p.at, 'task', p.id));
+    return (await readTask(trx, p.id))!;
+  });
+}
+
+/** Revisions go with the task (ON DELETE CASCADE); runs stay as history. */
+export async function deleteTask(ctx: SqlContext, p: { id: string; at: number; audit: AuditInput }): Promise<void> {
+  await inTransaction(ctx, async (trx) => {
+    if (await affected(trx, sql`DELETE FROM tasks WHERE id = ${p.id}`) === 0) throw notFound(p.id);
+    await insertAudit(trx, auditOf(p.audit, p.at, 'task', p.id));
+  });
+}
+
+/** Oldest revision first. */
+export async function listTaskRevisions(ctx: SqlContext, taskId: string): Promise<TaskRevisionRecord[]> {
+  return (await rows(ctx.db, sql`SELECT * FROM task_revisions WHERE task_id = ${taskId} ORDER BY revision`)).map(toTaskRevision);
+}
+
+/**
+ * The condition limiting a list to a token's namespaces: null for no limit, 'none' when the scope
+ * is empty (the list is empty).
+ */
+export function namespaceScope(ctx: SqlContext, namespaces: string[] | null | undefined) {
+  if (!namespaces || namespaces.includes('*')) return null;
+  if (namespaces.length === 0) return 'none' as const;
+  return inList(ctx, 'namespace', namespaces);
+}
+
+/** Ordered by (namespace, name) in byte order (the columns' collation), keyed by the same pair. */
+export async function listTasks(ctx: SqlContext, p: ListTasksParams): Promise<Page<TaskRecord>> {
+  const limit = checkPageLimit(p.limit);
+  const after = decodeCursor(p.cursor, 'task', 2);
+  const scope = namespaceScope(ctx, p.namespaces);
+  if (scope === 'none') return { items: [], nextCursor: null };
+  const where = scope ? [scope] : [];
+  if (p.namespace !== undefined) where.push(sql`namespace = ${p.namespace}`);
+  if (p.state !== undefined) where.push(sql`state = ${p.state}`);
+  if (p.lastRunStatus !== undefined) where.push(sql`last_run_status = ${p.lastRunStatus}`);
+  if (p.nameContains !== undefined && p.nameContains !== '') where.push(sql`position(lower(${p.nameContains}) in lower(name)) > 0`);
+  if (after) where.push(sql`(namespace, name) > (${after[0]!}, ${after[1]!})`);
+  const found = await rows(ctx.db, sql`SELECT * FROM tasks ${whereAll(where)} ORDER BY namespace, name LIMIT ${limit + 1}`);
+  return toPage(found.map(toTask), limit, 'task', (task) => [task.namespace, task.name]);
+}
