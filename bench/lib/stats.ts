@@ -40,13 +40,15 @@ export function fmt(value: number, digits = 1): string {
 
 /**
  * The machine's noise floor: how late a `setTimeout` wakes up in this (otherwise idle) process,
- * sampled every `everyMs` until `until` (epoch ms). A scheduler on the same machine cannot be more
- * punctual than this; CPU contention from other processes shows up here first.
+ * sampled every `everyMs` until `until` (epoch ms, or until the function answers true). A
+ * scheduler on the same machine cannot be more punctual than this; CPU contention from other
+ * processes shows up here first.
  */
-export async function measureTimerLateness(until: number, everyMs = 20): Promise<Summary> {
+export async function measureTimerLateness(until: number | (() => boolean), everyMs = 20): Promise<Summary> {
+  const done = typeof until === 'number' ? () => Date.now() >= until : until;
   const lateness: number[] = [];
   let next = performance.now() + everyMs;
-  while (Date.now() < until && lateness.length < 1_000_000) {
+  while (!done() && lateness.length < 1_000_000) {
     const target = next;
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, target - performance.now())));
     lateness.push(performance.now() - target);

@@ -52,11 +52,18 @@ export function cpuSnapshot(): CpuSnapshot | null {
   }
 }
 
+/** The machine's CPU busy and steal percentages between two snapshots; null when unknown. */
+export function cpuShares(from: CpuSnapshot | null, to: CpuSnapshot | null = cpuSnapshot()): { busyPct: number; stealPct: number } | null {
+  if (!from || !to || to.total <= from.total) return null;
+  const total = to.total - from.total;
+  return { busyPct: (100 * (to.busy - from.busy)) / total, stealPct: (100 * (to.steal - from.steal)) / total };
+}
+
 /** "machine CPU busy X% (all processes, these benchmarks included), steal Y%" between two snapshots. */
 export function cpuLine(from: CpuSnapshot | null, to: CpuSnapshot | null = cpuSnapshot()): string {
-  if (!from || !to || to.total <= from.total) return 'machine CPU: unknown';
-  const total = to.total - from.total;
-  return `machine CPU busy ${((100 * (to.busy - from.busy)) / total).toFixed(0)}% (all processes, the benchmark's included), steal ${((100 * (to.steal - from.steal)) / total).toFixed(1)}%`;
+  const shares = cpuShares(from, to);
+  if (!shares) return 'machine CPU: unknown';
+  return `machine CPU busy ${shares.busyPct.toFixed(0)}% (all processes, the benchmark's included), steal ${shares.stealPct.toFixed(1)}%`;
 }
 
 /** CPU time (ms) a process has used so far, user and system (Linux /proc; null elsewhere). */

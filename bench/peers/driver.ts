@@ -6,7 +6,9 @@
  *     [--n N] [--seconds S] [--occurrences K] [--warmup-ms MS] [--bulk] [--set key=value,...]
  *
  * `--set` overrides a peer's settings (e.g. `--set batchSize=50,pollingIntervalSeconds=1`), to try
- * them. Exits 1 on a correctness failure (duplicates, missing or early jobs), 2 on a crash.
+ * them. Exits 1 on a correctness failure (duplicates, missing, early or unknown jobs), 2 on a crash.
+ * W3's missed occurrences are a figure, not a failure: past capacity, ecron's misfire policy merges
+ * late occurrences by design.
  */
 import { parseArgs } from 'node:util';
 import { startWatchdog } from '../lib/children.ts';
@@ -70,7 +72,6 @@ try {
 const failures = [
   Number(metrics.duplicates) > 0 && `${metrics.duplicates} duplicates`,
   Number(metrics.missing) > 0 && `${metrics.missing} missing`,
-  Number(metrics.missed) > 0 && `${metrics.missed} missed`,
   Number(metrics.early) > 0 && `${metrics.early} early`,
   Number(metrics.unknown) > 0 && `${metrics.unknown} unknown jobs`,
 ].filter(Boolean) as string[];

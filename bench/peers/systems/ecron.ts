@@ -12,18 +12,17 @@
  * Tasks are created through the REST API (POST /api/v1/tasks, 64 in flight): ecron has no bulk
  * registration API. The handler start is the executor's receipt of the request.
  */
-import { readFileSync, statSync } from 'node:fs';
 import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import pino from 'pino';
-import { startServer, type RunningServer } from '../../../packages/server/src/server.ts';
+import type { RunningServer, startServer as StartServer } from '../../../packages/server/src/server.ts';
 import { EcronApi, ExecutorClient, measureCreateRate } from '../../lib/api.ts';
 import { atExit } from '../../lib/children.ts';
 import { createBenchExecutor, type BenchExecutor } from '../../lib/executor-server.ts';
-import { startBenchExecutor, startEcronServer, type ExecutorHandle, type ServerHandle } from '../../lib/processes.ts';
+import { serverBin, startBenchExecutor, startEcronServer, type ExecutorHandle, type ServerHandle } from '../../lib/processes.ts';
 import { dailyCron, mb, type Footprint, type OneShot, type RegisterResult, type Start, type System } from '../common.ts';
 
 /** The records of an executor, with the key of each task. */
@@ -97,6 +96,8 @@ async function inprocRig(): Promise<Rig> {
   const dataDir = mkdtempSync(join(tmpdir(), 'ecron-bench-'));
   atExit(() => rmSync(dataDir, { recursive: true, force: true }));
   const env = { ...process.env, ECRON_ADMIN_TOKEN: undefined, ECRON_SIGNING_KEY: undefined };
+  // The same server code as the `ecron start` of the other mode (ECRON_BENCH_BIN, e.g. a snapshot).
+  const { startServer } = await import(resolve(dirname(serverBin()), '../src/server.ts')) as { startServer: typeof StartServer };
   const start = () => startServer({ dataDir, port: 0, host: '127.0.0.1', roles: ['api', 'scheduler'], env, logger: pino({ level: 'warn' }) });
   let server: RunningServer = await start();
   return {

@@ -1,0 +1,29 @@
+/**
+ * A frozen copy of the ecron server at a git revision, to benchmark while the working tree changes
+ * under other engineers' hands. `git archive` extracts packages/server and packages/contracts
+ * (read-only on the repository: no checkout, no index change) into a temporary directory, whose
+ * node_modules links to the repository's installed packages, except @ecron/*, which point at the
+ * copy. Returns the copy's bin/ecron.js, for ECRON_BENCH_BIN.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { REPO_ROOT } from './processes.ts';
+
+export function snapshotServer(revision: string): { bin: string; commit: string } {
+  const commit = execFileSync('git', ['-C', REPO_ROOT, 'rev-parse', '--short', `${revision}^{commit}`], { encoding: 'utf8' }).trim();
+  const dir = join(tmpdir(), `ecron-bench-snapshot-${commit}`);
+  const bin = join(dir, 'packages/server/bin/ecron.js');
+  if (existsSync(bin)) return { bin, commit };
+  mkdirSync(dir, { recursive: true });
+  const archive = execFileSync('git', ['-C', REPO_ROOT, 'archive', commit, 'packages/server', 'packages/contracts', 'package.json'], { maxBuffer: 256 * 2 ** 20 });
+  execFileSync('tar', ['-x', '-C', dir], { input: archive });
+  const modules = join(dir, 'node_modules');
+  mkdirSync(join(modules, '@ecron'), { recursive: true });
+  for (const entry of readdirSync(join(REPO_ROOT, 'node_modules'))) {
+    if (entry !== '@ecron' && entry !== '.bin') symlinkSync(join(REPO_ROOT, 'node_modules', entry), join(modules, entry));
+  }
+  for (const name of ['server', 'contracts']) symlinkSync(join(dir, 'packages', name), join(modules, '@ecron', name));
+  return { bin, commit };
+}
