@@ -22,6 +22,8 @@ export interface FirePlanInput {
   jitterMs: number;
   newId: () => string;
   executor: string | null;
+  /** The scheduler node that records and supervises the runs. */
+  owner: string;
 }
 
 export interface FirePlan {
@@ -67,7 +69,7 @@ export function planFire(input: FirePlanInput): FirePlan {
   fires.forEach((scheduledAt, index) => {
     const base = {
       id: input.newId(), taskId: task.id, namespace: task.namespace, taskName: task.name, taskRevision: task.revision,
-      trigger: 'schedule' as const, scheduledAt, params: task.spec.params, createdAt: now,
+      trigger: 'schedule' as const, scheduledAt, params: task.spec.params, createdAt: now, owner: input.owner,
     };
     const last = index === fires.length - 1;
     const dispatch = (): NewRun => {

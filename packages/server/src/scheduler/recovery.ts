@@ -1,16 +1,15 @@
 /**
- * Start-up recovery: resolves the runs a previous process left unfinished. Queued and
- * backing-off runs are picked up again; runs that were dispatched or running are checked with
+ * Adopting runs left by a node that is gone (a previous process of this node, or a dead member of
+ * the cluster), at start-up and whenever orphaned runs appear in buckets this node holds. Queued
+ * and backing-off runs are picked up again; runs that were dispatched or running are checked with
  * their executor (a `status` request): still running → adopted; finished → recorded; no
  * answer → the attempt is `lost` and the run retried per its policy.
  */
 import type { RunRecord, TaskRecord } from '../core/model.ts';
 import type { HttpDispatcher } from '../dispatch/http-dispatcher.ts';
-import type { Store } from '../store/store.ts';
 import type { RunSupervisor } from './run-supervisor.ts';
 
 export interface RecoveryDeps {
-  store: Store;
   supervisor: RunSupervisor;
   dispatcher: HttpDispatcher;
   getTask: (taskId: string) => Promise<TaskRecord | null>;
@@ -26,12 +25,11 @@ export interface RecoverySummary {
   lost: number;
 }
 
-const PAGE = 100_000;
 const PARALLEL_STATUS_CHECKS = 64;
 
-export async function recoverRuns(deps: RecoveryDeps): Promise<RecoverySummary> {
+/** Resolves `runs` (active runs this node has just taken ownership of). */
+export async function recoverRuns(deps: RecoveryDeps, runs: RunRecord[]): Promise<RecoverySummary> {
   const summary: RecoverySummary = { queued: 0, retrying: 0, adopted: 0, resolved: 0, lost: 0 };
-  const runs = await deps.store.listActiveRuns({ limit: PAGE });
   const inFlight: RunRecord[] = [];
   for (const run of runs) {
     if (run.status === 'pending' && run.attempt === 0) {

@@ -46,12 +46,19 @@ export async function handleReport(
       runId: p.runId, attempt: report.attempt, at: line.at ? Date.parse(line.at) : now, level: line.level, message: line.message,
     })));
   }
+  // A run another node supervises: write what the report says, then tell its owner.
+  const foreign = !deps.supervisor.isTracked(p.runId);
   if (report.status === 'succeeded' || report.status === 'failed') {
-    const ended = await deps.supervisor.endAttempt(p.runId, report.status, { output: report.output, error: report.error ?? null });
+    const fields = { output: report.output, error: report.error ?? null };
+    const ended = foreign
+      ? await deps.store.getRun(p.runId).then((run) => (run ? deps.supervisor.endForeignAttempt(run, report.status as 'succeeded' | 'failed', fields) : null))
+      : await deps.supervisor.endAttempt(p.runId, report.status, fields);
+    if (foreign && ended) await deps.store.publishChanges([{ kind: 'run', id: p.runId }]);
     if (ended) return ended;
   } else if (report.status === 'running') {
     deps.supervisor.markRunning(p.runId);
-    await deps.store.markRunning({ runId: p.runId, attempt: report.attempt, at: now });
+    const marked = await deps.store.markRunning({ runId: p.runId, attempt: report.attempt, at: now });
+    if (foreign && marked) await deps.store.publishChanges([{ kind: 'run', id: p.runId }]);
   }
   const run = await deps.store.getRun(p.runId);
   if (!run) throw new EcronError('RUN_NOT_FOUND');

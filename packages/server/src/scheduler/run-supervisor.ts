@@ -131,6 +131,15 @@ export class RunSupervisor {
     return run ? this.#end(run, status, fields) : null;
   }
 
+  /**
+   * Ends the current attempt of a run another node supervises (its executor's callback reached
+   * this node): writes the outcome, and leaves the retry or the end to the run's owner, which
+   * learns of it through the store's change feed.
+   */
+  async endForeignAttempt(run: RunRecord, status: EndedStatus, fields: { output?: unknown; error?: string | null } = {}): Promise<RunRecord | null> {
+    return this.#end(run, status, fields, true);
+  }
+
   /** Cancels a run this supervisor is handling; false when it is not tracked here. */
   async cancel(runId: string, reason: 'user' | 'overlap'): Promise<RunRecord | null> {
     const waiting = this.#retries.get(runId);
@@ -188,12 +197,56 @@ export class RunSupervisor {
   abandon(): void {
     this.#stopping = true;
     this.#retries.stop();
+    this.reset();
+  }
+
+  /**
+   * Drops all work without writing anything, and goes on: for a node that learns it was presumed
+   * dead, whose runs others may have adopted. It re-adopts what is still its own afterwards.
+   */
+  reset(): void {
     for (const entry of this.#inflight.values()) {
       entry.ending = true;
       if (entry.deadline) this.#deps.clock.clearTimer(entry.deadline);
       entry.abort.abort();
     }
     this.#inflight.clear();
+    this.#retries.clear();
+    this.#activeByTask.clear();
+  }
+
+  /**
+   * Brings a tracked run in line with the store after another node changed it (an executor's
+   * callback or a cancel received elsewhere): a run that ended is dropped (its request aborted) and
+   * reported ended; a run put back to wait for a retry is queued for it; a run now running is
+   * marked so. Runs not tracked here, and changes this supervisor already knows, are ignored.
+   */
+  reconcile(run: RunRecord): void {
+    const entry = this.#inflight.get(run.id);
+    const waiting = this.#retries.get(run.id);
+    if (!entry && !waiting) return;
+    if (run.finishedAt !== null) {
+      this.#drop(run.id);
+      this.#untrack(run);
+      this.#deps.onRunEnded(run);
+    } else if (run.status === 'pending' && entry && run.attempt >= entry.run.attempt) {
+      this.#drop(run.id);
+      this.scheduleRetry(run);
+    } else if (run.status === 'running' && entry && run.attempt === entry.run.attempt) {
+      entry.accepted = true;
+    }
+  }
+
+  /** Stops following a run: clears its deadline, aborts its request, forgets its retry. */
+  #drop(runId: string): void {
+    const entry = this.#inflight.get(runId);
+    if (entry) {
+      entry.ending = true;
+      if (entry.deadline) this.#deps.clock.clearTimer(entry.deadline);
+      entry.abort.abort();
+      this.#inflight.delete(runId);
+    }
+    this.#retries.delete(runId);
   }
 
   #publicUrl(): string {
@@ -238,7 +291,7 @@ export class RunSupervisor {
   }
 
   /** Ends the run's current attempt and decides retry or final, in one batched write. */
-  async #end(run: RunRecord, status: EndedStatus, fields: { output?: unknown; error?: string | null }): Promise<RunRecord | null> {
+  async #end(run: RunRecord, status: EndedStatus, fields: { output?: unknown; error?: string | null }, foreign = false): Promise<RunRecord | null> {
     const now = this.#deps.clock.now();
     const task = await this.#deps.getTask(run.taskId);
     const outcome = decideOutcome(task, run.attempt, status, now, this.#deps.random);
@@ -260,6 +313,7 @@ export class RunSupervisor {
       const next = outcome.kind === 'retry' ? `; attempt ${run.attempt + 1} in ${outcome.nextAttemptAt - now} ms` : '';
       void this.#deps.store.appendRunLogs([{ runId: run.id, attempt: run.attempt, at: now, level: 'warn', message: `attempt ${run.attempt} ${status}: ${fields.error ?? ''}${next}` }]);
     }
+    if (foreign) return ended;
     if (outcome.kind === 'retry' && !this.#stopping) this.scheduleRetry(ended);
     else if (outcome.kind === 'final') {
       this.#untrack(run);

@@ -18,6 +18,11 @@ import { handleReport } from './report.ts';
 import type { RunControl } from './run-control.ts';
 import { executorOf, RunSupervisor, type SupervisorDeps } from './run-supervisor.ts';
 import { TimerQueue } from './timer-queue.ts';
+import { BUCKET_COUNT, bucketOf } from '../core/buckets.ts';
+import { systemClock } from '../core/clock.ts';
+import type { ChangeSubscription, StoreChange } from '../store/store.ts';
+import { VERSION } from '../version.ts';
+import { BucketLeases } from './bucket-leases.ts';
 
 /** The scheduler's dependencies are the supervisor's, plus its tuning. */
 export interface SchedulerOptions extends Pick<SupervisorDeps, 'store' | 'clock' | 'random' | 'dispatcher' | 'callbackKey' | 'publicUrl'> {
@@ -41,6 +46,11 @@ export interface SchedulerOptions extends Pick<SupervisorDeps, 'store' | 'clock'
   shutdownGraceMs?: number;
   /** Observes each recorded fire: lag = recording instant − nominal instant (jitter excluded). */
   onFire?: (e: { taskId: string; scheduledAt: number; lagMs: number }) => void;
+  /**
+   * This node's membership and bucket leases. @default a single node holding every bucket for good
+   * (an exclusive store such as SQLite)
+   */
+  leases?: BucketLeases;
 }
 
 /** Typed events, for observers and for tests that wait on what happened instead of sleeping. */
@@ -49,6 +59,10 @@ export interface SchedulerEvents {
   fire: [{ taskId: string; runId: string; scheduledAt: number; lagMs: number; status: string }];
   /** A fire's compare-and-set lost: the task changed or another node fired. */
   'fire:conflict': [{ taskId: string }];
+  /** A fire was refused because this node no longer holds the task's bucket. */
+  'fire:fenced': [{ taskId: string }];
+  /** Runs of dead owners (or of a previous process) were adopted. */
+  'runs:adopted': [{ count: number }];
   /** A run reached a final status. */
   'run:ended': [RunRecord];
   /** A task's next fire entered the in-memory timer queue. */
@@ -57,7 +71,9 @@ export interface SchedulerEvents {
   poll: [{ due: number }];
 }
 
-type Resolved = Required<Omit<SchedulerOptions, 'onFire'>> & Pick<SchedulerOptions, 'onFire'>;
+type Resolved = Required<Omit<SchedulerOptions, 'onFire' | 'leases'>> & Pick<SchedulerOptions, 'onFire'>;
+/** Most orphaned runs adopted in one sweep. */
+const ADOPT_PAGE = 10_000;
 const DUE_PAGE = 50_000;
 /** Most fires recorded (one transaction) and dispatched in one turn of the event loop. */
 const FIRE_CHUNK = 500;
@@ -89,12 +105,30 @@ export class Scheduler implements RunControl {
   #firing: Promise<void> = Promise.resolve();
   #ready = false;
   #stopped = false;
+  readonly #leases: BucketLeases;
+  #changes: ChangeSubscription | null = null;
+  /** Runs recorded but held back while this node's heartbeat was overdue (see #launch). */
+  #deferred: { run: RunRecord; task: TaskRecord }[] = [];
+  #adopting: Promise<void> | null = null;
 
   constructor(options: SchedulerOptions) {
+    const { leases, ...rest } = options;
     this.#o = {
       lookAheadMs: 2000, pollIntervalMs: 1000, fullPollIntervalMs: 60_000, recordAheadMs: 20, misfireThresholdMs: 5000, shutdownGraceMs: 10_000,
-      log: () => {}, ...options,
+      log: () => {}, ...rest,
     };
+    this.#leases = leases ?? new BucketLeases({
+      store: options.store, clock: systemClock, nodeId: newId(), exclusive: true,
+      node: { address: () => null, roles: ['scheduler'], version: VERSION, startedAt: Date.now() },
+    });
+    this.#leases.events.on('acquired', () => this.#onAcquired());
+    this.#leases.events.on('presumed-dead', () => this.#resync());
+    this.#leases.events.on('tick', ({ ok }) => {
+      if (!ok) return;
+      for (const { run, task } of this.#deferred.splice(0)) this.#launch(run, task);
+      // An exclusive store has no other node whose runs could be orphaned after the start.
+      if (!this.#leases.exclusive) void this.#adopt();
+    });
     // Fires are recorded ahead of their instant, those due within recordAheadMs of each other in one batch.
     this.#queue = new TimerQueue(options.clock, (due) => this.#enqueueFire(due.map((d) => d.value)), {
       leadMs: this.#o.recordAheadMs, spanMs: this.#o.recordAheadMs,
@@ -115,17 +149,89 @@ export class Scheduler implements RunControl {
     return this.#ready;
   }
 
-  /** Resolves unfinished runs, then starts polling and firing. */
+  /** This scheduler node's id: the owner of the runs it records. */
+  get nodeId(): string {
+    return this.#leases.nodeId;
+  }
+
+  get leases(): BucketLeases {
+    return this.#leases;
+  }
+
+  /** Joins (takes a share of buckets), adopts orphaned runs, then starts polling and firing. */
   async start(): Promise<void> {
-    const summary = await recoverRuns({
-      store: this.#o.store, supervisor: this.#supervisor, dispatcher: this.#o.dispatcher,
-      getTask: (id) => this.#getTask(id),
-      onQueued: (run) => this.#queued.set(run.taskId, run),
-    });
-    if (Object.values(summary).some((n) => n > 0)) this.#o.log('info', 'recovered unfinished runs', { ...summary });
-    for (const run of this.#queued.values()) this.#startQueuedIfFree(run.taskId);
+    this.#changes = await this.#o.store.watchChanges((changes) => this.#onStoreChanges(changes));
+    await this.#leases.start();
+    await this.#adopt();
     await this.#poll();
     this.#ready = true;
+  }
+
+  /**
+   * Adopts the orphaned runs of the buckets held (runs of dead nodes, or of this node's previous
+   * process) and resolves them; one sweep at a time.
+   */
+  #adopt(options: { own?: boolean } = {}): Promise<void> {
+    if (this.#stopped) return Promise.resolve();
+    this.#adopting ??= (async () => {
+      try {
+        const buckets = this.#leases.heldBuckets() ?? [...Array(BUCKET_COUNT).keys()];
+        if (buckets.length === 0) return;
+        const live = this.#leases.liveNodeIds().filter((id) => !(options.own && id === this.nodeId));
+        const runs = await this.#o.store.adoptRuns({ nodeId: this.nodeId, buckets, liveNodeIds: live, limit: ADOPT_PAGE });
+        if (runs.length === 0) return;
+        const summary = await recoverRuns({
+          supervisor: this.#supervisor, dispatcher: this.#o.dispatcher,
+          getTask: (id) => this.#getTask(id),
+          onQueued: (run) => this.#queued.set(run.taskId, run),
+        }, runs);
+        this.#o.log('info', 'adopted unfinished runs', { ...summary });
+        this.events.emit('runs:adopted', { count: runs.length });
+        for (const run of runs) if (run.status === 'pending' && run.attempt === 0) this.#startQueuedIfFree(run.taskId);
+      } catch (error) {
+        this.#o.log('error', 'adopting orphaned runs failed', { error: String(error) });
+      } finally {
+        this.#adopting = null;
+      }
+    })();
+    return this.#adopting;
+  }
+
+  /** New buckets: read all their due tasks at once (a takeover applies each task's misfire policy then). */
+  #onAcquired(): void {
+    this.#polledUntil = null;
+    if (this.#ready && !this.#stopped) {
+      if (this.#pollTimer) this.#o.clock.clearTimer(this.#pollTimer);
+      void this.#poll();
+    }
+  }
+
+  /** This node was presumed dead: others may have adopted its runs. Start over from the store. */
+  #resync(): void {
+    this.#supervisor.reset();
+    this.#deferred = [];
+    this.#queue.clear();
+    this.#launches.clear();
+    this.#queued.clear();
+    this.#fired.clear();
+    this.#tasks.clear();
+    this.#polledUntil = null;
+    void this.#adopt({ own: true });
+  }
+
+  #onStoreChanges(changes: StoreChange[]): void {
+    if (this.#stopped) return;
+    for (const change of changes) {
+      if (change.kind === 'task') {
+        if (this.#leases.holds(bucketOf(change.id))) this.taskChanged(change.id);
+        continue;
+      }
+      // Runs not tracked here: if orphaned, the next sweep (each lease tick) adopts them.
+      if (!this.#supervisor.isTracked(change.id)) continue;
+      void this.#o.store.getRun(change.id).then((run) => {
+        if (run) this.#supervisor.reconcile(run);
+      }).catch((error) => this.#o.log('error', 'reloading a changed run failed', { runId: change.id, error: String(error) }));
+    }
   }
 
   /** Stops firing at once, drains in-flight dispatches within the grace period. */
@@ -139,6 +245,10 @@ export class Scheduler implements RunControl {
     // Fires already recorded go out at their instant (at most recordAheadMs away).
     if (this.#launches.size > 0) await new Promise<void>((resolve) => this.#launchesDrained.push(resolve));
     await this.#supervisor.stop(this.#o.shutdownGraceMs);
+    await this.#changes?.close();
+    await this.#adopting;
+    // Last: the runs handed back above are adopted by the new owners of their buckets.
+    await this.#leases.stop();
   }
 
   /** Stops at once without draining or writing: simulates a crash (tests, chaos scripts). */
@@ -149,6 +259,8 @@ export class Scheduler implements RunControl {
     this.#queue.stop();
     this.#launches.stop();
     this.#supervisor.abandon();
+    this.#leases.halt();
+    await this.#changes?.close();
     await this.#firing;
   }
 
@@ -169,7 +281,7 @@ export class Scheduler implements RunControl {
     const run = await this.#o.store.createRun({
       run: {
         id: newId(), taskId: task.id, namespace: task.namespace, taskName: task.name, taskRevision: task.revision,
-        trigger: 'manual', scheduledAt: now, status: 'dispatched', params, createdAt: now,
+        trigger: 'manual', scheduledAt: now, status: 'dispatched', params, createdAt: now, owner: this.nodeId,
         attempt: { executor: executorOf(task), startedAt: now, deadlineAt: task.spec.timeoutMs ? now + task.spec.timeoutMs : null },
       },
       audit: { actor: p.actor, action: 'task.trigger', details: { taskId: task.id, params: p.params ?? {} } },
@@ -220,7 +332,10 @@ export class Scheduler implements RunControl {
     const until = now + this.#o.lookAheadMs;
     const fullRead = this.#polledUntil === null || now - this.#lastFullPollAt >= this.#o.fullPollIntervalMs;
     try {
-      const due = await this.#o.store.listDueTasks({ until, limit: DUE_PAGE, ...(fullRead ? {} : { after: this.#polledUntil! }) });
+      const buckets = this.#leases.heldBuckets();
+      const due = buckets?.length === 0 ? [] : await this.#o.store.listDueTasks({
+        until, limit: DUE_PAGE, ...(fullRead ? {} : { after: this.#polledUntil! }), ...(buckets ? { buckets } : {}),
+      });
       for (const task of due) this.#consider(task);
       for (const [taskId, fired] of this.#fired) if (fired.seq < pollSeq) this.#fired.delete(taskId);
       truncated = due.length === DUE_PAGE;
@@ -237,7 +352,7 @@ export class Scheduler implements RunControl {
 
   /** Queues the task's next fire if it falls inside the look-ahead window. */
   #consider(task: TaskRecord): void {
-    if (this.#stopped || task.state !== 'active' || task.nextFireAt === null) return;
+    if (this.#stopped || task.state !== 'active' || task.nextFireAt === null || !this.#leases.holds(bucketOf(task.id))) return;
     if (task.nextFireAt > this.#o.clock.now() + this.#o.lookAheadMs) return;
     const fired = this.#fired.get(task.id);
     if (fired && task.nextFireAt <= fired.due) return;
@@ -274,8 +389,12 @@ export class Scheduler implements RunControl {
   }
 
   /** Records the fires of `tasks` (due now or within recordAheadMs) and dispatches them at their instant. */
-  async #fire(tasks: TaskRecord[]): Promise<void> {
+  async #fire(due: TaskRecord[]): Promise<void> {
     if (this.#stopped) return;
+    // Buckets lost since the task was queued: another node fires it now.
+    const tasks = due.filter((task) => this.#leases.holds(bucketOf(task.id)));
+    for (const task of due) if (!tasks.includes(task)) this.#fired.delete(task.id);
+    if (tasks.length === 0) return;
     const now = this.#o.clock.now();
     const jitter = tasks.map((task) => jitterDelay(task.spec.schedule, task.id, task.nextFireAt!));
     // The instant each fire happens: its nominal instant plus jitter, or now when that has passed.
@@ -284,16 +403,21 @@ export class Scheduler implements RunControl {
       task, now: fireAt[i]!, thresholdMs: this.#o.misfireThresholdMs,
       activeCount: this.#supervisor.activeCount(task.id), queuedCount: this.#queued.has(task.id) ? 1 : 0,
       jitterMs: jitter[i]!,
-      newId, executor: executorOf(task),
+      newId, executor: executorOf(task), owner: this.nodeId,
     }));
     for (const plan of plans) {
       if (!plan.cancelActive) continue;
       await Promise.all(this.#supervisor.activeRunIds(plan.record.taskId).map((id) => this.#supervisor.cancel(id, 'overlap')));
     }
-    const results = await this.#o.store.recordFires(plans.map((p) => p.record));
+    const results = await this.#o.store.recordFires(plans.map((p) => p.record), this.#leases.fence());
     results.forEach((result, i) => {
       const task = tasks[i]!;
       const plan = plans[i]!;
+      if (result.fenced) {
+        this.#fired.delete(task.id);
+        this.events.emit('fire:fenced', { taskId: task.id });
+        return;
+      }
       if (!result.recorded) {
         this.events.emit('fire:conflict', { taskId: task.id });
         this.taskChanged(task.id);
@@ -319,8 +443,17 @@ export class Scheduler implements RunControl {
     });
   }
 
-  /** Dispatches a recorded run at its instant. */
+  /**
+   * Dispatches a recorded run at its instant, unless this node's heartbeat is overdue (it may have
+   * been frozen, and presumed dead, with others adopting the run): then the run waits for the next
+   * heartbeat. If that finds the node was presumed dead, the resync drops it and adopts it again
+   * only if it is still this node's; otherwise it goes out then.
+   */
   #launch(run: RunRecord, task: TaskRecord): void {
+    if (!this.#leases.nodeAlive()) {
+      this.#deferred.push({ run, task });
+      return;
+    }
     const lagMs = this.#o.clock.now() - run.scheduledAt;
     this.#o.onFire?.({ taskId: task.id, scheduledAt: run.scheduledAt, lagMs });
     this.events.emit('fire', { taskId: task.id, runId: run.id, scheduledAt: run.scheduledAt, lagMs, status: run.status });

@@ -1,0 +1,226 @@
+/**
+ * Membership and bucket leases: how scheduler nodes share the tasks, with no leader.
+ *
+ * Design note (the cluster protocol of DESIGN.md, as built):
+ * - Every task hashes into one of BUCKET_COUNT buckets (`core/buckets.ts`). A node fires only the
+ *   tasks of buckets it holds a lease on. A lease is a term `(owner, epoch)` with an expiry on the
+ *   STORE's clock; a new holder always starts a new term (epoch + 1).
+ * - Each tick (every `renewIntervalMs`), a node heartbeats, renews the exact terms it holds, reads
+ *   the live nodes and all leases, and computes the same even assignment every node computes
+ *   (`bucket-assignment.ts`). It releases what is assigned to another live node and acquires what
+ *   is assigned to it and free (no lease, or expired).
+ * - Local step-down: a lease counts as held only until `start of the renewing call + ttlMs −
+ *   safetyMarginMs` on this node's clock. The store's expiry is at least `ttlMs` after that call
+ *   started, so the node stops before its lease can lapse, whatever the clocks' offset (only their
+ *   rates matter, over a few seconds).
+ * - Fencing: fires are recorded with the terms held (`Store.recordFires(…, fence)`), checked in the
+ *   recording transaction. A node that froze past its lease (GC, SIGSTOP) and wakes up cannot
+ *   record a fire for a bucket it lost, even before it notices.
+ * - A node that went longer than its TTL without a successful heartbeat was presumed dead by the
+ *   others, who may have adopted its runs: it drops everything it held (`presumed-dead`) and starts
+ *   over as a new member.
+ * - With an exclusive store (SQLite: one process per file, enforced by a lock), the single node
+ *   holds every bucket for good: no step-down, no fencing needed.
+ * Defaults: TTL 3 s, renew every 1 s, margin 1 s: a dead node's buckets are taken over within
+ * TTL + one tick ≈ 4 s.
+ */
+import { EventEmitter } from 'node:events';
+import { BUCKET_COUNT } from '../core/buckets.ts';
+import type { Clock, TimerHandle } from '../core/clock.ts';
+import type { AcquiredLease, Fence, Store } from '../store/store.ts';
+import { assignBuckets } from './bucket-assignment.ts';
+
+export interface BucketLeaseOptions {
+  store: Store;
+  /** Real time (leases are about real time even when a test drives the scheduler's clock). */
+  clock: Clock;
+  nodeId: string;
+  node: { address: () => string | null; roles: string[]; version: string; startedAt: number };
+  /** The store admits one process (SQLite): hold every bucket without expiry checks. @default false */
+  exclusive?: boolean;
+  /** Lease and node TTL. @default 3000 */
+  ttlMs?: number;
+  /** @default 1000 */
+  renewIntervalMs?: number;
+  /** Stop using a lease this long before it could expire. @default 1000 */
+  safetyMarginMs?: number;
+  log?: (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
+}
+
+export interface BucketLeaseEvents {
+  /** Buckets newly held (after a start, a rebalance or a takeover). */
+  acquired: [AcquiredLease[]];
+  /** Buckets no longer held: released to another node, or a renewal failed. */
+  lost: [number[]];
+  /** This node went longer than its TTL without a heartbeat: everything it held is gone. */
+  'presumed-dead': [];
+  /** A tick finished (successfully or not). */
+  tick: [{ ok: boolean }];
+}
+
+interface Held {
+  epoch: number;
+  /** Local time after which this lease must not be used. */
+  validUntil: number;
+}
+
+export class BucketLeases {
+  readonly events = new EventEmitter<BucketLeaseEvents>();
+  readonly #o: Required<Omit<BucketLeaseOptions, 'log'>> & Pick<BucketLeaseOptions, 'log'>;
+  readonly #held = new Map<number, Held>();
+  #liveNodeIds: string[] = [];
+  /** Local time at the start of the last successful heartbeat. */
+  #lastBeatAt: number | null = null;
+  #timer: TimerHandle | null = null;
+  #ticking: Promise<void> = Promise.resolve();
+  #stopped = false;
+
+  constructor(options: BucketLeaseOptions) {
+    this.#o = { exclusive: false, ttlMs: 3000, renewIntervalMs: 1000, safetyMarginMs: 1000, ...options };
+    if (this.#o.safetyMarginMs >= this.#o.ttlMs || this.#o.renewIntervalMs >= this.#o.ttlMs - this.#o.safetyMarginMs) {
+      throw new RangeError('bucket leases: need renewIntervalMs < ttlMs − safetyMarginMs');
+    }
+  }
+
+  get nodeId(): string {
+    return this.#o.nodeId;
+  }
+
+  /** The only node of an exclusive store: there is nobody to hand buckets or runs to. */
+  get exclusive(): boolean {
+    return this.#o.exclusive;
+  }
+
+  /** True while this node's own heartbeat is fresh enough that no other node presumes it dead. */
+  nodeAlive(): boolean {
+    if (this.#o.exclusive) return true;
+    return this.#lastBeatAt !== null && this.#o.clock.now() < this.#lastBeatAt + this.#o.ttlMs - this.#o.safetyMarginMs;
+  }
+
+  holds(bucket: number): boolean {
+    const held = this.#held.get(bucket);
+    return held !== undefined && (this.#o.exclusive || this.#o.clock.now() < held.validUntil);
+  }
+
+  /** The buckets held now; undefined when every bucket is (no filter needed). */
+  heldBuckets(): number[] | undefined {
+    const buckets = [...this.#held.keys()].filter((bucket) => this.holds(bucket)).sort((a, b) => a - b);
+    return buckets.length === BUCKET_COUNT ? undefined : buckets;
+  }
+
+  /** The fence for recording fires; undefined with an exclusive store. */
+  fence(): Fence | undefined {
+    if (this.#o.exclusive) return undefined;
+    return { owner: this.#o.nodeId, terms: [...this.#held].filter(([bucket]) => this.holds(bucket)).map(([bucket, held]) => ({ bucket, epoch: held.epoch })) };
+  }
+
+  /** Live nodes as of the last tick, this one included. */
+  liveNodeIds(): string[] {
+    return this.#liveNodeIds;
+  }
+
+  /** Registers, takes a first share of buckets, and keeps ticking. */
+  async start(): Promise<void> {
+    this.#stopped = false;
+    if (this.#o.exclusive) {
+      // The store's lock proves that no other process uses it: whoever registered before is dead.
+      for (const node of await this.#o.store.listNodes()) if (node.id !== this.#o.nodeId) await this.#o.store.removeNode({ nodeId: node.id });
+    }
+    await this.tick();
+  }
+
+  /** Stops ticking, releases every lease and leaves the cluster, so that others take over at once. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer) this.#o.clock.clearTimer(this.#timer);
+    await this.#ticking;
+    const terms = [...this.#held].map(([bucket, held]) => ({ bucket, epoch: held.epoch }));
+    this.#drop([...this.#held.keys()]);
+    try {
+      await this.#o.store.releaseBuckets({ nodeId: this.#o.nodeId, terms });
+      await this.#o.store.removeNode({ nodeId: this.#o.nodeId });
+    } catch (error) {
+      this.#o.log?.('warn', 'leaving the cluster failed; other nodes take over when the leases expire', { error: String(error) });
+    }
+  }
+
+  /** Stops ticking without a word to the store: a crash, as other nodes see it (tests). */
+  halt(): void {
+    this.#stopped = true;
+    if (this.#timer) this.#o.clock.clearTimer(this.#timer);
+  }
+
+  /** One round: heartbeat, renew, rebalance. Ticks never overlap. */
+  tick(): Promise<void> {
+    this.#ticking = this.#ticking.then(() => this.#tick());
+    return this.#ticking;
+  }
+
+  async #tick(): Promise<void> {
+    if (this.#timer) this.#o.clock.clearTimer(this.#timer);
+    let ok = false;
+    try {
+      await this.#round();
+      ok = true;
+    } catch (error) {
+      this.#o.log?.('warn', 'cluster heartbeat failed', { error: String(error) });
+    }
+    this.events.emit('tick', { ok });
+    if (!this.#stopped) this.#timer = this.#o.clock.setTimer(() => void this.tick(), this.#o.renewIntervalMs);
+  }
+
+  async #round(): Promise<void> {
+    const { store, nodeId, ttlMs, safetyMarginMs, clock } = this.#o;
+    const started = clock.now();
+    if (!this.#o.exclusive && this.#lastBeatAt !== null && started >= this.#lastBeatAt + ttlMs) {
+      this.#o.log?.('warn', 'this node went longer than its TTL without a heartbeat: dropping all it held', { silentMs: started - this.#lastBeatAt });
+      this.#lastBeatAt = null;
+      this.#drop([...this.#held.keys()]);
+      this.events.emit('presumed-dead');
+    }
+    const me = await store.heartbeatNode({
+      node: { id: nodeId, address: this.#o.node.address(), roles: this.#o.node.roles, version: this.#o.node.version, startedAt: this.#o.node.startedAt },
+      ttlMs,
+    });
+    this.#lastBeatAt = started;
+    const dbNow = me.heartbeatAt;
+
+    if (this.#held.size > 0) {
+      const renewed = await store.renewBuckets({ nodeId, ttlMs, terms: [...this.#held].map(([bucket, held]) => ({ bucket, epoch: held.epoch })) });
+      const kept = new Set(renewed.map((lease) => lease.bucket));
+      for (const lease of renewed) this.#held.set(lease.bucket, { epoch: lease.epoch, validUntil: started + ttlMs - safetyMarginMs });
+      this.#drop([...this.#held.keys()].filter((bucket) => !kept.has(bucket)));
+    }
+
+    const [nodes, leases] = await Promise.all([store.listNodes(), store.listBucketLeases()]);
+    const live = nodes.filter((node) => node.expiresAt > dbNow).map((node) => node.id);
+    if (!live.includes(nodeId)) live.push(nodeId);
+    this.#liveNodeIds = live;
+    const views = leases.map((lease) => ({ bucket: lease.bucket, owner: lease.owner, live: lease.expiresAt > dbNow }));
+    const assignment = this.#o.exclusive ? new Map<number, string>(Array.from({ length: BUCKET_COUNT }, (_, b) => [b, nodeId])) : assignBuckets(live, views, BUCKET_COUNT);
+
+    const release = [...this.#held.keys()].filter((bucket) => assignment.get(bucket) !== nodeId);
+    if (release.length > 0) {
+      const terms = release.map((bucket) => ({ bucket, epoch: this.#held.get(bucket)!.epoch }));
+      this.#drop(release);
+      await store.releaseBuckets({ nodeId, terms });
+    }
+
+    const leased = new Map(views.map((view) => [view.bucket, view]));
+    const wanted = [...assignment].filter(([bucket, owner]) => owner === nodeId && !this.#held.has(bucket))
+      .map(([bucket]) => bucket)
+      .filter((bucket) => { const view = leased.get(bucket); return view === undefined || !view.live || view.owner === nodeId; });
+    if (wanted.length > 0) {
+      const asked = clock.now();
+      const acquired = await store.acquireBuckets({ nodeId, buckets: wanted, ttlMs });
+      for (const lease of acquired) this.#held.set(lease.bucket, { epoch: lease.epoch, validUntil: asked + ttlMs - safetyMarginMs });
+      if (acquired.length > 0) this.events.emit('acquired', acquired);
+    }
+  }
+
+  #drop(buckets: number[]): void {
+    if (buckets.length === 0) return;
+    for (const bucket of buckets) this.#held.delete(bucket);
+    this.events.emit('lost', buckets);
+  }
+}
