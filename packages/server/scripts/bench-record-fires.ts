@@ -1,8 +1,12 @@
 /**
- * Times `recordFires` on the SQLite store: one call with N fires, each advancing one task by
- * compare-and-set and inserting one run (every other run dispatched with its first attempt).
+ * Times `recordFires` on a store: each round records one fire of each of N tasks, in calls of
+ * `batch` fires, each fire advancing one task by compare-and-set and inserting one run (every
+ * other run dispatched with its first attempt).
  *
- *   node packages/server/scripts/bench-record-fires.ts [fires=20000] [path=<temp file>|:memory:]
+ *   node packages/server/scripts/bench-record-fires.ts [fires=20000] [store=<temp file>] [batch=fires]
+ *
+ * `store` is a SQLite path (or `:memory:`), or a `postgres://…` or `mysql://…` URL: the SQL stores
+ * work in a scratch schema or database, dropped at the end.
  *
  * Prints results; it asserts nothing (DESIGN.md: benchmarks are scripts, not timed tests).
  */
@@ -13,12 +17,14 @@ import { performance } from 'node:perf_hooks';
 import type { TaskSpec } from '@ecron/contracts';
 import { newId } from '../src/core/ids.ts';
 import { createSqliteStore } from '../src/store/sqlite/sqlite-store.ts';
-import type { FireRecord } from '../src/store/store.ts';
+import type { FireRecord, Store } from '../src/store/store.ts';
+import { scratchSqlStore } from './scratch-sql-store.ts';
 
 const count = Number(process.argv[2] ?? 20_000);
 const dir = mkdtempSync(join(tmpdir(), 'ecron-bench-'));
 const path = process.argv[3] ?? join(dir, 'ecron.db');
-const store = createSqliteStore({ path });
+const batch = Number(process.argv[4] ?? count);
+const store: Store = /^(postgres|postgresql|mysql):\/\//.test(path) ? await scratchSqlStore(path, { poolSize: 2 }) : createSqliteStore({ path });
 await store.open();
 
 const spec = (name: string): TaskSpec => ({
@@ -55,10 +61,11 @@ function fires(round: number): FireRecord[] {
 const rounds = 7;
 const wall: number[] = [];
 for (let round = 0; round < rounds; round++) {
-  const batch = fires(round);
+  const list = fires(round);
   const cpuBefore = process.cpuUsage();
   const started = performance.now();
-  const results = await store.recordFires(batch);
+  const results = [];
+  for (let from = 0; from < list.length; from += batch) results.push(...await store.recordFires(list.slice(from, from + batch)));
   const ms = performance.now() - started;
   const cpu = process.cpuUsage(cpuBefore);
   wall.push(ms);
@@ -67,6 +74,8 @@ for (let round = 0; round < rounds; round++) {
   console.log(`round ${round}: ${ms.toFixed(1)} ms wall, ${((cpu.user + cpu.system) / 1000).toFixed(1)} ms CPU (${recorded} recorded, ${runs} runs)`);
 }
 wall.sort((a, b) => a - b);
-console.log(`recordFires of ${count} fires on ${path}: min ${wall[0]!.toFixed(1)} ms, median ${wall[rounds >> 1]!.toFixed(1)} ms`);
+const median = wall[rounds >> 1]!;
+console.log(`recordFires of ${count} fires in batches of ${batch} on ${path}: min ${wall[0]!.toFixed(1)} ms, median ${median.toFixed(1)} ms`
+  + ` (${Math.round(count / (median / 1000))} fires/s at the median)`);
 await store.close();
 rmSync(dir, { recursive: true, force: true });

@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
+import { createMysqlStore } from '../../src/store/mysql/mysql-store.ts';
 import { createPostgresStore } from '../../src/store/postgres/postgres-store.ts';
 import type { Store } from '../../src/store/store.ts';
 
@@ -64,4 +65,12 @@ function alsoOnClose(store: Store, cleanup: () => Promise<void>): Store {
 export async function postgresTestStore(schema = randomName()): Promise<Store> {
   await postgresAdmin(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
   return alsoOnClose(createPostgresStore({ url: POSTGRES_URL, schema, poolSize: 4 }), () => postgresAdmin(`DROP SCHEMA IF EXISTS ${schema} CASCADE`));
+}
+
+/** A MySQL/MariaDB store in a fresh database of its own, dropped on close. */
+export async function mysqlTestStore(database = randomName()): Promise<Store> {
+  await mysqlAdmin(`CREATE DATABASE IF NOT EXISTS ${database}`);
+  const url = new URL(MYSQL_URL);
+  url.pathname = `/${database}`;
+  return alsoOnClose(createMysqlStore({ url: url.toString(), poolSize: 4 }), () => mysqlAdmin(`DROP DATABASE IF EXISTS ${database}`));
 }

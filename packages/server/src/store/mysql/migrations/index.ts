@@ -1,0 +1,10 @@
+/**
+ * Every MySQL/MariaDB migration, by name. The migrator applies them in name order, so names
+ * start with a zero-padded sequence number. Append only: a released migration never changes.
+ */
+import type { Migration } from 'kysely/migration';
+import * as init from './0001_init.ts';
+
+export const MYSQL_MIGRATIONS: Readonly<Record<string, Migration>> = {
+  '0001_init': init,
+};
