@@ -56,6 +56,9 @@ export function mysqlDialect(options: { description: string }): SqlDialect {
     name: 'mysql',
     supportsReturning: false,
     forShare: sql`LOCK IN SHARE MODE`,
+    forUpdateSkipLocked: sql`FOR UPDATE SKIP LOCKED`,
+    notifyChanges: null,
+    changePollMs: 200,
     nowMs: sql`CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS SIGNED)`,
     // mysql2 expands the array parameter into `v1, v2, …`.
     inList: (expr, values) => sql`${expr} IN (${values})`,

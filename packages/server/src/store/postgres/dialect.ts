@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { sql, type RawBuilder } from 'kysely';
+import pg from 'pg';
 import { EcronError } from '../../core/errors.ts';
 import type { Column, ColumnType, SqlDialect, SqlValue } from '../sql/dialect.ts';
 
@@ -53,11 +54,52 @@ function migrationLockKey(schema: string): string {
   return createHash('sha256').update(`ecron.migrate:${schema}`).digest().readBigInt64BE(0).toString();
 }
 
+/** The NOTIFY channel of `schema`'s change log: one per schema, so stores in other schemas stay quiet. */
+export function changeChannel(schema: string): string {
+  return `ecron_changes_${schema}`.toLowerCase();
+}
+
 function columnList(columns: readonly Column[]): RawBuilder<unknown> {
   return sql.join(columns.map((column) => sql.ref(column.name)));
 }
 
-export function postgresDialect(options: { schema: string; description: string }): SqlDialect {
+/** A LISTEN connection of its own (pooled connections are shared, LISTEN belongs to a session). */
+function listener(url: string, channel: string, onWake: () => void): Promise<{ close(): Promise<void> }> {
+  let client: pg.Client | null = null;
+  let retry: NodeJS.Timeout | null = null;
+  let closed = false;
+  const connect = async (): Promise<void> => {
+    const next = new pg.Client({ connectionString: url, application_name: 'ecron-listen' });
+    next.on('notification', () => onWake());
+    next.on('error', () => undefined);
+    next.on('end', () => {
+      if (closed || client !== next) return;
+      client = null;
+      retry = setTimeout(reconnect, 1000);
+    });
+    await next.connect();
+    await next.query(`LISTEN "${channel}"`);
+    if (closed) {
+      await next.end();
+      return;
+    }
+    client = next;
+    onWake();
+  };
+  const reconnect = (): void => {
+    if (!closed) connect().catch(() => { if (!closed) retry = setTimeout(reconnect, 1000); });
+  };
+  return connect().then(() => ({
+    close: async () => {
+      closed = true;
+      if (retry) clearTimeout(retry);
+      await client?.end().catch(() => undefined);
+      client = null;
+    },
+  }));
+}
+
+export function postgresDialect(options: { schema: string; description: string; url: string }): SqlDialect {
   const rowsTable = (alias: string, columns: readonly Column[], rows: readonly SqlValue[][]): RawBuilder<unknown> => {
     const arrays = columns.map((column, i) => sql`${rows.map((row) => row[i])}::${sql.raw(ARRAY_TYPES[column.type])}`);
     return sql`unnest(${sql.join(arrays)}) AS ${sql.raw(alias)} (${columnList(columns)})`;
@@ -66,6 +108,10 @@ export function postgresDialect(options: { schema: string; description: string }
     name: 'postgres',
     supportsReturning: true,
     forShare: sql`FOR SHARE`,
+    forUpdateSkipLocked: sql`FOR UPDATE SKIP LOCKED`,
+    notifyChanges: sql`SELECT pg_notify(${changeChannel(options.schema)}, '')`,
+    changePollMs: 1000,
+    listenForChanges: (onWake) => listener(options.url, changeChannel(options.schema), onWake),
     nowMs: sql`(extract(epoch FROM clock_timestamp()) * 1000)::int8`,
     inList: (expr, values, type) => sql`${expr} = ANY(${values}::${sql.raw(ARRAY_TYPES[type])})`,
     rowsTable,

@@ -62,7 +62,7 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
     throw new EcronError('CONFIG_INVALID', `the PostgreSQL schema must be a plain identifier, not ${JSON.stringify(schema)}`, { schema });
   }
   const description = describePostgresUrl(options.url, schema);
-  const dialect = postgresDialect({ schema, description });
+  const dialect = postgresDialect({ schema, description, url: options.url });
   return createSqlStore({
     dialect,
     description,

@@ -49,6 +49,14 @@ CREATE TABLE bucket_leases (
   CONSTRAINT bucket_leases_pkey PRIMARY KEY (bucket)
 );
 
+CREATE TABLE changes (
+  seq bigint NOT NULL DEFAULT nextval('changes_seq_seq'::regclass),
+  kind text NOT NULL,
+  id text COLLATE "C" NOT NULL,
+  at bigint NOT NULL,
+  CONSTRAINT changes_pkey PRIMARY KEY (seq)
+);
+
 CREATE TABLE cluster_nodes (
   id text COLLATE "C" NOT NULL,
   address text,
@@ -144,6 +152,8 @@ CREATE TABLE tasks (
 CREATE INDEX audit_log_action ON audit_log USING btree (action, id);
 
 CREATE INDEX audit_log_resource ON audit_log USING btree (resource_id, id);
+
+CREATE INDEX changes_at ON changes USING btree (at);
 
 CREATE INDEX runs_active ON runs USING btree (task_id, id) WHERE (finished_at IS NULL);
 

@@ -26,6 +26,21 @@ export interface SqlDialect {
 
   /** The lock clause of a read that others may share but not change until commit. */
   readonly forShare: RawBuilder<unknown>;
+  /** The lock clause of a claim: rows another transaction holds are skipped, not waited for. */
+  readonly forUpdateSkipLocked: RawBuilder<unknown>;
+  /**
+   * A statement, run in the transaction that logs changes, that wakes change listeners on commit
+   * (PostgreSQL `pg_notify`); null when the dialect has none and listeners poll the change log.
+   */
+  readonly notifyChanges: RawBuilder<unknown> | null;
+  /**
+   * Opens a dedicated connection that calls `onWake` when another transaction's
+   * `notifyChanges` commits (PostgreSQL LISTEN); absent when the dialect has none. The listener
+   * reconnects by itself after a failure and calls `onWake` then too (changes may have been missed).
+   */
+  listenForChanges?(onWake: () => void): Promise<{ close(): Promise<void> }>;
+  /** How often listeners poll the change log: the propagation delay without a wake-up. */
+  readonly changePollMs: number;
   /** The database clock in epoch milliseconds, as a BIGINT expression. */
   readonly nowMs: RawBuilder<unknown>;
 

@@ -12,6 +12,8 @@ import { sql } from 'kysely';
 import { EcronError } from '../../core/errors.ts';
 import type { Store } from '../store.ts';
 import * as attempts from './attempts.ts';
+import * as changeFeed from './change-feed.ts';
+import * as cluster from './cluster.ts';
 import { firstRow, type SqlContext } from './context.ts';
 import type { SqlDialect } from './dialect.ts';
 import * as fires from './fires.ts';
@@ -34,6 +36,10 @@ class SqlStore implements Store {
   readonly #options: SqlStoreOptions;
   #context: SqlContext | null = null;
   #opening: Promise<void> | null = null;
+  readonly #changes = new changeFeed.SqlChangeWatcher(() => {
+    if (this.#context === null) throw new EcronError('STORE_UNAVAILABLE', `${this.#options.description} is not open`);
+    return this.#context;
+  });
 
   constructor(options: SqlStoreOptions) {
     this.#options = options;
@@ -78,6 +84,7 @@ class SqlStore implements Store {
 
   async close(): Promise<void> {
     await this.#opening?.catch(() => undefined);
+    await this.#changes.stop();
     const context = this.#context;
     this.#context = null;
     this.#opening = null;
@@ -117,21 +124,17 @@ class SqlStore implements Store {
   appendRunLogs: Store['appendRunLogs'] = (lines) => this.#use((ctx) => runLogs.appendRunLogs(ctx, lines));
   listRunLogs: Store['listRunLogs'] = (p) => this.#use((ctx) => runLogs.listRunLogs(ctx, p));
 
-  // ---- cluster (TEMPORARY: not implemented yet on the SQL stores; see the report of issue 3, part 1)
-  heartbeatNode: Store['heartbeatNode'] = () => this.#notYet('heartbeatNode');
-  removeNode: Store['removeNode'] = () => this.#notYet('removeNode');
-  listNodes: Store['listNodes'] = () => this.#notYet('listNodes');
-  listBucketLeases: Store['listBucketLeases'] = () => this.#notYet('listBucketLeases');
-  acquireBuckets: Store['acquireBuckets'] = () => this.#notYet('acquireBuckets');
-  renewBuckets: Store['renewBuckets'] = () => this.#notYet('renewBuckets');
-  releaseBuckets: Store['releaseBuckets'] = () => this.#notYet('releaseBuckets');
-  adoptRuns: Store['adoptRuns'] = () => this.#notYet('adoptRuns');
-  watchChanges: Store['watchChanges'] = () => this.#notYet('watchChanges');
-  publishChanges: Store['publishChanges'] = () => this.#notYet('publishChanges');
-
-  #notYet(verb: string): Promise<never> {
-    return Promise.reject(new EcronError('INTERNAL', `${verb} is not implemented yet on ${this.#options.description}`));
-  }
+  // ---- cluster
+  heartbeatNode: Store['heartbeatNode'] = (p) => this.#use((ctx) => cluster.heartbeatNode(ctx, p));
+  removeNode: Store['removeNode'] = (p) => this.#use((ctx) => cluster.removeNode(ctx, p.nodeId));
+  listNodes: Store['listNodes'] = () => this.#use((ctx) => cluster.listNodes(ctx));
+  listBucketLeases: Store['listBucketLeases'] = () => this.#use((ctx) => cluster.listBucketLeases(ctx));
+  acquireBuckets: Store['acquireBuckets'] = (p) => this.#use((ctx) => cluster.acquireBuckets(ctx, p));
+  renewBuckets: Store['renewBuckets'] = (p) => this.#use((ctx) => cluster.renewBuckets(ctx, p));
+  releaseBuckets: Store['releaseBuckets'] = (p) => this.#use((ctx) => cluster.releaseBuckets(ctx, p));
+  adoptRuns: Store['adoptRuns'] = (p) => this.#use((ctx) => cluster.adoptRuns(ctx, p));
+  watchChanges: Store['watchChanges'] = (listener) => this.#use(() => this.#changes.subscribe(listener));
+  publishChanges: Store['publishChanges'] = (changes) => this.#use((ctx) => changeFeed.publishChanges(ctx, changes));
 
   // ---- tokens and audit
   createToken: Store['createToken'] = (p) => this.#use((ctx) => tokensAudit.createToken(ctx, p));

@@ -11,6 +11,7 @@ import type { TaskRecord, TaskRevisionRecord } from '../../core/model.ts';
 import { checkPageLimit, decodeCursor, toPage } from '../pagination.ts';
 import { toTask, toTaskRevision } from '../sqlite/rows.ts';
 import type { AuditInput, ListTasksParams, Page } from '../store.ts';
+import { logChanges } from './change-feed.ts';
 import { affected, firstRow, inList, inTransaction, rows, whereAll, type SqlContext } from './context.ts';
 import { auditOf, insertAudit } from './tokens-audit.ts';
 
@@ -61,6 +62,7 @@ export async function createTask(ctx: SqlContext, p: { task: TaskRecord; audit: 
       ${task.updatedAt}, ${bucketOf(task.id)})`.execute(trx);
     await insertRevision(trx, task.id, task.revision, spec, task.createdAt, p.audit.actor);
     await insertAudit(trx, auditOf(p.audit, task.createdAt, 'task', task.id));
+    await logChanges(ctx, trx, [{ kind: 'task', id: task.id }]);
     return (await readTask(trx, task.id))!;
   }));
 }
@@ -84,6 +86,7 @@ export async function updateTask(ctx: SqlContext, p: {
       next_fire_at = ${p.nextFireAt}, anchor_at = ${p.anchorAt}, updated_at = ${p.at} WHERE id = ${p.id}`.execute(trx);
     await insertRevision(trx, p.id, revision, spec, p.at, p.audit.actor);
     await insertAudit(trx, auditOf(p.audit, p.at, 'task', p.id));
+    await logChanges(ctx, trx, [{ kind: 'task', id: p.id }]);
     return (await readTask(trx, p.id))!;
   }));
 }
@@ -94,6 +97,7 @@ export async function setTaskState(ctx: SqlContext, p: { id: string; state: Task
     const changed = await affected(trx, sql`UPDATE tasks SET state = ${p.state}, next_fire_at = ${p.nextFireAt}, updated_at = ${p.at} WHERE id = ${p.id}`);
     if (changed === 0) throw notFound(p.id);
     await insertAudit(trx, auditOf(p.audit, p.at, 'task', p.id));
+    await logChanges(ctx, trx, [{ kind: 'task', id: p.id }]);
     return (await readTask(trx, p.id))!;
   });
 }
@@ -103,6 +107,7 @@ export async function deleteTask(ctx: SqlContext, p: { id: string; at: number; a
   await inTransaction(ctx, async (trx) => {
     if (await affected(trx, sql`DELETE FROM tasks WHERE id = ${p.id}`) === 0) throw notFound(p.id);
     await insertAudit(trx, auditOf(p.audit, p.at, 'task', p.id));
+    await logChanges(ctx, trx, [{ kind: 'task', id: p.id }]);
   });
 }
 
