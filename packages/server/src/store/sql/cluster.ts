@@ -96,8 +96,9 @@ export async function acquireBuckets(ctx: SqlContext, p: { nodeId: string; bucke
       acquired.push({ bucket, owner: p.nodeId, epoch, expiresAt, takenOver: !live });
     }
     if (acquired.length > 0) {
-      await sql`UPDATE bucket_leases SET owner = ${p.nodeId}, expires_at = ${expiresAt},
-        epoch = CASE WHEN expires_at > ${now} THEN epoch ELSE epoch + 1 END
+      // epoch first: MySQL evaluates SET left to right with the values already assigned.
+      await sql`UPDATE bucket_leases SET epoch = CASE WHEN expires_at > ${now} THEN epoch ELSE epoch + 1 END,
+        owner = ${p.nodeId}, expires_at = ${expiresAt}
         WHERE ${inList(ctx, 'bucket', acquired.map((lease) => lease.bucket), 'int')}`.execute(trx);
     }
     return acquired;

@@ -4,7 +4,9 @@
  */
 import type { Migration } from 'kysely/migration';
 import * as init from './0001_init.ts';
+import * as changeLog from './0002_change_log.ts';
 
 export const MYSQL_MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001_init': init,
+  '0002_change_log': changeLog,
 };

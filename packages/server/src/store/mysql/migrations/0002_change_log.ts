@@ -1,0 +1,20 @@
+/**
+ * The change log (`sql/change-feed.ts`), as PostgreSQL's `0002_change_log`: task changes and
+ * published run changes, appended in the transaction that makes them, read by every node's
+ * change poller (MySQL has no LISTEN: the poll is the only path), pruned after five minutes.
+ */
+import { sql, type Kysely } from 'kysely';
+
+export async function up(db: Kysely<unknown>): Promise<void> {
+  await sql.raw(`CREATE TABLE IF NOT EXISTS changes (
+  seq BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+  kind VARCHAR(16) NOT NULL,
+  id VARCHAR(64) NOT NULL,
+  at BIGINT NOT NULL,
+  KEY changes_at (at)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`).execute(db);
+}
+
+export async function down(db: Kysely<unknown>): Promise<void> {
+  await sql`DROP TABLE changes`.execute(db);
+}
