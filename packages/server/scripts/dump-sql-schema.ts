@@ -11,10 +11,12 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { dumpMysqlSchema } from '../src/store/mysql/schema-dump.ts';
 import { dumpPostgresSchema } from '../src/store/postgres/schema-dump.ts';
 
 const DIALECTS: Record<string, { defaultUrl: string; dump: (url: string) => Promise<string> }> = {
   postgres: { defaultUrl: 'postgres://postgres@127.0.0.1:5432/test', dump: dumpPostgresSchema },
+  mysql: { defaultUrl: 'mysql://root@127.0.0.1:3306/test', dump: dumpMysqlSchema },
 };
 
 const args = process.argv.slice(2).filter((arg) => arg !== '--check');

@@ -47,7 +47,7 @@ export async function scratchSqlStore(url: string, options: { poolSize?: number;
     store = createPostgresStore({ url, schema: name, poolSize });
     drop = `DROP SCHEMA IF EXISTS ${name} CASCADE`;
   } else {
-    await adminStatement(url, `CREATE DATABASE IF NOT EXISTS ${name}`);
+    await adminStatement(url, `CREATE DATABASE IF NOT EXISTS ${name} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
     const scratch = new URL(url);
     scratch.pathname = `/${name}`;
     store = createMysqlStore({ url: scratch.toString(), poolSize });
