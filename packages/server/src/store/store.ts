@@ -320,6 +320,12 @@ export interface Store {
    */
   watchChanges(listener: (changes: StoreChange[]) => void): Promise<ChangeSubscription>;
   publishChanges(changes: StoreChange[]): Promise<void>;
+  /**
+   * A secret every node of the cluster shares (the keys of executor signatures and callback
+   * tokens): stores `candidate` under `name` unless a value is stored already, and returns the
+   * stored value. The first node to start decides; concurrent callers all get the same value.
+   */
+  ensureSecret(p: { name: string; candidate: string }): Promise<string>;
 
   // ---- tokens and audit -----------------------------------------------------------------
   /** Audit: resourceType "token", resourceId the token id. */

@@ -197,6 +197,16 @@ export function describeCluster(ctx: { readonly store: Store }): void {
     });
   });
 
+  describe('cluster: shared secrets', () => {
+    it('keeps the first value stored under a name, whoever asks after', async () => {
+      expect(await ctx.store.ensureSecret({ name: 'signing', candidate: 'first-value-0123456789' })).toBe('first-value-0123456789');
+      expect(await ctx.store.ensureSecret({ name: 'signing', candidate: 'second-value-0123456789' })).toBe('first-value-0123456789');
+      const raced = await Promise.all(['a', 'b', 'c'].map((c) => ctx.store.ensureSecret({ name: 'callback', candidate: `candidate-${c}` })));
+      expect(new Set(raced).size).toBe(1);
+      expect(['candidate-a', 'candidate-b', 'candidate-c']).toContain(raced[0]);
+    });
+  });
+
   describe('cluster: change feed', () => {
     it('tells watchers of task changes and of published run changes', async () => {
       const task = await seedTask(ctx.store);

@@ -68,6 +68,12 @@ CREATE TABLE cluster_nodes (
   CONSTRAINT cluster_nodes_pkey PRIMARY KEY (id)
 );
 
+CREATE TABLE cluster_secrets (
+  name text COLLATE "C" NOT NULL,
+  value text NOT NULL,
+  CONSTRAINT cluster_secrets_pkey PRIMARY KEY (name)
+);
+
 CREATE TABLE kysely_migration (
   name character varying(255) NOT NULL,
   timestamp character varying(255) NOT NULL,

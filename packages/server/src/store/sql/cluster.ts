@@ -153,3 +153,12 @@ export async function adoptRuns(ctx: SqlContext, p: { nodeId: string; buckets: n
     return orphans.map((run) => ({ ...run, owner: p.nodeId }));
   });
 }
+
+export async function ensureSecret(ctx: SqlContext, p: { name: string; candidate: string }): Promise<string> {
+  return inTransaction(ctx, async (trx) => {
+    await ctx.dialect.insertRows(trx, {
+      table: 'cluster_secrets', columns: [{ name: 'name', type: 'text' }, { name: 'value', type: 'text' }], rows: [[p.name, p.candidate]], ignoreDuplicates: true,
+    });
+    return (await firstRow<{ value: string }>(trx, sql`SELECT value FROM cluster_secrets WHERE name = ${p.name}`))!.value;
+  });
+}

@@ -133,6 +133,7 @@ class SqlStore implements Store {
   renewBuckets: Store['renewBuckets'] = (p) => this.#use((ctx) => cluster.renewBuckets(ctx, p));
   releaseBuckets: Store['releaseBuckets'] = (p) => this.#use((ctx) => cluster.releaseBuckets(ctx, p));
   adoptRuns: Store['adoptRuns'] = (p) => this.#use((ctx) => cluster.adoptRuns(ctx, p));
+  ensureSecret: Store['ensureSecret'] = (p) => this.#use((ctx) => cluster.ensureSecret(ctx, p));
   watchChanges: Store['watchChanges'] = (listener) => this.#use(() => this.#changes.subscribe(listener));
   publishChanges: Store['publishChanges'] = (changes) => this.#use((ctx) => changeFeed.publishChanges(ctx, changes));
 

@@ -131,3 +131,10 @@ export function adoptRuns(conn: SqliteConnection, p: { nodeId: string; buckets: 
     return orphans.filter((run) => claim.run(p.nodeId, run.id, run.owner).changes === 1).map((run) => ({ ...run, owner: p.nodeId }));
   });
 }
+
+export function ensureSecret(conn: SqliteConnection, p: { name: string; candidate: string }): string {
+  return conn.transaction(() => {
+    conn.statement('INSERT INTO cluster_secrets (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING').run(p.name, p.candidate);
+    return (conn.statement('SELECT value FROM cluster_secrets WHERE name = ?').get(p.name) as { value: string }).value;
+  });
+}

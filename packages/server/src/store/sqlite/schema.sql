@@ -122,6 +122,11 @@ CREATE TABLE cluster_nodes (
   expires_at INTEGER NOT NULL
 ) STRICT;
 
+CREATE TABLE cluster_secrets (
+  name TEXT PRIMARY KEY NOT NULL,
+  value TEXT NOT NULL
+) STRICT;
+
 CREATE TABLE bucket_leases (
   bucket INTEGER PRIMARY KEY NOT NULL,
   owner TEXT NOT NULL,

@@ -116,6 +116,7 @@ class SqliteStore implements Store {
   renewBuckets: Store['renewBuckets'] = (p) => this.#use((conn) => cluster.renewBuckets(conn, p));
   releaseBuckets: Store['releaseBuckets'] = (p) => this.#use((conn) => cluster.releaseBuckets(conn, p));
   adoptRuns: Store['adoptRuns'] = (p) => this.#use((conn) => cluster.adoptRuns(conn, p));
+  ensureSecret: Store['ensureSecret'] = (p) => this.#use((conn) => cluster.ensureSecret(conn, p));
   watchChanges: Store['watchChanges'] = (listener) => Promise.resolve(this.#changes.subscribe(listener));
   publishChanges: Store['publishChanges'] = (changes) => {
     this.#changes.publish(changes);

@@ -13,8 +13,14 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   at BIGINT NOT NULL,
   KEY changes_at (at)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`).execute(db);
+  // Secrets every node shares (executor signing key, callback token key): see Store.ensureSecret.
+  await sql.raw(`CREATE TABLE IF NOT EXISTS cluster_secrets (
+  name VARCHAR(64) NOT NULL PRIMARY KEY,
+  value TEXT NOT NULL
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`).execute(db);
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
+  await sql`DROP TABLE cluster_secrets`.execute(db);
   await sql`DROP TABLE changes`.execute(db);
 }

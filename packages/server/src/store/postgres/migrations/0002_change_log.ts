@@ -12,8 +12,14 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   at bigint NOT NULL
 )`).execute(db);
   await sql`CREATE INDEX changes_at ON changes (at)`.execute(db);
+  // Secrets every node shares (executor signing key, callback token key): see Store.ensureSecret.
+  await sql.raw(`CREATE TABLE cluster_secrets (
+  name text COLLATE "C" PRIMARY KEY,
+  value text NOT NULL
+)`).execute(db);
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
+  await sql`DROP TABLE cluster_secrets`.execute(db);
   await sql`DROP TABLE changes`.execute(db);
 }

@@ -21,6 +21,10 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   heartbeat_at INTEGER NOT NULL,
   expires_at INTEGER NOT NULL
 ) STRICT`).execute(db);
+  await sql.raw(`CREATE TABLE cluster_secrets (
+  name TEXT PRIMARY KEY NOT NULL,
+  value TEXT NOT NULL
+) STRICT`).execute(db);
   await sql.raw(`CREATE TABLE bucket_leases (
   bucket INTEGER PRIMARY KEY NOT NULL,
   owner TEXT NOT NULL,
@@ -31,6 +35,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
 export async function down(db: Kysely<unknown>): Promise<void> {
   await sql`DROP TABLE bucket_leases`.execute(db);
+  await sql`DROP TABLE cluster_secrets`.execute(db);
   await sql`DROP TABLE cluster_nodes`.execute(db);
   await sql`ALTER TABLE runs DROP COLUMN owner`.execute(db);
   await sql`ALTER TABLE tasks DROP COLUMN bucket`.execute(db);
