@@ -2,7 +2,9 @@
  * The composition root: opens the store, creates the admin token on first start, and runs the
  * roles asked for (api, scheduler) in this process. Everything else receives its dependencies.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
+import { hostname } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -13,9 +15,10 @@ import { EcronError } from './core/errors.ts';
 import { HttpDispatcher } from './dispatch/http-dispatcher.ts';
 import { HistoryRetention } from './scheduler/history-retention.ts';
 import { Scheduler } from './scheduler/scheduler.ts';
-import { loadServerKeys } from './server-keys.ts';
+import { BucketLeases } from './scheduler/bucket-leases.ts';
+import { loadClusterKeys, loadServerKeys } from './server-keys.ts';
 import { bootstrapAdminToken } from './services/tokens.ts';
-import { createSqliteStore } from './store/sqlite/sqlite-store.ts';
+import { createStore, describeStore, parseStoreUrl } from './store-config.ts';
 import type { Store } from './store/store.ts';
 import { VERSION } from './version.ts';
 
@@ -43,10 +46,15 @@ export interface ServerOptions {
   historyRetentionMs?: number;
   /** Scheduler tuning (tests and benchmarks). */
   scheduler?: { lookAheadMs?: number; pollIntervalMs?: number; misfireThresholdMs?: number; shutdownGraceMs?: number };
+  /** Bucket lease timing of a cluster node (see scheduler/bucket-leases.ts for the defaults). */
+  leases?: { ttlMs?: number; renewIntervalMs?: number; safetyMarginMs?: number };
+  /** This node's id in the cluster. @default HOSTNAME-PID-RANDOM */
+  nodeId?: string;
 }
 
 export interface RunningServer {
   url: string;
+  nodeId: string;
   adminTokenPath: string | null;
   store: Store;
   scheduler: Scheduler | null;
@@ -54,41 +62,34 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-export function parseStoreUrl(url: string | undefined, dataDir: string): { kind: 'sqlite'; path: string } {
-  if (!url) return { kind: 'sqlite', path: resolve(dataDir, 'ecron.db') };
-  if (url.startsWith('sqlite:')) {
-    const path = url.slice('sqlite:'.length).replace(/^\/\//, '');
-    if (!path) throw new EcronError('CONFIG_INVALID', `--store ${url}: name a file, e.g. sqlite:./ecron.db`);
-    return { kind: 'sqlite', path: path === ':memory:' ? path : resolve(path) };
-  }
-  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1];
-  if (scheme === 'postgres' || scheme === 'postgresql' || scheme === 'mysql') {
-    throw new EcronError('CONFIG_INVALID', `--store ${scheme}: not available in this version of ecron; use the embedded SQLite store`);
-  }
-  if (scheme) throw new EcronError('CONFIG_INVALID', `--store: unknown store scheme "${scheme}"; expected sqlite:PATH`);
-  return { kind: 'sqlite', path: resolve(url) };
-}
-
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const clock = options.clock ?? systemClock;
   const log = options.logger;
   if (!options.roles.includes('api') || !options.roles.includes('scheduler')) {
-    throw new EcronError('CONFIG_INVALID', '--roles: the embedded SQLite store serves one process with both roles: use --roles api,scheduler');
+    throw new EcronError('CONFIG_INVALID', '--roles: every ecron process runs the api and scheduler roles together in this version: use --roles api,scheduler');
   }
   mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
   const storeConfig = parseStoreUrl(options.storeUrl, options.dataDir);
-  const store = createSqliteStore({ path: storeConfig.path });
+  const store = createStore(storeConfig);
   await store.open();
   const cleanup: (() => Promise<void>)[] = [() => store.close()];
+  const exclusive = storeConfig.kind === 'sqlite';
   try {
-    const keys = loadServerKeys(options.dataDir, options.env);
+    const keys = exclusive ? loadServerKeys(options.dataDir, options.env) : await loadClusterKeys(store, options.dataDir, options.env);
     const admin = await bootstrapAdminToken({ store, dataDir: options.dataDir, env: options.env, clock });
     const configuredUrl = options.publicUrl ?? options.env.ECRON_PUBLIC_URL;
     let publicUrl = (configuredUrl ?? `http://${urlHost(options.host)}:${options.port}`).replace(/\/+$/, '');
     const dispatcher = new HttpDispatcher({ clock, signingKey: keys.signingKey });
     cleanup.unshift(() => dispatcher.close());
+    const nodeId = options.nodeId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+    const leases = new BucketLeases({
+      store, clock: systemClock, nodeId, exclusive,
+      node: { address: () => publicUrl, roles: options.roles, version: VERSION, startedAt: Date.now() },
+      ...options.leases,
+      log: (level, message, fields) => log[level]({ nodeId, ...fields }, message),
+    });
     const scheduler = new Scheduler({
-      store, clock, random: systemRandom, dispatcher, callbackKey: keys.callbackKey, publicUrl: () => publicUrl,
+      store, clock, random: systemRandom, dispatcher, callbackKey: keys.callbackKey, publicUrl: () => publicUrl, leases,
       log: (level, message, fields) => log[level](fields ?? {}, message),
       ...options.scheduler,
     });
@@ -107,10 +108,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     });
     retention.start();
     cleanup.unshift(() => retention.stop());
-    log.info({ url: address, dataDir: resolve(options.dataDir), store: storeConfig.path, version: VERSION }, 'ecron started');
+    log.info({ url: address, nodeId, dataDir: resolve(options.dataDir), store: describeStore(storeConfig), version: VERSION }, 'ecron started');
     let stopping: Promise<void> | null = null;
     return {
       url: address,
+      nodeId,
       adminTokenPath: admin.created ? admin.path : null,
       store,
       scheduler,

@@ -15,6 +15,17 @@ interface StartFlags {
   publicUrl?: string;
   logLevel: string;
   historyRetention: string;
+  leaseTtl: string;
+  leaseRenew: string;
+  leaseMargin: string;
+  nodeId?: string;
+}
+
+/** A duration flag in milliseconds, at least `minMs`. */
+function durationFlag(name: string, value: string, minMs: number): number {
+  const ms = parseDuration(value);
+  if (ms === undefined || ms < minMs) throw new EcronError('CONFIG_INVALID', `--${name} ${value}: expected a duration of at least ${minMs} ms, such as "3s"`);
+  return ms;
 }
 
 /** `ecron start`: runs a server in this process until SIGTERM or SIGINT. */
@@ -29,6 +40,10 @@ export function registerStartCommand(program: Command): void {
     .option('--public-url <url>', 'base URL executors use for callbacks (default http://HOST:PORT)')
     .option('--log-level <level>', 'log level: fatal, error, warn, info, debug', 'info')
     .option('--history-retention <duration>', 'keep ended runs, their attempts and logs this long (at least 1h)', process.env.ECRON_HISTORY_RETENTION ?? '30d')
+    .option('--lease-ttl <duration>', 'cluster: how long a bucket lease and a node heartbeat last', '3s')
+    .option('--lease-renew <duration>', 'cluster: how often a node heartbeats and renews its leases', '1s')
+    .option('--lease-margin <duration>', 'cluster: a node stops using a lease this long before it could expire', '1s')
+    .option('--node-id <id>', 'cluster: this node\'s id (default HOSTNAME-PID-RANDOM)')
     .action(async (flags: StartFlags) => {
       const port = Number(flags.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new EcronError('CONFIG_INVALID', `--port ${flags.port}: expected a port number 0-65535`);
@@ -40,10 +55,22 @@ export function registerStartCommand(program: Command): void {
       if (historyRetentionMs === undefined || historyRetentionMs < 3_600_000) {
         throw new EcronError('CONFIG_INVALID', `--history-retention ${flags.historyRetention}: expected a duration of at least 1h, such as "7d"`);
       }
+      const leases = {
+        ttlMs: durationFlag('lease-ttl', flags.leaseTtl, 100),
+        renewIntervalMs: durationFlag('lease-renew', flags.leaseRenew, 10),
+        safetyMarginMs: durationFlag('lease-margin', flags.leaseMargin, 1),
+      };
+      if (leases.renewIntervalMs >= leases.ttlMs - leases.safetyMarginMs) {
+        throw new EcronError('CONFIG_INVALID', '--lease-renew must be shorter than --lease-ttl minus --lease-margin, so that a lease is renewed before the node stops using it');
+      }
+      if (flags.nodeId !== undefined && !/^[A-Za-z0-9._:-]{1,100}$/.test(flags.nodeId)) {
+        throw new EcronError('CONFIG_INVALID', `--node-id ${flags.nodeId}: use 1-100 letters, digits, '.', '_', ':' or '-'`);
+      }
       const logger = pino({ level: flags.logLevel, base: { service: 'ecron' } });
       const server = await startServer({
         dataDir: flags.dataDir, port, host: flags.host, storeUrl: flags.store, roles: roles as Role[],
-        publicUrl: flags.publicUrl, env: process.env, logger, historyRetentionMs,
+        publicUrl: flags.publicUrl, env: process.env, logger, historyRetentionMs, leases,
+        ...(flags.nodeId ? { nodeId: flags.nodeId } : {}),
       });
       process.stderr.write(`ecron ${VERSION} listening on ${server.url}\n`);
       if (server.adminTokenPath) process.stderr.write(`admin token written to ${resolve(server.adminTokenPath)} (first start; keep it secret)\n`);
