@@ -9,10 +9,10 @@
  * URL defaults to the test servers: postgres://postgres@127.0.0.1:5432/test and
  * mysql://root@127.0.0.1:3306/test.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dumpMysqlSchema } from '../src/store/mysql/schema-dump.ts';
 import { dumpPostgresSchema } from '../src/store/postgres/schema-dump.ts';
+import { writeOrCheckSchemaDump } from './schema-dump-file.ts';
 
 const DIALECTS: Record<string, { defaultUrl: string; dump: (url: string) => Promise<string> }> = {
   postgres: { defaultUrl: 'postgres://postgres@127.0.0.1:5432/test', dump: dumpPostgresSchema },
@@ -26,20 +26,4 @@ if (dialect === undefined) {
   process.exit(2);
 }
 const target = fileURLToPath(new URL(`../src/store/${args[0]}/schema.sql`, import.meta.url));
-const schema = await dialect.dump(args[1] ?? dialect.defaultUrl);
-if (process.argv.includes('--check')) {
-  let current = '';
-  try {
-    current = readFileSync(target, 'utf8');
-  } catch {
-    // A missing file is stale.
-  }
-  if (current !== schema) {
-    console.error(`${target} is stale: run node packages/server/scripts/dump-sql-schema.ts ${args[0]}`);
-    process.exit(1);
-  }
-  console.log(`${target} is current`);
-} else {
-  writeFileSync(target, schema);
-  console.log(`wrote ${target}`);
-}
+writeOrCheckSchemaDump(target, await dialect.dump(args[1] ?? dialect.defaultUrl), `node packages/server/scripts/dump-sql-schema.ts ${args[0]}`);

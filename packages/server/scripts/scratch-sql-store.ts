@@ -13,21 +13,21 @@ export const scratchName = (): string => `t_${randomBytes(6).toString('hex')}`;
 
 const isPostgres = (url: string): boolean => /^postgres(ql)?:\/\//.test(url);
 
-/** Runs one statement on a short-lived connection to the server of `url`. */
-export async function adminStatement(url: string, statement: string): Promise<void> {
+/** Runs one statement on a short-lived connection to the server of `url`; returns its rows. */
+export async function adminStatement(url: string, statement: string): Promise<Record<string, unknown>[]> {
   if (isPostgres(url)) {
     const client = new pg.Client({ connectionString: url });
     await client.connect();
     try {
-      await client.query(statement);
+      return (await client.query(statement)).rows as Record<string, unknown>[];
     } finally {
       await client.end();
     }
-    return;
   }
   const connection = await mysql.createConnection(url);
   try {
-    await connection.query(statement);
+    const [rows] = await connection.query(statement);
+    return Array.isArray(rows) ? rows as Record<string, unknown>[] : [];
   } finally {
     await connection.end();
   }

@@ -1,14 +1,13 @@
 /**
  * What only the MySQL/MariaDB store has (see `sql-store-checks.ts`), and its error table.
  */
-import mysql from 'mysql2/promise';
 import { describe, expect, it } from 'vitest';
 import { classifyMysqlError, mysqlDialect } from '../../src/store/mysql/dialect.ts';
 import { MYSQL_MIGRATIONS } from '../../src/store/mysql/migrations/index.ts';
 import { createMysqlStore } from '../../src/store/mysql/mysql-store.ts';
 import { dumpMysqlSchema } from '../../src/store/mysql/schema-dump.ts';
 import { describeSqlStore } from './sql-store-checks.ts';
-import { MYSQL_URL, mysqlAdmin } from './sql-test-stores.ts';
+import { MYSQL_URL } from './sql-test-stores.ts';
 
 function databaseUrl(database: string, url = MYSQL_URL): string {
   const scratch = new URL(url);
@@ -19,17 +18,9 @@ function databaseUrl(database: string, url = MYSQL_URL): string {
 describeSqlStore({
   name: 'mysql',
   create: (database, poolSize, url) => createMysqlStore({ url: databaseUrl(database, url), poolSize }),
-  admin: (statement, database) => mysqlAdmin(statement === 'create'
+  url: MYSQL_URL,
+  admin: (statement, database) => (statement === 'create'
     ? `CREATE DATABASE ${database} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin` : `DROP DATABASE IF EXISTS ${database}`),
-  appliedMigrations: async (database) => {
-    const connection = await mysql.createConnection(MYSQL_URL);
-    try {
-      const [rows] = await connection.query<mysql.RowDataPacket[]>(`SELECT name FROM ${database}.kysely_migration ORDER BY name`);
-      return rows.map((row) => row.name as string);
-    } finally {
-      await connection.end();
-    }
-  },
   migrations: MYSQL_MIGRATIONS,
   unreachableUrl: 'mysql://ecron:secret@127.0.0.1:1/nowhere',
   dump: () => dumpMysqlSchema(MYSQL_URL),

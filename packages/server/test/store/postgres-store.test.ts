@@ -1,28 +1,19 @@
 /**
  * What only the PostgreSQL store has (see `sql-store-checks.ts`), and its error table.
  */
-import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { classifyPostgresError } from '../../src/store/postgres/dialect.ts';
 import { POSTGRES_MIGRATIONS } from '../../src/store/postgres/migrations/index.ts';
 import { createPostgresStore } from '../../src/store/postgres/postgres-store.ts';
 import { dumpPostgresSchema } from '../../src/store/postgres/schema-dump.ts';
 import { describeSqlStore } from './sql-store-checks.ts';
-import { POSTGRES_URL, postgresAdmin } from './sql-test-stores.ts';
+import { POSTGRES_URL } from './sql-test-stores.ts';
 
 describeSqlStore({
   name: 'postgres',
   create: (schema, poolSize, url = POSTGRES_URL) => createPostgresStore({ url, schema, poolSize }),
-  admin: (statement, schema) => postgresAdmin(statement === 'create' ? `CREATE SCHEMA ${schema}` : `DROP SCHEMA IF EXISTS ${schema} CASCADE`),
-  appliedMigrations: async (schema) => {
-    const client = new pg.Client({ connectionString: POSTGRES_URL });
-    await client.connect();
-    try {
-      return (await client.query<{ name: string }>(`SELECT name FROM ${schema}.kysely_migration ORDER BY name`)).rows.map((row) => row.name);
-    } finally {
-      await client.end();
-    }
-  },
+  url: POSTGRES_URL,
+  admin: (statement, schema) => (statement === 'create' ? `CREATE SCHEMA ${schema}` : `DROP SCHEMA IF EXISTS ${schema} CASCADE`),
   migrations: POSTGRES_MIGRATIONS,
   unreachableUrl: 'postgres://ecron:secret@127.0.0.1:1/nowhere',
   dump: () => dumpPostgresSchema(POSTGRES_URL),

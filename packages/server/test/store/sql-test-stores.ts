@@ -24,8 +24,8 @@ async function reaching<T>(url: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
-export const postgresAdmin = (statement: string): Promise<void> => reaching(POSTGRES_URL, () => adminStatement(POSTGRES_URL, statement));
-export const mysqlAdmin = (statement: string): Promise<void> => reaching(MYSQL_URL, () => adminStatement(MYSQL_URL, statement));
+/** Runs one statement on the test server of `url` (POSTGRES_URL or MYSQL_URL); returns its rows. */
+export const adminQuery = (url: string, statement: string): Promise<Record<string, unknown>[]> => reaching(url, () => adminStatement(url, statement));
 
 /** A PostgreSQL store in a fresh schema of its own, dropped on close. */
 export const postgresTestStore = (): Promise<Store> => reaching(POSTGRES_URL, () => scratchSqlStore(POSTGRES_URL));
