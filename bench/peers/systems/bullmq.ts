@@ -17,7 +17,7 @@ export interface BullMqSettings {
   chunk: number;
 }
 
-export const BULLMQ_DEFAULTS: BullMqSettings = { concurrency: 200, chunk: 1000 };
+export const BULLMQ_DEFAULTS: BullMqSettings = { concurrency: 1000, chunk: 1000 };
 
 async function deleteOwnKeys(redis: Redis): Promise<void> {
   let cursor = '0';

@@ -2,7 +2,8 @@
  * pg-boss on the machine's PostgreSQL, database `bench_pgboss` (recreated per run). Handlers run in
  * this process. One-shot jobs: `insert()` (its bulk send) with `startAfter`. Recurring:
  * `schedule(queue, cron, data, { key })`; pg-boss files one job per schedule per 60 s slot, so its
- * finest interval is one minute. Its cron pass runs every `cronWorkerIntervalSeconds` (1..45 s).
+ * finest interval is one minute. Its cron pass runs every `cronMonitorIntervalSeconds` and forwards
+ * occurrences through an internal queue polled every `cronWorkerIntervalSeconds` (both 1..45 s).
  */
 import { PgBoss } from 'pg-boss';
 import { dailyCron, type Footprint, type OneShot, type RegisterResult, StartLog, type Start, type System } from '../common.ts';
@@ -16,15 +17,18 @@ export interface PgBossSettings {
   batchSize: number;
   pollingIntervalSeconds: number;
   localConcurrency: number;
+  /** How often the cron pass runs (1..45 s; default 30). */
+  cronMonitorIntervalSeconds: number;
+  /** The poll of its internal send-it queue, which forwards due occurrences to their queue (1..45 s; default 5). */
   cronWorkerIntervalSeconds: number;
 }
 
-export const PGBOSS_DEFAULTS: PgBossSettings = { batchSize: 100, pollingIntervalSeconds: 0.5, localConcurrency: 4, cronWorkerIntervalSeconds: 1 };
+export const PGBOSS_DEFAULTS: PgBossSettings = { batchSize: 100, pollingIntervalSeconds: 0.5, localConcurrency: 4, cronMonitorIntervalSeconds: 1, cronWorkerIntervalSeconds: 1 };
 
 export class PgBossSystem implements System {
   readonly name = 'pg-boss';
   readonly mode = 'in-process handler';
-  readonly recurring = { intervalMs: 60_000, minInterval: '1 min (one job per schedule per 60 s slot; cron pass every cronWorkerIntervalSeconds ≥ 1 s)', timezones: 'yes (tz option, IANA)' };
+  readonly recurring = { intervalMs: 60_000, minInterval: '1 min (one job per schedule per 60 s slot; cron pass every cronMonitorIntervalSeconds ≥ 1 s)', timezones: 'yes (tz option, IANA)' };
   readonly config: Record<string, string | number | boolean>;
   readonly #settings: PgBossSettings;
   readonly #log = new StartLog();
@@ -38,14 +42,24 @@ export class PgBossSystem implements System {
 
   async prepare(): Promise<void> {
     this.#url = await recreateDatabase(DB);
-    const boss = new PgBoss({ connectionString: this.#url, schema: SCHEMA, max: 10, cronWorkerIntervalSeconds: this.#settings.cronWorkerIntervalSeconds, supervise: true });
+    await this.#start();
+    await this.#boss!.createQueue(QUEUE);
+  }
+
+  async #start(): Promise<void> {
+    const boss = new PgBoss({ connectionString: this.#url, schema: SCHEMA, max: 10, cronMonitorIntervalSeconds: this.#settings.cronMonitorIntervalSeconds,
+      cronWorkerIntervalSeconds: this.#settings.cronWorkerIntervalSeconds, supervise: true });
     boss.on('error', (error) => process.stderr.write(`pg-boss: ${(error as Error).message}\n`));
     await boss.start();
-    await boss.createQueue(QUEUE);
     this.#boss = boss;
   }
 
-  async startWorkers(): Promise<void> {
+  /** With `restart` (W4), a new instance is started on the registered schedules: the start is measured. */
+  async startWorkers(options: { restart?: boolean } = {}): Promise<void> {
+    if (options.restart) {
+      await this.#boss!.stop({ graceful: false, timeout: 5000 });
+      await this.#start();
+    }
     const boss = this.#boss!;
     await boss.work<{ key: string; due?: number }>(QUEUE, {
       batchSize: this.#settings.batchSize, pollingIntervalSeconds: this.#settings.pollingIntervalSeconds,
