@@ -3,7 +3,7 @@
  * free loopback port, and the benchmark executor (bench/executor.ts). Both only listen on
  * 127.0.0.1 and are killed when the benchmark exits (see children.ts).
  */
-import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -38,6 +38,8 @@ export interface ServerOptions {
   keepDataDir?: boolean;
   /** Start on this existing data dir (a restart) instead of a fresh temporary one. */
   dataDir?: string;
+  /** Extra `ecron start` arguments, e.g. ['--store', 'postgres://…']. */
+  args?: string[];
 }
 
 /** A free TCP port on 127.0.0.1 (asked of the OS; a tiny race with other processes is possible). */
@@ -111,7 +113,7 @@ export async function startEcronServer(options: ServerOptions = {}): Promise<Ser
   const extraNodeArgs = (process.env.ECRON_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const child = spawnTracked(process.execPath, [
     ...extraNodeArgs, ...(options.nodeArgs ?? []), ECRON_BIN, 'start', '--data-dir', dataDir, '--port', String(port), '--host', '127.0.0.1',
-    '--log-level', options.logLevel ?? 'warn',
+    '--log-level', options.logLevel ?? 'warn', ...(options.args ?? []),
   ], { cwd: REPO_ROOT, env: { ...process.env, ECRON_ADMIN_TOKEN: undefined, ECRON_SIGNING_KEY: undefined } });
   const output = captureOutput(child);
   if (process.env.ECRON_BENCH_SERVER_LOG) {
@@ -125,7 +127,8 @@ export async function startEcronServer(options: ServerOptions = {}): Promise<Ser
   let stopping = false;
   reportUnexpectedExit(child, 'server', () => stopping, output);
   const token = readFileSync(join(dataDir, 'admin.token'), 'utf8').trim();
-  const signingKey = readFileSync(join(dataDir, 'signing.key'), 'utf8').trim();
+  // A server on a shared (PostgreSQL/MySQL) store keeps its keys in the store, not in the data dir.
+  const signingKey = existsSync(join(dataDir, 'signing.key')) ? readFileSync(join(dataDir, 'signing.key'), 'utf8').trim() : '';
   return {
     url, port, dataDir, token, signingKey, child, output,
     // A profiled server writes its .cpuprofile on exit, after draining: give it time.

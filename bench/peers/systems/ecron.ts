@@ -23,7 +23,10 @@ import { EcronApi, ExecutorClient, measureCreateRate } from '../../lib/api.ts';
 import { atExit } from '../../lib/children.ts';
 import { createBenchExecutor, type BenchExecutor } from '../../lib/executor-server.ts';
 import { serverBin, startBenchExecutor, startEcronServer, type ExecutorHandle, type ServerHandle } from '../../lib/processes.ts';
+import { databaseSizeMb, recreateDatabase } from './pg.ts';
 import { dailyCron, mb, type Footprint, type OneShot, type RegisterResult, type Start, type System } from '../common.ts';
+
+const PG_DB = 'bench_ecron';
 
 /** The records of an executor, with the key of each task. */
 type Row = { receivedAt: number; taskId: string; scheduledAt: number; event: string };
@@ -62,10 +65,10 @@ interface Rig {
   stop(): Promise<void>;
 }
 
-async function httpRig(): Promise<Rig> {
+async function httpRig(args: string[]): Promise<Rig> {
   const executor: ExecutorHandle = await startBenchExecutor();
   const client = new ExecutorClient(executor.url);
-  let server: ServerHandle = await startEcronServer({ keepDataDir: true });
+  let server: ServerHandle = await startEcronServer({ keepDataDir: true, args });
   const dataDir = server.dataDir;
   atExit(() => rmSync(dataDir, { recursive: true, force: true }));
   return {
@@ -78,7 +81,7 @@ async function httpRig(): Promise<Rig> {
     rssMb: () => rssMbOf(server.child.pid),
     async restart() {
       await server.stop();
-      server = await startEcronServer({ dataDir, keepDataDir: true });
+      server = await startEcronServer({ dataDir, keepDataDir: true, args });
     },
     async stop() {
       await server.stop();
@@ -132,15 +135,19 @@ export class EcronSystem implements System {
   /** Task id → the workload's key. */
   readonly #keys = new Map<string, string>();
 
-  constructor(mode: 'http' | 'inproc') {
+  readonly #postgres: boolean;
+
+  constructor(mode: 'http' | 'inproc' | 'postgres') {
     this.#inproc = mode === 'inproc';
-    this.name = this.#inproc ? 'ecron in-process' : 'ecron';
+    this.#postgres = mode === 'postgres';
+    this.name = this.#inproc ? 'ecron in-process' : this.#postgres ? 'ecron PostgreSQL' : 'ecron';
     this.mode = this.#inproc ? 'server + executor listener in one process (HTTP over loopback)' : 'executor process over HTTP';
-    this.config = { store: 'SQLite (embedded)', createConcurrency: 64, logLevel: 'warn', signatures: 'sent, not verified' };
+    this.config = { store: this.#postgres ? `PostgreSQL (database ${PG_DB}, one node)` : 'SQLite (embedded)', createConcurrency: 64, logLevel: 'warn', signatures: 'sent, not verified' };
   }
 
   async prepare(): Promise<void> {
-    this.#rig = this.#inproc ? await inprocRig() : await httpRig();
+    const args = this.#postgres ? ['--store', await recreateDatabase(PG_DB)] : [];
+    this.#rig = this.#inproc ? await inprocRig() : await httpRig(args);
     this.#api = new EcronApi(this.#rig.url, this.#rig.token);
   }
 
@@ -190,6 +197,7 @@ export class EcronSystem implements System {
   }
 
   async footprint(): Promise<Footprint> {
+    if (this.#postgres) return { rssMb: this.#rig!.rssMb(), storeMb: await databaseSizeMb(PG_DB), storeWhat: 'pg_database_size' };
     return { rssMb: this.#rig!.rssMb(), storeMb: storeMbOf(this.#rig!.dataDir), storeWhat: 'SQLite file + WAL' };
   }
 
