@@ -61,7 +61,7 @@ export default function RunDetail() {
       </Space>
       {data.error && <Alert type="error" showIcon message={t('run.error')} description={<span data-testid="run-error">{data.error}</span>} />}
       <Card size="small">
-        <Descriptions size="small" column={{ xs: 1, sm: 2, lg: 3 }}>
+        <Descriptions size="small" column={{ xs: 1, sm: 1, md: 2, xxl: 3 }}>
           <Descriptions.Item label="ID"><Typography.Text copyable style={{ fontSize: 12 }}>{data.id}</Typography.Text></Descriptions.Item>
           <Descriptions.Item label={t('runs.trigger')}>{t(`runs.triggers.${data.trigger}`)}</Descriptions.Item>
           <Descriptions.Item label={t('task.revision')}>{data.taskRevision}</Descriptions.Item>

@@ -69,7 +69,7 @@ export default function TaskDetail() {
         )}
       </Space>
       <Card size="small">
-        <Descriptions size="small" column={{ xs: 1, sm: 2, lg: 3 }}>
+        <Descriptions size="small" column={{ xs: 1, sm: 1, md: 2, xxl: 3 }}>
           <Descriptions.Item label={t('tasks.schedule')}><Typography.Text code>{describeSchedule(data.spec.schedule as Spec)}</Typography.Text></Descriptions.Item>
           <Descriptions.Item label={t('tasks.nextFire')}><Instant value={data.nextFireAt} /></Descriptions.Item>
           <Descriptions.Item label={t('task.lastFire')}><Instant value={data.lastFireAt} /></Descriptions.Item>

@@ -104,7 +104,7 @@ function TaskFormBody({ task }: { task: TaskResource | undefined }) {
   }
 
   const formView = (
-    <Form form={form} layout="vertical" initialValues={initial} onFinish={save} requiredMark="optional" data-testid="task-form">
+    <Form form={form} layout="vertical" initialValues={initial} onFinish={save} data-testid="task-form">
       <Row gutter={16}>
         <Col xs={24} xl={14}>
           <Card size="small" title={t('taskForm.general')} style={{ marginBottom: 16 }}>
@@ -212,7 +212,7 @@ function TaskFormBody({ task }: { task: TaskResource | undefined }) {
           <Card size="small" title={t('taskForm.params')}>
             <Form.Item name="params" extra={t('taskForm.paramsHelp')}
               rules={[{ validator: async (_, value: string) => { if (value?.trim()) JSON.parse(value); } , message: t('taskForm.paramsInvalid') }]}>
-              <Input.TextArea rows={4} style={{ fontFamily: 'monospace' }} />
+              <Input.TextArea rows={4} style={{ fontFamily: 'monospace' }} aria-label={t('taskForm.params')} />
             </Form.Item>
           </Card>
         </Col>

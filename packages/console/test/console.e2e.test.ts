@@ -1,0 +1,279 @@
+/**
+ * The web console end to end, in headless Debian Chromium driven by playwright-core, against a
+ * real `ecron start` process and a real HTTP executor (which checks every request's signature
+ * with DATA_DIR/signing.key). Takes the screenshots in docs/images/.
+ *
+ * Chromium comes from apt (`apt-get install chromium`, as .ci/run does). Without it the suite is
+ * skipped locally, and fails under CI=true.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ServerProcess, tempDataDir } from '../../server/test/support/server-process.ts';
+import { hang, TestExecutor, type ReceivedRequest } from '../../server/test/support/test-executor.ts';
+
+const ROOT = resolve(import.meta.dirname, '../../..');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const IMAGES = join(ROOT, 'docs/images');
+const ADMIN_TOKEN = 'ecr_console_e2e_admin_token_0123456789';
+const UI_TIMEOUT = 20_000;
+
+const haveChromium = existsSync(CHROMIUM);
+if (!haveChromium && process.env.CI === 'true') {
+  throw new Error(`chromium is not installed at ${CHROMIUM}: the console tests need it in CI (apt-get install -y chromium)`);
+}
+if (!haveChromium) console.warn(`console e2e tests skipped: no chromium at ${CHROMIUM} (apt-get install -y chromium)`);
+
+/** A behaviour that refuses requests whose signature does not check. */
+const signed = (fn: (req: ReceivedRequest, signal: AbortSignal) => Promise<{ status: number; body?: unknown }> | { status: number; body?: unknown }) =>
+  (req: ReceivedRequest, signal: AbortSignal) => (req.signatureOk ? fn(req, signal) : { status: 401, body: { error: 'bad signature' } });
+
+/** Answers 202, then reports log lines and a failure to the run's callback, like an asynchronous job that breaks. */
+async function failWithLog(req: ReceivedRequest): Promise<void> {
+  const send = (seq: number, report: Record<string, unknown>) => fetch(req.body.callback.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${req.body.callback.token}` },
+    body: JSON.stringify({ attempt: req.body.attempt, seq, ...report }),
+  });
+  await send(0, { status: 'running', logs: [{ level: 'info', message: `import started (attempt ${req.body.attempt})` }, { level: 'info', message: 'connecting to orders-db:5432' }] });
+  await send(1, { logs: [{ level: 'error', message: 'connect ECONNREFUSED orders-db:5432' }] });
+  await send(2, { status: 'failed', error: 'database unreachable: connect ECONNREFUSED orders-db:5432' });
+}
+
+describe.skipIf(!haveChromium)('web console in Chromium', { timeout: 60_000 }, () => {
+  let server: ServerProcess;
+  let executor: TestExecutor;
+  let executorUrl: string;
+  let context: BrowserContext;
+  let page: Page;
+  let userDataDir: string;
+  let cronTaskId = '';
+
+  const api = <T = any>(method: string, path: string, body?: unknown) => server.api<T>(method, `/api/v1${path}`, body);
+  const visible = (locator: Locator) => locator.first().waitFor({ state: 'visible', timeout: UI_TIMEOUT });
+  const nav = (name: string) => page.locator('.ant-layout-sider .ant-menu').getByRole('link', { name, exact: true }).click();
+
+  /**
+   * Picks the option with this exact label in an antd Select, by keyboard as a user without a
+   * mouse would: focus, ArrowDown opens the list, ArrowDown moves to the option, Enter picks it.
+   */
+  async function pick(name: string, option: string): Promise<void> {
+    const box = page.getByRole('combobox', { name });
+    await box.focus();
+    await box.press('ArrowDown');
+    const list = page.locator('.ant-select-dropdown:not(.ant-select-dropdown-hidden)');
+    await list.waitFor({ state: 'visible' });
+    for (let moves = 0; moves < 40; moves++) {
+      const active = await list.locator('.ant-select-item-option-active').first().getAttribute('title', { timeout: 2000 }).catch(() => null);
+      if (active === option) break;
+      await box.press('ArrowDown');
+    }
+    await box.press('Enter');
+    await list.waitFor({ state: 'hidden' });
+  }
+
+  async function runStatus(runId: string): Promise<string> {
+    return (await api('GET', `/runs/${runId}`)).body.status;
+  }
+
+  beforeAll(async () => {
+    execFileSync('npm', ['run', 'build', '-w', '@ecron/console'], { cwd: ROOT, stdio: 'pipe' });
+    server = new ServerProcess(tempDataDir('ecron-console-'));
+    await server.start([], { ECRON_ADMIN_TOKEN: ADMIN_TOKEN });
+    expect(server.adminToken).toBe(ADMIN_TOKEN);
+
+    executor = new TestExecutor(server.signingKey);
+    executor.behaviours.set('/hello', signed((req) => ({ status: 200, body: { greeting: `hello from ${req.body.task}`, params: req.body.params } })));
+    executor.behaviours.set('/import', signed((req) => {
+      void failWithLog(req);
+      return { status: 202, body: { accepted: true } };
+    }));
+    executor.behaviours.set('/long', signed(hang));
+    executorUrl = await executor.start();
+
+    userDataDir = mkdtempSync(join(tmpdir(), 'ecron-chromium-'));
+    context = await chromium.launchPersistentContext(userDataDir, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
+      viewport: { width: 1280, height: 800 },
+      locale: 'en-US',
+      timezoneId: 'Asia/Shanghai',
+    });
+    page = context.pages()[0] ?? await context.newPage();
+    page.setDefaultTimeout(UI_TIMEOUT);
+  }, 90_000);
+
+  afterEach(async ({ task }) => {
+    // A failed step leaves a picture of the page next to the test's temporary files.
+    if (task.result?.state === 'fail') await page?.screenshot({ path: join(tmpdir(), `ecron-console-failure-${task.name.replace(/\W+/g, '-')}.png`), fullPage: true }).catch(() => undefined);
+  });
+
+  afterAll(async () => {
+    await context?.close();
+    await executor?.stop();
+    await server?.kill('SIGTERM');
+    if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+  });
+
+  it('1. signs in with an API token', async () => {
+    await page.goto(server.url);
+    await visible(page.getByText('Sign in with an API token'));
+    await page.getByLabel('API token').fill('ecr_wrong_token_0000000000000000');
+    await page.getByRole('button', { name: /Sign in/ }).click();
+    await visible(page.getByTestId('login-error'));
+    await page.getByLabel('API token').fill(ADMIN_TOKEN);
+    await page.getByRole('button', { name: /Sign in/ }).click();
+    await visible(page.getByRole('heading', { name: 'Dashboard' }));
+    await visible(page.getByTestId('role-tag').getByText('admin'));
+    // The token lives in sessionStorage only.
+    expect(await page.evaluate(() => [sessionStorage.getItem('ecron.token'), JSON.stringify(localStorage)])).toEqual([ADMIN_TOKEN, expect.not.stringContaining(ADMIN_TOKEN)]);
+  });
+
+  it('2. creates a seconds-level cron task through the builder, pointing at the HTTP executor', async () => {
+    await nav('Tasks');
+    await page.getByTestId('new-task').click();
+    await visible(page.getByRole('heading', { name: 'New task' }));
+    await page.getByTestId('task-name').fill('heartbeat');
+    // Seconds: every 2; the other fields: every.
+    await pick('Second: how', 'every N');
+    const step = page.getByTestId('cron-second').getByRole('spinbutton', { name: 'Step' });
+    await step.fill('2');
+    await step.press('Tab');
+    await pick('Minute: how', 'every');
+    await expect.poll(() => page.getByTestId('cron-expression').inputValue()).toBe('*/2 * * * * *');
+    await page.getByRole('combobox', { name: 'Time zone' }).fill('Europe/Paris');
+    await page.keyboard.press('Enter');
+    await page.getByTestId('target-url').fill(`${executorUrl}/hello`);
+    await page.getByLabel('Params').fill('{ "greeting": "bonjour" }');
+    // The preview comes from the server: 10 fires, 2 s apart, in the task's zone and the viewer's.
+    await expect.poll(() => page.locator('.preview-fire').count(), { timeout: UI_TIMEOUT }).toBe(10);
+    await visible(page.getByText('Task zone (Europe/Paris)'));
+    await visible(page.getByText('Your zone (Asia/Shanghai)'));
+    const fires = await page.locator('.preview-fire').allTextContents();
+    expect(fires[0]).toMatch(/Europe\/Paris$/);
+    // The JSON view shows the same spec, and can be edited directly.
+    await page.getByRole('tab', { name: 'JSON' }).click();
+    const json = JSON.parse(await page.getByTestId('spec-json').inputValue());
+    expect(json).toMatchObject({ name: 'heartbeat', schedule: { cron: '*/2 * * * * *', timezone: 'Europe/Paris' }, target: { type: 'http', url: `${executorUrl}/hello` } });
+    await page.getByRole('tab', { name: 'YAML' }).click();
+    expect(await page.getByTestId('spec-yaml').inputValue()).toContain('cron: "*/2 * * * * *"');
+    await page.getByRole('tab', { name: 'Form' }).click();
+    await page.screenshot({ path: join(IMAGES, 'task-form.png'), fullPage: true });
+
+    // A field-level error from the API lands on its field.
+    await page.getByTestId('cron-expression').fill('*/2 * * * * * *');
+    await page.getByTestId('save-task').click();
+    await visible(page.getByTestId('form-error'));
+    await visible(page.locator('.ant-form-item-has-error').filter({ hasText: 'Cron (with seconds)' }));
+    await page.getByTestId('cron-expression').fill('*/2 * * * * *');
+
+    await page.getByTestId('save-task').click();
+    await visible(page.getByTestId('task-title').getByText('default/heartbeat'));
+    cronTaskId = new URL(page.url()).pathname.split('/').at(-1)!;
+    const task = (await api('GET', `/tasks/${cronTaskId}`)).body;
+    expect(task.spec.schedule).toEqual({ cron: '*/2 * * * * *', timezone: 'Europe/Paris' });
+  });
+
+  it('3. sees its runs appear and succeed', async () => {
+    const succeeded = page.getByTestId('runs-table').locator('[data-status="succeeded"]');
+    await expect.poll(() => succeeded.count(), { timeout: UI_TIMEOUT }).toBeGreaterThanOrEqual(2);
+    const runs = executor.runs('/hello');
+    expect(runs.length).toBeGreaterThanOrEqual(2);
+    expect(runs.every((r) => r.signatureOk)).toBe(true);
+  });
+
+  it('4. opens a failing run and reads its error, attempts and log', async () => {
+    const created = await api('POST', '/tasks', {
+      name: 'orders-import', schedule: { manual: true }, target: { type: 'http', url: `${executorUrl}/import` },
+      retry: { maxAttempts: 2, backoff: { type: 'fixed', initialMs: 200 } },
+    });
+    expect(created.status).toBe(201);
+    const run = (await api('POST', `/tasks/${created.body.id}/trigger`)).body;
+    await expect.poll(() => runStatus(run.id), { timeout: UI_TIMEOUT }).toBe('failed');
+
+    await nav('Dashboard');
+    const failure = page.getByTestId('failure-link').filter({ hasText: 'default/orders-import' });
+    await visible(failure);
+    await failure.first().click();
+    await visible(page.getByTestId('run-error').getByText('database unreachable: connect ECONNREFUSED orders-db:5432'));
+    await visible(page.getByTestId('attempts').getByText('Attempt 2'));
+    await visible(page.getByTestId('run-log').getByText('connect ECONNREFUSED orders-db:5432'));
+    await visible(page.getByTestId('run-log').getByText('import started (attempt 2)'));
+    await page.screenshot({ path: join(IMAGES, 'run-detail.png'), fullPage: true });
+
+    await nav('Dashboard');
+    await visible(page.getByTestId('failure-link').filter({ hasText: 'default/orders-import' }));
+    await expect.poll(async () => Number(await page.getByTestId('Last hour-succeeded').textContent()), { timeout: UI_TIMEOUT }).toBeGreaterThanOrEqual(2);
+    await page.screenshot({ path: join(IMAGES, 'dashboard.png'), fullPage: true });
+  });
+
+  it('5. triggers the task with a param override', async () => {
+    await page.goto(`${server.url}/tasks/${cronTaskId}`);
+    await page.getByTestId('trigger').click();
+    await page.getByTestId('trigger-params').fill('{ "who": "console" }');
+    await page.getByTestId('trigger-ok').click();
+    await visible(page.getByRole('heading', { name: 'Run', exact: true }));
+    await visible(page.getByTestId('run-status').locator('[data-status="succeeded"]'));
+    await visible(page.getByTestId('run-output').getByText('"who": "console"'));
+    const manual = executor.runs('/hello').filter((r) => r.body.params.who === 'console');
+    expect(manual).toHaveLength(1);
+    expect(manual[0]!.body.params).toEqual({ greeting: 'bonjour', who: 'console' });
+  });
+
+  it('6. pauses the task', async () => {
+    await page.goto(`${server.url}/tasks/${cronTaskId}`);
+    await page.getByTestId('pause').click();
+    await visible(page.getByTestId('task-state').locator('[data-status="paused"]'));
+    await visible(page.getByTestId('resume'));
+    const task = (await api('GET', `/tasks/${cronTaskId}`)).body;
+    expect(task.state).toBe('paused');
+    expect(task.nextFireAt).toBeNull();
+  });
+
+  it('7. cancels a long run', async () => {
+    const created = (await api('POST', '/tasks', { name: 'long-report', schedule: { manual: true }, target: { type: 'http', url: `${executorUrl}/long` } })).body;
+    await page.goto(`${server.url}/tasks/${created.id}`);
+    await page.getByTestId('trigger').click();
+    await page.getByTestId('trigger-ok').click();
+    await visible(page.getByTestId('live-tail'));
+    const runId = new URL(page.url()).pathname.split('/').at(-1)!;
+    await executor.next((r) => r.path === '/long' && r.body.runId === runId, UI_TIMEOUT);
+    await page.getByTestId('cancel-run').click();
+    await page.getByTestId('cancel-ok').click();
+    await visible(page.getByTestId('run-status').locator('[data-status="cancelled"]'));
+    expect(await runStatus(runId)).toBe('cancelled');
+  });
+
+  it('8. switches to Chinese, and remembers it', async () => {
+    await nav('Dashboard');
+    await pick('Language', '简体中文');
+    await visible(page.getByRole('heading', { name: '仪表盘' }));
+    await visible(page.locator('.ant-layout-sider').getByText('任务', { exact: true }));
+    expect(await page.evaluate('document.documentElement.lang')).toBe('zh-CN');
+    await page.reload();
+    await visible(page.getByRole('heading', { name: '仪表盘' }));
+    await visible(page.getByRole('button', { name: /退出登录/ }));
+    expect(await page.evaluate(() => localStorage.getItem('ecron.language'))).toBe('zh');
+  });
+
+  it('fits a phone-width screen, and shows a clear screen when the token lacks a permission', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto(`${server.url}/runs`);
+    await visible(page.getByRole('heading', { name: '运行记录' }));
+    expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
+    await page.setViewportSize({ width: 1280, height: 800 });
+
+    const viewer = (await api('POST', '/tokens', { name: 'read-only', role: 'viewer' })).body;
+    await page.getByRole('button', { name: /退出登录/ }).click();
+    await page.getByLabel('API 令牌').fill(viewer.secret);
+    await page.getByRole('button', { name: /登\s*录/ }).click();
+    await visible(page.getByTestId('role-tag').getByText('查看者'));
+    expect(await page.locator('.ant-layout-sider').getByText('令牌').count()).toBe(0);
+    await page.goto(`${server.url}/tokens`);
+    await visible(page.getByTestId('forbidden'));
+  });
+});
