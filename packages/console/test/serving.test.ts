@@ -1,0 +1,99 @@
+/**
+ * The server side of the console: the build served at `/` with a fallback to index.html for
+ * console pages (the API's 404 untouched), the page shown when the console is not built, and
+ * the two routes the console reads besides the task and run API: `/api/v1/stats` and `/api/v1/me`.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { consoleRoutes } from '../../server/src/api/console.ts';
+import { installErrorHandling } from '../../server/src/api/errors.ts';
+import { ApiHarness, errorOf } from '../../server/test/api/api-harness.ts';
+
+async function appServing(distDir: string): Promise<FastifyInstance> {
+  const app = Fastify({ logger: false });
+  installErrorHandling(app);
+  app.get('/api/v1/ping', async () => ({ pong: true }));
+  await app.register(consoleRoutes, { distDir });
+  return app;
+}
+
+describe('serving the console', () => {
+  let dir: string;
+  let app: FastifyInstance | undefined;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'ecron-console-dist-'));
+    mkdirSync(join(dir, 'assets'));
+    writeFileSync(join(dir, 'index.html'), '<!doctype html><title>console</title><div id="root"></div>');
+    writeFileSync(join(dir, 'assets', 'index-abc123.js'), 'console.log(1)');
+  });
+  afterEach(async () => app?.close());
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('answers index.html at / and for console pages, files of the build as they are, and the JSON 404 under /api', async () => {
+    app = await appServing(dir);
+    for (const url of ['/', '/tasks/0193-abc', '/runs?status=failed']) {
+      const res = await app.inject({ method: 'GET', url, headers: { accept: 'text/html' } });
+      expect(res.statusCode, url).toBe(200);
+      expect(res.headers['content-type']).toContain('text/html');
+      expect(res.body).toContain('<title>console</title>');
+    }
+    const asset = await app.inject({ method: 'GET', url: '/assets/index-abc123.js' });
+    expect(asset.statusCode).toBe(200);
+    expect(asset.headers['content-type']).toContain('javascript');
+    expect(asset.headers['cache-control']).toContain('immutable');
+    expect((await app.inject({ method: 'GET', url: '/assets/index-old999.js' })).statusCode).toBe(404);
+
+    expect((await app.inject({ method: 'GET', url: '/api/v1/ping' })).json()).toEqual({ pong: true });
+    const unknown = await app.inject({ method: 'GET', url: '/api/v1/nothing-here', headers: { accept: 'text/html' } });
+    expect(unknown.statusCode).toBe(404);
+    expect(errorOf(unknown)).toEqual({ code: 'ROUTE_NOT_FOUND', message: 'no route GET /api/v1/nothing-here' });
+    expect((await app.inject({ method: 'POST', url: '/tasks' })).statusCode).toBe(404);
+  });
+
+  it('says how to build the console when there is no build', async () => {
+    app = await appServing(join(dir, 'missing'));
+    const res = await app.inject({ method: 'GET', url: '/' });
+    expect(res.statusCode).toBe(200);
+    expect(res.body).toContain('npm run build -w @ecron/console');
+    expect((await app.inject({ method: 'GET', url: '/tasks' })).body).toContain('not built');
+  });
+});
+
+describe('GET /api/v1/stats and /api/v1/me', () => {
+  let h: ApiHarness;
+  beforeAll(async () => { h = await new ApiHarness().start(); });
+  afterAll(async () => h?.close());
+
+  it('counts runs by status with the success rate, and tasks by state', async () => {
+    const ok = await h.createTask({ name: 'ok' });
+    h.executor.behaviours.set('/broken', () => ({ status: 500, body: { error: 'no' } }));
+    const broken = await h.createTask({ name: 'broken', target: { type: 'http', url: `${h.executorUrl}/broken` } });
+    await h.call('POST', `/api/v1/tasks/${broken.id}/pause`);
+    for (const task of [ok, ok, ok, broken]) {
+      const run = (await h.call('POST', `/api/v1/tasks/${task.id}/trigger`)).json();
+      await h.ended(run.id);
+    }
+    const res = await h.call('GET', '/api/v1/stats?window=1h');
+    expect(res.statusCode).toBe(200);
+    const stats = res.json();
+    expect(stats.runs.total).toBe(4);
+    expect(stats.runs.byStatus).toMatchObject({ succeeded: 3, failed: 1, running: 0 });
+    expect(stats.runs.successRate).toBe(0.75);
+    expect(stats.fireLagMs.count).toBe(0); // manual triggers have no fire lag
+    expect(stats.tasks).toEqual({ total: 2, byState: { active: 1, paused: 1, completed: 0 } });
+    expect(stats.truncated).toBe(false);
+    expect((await h.call('GET', '/api/v1/stats?window=1w')).statusCode).toBe(400);
+    expect((await h.call('GET', '/api/v1/stats', { token: null })).statusCode).toBe(401);
+  });
+
+  it('tells a token its role and namespaces', async () => {
+    const viewer = await h.token('viewer', ['team-a']);
+    const me = await h.call('GET', '/api/v1/me', { token: viewer.secret });
+    expect(me.json()).toEqual({ actor: `token:${viewer.id}`, role: 'viewer', namespaces: ['team-a'] });
+    const scoped = await h.call('GET', '/api/v1/stats', { token: viewer.secret });
+    expect(scoped.json().tasks.total).toBe(0);
+  });
+});
