@@ -3,10 +3,12 @@
  * `batch` fires, each fire advancing one task by compare-and-set and inserting one run (every
  * other run dispatched with its first attempt).
  *
- *   node packages/server/scripts/bench-record-fires.ts [fires=20000] [store=<temp file>] [batch=fires]
+ *   node packages/server/scripts/bench-record-fires.ts [fires=20000] [store=<temp file>] [batch=fires] [streams=1]
  *
  * `store` is a SQLite path (or `:memory:`), or a `postgres://…` or `mysql://…` URL: the SQL stores
- * work in a scratch schema or database, dropped at the end.
+ * work in a scratch schema or database, dropped at the end. With several `streams`, the tasks are
+ * split into that many disjoint sets recorded concurrently on as many connections, as scheduler
+ * nodes owning different buckets would.
  *
  * Prints results; it asserts nothing (DESIGN.md: benchmarks are scripts, not timed tests).
  */
@@ -24,7 +26,8 @@ const count = Number(process.argv[2] ?? 20_000);
 const dir = mkdtempSync(join(tmpdir(), 'ecron-bench-'));
 const path = process.argv[3] ?? join(dir, 'ecron.db');
 const batch = Number(process.argv[4] ?? count);
-const store: Store = /^(postgres|postgresql|mysql):\/\//.test(path) ? await scratchSqlStore(path, { poolSize: 2 }) : createSqliteStore({ path });
+const streams = Number(process.argv[5] ?? 1);
+const store: Store = /^(postgres|postgresql|mysql):\/\//.test(path) ? await scratchSqlStore(path, { poolSize: streams + 1 }) : createSqliteStore({ path });
 await store.open();
 
 const spec = (name: string): TaskSpec => ({
@@ -64,8 +67,13 @@ for (let round = 0; round < rounds; round++) {
   const list = fires(round);
   const cpuBefore = process.cpuUsage();
   const started = performance.now();
-  const results = [];
-  for (let from = 0; from < list.length; from += batch) results.push(...await store.recordFires(list.slice(from, from + batch)));
+  const share = Math.ceil(list.length / streams);
+  const results = (await Promise.all(Array.from({ length: streams }, async (_, stream) => {
+    const mine = list.slice(stream * share, (stream + 1) * share);
+    const recorded = [];
+    for (let from = 0; from < mine.length; from += batch) recorded.push(...await store.recordFires(mine.slice(from, from + batch)));
+    return recorded;
+  }))).flat();
   const ms = performance.now() - started;
   const cpu = process.cpuUsage(cpuBefore);
   wall.push(ms);
@@ -75,7 +83,7 @@ for (let round = 0; round < rounds; round++) {
 }
 wall.sort((a, b) => a - b);
 const median = wall[rounds >> 1]!;
-console.log(`recordFires of ${count} fires in batches of ${batch} on ${path}: min ${wall[0]!.toFixed(1)} ms, median ${median.toFixed(1)} ms`
+console.log(`recordFires of ${count} fires in batches of ${batch} × ${streams} stream(s) on ${path}: min ${wall[0]!.toFixed(1)} ms, median ${median.toFixed(1)} ms`
   + ` (${Math.round(count / (median / 1000))} fires/s at the median)`);
 await store.close();
 rmSync(dir, { recursive: true, force: true });

@@ -2,7 +2,7 @@
  * What only the MySQL/MariaDB store has (see `sql-store-checks.ts`), and its error table.
  */
 import { describe, expect, it } from 'vitest';
-import { classifyMysqlError, mysqlDialect } from '../../src/store/mysql/dialect.ts';
+import { classifyMysqlError, mysqlDialect, packetSizedChunks } from '../../src/store/mysql/dialect.ts';
 import { MYSQL_MIGRATIONS } from '../../src/store/mysql/migrations/index.ts';
 import { createMysqlStore } from '../../src/store/mysql/mysql-store.ts';
 import { dumpMysqlSchema } from '../../src/store/mysql/schema-dump.ts';
@@ -49,5 +49,15 @@ describe('mysql store errors', () => {
     expect(dialect.uniqueViolation(mysqlError(1062, 'ER_DUP_ENTRY', "Duplicate entry 'ns-dup' for key 'tasks_name'"))).toBe('tasks_name');
     expect(dialect.uniqueViolation(mysqlError(1062, 'ER_DUP_ENTRY', "Duplicate entry 'ns-dup' for key 'tasks.tasks_name'"))).toBe('tasks_name');
     expect(dialect.uniqueViolation(mysqlError(1064, 'ER_PARSE_ERROR'))).toBeNull();
+  });
+});
+
+describe('mysql store batches', () => {
+  it('splits a multi-row insert so that no statement outgrows the server packet', () => {
+    const row = (text: string) => ['id', 1, text];
+    expect(packetSizedChunks([], 100)).toEqual([]);
+    expect(packetSizedChunks([row('a'), row('b'), row('c')], 1000)).toEqual([[row('a'), row('b'), row('c')]]);
+    const chunks = packetSizedChunks([row('x'.repeat(30)), row('y'.repeat(30)), row('z'.repeat(200)), row('w')], 250);
+    expect(chunks.map((chunk) => chunk.map((r) => (r[2] as string)[0]))).toEqual([['x', 'y'], ['z'], ['w']]);
   });
 });

@@ -50,6 +50,32 @@ export function classifyMysqlError(error: unknown, description = 'the MySQL stor
   });
 }
 
+/**
+ * The budget of one multi-row INSERT, well under the server's `max_allowed_packet` (16 MiB by
+ * default on MariaDB, 64 MiB on MySQL 8): a batch of large log lines or params is split.
+ */
+const INSERT_BYTES = 4 * 1024 * 1024;
+
+/** `rows` in consecutive chunks whose text stays within {@link INSERT_BYTES} (a larger row goes alone). */
+export function packetSizedChunks(rows: readonly SqlValue[][], budget = INSERT_BYTES): SqlValue[][][] {
+  const chunks: SqlValue[][][] = [];
+  let current: SqlValue[][] = [];
+  let bytes = 0;
+  for (const row of rows) {
+    // Escaping may double a string's length; numbers and NULL are short.
+    const size = row.reduce<number>((sum, value) => sum + (typeof value === 'string' ? 2 * value.length + 4 : 24), 4);
+    if (current.length > 0 && bytes + size > budget) {
+      chunks.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(row);
+    bytes += size;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
+
 export function mysqlDialect(options: { description: string }): SqlDialect {
   const columnList = (columns: readonly Column[]): RawBuilder<unknown> => sql.join(columns.map((column) => sql.ref(column.name)));
   return {
@@ -69,16 +95,25 @@ export function mysqlDialect(options: { description: string }): SqlDialect {
       return sql`(${head}${sql.join(tail, sql``)}) AS ${sql.raw(alias)}`;
     },
     async insertRows(db, p) {
-      // mysql2 expands the array of arrays into `(…), (…)`.
-      const result = await sql`INSERT ${p.ignoreDuplicates ? sql`IGNORE` : sql``} INTO ${sql.table(p.table)} (${columnList(p.columns)})
-        VALUES ${p.rows}`.execute(db);
-      const inserted = Number(result.numAffectedRows ?? 0n);
-      if (!p.returnIds) return { inserted, ids: null };
-      const ids = p.rows.map((row) => row[0] as string);
-      if (inserted === ids.length) return { inserted, ids: new Set(ids) };
-      // Some were skipped: the ids are new, so those present now are the ones this insert wrote.
-      const present = await sql<{ id: string }>`SELECT id FROM ${sql.table(p.table)} WHERE id IN (${ids})`.execute(db);
-      return { inserted, ids: new Set(present.rows.map((row) => row.id)) };
+      let inserted = 0;
+      const ids = p.returnIds ? new Set<string>() : null;
+      for (const rows of packetSizedChunks(p.rows)) {
+        // mysql2 expands the array of arrays into `(…), (…)`.
+        const result = await sql`INSERT ${p.ignoreDuplicates ? sql`IGNORE` : sql``} INTO ${sql.table(p.table)} (${columnList(p.columns)})
+          VALUES ${rows}`.execute(db);
+        const count = Number(result.numAffectedRows ?? 0n);
+        inserted += count;
+        if (ids === null) continue;
+        const chunkIds = rows.map((row) => row[0] as string);
+        if (count === chunkIds.length) {
+          for (const id of chunkIds) ids.add(id);
+          continue;
+        }
+        // Some were skipped: the ids are new, so those present now are the ones this insert wrote.
+        const present = await sql<{ id: string }>`SELECT id FROM ${sql.table(p.table)} WHERE id IN (${chunkIds})`.execute(db);
+        for (const row of present.rows) ids.add(row.id);
+      }
+      return { inserted, ids };
     },
     updateFrom: (p) => sql`UPDATE ${sql.table(p.table)} AS ${sql.raw(p.alias)} JOIN ${p.source} ON ${p.on}
       SET ${sql.join(p.set.map(([column, expression]) => sql`${sql.ref(`${p.alias}.${column}`)} = ${expression}`))}`,
