@@ -1,6 +1,7 @@
 /**
  * Serves the web console (`packages/console/dist`, built by `npm run build -w @ecron/console`,
- * which the root `prepare` script runs on `npm ci`) at `/`, through `@fastify/static`.
+ * which the root `prepare` script runs on `npm ci`) at `/`, through `@fastify/static`; assets go
+ * gzipped to browsers that accept it (the build writes `.gz` copies).
  * A GET of a file of the build answers that file; any other GET outside the API answers
  * `index.html`, since the console routes in the browser. `/api/…`, `/openapi.json`, `/healthz`
  * and `/readyz` are untouched, and unknown API paths keep the JSON 404 (ROUTE_NOT_FOUND).
@@ -38,7 +39,8 @@ export async function consoleRoutes(app: FastifyInstance, options: { distDir?: s
   const built = existsSync(indexFile);
   const files = built ? filesUnder(distDir) : new Set<string>();
   const page = built ? readFileSync(indexFile, 'utf8') : CONSOLE_NOT_BUILT_PAGE;
-  if (built) await app.register(fastifyStatic, { root: distDir, serve: false });
+  // The build holds a gzipped copy of each asset (see the console's vite.config.ts).
+  if (built) await app.register(fastifyStatic, { root: distDir, serve: false, preCompressed: true });
 
   const sendPage = (reply: FastifyReply) =>
     reply.status(200).header('cache-control', 'no-cache').type('text/html; charset=utf-8').send(page);
