@@ -29,6 +29,9 @@ export interface PostgresStoreOptions {
   poolSize?: number;
 }
 
+/** How long taking a connection may wait (a new connection, or a free one of a busy pool). */
+const CONNECT_TIMEOUT_MS = 10_000;
+
 const INT8 = 20;
 const JSON_OID = 114;
 const JSONB = 3802;
@@ -69,6 +72,9 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
     createDb: () => {
       const pool = new pg.Pool({
         connectionString: options.url, max: options.poolSize ?? 10, options: `-c search_path=${schema}`, types, application_name: 'ecron',
+        // A server that does not answer fails the verb (STORE_UNAVAILABLE) instead of hanging it;
+        // keepalive finds connections a dead peer or a NAT dropped.
+        connectionTimeoutMillis: CONNECT_TIMEOUT_MS, keepAlive: true,
       });
       // An idle connection that breaks (a server restart) is dropped; the next verb gets a new one.
       pool.on('error', () => undefined);
