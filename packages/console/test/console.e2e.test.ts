@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path';
 import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ServerProcess, tempDataDir } from '../../server/test/support/server-process.ts';
-import { hang, TestExecutor, type ReceivedRequest } from '../../server/test/support/test-executor.ts';
+import { TestExecutor, type ReceivedRequest } from '../../server/test/support/test-executor.ts';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -43,7 +43,20 @@ async function failWithLog(req: ReceivedRequest): Promise<void> {
   await send(2, { status: 'failed', error: 'database unreachable: connect ECONNREFUSED orders-db:5432' });
 }
 
-describe.skipIf(!haveChromium)('web console in Chromium', { timeout: 60_000 }, () => {
+/** Answers 202, then reports a log line every 200 ms until the server refuses reports (the run ended). */
+async function reportUntilStopped(req: ReceivedRequest): Promise<void> {
+  for (let seq = 0; seq < 600; seq++) {
+    const res = await fetch(req.body.callback.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${req.body.callback.token}` },
+      body: JSON.stringify({ attempt: req.body.attempt, seq, ...(seq === 0 ? { status: 'running' } : {}), progress: Math.min(seq, 99), logs: [{ level: 'info', message: `rendering page ${seq + 1}` }] }),
+    });
+    if (!res.ok) return;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+describe.skipIf(!haveChromium)('web console in Chromium', { timeout: 90_000 }, () => {
   let server: ServerProcess;
   let executor: TestExecutor;
   let executorUrl: string;
@@ -91,7 +104,10 @@ describe.skipIf(!haveChromium)('web console in Chromium', { timeout: 60_000 }, (
       void failWithLog(req);
       return { status: 202, body: { accepted: true } };
     }));
-    executor.behaviours.set('/long', signed(hang));
+    executor.behaviours.set('/report', signed((req) => {
+      void reportUntilStopped(req);
+      return { status: 202, body: { accepted: true } };
+    }));
     executorUrl = await executor.start();
 
     userDataDir = mkdtempSync(join(tmpdir(), 'ecron-chromium-'));
@@ -234,18 +250,50 @@ describe.skipIf(!haveChromium)('web console in Chromium', { timeout: 60_000 }, (
     expect(task.nextFireAt).toBeNull();
   });
 
-  it('7. cancels a long run', async () => {
-    const created = (await api('POST', '/tasks', { name: 'long-report', schedule: { manual: true }, target: { type: 'http', url: `${executorUrl}/long` } })).body;
+  it('7. cancels a long run, after tailing its log live', async () => {
+    const created = (await api('POST', '/tasks', { name: 'long-report', schedule: { manual: true }, target: { type: 'http', url: `${executorUrl}/report` } })).body;
     await page.goto(`${server.url}/tasks/${created.id}`);
     await page.getByTestId('trigger').click();
     await page.getByTestId('trigger-ok').click();
     await visible(page.getByTestId('live-tail'));
     const runId = new URL(page.url()).pathname.split('/').at(-1)!;
-    await executor.next((r) => r.path === '/long' && r.body.runId === runId, UI_TIMEOUT);
+    await executor.next((r) => r.path === '/report' && r.body.runId === runId, UI_TIMEOUT);
+    // Lines reported while the run goes on appear without a reload.
+    await visible(page.getByTestId('run-log').getByText('rendering page 1', { exact: true }));
+    await visible(page.getByTestId('run-log').getByText('rendering page 4', { exact: true }));
+    await visible(page.getByTestId('run-status').locator('[data-status="running"]'));
     await page.getByTestId('cancel-run').click();
     await page.getByTestId('cancel-ok').click();
     await visible(page.getByTestId('run-status').locator('[data-status="cancelled"]'));
     expect(await runStatus(runId)).toBe('cancelled');
+  });
+
+  it('edits the task into a new revision, compares revisions, and resumes it from the list', async () => {
+    await page.goto(`${server.url}/tasks/${cronTaskId}`);
+    await page.getByRole('button', { name: 'Edit' }).click();
+    await visible(page.getByRole('heading', { name: /Edit heartbeat \(revision 1\)/ }));
+    await pick('Second: how', 'at');
+    await page.getByLabel('Values').fill('0,30');
+    await expect.poll(() => page.getByTestId('cron-expression').inputValue()).toBe('0,30 * * * * *');
+    await page.getByTestId('save-task').click();
+    await visible(page.getByRole('tab', { name: 'Revisions' }));
+    await page.getByRole('tab', { name: 'Revisions' }).click();
+    await visible(page.getByTestId('spec-diff').getByText(/- +cron: "?\*\/2 \* \* \* \* \*/));
+    await visible(page.getByTestId('spec-diff').getByText(/\+ +cron: "?0,30 \* \* \* \* \*/));
+    expect((await api('GET', `/tasks/${cronTaskId}`)).body).toMatchObject({ revision: 2, state: 'paused' });
+
+    await nav('Tasks');
+    await page.getByTestId('task-search').locator('input').fill('heart');
+    await page.getByTestId('task-search').locator('input').press('Enter');
+    const row = page.locator('tr', { hasText: 'heartbeat' });
+    await visible(row.locator('[data-status="paused"]'));
+    await row.getByRole('checkbox').check();
+    await page.getByRole('button', { name: 'Resume' }).click();
+    await visible(row.locator('[data-status="active"]'));
+    expect((await api('GET', `/tasks/${cronTaskId}`)).body.state).toBe('active');
+    await page.getByRole('checkbox').first().check();
+    await page.getByRole('button', { name: 'Pause' }).click();
+    await visible(row.locator('[data-status="paused"]'));
   });
 
   it('8. switches to Chinese, and remembers it', async () => {

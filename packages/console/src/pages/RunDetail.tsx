@@ -152,7 +152,7 @@ function RunLog({ runId, active }: { runId: string; active: boolean }) {
             <div key={`${line.attempt}-${line.seq}`}>
               <span style={{ color: '#8c8c8c' }}>{formatInstant(line.at, undefined, true)} #{line.attempt} </span>
               <span style={{ color: LEVEL_COLORS[line.level] }}>{line.level.toUpperCase().padEnd(5)} </span>
-              {line.message}
+              <span>{line.message}</span>
             </div>
           ))}
         </pre>
