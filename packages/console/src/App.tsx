@@ -70,6 +70,8 @@ function Shell() {
         width={200}
         theme="dark"
         zeroWidthTriggerStyle={{ top: 10 }}
+        // On a phone the open menu lies over the page instead of squeezing it.
+        style={narrow ? { position: 'fixed', insetBlock: 0, left: 0, zIndex: 100 } : undefined}
       >
         <div style={{ color: '#fff', fontWeight: 600, fontSize: 18, padding: '16px 24px' }}>ecron</div>
         <Menu theme="dark" mode="inline" selectedKeys={[section]} items={items} onClick={() => narrow && setCollapsed(true)} />
