@@ -1,6 +1,6 @@
 /** The shell: sign-in gate, side menu (a drawer-like collapsed menu on phones), header and routes. */
 import {
-  AuditOutlined, DashboardOutlined, KeyOutlined, LogoutOutlined, ScheduleOutlined, UnorderedListOutlined,
+  AuditOutlined, ClusterOutlined, DashboardOutlined, KeyOutlined, LogoutOutlined, ScheduleOutlined, UnorderedListOutlined,
 } from '@ant-design/icons';
 import { App as AntApp, Button, ConfigProvider, Grid, Layout, Menu, Space, Spin, Tag, Typography } from 'antd';
 import enUS from 'antd/locale/en_US';
@@ -21,6 +21,7 @@ const TaskDetail = lazy(() => import('./pages/TaskDetail.tsx'));
 const Runs = lazy(() => import('./pages/Runs.tsx'));
 const RunDetail = lazy(() => import('./pages/RunDetail.tsx'));
 const Tokens = lazy(() => import('./pages/Tokens.tsx'));
+const Nodes = lazy(() => import('./pages/Nodes.tsx'));
 const Audit = lazy(() => import('./pages/Audit.tsx'));
 
 export function App() {
@@ -54,6 +55,7 @@ function Shell() {
     { key: '/', icon: <DashboardOutlined />, label: <Link to="/">{t('nav.dashboard')}</Link> },
     { key: '/tasks', icon: <ScheduleOutlined />, label: <Link to="/tasks">{t('nav.tasks')}</Link> },
     { key: '/runs', icon: <UnorderedListOutlined />, label: <Link to="/runs">{t('nav.runs')}</Link> },
+    { key: '/nodes', icon: <ClusterOutlined />, label: <Link to="/nodes">{t('nav.nodes')}</Link> },
     ...(can('admin') ? [
       { key: '/tokens', icon: <KeyOutlined />, label: <Link to="/tokens">{t('nav.tokens')}</Link> },
       { key: '/audit', icon: <AuditOutlined />, label: <Link to="/audit">{t('nav.audit')}</Link> },
@@ -95,6 +97,7 @@ function Shell() {
               <Route path="/tasks/:id/edit" element={<TaskForm />} />
               <Route path="/runs" element={<Runs />} />
               <Route path="/runs/:id" element={<RunDetail />} />
+              <Route path="/nodes" element={<Nodes />} />
               <Route path="/tokens" element={<Tokens />} />
               <Route path="/audit" element={<Audit />} />
               <Route path="*" element={<Navigate to="/" replace />} />

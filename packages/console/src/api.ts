@@ -105,3 +105,21 @@ export interface TaskRevision {
 
 export const FINAL_STATUSES = ['succeeded', 'failed', 'timed_out', 'cancelled', 'skipped', 'lost'];
 export const RUN_STATUSES = ['pending', 'dispatched', 'running', 'succeeded', 'failed', 'timed_out', 'cancelled', 'skipped', 'lost'];
+
+/** `GET /api/v1/nodes` (the cluster API; older servers answer 404 ROUTE_NOT_FOUND). */
+export interface NodeResource {
+  id: string;
+  address: string | null;
+  roles: string[];
+  version: string;
+  startedAt: string;
+  heartbeatAt: string;
+  expiresAt: string;
+  alive: boolean;
+  buckets: number[];
+  leaseExpiresAt: string | null;
+}
+export interface NodeList {
+  items: NodeResource[];
+  buckets: { total: number; unowned: number };
+}

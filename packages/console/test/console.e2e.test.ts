@@ -296,6 +296,20 @@ describe.skipIf(!haveChromium)('web console in Chromium', { timeout: 90_000 }, (
     await visible(row.locator('[data-status="paused"]'));
   });
 
+  it('lists the scheduler nodes (or says the server has no nodes API)', async () => {
+    const nodes = await api('GET', '/nodes');
+    await nav('Nodes');
+    if (nodes.status === 200) {
+      const { items, buckets } = nodes.body;
+      await visible(page.getByText(`${buckets.total - buckets.unowned} of ${buckets.total} buckets leased`));
+      for (const node of items) await visible(page.getByTestId('nodes-table').getByText(node.id, { exact: true }));
+      if (items.length === 0) await visible(page.getByTestId('nodes-table').getByText('No data'));
+    } else {
+      expect(nodes.body.error.code).toBe('ROUTE_NOT_FOUND');
+      await visible(page.getByTestId('nodes-unavailable'));
+    }
+  });
+
   it('8. switches to Chinese, and remembers it', async () => {
     await nav('Dashboard');
     await pick('Language', '简体中文');

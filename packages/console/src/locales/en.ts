@@ -1,7 +1,7 @@
 /** English strings. Every key here exists in zh.ts too (the same shape is enforced by its type). */
 export const en = {
   common: { name: 'Name', namespace: 'Namespace', cancel: 'Cancel', back: 'Back', previous: 'Previous', next: 'Next', page: 'Page {{page}}' },
-  nav: { dashboard: 'Dashboard', tasks: 'Tasks', runs: 'Runs', tokens: 'Tokens', audit: 'Audit log' },
+  nav: { dashboard: 'Dashboard', tasks: 'Tasks', runs: 'Runs', nodes: 'Nodes', tokens: 'Tokens', audit: 'Audit log' },
   header: { language: 'Language', signOut: 'Sign out', zone: 'Times in {{zone}}' },
   roles: { admin: 'admin', editor: 'editor', viewer: 'viewer' },
   login: {
@@ -85,6 +85,11 @@ export const en = {
     title: 'API tokens', create: 'Create token', role: 'Role', namespaces: 'Namespaces', namespacesHelp: 'Empty means every namespace (*).',
     lastUsed: 'Last used', revokedAt: 'Revoked', revoke: 'Revoke', revokeConfirm: 'Revoke {{name}}? Clients using it are refused at once.',
     revoked: 'Token revoked', createdTitle: 'Token created', shownOnce: 'Copy the token now: it is shown only once and cannot be recovered.',
+  },
+  nodes: {
+    title: 'Scheduler nodes', unavailable: 'This server has no nodes API (GET /api/v1/nodes) yet.', alive: 'Alive', dead: 'Dead, not yet forgotten',
+    bucketsOwned: '{{owned}} of {{total}} buckets leased', node: 'Node', state: 'State', aliveTag: 'alive', deadTag: 'dead', address: 'Address',
+    roles: 'Roles', version: 'Version', heartbeat: 'Last heartbeat', started: 'Started', buckets: 'Buckets', leaseExpires: 'Lease expires',
   },
   audit: { title: 'Audit log', at: 'When', actor: 'Actor', action: 'Action', resource: 'Resource', resourceId: 'Resource id' },
 };

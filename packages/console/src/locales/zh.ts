@@ -3,7 +3,7 @@ import type { Strings } from './en.ts';
 
 export const zh: Strings = {
   common: { name: '名称', namespace: '命名空间', cancel: '取消', back: '返回', previous: '上一页', next: '下一页', page: '第 {{page}} 页' },
-  nav: { dashboard: '仪表盘', tasks: '任务', runs: '运行记录', tokens: '令牌', audit: '审计日志' },
+  nav: { dashboard: '仪表盘', tasks: '任务', runs: '运行记录', nodes: '节点', tokens: '令牌', audit: '审计日志' },
   header: { language: '语言', signOut: '退出登录', zone: '时间以 {{zone}} 显示' },
   roles: { admin: '管理员', editor: '编辑者', viewer: '查看者' },
   login: {
@@ -87,6 +87,11 @@ export const zh: Strings = {
     title: 'API 令牌', create: '创建令牌', role: '角色', namespaces: '命名空间', namespacesHelp: '留空表示所有命名空间（*）。',
     lastUsed: '最近使用', revokedAt: '已吊销', revoke: '吊销', revokeConfirm: '吊销 {{name}}？使用它的客户端将立即被拒绝。',
     revoked: '令牌已吊销', createdTitle: '令牌已创建', shownOnce: '请立即复制令牌：它只显示这一次，之后无法找回。',
+  },
+  nodes: {
+    title: '调度节点', unavailable: '此服务器还没有节点 API（GET /api/v1/nodes）。', alive: '存活', dead: '已失联（尚未清除）',
+    bucketsOwned: '{{total}} 个分桶中 {{owned}} 个已被租用', node: '节点', state: '状态', aliveTag: '存活', deadTag: '失联', address: '地址',
+    roles: '角色', version: '版本', heartbeat: '最近心跳', started: '启动时间', buckets: '分桶', leaseExpires: '租约到期',
   },
   audit: { title: '审计日志', at: '时间', actor: '操作者', action: '操作', resource: '资源', resourceId: '资源 ID' },
 };
