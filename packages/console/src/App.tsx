@@ -1,6 +1,6 @@
 /** The shell: sign-in gate, side menu (a drawer-like collapsed menu on phones), header and routes. */
 import {
-  AuditOutlined, ClusterOutlined, DashboardOutlined, KeyOutlined, LogoutOutlined, ScheduleOutlined, UnorderedListOutlined,
+  AuditOutlined, CloseOutlined, ClusterOutlined, DashboardOutlined, KeyOutlined, LogoutOutlined, MenuOutlined, ScheduleOutlined, UnorderedListOutlined,
 } from '@ant-design/icons';
 import { App as AntApp, Button, ConfigProvider, Grid, Layout, Menu, Space, Spin, Tag, Typography } from 'antd';
 import enUS from 'antd/locale/en_US';
@@ -65,21 +65,23 @@ function Shell() {
     <Layout style={{ minHeight: '100vh' }}>
       <Layout.Sider
         breakpoint="md"
-        collapsedWidth={narrow ? 0 : 64}
-        collapsible
+        collapsedWidth={0}
         collapsed={narrow ? collapsed : false}
-        onCollapse={setCollapsed}
+        trigger={null}
         width={200}
         theme="dark"
-        zeroWidthTriggerStyle={{ top: 10 }}
-        // On a phone the open menu lies over the page instead of squeezing it.
+        // On a phone the menu opens over the page (from the header's button) instead of squeezing it.
         style={narrow ? { position: 'fixed', insetBlock: 0, left: 0, zIndex: 100 } : undefined}
       >
-        <div style={{ color: '#fff', fontWeight: 600, fontSize: 18, padding: '16px 24px' }}>ecron</div>
+        <Space style={{ color: '#fff', fontWeight: 600, fontSize: 18, padding: '16px 24px' }}>
+          ecron
+          {narrow && <Button type="text" size="small" icon={<CloseOutlined style={{ color: '#fff' }} />} aria-label={t('header.closeMenu')} onClick={() => setCollapsed(true)} />}
+        </Space>
         <Menu theme="dark" mode="inline" selectedKeys={[section]} items={items} onClick={() => narrow && setCollapsed(true)} />
       </Layout.Sider>
       <Layout>
-        <Layout.Header style={{ background: '#fff', padding: narrow ? '0 12px 0 48px' : '0 24px', display: 'flex', justifyContent: 'flex-end', alignItems: 'center', gap: 12, flexWrap: 'wrap', height: 'auto', minHeight: 64, lineHeight: '32px' }}>
+        <Layout.Header style={{ background: '#fff', padding: narrow ? '0 12px' : '0 24px', display: 'flex', justifyContent: narrow ? 'space-between' : 'flex-end', alignItems: 'center', gap: 12, flexWrap: 'wrap', height: 'auto', minHeight: 64, lineHeight: '32px' }}>
+          {narrow && <Button icon={<MenuOutlined />} aria-label={t('header.openMenu')} aria-expanded={!collapsed} onClick={() => setCollapsed(false)} data-testid="open-menu" />}
           <Space wrap size="small">
             {!narrow && <Typography.Text type="secondary">{t('header.zone', { zone: viewerZone() })}</Typography.Text>}
             {me && <Tag color="blue" data-testid="role-tag">{t(`roles.${me.role}`)}{me.namespaces.includes('*') ? '' : ` · ${me.namespaces.join(', ')}`}</Tag>}

@@ -3,6 +3,7 @@
  * Form field names follow the spec's paths, so the API's field issues (`schedule.cron`) land on
  * the right field.
  */
+import type { TFunction } from 'i18next';
 import YAML from 'yaml';
 
 export type ScheduleKind = 'cron' | 'every' | 'fixed-delay' | 'at' | 'manual';
@@ -153,11 +154,11 @@ export function textToSpec(text: string, format: SpecFormat): Spec {
   return value as Spec;
 }
 
-/** One line describing a schedule, for lists. */
-export function describeSchedule(s: Spec | undefined): string {
+/** One line describing a schedule, for lists; `t` translates the words (keys under `describe.`). */
+export function describeSchedule(s: Spec | undefined, t: TFunction): string {
   if (!s) return '—';
   if (s.cron !== undefined) return `${s.cron} (${s.timezone ?? 'UTC'})`;
-  if (s.every !== undefined) return `every ${msText(s.every)}${s.mode === 'fixed-delay' ? ' (fixed-delay)' : ''}`;
-  if (s.at !== undefined) return `at ${s.at}`;
-  return 'manual';
+  if (s.every !== undefined) return t(s.mode === 'fixed-delay' ? 'describe.fixedDelay' : 'describe.every', { every: msText(s.every) });
+  if (s.at !== undefined) return t('describe.at', { at: s.at });
+  return t('describe.manual');
 }

@@ -327,6 +327,12 @@ describe.skipIf(!haveChromium)('web console in Chromium', { timeout: 90_000 }, (
     await page.goto(`${server.url}/runs`);
     await visible(page.getByRole('heading', { name: '运行记录' }));
     expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
+    // The menu folds into a header button, reachable by keyboard.
+    await page.getByRole('button', { name: '打开菜单' }).focus();
+    await page.keyboard.press('Enter');
+    await page.locator('.ant-layout-sider').getByRole('link', { name: '任务', exact: true }).click();
+    await visible(page.getByRole('heading', { name: '任务', exact: true }));
+    await expect.poll(() => page.locator('.ant-layout-sider').boundingBox().then((box) => box?.width ?? 0)).toBe(0);
     await page.setViewportSize({ width: 1280, height: 800 });
 
     const viewer = (await api('POST', '/tokens', { name: 'read-only', role: 'viewer' })).body;

@@ -2,7 +2,8 @@
 export const en = {
   common: { name: 'Name', namespace: 'Namespace', cancel: 'Cancel', back: 'Back', previous: 'Previous', next: 'Next', page: 'Page {{page}}' },
   nav: { dashboard: 'Dashboard', tasks: 'Tasks', runs: 'Runs', nodes: 'Nodes', tokens: 'Tokens', audit: 'Audit log' },
-  header: { language: 'Language', signOut: 'Sign out', zone: 'Times in {{zone}}' },
+  header: { language: 'Language', signOut: 'Sign out', zone: 'Times in {{zone}}', openMenu: 'Open the menu', closeMenu: 'Close the menu' },
+  describe: { every: 'every {{every}}', fixedDelay: 'every {{every}} after the previous run', at: 'once at {{at}}', manual: 'manual' },
   roles: { admin: 'admin', editor: 'editor', viewer: 'viewer' },
   login: {
     intro: 'Sign in with an API token. It is kept for this browser tab only and forgotten when you close it.',
@@ -69,7 +70,7 @@ export const en = {
     runs: 'Runs', allRuns: 'All runs of this task →', spec: 'Spec', revisions: 'Revisions', revisionA: 'From revision', revisionB: 'To revision',
     oneRevision: 'This task has one revision so far.', triggerTitle: 'Trigger {{name}} now', triggerOk: 'Trigger',
     triggerHelp: 'The run gets the task params with these keys merged on top (shallow). The overlap policy does not apply.',
-    taskParams: 'Task params', override: 'Params override (JSON object)',
+    taskParams: 'Task params', override: 'Params override (JSON object)', format: 'Format',
   },
   runs: {
     title: 'Runs', status: 'Status', task: 'Task', trigger: 'Trigger', scheduledAt: 'Scheduled', duration: 'Duration', attempts: 'Attempts', error: 'Error',

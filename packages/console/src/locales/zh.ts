@@ -4,7 +4,8 @@ import type { Strings } from './en.ts';
 export const zh: Strings = {
   common: { name: '名称', namespace: '命名空间', cancel: '取消', back: '返回', previous: '上一页', next: '下一页', page: '第 {{page}} 页' },
   nav: { dashboard: '仪表盘', tasks: '任务', runs: '运行记录', nodes: '节点', tokens: '令牌', audit: '审计日志' },
-  header: { language: '语言', signOut: '退出登录', zone: '时间以 {{zone}} 显示' },
+  header: { language: '语言', signOut: '退出登录', zone: '时间以 {{zone}} 显示', openMenu: '打开菜单', closeMenu: '关闭菜单' },
+  describe: { every: '每 {{every}}', fixedDelay: '上次运行结束后每 {{every}}', at: '于 {{at}} 执行一次', manual: '手动' },
   roles: { admin: '管理员', editor: '编辑者', viewer: '查看者' },
   login: {
     intro: '使用 API 令牌登录。令牌只保存在当前浏览器标签页中，关闭后即失效。',
@@ -71,7 +72,7 @@ export const zh: Strings = {
     runs: '运行记录', allRuns: '此任务的全部运行 →', spec: '定义', revisions: '历史版本', revisionA: '起始版本', revisionB: '目标版本',
     oneRevision: '此任务目前只有一个版本。', triggerTitle: '立即触发 {{name}}', triggerOk: '触发',
     triggerHelp: '本次运行使用任务参数，并浅合并以下键。不受重叠策略限制。',
-    taskParams: '任务参数', override: '覆盖参数（JSON 对象）',
+    taskParams: '任务参数', override: '覆盖参数（JSON 对象）', format: '格式',
   },
   runs: {
     title: '运行记录', status: '状态', task: '任务', trigger: '触发方式', scheduledAt: '计划时间', duration: '耗时', attempts: '尝试次数', error: '错误',

@@ -102,7 +102,7 @@ export default function RunDetail() {
           </Space>
         </Col>
       </Row>
-      <RunLog runId={id} active={active} />
+      <RunLog key={id} runId={id} active={active} />
     </Space>
   );
 }

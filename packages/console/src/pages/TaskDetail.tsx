@@ -70,7 +70,7 @@ export default function TaskDetail() {
       </Space>
       <Card size="small">
         <Descriptions size="small" column={{ xs: 1, sm: 1, md: 2, xxl: 3 }}>
-          <Descriptions.Item label={t('tasks.schedule')}><Typography.Text code>{describeSchedule(data.spec.schedule as Spec)}</Typography.Text></Descriptions.Item>
+          <Descriptions.Item label={t('tasks.schedule')}><Typography.Text code>{describeSchedule(data.spec.schedule as Spec, t)}</Typography.Text></Descriptions.Item>
           <Descriptions.Item label={t('tasks.nextFire')}><Instant value={data.nextFireAt} /></Descriptions.Item>
           <Descriptions.Item label={t('task.lastFire')}><Instant value={data.lastFireAt} /></Descriptions.Item>
           <Descriptions.Item label={t('tasks.lastOutcome')}><StatusTag status={data.lastRunStatus} /></Descriptions.Item>
@@ -105,10 +105,11 @@ function targetText(target: Spec): string {
 }
 
 function SpecView({ spec }: { spec: Spec }) {
+  const { t } = useTranslation();
   const [format, setFormat] = useState<'yaml' | 'json'>('yaml');
   return (
     <Space direction="vertical" style={{ width: '100%' }}>
-      <Select value={format} onChange={setFormat} style={{ width: 100 }} options={[{ value: 'yaml', label: 'YAML' }, { value: 'json', label: 'JSON' }]} aria-label="format" />
+      <Select value={format} onChange={setFormat} style={{ width: 100 }} options={[{ value: 'yaml', label: 'YAML' }, { value: 'json', label: 'JSON' }]} aria-label={t('task.format')} />
       <pre style={{ margin: 0, padding: 12, background: '#f6f8fa', borderRadius: 6, overflow: 'auto', fontSize: 12 }}>{specToText(spec, format)}</pre>
     </Space>
   );

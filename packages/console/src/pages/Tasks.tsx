@@ -78,7 +78,7 @@ export default function Tasks() {
         columns={[
           { title: t('common.namespace'), dataIndex: 'namespace', width: 120 },
           { title: t('common.name'), dataIndex: 'name', render: (name: string, task) => <Link to={`/tasks/${task.id}`}>{name}</Link> },
-          { title: t('tasks.schedule'), render: (_, task) => <Typography.Text code>{describeSchedule(task.spec.schedule as never)}</Typography.Text> },
+          { title: t('tasks.schedule'), render: (_, task) => <Typography.Text code>{describeSchedule(task.spec.schedule as never, t)}</Typography.Text> },
           { title: t('tasks.state'), dataIndex: 'state', width: 110, render: (s: string) => <StatusTag status={s} /> },
           { title: t('tasks.lastOutcome'), dataIndex: 'lastRunStatus', width: 120, render: (s: string | null) => <StatusTag status={s} /> },
           { title: t('tasks.nextFire'), dataIndex: 'nextFireAt', render: (v: string | null) => <Instant value={v} /> },
