@@ -296,6 +296,31 @@ describe.skipIf(!haveChromium)('web console in Chromium', { timeout: 90_000 }, (
     await visible(row.locator('[data-status="paused"]'));
   });
 
+  it('creates a token (shown once), revokes it, and finds both in the audit log', async () => {
+    await nav('Tokens');
+    await page.getByRole('button', { name: 'Create token' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByRole('textbox', { name: /Name/ }).fill('ci-bot');
+    await pick('Role', 'editor');
+    await dialog.getByRole('button', { name: 'Create token' }).click();
+    const secret = (await page.getByTestId('new-token-secret').textContent())?.trim() ?? '';
+    expect(secret).toMatch(/^ecr_/);
+    const created = (await api('GET', '/tokens')).body.items.find((t: any) => t.name === 'ci-bot');
+    expect(created).toMatchObject({ role: 'editor', namespaces: ['*'], revokedAt: null });
+    expect((await fetch(`${server.url}/api/v1/me`, { headers: { authorization: `Bearer ${secret}` } })).status).toBe(200);
+    await page.getByRole('dialog').getByRole('button', { name: 'OK' }).click();
+
+    const row = page.locator('tr', { hasText: 'ci-bot' });
+    await row.getByRole('button', { name: 'Revoke' }).click();
+    await page.locator('.ant-popconfirm').getByRole('button', { name: 'Revoke' }).click();
+    await visible(row.getByText(/UTC\+08:00/));
+    await expect.poll(async () => (await fetch(`${server.url}/api/v1/me`, { headers: { authorization: `Bearer ${secret}` } })).status).toBe(401);
+
+    await nav('Audit log');
+    await visible(page.getByRole('cell', { name: 'token.revoke' }));
+    await visible(page.getByRole('cell', { name: 'token.create' }));
+  });
+
   it('lists the scheduler nodes (or says the server has no nodes API)', async () => {
     const nodes = await api('GET', '/nodes');
     await nav('Nodes');

@@ -82,6 +82,31 @@ export interface TokenResource {
   revokedAt: string | null;
 }
 
+/** A node of the cluster (`GET /api/v1/nodes`), with the buckets it leases now. */
+export interface NodeResource {
+  id: string;
+  /** The URL its API answers at. */
+  address: string | null;
+  roles: string[];
+  version: string;
+  startedAt: string;
+  /** Last heartbeat, on the store's clock. */
+  heartbeatAt: string;
+  /** The node is presumed dead after this instant without a heartbeat. */
+  expiresAt: string;
+  alive: boolean;
+  /** Buckets whose unexpired lease it holds, ascending. */
+  buckets: number[];
+  /** Earliest expiry among those leases; null when it holds none. */
+  leaseExpiresAt: string | null;
+}
+
+export interface NodeList {
+  items: NodeResource[];
+  /** How many buckets tasks hash into, and how many no live lease covers right now. */
+  buckets: { total: number; unowned: number };
+}
+
 export interface AuditEntryResource {
   id: string;
   at: string;

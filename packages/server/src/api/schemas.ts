@@ -145,6 +145,24 @@ export const TokenResourceSchema = z.object({
   revokedAt: instant.nullable(),
 });
 
+export const NodeSchema = z.object({
+  id: z.string(),
+  address: z.string().nullable(),
+  roles: z.array(z.string()),
+  version: z.string(),
+  startedAt: instant,
+  heartbeatAt: instant,
+  expiresAt: instant,
+  alive: z.boolean(),
+  buckets: z.array(z.number().int()),
+  leaseExpiresAt: instant.nullable(),
+});
+
+export const NodeListSchema = z.object({
+  items: z.array(NodeSchema),
+  buckets: z.object({ total: z.number().int(), unowned: z.number().int() }),
+});
+
 export const AuditEntrySchema = z.object({
   id: z.string(),
   at: instant,

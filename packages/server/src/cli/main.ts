@@ -5,6 +5,7 @@ import { CliError } from './cli-error.ts';
 import { CliContext } from './command-support.ts';
 import { registerRunCommands } from './commands/run.ts';
 import { registerTaskCommands } from './commands/task.ts';
+import { registerNodeCommands } from './commands/node.ts';
 import { registerTokenCommands } from './commands/token.ts';
 import { type CliIo, DEFAULT_SERVER, explainAuthError } from './context.ts';
 import { formatError } from './output.ts';
@@ -52,6 +53,7 @@ export async function buildProgram(io: CliIo, args: readonly string[], ctx: CliC
   registerTaskCommands(program, ctx);
   registerRunCommands(program, ctx);
   registerTokenCommands(program, ctx);
+  registerNodeCommands(program, ctx);
   return program;
 }
 

@@ -1,4 +1,4 @@
-import type { RunLogResource, RunResource, TaskResource, TokenResource } from '@ecron/contracts';
+import type { NodeList, RunLogResource, RunResource, TaskResource, TokenResource } from '@ecron/contracts';
 import { formatDuration, formatInstant, formatKeyValues, formatTable, formatValue, indent } from './output.ts';
 
 /** How tasks, runs, logs and tokens read in human output. */
@@ -112,4 +112,12 @@ export function tokenTable(tokens: readonly TokenResource[]): string {
     ['id', 'name', 'role', 'namespaces', 'created', 'last used', 'revoked'],
     tokens.map((t) => [t.id, t.name, t.role, (t.namespaces ?? []).join(','), formatInstant(t.createdAt), formatInstant(t.lastUsedAt), formatInstant(t.revokedAt)]),
   );
+}
+
+export function nodeTable(list: NodeList): string {
+  const table = formatTable(
+    ['id', 'address', 'alive', 'buckets', 'lease expires', 'last heartbeat'],
+    list.items.map((n) => [n.id, n.address ?? '-', n.alive ? 'yes' : 'no', String(n.buckets.length), formatInstant(n.leaseExpiresAt), formatInstant(n.heartbeatAt)]),
+  );
+  return `${table}${list.buckets.unowned > 0 ? `${list.buckets.unowned} of ${list.buckets.total} buckets have no live owner (a takeover is under way)\n` : ''}`;
 }

@@ -67,6 +67,12 @@ export interface AttemptRecord {
   status: AttemptStatus;
   executor: string | null;
   startedAt: number;
+  /**
+   * When the scheduler sent the attempt to its executor; null while it was only recorded (fires
+   * are recorded a little ahead of their instant). An attempt found in flight but never sent after
+   * its scheduler died is sent again, without counting as a failed attempt.
+   */
+  sentAt: number | null;
   finishedAt: number | null;
   error: string | null;
   output: unknown;

@@ -97,6 +97,11 @@ export class BucketLeases {
     return this.#lastBeatAt !== null && this.#o.clock.now() < this.#lastBeatAt + this.#o.ttlMs - this.#o.safetyMarginMs;
   }
 
+  /** Held under a lease, valid or lapsed locally while waiting for its renewal. */
+  leased(bucket: number): boolean {
+    return this.#held.has(bucket);
+  }
+
   holds(bucket: number): boolean {
     const held = this.#held.get(bucket);
     return held !== undefined && (this.#o.exclusive || this.#o.clock.now() < held.validUntil);
@@ -186,6 +191,10 @@ export class BucketLeases {
     const dbNow = me.heartbeatAt;
 
     if (this.#held.size > 0) {
+      const lapsedFor = Math.max(0, ...[...this.#held.values()].map((held) => started - held.validUntil));
+      if (lapsedFor > 0 && !this.#o.exclusive) {
+        this.#o.log?.('warn', 'leases lapsed locally before their renewal (a slow tick): their fires waited', { lapsedForMs: lapsedFor });
+      }
       const renewed = await store.renewBuckets({ nodeId, ttlMs, terms: [...this.#held].map(([bucket, held]) => ({ bucket, epoch: held.epoch })) });
       const kept = new Set(renewed.map((lease) => lease.bucket));
       for (const lease of renewed) this.#held.set(lease.bucket, { epoch: lease.epoch, validUntil: started + ttlMs - safetyMarginMs });

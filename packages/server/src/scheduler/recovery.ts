@@ -5,11 +5,12 @@
  * their executor (a `status` request): still running → adopted; finished → recorded; no
  * answer → the attempt is `lost` and the run retried per its policy.
  */
-import type { RunRecord, TaskRecord } from '../core/model.ts';
+import type { AttemptRecord, RunRecord, TaskRecord } from '../core/model.ts';
 import type { HttpDispatcher } from '../dispatch/http-dispatcher.ts';
 import type { RunSupervisor } from './run-supervisor.ts';
 
 export interface RecoveryDeps {
+  listAttempts: (runIds: string[]) => Promise<AttemptRecord[]>;
   supervisor: RunSupervisor;
   dispatcher: HttpDispatcher;
   getTask: (taskId: string) => Promise<TaskRecord | null>;
@@ -18,6 +19,8 @@ export interface RecoveryDeps {
 }
 
 export interface RecoverySummary {
+  /** Recorded but never marked sent before their scheduler stopped, and unknown to the executor: sent again. */
+  resent: number;
   queued: number;
   retrying: number;
   adopted: number;
@@ -29,7 +32,7 @@ const PARALLEL_STATUS_CHECKS = 64;
 
 /** Resolves `runs` (active runs this node has just taken ownership of). */
 export async function recoverRuns(deps: RecoveryDeps, runs: RunRecord[]): Promise<RecoverySummary> {
-  const summary: RecoverySummary = { queued: 0, retrying: 0, adopted: 0, resolved: 0, lost: 0 };
+  const summary: RecoverySummary = { resent: 0, queued: 0, retrying: 0, adopted: 0, resolved: 0, lost: 0 };
   const inFlight: RunRecord[] = [];
   for (const run of runs) {
     if (run.status === 'pending' && run.attempt === 0) {
@@ -42,13 +45,18 @@ export async function recoverRuns(deps: RecoveryDeps, runs: RunRecord[]): Promis
       inFlight.push(run);
     }
   }
+  // Attempts recorded (ahead of their instant) but never marked sent: if the executor cannot tell
+  // either, it never got them (or got them within the few milliseconds before the mark).
+  const unsent = new Set((await deps.listAttempts(inFlight.map((run) => run.id)))
+    .filter((attempt) => attempt.sentAt === null && attempt.status === 'dispatched')
+    .map((attempt) => `${attempt.runId}/${attempt.number}`));
   for (let i = 0; i < inFlight.length; i += PARALLEL_STATUS_CHECKS) {
-    await Promise.all(inFlight.slice(i, i + PARALLEL_STATUS_CHECKS).map((run) => resolveInFlight(deps, run, summary)));
+    await Promise.all(inFlight.slice(i, i + PARALLEL_STATUS_CHECKS).map((run) => resolveInFlight(deps, run, unsent.has(`${run.id}/${run.attempt}`), summary)));
   }
   return summary;
 }
 
-async function resolveInFlight(deps: RecoveryDeps, run: RunRecord, summary: RecoverySummary): Promise<void> {
+async function resolveInFlight(deps: RecoveryDeps, run: RunRecord, neverSent: boolean, summary: RecoverySummary): Promise<void> {
   const task = await deps.getTask(run.taskId);
   const target = task?.spec.target;
   const reply = target?.type === 'http'
@@ -62,6 +70,11 @@ async function resolveInFlight(deps: RecoveryDeps, run: RunRecord, summary: Reco
   if (reply.status === 'succeeded' || reply.status === 'failed') {
     summary.resolved += 1;
     await deps.supervisor.endAttempt(run.id, reply.status, { output: reply.output, error: reply.error ?? null });
+    return;
+  }
+  if (neverSent) {
+    summary.resent += 1;
+    await deps.supervisor.resend(run);
     return;
   }
   summary.lost += 1;

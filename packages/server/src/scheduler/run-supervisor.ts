@@ -53,6 +53,11 @@ export class RunSupervisor {
   readonly #activeByTask = new Map<string, Set<string>>();
   readonly #starts: WriteBatcher<StartAttemptParams, RunRecord | null>;
   readonly #finishes: WriteBatcher<FinishAttemptParams, RunRecord | null>;
+  /**
+   * Attempts just sent, marked so in batches at the end of each event-loop turn (no linger: the
+   * mark should follow the send closely), so that an adopter re-sends only attempts never sent.
+   */
+  readonly #sent: WriteBatcher<{ runId: string; attempt: number; at: number }, undefined>;
   #stopping = false;
 
   constructor(deps: SupervisorDeps) {
@@ -60,6 +65,10 @@ export class RunSupervisor {
     this.#retries = new TimerQueue(deps.clock, (due) => void this.#startRetries(due.map((d) => d.value)));
     this.#starts = new WriteBatcher((items) => deps.store.startAttempts(items));
     this.#finishes = new WriteBatcher((items) => deps.store.finishAttempts(items), { lingerMs: FINISH_LINGER_MS });
+    this.#sent = new WriteBatcher(async (items) => {
+      await deps.store.markSent(items);
+      return items.map(() => undefined);
+    });
   }
 
   /** Runs of a task that are dispatched, running or waiting to retry. */
@@ -94,6 +103,8 @@ export class RunSupervisor {
     entry.request = this.#deps.dispatcher.dispatch(entry.target, this.#envelope(run), entry.abort.signal)
       .then((result) => this.#onReply(entry, result))
       .catch((error) => this.#deps.log('error', 'dispatch handling failed', { runId: run.id, error: String(error) }));
+    this.#sent.push({ runId: run.id, attempt: run.attempt, at: this.#deps.clock.now() })
+      .catch((error) => this.#deps.log('warn', 'marking an attempt sent failed', { runId: run.id, error: String(error) }));
   }
 
   /** Re-attaches a run found `dispatched`/`running` at start-up whose executor says it is still running. */
@@ -182,15 +193,29 @@ export class RunSupervisor {
       if (entry.accepted || entry.ending) continue;
       entry.ending = true;
       entry.abort.abort();
-      const now = this.#deps.clock.now();
-      handBack.push(this.#finishes.push({
-        runId: entry.run.id, attempt: entry.run.attempt, attemptStatus: 'lost', at: now,
-        error: 'handed back at shutdown', outcome: { kind: 'retry', nextAttemptAt: now },
-      }));
+      handBack.push(this.#handBackWrite(entry.run, 'handed back at shutdown'));
     }
     await Promise.all(handBack);
     await this.#finishes.drain();
     await this.#starts.drain();
+    await this.#sent.drain();
+  }
+
+  /**
+   * Ends an attempt that did not fail on its executor's side (handed back at shutdown, or never
+   * sent before its scheduler stopped) as `lost` and queues the run for another attempt now,
+   * whatever `maxAttempts` says: the executor had no chance to fail it.
+   */
+  #handBackWrite(run: RunRecord, error: string): Promise<RunRecord | null> {
+    const now = this.#deps.clock.now();
+    return this.#finishes.push({ runId: run.id, attempt: run.attempt, attemptStatus: 'lost', at: now, error, outcome: { kind: 'retry', nextAttemptAt: now } });
+  }
+
+  /** An adopted attempt that was recorded but never sent: send the run again (see #handBackWrite). */
+  async resend(run: RunRecord): Promise<RunRecord | null> {
+    const requeued = await this.#handBackWrite(run, 'never sent: its scheduler stopped before sending it');
+    if (requeued && !this.#stopping) this.scheduleRetry(requeued);
+    return requeued;
   }
 
   /** Drops all work without writing anything: what a crash looks like to the store (tests). */

@@ -101,6 +101,8 @@ export class Scheduler implements RunControl {
   #pollTimer: TimerHandle | null = null;
   /** End of the time the polls have read so far; null forces a full read. */
   #polledUntil: number | null = null;
+  #fullReadWanted = false;
+  #polling = false;
   #lastFullPollAt = -Infinity;
   #firing: Promise<void> = Promise.resolve();
   #ready = false;
@@ -110,6 +112,10 @@ export class Scheduler implements RunControl {
   /** Runs recorded but held back while this node's heartbeat was overdue (see #launch). */
   #deferred: { run: RunRecord; task: TaskRecord }[] = [];
   #adopting: Promise<void> | null = null;
+  /** The next adoption sweep also takes back this node's own runs (after it was presumed dead). */
+  #adoptOwnWanted = false;
+  /** Until then (this clock), sweeps also take back this node's own untracked runs. */
+  #adoptOwnUntil = -Infinity;
 
   constructor(options: SchedulerOptions) {
     const { leases, ...rest } = options;
@@ -173,14 +179,22 @@ export class Scheduler implements RunControl {
    */
   #adopt(options: { own?: boolean } = {}): Promise<void> {
     if (this.#stopped) return Promise.resolve();
+    if (options.own) this.#adoptOwnWanted = true;
     this.#adopting ??= (async () => {
       try {
-        const buckets = this.#leases.heldBuckets() ?? [...Array(BUCKET_COUNT).keys()];
+        // After a presumed death, this node's own runs are orphans too, in whatever bucket. Sweeps
+        // take them back for a while (a row locked at the first try is skipped), leaving alone
+        // those this node has recorded or sent since.
+        const own = this.#adoptOwnWanted || this.#o.clock.now() < this.#adoptOwnUntil;
+        this.#adoptOwnWanted = false;
+        const buckets = own ? [...Array(BUCKET_COUNT).keys()] : this.#leases.heldBuckets() ?? [...Array(BUCKET_COUNT).keys()];
         if (buckets.length === 0) return;
-        const live = this.#leases.liveNodeIds().filter((id) => !(options.own && id === this.nodeId));
-        const runs = await this.#o.store.adoptRuns({ nodeId: this.nodeId, buckets, liveNodeIds: live, limit: ADOPT_PAGE });
+        const live = this.#leases.liveNodeIds().filter((id) => !(own && id === this.nodeId));
+        const runs = (await this.#o.store.adoptRuns({ nodeId: this.nodeId, buckets, liveNodeIds: live, limit: ADOPT_PAGE }))
+          .filter((run) => !this.#supervisor.isTracked(run.id) && !this.#launches.has(run.id) && !this.#deferred.some((d) => d.run.id === run.id));
         if (runs.length === 0) return;
         const summary = await recoverRuns({
+          listAttempts: (ids) => this.#o.store.listAttempts(ids),
           supervisor: this.#supervisor, dispatcher: this.#o.dispatcher,
           getTask: (id) => this.#getTask(id),
           onQueued: (run) => this.#queued.set(run.taskId, run),
@@ -189,21 +203,32 @@ export class Scheduler implements RunControl {
         this.events.emit('runs:adopted', { count: runs.length });
         for (const run of runs) if (run.status === 'pending' && run.attempt === 0) this.#startQueuedIfFree(run.taskId);
       } catch (error) {
+        if (options.own) this.#adoptOwnWanted = true;
         this.#o.log('error', 'adopting orphaned runs failed', { error: String(error) });
       } finally {
         this.#adopting = null;
       }
+      if (this.#adoptOwnWanted) await this.#adopt();
     })();
     return this.#adopting;
   }
 
   /** New buckets: read all their due tasks at once (a takeover applies each task's misfire policy then). */
   #onAcquired(): void {
-    this.#polledUntil = null;
-    if (this.#ready && !this.#stopped) {
+    this.#wantFullRead();
+    if (this.#ready && !this.#stopped && !this.#polling) {
       if (this.#pollTimer) this.#o.clock.clearTimer(this.#pollTimer);
       void this.#poll();
     }
+  }
+
+  /**
+   * Makes the next poll read every due task of the buckets held. A poll already reading cannot
+   * overwrite the request: it is consumed when a poll starts, and a poll that ends with a request
+   * pending polls again at once.
+   */
+  #wantFullRead(): void {
+    this.#fullReadWanted = true;
   }
 
   /** This node was presumed dead: others may have adopted its runs. Start over from the store. */
@@ -215,7 +240,8 @@ export class Scheduler implements RunControl {
     this.#queued.clear();
     this.#fired.clear();
     this.#tasks.clear();
-    this.#polledUntil = null;
+    this.#wantFullRead();
+    this.#adoptOwnUntil = this.#o.clock.now() + 10_000;
     void this.#adopt({ own: true });
   }
 
@@ -330,7 +356,9 @@ export class Scheduler implements RunControl {
     const pollSeq = this.#firedSeq;
     const now = this.#o.clock.now();
     const until = now + this.#o.lookAheadMs;
-    const fullRead = this.#polledUntil === null || now - this.#lastFullPollAt >= this.#o.fullPollIntervalMs;
+    const fullRead = this.#fullReadWanted || this.#polledUntil === null || now - this.#lastFullPollAt >= this.#o.fullPollIntervalMs;
+    this.#fullReadWanted = false;
+    this.#polling = true;
     try {
       const buckets = this.#leases.heldBuckets();
       const due = buckets?.length === 0 ? [] : await this.#o.store.listDueTasks({
@@ -344,15 +372,22 @@ export class Scheduler implements RunControl {
       if (fullRead) this.#lastFullPollAt = now;
       this.events.emit('poll', { due: due.length });
     } catch (error) {
-      this.#polledUntil = null;
+      this.#wantFullRead();
       this.#o.log('error', 'polling due tasks failed', { error: String(error) });
+    } finally {
+      this.#polling = false;
     }
-    if (!this.#stopped) this.#pollTimer = this.#o.clock.setTimer(() => void this.#poll(), truncated ? 50 : this.#o.pollIntervalMs);
+    const again = truncated || this.#fullReadWanted;
+    if (!this.#stopped) this.#pollTimer = this.#o.clock.setTimer(() => void this.#poll(), again ? 50 : this.#o.pollIntervalMs);
   }
 
   /** Queues the task's next fire if it falls inside the look-ahead window. */
   #consider(task: TaskRecord): void {
-    if (this.#stopped || task.state !== 'active' || task.nextFireAt === null || !this.#leases.holds(bucketOf(task.id))) return;
+    if (this.#stopped || task.state !== 'active' || task.nextFireAt === null) return;
+    if (!this.#leases.holds(bucketOf(task.id))) {
+      if (this.#leases.leased(bucketOf(task.id))) this.#wantFullRead();
+      return;
+    }
     if (task.nextFireAt > this.#o.clock.now() + this.#o.lookAheadMs) return;
     const fired = this.#fired.get(task.id);
     if (fired && task.nextFireAt <= fired.due) return;
@@ -383,7 +418,7 @@ export class Scheduler implements RunControl {
         // The tasks' next fires did not advance: forget them, and make the next poll a full read
         // so that it queues them again.
         for (const task of chunk) if (this.#fired.get(task.id)?.due === task.nextFireAt) this.#fired.delete(task.id);
-        this.#polledUntil = null;
+        this.#wantFullRead();
       });
     }
   }
@@ -391,9 +426,14 @@ export class Scheduler implements RunControl {
   /** Records the fires of `tasks` (due now or within recordAheadMs) and dispatches them at their instant. */
   async #fire(due: TaskRecord[]): Promise<void> {
     if (this.#stopped) return;
-    // Buckets lost since the task was queued: another node fires it now.
+    // Buckets lost since the task was queued: another node fires it now. A lease that only lapsed
+    // locally (its renewal is late) may come back: the next poll reads everything again.
     const tasks = due.filter((task) => this.#leases.holds(bucketOf(task.id)));
-    for (const task of due) if (!tasks.includes(task)) this.#fired.delete(task.id);
+    for (const task of due) {
+      if (tasks.includes(task)) continue;
+      this.#fired.delete(task.id);
+      if (this.#leases.leased(bucketOf(task.id))) this.#wantFullRead();
+    }
     if (tasks.length === 0) return;
     const now = this.#o.clock.now();
     const jitter = tasks.map((task) => jitterDelay(task.spec.schedule, task.id, task.nextFireAt!));

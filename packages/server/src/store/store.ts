@@ -245,6 +245,11 @@ export interface Store {
    * compare-and-set on (status = pending, attempt = item.attempt − 1); a failed CAS yields null.
    */
   startAttempts(items: StartAttemptParams[]): Promise<(RunRecord | null)[]>;
+  /**
+   * Records that attempts went out to their executors (sets sentAt where it is null), in one
+   * transaction. Unknown or ended attempts are ignored.
+   */
+  markSent(items: { runId: string; attempt: number; at: number }[]): Promise<void>;
   /** `dispatched` → `running` for the current attempt; null when stale. */
   markRunning(p: { runId: string; attempt: number; at: number }): Promise<RunRecord | null>;
   /**

@@ -65,7 +65,40 @@ describe('misfire policies after downtime', () => {
   });
 });
 
+/** Waits until the attempt's send is recorded (written in batches just after it goes out). */
+async function sentMarked(runId: string): Promise<void> {
+  for (;;) {
+    const [attempt] = await h.store.listAttempts([runId]);
+    if (attempt?.sentAt !== null && attempt?.sentAt !== undefined) return;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
 describe('runs in flight at a crash', () => {
+  it('are sent again, not counted as failed, when they were recorded but never sent', async () => {
+    h = await new SchedulerHarness().start();
+    const task = await h.createTask({ name: 'unsent', schedule: { every: '1h' } }, '/run', { waitQueued: false });
+    // What a scheduler leaves when it dies between recording a fire (ahead of its instant) and sending it.
+    const at = task.nextFireAt!;
+    const [recorded] = await h.store.recordFires([{
+      taskId: task.id, expectedNextFireAt: at, nextFireAt: at + 3_600_000, lastFireAt: at, skippedDelta: 0,
+      runs: [{
+        id: 'unsent-run', taskId: task.id, namespace: task.namespace, taskName: task.name, taskRevision: task.revision, trigger: 'schedule',
+        scheduledAt: at, params: {}, createdAt: at, owner: 'a-dead-node', status: 'dispatched', attempt: { executor: null, startedAt: at, deadlineAt: null },
+      }],
+    }]);
+    expect(recorded!.recorded).toBe(true);
+    await h.crashAndRestart();
+    const ended = h.ended('unsent-run');
+    await h.clock.advance(1);
+    expect(await ended).toMatchObject({ status: 'succeeded', attempt: 2 });
+    const attempts = await h.store.listAttempts(['unsent-run']);
+    expect(attempts.map((a) => [a.status, a.error])).toEqual([['lost', 'never sent: its scheduler stopped before sending it'], ['succeeded', null]]);
+    expect(h.executor.runs().filter((r) => r.body.runId === 'unsent-run').map((r) => r.body.attempt)).toEqual([2]);
+    // The executor was asked first, and did not know the attempt.
+    expect(h.executor.received.filter((r) => r.event === 'status').map((r) => r.body)).toMatchObject([{ runId: 'unsent-run', attempt: 1 }]);
+  });
+
   it('are marked lost and retried when the executor cannot confirm them', async () => {
     h = await new SchedulerHarness().start();
     h.executor.behaviours.set('/hang', hang);
@@ -74,6 +107,7 @@ describe('runs in flight at a crash', () => {
     await h.clock.advance(3_600_000);
     const runId = (await fire).runId;
     await h.executor.next((r) => r.body.runId === runId);
+    await sentMarked(runId);
     await h.crashAndRestart();
     const status = await h.executor.next((r) => r.event === 'status' && r.body.runId === runId);
     expect(status.body).toMatchObject({ event: 'status', attempt: 1 });
@@ -98,6 +132,7 @@ describe('runs in flight at a crash', () => {
     await h.clock.advance(3_600_000);
     const runId = (await fire).runId;
     await h.executor.next((r) => r.body.runId === runId);
+    await sentMarked(runId);
     await h.crashAndRestart();
     expect(await h.ended(runId)).toMatchObject({ status: 'lost' });
   });

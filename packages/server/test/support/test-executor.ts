@@ -25,10 +25,19 @@ export class TestExecutor extends EventEmitter<{ request: [ReceivedRequest] }> {
   #server: Server | null = null;
   readonly #signingKey: string;
 
-  constructor(signingKey: string) {
+  /**
+   * With `trackStatus`, status requests are answered from what this executor saw: `running` while
+   * it handles an attempt, `succeeded`/`failed` once it answered, `unknown` only for attempts it
+   * never received. Without, every status is `unknown` unless set in `statusReplies`.
+   */
+  constructor(signingKey: string, options: { trackStatus?: boolean } = {}) {
     super();
     this.#signingKey = signingKey;
+    this.#trackStatus = options.trackStatus ?? false;
   }
+
+  readonly #trackStatus: boolean;
+  readonly #seen = new Map<string, { status: 'running' | 'succeeded' | 'failed'; output?: unknown }>();
 
   async start(): Promise<string> {
     this.#server = createServer(async (req, res) => {
@@ -41,9 +50,17 @@ export class TestExecutor extends EventEmitter<{ request: [ReceivedRequest] }> {
       this.received.push(received);
       this.emit('request', received);
       let answer: { status: number; body?: unknown };
-      if (received.event === 'status') answer = { status: 200, body: this.statusReplies.get(body.runId) ?? { status: 'unknown' } };
-      else if (received.event === 'cancel') answer = { status: 200, body: { ok: true } };
-      else answer = await (this.behaviours.get(received.path) ?? (() => ({ status: 200, body: { ok: true } })))(received, controller.signal);
+      const key = `${body.runId}/${body.attempt}`;
+      if (received.event === 'status') {
+        const seen = this.#trackStatus ? this.#seen.get(key) : undefined;
+        answer = { status: 200, body: this.statusReplies.get(body.runId) ?? seen ?? { status: 'unknown' } };
+      } else if (received.event === 'cancel') {
+        answer = { status: 200, body: { ok: true } };
+      } else {
+        this.#seen.set(key, { status: 'running' });
+        answer = await (this.behaviours.get(received.path) ?? (() => ({ status: 200, body: { ok: true } })))(received, controller.signal);
+        this.#seen.set(key, answer.status >= 200 && answer.status < 300 ? { status: 'succeeded', output: answer.body } : { status: 'failed' });
+      }
       if (controller.signal.aborted) return;
       res.writeHead(answer.status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(answer.body ?? null));

@@ -11,7 +11,7 @@ export function describeAttempts(ctx: { readonly store: Store }): void {
       expect(started).toEqual({ ...run, status: 'dispatched', attempt: 1, startedAt: T0 + 1000, deadlineAt: T0 + 31_000 });
       expect(await ctx.store.getRun(run.id)).toEqual(started);
       expect(await ctx.store.listAttempts([run.id])).toEqual([
-        { runId: run.id, number: 1, status: 'dispatched', executor: 'node-a', startedAt: T0 + 1000, finishedAt: null, error: null, output: null },
+        { runId: run.id, number: 1, status: 'dispatched', executor: 'node-a', startedAt: T0 + 1000, sentAt: null, finishedAt: null, error: null, output: null },
       ]);
       // Starting it again, or at the wrong number, or an unknown run, changes nothing.
       const other = await seedPendingRun(ctx.store);
@@ -45,7 +45,7 @@ export function describeAttempts(ctx: { readonly store: Store }): void {
       expect(finished).toEqual({ ...run, status: 'succeeded', output: { rows: 42 }, error: null, finishedAt: T0 + 5000 });
       expect(await ctx.store.getRun(run.id)).toEqual(finished);
       expect(await ctx.store.listAttempts([run.id])).toEqual([
-        { runId: run.id, number: 1, status: 'succeeded', executor: 'node-a', startedAt: T0 + 1000, finishedAt: T0 + 5000, error: null, output: { rows: 42 } },
+        { runId: run.id, number: 1, status: 'succeeded', executor: 'node-a', startedAt: T0 + 1000, sentAt: null, finishedAt: T0 + 5000, error: null, output: { rows: 42 } },
       ]);
       expect((await ctx.store.getTask(task.id))!.lastRunStatus).toBe('succeeded');
       expect(await ctx.store.listActiveRuns({ limit: 10 })).toEqual([]);

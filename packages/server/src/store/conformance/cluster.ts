@@ -197,6 +197,19 @@ export function describeCluster(ctx: { readonly store: Store }): void {
     });
   });
 
+  describe('cluster: sent attempts', () => {
+    it('marks attempts sent once, and leaves unknown and other attempts alone', async () => {
+      const run = await seedDispatchedRun(ctx.store);
+      const other = await seedDispatchedRun(ctx.store);
+      expect((await ctx.store.listAttempts([run.id]))[0]!.sentAt).toBeNull();
+      await ctx.store.markSent([{ runId: run.id, attempt: 1, at: T0 + 1001 }, { runId: 'no-such-run', attempt: 1, at: T0 }, { runId: other.id, attempt: 2, at: T0 }]);
+      await ctx.store.markSent([{ runId: run.id, attempt: 1, at: T0 + 9999 }]);
+      expect((await ctx.store.listAttempts([run.id]))[0]!.sentAt).toBe(T0 + 1001);
+      expect((await ctx.store.listAttempts([other.id]))[0]!.sentAt).toBeNull();
+      await ctx.store.markSent([]);
+    });
+  });
+
   describe('cluster: shared secrets', () => {
     it('keeps the first value stored under a name, whoever asks after', async () => {
       expect(await ctx.store.ensureSecret({ name: 'signing', candidate: 'first-value-0123456789' })).toBe('first-value-0123456789');

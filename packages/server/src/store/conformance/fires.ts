@@ -103,7 +103,7 @@ export function describeFires(ctx: { readonly store: Store }): void {
       expect(result!.runs[0]).toMatchObject({ status: 'dispatched', attempt: 1, startedAt: T0 + 5, deadlineAt: T0 + 30_005, reportSeq: -1 });
       expect(await ctx.store.getRun(run.id)).toEqual(result!.runs[0]);
       expect(await ctx.store.listAttempts([run.id])).toEqual([
-        { runId: run.id, number: 1, status: 'dispatched', executor: 'node-a', startedAt: T0 + 5, finishedAt: null, error: null, output: null },
+        { runId: run.id, number: 1, status: 'dispatched', executor: 'node-a', startedAt: T0 + 5, sentAt: null, finishedAt: null, error: null, output: null },
       ]);
     });
 

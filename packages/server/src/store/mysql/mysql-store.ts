@@ -48,6 +48,10 @@ export function createMysqlStore(options: MysqlStoreOptions): Store {
         onCreateConnection: async (connection) => {
           await connection.executeQuery(CompiledQuery.raw('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED'));
           await connection.executeQuery(CompiledQuery.raw(`SET time_zone = '+00:00'`));
+          // A node frozen inside a transaction (GC, SIGSTOP) must not keep its row locks: MariaDB
+          // ends the transaction after 2 s idle, so other nodes can take its buckets over.
+          // MySQL has no such setting (it then waits for wait_timeout).
+          await connection.executeQuery(CompiledQuery.raw('SET SESSION idle_transaction_timeout = 2')).catch(() => undefined);
         },
       }),
     }),

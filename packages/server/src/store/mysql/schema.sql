@@ -24,6 +24,7 @@ CREATE TABLE `attempts` (
   `finished_at` bigint(20) DEFAULT NULL,
   `error` mediumtext DEFAULT NULL,
   `output` mediumtext DEFAULT NULL,
+  `sent_at` bigint(20) DEFAULT NULL,
   PRIMARY KEY (`run_id`,`number`),
   CONSTRAINT `attempts_run` FOREIGN KEY (`run_id`) REFERENCES `runs` (`id`) ON DELETE CASCADE
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;

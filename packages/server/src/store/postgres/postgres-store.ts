@@ -71,13 +71,20 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
     description,
     createDb: () => {
       const pool = new pg.Pool({
-        connectionString: options.url, max: options.poolSize ?? 10, options: `-c search_path=${schema}`, types, application_name: 'ecron',
+        connectionString: options.url, max: options.poolSize ?? 10, types, application_name: 'ecron',
+        // A node frozen inside a transaction (GC, SIGSTOP) must not keep its row locks: the server
+        // ends its session after 2 s idle in a transaction, so other nodes can take its buckets over.
+        options: `-c search_path=${schema} -c idle_in_transaction_session_timeout=2000`,
         // A server that does not answer fails the verb (STORE_UNAVAILABLE) instead of hanging it;
         // keepalive finds connections a dead peer or a NAT dropped.
         connectionTimeoutMillis: CONNECT_TIMEOUT_MS, keepAlive: true,
       });
       // An idle connection that breaks (a server restart) is dropped; the next verb gets a new one.
       pool.on('error', () => undefined);
+      // A connection the server ends while it is checked out (idle-in-transaction timeout after this
+      // node froze, a restart) emits 'error' on its client: without a listener, that would crash the
+      // process. The verb using it fails on its next statement instead, and the pool discards it.
+      pool.on('connect', (client) => { client.on('error', () => undefined); });
       return new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) });
     },
     migrate: (db) => migrateToLatest({

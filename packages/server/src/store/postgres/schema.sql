@@ -25,6 +25,7 @@ CREATE TABLE attempts (
   finished_at bigint,
   error text,
   output json,
+  sent_at bigint,
   CONSTRAINT attempts_status_check CHECK ((status = ANY (ARRAY['dispatched'::text, 'running'::text, 'succeeded'::text, 'failed'::text, 'timed_out'::text, 'cancelled'::text, 'lost'::text]))),
   CONSTRAINT attempts_run_id_fkey FOREIGN KEY (run_id) REFERENCES runs(id) ON DELETE CASCADE,
   CONSTRAINT attempts_pkey PRIMARY KEY (run_id, number)

@@ -66,9 +66,14 @@ export async function listBucketLeases(ctx: SqlContext): Promise<BucketLease[]> 
   return (await rows(ctx.db, sql`SELECT * FROM bucket_leases ORDER BY bucket`)).map(toLease);
 }
 
-/** The lease rows of `buckets`, locked until commit. */
-async function lockLeases(ctx: SqlContext, trx: Kysely<unknown>, buckets: readonly number[]): Promise<Map<number, BucketLease>> {
-  const found = await rows(trx, sql`SELECT * FROM bucket_leases WHERE ${inList(ctx, 'bucket', buckets, 'int')} ORDER BY bucket FOR UPDATE`);
+/**
+ * The lease rows of `buckets`, locked until commit. With `skipLocked`, rows another transaction
+ * holds (a fenced recording of their current holder, another acquire) are left out rather than
+ * waited for: an acquire never stalls the heartbeat of the node that asks.
+ */
+async function lockLeases(ctx: SqlContext, trx: Kysely<unknown>, buckets: readonly number[], skipLocked = false): Promise<Map<number, BucketLease>> {
+  const lock = skipLocked ? ctx.dialect.forUpdateSkipLocked : sql`FOR UPDATE`;
+  const found = await rows(trx, sql`SELECT * FROM bucket_leases WHERE ${inList(ctx, 'bucket', buckets, 'int')} ORDER BY bucket ${lock}`);
   return new Map(found.map((row) => [Number(row.bucket), toLease(row)]));
 }
 
@@ -84,12 +89,13 @@ export async function acquireBuckets(ctx: SqlContext, p: { nodeId: string; bucke
       rows: buckets.map((bucket) => [bucket, '', 0, 0]),
       ignoreDuplicates: true,
     });
-    const current = await lockLeases(ctx, trx, buckets);
+    const current = await lockLeases(ctx, trx, buckets, true);
     const now = await dbNow(ctx, trx);
     const expiresAt = now + p.ttlMs;
     const acquired: AcquiredLease[] = [];
     for (const bucket of buckets) {
-      const lease = current.get(bucket)!;
+      const lease = current.get(bucket);
+      if (lease === undefined) continue;
       const live = lease.expiresAt > now;
       if (live && lease.owner !== p.nodeId) continue;
       const epoch = live ? lease.epoch : lease.epoch + 1;

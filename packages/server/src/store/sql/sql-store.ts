@@ -117,6 +117,7 @@ class SqlStore implements Store {
   listActiveRuns: Store['listActiveRuns'] = (p) => this.#use((ctx) => runs.listActiveRuns(ctx, p));
   startAttempts: Store['startAttempts'] = (items) => this.#use((ctx) => attempts.startAttempts(ctx, items));
   markRunning: Store['markRunning'] = (p) => this.#use((ctx) => runs.markRunning(ctx, p));
+  markSent: Store['markSent'] = (items) => this.#use((ctx) => attempts.markSent(ctx, items));
   finishAttempts: Store['finishAttempts'] = (items) => this.#use((ctx) => attempts.finishAttempts(ctx, items));
   finishRun: Store['finishRun'] = (p) => this.#use((ctx) => runs.finishRun(ctx, p));
   deleteHistory: Store['deleteHistory'] = (p) => this.#use((ctx) => runs.deleteHistory(ctx, p));

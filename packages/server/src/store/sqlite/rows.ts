@@ -115,6 +115,7 @@ export function toAttempt(row: Row): AttemptRecord {
     status: row.status as AttemptRecord['status'],
     executor: textOrNull(row.executor),
     startedAt: num(row.started_at),
+    sentAt: numOrNull(row.sent_at),
     finishedAt: numOrNull(row.finished_at),
     error: textOrNull(row.error),
     output: jsonOrNull(row.output),

@@ -194,3 +194,11 @@ const DELETE_HISTORY = `DELETE FROM runs WHERE id IN (
 export function deleteHistory(conn: SqliteConnection, p: { finishedBefore: number; limit: number }): number {
   return conn.transaction(() => Number(conn.statement(DELETE_HISTORY).run(p.finishedBefore, p.limit).changes));
 }
+
+export function markSent(conn: SqliteConnection, items: { runId: string; attempt: number; at: number }[]): void {
+  if (items.length === 0) return;
+  const mark = conn.statement('UPDATE attempts SET sent_at = ? WHERE run_id = ? AND number = ? AND sent_at IS NULL');
+  conn.transaction(() => {
+    for (const item of items) mark.run(item.at, item.runId, item.attempt);
+  });
+}

@@ -82,7 +82,7 @@ CREATE TABLE attempts (
   started_at INTEGER NOT NULL,
   finished_at INTEGER,
   error TEXT,
-  output TEXT, -- JSON, capped
+  output TEXT, sent_at INTEGER, -- JSON, capped
   PRIMARY KEY (run_id, number)
 ) STRICT, WITHOUT ROWID;
 

@@ -100,6 +100,7 @@ class SqliteStore implements Store {
   listActiveRuns: Store['listActiveRuns'] = (p) => this.#use((conn) => runs.listActiveRuns(conn, p));
   startAttempts: Store['startAttempts'] = (items) => this.#use((conn) => runs.startAttempts(conn, items));
   markRunning: Store['markRunning'] = (p) => this.#use((conn) => runs.markRunning(conn, p));
+  markSent: Store['markSent'] = (items) => this.#use((conn) => runs.markSent(conn, items));
   finishAttempts: Store['finishAttempts'] = (items) => this.#use((conn) => runs.finishAttempts(conn, items));
   finishRun: Store['finishRun'] = (p) => this.#use((conn) => runs.finishRun(conn, p));
   deleteHistory: Store['deleteHistory'] = (p) => this.#use((conn) => runs.deleteHistory(conn, p));

@@ -13,6 +13,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   at BIGINT NOT NULL,
   KEY changes_at (at)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`).execute(db);
+  // When an attempt went out; null while only recorded (see AttemptRecord.sentAt).
+  await sql`ALTER TABLE attempts ADD COLUMN IF NOT EXISTS sent_at BIGINT NULL`.execute(db);
   // Secrets every node shares (executor signing key, callback token key): see Store.ensureSecret.
   await sql.raw(`CREATE TABLE IF NOT EXISTS cluster_secrets (
   name VARCHAR(64) NOT NULL PRIMARY KEY,
@@ -21,6 +23,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
+  await sql`ALTER TABLE attempts DROP COLUMN sent_at`.execute(db);
   await sql`DROP TABLE cluster_secrets`.execute(db);
   await sql`DROP TABLE changes`.execute(db);
 }

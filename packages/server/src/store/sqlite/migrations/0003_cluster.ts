@@ -10,6 +10,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`ALTER TABLE tasks ADD COLUMN bucket INTEGER NOT NULL DEFAULT 0`.execute(db);
   // The scheduler node supervising a run; runs left by an older version have none and are adopted.
   await sql`ALTER TABLE runs ADD COLUMN owner TEXT`.execute(db);
+  // When an attempt went out; null while only recorded. Attempts of older versions count as sent.
+  await sql`ALTER TABLE attempts ADD COLUMN sent_at INTEGER`.execute(db);
+  await sql`UPDATE attempts SET sent_at = started_at`.execute(db);
   const { rows } = await sql<{ id: string }>`SELECT id FROM tasks`.execute(db);
   for (const { id } of rows) await sql`UPDATE tasks SET bucket = ${bucketOf(id)} WHERE id = ${id}`.execute(db);
   await sql.raw(`CREATE TABLE cluster_nodes (
@@ -37,6 +40,7 @@ export async function down(db: Kysely<unknown>): Promise<void> {
   await sql`DROP TABLE bucket_leases`.execute(db);
   await sql`DROP TABLE cluster_secrets`.execute(db);
   await sql`DROP TABLE cluster_nodes`.execute(db);
+  await sql`ALTER TABLE attempts DROP COLUMN sent_at`.execute(db);
   await sql`ALTER TABLE runs DROP COLUMN owner`.execute(db);
   await sql`ALTER TABLE tasks DROP COLUMN bucket`.execute(db);
 }
