@@ -299,8 +299,8 @@ describe.skipIf(!haveChromium)('web console in Chromium', { timeout: 90_000 }, (
   it('creates a token (shown once), revokes it, and finds both in the audit log', async () => {
     await nav('Tokens');
     await page.getByRole('button', { name: 'Create token' }).click();
-    const dialog = page.getByRole('dialog');
-    await dialog.getByRole('textbox', { name: /Name/ }).fill('ci-bot');
+    const dialog = page.locator('.token-create-modal');
+    await page.getByTestId('token-name').fill('ci-bot');
     await pick('Role', 'editor');
     await dialog.getByRole('button', { name: 'Create token' }).click();
     const secret = (await page.getByTestId('new-token-secret').textContent())?.trim() ?? '';
@@ -308,7 +308,7 @@ describe.skipIf(!haveChromium)('web console in Chromium', { timeout: 90_000 }, (
     const created = (await api('GET', '/tokens')).body.items.find((t: any) => t.name === 'ci-bot');
     expect(created).toMatchObject({ role: 'editor', namespaces: ['*'], revokedAt: null });
     expect((await fetch(`${server.url}/api/v1/me`, { headers: { authorization: `Bearer ${secret}` } })).status).toBe(200);
-    await page.getByRole('dialog').getByRole('button', { name: 'OK' }).click();
+    await page.locator('.token-secret-modal').getByRole('button', { name: 'OK' }).click();
 
     const row = page.locator('tr', { hasText: 'ci-bot' });
     await row.getByRole('button', { name: 'Revoke' }).click();

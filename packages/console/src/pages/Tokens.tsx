@@ -64,16 +64,16 @@ export default function Tokens() {
           },
         ]}
       />
-      <Modal open={creating} title={t('tokens.create')} onOk={create} onCancel={() => setCreating(false)} okText={t('tokens.create')} cancelText={t('common.cancel')}>
+      <Modal open={creating} wrapClassName="token-create-modal" title={t('tokens.create')} onOk={create} onCancel={() => setCreating(false)} okText={t('tokens.create')} cancelText={t('common.cancel')}>
         <Form form={form} layout="vertical" initialValues={{ role: 'viewer', namespaces: [] }}>
-          <Form.Item name="name" label={t('common.name')} rules={[{ required: true }]}><Input /></Form.Item>
+          <Form.Item name="name" label={t('common.name')} rules={[{ required: true }]}><Input data-testid="token-name" /></Form.Item>
           <Form.Item name="role" label={t('tokens.role')}>
             <Select options={['viewer', 'editor', 'admin'].map((r) => ({ value: r, label: t(`roles.${r}`) }))} />
           </Form.Item>
           <Form.Item name="namespaces" label={t('tokens.namespaces')} extra={t('tokens.namespacesHelp')}><Select mode="tags" /></Form.Item>
         </Form>
       </Modal>
-      <Modal open={secret !== null} title={t('tokens.createdTitle')} onOk={() => setSecret(null)} onCancel={() => setSecret(null)} cancelButtonProps={{ style: { display: 'none' } }}>
+      <Modal open={secret !== null} wrapClassName="token-secret-modal" title={t('tokens.createdTitle')} onOk={() => setSecret(null)} onCancel={() => setSecret(null)} cancelButtonProps={{ style: { display: 'none' } }}>
         <Alert type="warning" showIcon message={t('tokens.shownOnce')} style={{ marginBottom: 12 }} />
         <Typography.Paragraph copyable code data-testid="new-token-secret">{secret}</Typography.Paragraph>
       </Modal>
