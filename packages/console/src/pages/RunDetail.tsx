@@ -147,7 +147,7 @@ function RunLog({ runId, active }: { runId: string; active: boolean }) {
     <Card size="small" title={<Space>{t('run.log')}{active && <Tag color="processing" data-testid="live-tail">{t('run.liveTail')}</Tag>}</Space>}>
       {error !== null && <ErrorView error={error} />}
       {lines.length === 0 ? <Typography.Text type="secondary">{active ? t('run.waitingForLog') : t('run.noLog')}</Typography.Text> : (
-        <pre ref={box} data-testid="run-log" style={{ margin: 0, padding: 12, background: '#141414', color: '#d9d9d9', borderRadius: 6, maxHeight: 420, overflow: 'auto', fontSize: 12 }}>
+        <pre ref={box} data-testid="run-log" style={{ margin: 0, padding: 12, background: '#141414', color: '#d9d9d9', borderRadius: 6, maxHeight: 420, overflow: 'auto', fontSize: 12, whiteSpace: 'pre-wrap', overflowWrap: 'anywhere' }}>
           {lines.map((line) => (
             <div key={`${line.attempt}-${line.seq}`}>
               <span style={{ color: '#8c8c8c' }}>{formatInstant(line.at, undefined, true)} #{line.attempt} </span>
