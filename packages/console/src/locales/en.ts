@@ -53,7 +53,7 @@ export const en = {
     created: 'Created {{name}}', updated: 'Saved {{name}}', general: 'General', description: 'Description', nameRequired: 'A task needs a name',
     schedule: 'Schedule', kind: 'Kind', cron: 'Cron (with seconds)', cronRequired: 'Enter a cron expression', timezone: 'Time zone',
     every: 'Interval', everyRequired: 'Enter an interval', durationHelp: 'Milliseconds, or a duration such as 500ms, 10s, 5m, 1h.',
-    at: 'Instant', atRequired: 'Pick an instant', startAt: 'Not before', endAt: 'Not after', jitter: 'Jitter',
+    at: 'Instant', atRequired: 'Pick an instant', inYourZone: 'In your zone, {{zone}}', startAt: 'Not before', endAt: 'Not after', jitter: 'Jitter',
     target: 'Target', targetType: 'Type', url: 'URL', urlRequired: 'Enter the URL', cancelUrl: 'Cancel/status URL', headers: 'Extra headers (JSON)',
     secret: 'Signing secret', secretHelp: 'Leave empty to use the server signing key (an edit keeps the stored secret).',
     group: 'Executor group', handler: 'Handler', command: 'Command', routing: 'Routing', broadcast: 'Broadcast', shards: 'Shards',

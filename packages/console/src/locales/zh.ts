@@ -55,7 +55,7 @@ export const zh: Strings = {
     created: '已创建 {{name}}', updated: '已保存 {{name}}', general: '基本信息', description: '描述', nameRequired: '任务需要名称',
     schedule: '调度', kind: '类型', cron: 'Cron（含秒）', cronRequired: '请输入 Cron 表达式', timezone: '时区',
     every: '间隔', everyRequired: '请输入间隔', durationHelp: '毫秒数，或 500ms、10s、5m、1h 这样的时长。',
-    at: '时间点', atRequired: '请选择时间点', startAt: '不早于', endAt: '不晚于', jitter: '随机延迟',
+    at: '时间点', atRequired: '请选择时间点', inYourZone: '按你的时区（{{zone}}）', startAt: '不早于', endAt: '不晚于', jitter: '随机延迟',
     target: '目标', targetType: '类型', url: 'URL', urlRequired: '请输入 URL', cancelUrl: '取消/状态 URL', headers: '附加请求头（JSON）',
     secret: '签名密钥', secretHelp: '留空则使用服务器签名密钥（编辑时保留已存的密钥）。',
     group: '执行器组', handler: '处理器', command: '命令', routing: '路由', broadcast: '广播', shards: '分片数',

@@ -9,6 +9,7 @@ import { ErrorView } from '../components/common.tsx';
 import { Pager } from '../components/Pager.tsx';
 import { RunsTable } from '../components/RunsTable.tsx';
 import { useCursorPages } from '../components/useCursorPages.ts';
+import { viewerZone } from '../format.ts';
 
 export default function Runs() {
   const { t } = useTranslation();
@@ -43,6 +44,7 @@ export default function Runs() {
           options={RUN_STATUSES.map((s) => ({ value: s, label: t(`status.${s}`) }))} />
         <DatePicker.RangePicker showTime aria-label={t('runs.range')}
           onChange={(values) => { pages.reset(); setRange({ from: values?.[0]?.toISOString(), to: values?.[1]?.toISOString() }); }} />
+        <Typography.Text type="secondary">{t('header.zone', { zone: viewerZone() })}</Typography.Text>
       </Space>
       <RunsTable runs={runs.data?.items ?? []} loading={runs.isLoading} />
       <Pager page={pages.page} hasNext={!!runs.data?.nextCursor} onPrevious={pages.previous} onNext={() => pages.next(runs.data?.nextCursor ?? null)} />

@@ -15,7 +15,7 @@ import { ErrorView } from '../components/common.tsx';
 import { CronBuilder } from '../components/CronBuilder.tsx';
 import { SchedulePreview } from '../components/SchedulePreview.tsx';
 import { TimezoneSelect } from '../components/TimezoneSelect.tsx';
-import { dayjs } from '../format.ts';
+import { dayjs, viewerZone } from '../format.ts';
 import { DEFAULT_FORM, formToSpec, scheduleOf, specToForm, specToText, textToSpec, type FormValues, type Spec, type SpecFormat } from '../spec.ts';
 
 type View = 'form' | SpecFormat;
@@ -131,14 +131,14 @@ function TaskFormBody({ task }: { task: TaskResource | undefined }) {
               </Form.Item>
             )}
             {kind === 'at' && (
-              <Form.Item name={['schedule', 'at']} label={t('taskForm.at')} rules={[{ required: true, message: t('taskForm.atRequired') }]} {...instantProps}>
+              <Form.Item name={['schedule', 'at']} label={t('taskForm.at')} extra={t('taskForm.inYourZone', { zone: viewerZone() })} rules={[{ required: true, message: t('taskForm.atRequired') }]} {...instantProps}>
                 <DatePicker showTime />
               </Form.Item>
             )}
             {kind !== 'manual' && (
               <Row gutter={12}>
-                <Col xs={24} sm={8}><Form.Item name={['schedule', 'startAt']} label={t('taskForm.startAt')} {...instantProps}><DatePicker showTime style={{ width: '100%' }} /></Form.Item></Col>
-                <Col xs={24} sm={8}><Form.Item name={['schedule', 'endAt']} label={t('taskForm.endAt')} {...instantProps}><DatePicker showTime style={{ width: '100%' }} /></Form.Item></Col>
+                <Col xs={24} sm={8}><Form.Item name={['schedule', 'startAt']} label={t('taskForm.startAt')} extra={viewerZone()} {...instantProps}><DatePicker showTime style={{ width: '100%' }} /></Form.Item></Col>
+                <Col xs={24} sm={8}><Form.Item name={['schedule', 'endAt']} label={t('taskForm.endAt')} extra={viewerZone()} {...instantProps}><DatePicker showTime style={{ width: '100%' }} /></Form.Item></Col>
                 <Col xs={24} sm={8}><Form.Item name={['schedule', 'jitterMs']} label={t('taskForm.jitter')}><Input placeholder="0" /></Form.Item></Col>
               </Row>
             )}
