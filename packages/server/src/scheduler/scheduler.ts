@@ -74,6 +74,8 @@ export interface SchedulerEvents {
 type Resolved = Required<Omit<SchedulerOptions, 'onFire' | 'leases'>> & Pick<SchedulerOptions, 'onFire'>;
 /** Most orphaned runs adopted in one sweep. */
 const ADOPT_PAGE = 10_000;
+/** A sweep running longer than this is presumed stuck. */
+const ADOPT_STALL_MS = 10_000;
 const DUE_PAGE = 50_000;
 /** Most fires recorded (one transaction) and dispatched in one turn of the event loop. */
 const FIRE_CHUNK = 500;
@@ -116,6 +118,8 @@ export class Scheduler implements RunControl {
   #adoptOwnWanted = false;
   /** Until then (this clock), sweeps also take back this node's own untracked runs. */
   #adoptOwnUntil = -Infinity;
+  #adoptingSince = 0;
+  #adoptGeneration = 0;
 
   constructor(options: SchedulerOptions) {
     const { leases, ...rest } = options;
@@ -180,7 +184,17 @@ export class Scheduler implements RunControl {
   #adopt(options: { own?: boolean } = {}): Promise<void> {
     if (this.#stopped) return Promise.resolve();
     if (options.own) this.#adoptOwnWanted = true;
-    this.#adopting ??= (async () => {
+    // A sweep whose store call never answered (a connection the server dropped while this node
+    // was frozen) must not block every later sweep.
+    if (this.#adopting && this.#o.clock.now() - this.#adoptingSince > ADOPT_STALL_MS) {
+      this.#o.log('warn', 'an adoption sweep has not finished; starting another', { sinceMs: this.#o.clock.now() - this.#adoptingSince });
+      this.#adopting = null;
+    }
+    if (this.#adopting) return this.#adopting;
+    this.#adoptingSince = this.#o.clock.now();
+    const generation = ++this.#adoptGeneration;
+    const sweep: Promise<void> = (async () => {
+      await Promise.resolve();
       try {
         // After a presumed death, this node's own runs are orphans too, in whatever bucket. Sweeps
         // take them back for a while (a row locked at the first try is skipped), leaving alone
@@ -206,11 +220,12 @@ export class Scheduler implements RunControl {
         if (options.own) this.#adoptOwnWanted = true;
         this.#o.log('error', 'adopting orphaned runs failed', { error: String(error) });
       } finally {
-        this.#adopting = null;
+        if (this.#adoptGeneration === generation) this.#adopting = null;
       }
       if (this.#adoptOwnWanted) await this.#adopt();
     })();
-    return this.#adopting;
+    this.#adopting = sweep;
+    return sweep;
   }
 
   /** New buckets: read all their due tasks at once (a takeover applies each task's misfire policy then). */

@@ -49,7 +49,7 @@ export class ClusterHarness {
   async addNode(): Promise<ServerProcess> {
     const node = new ServerProcess(tempDataDir('ecron-cluster-'));
     this.nodes.push(node);
-    await node.start(['--store', this.storeUrl, '--log-level', 'warn', ...LEASE_FLAGS], { ECRON_ADMIN_TOKEN: ADMIN_TOKEN });
+    await node.start(['--store', this.storeUrl, '--log-level', process.env.ECRON_TEST_LOG_LEVEL ?? 'warn', ...LEASE_FLAGS], { ECRON_ADMIN_TOKEN: ADMIN_TOKEN });
     return node;
   }
 
