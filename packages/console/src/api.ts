@@ -4,10 +4,10 @@
  * validation failures, its field issues.
  */
 import type {
-  AuditEntryResource, Page, RunLogResource, RunResource, TaskResource, TokenResource, TokenRole,
+  AuditEntryResource, NodeList, NodeResource, Page, RunLogResource, RunResource, TaskResource, TokenResource, TokenRole,
 } from '@ecron/contracts';
 
-export type { AuditEntryResource, Page, RunLogResource, RunResource, TaskResource, TokenResource, TokenRole };
+export type { AuditEntryResource, NodeList, NodeResource, Page, RunLogResource, RunResource, TaskResource, TokenResource, TokenRole };
 
 const TOKEN_KEY = 'ecron.token';
 
@@ -106,20 +106,3 @@ export interface TaskRevision {
 export const FINAL_STATUSES = ['succeeded', 'failed', 'timed_out', 'cancelled', 'skipped', 'lost'];
 export const RUN_STATUSES = ['pending', 'dispatched', 'running', 'succeeded', 'failed', 'timed_out', 'cancelled', 'skipped', 'lost'];
 
-/** `GET /api/v1/nodes` (the cluster API; older servers answer 404 ROUTE_NOT_FOUND). */
-export interface NodeResource {
-  id: string;
-  address: string | null;
-  roles: string[];
-  version: string;
-  startedAt: string;
-  heartbeatAt: string;
-  expiresAt: string;
-  alive: boolean;
-  buckets: number[];
-  leaseExpiresAt: string | null;
-}
-export interface NodeList {
-  items: NodeResource[];
-  buckets: { total: number; unowned: number };
-}
