@@ -4,7 +4,7 @@
  * headers arrived; the driver and the server share this machine's clock) and the raw body.
  * Parsing is deferred until the driver asks for the records, to keep the per-request cost low.
  *
- *   node bench/executor.ts [--port 0] [--verify-key-file DATA_DIR/signing.key]
+ *   node bench/executor.ts [--port 0] [--verify-key-file DATA_DIR/signing.key] [--track-status]
  *
  * Prints `{"listening": PORT}` on stdout once it listens (127.0.0.1 only).
  *
@@ -12,7 +12,8 @@
  *
  * Signature verification (HMAC-SHA256, `verifySignature` from @ecron/contracts) is OFF by default
  * to keep the executor's cost out of the measurement; `--verify-key-file` turns it on (checked on
- * the hot path, failures answered 401 and counted).
+ * the hot path, failures answered 401 and counted). `--track-status` answers status requests from
+ * what it received (see lib/executor-server.ts).
  */
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -23,10 +24,11 @@ const { values } = parseArgs({
   options: {
     port: { type: 'string', default: '0' },
     'verify-key-file': { type: 'string' },
+    'track-status': { type: 'boolean', default: false },
   },
 });
 const verifyKey = values['verify-key-file'] ? readFileSync(values['verify-key-file'], 'utf8').trim() : null;
-const { server } = createBenchExecutor({ verifyKey });
+const { server } = createBenchExecutor({ verifyKey, trackStatus: values['track-status'] });
 
 server.listen(Number(values.port), '127.0.0.1', () => {
   process.stdout.write(`${JSON.stringify({ listening: (server.address() as AddressInfo).port })}\n`);

@@ -36,9 +36,16 @@ function json(res: ServerResponse, status: number, body: unknown): void {
  *   GET  /healthz    200
  * With `verifyKey`, signatures (HMAC-SHA256) are checked on the hot path; failures are answered
  * 401 and counted.
+ *
+ * With `trackStatus`, status requests (`x-ecron-event: status`, sent by a node that adopts a dead
+ * node's runs) are answered truthfully: `succeeded` for an attempt this executor received (it
+ * answers every run at once, so none stays `running`), `unknown` only for one it never received.
+ * Without, they are answered `{}` (which the scheduler reads as unknown).
  */
-export function createBenchExecutor(options: { verifyKey?: string | null } = {}): BenchExecutor {
+export function createBenchExecutor(options: { verifyKey?: string | null; trackStatus?: boolean } = {}): BenchExecutor {
   const verifyKey = options.verifyKey ?? null;
+  /** `runId/attempt` of every run request received, when tracking status. */
+  const seen = options.trackStatus ? new Set<string>() : null;
   /** Receipt instants and raw bodies, index-aligned. */
   let receivedAt: number[] = [];
   let bodies: string[] = [];
@@ -61,7 +68,14 @@ export function createBenchExecutor(options: { verifyKey?: string | null } = {})
       }
       receivedAt.push(at);
       bodies.push(body);
-      events.push((req.headers['x-ecron-event'] as string | undefined) ?? 'run');
+      const event = (req.headers['x-ecron-event'] as string | undefined) ?? 'run';
+      events.push(event);
+      if (seen !== null && (event === 'run' || event === 'status')) {
+        const { runId, attempt } = JSON.parse(body) as { runId?: string; attempt?: number };
+        const key = `${runId}/${attempt}`;
+        if (event === 'run') seen.add(key);
+        else return json(res, 200, { status: seen.has(key) ? 'succeeded' : 'unknown' });
+      }
       res.writeHead(200, OK_HEADERS);
       res.end('{}');
     });
@@ -81,6 +95,7 @@ export function createBenchExecutor(options: { verifyKey?: string | null } = {})
   }
 
   const reset = () => {
+    seen?.clear();
     receivedAt = [];
     bodies = [];
     events = [];

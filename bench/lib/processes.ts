@@ -28,6 +28,8 @@ export interface ServerHandle {
   output(): string;
   /** SIGTERM (the server drains), SIGKILL after the grace; removes the data dir unless kept. */
   stop(options?: { graceMs?: number }): Promise<void>;
+  /** Sends `signal` (SIGKILL, SIGSTOP, SIGCONT…) without reporting the exit it may cause. */
+  signal(signal: NodeJS.Signals): void;
 }
 
 export interface ServerOptions {
@@ -40,6 +42,11 @@ export interface ServerOptions {
   dataDir?: string;
   /** Extra `ecron start` arguments, e.g. ['--store', 'postgres://…']. */
   args?: string[];
+  /**
+   * The admin token's secret, passed as ECRON_ADMIN_TOKEN (a cluster: the first node creates it,
+   * the others find it in the store). @default none: the server writes DATA_DIR/admin.token
+   */
+  adminToken?: string;
 }
 
 /** A free TCP port on 127.0.0.1 (asked of the OS; a tiny race with other processes is possible). */
@@ -114,7 +121,7 @@ export async function startEcronServer(options: ServerOptions = {}): Promise<Ser
   const child = spawnTracked(process.execPath, [
     ...extraNodeArgs, ...(options.nodeArgs ?? []), ECRON_BIN, 'start', '--data-dir', dataDir, '--port', String(port), '--host', '127.0.0.1',
     '--log-level', options.logLevel ?? 'warn', ...(options.args ?? []),
-  ], { cwd: REPO_ROOT, env: { ...process.env, ECRON_ADMIN_TOKEN: undefined, ECRON_SIGNING_KEY: undefined } });
+  ], { cwd: REPO_ROOT, env: { ...process.env, ECRON_ADMIN_TOKEN: options.adminToken, ECRON_SIGNING_KEY: undefined } });
   const output = captureOutput(child);
   if (process.env.ECRON_BENCH_SERVER_LOG) {
     const log = createWriteStream(process.env.ECRON_BENCH_SERVER_LOG, { flags: 'a' });
@@ -126,7 +133,7 @@ export async function startEcronServer(options: ServerOptions = {}): Promise<Ser
   await waitFor200(`${url}/readyz`, child, output, 30_000);
   let stopping = false;
   reportUnexpectedExit(child, 'server', () => stopping, output);
-  const token = readFileSync(join(dataDir, 'admin.token'), 'utf8').trim();
+  const token = options.adminToken ?? readFileSync(join(dataDir, 'admin.token'), 'utf8').trim();
   // A server on a shared (PostgreSQL/MySQL) store keeps its keys in the store, not in the data dir.
   const signingKey = existsSync(join(dataDir, 'signing.key')) ? readFileSync(join(dataDir, 'signing.key'), 'utf8').trim() : '';
   return {
@@ -136,6 +143,10 @@ export async function startEcronServer(options: ServerOptions = {}): Promise<Ser
       stopping = true;
       await stopChild(child, 'SIGTERM', graceMs);
       removeDir();
+    },
+    signal(signal) {
+      if (signal === 'SIGKILL' || signal === 'SIGTERM') stopping = true;
+      child.kill(signal);
     },
   };
 }
@@ -149,9 +160,10 @@ export interface ExecutorHandle {
 }
 
 /** Starts bench/executor.ts in its own process and waits for its port. */
-export async function startBenchExecutor(options: { verifyKeyFile?: string } = {}): Promise<ExecutorHandle> {
+export async function startBenchExecutor(options: { verifyKeyFile?: string; trackStatus?: boolean } = {}): Promise<ExecutorHandle> {
   const args = ['--port', '0'];
   if (options.verifyKeyFile) args.push('--verify-key-file', options.verifyKeyFile);
+  if (options.trackStatus) args.push('--track-status');
   const child = spawnTracked(process.execPath, [EXECUTOR, ...args], { cwd: REPO_ROOT });
   const output = captureOutput(child);
   const port = await new Promise<number>((resolvePort, reject) => {

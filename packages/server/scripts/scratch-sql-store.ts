@@ -33,30 +33,48 @@ export async function adminStatement(url: string, statement: string): Promise<Re
   }
 }
 
-/**
- * A store (not yet open) on the server of `url`, in a new scratch schema or database; `close()`
- * closes it and then drops the scratch. `name` picks the scratch's name (default random).
- */
-export async function scratchSqlStore(url: string, options: { poolSize?: number; name?: string } = {}): Promise<Store> {
-  const name = options.name ?? scratchName();
-  const poolSize = options.poolSize ?? 4;
-  let store: Store;
+/** A scratch schema (PostgreSQL) or database (MySQL) on a server, created and not yet dropped. */
+export interface Scratch {
+  name: string;
+  /** The store URL in it, for `ecron start --store` or the store factories. */
+  storeUrl: string;
+  drop(): Promise<void>;
+}
+
+/** Creates a scratch schema or database on the server of `url` (named `name`, default random). */
+export async function createScratch(url: string, name = scratchName()): Promise<Scratch> {
+  let storeUrl: string;
   let drop: string;
   if (isPostgres(url)) {
     await adminStatement(url, `CREATE SCHEMA IF NOT EXISTS ${name}`);
-    store = createPostgresStore({ url, schema: name, poolSize });
+    const scratch = new URL(url);
+    scratch.searchParams.set('schema', name);
+    storeUrl = scratch.toString();
     drop = `DROP SCHEMA IF EXISTS ${name} CASCADE`;
   } else {
     await adminStatement(url, `CREATE DATABASE IF NOT EXISTS ${name} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
     const scratch = new URL(url);
     scratch.pathname = `/${name}`;
-    store = createMysqlStore({ url: scratch.toString(), poolSize });
+    storeUrl = scratch.toString();
     drop = `DROP DATABASE IF EXISTS ${name}`;
   }
+  return { name, storeUrl, drop: async () => { await adminStatement(url, drop); } };
+}
+
+/**
+ * A store (not yet open) on the server of `url`, in a new scratch schema or database; `close()`
+ * closes it and then drops the scratch. `name` picks the scratch's name (default random).
+ */
+export async function scratchSqlStore(url: string, options: { poolSize?: number; name?: string } = {}): Promise<Store> {
+  const scratch = await createScratch(url, options.name);
+  const poolSize = options.poolSize ?? 4;
+  const store = isPostgres(url)
+    ? createPostgresStore({ url, schema: scratch.name, poolSize })
+    : createMysqlStore({ url: scratch.storeUrl, poolSize });
   const close = store.close.bind(store);
   store.close = async () => {
     await close();
-    await adminStatement(url, drop);
+    await scratch.drop();
   };
   return store;
 }
