@@ -75,17 +75,21 @@ export class HttpDispatcher {
   }
 
   /** Asks the executor what became of an attempt; `unknown` when it cannot say. */
-  async status(target: HttpTarget, body: StatusRequest): Promise<StatusReply> {
+  /**
+   * Asks the executor about an attempt. `unknown` is the executor's own answer (it never received
+   * the attempt); `no-answer` means no usable reply (unreachable, timeout, not 200, not a status).
+   */
+  async status(target: HttpTarget, body: StatusRequest): Promise<StatusReply | { status: 'no-answer' }> {
     try {
       const response = await this.#control(target, 'status', JSON.stringify(body));
       if (response.statusCode !== 200) {
         await response.body.dump();
-        return { status: 'unknown' };
+        return { status: 'no-answer' };
       }
       const parsed = StatusReplySchema.safeParse(await response.body.json());
-      return parsed.success ? parsed.data : { status: 'unknown' };
+      return parsed.success ? parsed.data : { status: 'no-answer' };
     } catch {
-      return { status: 'unknown' };
+      return { status: 'no-answer' };
     }
   }
 

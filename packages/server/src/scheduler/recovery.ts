@@ -29,6 +29,9 @@ export interface RecoverySummary {
 }
 
 const PARALLEL_STATUS_CHECKS = 64;
+/** Status requests per attempt when the executor does not answer, this far apart. */
+const STATUS_ASKS = 3;
+const STATUS_RETRY_MS = 1000;
 
 /** Resolves `runs` (active runs this node has just taken ownership of). */
 export async function recoverRuns(deps: RecoveryDeps, runs: RunRecord[]): Promise<RecoverySummary> {
@@ -59,9 +62,13 @@ export async function recoverRuns(deps: RecoveryDeps, runs: RunRecord[]): Promis
 async function resolveInFlight(deps: RecoveryDeps, run: RunRecord, neverSent: boolean, summary: RecoverySummary): Promise<void> {
   const task = await deps.getTask(run.taskId);
   const target = task?.spec.target;
-  const reply = target?.type === 'http'
-    ? await deps.dispatcher.status(target, { event: 'status', runId: run.id, attempt: run.attempt })
-    : { status: 'unknown' as const };
+  let reply: Awaited<ReturnType<HttpDispatcher['status']>> = { status: 'no-answer' };
+  // An executor that does not answer may be busy: ask again before deciding.
+  for (let ask = 0; ask < STATUS_ASKS && target?.type === 'http'; ask += 1) {
+    if (ask > 0) await new Promise((resolve) => setTimeout(resolve, STATUS_RETRY_MS));
+    reply = await deps.dispatcher.status(target, { event: 'status', runId: run.id, attempt: run.attempt });
+    if (reply.status !== 'no-answer') break;
+  }
   if (reply.status === 'running' && task) {
     summary.adopted += 1;
     deps.supervisor.adoptRunning(run, task);
@@ -72,7 +79,9 @@ async function resolveInFlight(deps: RecoveryDeps, run: RunRecord, neverSent: bo
     await deps.supervisor.endAttempt(run.id, reply.status, { output: reply.output, error: reply.error ?? null });
     return;
   }
-  if (neverSent) {
+  // Never marked sent, and the executor says it never got it: send it again. Without the
+  // executor's word, the attempt may have reached it: lost, retried per policy.
+  if (neverSent && reply.status === 'unknown') {
     summary.resent += 1;
     await deps.supervisor.resend(run);
     return;
