@@ -4,17 +4,14 @@
  * conformance suite holds every store to the same contract.
  */
 import type { RunRecord } from '../../core/model.ts';
-import type { AcquiredLease, BucketLease, ClusterNodeRecord, Fence, LeaseTerm } from '../store.ts';
+import type { AcquiredLease, BucketLease, ClusterNodeRecord, LeaseTerm } from '../store.ts';
 import type { SqliteConnection } from './connection.ts';
+import { dbNow } from './fence.ts';
 import type { Row } from './rows.ts';
 import { listActiveRuns } from './runs.ts';
 
 /** Nodes dead for longer than this are forgotten. */
 const FORGET_DEAD_NODES_MS = 3_600_000;
-
-export function dbNow(conn: SqliteConnection): number {
-  return (conn.statement(`SELECT CAST(round(unixepoch('subsec') * 1000) AS INTEGER) AS now`).get() as { now: number }).now;
-}
 
 const toNode = (row: Row): ClusterNodeRecord => ({
   id: row.id as string,
@@ -107,18 +104,6 @@ export function releaseBuckets(conn: SqliteConnection, p: { nodeId: string; term
     const release = conn.statement('UPDATE bucket_leases SET expires_at = ? WHERE bucket = ? AND owner = ? AND epoch = ? AND expires_at > ?');
     for (const term of p.terms) release.run(now, term.bucket, p.nodeId, term.epoch, now);
   });
-}
-
-/**
- * The buckets `fence` may fire in right now: those whose lease row matches its owner and epoch
- * and has not expired. Called inside the recording transaction.
- */
-export function fencedBuckets(conn: SqliteConnection, fence: Fence): Set<number> {
-  const now = dbNow(conn);
-  const check = conn.statement('SELECT 1 FROM bucket_leases WHERE bucket = ? AND owner = ? AND epoch = ? AND expires_at > ?');
-  const allowed = new Set<number>();
-  for (const term of fence.terms) if (check.get(term.bucket, fence.owner, term.epoch, now) !== undefined) allowed.add(term.bucket);
-  return allowed;
 }
 
 export function adoptRuns(conn: SqliteConnection, p: { nodeId: string; buckets: number[]; liveNodeIds: string[]; limit: number }): RunRecord[] {

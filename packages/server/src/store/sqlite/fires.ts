@@ -6,7 +6,7 @@ import { EcronError } from '../../core/errors.ts';
 import type { RunRecord, TaskRecord } from '../../core/model.ts';
 import { bucketOf } from '../../core/buckets.ts';
 import type { AuditInput, Fence, FireRecord, FireResult, NewRun } from '../store.ts';
-import { fencedBuckets } from './cluster.ts';
+import { fencedBuckets } from './fence.ts';
 import type { SqliteConnection } from './connection.ts';
 import { insertedRun, toRun, toTask, type Row } from './rows.ts';
 import { insertAudit } from './tokens-audit.ts';
