@@ -12,6 +12,7 @@ import { LocalChangeFeed } from '../change-feed.ts';
 import type { Store } from '../store.ts';
 import { classifySqliteError, openSqliteConnection, type SqliteConnection } from './connection.ts';
 import * as cluster from './cluster.ts';
+import { dbNow } from './fence.ts';
 import * as fires from './fires.ts';
 import { migrateToLatest } from './migrate.ts';
 import * as runLogs from './run-logs.ts';
@@ -72,7 +73,7 @@ class SqliteStore implements Store {
   }
 
   now(): Promise<number> {
-    return this.#use((conn) => (conn.statement(`SELECT CAST(round(unixepoch('subsec') * 1000) AS INTEGER) AS now`).get() as { now: number }).now);
+    return this.#use((conn) => dbNow(conn));
   }
 
   // ---- tasks
