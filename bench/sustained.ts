@@ -14,11 +14,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { countDuplicates, EcronApi, type Received } from './lib/api.ts';
+import { EcronApi } from './lib/api.ts';
 import { sleep, startWatchdog } from './lib/children.ts';
 import { commonFlags, COMMON_OPTIONS, startExecutor, startServer } from './lib/setup.ts';
-import { fmt, measureTimerLateness, summarize } from './lib/stats.ts';
-import { cpuLine, cpuSnapshot, loadLine, machineLine, ProcessCpu, printResult, printTable, progress } from './lib/table.ts';
+import { fmt } from './lib/stats.ts';
+import { loadLine, machineLine, printResult, printTable, progress } from './lib/table.ts';
+import { analyseWindow, machineText, watchWindow, type WindowFigures } from './lib/window.ts';
 
 const { values } = parseArgs({
   options: {
@@ -43,43 +44,12 @@ startWatchdog(flags.quick ? 120_000 : 45 * 60_000, 'sustained');
 const GOAL_RATE = 5000;
 const P99_BOUND_MS = 50;
 
-interface LevelResult {
+interface LevelResult extends WindowFigures {
   n: number;
   created: number;
   createPerSecond: number;
-  expectedPerSecond: number;
-  achievedPerSecond: number;
-  delivered: number;
-  expected: number;
-  missed: number;
-  duplicates: number;
-  retries: number;
-  lag: ReturnType<typeof summarize>;
   noiseP99: number;
   load: string;
-}
-
-function analyse(n: number, records: Received[], windowStart: number, windowEnd: number): Omit<LevelResult, 'created' | 'createPerSecond' | 'load' | 'noiseP99'> {
-  const seconds = (windowEnd - windowStart) / 1000;
-  const fires = new Set<string>();
-  const lags: number[] = [];
-  let receivedInWindow = 0;
-  for (const r of records) {
-    if (r.event !== 'run') continue;
-    if (r.receivedAt >= windowStart && r.receivedAt < windowEnd) receivedInWindow += 1;
-    if (!(r.scheduledAt >= windowStart && r.scheduledAt < windowEnd)) continue;
-    const key = `${r.taskId}@${r.scheduledAt}`;
-    if (fires.has(key)) continue;
-    fires.add(key);
-    lags.push(r.receivedAt - r.scheduledAt);
-  }
-  // Every task has exactly `seconds` instants in a window of whole seconds (period 1 s).
-  const expected = n * seconds;
-  const dup = countDuplicates(records);
-  return {
-    n, expectedPerSecond: n, achievedPerSecond: receivedInWindow / seconds, delivered: fires.size, expected,
-    missed: Math.max(0, expected - fires.size), duplicates: dup.byRun + dup.byFire, retries: dup.retries, lag: summarize(lags),
-  };
 }
 
 async function runLevel(n: number, received: Awaited<ReturnType<typeof startExecutor>>['received'], runUrl: string, executorPid: number | undefined): Promise<LevelResult> {
@@ -95,20 +65,15 @@ async function runLevel(n: number, received: Awaited<ReturnType<typeof startExec
     await sleep(warmupS * 1000);
     const windowStart = Date.now() + 1;
     const windowEnd = windowStart + windowS * 1000;
-    const load = loadLine();
-    progress(`N=${n}: measuring ${windowS} s (${load})`);
-    const cpuBefore = cpuSnapshot();
-    const processes = new ProcessCpu({ server: server.child.pid, executor: executorPid });
-    const noise = await measureTimerLateness(windowEnd);
-    const cpu = `${processes.line()}; ${cpuLine(cpuBefore)}; noise floor (idle-process timer lateness) p99 ${fmt(noise.p99, 1)} ms, max ${fmt(noise.max, 1)} ms`;
+    progress(`N=${n}: measuring ${windowS} s (${loadLine()})`);
+    const machine = await watchWindow(windowEnd, { server: server.child.pid, executor: executorPid });
     await sleep(windowEnd - Date.now() + graceS * 1000);
     const { records } = await received.records();
-    const loadAfter = loadLine();
     if (values['dump-dir']) mkdirSync(values['dump-dir'], { recursive: true });
     if (values['dump-dir']) writeFileSync(join(values['dump-dir'], `sustained-${n}.json`), JSON.stringify({ windowStart, windowEnd, records }));
-    const result = analyse(n, records, windowStart, windowEnd);
+    const result = { n, ...analyseWindow(n, records, windowStart, windowEnd) };
     progress(`N=${n}: ${Math.round(result.achievedPerSecond)} fires/s, lag p50 ${result.lag.p50} p99 ${result.lag.p99} max ${result.lag.max} ms, missed ${result.missed}, duplicates ${result.duplicates}`);
-    return { ...result, created: created.ids.length, createPerSecond: created.perSecond, noiseP99: noise.p99, load: `${cpu}; ${load}; after: ${loadAfter}` };
+    return { ...result, created: created.ids.length, createPerSecond: created.perSecond, noiseP99: machine.noise.p99, load: `${machine.cpuText}; ${machineText(machine)}; ${machine.loadBefore}; after: ${machine.loadAfter}` };
   } finally {
     await api.close().catch(() => {});
     await server.stop();

@@ -1,5 +1,5 @@
 /** Plain-text tables and the machine-readable result line of each benchmark script. */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 
 /** Prints a table with a header row; numbers are right-aligned, text left-aligned. */
@@ -112,4 +112,33 @@ export class ProcessCpu {
     const now = processCpuMs(this.#pids[name]);
     return start == null || now === null ? null : { user: now.user - start.user, system: now.system - start.system };
   }
+}
+
+/** CPU time (ms, user + system) of every process whose command name is `comm` (e.g. 'postgres': all its backends), by pid. */
+export function cpuMsByCommand(comm: string): Map<number, number> {
+  const found = new Map<number, number>();
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc').filter((name) => /^\d+$/.test(name));
+  } catch {
+    return found;
+  }
+  for (const name of entries) {
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) !== comm) continue;
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      found.set(Number(name), (Number(fields[11]) + Number(fields[12])) * 10);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
+/** CPU ms used by the processes named `comm` between two {@link cpuMsByCommand} readings (processes present in both). */
+export function cpuMsBetween(before: Map<number, number>, after: Map<number, number>): number {
+  let total = 0;
+  for (const [pid, ms] of after) total += ms - (before.get(pid) ?? ms);
+  return total;
 }
