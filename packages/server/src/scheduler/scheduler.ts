@@ -13,16 +13,16 @@ import { planFire, type FirePlan } from './fire-plan.ts';
 import { newId } from '../core/ids.ts';
 import type { RunRecord, TaskRecord } from '../core/model.ts';
 import { jitterDelay } from '../core/schedule/next-fire.ts';
-import { recoverRuns } from './recovery.ts';
 import { handleReport } from './report.ts';
 import type { RunControl } from './run-control.ts';
 import { executorOf, RunSupervisor, type SupervisorDeps } from './run-supervisor.ts';
 import { TimerQueue } from './timer-queue.ts';
-import { BUCKET_COUNT, bucketOf } from '../core/buckets.ts';
+import { bucketOf } from '../core/buckets.ts';
 import { systemClock } from '../core/clock.ts';
 import type { ChangeSubscription, StoreChange } from '../store/store.ts';
 import { VERSION } from '../version.ts';
 import { BucketLeases } from './bucket-leases.ts';
+import { RunAdoption } from './run-adoption.ts';
 
 /** The scheduler's dependencies are the supervisor's, plus its tuning. */
 export interface SchedulerOptions extends Pick<SupervisorDeps, 'store' | 'clock' | 'random' | 'dispatcher' | 'callbackKey' | 'publicUrl'> {
@@ -72,10 +72,6 @@ export interface SchedulerEvents {
 }
 
 type Resolved = Required<Omit<SchedulerOptions, 'onFire' | 'leases'>> & Pick<SchedulerOptions, 'onFire'>;
-/** Most orphaned runs adopted in one sweep. */
-const ADOPT_PAGE = 10_000;
-/** A sweep running longer than this is presumed stuck. */
-const ADOPT_STALL_MS = 10_000;
 const DUE_PAGE = 50_000;
 /** Most fires recorded (one transaction) and dispatched in one turn of the event loop. */
 const FIRE_CHUNK = 500;
@@ -111,15 +107,9 @@ export class Scheduler implements RunControl {
   #stopped = false;
   readonly #leases: BucketLeases;
   #changes: ChangeSubscription | null = null;
+  readonly #adoption: RunAdoption;
   /** Runs recorded but held back while this node's heartbeat was overdue (see #launch). */
   #deferred: { run: RunRecord; task: TaskRecord }[] = [];
-  #adopting: Promise<void> | null = null;
-  /** The next adoption sweep also takes back this node's own runs (after it was presumed dead). */
-  #adoptOwnWanted = false;
-  /** Until then (this clock), sweeps also take back this node's own untracked runs. */
-  #adoptOwnUntil = -Infinity;
-  #adoptingSince = 0;
-  #adoptGeneration = 0;
 
   constructor(options: SchedulerOptions) {
     const { leases, ...rest } = options;
@@ -137,7 +127,7 @@ export class Scheduler implements RunControl {
       if (!ok) return;
       for (const { run, task } of this.#deferred.splice(0)) this.#launch(run, task);
       // An exclusive store has no other node whose runs could be orphaned after the start.
-      if (!this.#leases.exclusive) void this.#adopt();
+      if (!this.#leases.exclusive) void this.#adoption.sweep();
     });
     // Fires are recorded ahead of their instant, those due within recordAheadMs of each other in one batch.
     this.#queue = new TimerQueue(options.clock, (due) => this.#enqueueFire(due.map((d) => d.value)), {
@@ -152,6 +142,17 @@ export class Scheduler implements RunControl {
       callbackKey: options.callbackKey, publicUrl: options.publicUrl, log: this.#o.log,
       getTask: (id) => this.#getTask(id),
       onRunEnded: (run) => this.#onRunEnded(run),
+    });
+    this.#adoption = new RunAdoption({
+      store: options.store, clock: options.clock, leases: this.#leases, supervisor: this.#supervisor, dispatcher: options.dispatcher,
+      getTask: (id) => this.#getTask(id),
+      onQueued: (run) => this.#queued.set(run.taskId, run),
+      isHeldHere: (runId) => this.#supervisor.isTracked(runId) || this.#launches.has(runId) || this.#deferred.some((d) => d.run.id === runId),
+      onAdopted: (runs) => {
+        this.events.emit('runs:adopted', { count: runs.length });
+        for (const run of runs) if (run.status === 'pending' && run.attempt === 0) this.#startQueuedIfFree(run.taskId);
+      },
+      log: this.#o.log,
     });
   }
 
@@ -172,60 +173,9 @@ export class Scheduler implements RunControl {
   async start(): Promise<void> {
     this.#changes = await this.#o.store.watchChanges((changes) => this.#onStoreChanges(changes));
     await this.#leases.start();
-    await this.#adopt();
+    await this.#adoption.sweep();
     await this.#poll();
     this.#ready = true;
-  }
-
-  /**
-   * Adopts the orphaned runs of the buckets held (runs of dead nodes, or of this node's previous
-   * process) and resolves them; one sweep at a time.
-   */
-  #adopt(options: { own?: boolean } = {}): Promise<void> {
-    if (this.#stopped) return Promise.resolve();
-    if (options.own) this.#adoptOwnWanted = true;
-    // A sweep whose store call never answered (a connection the server dropped while this node
-    // was frozen) must not block every later sweep.
-    if (this.#adopting && this.#o.clock.now() - this.#adoptingSince > ADOPT_STALL_MS) {
-      this.#o.log('warn', 'an adoption sweep has not finished; starting another', { sinceMs: this.#o.clock.now() - this.#adoptingSince });
-      this.#adopting = null;
-    }
-    if (this.#adopting) return this.#adopting;
-    this.#adoptingSince = this.#o.clock.now();
-    const generation = ++this.#adoptGeneration;
-    const sweep: Promise<void> = (async () => {
-      await Promise.resolve();
-      try {
-        // After a presumed death, this node's own runs are orphans too, in whatever bucket. Sweeps
-        // take them back for a while (a row locked at the first try is skipped), leaving alone
-        // those this node has recorded or sent since.
-        const own = this.#adoptOwnWanted || this.#o.clock.now() < this.#adoptOwnUntil;
-        this.#adoptOwnWanted = false;
-        const buckets = own ? [...Array(BUCKET_COUNT).keys()] : this.#leases.heldBuckets() ?? [...Array(BUCKET_COUNT).keys()];
-        if (buckets.length === 0) return;
-        const live = this.#leases.liveNodeIds().filter((id) => !(own && id === this.nodeId));
-        const runs = (await this.#o.store.adoptRuns({ nodeId: this.nodeId, buckets, liveNodeIds: live, limit: ADOPT_PAGE }))
-          .filter((run) => !this.#supervisor.isTracked(run.id) && !this.#launches.has(run.id) && !this.#deferred.some((d) => d.run.id === run.id));
-        if (runs.length === 0) return;
-        const summary = await recoverRuns({
-          listAttempts: (ids) => this.#o.store.listAttempts(ids),
-          supervisor: this.#supervisor, dispatcher: this.#o.dispatcher,
-          getTask: (id) => this.#getTask(id),
-          onQueued: (run) => this.#queued.set(run.taskId, run),
-        }, runs);
-        this.#o.log('info', 'adopted unfinished runs', { ...summary });
-        this.events.emit('runs:adopted', { count: runs.length });
-        for (const run of runs) if (run.status === 'pending' && run.attempt === 0) this.#startQueuedIfFree(run.taskId);
-      } catch (error) {
-        if (options.own) this.#adoptOwnWanted = true;
-        this.#o.log('error', 'adopting orphaned runs failed', { error: String(error) });
-      } finally {
-        if (this.#adoptGeneration === generation) this.#adopting = null;
-      }
-      if (this.#adoptOwnWanted) await this.#adopt();
-    })();
-    this.#adopting = sweep;
-    return sweep;
   }
 
   /** New buckets: read all their due tasks at once (a takeover applies each task's misfire policy then). */
@@ -256,8 +206,7 @@ export class Scheduler implements RunControl {
     this.#fired.clear();
     this.#tasks.clear();
     this.#wantFullRead();
-    this.#adoptOwnUntil = this.#o.clock.now() + 10_000;
-    void this.#adopt({ own: true });
+    void this.#adoption.takeBackOwnRuns();
   }
 
   #onStoreChanges(changes: StoreChange[]): void {
@@ -287,7 +236,7 @@ export class Scheduler implements RunControl {
     if (this.#launches.size > 0) await new Promise<void>((resolve) => this.#launchesDrained.push(resolve));
     await this.#supervisor.stop(this.#o.shutdownGraceMs);
     await this.#changes?.close();
-    await this.#adopting;
+    await this.#adoption.stop();
     // Last: the runs handed back above are adopted by the new owners of their buckets.
     await this.#leases.stop();
   }
@@ -443,11 +392,15 @@ export class Scheduler implements RunControl {
     if (this.#stopped) return;
     // Buckets lost since the task was queued: another node fires it now. A lease that only lapsed
     // locally (its renewal is late) may come back: the next poll reads everything again.
-    const tasks = due.filter((task) => this.#leases.holds(bucketOf(task.id)));
+    const tasks: TaskRecord[] = [];
     for (const task of due) {
-      if (tasks.includes(task)) continue;
+      const bucket = bucketOf(task.id);
+      if (this.#leases.holds(bucket)) {
+        tasks.push(task);
+        continue;
+      }
       this.#fired.delete(task.id);
-      if (this.#leases.leased(bucketOf(task.id))) this.#wantFullRead();
+      if (this.#leases.leased(bucket)) this.#wantFullRead();
     }
     if (tasks.length === 0) return;
     const now = this.#o.clock.now();
