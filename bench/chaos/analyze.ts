@@ -37,6 +37,8 @@ export interface DeliveryFigures {
   expected: number;
   delivered: number;
   missed: number;
+  /** Tasks with no delivery at all (their fires cannot be counted: not in `expected`). */
+  tasksNeverDelivered: number;
   /** Missed fires (up to 500), for looking them up in the store. */
   missedFires: { taskId: string; scheduledAt: number }[];
   duplicateFires: number;
@@ -94,6 +96,7 @@ export function analyzeDeliveries(records: Received[], taskIds: string[], period
   let duplicateDeliveries = 0;
   const missedFires: { taskId: string; scheduledAt: number }[] = [];
   let missed = 0;
+  let tasksNeverDelivered = 0;
   const duplicateFireList: DeliveryFigures['duplicateFireList'] = [];
   const gaps: number[] = [];
   const lags: number[] = [];
@@ -102,7 +105,10 @@ export function analyzeDeliveries(records: Received[], taskIds: string[], period
 
   for (const [taskId, fires] of byTask) {
     const instants = [...fires.keys()].sort((a, b) => a - b);
-    if (instants.length === 0) continue;
+    if (instants.length === 0) {
+      tasksNeverDelivered += 1;
+      continue;
+    }
     const first = instants[0]!;
     for (let at = first; at <= endAt; at += periodMs) {
       expected += 1;
@@ -144,7 +150,7 @@ export function analyzeDeliveries(records: Received[], taskIds: string[], period
   });
 
   return {
-    tasks: taskIds.length, expected, delivered, missed, missedFires,
+    tasks: taskIds.length, expected, delivered, missed, tasksNeverDelivered, missedFires,
     duplicateFires: duplicateFireList.length, duplicateFireList: duplicateFireList.slice(0, 100),
     duplicateDeliveries, redeliveredSameAttempt, redeliveredLaterAttempt, offGrid, statusRequests,
     longestGapMs: summarize(gaps), lagMs: summarize(lags), faults: outcomes,

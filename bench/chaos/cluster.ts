@@ -57,11 +57,19 @@ export class ChaosCluster {
   readonly #keepDataDirs: boolean;
   #scratch: Scratch | null = null;
 
-  /** `serverUrl`: the database server (postgres://… or mysql://…); `extraArgs`: more `ecron start` flags. */
-  constructor(serverUrl: string, extraArgs: string[], options: { keepDataDirs?: boolean } = {}) {
+  readonly #logDir: string | undefined;
+  readonly #logLevel: string;
+
+  /**
+   * `serverUrl`: the database server (postgres://… or mysql://…); `extraArgs`: more `ecron start`
+   * flags; `logDir`: where each process's output goes (slot-S-pid-P.log).
+   */
+  constructor(serverUrl: string, extraArgs: string[], options: { keepDataDirs?: boolean; logDir?: string; logLevel?: string } = {}) {
     this.#serverUrl = serverUrl;
+    this.#logLevel = options.logLevel ?? 'warn';
     this.#extraArgs = extraArgs;
     this.#keepDataDirs = options.keepDataDirs ?? false;
+    this.#logDir = options.logDir;
   }
 
   get storeUrl(): string {
@@ -97,7 +105,8 @@ export class ChaosCluster {
   /** Starts a new process in `slot` (its data dir kept from before). */
   async startSlot(index: number): Promise<NodeProcess> {
     const slot = this.#slots[index]!;
-    const handle = await startEcronServer({ dataDir: slot.dataDir, keepDataDir: true, adminToken: ADMIN_TOKEN, args: ['--store', this.storeUrl, ...this.#extraArgs] });
+    const logFile = this.#logDir ? join(this.#logDir, `slot-${index}-${this.processes.filter((p) => p.slot === index).length}.log`) : undefined;
+    const handle = await startEcronServer({ dataDir: slot.dataDir, keepDataDir: true, adminToken: ADMIN_TOKEN, logFile, logLevel: this.#logLevel, args: ['--store', this.storeUrl, ...this.#extraArgs] });
     const node: NodeProcess = { slot: index, pid: handle.child.pid!, url: handle.url, nodeId: null, startedAt: Date.now(), endedAt: null, end: null, maxRssBytes: 0, lastRssBytes: 0 };
     handle.child.once('exit', (code, signal) => {
       node.endedAt ??= Date.now();

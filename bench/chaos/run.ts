@@ -23,7 +23,9 @@
  * never asserted. `--keep-store` keeps the scratch schema/database (and a private server's data
  * stays until exit only), for looking at it afterwards.
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { EcronApi, ExecutorClient } from '../lib/api.ts';
 import { sleep, startWatchdog } from '../lib/children.ts';
@@ -56,6 +58,8 @@ const { values } = parseArgs({
     'postgres-url': { type: 'string', default: process.env.ECRON_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test' },
     'mysql-url': { type: 'string', default: process.env.ECRON_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test' },
     rev: { type: 'string' },
+    'log-dir': { type: 'string' },
+    'log-level': { type: 'string', default: 'info' },
     seed: { type: 'string' },
     out: { type: 'string' },
     'keep-store': { type: 'boolean', default: false },
@@ -119,7 +123,10 @@ if (fault === 'db-restart') {
 }
 const serverUrl = privateDb?.url ?? (kind === 'postgres' ? values['postgres-url'] : values['mysql-url']);
 const leaseArgs = ['--lease-ttl', values['lease-ttl'], '--lease-renew', values['lease-renew'], '--lease-margin', values['lease-margin']];
-const cluster = new ChaosCluster(serverUrl, leaseArgs);
+const logDir = values['log-dir'] ?? mkdtempSync(join(tmpdir(), 'ecron-chaos-logs-'));
+mkdirSync(logDir, { recursive: true });
+const cluster = new ChaosCluster(serverUrl, leaseArgs, { logDir, logLevel: values['log-level'] });
+progress(`node logs in ${logDir}`);
 await cluster.start(nodeCount);
 progress(`${nodeCount} nodes up on ${cluster.storeUrl}`);
 const executor = await startBenchExecutor({ verifyKeyFile: cluster.signingKeyFile(), trackStatus: true });
@@ -141,7 +148,11 @@ for (const deadline = Date.now() + 60_000; ;) {
   const { records } = await received.records();
   const seen = new Set(records.filter((r) => r.event === 'run').map((r) => r.taskId));
   if (seen.size >= taskCount) break;
-  if (Date.now() > deadline) throw new Error(`only ${seen.size} of ${taskCount} tasks fired within 60 s of their creation`);
+  if (Date.now() > deadline) {
+    // Not fatal: the figures will show it (a task that never fires counts as missing its fires).
+    console.log(`WARNING: only ${seen.size} of ${taskCount} tasks had a delivery within 60 s of their creation`);
+    break;
+  }
   await sleep(1000);
 }
 await sleep(2 * periodMs);
@@ -219,6 +230,7 @@ printTable(['figure', 'value'], [
   ['faults injected', faults.length],
   ['fires expected (up to the end of the faults)', figures.expected],
   ['fires delivered', figures.delivered],
+  ['tasks never delivered', figures.tasksNeverDelivered],
   ['fires recorded in the store', storeOk ? store.recorded : `error: ${store.error}`],
   ['runs by status', storeOk ? Object.entries(store.recordedByStatus).map(([s, n]) => `${s} ${n}`).join(', ') : '-'],
   ['duplicate fires (receipts / store key)', `${figures.duplicateFires} / ${storeOk ? store.duplicateFires : '-'}`],
@@ -267,6 +279,6 @@ if (values.out) {
   }, null, 2)}\n`);
   progress(`figures written to ${values.out}`);
 }
-const failed = figures.duplicateFires > 0 || (storeOk && store.duplicateFires > 0) || figures.missed > 0 || crashes.length > 0 || fetched.badSignatures > 0;
+const failed = figures.duplicateFires > 0 || (storeOk && store.duplicateFires > 0) || figures.missed > 0 || figures.tasksNeverDelivered > 0 || crashes.length > 0 || fetched.badSignatures > 0;
 console.log(`\nchaos: ${failed ? 'FAILED' : 'ok'}: ${figures.duplicateFires} duplicate fires, ${figures.missed} missed fires, ${crashes.length} crashes`);
 process.exit(failed ? 1 : 0);

@@ -13,8 +13,11 @@ import { request } from 'undici';
 import { atExit, isStopping, sleep, spawnTracked, stopChild } from './children.ts';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-/** The server under test; ECRON_BENCH_BIN points at another checkout's bin/ecron.js (A/B comparisons). */
-const ECRON_BIN = process.env.ECRON_BENCH_BIN ? resolve(process.env.ECRON_BENCH_BIN) : join(REPO_ROOT, 'packages/server/bin/ecron.js');
+/**
+ * The server under test; ECRON_BENCH_BIN points at another checkout's bin/ecron.js (A/B comparisons).
+ * Read at each start, not at import, so that a script may set it after its imports.
+ */
+const ecronBin = (): string => (process.env.ECRON_BENCH_BIN ? resolve(process.env.ECRON_BENCH_BIN) : join(REPO_ROOT, 'packages/server/bin/ecron.js'));
 const EXECUTOR = join(REPO_ROOT, 'bench/executor.ts');
 
 export interface ServerHandle {
@@ -47,6 +50,8 @@ export interface ServerOptions {
    * the others find it in the store). @default none: the server writes DATA_DIR/admin.token
    */
   adminToken?: string;
+  /** Appends everything the server writes to this file (default: ECRON_BENCH_SERVER_LOG, if set). */
+  logFile?: string;
 }
 
 /** A free TCP port on 127.0.0.1 (asked of the OS; a tiny race with other processes is possible). */
@@ -105,7 +110,7 @@ function reportUnexpectedExit(child: ChildProcess, name: string, stopping: () =>
 }
 
 export function serverBin(): string {
-  return ECRON_BIN;
+  return ecronBin();
 }
 
 export async function startEcronServer(options: ServerOptions = {}): Promise<ServerHandle> {
@@ -119,12 +124,13 @@ export async function startEcronServer(options: ServerOptions = {}): Promise<Ser
   // copies everything the server writes to a file.
   const extraNodeArgs = (process.env.ECRON_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const child = spawnTracked(process.execPath, [
-    ...extraNodeArgs, ...(options.nodeArgs ?? []), ECRON_BIN, 'start', '--data-dir', dataDir, '--port', String(port), '--host', '127.0.0.1',
+    ...extraNodeArgs, ...(options.nodeArgs ?? []), ecronBin(), 'start', '--data-dir', dataDir, '--port', String(port), '--host', '127.0.0.1',
     '--log-level', options.logLevel ?? 'warn', ...(options.args ?? []),
   ], { cwd: REPO_ROOT, env: { ...process.env, ECRON_ADMIN_TOKEN: options.adminToken, ECRON_SIGNING_KEY: undefined } });
   const output = captureOutput(child);
-  if (process.env.ECRON_BENCH_SERVER_LOG) {
-    const log = createWriteStream(process.env.ECRON_BENCH_SERVER_LOG, { flags: 'a' });
+  const logFile = options.logFile ?? process.env.ECRON_BENCH_SERVER_LOG;
+  if (logFile) {
+    const log = createWriteStream(logFile, { flags: 'a' });
     child.stdout?.pipe(log);
     child.stderr?.pipe(log);
   }
