@@ -2,7 +2,7 @@
  * Cluster at scale: a million tasks in PostgreSQL, then nodes started on them.
  *
  *   node bench/cluster-scale.ts [--tasks 1000000] [--nodes 3] [--share-1s 0.001] [--share-10s 0.009]
- *     [--requests 300] [--query-budget-s 30] [--quick] [--keep-store] [--postgres-url URL]
+ *     [--requests 300] [--query-budget-s 30] [--quick] [--keep-store] [--postgres-url URL] [--rev COMMIT]
  *
  * 1. A scratch schema on the machine's PostgreSQL; `--nodes` nodes start once on it (the first
  *    creates the schema and the cluster's keys) and stop.
@@ -14,7 +14,7 @@
  * 3. Node 1 starts alone: time from spawn to ready, and to its first fire (the first run it recorded,
  *    from the store, and the first delivery at the executor). Then the other nodes start together:
  *    the same figures, and the time until the buckets are balanced.
- * 4. `GET /api/v1/tasks` with filters, `--requests` times each (or `--query-budget-s` per filter),
+ * 4. `GET /api/v1/tasks` with filters, `--requests` times each (fewer when `--query-budget-s` per filter runs out, 3 at least),
  *    one at a time, round-robin over the nodes: latency p50/p99/max.
  * 5. RSS of every node, sampled each second: max and last.
  *
@@ -27,7 +27,8 @@ import { Pool } from 'undici';
 import { countDuplicates, ExecutorClient } from './lib/api.ts';
 import { insertTasks } from './lib/bulk-tasks.ts';
 import { sleep, startWatchdog } from './lib/children.ts';
-import { startBenchExecutor } from './lib/processes.ts';
+import { serverBin, startBenchExecutor } from './lib/processes.ts';
+import { snapshotServer } from './lib/snapshot.ts';
 import { fmt, summarize, type Summary } from './lib/stats.ts';
 import { cpuLine, cpuSnapshot, loadLine, machineLine, printResult, printTable, progress } from './lib/table.ts';
 import { ADMIN_TOKEN, ChaosCluster } from './chaos/cluster.ts';
@@ -42,6 +43,7 @@ const { values } = parseArgs({
     'query-budget-s': { type: 'string' },
     'postgres-url': { type: 'string', default: process.env.ECRON_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test' },
     'keep-store': { type: 'boolean', default: false },
+    rev: { type: 'string' },
     quick: { type: 'boolean', default: false },
   },
 });
@@ -54,6 +56,12 @@ const requests = Number(values.requests ?? (quick ? 30 : 300));
 const queryBudgetMs = 1000 * Number(values['query-budget-s'] ?? (quick ? 5 : 30));
 if (!Number.isInteger(taskCount) || taskCount < 100 || !Number.isInteger(nodeCount) || nodeCount < 1 || nodeCount > 8) throw new Error('--tasks ≥ 100, --nodes 1..8');
 startWatchdog(quick ? 90_000 : 40 * 60_000, 'cluster-scale');
+// The server under test, frozen at a commit (`git archive`): the working tree changes under other hands.
+if (values.rev) {
+  const { bin, commit } = snapshotServer(values.rev);
+  process.env.ECRON_BENCH_BIN = bin;
+  progress(`server frozen at ${commit}: ${bin}`);
+}
 
 const GOAL_RSS_MB = 300;
 const GOAL_FIRST_FIRE_MS = 10_000;
@@ -68,6 +76,7 @@ const dailyCount = taskCount - count1s - count10s;
 const command = `node bench/cluster-scale.ts ${process.argv.slice(2).join(' ')}`;
 console.log(`# cluster-scale: ${command}`);
 console.log(machineLine());
+console.log(`server: ${serverBin()}`);
 console.log(loadLine());
 console.log(`${taskCount} tasks: ${dailyCount} daily (cron 0 0 3 * * * in ${ZONES.length} zones), ${count1s} every 1s, ${count10s} every 10s; ${NAMESPACES} namespaces; ${nodeCount} nodes on PostgreSQL`);
 const cpuAtStart = cpuSnapshot();
@@ -160,7 +169,8 @@ try {
     let errors = 0;
     const started = Date.now();
     let cursor: string | null = null;
-    for (let i = 0; i < requests + 5 && Date.now() - started < queryBudgetMs; i += 1) {
+    // One warm-up request (not timed), then up to `requests`, within the budget but at least 3.
+    for (let i = 0; i <= requests && (i <= 3 || Date.now() - started < queryBudgetMs); i += 1) {
       let path = `/api/v1/tasks?${query(i)}`;
       if (label.startsWith('page 2')) {
         // A first page (not timed), then its next page (timed).
@@ -173,7 +183,7 @@ try {
       const body = (await response.body.json()) as { items?: unknown[] };
       const ms = performance.now() - t0;
       if (response.statusCode !== 200) errors += 1;
-      if (i < 5) continue; // warm-up
+      if (i === 0) continue;
       times.push(ms);
       items += body.items?.length ?? 0;
     }

@@ -7,7 +7,7 @@
  * missed and duplicate fires, the CPU of each node, of the executor and of PostgreSQL.
  *
  *   node bench/cluster-throughput.ts [--levels 1000,2000,4000,6000,8000,10000] [--nodes 3]
- *     [--window-s 15] [--warmup-s 5] [--grace-s 3] [--quick] [--postgres-url URL] [--dump-dir DIR]
+ *     [--window-s 15] [--warmup-s 5] [--grace-s 3] [--quick] [--postgres-url URL] [--dump-dir DIR] [--rev COMMIT]
  *
  * Levels stop early once one is saturated (achieved < 80 % of expected, or lag p99 > 2 s).
  * Reports the highest level with lag p99 < 100 ms and nothing missed (goal ≥ 10,000 fires/s).
@@ -18,7 +18,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { EcronApi, ExecutorClient } from './lib/api.ts';
 import { sleep, startWatchdog } from './lib/children.ts';
-import { startBenchExecutor } from './lib/processes.ts';
+import { serverBin, startBenchExecutor } from './lib/processes.ts';
+import { snapshotServer } from './lib/snapshot.ts';
 import { fmt } from './lib/stats.ts';
 import { cpuMsBetween, cpuMsByCommand, loadLine, machineLine, printResult, printTable, progress } from './lib/table.ts';
 import { analyseWindow, machineText, watchWindow, type MachineFigures, type WindowFigures } from './lib/window.ts';
@@ -33,6 +34,7 @@ const { values } = parseArgs({
     'grace-s': { type: 'string', default: '3' },
     'postgres-url': { type: 'string', default: process.env.ECRON_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test' },
     'dump-dir': { type: 'string' },
+    rev: { type: 'string' },
     quick: { type: 'boolean', default: false },
   },
 });
@@ -46,6 +48,12 @@ if (levels.some((n) => !Number.isInteger(n) || n < 1 || n > 100_000)) throw new 
 if (!Number.isInteger(nodeCount) || nodeCount < 1 || nodeCount > 8) throw new Error('--nodes: 1..8');
 if (!Number.isInteger(windowS) || windowS < 1 || windowS > 600) throw new Error('--window-s: whole seconds 1..600');
 startWatchdog(quick ? 100_000 : 60 * 60_000, 'cluster-throughput');
+// The server under test, frozen at a commit (`git archive`): the working tree changes under other hands.
+if (values.rev) {
+  const { bin, commit } = snapshotServer(values.rev);
+  process.env.ECRON_BENCH_BIN = bin;
+  progress(`server frozen at ${commit}: ${bin}`);
+}
 
 const GOAL_RATE = 10_000;
 const P99_BOUND_MS = 100;
@@ -108,6 +116,7 @@ async function runLevel(n: number, received: ExecutorClient, runUrl: string, exe
 async function main(): Promise<number> {
   console.log(`# cluster-throughput: ${nodeCount} nodes on PostgreSQL, one executor; N tasks every 1s, levels ${levels.join(', ')}; warm-up ${warmupS} s, window ${windowS} s, grace ${graceS} s`);
   console.log(machineLine());
+  console.log(`server: ${serverBin()}`);
   const executor = await startBenchExecutor();
   const received = new ExecutorClient(executor.url);
   const results: LevelResult[] = [];
