@@ -44,6 +44,8 @@ interface InFlight {
 type EndedStatus = FinishAttemptParams['attemptStatus'];
 /** Ended attempts are written in batches gathered over this long (one transaction per batch). */
 const FINISH_LINGER_MS = 10;
+/** A retry whose attempt could not be recorded (the store failed) is tried again this much later. */
+const RETRY_START_AGAIN_MS = 1000;
 
 export class RunSupervisor {
   readonly #deps: SupervisorDeps;
@@ -336,7 +338,8 @@ export class RunSupervisor {
     }
     if (status !== 'succeeded') {
       const next = outcome.kind === 'retry' ? `; attempt ${run.attempt + 1} in ${outcome.nextAttemptAt - now} ms` : '';
-      void this.#deps.store.appendRunLogs([{ runId: run.id, attempt: run.attempt, at: now, level: 'warn', message: `attempt ${run.attempt} ${status}: ${fields.error ?? ''}${next}` }]);
+      this.#deps.store.appendRunLogs([{ runId: run.id, attempt: run.attempt, at: now, level: 'warn', message: `attempt ${run.attempt} ${status}: ${fields.error ?? ''}${next}` }])
+        .catch((error) => this.#deps.log('warn', 'writing a run log line failed', { runId: run.id, error: String(error) }));
     }
     if (foreign) return ended;
     if (outcome.kind === 'retry' && !this.#stopping) this.scheduleRetry(ended);
@@ -351,19 +354,28 @@ export class RunSupervisor {
     if (this.#stopping) return;
     const now = this.#deps.clock.now();
     await Promise.all(runs.map(async (run) => {
-      const task = await this.#deps.getTask(run.taskId);
-      if (!task) {
-        this.#untrack(run);
-        const ended = await this.#deps.store.finishRun({ runId: run.id, status: 'failed', at: now, error: 'task deleted before the retry' });
-        if (ended) this.#deps.onRunEnded(ended);
-        return;
+      try {
+        const task = await this.#deps.getTask(run.taskId);
+        if (!task) {
+          this.#untrack(run);
+          const ended = await this.#deps.store.finishRun({ runId: run.id, status: 'failed', at: now, error: 'task deleted before the retry' });
+          if (ended) this.#deps.onRunEnded(ended);
+          return;
+        }
+        const started = await this.#starts.push({
+          runId: run.id, attempt: run.attempt + 1, executor: executorOf(task), startedAt: now,
+          deadlineAt: task.spec.timeoutMs ? now + task.spec.timeoutMs : null,
+        });
+        if (started) this.launch(started, task);
+        else this.#untrack(run);
+      } catch (error) {
+        // The store failed (nothing was recorded, or the next try finds the attempt started and
+        // lets go): try again shortly, unless the run was dropped meanwhile (reset, cancel).
+        this.#deps.log('warn', 'starting a retry failed; trying again', { runId: run.id, inMs: RETRY_START_AGAIN_MS, error: String(error) });
+        if (!this.#stopping && !this.isTracked(run.id) && this.#activeByTask.get(run.taskId)?.has(run.id)) {
+          this.#retries.set(run.id, this.#deps.clock.now() + RETRY_START_AGAIN_MS, run);
+        }
       }
-      const started = await this.#starts.push({
-        runId: run.id, attempt: run.attempt + 1, executor: executorOf(task), startedAt: now,
-        deadlineAt: task.spec.timeoutMs ? now + task.spec.timeoutMs : null,
-      });
-      if (started) this.launch(started, task);
-      else this.#untrack(run);
     }));
   }
 
