@@ -106,7 +106,7 @@ export class ChaosCluster {
   async startSlot(index: number): Promise<NodeProcess> {
     const slot = this.#slots[index]!;
     const logFile = this.#logDir ? join(this.#logDir, `slot-${index}-${this.processes.filter((p) => p.slot === index).length}.log`) : undefined;
-    const handle = await startEcronServer({ dataDir: slot.dataDir, keepDataDir: true, adminToken: ADMIN_TOKEN, logFile, logLevel: this.#logLevel, args: ['--store', this.storeUrl, ...this.#extraArgs] });
+    const handle = await startEcronServer({ dataDir: slot.dataDir, keepDataDir: true, adminToken: ADMIN_TOKEN, logFile, logLevel: this.#logLevel, readyTimeoutMs: 120_000, args: ['--store', this.storeUrl, ...this.#extraArgs] });
     const node: NodeProcess = { slot: index, pid: handle.child.pid!, url: handle.url, nodeId: null, startedAt: Date.now(), endedAt: null, end: null, maxRssBytes: 0, lastRssBytes: 0 };
     handle.child.once('exit', (code, signal) => {
       node.endedAt ??= Date.now();
@@ -132,6 +132,11 @@ export class ChaosCluster {
       node.nodeId = list?.items.find((item) => item.address === node.url)?.id ?? null;
       if (node.nodeId === null) await sleep(200);
     }
+  }
+
+  /** Slots with no process (a restart that failed). */
+  emptySlots(): number[] {
+    return this.#slots.filter((slot) => !slot.handle).map((slot) => slot.index);
   }
 
   /** Slots whose process runs and is not frozen. */

@@ -164,16 +164,29 @@ const rssTimer = setInterval(() => cluster.sampleRss(), 2000);
 const faultsStart = Date.now();
 const faultsEnd = faultsStart + durationMs;
 const pick = (slots: number[]) => slots[Math.floor(random() * slots.length)]!;
+const failedRestarts: string[] = [];
+/** Starts a new process in `slot`; a kill at `killedAt` is recorded as a fault once it is ready (or failed). */
+async function restart(slot: number, killedAt: number | null): Promise<void> {
+  try {
+    await cluster.startSlot(slot);
+  } catch (error) {
+    failedRestarts.push(`slot ${slot} at ${new Date().toISOString()}: ${(error as Error).message.split('\n')[0]}`);
+    progress(`restarting slot ${slot} failed: ${(error as Error).message.split('\n')[0]}`);
+  }
+  if (killedAt !== null) faults.push({ kind: 'kill', slot, at: killedAt, over: Date.now() });
+}
 while (Date.now() < faultsEnd && fault !== 'none') {
   const tickAt = Date.now();
-  if (fault === 'kill') {
+  const empty = cluster.emptySlots();
+  if (empty.length > 0) {
+    // A restart that failed (the process died or was not ready in time): try again first.
+    await restart(empty[0]!, null);
+  } else if (fault === 'kill') {
     const slot = pick(cluster.liveSlots());
     const killed = cluster.kill(slot);
-    const at = killed.endedAt!;
     await sleep(killPauseMs);
-    await cluster.startSlot(slot);
-    faults.push({ kind: 'kill', slot, at, over: Date.now() });
-    progress(`SIGKILL slot ${slot} (pid ${killed.pid}); restarted in ${Date.now() - at} ms`);
+    await restart(slot, killed.endedAt!);
+    progress(`SIGKILL slot ${slot} (pid ${killed.pid}); restarted and ready ${Date.now() - killed.endedAt!} ms after the kill`);
   } else if (fault === 'stop') {
     const slot = pick(cluster.liveSlots());
     const at = Date.now();
@@ -190,6 +203,7 @@ while (Date.now() < faultsEnd && fault !== 'none') {
   await sleep(Math.min(tickAt + faultEveryMs, faultsEnd) - Date.now());
 }
 if (fault === 'none') await sleep(faultsEnd - Date.now());
+for (const slot of cluster.emptySlots()) await restart(slot, null);
 const endAt = Date.now();
 progress(`faults over (${faults.length}); waiting for catch-up`);
 
@@ -243,6 +257,7 @@ printTable(['figure', 'value'], [
   ['fire lag (receipt − instant), ms: p50 / p99 / max', `${fmt(figures.lagMs.p50, 0)} / ${fmt(figures.lagMs.p99, 0)} / ${fmt(figures.lagMs.max, 0)}`],
   ['catch-up after the faults, s', fmt(catchUpMs / 1000)],
   ['nodes crashed by themselves', crashes.length],
+  ['restarts that failed (not ready within 120 s)', failedRestarts.length],
 ]);
 if (faults.length > 0) {
   const resume = figures.faults.map((f) => f.resumeMs).sort((a, b) => a - b);
@@ -268,13 +283,14 @@ if (storeOk && store.explained.length > 0) {
     e.attempts.map((a) => `#${a.number} ${a.status} ${a.sentAt ? `sent ${a.sentAt.slice(11, 23)}` : 'unsent'}`).join('; ') || '-', (e.error ?? '').slice(0, 80),
   ]));
 }
+for (const line of failedRestarts) console.log(`restart failed: ${line}`);
 for (const p of crashes) console.log(`\nslot ${p.slot} pid ${p.pid} crashed (${p.exit}):\n${p.output ?? ''}`);
 
 if (values.out) {
   writeFileSync(values.out, `${JSON.stringify({
     command, at: new Date(faultsStart).toISOString(), machine: machineLine(), load: loadLine(), cpu, seed: initialSeed,
     store: kind, storeServer: privateDb?.describe ?? serverUrl, nodes: nodeCount, tasks: taskCount, periodMs, durationMs, fault, faultEveryMs,
-    catchUpMs, badSignatures: fetched.badSignatures, figures, storeFigures: store,
+    catchUpMs, badSignatures: fetched.badSignatures, failedRestarts, logDir, figures, storeFigures: store,
     processes: cluster.processes.map(({ output: _output, ...p }) => p),
   }, null, 2)}\n`);
   progress(`figures written to ${values.out}`);

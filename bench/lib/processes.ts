@@ -52,6 +52,8 @@ export interface ServerOptions {
   adminToken?: string;
   /** Appends everything the server writes to this file (default: ECRON_BENCH_SERVER_LOG, if set). */
   logFile?: string;
+  /** How long /healthz and /readyz may take to answer 200. @default 30000 */
+  readyTimeoutMs?: number;
 }
 
 /** A free TCP port on 127.0.0.1 (asked of the OS; a tiny race with other processes is possible). */
@@ -135,8 +137,13 @@ export async function startEcronServer(options: ServerOptions = {}): Promise<Ser
     child.stderr?.pipe(log);
   }
   const url = `http://127.0.0.1:${port}`;
-  await waitFor200(`${url}/healthz`, child, output, 30_000);
-  await waitFor200(`${url}/readyz`, child, output, 30_000);
+  try {
+    await waitFor200(`${url}/healthz`, child, output, options.readyTimeoutMs ?? 30_000);
+    await waitFor200(`${url}/readyz`, child, output, options.readyTimeoutMs ?? 30_000);
+  } catch (error) {
+    child.kill('SIGKILL'); // not ready: it must not linger as a half-started server
+    throw error;
+  }
   let stopping = false;
   reportUnexpectedExit(child, 'server', () => stopping, output);
   const token = options.adminToken ?? readFileSync(join(dataDir, 'admin.token'), 'utf8').trim();
