@@ -7,7 +7,8 @@
  * missed and duplicate fires, the CPU of each node, of the executor and of PostgreSQL.
  *
  *   node bench/cluster-throughput.ts [--levels 1000,2000,4000,6000,8000,10000] [--nodes 3]
- *     [--window-s 15] [--warmup-s 5] [--grace-s 3] [--quick] [--postgres-url URL] [--dump-dir DIR] [--rev COMMIT]
+ *     [--window-s 15] [--warmup-s 5] [--grace-s 3] [--quick] [--postgres-url URL] [--dump-dir DIR] [--keep-store]
+ *     [--log-dir DIR --log-level info] [--rev COMMIT]
  *
  * Levels stop early once one is saturated (achieved < 80 % of expected, or lag p99 > 2 s).
  * Reports the highest level with lag p99 < 100 ms and nothing missed (goal ≥ 10,000 fires/s).
@@ -34,6 +35,9 @@ const { values } = parseArgs({
     'grace-s': { type: 'string', default: '3' },
     'postgres-url': { type: 'string', default: process.env.ECRON_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test' },
     'dump-dir': { type: 'string' },
+    'keep-store': { type: 'boolean', default: false },
+    'log-dir': { type: 'string' },
+    'log-level': { type: 'string', default: 'warn' },
     rev: { type: 'string' },
     quick: { type: 'boolean', default: false },
   },
@@ -68,7 +72,9 @@ interface LevelResult extends WindowFigures {
 
 async function runLevel(n: number, received: ExecutorClient, runUrl: string, executorPid: number | undefined): Promise<LevelResult> {
   await received.reset();
-  const cluster = new ChaosCluster(values['postgres-url'], []);
+  const logDir = values['log-dir'] ? join(values['log-dir'], `n${n}`) : undefined;
+  if (logDir) mkdirSync(logDir, { recursive: true });
+  const cluster = new ChaosCluster(values['postgres-url'], [], { logDir, logLevel: values['log-level'] });
   const apis: EcronApi[] = [];
   try {
     await cluster.start(nodeCount);
@@ -109,7 +115,7 @@ async function runLevel(n: number, received: ExecutorClient, runUrl: string, exe
   } finally {
     await Promise.all(apis.map((api) => api.close().catch(() => {})));
     await cluster.stop();
-    await cluster.dropStore(false);
+    await cluster.dropStore(values['keep-store']);
   }
 }
 
