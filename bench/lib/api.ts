@@ -98,6 +98,12 @@ export class ExecutorClient {
     return ((await response.body.json()) as { count: number }).count;
   }
 
+  /** Run requests only (not the server's cancel or status requests). */
+  async runCount(): Promise<number> {
+    const response = await request(`${this.#url}/count`);
+    return ((await response.body.json()) as { runs: number }).runs;
+  }
+
   async reset(): Promise<void> {
     const response = await request(`${this.#url}/reset`, { method: 'POST' });
     await response.body.dump();

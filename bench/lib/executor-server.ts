@@ -14,7 +14,10 @@ export type RecordRow = [number, string, string, number, number, string];
 
 export interface BenchExecutor {
   server: Server;
+  /** Requests recorded so far, of every event (run, cancel, status). */
   count(): number;
+  /** Run requests (`x-ecron-event: run`) recorded so far. */
+  runCount(): number;
   records(): { fields: string[]; rows: RecordRow[]; badSignatures: number };
   reset(): void;
 }
@@ -30,7 +33,7 @@ function json(res: ServerResponse, status: number, body: unknown): void {
 /**
  * Routes:
  *   POST /run        a run request from ecron: recorded, answered 200 `{}`
- *   GET  /count      `{ "count": N }` requests recorded so far (cheap, for polling)
+ *   GET  /count      `{ "count": N, "runs": R }` requests, and run requests, recorded so far (cheap, for polling)
  *   GET  /records    the records, parsed: `{ fields: [...], rows: [[receivedAt, runId, taskId, scheduledAtMs, attempt, event], ...], badSignatures }`
  *   POST /reset      forgets every record
  *   GET  /healthz    200
@@ -51,6 +54,7 @@ export function createBenchExecutor(options: { verifyKey?: string | null; trackS
   let bodies: string[] = [];
   let events: string[] = [];
   let badSignatures = 0;
+  let runs = 0;
 
   function onRun(req: IncomingMessage, res: ServerResponse, at: number): void {
     const chunks: Buffer[] = [];
@@ -70,6 +74,7 @@ export function createBenchExecutor(options: { verifyKey?: string | null; trackS
       bodies.push(body);
       const event = (req.headers['x-ecron-event'] as string | undefined) ?? 'run';
       events.push(event);
+      if (event === 'run') runs += 1;
       if (seen !== null && (event === 'run' || event === 'status')) {
         const { runId, attempt } = JSON.parse(body) as { runId?: string; attempt?: number };
         const key = `${runId}/${attempt}`;
@@ -100,13 +105,14 @@ export function createBenchExecutor(options: { verifyKey?: string | null; trackS
     bodies = [];
     events = [];
     badSignatures = 0;
+    runs = 0;
   };
 
   const server = createServer((req, res) => {
     const at = Date.now();
     if (req.method === 'POST' && req.url === '/run') return onRun(req, res, at);
     req.resume();
-    if (req.method === 'GET' && req.url === '/count') return json(res, 200, { count: bodies.length });
+    if (req.method === 'GET' && req.url === '/count') return json(res, 200, { count: bodies.length, runs });
     if (req.method === 'GET' && req.url === '/records') return json(res, 200, records());
     if (req.method === 'POST' && req.url === '/reset') {
       reset();
@@ -120,5 +126,5 @@ export function createBenchExecutor(options: { verifyKey?: string | null; trackS
   server.headersTimeout = 130_000;
   server.requestTimeout = 0;
   server.maxRequestsPerSocket = 0;
-  return { server, count: () => bodies.length, records, reset };
+  return { server, count: () => bodies.length, runCount: () => runs, records, reset };
 }

@@ -70,13 +70,13 @@ try {
 } finally {
   await system.stop();
 }
-const failures = [
+const failures = metrics.invalid ? [] : [
   Number(metrics.duplicates) > 0 && `${metrics.duplicates} duplicates`,
   Number(metrics.missing) > 0 && `${metrics.missing} missing`,
   Number(metrics.early) > 0 && `${metrics.early} early`,
   Number(metrics.unknown) > 0 && `${metrics.unknown} unknown jobs`,
 ].filter(Boolean) as string[];
-progress(`${system.name} ${values.workload}: ${JSON.stringify(metrics)}${failures.length ? ` FAILURES: ${failures.join(', ')}` : ''}`);
+progress(`${system.name} ${values.workload}: ${JSON.stringify(metrics)}${failures.length ? ` FAILURES: ${failures.join(', ')}` : ''}${metrics.invalid ? ` INVALID: ${metrics.invalid}` : ''}`);
 printResult({
   system: id, name: system.name, mode: system.mode, workload: values.workload, config: system.config,
   recurring: system.recurring, metrics, failures,

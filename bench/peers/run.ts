@@ -198,12 +198,14 @@ function report(outcomes: Outcome[]): void {
     printTable(
       ['system', 'runs', ...layout.columns.map((c) => c.header), layout.ratioLabel, 'noise p99 ms', 'steal %'],
       bySystem.map((cs) => {
-        const ok = cs.filter((c) => c.result);
+        // A cell whose enqueueing overran the due instant measured something else: counted apart.
+        const ok = cs.filter((c) => c.result && !c.result.metrics.invalid);
+        const invalid = cs.filter((c) => c.result?.metrics.invalid).length;
         const mine = percentileMedian(figure(ok, layout.ratioOf).filter(Number.isFinite));
         const ratio = Number.isFinite(mine) && Number.isFinite(ecronRef) && ecronRef > 0 ? `${(mine / ecronRef).toFixed(2)}×` : '-';
-        const crashed = cs.length - ok.length;
+        const crashed = cs.length - ok.length - invalid;
         return [
-          cs[0]!.result?.name ?? cs[0]!.system, `${ok.length}${crashed ? ` (+${crashed} crashed)` : ''}`,
+          cs[0]!.result?.name ?? cs[0]!.system, `${ok.length}${crashed ? ` (+${crashed} crashed)` : ''}${invalid ? ` (+${invalid} invalid)` : ''}`,
           ...layout.columns.map((c) => spread(figure(ok, c.metric), c.digits ?? 0)),
           ratio, spread(cs.map((c) => c.noiseP99), 1), spread(cs.map((c) => c.stealPct ?? NaN), 1),
         ];
@@ -250,6 +252,7 @@ console.log('Figures: median of the repetitions, (min–max) when they differ. T
 report(outcomes);
 describeSystems(outcomes);
 const failed = outcomes.filter((o) => o.exitCode !== 0);
+for (const o of outcomes) if (o.result?.metrics.invalid) console.log(`INVALID (left out of the figures): ${o.system} ${o.label} rep ${o.rep + 1}: ${o.result.metrics.invalid}`);
 for (const o of failed) console.log(`FAILED: ${o.system} ${o.label} rep ${o.rep + 1}: exit ${o.exitCode}${o.result?.failures.length ? `, ${o.result.failures.join(', ')}` : ''}`);
 if (values.json) writeFileSync(values.json, JSON.stringify(outcomes, null, 2));
 process.exitCode = failed.length > 0 ? 1 : 0;

@@ -59,6 +59,7 @@ interface Rig {
   runUrl: string;
   dataDir: string;
   rows(): Promise<Row[]>;
+  /** Run requests received (not cancel or status requests). */
   count(): Promise<number>;
   rssMb(): number;
   restart(): Promise<void>;
@@ -77,7 +78,7 @@ async function httpRig(args: string[]): Promise<Rig> {
     runUrl: executor.runUrl,
     dataDir,
     rows: async () => (await client.records()).records,
-    count: () => client.count(),
+    count: () => client.runCount(),
     rssMb: () => rssMbOf(server.child.pid),
     async restart() {
       await server.stop();
@@ -109,7 +110,7 @@ async function inprocRig(): Promise<Rig> {
     runUrl,
     dataDir,
     rows: async () => executor.records().rows.map(([receivedAt, , taskId, scheduledAt, , event]) => ({ receivedAt, taskId, scheduledAt, event })),
-    count: async () => executor.count(),
+    count: async () => executor.runCount(),
     rssMb: () => Math.round(process.memoryUsage.rss() / 2 ** 20),
     async restart() {
       await server.stop();
