@@ -46,6 +46,8 @@ type EndedStatus = FinishAttemptParams['attemptStatus'];
 const FINISH_LINGER_MS = 10;
 /** A retry whose attempt could not be recorded (the store failed) is tried again this much later. */
 const RETRY_START_AGAIN_MS = 1000;
+/** An executor's answer that could not be recorded (the store failed) is recorded again this much later. */
+const REPLY_RECORD_AGAIN_MS = 1000;
 
 export class RunSupervisor {
   readonly #deps: SupervisorDeps;
@@ -298,14 +300,26 @@ export class RunSupervisor {
 
   async #onReply(entry: InFlight, result: DispatchResult): Promise<void> {
     if (entry.ending || result.kind === 'aborted') return;
-    if (result.kind === 'accepted') {
-      entry.accepted = true;
-      await this.#deps.store.markRunning({ runId: entry.run.id, attempt: entry.run.attempt, at: this.#deps.clock.now() });
-      return;
+    try {
+      if (result.kind === 'accepted') {
+        entry.accepted = true;
+        await this.#deps.store.markRunning({ runId: entry.run.id, attempt: entry.run.attempt, at: this.#deps.clock.now() });
+        return;
+      }
+      entry.ending = true;
+      if (result.kind === 'succeeded') await this.#end(entry.run, 'succeeded', { output: result.output });
+      else await this.#end(entry.run, 'failed', { error: result.error, output: result.output });
+    } catch (error) {
+      // The store failed: the executor's answer is known but not recorded, and nothing else would
+      // record it (the run stays `dispatched` under a live owner). Record it again shortly, unless
+      // the run was dropped meanwhile (reset, cancel, a newer attempt).
+      this.#deps.log('warn', 'recording an executor\'s answer failed; trying again', { runId: entry.run.id, inMs: REPLY_RECORD_AGAIN_MS, error: String(error) });
+      entry.ending = false;
+      this.#deps.clock.setTimer(() => {
+        if (this.#stopping || this.#inflight.get(entry.run.id) !== entry) return;
+        void this.#onReply(entry, result);
+      }, REPLY_RECORD_AGAIN_MS);
     }
-    entry.ending = true;
-    if (result.kind === 'succeeded') await this.#end(entry.run, 'succeeded', { output: result.output });
-    else await this.#end(entry.run, 'failed', { error: result.error, output: result.output });
   }
 
   async #onDeadline(runId: string): Promise<void> {

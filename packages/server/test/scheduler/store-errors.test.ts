@@ -40,4 +40,24 @@ describe('store errors in background work', () => {
     await h.clock.advance(1000);
     expect(await ended).toMatchObject({ status: 'succeeded', attempt: 2 });
   });
+
+  it('records an executor\'s answer again when the store fails to, instead of leaving the run dispatched', async () => {
+    const logged: string[] = [];
+    h = await new SchedulerHarness({ scheduler: { log: (_level, message) => logged.push(message) } }).start();
+    await h.createTask({ name: 'ok', schedule: { every: '1h' } });
+    const { finishAttempts } = h.store;
+    let failures = 0;
+    h.store.finishAttempts = (items) => (failures++ === 0 ? Promise.reject(new EcronError('STORE_UNAVAILABLE', 'the store went away')) : finishAttempts.call(h.store, items));
+    const fire = h.next('fire');
+    await h.clock.advance(3_600_000);
+    const runId = (await fire).runId;
+    await h.executor.next((r) => r.body.runId === runId);
+    while (!logged.includes('recording an executor\'s answer failed; trying again')) await new Promise((resolve) => setImmediate(resolve));
+    expect((await h.store.getRun(runId))?.status).toBe('dispatched');
+
+    const ended = h.ended(runId);
+    await h.clock.advance(1000);
+    expect(await ended).toMatchObject({ status: 'succeeded', attempt: 1 });
+    expect(h.executor.runs()).toHaveLength(1);
+  });
 });
