@@ -43,8 +43,9 @@ async function runOneShots(system: System, count: number, dueOffsetMs: (i: numbe
   await system.prepare();
   await system.startWorkers();
   const rate = await system.enqueueRateHint();
-  // Twice the time the hint predicts: under load, the enqueue rate drops well below the hint's.
-  const leadMs = Math.ceil((count / rate) * 1000 * 2) + 4000;
+  // Twice the time the hint predicts (under load, the enqueue rate drops well below the hint's),
+  // plus a margin: 4 s, or 2 s for the small runs of --quick.
+  const leadMs = Math.ceil((count / rate) * 1000 * 2) + (count < 5000 ? 2000 : 4000);
   const T = Date.now() + leadMs;
   const jobs = Array.from({ length: count }, (_, i) => ({ key: `j${i}`, due: T + dueOffsetMs(i) }));
   progress(`${system.name}: adding ${count} one-shot jobs, the first due in ${leadMs} ms (≈${Math.round(rate)}/s expected)`);
