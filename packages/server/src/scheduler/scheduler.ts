@@ -103,6 +103,9 @@ export class Scheduler implements RunControl {
   #polling = false;
   #lastFullPollAt = -Infinity;
   #firing: Promise<void> = Promise.resolve();
+  /** Tasks due to be recorded, waiting for the transaction in progress (see #enqueueFire). */
+  #pendingFires: TaskRecord[] = [];
+  #drainingFires = false;
   #ready = false;
   #stopped = false;
   readonly #leases: BucketLeases;
@@ -200,6 +203,7 @@ export class Scheduler implements RunControl {
   #resync(): void {
     this.#supervisor.reset();
     this.#deferred = [];
+    this.#pendingFires = [];
     this.#queue.clear();
     this.#launches.clear();
     this.#queued.clear();
@@ -363,27 +367,38 @@ export class Scheduler implements RunControl {
   }
 
   /**
-   * Fires are processed one batch at a time, in order. A large batch is split into chunks of
-   * FIRE_CHUNK with a turn of the event loop between them, so that the dispatches of one chunk go
-   * out and executor replies are read while later chunks wait: without it, a burst (or a backlog
-   * when overloaded) holds the loop for the whole batch and nothing reaches an executor until the
-   * last fire is recorded.
+   * Fires are recorded one transaction at a time, in order. Tasks that come due while a
+   * transaction runs wait in `#pendingFires` and all go into the next one (up to FIRE_CHUNK), so
+   * batches grow when the store is slow (each PostgreSQL commit costs milliseconds) instead of
+   * queueing one small transaction per timer wake-up. Between chunks the event loop turns, so
+   * that the dispatches of one chunk go out and executor replies are read while later chunks wait.
    */
   #enqueueFire(tasks: TaskRecord[]): void {
     for (const task of tasks) this.#fired.set(task.id, { due: task.nextFireAt!, seq: this.#firedSeq++ });
-    for (let start = 0; start < tasks.length; start += FIRE_CHUNK) {
-      const chunk = tasks.length <= FIRE_CHUNK ? tasks : tasks.slice(start, start + FIRE_CHUNK);
-      const yieldFirst = start > 0;
-      this.#firing = this.#firing.then(async () => {
-        if (yieldFirst) await new Promise<void>((resolve) => setImmediate(resolve));
-        await this.#fire(chunk);
-      }).catch((error) => {
-        this.#o.log('error', 'recording fires failed', { error: String(error), tasks: chunk.length });
-        // The tasks' next fires did not advance: forget them, and make the next poll a full read
-        // so that it queues them again.
-        for (const task of chunk) if (this.#fired.get(task.id)?.due === task.nextFireAt) this.#fired.delete(task.id);
-        this.#wantFullRead();
-      });
+    this.#pendingFires.push(...tasks);
+    if (!this.#drainingFires) this.#firing = this.#drainFires();
+  }
+
+  async #drainFires(): Promise<void> {
+    this.#drainingFires = true;
+    try {
+      let first = true;
+      while (this.#pendingFires.length > 0 && !this.#stopped) {
+        if (!first) await new Promise<void>((resolve) => setImmediate(resolve));
+        first = false;
+        const chunk = this.#pendingFires.splice(0, FIRE_CHUNK);
+        try {
+          await this.#fire(chunk);
+        } catch (error) {
+          this.#o.log('error', 'recording fires failed', { error: String(error), tasks: chunk.length });
+          // The tasks' next fires did not advance: forget them, and make the next poll a full read
+          // so that it queues them again.
+          for (const task of chunk) if (this.#fired.get(task.id)?.due === task.nextFireAt) this.#fired.delete(task.id);
+          this.#wantFullRead();
+        }
+      }
+    } finally {
+      this.#drainingFires = false;
     }
   }
 

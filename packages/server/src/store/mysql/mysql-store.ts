@@ -52,6 +52,8 @@ export function createMysqlStore(options: MysqlStoreOptions): Store {
           // ends the transaction after 2 s idle, so other nodes can take its buckets over.
           // MySQL has no such setting (it then waits for wait_timeout).
           await connection.executeQuery(CompiledQuery.raw('SET SESSION idle_transaction_timeout = 2')).catch(() => undefined);
+          // A statement never waits more than 10 s for a row lock (the default is 50 s).
+          await connection.executeQuery(CompiledQuery.raw('SET SESSION innodb_lock_wait_timeout = 10'));
         },
       }),
     }),

@@ -74,7 +74,9 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
         connectionString: options.url, max: options.poolSize ?? 10, types, application_name: 'ecron',
         // A node frozen inside a transaction (GC, SIGSTOP) must not keep its row locks: the server
         // ends its session after 2 s idle in a transaction, so other nodes can take its buckets over.
-        options: `-c search_path=${schema} -c idle_in_transaction_session_timeout=2000`,
+        // A statement never waits more than 10 s for a row lock: it fails (and its caller retries)
+        // instead of stalling the node's firing behind it.
+        options: `-c search_path=${schema} -c idle_in_transaction_session_timeout=2000 -c lock_timeout=10000`,
         // A server that does not answer fails the verb (STORE_UNAVAILABLE) instead of hanging it;
         // keepalive finds connections a dead peer or a NAT dropped.
         connectionTimeoutMillis: CONNECT_TIMEOUT_MS, keepAlive: true,
