@@ -39,7 +39,7 @@ const rows: [string, (run: RunFile) => string][] = [
   ['**missed fires**', (r) => `${r.figures.missed.toLocaleString('en')}${r.figures.expected ? ` (${fmt((100 * r.figures.missed) / r.figures.expected, 2)} %)` : ''}`],
   ['runs by status at the end', (r) => ('recordedByStatus' in r.storeFigures ? Object.entries(r.storeFigures.recordedByStatus).map(([s, n]) => `${s} ${n.toLocaleString('en')}`).join(', ') : 'n/a')],
   ['longest gap per task: p99 / max', (r) => `${ms(r.figures.longestGapMs.p99)} / ${ms(r.figures.longestGapMs.max)}`],
-  ['fire lag p50 / p99', (r) => `${fmt(r.figures.lagMs.p50, 0)} ms / ${ms(r.figures.lagMs.p99)}`],
+  ['fire lag p50 / p99', (r) => `${fmt(r.figures.lagMs.p50, 0)} ms / ${r.figures.lagMs.p99 < 1000 ? `${fmt(r.figures.lagMs.p99, 0)} ms` : ms(r.figures.lagMs.p99)}`],
   ['resume after a fault: median / max', (r) => {
     // JSON writes Infinity (a task never fired again) as null.
     const resume = r.figures.faults.map((f) => f.resumeMs ?? Infinity);
