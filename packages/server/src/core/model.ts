@@ -68,9 +68,9 @@ export interface AttemptRecord {
   executor: string | null;
   startedAt: number;
   /**
-   * When the scheduler sent the attempt to its executor; null while it was only recorded (fires
-   * are recorded a little ahead of their instant). An attempt found in flight but never sent after
-   * its scheduler died is sent again, without counting as a failed attempt.
+   * When the scheduler handed the attempt to its HTTP client; null while it was only recorded
+   * (fires are recorded a little ahead of their instant). Diagnostic: recovery goes by the
+   * executor's own answer, not by this.
    */
   sentAt: number | null;
   finishedAt: number | null;

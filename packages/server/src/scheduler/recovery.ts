@@ -5,12 +5,11 @@
  * their executor (a `status` request): still running → adopted; finished → recorded; no
  * answer → the attempt is `lost` and the run retried per its policy.
  */
-import type { AttemptRecord, RunRecord, TaskRecord } from '../core/model.ts';
+import type { RunRecord, TaskRecord } from '../core/model.ts';
 import type { HttpDispatcher } from '../dispatch/http-dispatcher.ts';
 import type { RunSupervisor } from './run-supervisor.ts';
 
 export interface RecoveryDeps {
-  listAttempts: (runIds: string[]) => Promise<AttemptRecord[]>;
   supervisor: RunSupervisor;
   dispatcher: HttpDispatcher;
   getTask: (taskId: string) => Promise<TaskRecord | null>;
@@ -19,7 +18,7 @@ export interface RecoveryDeps {
 }
 
 export interface RecoverySummary {
-  /** Recorded but never marked sent before their scheduler stopped, and unknown to the executor: sent again. */
+  /** In flight, but unknown to their executor (never received): sent again. */
   resent: number;
   queued: number;
   retrying: number;
@@ -48,18 +47,13 @@ export async function recoverRuns(deps: RecoveryDeps, runs: RunRecord[]): Promis
       inFlight.push(run);
     }
   }
-  // Attempts recorded (ahead of their instant) but never marked sent: if the executor cannot tell
-  // either, it never got them (or got them within the few milliseconds before the mark).
-  const unsent = new Set((await deps.listAttempts(inFlight.map((run) => run.id)))
-    .filter((attempt) => attempt.sentAt === null && attempt.status === 'dispatched')
-    .map((attempt) => `${attempt.runId}/${attempt.number}`));
   for (let i = 0; i < inFlight.length; i += PARALLEL_STATUS_CHECKS) {
-    await Promise.all(inFlight.slice(i, i + PARALLEL_STATUS_CHECKS).map((run) => resolveInFlight(deps, run, unsent.has(`${run.id}/${run.attempt}`), summary)));
+    await Promise.all(inFlight.slice(i, i + PARALLEL_STATUS_CHECKS).map((run) => resolveInFlight(deps, run, summary)));
   }
   return summary;
 }
 
-async function resolveInFlight(deps: RecoveryDeps, run: RunRecord, neverSent: boolean, summary: RecoverySummary): Promise<void> {
+async function resolveInFlight(deps: RecoveryDeps, run: RunRecord, summary: RecoverySummary): Promise<void> {
   const task = await deps.getTask(run.taskId);
   const target = task?.spec.target;
   let reply: Awaited<ReturnType<HttpDispatcher['status']>> = { status: 'no-answer' };
@@ -79,9 +73,10 @@ async function resolveInFlight(deps: RecoveryDeps, run: RunRecord, neverSent: bo
     await deps.supervisor.endAttempt(run.id, reply.status, { output: reply.output, error: reply.error ?? null });
     return;
   }
-  // Never marked sent, and the executor says it never got it: send it again. Without the
-  // executor's word, the attempt may have reached it: lost, retried per policy.
-  if (neverSent && reply.status === 'unknown') {
+  // The executor says it never got the attempt: send it again, whether or not it was marked sent
+  // (a request can wait in the HTTP client's queue after it is marked). Without the executor's
+  // word, the attempt may have reached it: lost, retried per policy.
+  if (reply.status === 'unknown') {
     summary.resent += 1;
     await deps.supervisor.resend(run);
     return;

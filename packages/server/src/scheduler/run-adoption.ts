@@ -18,7 +18,7 @@ const STALL_MS = 10_000;
 /** After a presumed death, sweeps also take back this node's own runs this long. */
 const OWN_RUNS_WINDOW_MS = 10_000;
 
-export interface RunAdoptionDeps extends Omit<RecoveryDeps, 'listAttempts'> {
+export interface RunAdoptionDeps extends RecoveryDeps {
   store: Store;
   clock: Clock;
   leases: BucketLeases;
@@ -92,7 +92,7 @@ export class RunAdoption {
     const runs = (await store.adoptRuns({ nodeId: leases.nodeId, buckets, liveNodeIds: live, limit: ADOPT_PAGE }))
       .filter((run) => !this.#d.isHeldHere(run.id));
     if (runs.length === 0) return;
-    const summary = await recoverRuns({ ...this.#d, listAttempts: (ids) => store.listAttempts(ids) }, runs);
+    const summary = await recoverRuns(this.#d, runs);
     this.#d.log('info', 'adopted unfinished runs', { ...summary });
     this.#d.onAdopted(runs);
   }

@@ -58,8 +58,8 @@ export class RunSupervisor {
   readonly #starts: WriteBatcher<StartAttemptParams, RunRecord | null>;
   readonly #finishes: WriteBatcher<FinishAttemptParams, RunRecord | null>;
   /**
-   * Attempts just sent, marked so in batches at the end of each event-loop turn (no linger: the
-   * mark should follow the send closely), so that an adopter re-sends only attempts never sent.
+   * Attempts just handed to the HTTP client, marked so in batches at the end of each event-loop
+   * turn (AttemptRecord.sentAt, a diagnostic: how long an attempt waited between record and send).
    */
   readonly #sent: WriteBatcher<{ runId: string; attempt: number; at: number }, undefined>;
   #stopping = false;
@@ -207,7 +207,7 @@ export class RunSupervisor {
 
   /**
    * Ends an attempt that did not fail on its executor's side (handed back at shutdown, or never
-   * sent before its scheduler stopped) as `lost` and queues the run for another attempt now,
+   * received by the executor before its scheduler stopped) as `lost` and queues the run for another attempt now,
    * whatever `maxAttempts` says: the executor had no chance to fail it.
    */
   #handBackWrite(run: RunRecord, error: string): Promise<RunRecord | null> {
@@ -215,9 +215,9 @@ export class RunSupervisor {
     return this.#finishes.push({ runId: run.id, attempt: run.attempt, attemptStatus: 'lost', at: now, error, outcome: { kind: 'retry', nextAttemptAt: now } });
   }
 
-  /** An adopted attempt that was recorded but never sent: send the run again (see #handBackWrite). */
+  /** An adopted attempt its executor says it never received: send the run again (see #handBackWrite). */
   async resend(run: RunRecord): Promise<RunRecord | null> {
-    const requeued = await this.#handBackWrite(run, 'never sent: its scheduler stopped before sending it');
+    const requeued = await this.#handBackWrite(run, 'not received by its executor: sent again');
     if (requeued && !this.#stopping) this.scheduleRetry(requeued);
     return requeued;
   }

@@ -75,7 +75,7 @@ async function sentMarked(runId: string): Promise<void> {
 }
 
 describe('runs in flight at a crash', () => {
-  it('are sent again, not counted as failed, when they were recorded but never sent', async () => {
+  it('are sent again, not counted as failed, when the executor never received them', async () => {
     h = await new SchedulerHarness().start();
     const task = await h.createTask({ name: 'unsent', schedule: { every: '1h' } }, '/run', { waitQueued: false });
     // What a scheduler leaves when it dies between recording a fire (ahead of its instant) and sending it.
@@ -93,7 +93,7 @@ describe('runs in flight at a crash', () => {
     await h.clock.advance(1);
     expect(await ended).toMatchObject({ status: 'succeeded', attempt: 2 });
     const attempts = await h.store.listAttempts(['unsent-run']);
-    expect(attempts.map((a) => [a.status, a.error])).toEqual([['lost', 'never sent: its scheduler stopped before sending it'], ['succeeded', null]]);
+    expect(attempts.map((a) => [a.status, a.error])).toEqual([['lost', 'not received by its executor: sent again'], ['succeeded', null]]);
     expect(h.executor.runs().filter((r) => r.body.runId === 'unsent-run').map((r) => r.body.attempt)).toEqual([2]);
     // The executor was asked first, and did not know the attempt.
     expect(h.executor.received.filter((r) => r.event === 'status').map((r) => r.body)).toMatchObject([{ runId: 'unsent-run', attempt: 1 }]);
@@ -102,6 +102,7 @@ describe('runs in flight at a crash', () => {
   it('are marked lost and retried when the executor cannot confirm them', async () => {
     h = await new SchedulerHarness().start();
     h.executor.behaviours.set('/hang', hang);
+    h.executor.statusSupported = false;
     await h.createTask({ name: 'lost', schedule: { every: '1h' }, retry: { maxAttempts: 2, backoff: { type: 'fixed', initialMs: 1000 } } }, '/hang');
     const fire = h.next('fire');
     await h.clock.advance(3_600_000);
@@ -127,6 +128,7 @@ describe('runs in flight at a crash', () => {
   it('end `lost` when no attempt is left', async () => {
     h = await new SchedulerHarness().start();
     h.executor.behaviours.set('/hang', hang);
+    h.executor.statusSupported = false;
     await h.createTask({ name: 'lost-final', schedule: { every: '1h' } }, '/hang');
     const fire = h.next('fire');
     await h.clock.advance(3_600_000);

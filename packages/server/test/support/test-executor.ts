@@ -37,6 +37,8 @@ export class TestExecutor extends EventEmitter<{ request: [ReceivedRequest] }> {
   }
 
   readonly #trackStatus: boolean;
+  /** When false, status requests get 404: the executor cannot tell (no status support). */
+  statusSupported = true;
   readonly #seen = new Map<string, { status: 'running' | 'succeeded' | 'failed'; output?: unknown }>();
 
   async start(): Promise<string> {
@@ -53,7 +55,7 @@ export class TestExecutor extends EventEmitter<{ request: [ReceivedRequest] }> {
       const key = `${body.runId}/${body.attempt}`;
       if (received.event === 'status') {
         const seen = this.#trackStatus ? this.#seen.get(key) : undefined;
-        answer = { status: 200, body: this.statusReplies.get(body.runId) ?? seen ?? { status: 'unknown' } };
+        answer = this.statusSupported ? { status: 200, body: this.statusReplies.get(body.runId) ?? seen ?? { status: 'unknown' } } : { status: 404 };
       } else if (received.event === 'cancel') {
         answer = { status: 200, body: { ok: true } };
       } else {
