@@ -15,7 +15,8 @@ import { affected, firstRow, inList, inTransaction, rows, type Row, type SqlCont
 /** Nodes dead for longer than this are forgotten. */
 const FORGET_DEAD_NODES_MS = 3_600_000;
 
-async function dbNow(ctx: SqlContext, db: Kysely<unknown>): Promise<number> {
+/** The database clock in epoch ms, read on `db` (a transaction, or the pool). */
+export async function dbNow(ctx: SqlContext, db: Kysely<unknown>): Promise<number> {
   return Number((await firstRow<{ now: unknown }>(db, sql`SELECT ${ctx.dialect.nowMs} AS now`))!.now);
 }
 

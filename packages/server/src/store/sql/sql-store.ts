@@ -8,13 +8,12 @@
  * database-wide lock.
  */
 import type { Kysely } from 'kysely';
-import { sql } from 'kysely';
 import { EcronError } from '../../core/errors.ts';
 import type { Store } from '../store.ts';
 import * as attempts from './attempts.ts';
 import * as changeFeed from './change-feed.ts';
 import * as cluster from './cluster.ts';
-import { firstRow, type SqlContext } from './context.ts';
+import type { SqlContext } from './context.ts';
 import type { SqlDialect } from './dialect.ts';
 import * as fires from './fires.ts';
 import * as runLogs from './run-logs.ts';
@@ -92,7 +91,7 @@ class SqlStore implements Store {
   }
 
   now(): Promise<number> {
-    return this.#use(async (ctx) => Number((await firstRow<{ now: unknown }>(ctx.db, sql`SELECT ${ctx.dialect.nowMs} AS now`))!.now));
+    return this.#use((ctx) => cluster.dbNow(ctx, ctx.db));
   }
 
   // ---- tasks
