@@ -19,6 +19,12 @@ export interface RunRequest {
   shard: { index: number; total: number };
   deadline: string | null;
   callback: { url: string; token: string };
+  /** Executor and shell targets: the executor group the run was routed in. */
+  group?: string;
+  /** Executor targets: the handler to run. Shell targets: `shell` (SHELL_HANDLER). */
+  handler?: string;
+  /** Shell targets: the command line, run only if the agent's allowlist allows it. */
+  command?: string;
 }
 
 /** Body of a cancel request (header `x-ecron-event: cancel`). */

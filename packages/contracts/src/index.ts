@@ -6,3 +6,4 @@ export * from './errors.ts';
 export * from './validation.ts';
 export * from './resources.ts';
 export * from './executor-protocol.ts';
+export * from './executors.ts';

@@ -57,8 +57,11 @@ export interface ListAuditParams extends PageParams {
 export interface NewRun extends Pick<RunRecord, 'id' | 'taskId' | 'namespace' | 'taskName' | 'taskRevision' | 'trigger' | 'scheduledAt' | 'params' | 'createdAt'> {
   /** The supervising scheduler node (see RunRecord.owner). @default null */
   owner?: string | null;
-  /** `pending` (waiting to be dispatched), `dispatched` (with `attempt`) or `skipped` (final). */
-  status: 'pending' | 'dispatched' | 'skipped';
+  /**
+   * `pending` (waiting to be dispatched), `no_executor` (waiting for a live executor node),
+   * `dispatched` (with `attempt`) or `skipped` (final).
+   */
+  status: 'pending' | 'no_executor' | 'dispatched' | 'skipped';
   error?: string | null;
   /** Required when status is `dispatched`: attempt 1 starts in the same transaction. */
   attempt?: { executor: string | null; startedAt: number; deadlineAt: number | null };
@@ -104,8 +107,10 @@ export interface StartAttemptParams {
 }
 
 export type RunOutcome =
-  | { kind: 'final'; status: Exclude<RunStatus, 'pending' | 'dispatched' | 'running'> }
-  | { kind: 'retry'; nextAttemptAt: number };
+  | { kind: 'final'; status: Exclude<RunStatus, 'pending' | 'no_executor' | 'dispatched' | 'running'> }
+  | { kind: 'retry'; nextAttemptAt: number }
+  /** No live executor took the attempt: the run waits as `no_executor` (nextAttemptAt null) until one appears. */
+  | { kind: 'no_executor' };
 
 export interface FinishAttemptParams {
   runId: string;
@@ -144,6 +149,27 @@ export interface ClusterNodeRecord {
   startedAt: number;
   heartbeatAt: number;
   /** The node is dead once the store's clock passes this. */
+  expiresAt: number;
+}
+
+/** An executor node of an executor group, as it registered itself. Instants are the store's clock. */
+export interface ExecutorNodeRecord {
+  id: string;
+  group: string;
+  mode: 'push' | 'pull';
+  transport: 'http' | 'grpc';
+  /** Where runs are sent (push mode); null in pull mode. */
+  address: string | null;
+  labels: Record<string, string>;
+  weight: number;
+  handlers: string[];
+  version: string;
+  /** Runs in flight on the node, as of its last heartbeat. */
+  inflight: number;
+  /** First heartbeat of this registration (kept across heartbeats). */
+  startedAt: number;
+  heartbeatAt: number;
+  /** The node leaves routing once the store's clock passes this. */
   expiresAt: number;
 }
 
@@ -242,7 +268,8 @@ export interface Store {
   listActiveRuns(p: { taskId?: string; limit: number; /** Only runs of tasks in these buckets. */ buckets?: number[] }): Promise<RunRecord[]>;
   /**
    * Starts attempts: run goes to `dispatched`, attempt row inserted, deadline set. Each item is
-   * compare-and-set on (status = pending, attempt = item.attempt − 1); a failed CAS yields null.
+   * compare-and-set on (status IN (pending, no_executor), attempt = item.attempt − 1); a failed
+   * CAS yields null.
    */
   startAttempts(items: StartAttemptParams[]): Promise<(RunRecord | null)[]>;
   /**
@@ -261,7 +288,7 @@ export interface Store {
   finishAttempts(items: FinishAttemptParams[]): Promise<(RunRecord | null)[]>;
   /**
    * Ends a run that has no attempt in flight (a queued or backing-off run being cancelled or
-   * skipped): CAS on `pending`, null otherwise (and then no audit entry). Sets the task's
+   * skipped): CAS on `pending` or `no_executor`, null otherwise (and then no audit entry). Sets the task's
    * lastRunStatus. Audit: resourceType "run".
    */
   finishRun(p: { runId: string; status: 'cancelled' | 'skipped' | 'lost' | 'failed'; at: number; error?: string | null; audit?: AuditInput }): Promise<RunRecord | null>;
@@ -331,6 +358,18 @@ export interface Store {
    * stored value. The first node to start decides; concurrent callers all get the same value.
    */
   ensureSecret(p: { name: string; candidate: string }): Promise<string>;
+
+  // ---- executor registry -----------------------------------------------------------------
+  /**
+   * Registers or refreshes an executor node: upserts it with heartbeatAt = the store's now and
+   * expiresAt = now + ttlMs (startedAt stays that of the first heartbeat while the row lives), and
+   * forgets executor nodes dead for more than an hour. Returns the stored record.
+   */
+  heartbeatExecutor(p: { node: Omit<ExecutorNodeRecord, 'startedAt' | 'heartbeatAt' | 'expiresAt'>; ttlMs: number }): Promise<ExecutorNodeRecord>;
+  /** A node leaving cleanly: deletes it at once. False when it was not registered. */
+  removeExecutor(p: { id: string }): Promise<boolean>;
+  /** Executor nodes, dead ones included (compare expiresAt with `now()`), ordered by group then id. */
+  listExecutors(p?: { group?: string }): Promise<ExecutorNodeRecord[]>;
 
   // ---- tokens and audit -----------------------------------------------------------------
   /** Audit: resourceType "token", resourceId the token id. */
