@@ -33,6 +33,8 @@ export interface CancelRequest {
   runId: string;
   attempt: number;
   reason: 'user' | 'deadline' | 'overlap' | 'shutdown';
+  /** Fan-out runs: the shard to stop; absent: every shard of the attempt on that executor. */
+  shard?: number;
 }
 
 /** Body of a status request (header `x-ecron-event: status`), sent after a restart for runs in flight. */

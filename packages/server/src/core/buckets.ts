@@ -9,12 +9,17 @@ export const BUCKET_COUNT = 256;
 
 /** The bucket of a task: FNV-1a (32 bit) of its id, modulo {@link BUCKET_COUNT}. Stable across versions. */
 export function bucketOf(taskId: string): number {
+  return fnv1a32(taskId) % BUCKET_COUNT;
+}
+
+/** FNV-1a, 32 bit, over UTF-16 code units. */
+export function fnv1a32(text: string): number {
   let hash = 0x811c9dc5;
-  for (let i = 0; i < taskId.length; i += 1) {
-    hash ^= taskId.charCodeAt(i);
+  for (let i = 0; i < text.length; i += 1) {
+    hash ^= text.charCodeAt(i);
     hash = Math.imul(hash, 0x01000193) >>> 0;
   }
-  return hash % BUCKET_COUNT;
+  return hash;
 }
 
 /** Every bucket number, 0 … BUCKET_COUNT − 1. */

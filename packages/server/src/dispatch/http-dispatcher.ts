@@ -9,8 +9,14 @@ import { OUTPUT_BYTES_CAP } from '../store/store.ts';
 export type DispatchResult =
   | { kind: 'succeeded'; output: unknown }
   | { kind: 'accepted' }
-  | { kind: 'failed'; error: string; output?: unknown }
+  /** `unreachable`: no answer at all (refused, reset, closed): the executor may be gone, not the run at fault. */
+  | { kind: 'failed'; error: string; output?: unknown; unreachable?: boolean }
+  /** The executor stopped and gave the run back without running it to the end (SDK shutdown). */
+  | { kind: 'handed_back'; error: string }
   | { kind: 'aborted' };
+
+/** Header of an executor's 503 answer for a run it hands back at shutdown (the SDK sets it). */
+export const HANDED_BACK_HEADER = 'x-ecron-handed-back';
 
 export interface HttpDispatcherOptions {
   clock: Clock;
@@ -56,10 +62,12 @@ export class HttpDispatcher {
       const output = await readOutput(response.body, response.headers['content-type']);
       if (response.statusCode === 202) return { kind: 'accepted' };
       if (response.statusCode >= 200 && response.statusCode < 300) return { kind: 'succeeded', output };
-      return { kind: 'failed', error: `executor answered HTTP ${response.statusCode}${excerpt(output)}`, output };
+      if (response.statusCode === 503 && response.headers[HANDED_BACK_HEADER] === '1') return { kind: 'handed_back', error: errorText(output) ?? 'handed back' };
+      const reason = errorText(output);
+      return { kind: 'failed', error: `executor answered HTTP ${response.statusCode}${reason === null ? excerpt(output) : `: ${reason}`}`, output };
     } catch (error) {
       if (signal.aborted) return { kind: 'aborted' };
-      return { kind: 'failed', error: `request to ${origin(target.url)} failed: ${describe(error)}` };
+      return { kind: 'failed', error: `request to ${origin(target.url)} failed: ${describe(error)}`, unreachable: true };
     }
   }
 
@@ -159,6 +167,18 @@ async function readOutput(body: AsyncIterable<Buffer> & { dump(): Promise<void> 
     }
   }
   return text;
+}
+
+/** The message of an executor's `{ "error": "…" }` answer (what the SDK sends when a handler throws). */
+function errorText(output: unknown): string | null {
+  if (output === null || typeof output !== 'object') return null;
+  const error = (output as { error?: unknown }).error;
+  if (typeof error === 'string') return error;
+  if (error && typeof error === 'object' && typeof (error as { message?: unknown }).message === 'string') {
+    const { code, message } = error as { code?: unknown; message: string };
+    return typeof code === 'string' ? `${code}: ${message}` : message;
+  }
+  return null;
 }
 
 /** `: <first 300 characters of the reply>` for error messages, or nothing for an empty reply. */

@@ -18,6 +18,11 @@ export interface FirePlanInput {
   activeCount: number;
   /** Runs of the task waiting in the `queue-one` slot. */
   queuedCount: number;
+  /**
+   * The task's executor group has no live node and a run already waits for one: the fires are
+   * skipped (counted in skippedFires), no run is recorded. @default false
+   */
+  holdForExecutor?: boolean;
   /** Jitter of this fire: it was meant to happen at nextFireAt + jitterMs. */
   jitterMs: number;
   newId: () => string;
@@ -60,6 +65,12 @@ export function planFire(input: FirePlanInput): FirePlan {
     nextFireAt = nextFireAfter(schedule, due, scheduleContext(task));
   }
 
+  if (input.holdForExecutor) {
+    skipped += fires.length;
+    fires = [];
+    // A fixed-delay schedule waits for a run's end; with none recorded, it goes on from now.
+    if (fixedDelay) nextFireAt = now + schedule.every;
+  }
   const runs: NewRun[] = [];
   let active = input.activeCount;
   let queued = input.queuedCount;

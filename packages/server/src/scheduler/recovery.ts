@@ -40,7 +40,7 @@ export async function recoverRuns(deps: RecoveryDeps, runs: RunRecord[]): Promis
     if (run.status === 'pending' && run.attempt === 0) {
       summary.queued += 1;
       deps.onQueued(run);
-    } else if (run.status === 'pending') {
+    } else if (run.status === 'pending' || run.status === 'no_executor') {
       summary.retrying += 1;
       deps.supervisor.scheduleRetry(run);
     } else {
@@ -56,6 +56,13 @@ export async function recoverRuns(deps: RecoveryDeps, runs: RunRecord[]): Promis
 async function resolveInFlight(deps: RecoveryDeps, run: RunRecord, summary: RecoverySummary): Promise<void> {
   const task = await deps.getTask(run.taskId);
   const target = task?.spec.target;
+  // An executor node (SDK, agent) stops a held run when its scheduler's connection closes, and a
+  // detached one reports to the callback, which is refused once the attempt is superseded.
+  if (target?.type === 'executor' || target?.type === 'shell') {
+    summary.resent += 1;
+    await deps.supervisor.resend(run);
+    return;
+  }
   let reply: Awaited<ReturnType<HttpDispatcher['status']>> = { status: 'no-answer' };
   // An executor that does not answer may be busy: ask again before deciding.
   for (let ask = 0; ask < STATUS_ASKS && target?.type === 'http'; ask += 1) {

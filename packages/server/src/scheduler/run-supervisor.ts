@@ -4,11 +4,14 @@
  * All attempt state changes go through batched store writes (one transaction per event-loop turn).
  */
 import type { HttpTarget, RunRequest } from '@ecron/contracts';
+import { ExecutorDispatch, handlerOf, isExecutorTarget, type ExecutorDispatchDeps, type ExecutorResult } from '../dispatch/executor-dispatch.ts';
+import { isFanOut, type Leg } from '../dispatch/routing.ts';
 import type { Clock, Random, TimerHandle } from '../core/clock.ts';
 import type { RunRecord, TaskRecord } from '../core/model.ts';
-import type { DispatchResult, HttpDispatcher } from '../dispatch/http-dispatcher.ts';
+import { runLogAppends } from '../core/run-log-signal.ts';
+import type { HttpDispatcher } from '../dispatch/http-dispatcher.ts';
 import { issueRunToken } from '../dispatch/run-token.ts';
-import type { FinishAttemptParams, StartAttemptParams, Store } from '../store/store.ts';
+import type { FinishAttemptParams, RunOutcome, StartAttemptParams, Store } from '../store/store.ts';
 import { decideOutcome, fixedDelayNextFire } from './outcome.ts';
 import { TimerQueue } from './timer-queue.ts';
 import { WriteBatcher } from './write-batcher.ts';
@@ -27,11 +30,16 @@ export interface SupervisorDeps {
   /** Called once per run when it reaches a final status. */
   onRunEnded: (run: RunRecord) => void;
   log: (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
+  /** Executor groups: the registry, pull deliveries and other transports. Without it, executor and shell targets fail. */
+  executors?: Pick<ExecutorDispatchDeps, 'directory' | 'pull' | 'transports'>;
 }
 
 interface InFlight {
   run: RunRecord;
-  target: HttpTarget;
+  /** The HTTP target; null for executor and shell targets (sent by {@link ExecutorDispatch}). */
+  target: HttpTarget | null;
+  /** A fan-out attempt (broadcast, multicast, sharding): its legs were retried already, the run is not. */
+  fanOut: boolean;
   abort: AbortController;
   deadline: TimerHandle | null;
   /** The executor accepted with 202: the attempt ends through callbacks. */
@@ -62,6 +70,9 @@ export class RunSupervisor {
    * turn (AttemptRecord.sentAt, a diagnostic: how long an attempt waited between record and send).
    */
   readonly #sent: WriteBatcher<{ runId: string; attempt: number; at: number }, undefined>;
+  readonly #executors: ExecutorDispatch | null;
+  /** Runs waiting as `no_executor` for a live node of their group, by run id. */
+  readonly #waiting = new Map<string, RunRecord>();
   #stopping = false;
 
   constructor(deps: SupervisorDeps) {
@@ -73,6 +84,28 @@ export class RunSupervisor {
       await deps.store.markSent(items);
       return items.map(() => undefined);
     });
+    this.#executors = deps.executors ? new ExecutorDispatch({
+      ...deps.executors, http: deps.dispatcher, clock: deps.clock, random: deps.random,
+      envelope: (run, task, leg, fanOut) => this.#envelope(run, task, leg, fanOut),
+      note: (run, level, message) => this.#note(run, level, message),
+    }) : null;
+    deps.executors?.directory.events.on('refreshed', () => void this.#wakeWaiting());
+  }
+
+  /**
+   * Back-pressure for executor targets: true when the task's group has no live node and a run of
+   * the task already waits for one. Its fires are then skipped (counted), not recorded as runs,
+   * so that runs never pile up while no executor is alive.
+   */
+  holdsFires(task: TaskRecord): boolean {
+    if (!this.#executors || !isExecutorTarget(task.spec.target) || this.#executors.hasLiveNode(task)) return false;
+    for (const id of this.#activeByTask.get(task.id) ?? []) if (this.#waiting.has(id)) return true;
+    return false;
+  }
+
+  /** Runs waiting for an executor here. */
+  get waitingCount(): number {
+    return this.#waiting.size;
   }
 
   /** Runs of a task that are dispatched, running or waiting to retry. */
@@ -89,7 +122,7 @@ export class RunSupervisor {
   }
 
   isTracked(runId: string): boolean {
-    return this.#inflight.has(runId) || this.#retries.has(runId);
+    return this.#inflight.has(runId) || this.#retries.has(runId) || this.#waiting.has(runId);
   }
 
   /** Counts a recorded run as active before it is sent (it goes out at its instant). */
@@ -99,12 +132,20 @@ export class RunSupervisor {
 
   /** Sends a run whose current attempt was just recorded as `dispatched`. */
   launch(run: RunRecord, task: TaskRecord): void {
-    if (task.spec.target.type !== 'http') {
-      void this.#end(run, 'failed', { error: `target type ${task.spec.target.type} is not supported` });
+    const target = task.spec.target;
+    let entry: InFlight;
+    let reply: Promise<ExecutorResult>;
+    if (target.type === 'http') {
+      entry = this.#attach(run, target, false);
+      reply = this.#deps.dispatcher.dispatch(target, this.#envelope(run, task), entry.abort.signal);
+    } else if (isExecutorTarget(target) && this.#executors) {
+      entry = this.#attach(run, null, false, isFanOut(target.routing));
+      reply = this.#executors.run(run, task, entry.abort.signal);
+    } else {
+      void this.#end(run, 'failed', { error: `target type ${target.type} is not supported by this server` }, false, { kind: 'final', status: 'failed' });
       return;
     }
-    const entry = this.#attach(run, task.spec.target, false);
-    entry.request = this.#deps.dispatcher.dispatch(entry.target, this.#envelope(run), entry.abort.signal)
+    entry.request = reply
       .then((result) => this.#onReply(entry, result))
       .catch((error) => this.#deps.log('error', 'dispatch handling failed', { runId: run.id, error: String(error) }));
     this.#sent.push({ runId: run.id, attempt: run.attempt, at: this.#deps.clock.now() })
@@ -118,8 +159,8 @@ export class RunSupervisor {
   }
 
   /** Tracks an attempt in flight and arms its deadline. */
-  #attach(run: RunRecord, target: HttpTarget, accepted: boolean): InFlight {
-    const entry: InFlight = { run, target, abort: new AbortController(), deadline: null, accepted, ending: false, request: null };
+  #attach(run: RunRecord, target: HttpTarget | null, accepted: boolean, fanOut = false): InFlight {
+    const entry: InFlight = { run, target, fanOut, abort: new AbortController(), deadline: null, accepted, ending: false, request: null };
     this.#track(run);
     this.#inflight.set(run.id, entry);
     if (run.deadlineAt !== null) {
@@ -157,10 +198,11 @@ export class RunSupervisor {
 
   /** Cancels a run this supervisor is handling; false when it is not tracked here. */
   async cancel(runId: string, reason: 'user' | 'overlap'): Promise<RunRecord | null> {
-    const waiting = this.#retries.get(runId);
+    const waiting = this.#retries.get(runId)?.value ?? this.#waiting.get(runId);
     if (waiting) {
       this.#retries.delete(runId);
-      this.#untrack(waiting.value);
+      this.#waiting.delete(runId);
+      this.#untrack(waiting);
       const run = await this.#deps.store.finishRun({ runId, status: 'cancelled', at: this.#deps.clock.now(), error: `cancelled (${reason})` });
       if (run) this.#deps.onRunEnded(run);
       return run;
@@ -168,8 +210,8 @@ export class RunSupervisor {
     const entry = this.#inflight.get(runId);
     if (!entry || entry.ending) return null;
     entry.ending = true;
+    this.#cancelRemote(entry, reason);
     entry.abort.abort();
-    void this.#deps.dispatcher.cancel(entry.target, { event: 'cancel', runId, attempt: entry.run.attempt, reason });
     return this.#end(entry.run, 'cancelled', { error: `cancelled (${reason})` });
   }
 
@@ -241,6 +283,7 @@ export class RunSupervisor {
     }
     this.#inflight.clear();
     this.#retries.clear();
+    this.#waiting.clear();
     this.#activeByTask.clear();
   }
 
@@ -252,7 +295,7 @@ export class RunSupervisor {
    */
   reconcile(run: RunRecord): void {
     const entry = this.#inflight.get(run.id);
-    const waiting = this.#retries.get(run.id);
+    const waiting = this.#retries.get(run.id) ?? this.#waiting.get(run.id);
     if (!entry && !waiting) return;
     if (run.finishedAt !== null) {
       this.#drop(run.id);
@@ -276,6 +319,7 @@ export class RunSupervisor {
       this.#inflight.delete(runId);
     }
     this.#retries.delete(runId);
+    this.#waiting.delete(runId);
   }
 
   #publicUrl(): string {
@@ -283,7 +327,11 @@ export class RunSupervisor {
     return typeof url === 'string' ? url : url();
   }
 
-  #envelope(run: RunRecord): RunRequest {
+  #envelope(run: RunRecord, task: TaskRecord, leg: Leg = { index: 0, total: 1 }, fanOut = false): RunRequest {
+    const target = task.spec.target;
+    const routed = isExecutorTarget(target)
+      ? { group: target.group, handler: handlerOf(target), ...(target.type === 'shell' ? { command: target.command } : {}) }
+      : {};
     return {
       runId: run.id,
       taskId: run.taskId,
@@ -292,13 +340,42 @@ export class RunSupervisor {
       scheduledAt: new Date(run.scheduledAt).toISOString(),
       attempt: run.attempt,
       params: run.params,
-      shard: { index: 0, total: 1 },
+      shard: { index: leg.index, total: leg.total },
       deadline: run.deadlineAt === null ? null : new Date(run.deadlineAt).toISOString(),
-      callback: { url: `${this.#publicUrl()}/api/v1/runs/${run.id}/report`, token: issueRunToken(this.#deps.callbackKey, run.id, run.attempt) },
+      callback: {
+        url: `${this.#publicUrl()}/api/v1/runs/${run.id}/report`,
+        token: issueRunToken(this.#deps.callbackKey, run.id, run.attempt, fanOut ? leg.index : undefined),
+      },
+      ...routed,
     };
   }
 
-  async #onReply(entry: InFlight, result: DispatchResult): Promise<void> {
+  /** Writes a line about the run's routing to its log (best effort). */
+  #note(run: RunRecord, level: 'info' | 'warn', message: string): void {
+    this.#deps.store.appendRunLogs([{ runId: run.id, attempt: run.attempt, at: this.#deps.clock.now(), level, message }])
+      .catch((error) => this.#deps.log('warn', 'writing a run log line failed', { runId: run.id, error: String(error) }));
+  }
+
+  /** Asks the executor(s) of an attempt in flight to stop it. */
+  #cancelRemote(entry: InFlight, reason: 'user' | 'overlap' | 'deadline'): void {
+    const body = { event: 'cancel' as const, runId: entry.run.id, attempt: entry.run.attempt, reason };
+    if (entry.target) void this.#deps.dispatcher.cancel(entry.target, body);
+    else this.#executors?.cancel(entry.run.id, entry.run.attempt, reason);
+  }
+
+  /** Registry read: runs waiting for an executor whose group has a live node now go out (as a new attempt). */
+  async #wakeWaiting(): Promise<void> {
+    if (this.#stopping || this.#waiting.size === 0 || !this.#executors) return;
+    for (const run of [...this.#waiting.values()]) {
+      const task = await this.#deps.getTask(run.taskId).catch(() => null);
+      if (this.#waiting.get(run.id) !== run) continue;
+      if (task && !this.#executors.hasLiveNode(task)) continue;
+      this.#waiting.delete(run.id);
+      this.scheduleRetry(run);
+    }
+  }
+
+  async #onReply(entry: InFlight, result: ExecutorResult): Promise<void> {
     if (entry.ending || result.kind === 'aborted') return;
     try {
       if (result.kind === 'accepted') {
@@ -308,7 +385,15 @@ export class RunSupervisor {
       }
       entry.ending = true;
       if (result.kind === 'succeeded') await this.#end(entry.run, 'succeeded', { output: result.output });
-      else await this.#end(entry.run, 'failed', { error: result.error, output: result.output });
+      else if (result.kind === 'no_executor') await this.#end(entry.run, 'lost', { error: result.error }, false, { kind: 'no_executor' });
+      else if (result.kind === 'handed_back') {
+        // The executor stopped before running the attempt to its end: send it again, not counted.
+        if (entry.deadline) this.#deps.clock.clearTimer(entry.deadline);
+        this.#inflight.delete(entry.run.id);
+        await this.resend(entry.run);
+      } else {
+        await this.#end(entry.run, 'failed', { error: result.error, output: result.output }, false, entry.fanOut ? { kind: 'final', status: 'failed' } : undefined);
+      }
     } catch (error) {
       // The store failed: the executor's answer is known but not recorded, and nothing else would
       // record it (the run stays `dispatched` under a live owner). Record it again shortly, unless
@@ -326,16 +411,16 @@ export class RunSupervisor {
     const entry = this.#inflight.get(runId);
     if (!entry || entry.ending) return;
     entry.ending = true;
+    this.#cancelRemote(entry, 'deadline');
     entry.abort.abort();
-    void this.#deps.dispatcher.cancel(entry.target, { event: 'cancel', runId, attempt: entry.run.attempt, reason: 'deadline' });
-    await this.#end(entry.run, 'timed_out', { error: 'deadline exceeded' });
+    await this.#end(entry.run, 'timed_out', { error: 'deadline exceeded' }, false, entry.fanOut ? { kind: 'final', status: 'timed_out' } : undefined);
   }
 
   /** Ends the run's current attempt and decides retry or final, in one batched write. */
-  async #end(run: RunRecord, status: EndedStatus, fields: { output?: unknown; error?: string | null }, foreign = false): Promise<RunRecord | null> {
+  async #end(run: RunRecord, status: EndedStatus, fields: { output?: unknown; error?: string | null }, foreign = false, forced?: RunOutcome): Promise<RunRecord | null> {
     const now = this.#deps.clock.now();
     const task = await this.#deps.getTask(run.taskId);
-    const outcome = decideOutcome(task, run.attempt, status, now, this.#deps.random);
+    const outcome = forced ?? decideOutcome(task, run.attempt, status, now, this.#deps.random);
     const taskNextFireAt = outcome.kind === 'final' ? fixedDelayNextFire(task, run.trigger, now) : undefined;
     const ended = await this.#finishes.push({
       runId: run.id, attempt: run.attempt, attemptStatus: status, at: now, output: fields.output, error: fields.error ?? null, outcome,
@@ -351,12 +436,15 @@ export class RunSupervisor {
       return null;
     }
     if (status !== 'succeeded') {
-      const next = outcome.kind === 'retry' ? `; attempt ${run.attempt + 1} in ${outcome.nextAttemptAt - now} ms` : '';
+      const next = outcome.kind === 'retry' ? `; attempt ${run.attempt + 1} in ${outcome.nextAttemptAt - now} ms`
+        : outcome.kind === 'no_executor' ? '; waiting for a live executor' : '';
       this.#deps.store.appendRunLogs([{ runId: run.id, attempt: run.attempt, at: now, level: 'warn', message: `attempt ${run.attempt} ${status}: ${fields.error ?? ''}${next}` }])
+        .then(() => runLogAppends.notify(run.id))
         .catch((error) => this.#deps.log('warn', 'writing a run log line failed', { runId: run.id, error: String(error) }));
     }
     if (foreign) return ended;
     if (outcome.kind === 'retry' && !this.#stopping) this.scheduleRetry(ended);
+    else if (outcome.kind === 'no_executor') this.#waiting.set(ended.id, ended);
     else if (outcome.kind === 'final') {
       this.#untrack(run);
       this.#deps.onRunEnded(ended);
@@ -400,6 +488,7 @@ export class RunSupervisor {
   }
 
   #untrack(run: RunRecord): void {
+    this.#executors?.forget(run.id);
     const set = this.#activeByTask.get(run.taskId);
     if (!set) return;
     set.delete(run.id);

@@ -25,7 +25,7 @@ import { BucketLeases } from './bucket-leases.ts';
 import { RunAdoption } from './run-adoption.ts';
 
 /** The scheduler's dependencies are the supervisor's, plus its tuning. */
-export interface SchedulerOptions extends Pick<SupervisorDeps, 'store' | 'clock' | 'random' | 'dispatcher' | 'callbackKey' | 'publicUrl'> {
+export interface SchedulerOptions extends Pick<SupervisorDeps, 'store' | 'clock' | 'random' | 'dispatcher' | 'callbackKey' | 'publicUrl' | 'executors'> {
   log?: SupervisorDeps['log'];
   /** How far ahead fires are read into memory. @default 2000 */
   lookAheadMs?: number;
@@ -71,7 +71,7 @@ export interface SchedulerEvents {
   poll: [{ due: number }];
 }
 
-type Resolved = Required<Omit<SchedulerOptions, 'onFire' | 'leases'>> & Pick<SchedulerOptions, 'onFire'>;
+type Resolved = Required<Omit<SchedulerOptions, 'onFire' | 'leases' | 'executors'>> & Pick<SchedulerOptions, 'onFire'>;
 const DUE_PAGE = 50_000;
 /** Most fires recorded (one transaction) and dispatched in one turn of the event loop. */
 const FIRE_CHUNK = 500;
@@ -115,7 +115,7 @@ export class Scheduler implements RunControl {
   #deferred: { run: RunRecord; task: TaskRecord }[] = [];
 
   constructor(options: SchedulerOptions) {
-    const { leases, ...rest } = options;
+    const { leases, executors, ...rest } = options;
     this.#o = {
       lookAheadMs: 2000, pollIntervalMs: 1000, fullPollIntervalMs: 60_000, recordAheadMs: 20, misfireThresholdMs: 5000, shutdownGraceMs: 10_000,
       log: () => {}, ...rest,
@@ -142,7 +142,7 @@ export class Scheduler implements RunControl {
     });
     this.#supervisor = new RunSupervisor({
       store: options.store, clock: options.clock, random: options.random, dispatcher: options.dispatcher,
-      callbackKey: options.callbackKey, publicUrl: options.publicUrl, log: this.#o.log,
+      callbackKey: options.callbackKey, publicUrl: options.publicUrl, log: this.#o.log, ...(executors ? { executors } : {}),
       getTask: (id) => this.#getTask(id),
       onRunEnded: (run) => this.#onRunEnded(run),
     });
@@ -425,7 +425,7 @@ export class Scheduler implements RunControl {
     const plans: FirePlan[] = tasks.map((task, i) => planFire({
       task, now: fireAt[i]!, thresholdMs: this.#o.misfireThresholdMs,
       activeCount: this.#supervisor.activeCount(task.id), queuedCount: this.#queued.has(task.id) ? 1 : 0,
-      jitterMs: jitter[i]!,
+      jitterMs: jitter[i]!, holdForExecutor: this.#supervisor.holdsFires(task),
       newId, executor: executorOf(task), owner: this.nodeId,
     }));
     for (const plan of plans) {

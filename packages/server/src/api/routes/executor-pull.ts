@@ -1,0 +1,61 @@
+/**
+ * Pull mode (`/api/v1/executors/{id}/poll` and `/results`): executors the scheduler cannot reach
+ * long-poll for their runs and return their outcomes (see `dispatch/pull-hub.ts`). Log lines and
+ * progress still go to each run's callback.
+ */
+import { ExecutorNodeIdSchema, PollRequestSchema, PollResultsSchema } from '@ecron/contracts';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { EcronError } from '../../core/errors.ts';
+import type { PullHub } from '../../dispatch/pull-hub.ts';
+import type { Store } from '../../store/store.ts';
+import { BEARER_SECURITY } from '../auth.ts';
+import { ERROR_RESPONSES } from '../schemas.ts';
+
+const tags = ['executors'];
+const Params = z.object({ id: ExecutorNodeIdSchema });
+const RunRequestSchema = z.object({
+  runId: z.string(), taskId: z.string(), namespace: z.string(), task: z.string(), scheduledAt: z.string(), attempt: z.number().int(),
+  params: z.record(z.string(), z.unknown()), shard: z.object({ index: z.number().int(), total: z.number().int() }), deadline: z.string().nullable(),
+  callback: z.object({ url: z.string(), token: z.string() }),
+  group: z.string().optional(), handler: z.string().optional(), command: z.string().optional(),
+});
+const PollReplySchema = z.object({
+  deliveries: z.array(z.object({ id: z.string(), request: RunRequestSchema })),
+  cancels: z.array(z.object({ id: z.string(), reason: z.enum(['user', 'deadline', 'overlap', 'shutdown']) })),
+});
+
+export const executorPullRoutes: FastifyPluginAsyncZod<{ store: Store; pull: PullHub }> = async (app, { store, pull }) => {
+  /** The node must be registered in pull mode and alive: a poll for an unknown id gets nothing, ever. */
+  async function requirePullNode(id: string): Promise<void> {
+    const [now, nodes] = await Promise.all([store.now(), store.listExecutors()]);
+    const node = nodes.find((n) => n.id === id);
+    if (!node || node.expiresAt <= now) throw new EcronError('EXECUTOR_NOT_FOUND', `executor ${id} is not registered (or its registration expired): register with PUT /api/v1/executors/${id} first`);
+    if (node.mode !== 'pull') throw new EcronError('VALIDATION_FAILED', `executor ${id} is registered in push mode: runs are sent to ${node.address}`);
+  }
+
+  app.post('/executors/:id/poll', {
+    config: { access: 'editor' },
+    schema: {
+      summary: 'Take runs for a pull-mode executor (long poll)', tags, security: BEARER_SECURITY,
+      description: 'Answers at once when runs or cancels are waiting, otherwise after up to `waitMs`. `running` lists the deliveries the executor runs; the answer names those cancelled since.',
+      params: Params, body: PollRequestSchema,
+      response: { 200: PollReplySchema, ...ERROR_RESPONSES },
+    },
+  }, async (request, reply) => {
+    await requirePullNode(request.params.id);
+    // The response closes early when the poller goes away: stop waiting for it.
+    const gone = new AbortController();
+    reply.raw.once('close', () => gone.abort());
+    return pull.poll(request.params.id, request.body, gone.signal);
+  });
+
+  app.post('/executors/:id/results', {
+    config: { access: 'editor' },
+    schema: {
+      summary: 'Return the outcomes of a pull-mode executor\'s deliveries', tags, security: BEARER_SECURITY,
+      params: Params, body: PollResultsSchema,
+      response: { 200: z.object({ accepted: z.number().int().describe('results matched to a delivery still waiting') }), ...ERROR_RESPONSES },
+    },
+  }, async (request) => ({ accepted: pull.results(request.params.id, request.body.results) }));
+};

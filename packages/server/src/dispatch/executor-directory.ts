@@ -1,0 +1,132 @@
+/**
+ * The live executor nodes as this scheduler sees them: the store's registry, read every
+ * `refreshMs` (one query for all groups), minus nodes this scheduler found unreachable a moment
+ * ago. A node that stops heartbeating leaves routing when its registration expires (the store's
+ * clock), at most `refreshMs` later here.
+ */
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { Clock, TimerHandle } from '../core/clock.ts';
+import type { ExecutorNodeRecord, Store } from '../store/store.ts';
+
+export interface DirectoryEvents {
+  /** A group had no live node and now has one: runs waiting for an executor can go. */
+  'group:alive': [group: string];
+  /** A node that was live is gone (expired, removed): its pull deliveries will never be answered. */
+  'node:gone': [nodeId: string];
+  /** The registry was read (every refreshMs). */
+  refreshed: [];
+}
+
+export interface ExecutorDirectoryOptions {
+  store: Store;
+  clock: Clock;
+  /** @default 1000 */
+  refreshMs?: number;
+  /** How long a node that did not answer at all is left out of routing. @default 3000 */
+  suspectMs?: number;
+  log: (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
+}
+
+/** The store's name of an executor group's signing secret. */
+export const groupSecretName = (group: string): string => `executor-group:${group}`;
+
+export class ExecutorDirectory {
+  readonly events = new EventEmitter<DirectoryEvents>();
+  readonly #o: Required<ExecutorDirectoryOptions>;
+  /** Live nodes by group, in id order. */
+  #byGroup = new Map<string, ExecutorNodeRecord[]>();
+  readonly #suspects = new Map<string, number>();
+  /** Requests this scheduler has in flight per node (added to the node's own report for least-busy). */
+  readonly #sent = new Map<string, number>();
+  readonly #secrets = new Map<string, Promise<string>>();
+  #timer: TimerHandle | null = null;
+  #refreshing: Promise<void> | null = null;
+  #stopped = false;
+
+  constructor(options: ExecutorDirectoryOptions) {
+    this.#o = { refreshMs: 1000, suspectMs: 3000, ...options };
+  }
+
+  async start(): Promise<void> {
+    await this.refresh().catch((error) => this.#o.log('warn', 'reading the executor registry failed', { error: String(error) }));
+    this.#arm();
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    if (this.#timer) this.#o.clock.clearTimer(this.#timer);
+    this.#timer = null;
+  }
+
+  /** Live nodes of `group` serving `handler` (nodes that declared no handlers serve any), in id order. */
+  live(group: string, handler?: string): ExecutorNodeRecord[] {
+    const nodes = this.#byGroup.get(group) ?? [];
+    const now = this.#o.clock.now();
+    return nodes.filter((node) => (this.#suspects.get(node.id) ?? 0) <= now
+      && (handler === undefined || node.handlers.length === 0 || node.handlers.includes(handler)));
+  }
+
+  /** A node's reported load plus what this scheduler has sent it since. */
+  inflight(node: ExecutorNodeRecord): number {
+    return node.inflight + (this.#sent.get(node.id) ?? 0);
+  }
+
+  /** Counts a request to `nodeId` in flight (+1) or over (−1). */
+  track(nodeId: string, delta: 1 | -1): void {
+    const n = (this.#sent.get(nodeId) ?? 0) + delta;
+    if (n <= 0) this.#sent.delete(nodeId);
+    else this.#sent.set(nodeId, n);
+  }
+
+  /** Leaves a node that did not answer out of routing for a moment (until its registry entry says more). */
+  suspect(nodeId: string): void {
+    this.#suspects.set(nodeId, this.#o.clock.now() + this.#o.suspectMs);
+  }
+
+  /** The group's HMAC secret (created by the first node or scheduler that asks; shared by the cluster). */
+  secret(group: string): Promise<string> {
+    let secret = this.#secrets.get(group);
+    if (!secret) {
+      secret = this.#o.store.ensureSecret({ name: groupSecretName(group), candidate: randomBytes(32).toString('base64url') });
+      secret.catch(() => this.#secrets.delete(group));
+      this.#secrets.set(group, secret);
+    }
+    return secret;
+  }
+
+  /** Reads the registry now (also used by tests and after a dispatch found no node). */
+  refresh(): Promise<void> {
+    this.#refreshing ??= this.#read().finally(() => { this.#refreshing = null; });
+    return this.#refreshing;
+  }
+
+  async #read(): Promise<void> {
+    const [now, nodes] = await Promise.all([this.#o.store.now(), this.#o.store.listExecutors()]);
+    const next = new Map<string, ExecutorNodeRecord[]>();
+    for (const node of nodes) {
+      if (node.expiresAt <= now) continue;
+      let list = next.get(node.group);
+      if (!list) next.set(node.group, (list = []));
+      list.push(node);
+    }
+    for (const list of next.values()) list.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const before = this.#byGroup;
+    this.#byGroup = next;
+    const liveIds = new Set(nodes.filter((n) => n.expiresAt > now).map((n) => n.id));
+    for (const list of before.values()) for (const node of list) if (!liveIds.has(node.id)) this.events.emit('node:gone', node.id);
+    for (const group of next.keys()) if (!before.get(group)?.length) this.events.emit('group:alive', group);
+    const clockNow = this.#o.clock.now();
+    for (const [id, until] of this.#suspects) if (until <= clockNow) this.#suspects.delete(id);
+    this.events.emit('refreshed');
+  }
+
+  #arm(): void {
+    if (this.#stopped) return;
+    this.#timer = this.#o.clock.setTimer(() => {
+      void this.refresh()
+        .catch((error) => this.#o.log('warn', 'reading the executor registry failed', { error: String(error) }))
+        .finally(() => this.#arm());
+    }, this.#o.refreshMs);
+  }
+}

@@ -1,0 +1,166 @@
+/**
+ * Pull mode: for executors the scheduler cannot reach, the scheduler hands each request to this
+ * hub instead of sending it, and the executor takes it with a long poll
+ * (`POST /api/v1/executors/{id}/poll`) and answers it with `POST /api/v1/executors/{id}/results`.
+ * To the scheduler a pull delivery looks like an HTTP request whose reply comes late: `send`
+ * resolves with the same {@link DispatchResult}.
+ *
+ * Deliveries live in the memory of the scheduler that sent them, so a pull executor polls every
+ * scheduler node of a cluster (the SDK does). A delivery whose node leaves the registry before
+ * answering resolves as unreachable (the attempt goes to another node).
+ */
+import type { CancelRequest, PollReply, RunRequest } from '@ecron/contracts';
+import { newId } from '../core/ids.ts';
+import type { DispatchResult } from './http-dispatcher.ts';
+
+type CancelReason = CancelRequest['reason'];
+
+interface Delivery {
+  id: string;
+  nodeId: string;
+  request: RunRequest;
+  taken: boolean;
+  resolve: (result: DispatchResult) => void;
+}
+
+interface Waiter {
+  wake: () => void;
+}
+
+export class PullHub {
+  /** Deliveries by id. */
+  readonly #deliveries = new Map<string, Delivery>();
+  /** Deliveries not yet taken, by node, oldest first. */
+  readonly #queues = new Map<string, Delivery[]>();
+  /** Cancels to tell each node at its next poll: delivery id → reason. */
+  readonly #cancels = new Map<string, Map<string, CancelReason>>();
+  readonly #waiters = new Map<string, Set<Waiter>>();
+
+  /** Deliveries waiting to be taken (all nodes). */
+  get queued(): number {
+    let n = 0;
+    for (const queue of this.#queues.values()) n += queue.length;
+    return n;
+  }
+
+  /** Hands `request` to node `nodeId`; resolves when the node answers, when `signal` aborts, or when the node is gone. */
+  send(nodeId: string, request: RunRequest, signal: AbortSignal): Promise<DispatchResult> {
+    if (signal.aborted) return Promise.resolve({ kind: 'aborted' });
+    return new Promise((resolve) => {
+      const delivery: Delivery = { id: newId(), nodeId, request, taken: false, resolve: () => {} };
+      const onAbort = (): void => {
+        if (!this.#deliveries.has(delivery.id)) return;
+        if (delivery.taken) this.#cancel(delivery, 'user');
+        this.#forget(delivery);
+        resolve({ kind: 'aborted' });
+      };
+      delivery.resolve = (result) => {
+        signal.removeEventListener('abort', onAbort);
+        this.#forget(delivery);
+        resolve(result);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.#deliveries.set(delivery.id, delivery);
+      let queue = this.#queues.get(nodeId);
+      if (!queue) this.#queues.set(nodeId, (queue = []));
+      queue.push(delivery);
+      this.#wake(nodeId);
+    });
+  }
+
+  /** Tells the node running `runId`'s attempt to stop it (cancel or deadline); the send still resolves as aborted by its signal. */
+  cancelRun(runId: string, attempt: number, reason: CancelReason): void {
+    for (const delivery of this.#deliveries.values()) {
+      if (delivery.taken && delivery.request.runId === runId && delivery.request.attempt === attempt) this.#cancel(delivery, reason);
+    }
+  }
+
+  /**
+   * A node's long poll: up to `max` deliveries, and the cancels of deliveries it says it runs.
+   * Waits up to `waitMs` (or until `signal` aborts, e.g. the poller went away) when there is nothing.
+   */
+  async poll(nodeId: string, p: { max: number; waitMs: number; running: string[] }, signal: AbortSignal): Promise<PollReply> {
+    let reply = this.#take(nodeId, p.max, p.running);
+    if (reply.deliveries.length > 0 || reply.cancels.length > 0 || p.waitMs === 0) return reply;
+    await new Promise<void>((resolve) => {
+      const waiters = this.#waiters.get(nodeId) ?? new Set<Waiter>();
+      this.#waiters.set(nodeId, waiters);
+      const done = (): void => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        waiters.delete(waiter);
+        if (waiters.size === 0) this.#waiters.delete(nodeId);
+        resolve();
+      };
+      const waiter: Waiter = { wake: done };
+      const timer = setTimeout(done, p.waitMs);
+      signal.addEventListener('abort', done, { once: true });
+      waiters.add(waiter);
+    });
+    if (signal.aborted) return { deliveries: [], cancels: [] };
+    reply = this.#take(nodeId, p.max, p.running);
+    return reply;
+  }
+
+  /** A node's answers. Unknown ids (answered already, aborted, another node's) are ignored; returns how many were taken. */
+  results(nodeId: string, results: { id: string; status: 'succeeded' | 'failed'; output?: unknown; error?: string }[]): number {
+    let taken = 0;
+    for (const result of results) {
+      const delivery = this.#deliveries.get(result.id);
+      if (!delivery || delivery.nodeId !== nodeId) continue;
+      taken += 1;
+      delivery.resolve(result.status === 'succeeded'
+        ? { kind: 'succeeded', output: result.output ?? null }
+        : { kind: 'failed', error: result.error ?? 'failed', output: result.output });
+    }
+    return taken;
+  }
+
+  /** The node left the registry: its deliveries will not be answered. */
+  nodeGone(nodeId: string): void {
+    for (const delivery of [...this.#deliveries.values()]) {
+      if (delivery.nodeId === nodeId) delivery.resolve({ kind: 'failed', error: `pull executor ${nodeId} is gone`, unreachable: true });
+    }
+    this.#cancels.delete(nodeId);
+  }
+
+  #take(nodeId: string, max: number, running: string[]): PollReply {
+    const queue = this.#queues.get(nodeId) ?? [];
+    const batch = queue.splice(0, max);
+    if (queue.length === 0) this.#queues.delete(nodeId);
+    for (const delivery of batch) delivery.taken = true;
+    const pending = this.#cancels.get(nodeId);
+    const cancels: PollReply['cancels'] = [];
+    if (pending) {
+      for (const id of running) {
+        const reason = pending.get(id);
+        if (reason) cancels.push({ id, reason });
+      }
+      // A cancel is told once for a delivery the node runs, and forgotten for one it no longer runs.
+      this.#cancels.delete(nodeId);
+    }
+    return { deliveries: batch.map((d) => ({ id: d.id, request: d.request })), cancels };
+  }
+
+  #cancel(delivery: Delivery, reason: CancelReason): void {
+    let pending = this.#cancels.get(delivery.nodeId);
+    if (!pending) this.#cancels.set(delivery.nodeId, (pending = new Map()));
+    pending.set(delivery.id, reason);
+    this.#wake(delivery.nodeId);
+  }
+
+  #forget(delivery: Delivery): void {
+    this.#deliveries.delete(delivery.id);
+    const queue = this.#queues.get(delivery.nodeId);
+    if (!queue || delivery.taken) return;
+    const index = queue.indexOf(delivery);
+    if (index >= 0) queue.splice(index, 1);
+    if (queue.length === 0) this.#queues.delete(delivery.nodeId);
+  }
+
+  #wake(nodeId: string): void {
+    const waiters = this.#waiters.get(nodeId);
+    if (!waiters) return;
+    for (const waiter of [...waiters]) waiter.wake();
+  }
+}
