@@ -1,1 +1,14 @@
-export {};
+/**
+ * @ecron/sdk: serve handlers to an ecron scheduler (`Executor`), and manage tasks and runs in
+ * code (`EcronClient`).
+ */
+export { Executor, type ExecutorEvents, type ExecutorTaskSpec, type RunEventInfo } from './executor.ts';
+export type { ExecutorOptions, ResolvedExecutorOptions } from './options.ts';
+export type { AbortReason, DetachedRun, Handler, HandlerContext } from './context.ts';
+export { EcronClient, type EcronClientOptions, type ExecutorsApi, type ListRunsParams, type ListTasksParams, type RunLogsParams, type RunsApi, type TasksApi } from './client.ts';
+export { EcronApiError, ExecutorError, type ExecutorErrorCode } from './errors.ts';
+export { installSignalHandlers } from './signals.ts';
+export { HANDED_BACK_HEADER, MAX_BODY_BYTES } from './http-transport.ts';
+export type { LogLevel, SdkLogger } from './log.ts';
+export type { RunOutcome } from './run-execution.ts';
+export { SDK_VERSION } from './version.ts';

@@ -1,0 +1,150 @@
+/** A typed client of the ecron REST API (`/api/v1/…`) over the global fetch. */
+import type {
+  ExecutorList, Page, RunLogResource, RunResource, RunStatus, TaskResource, TaskSpecInput, TaskState,
+} from '@ecron/contracts';
+import { apiRequest, parseBaseUrl, type ApiCall, type ApiConnection, type QueryValue } from './api-request.ts';
+import { EcronApiError } from './errors.ts';
+import { SDK_VERSION } from './version.ts';
+
+export interface EcronClientOptions {
+  /** Base URL of the ecron API, such as `http://127.0.0.1:7070`. */
+  server: string;
+  /** API bearer token; its role and namespaces decide what the calls may do. */
+  token: string;
+  /**
+   * Per-request time limit in ms.
+   * @default 30000
+   */
+  timeoutMs?: number;
+  /** @default `@ecron/sdk/<version>` */
+  userAgent?: string;
+}
+
+export interface ListTasksParams {
+  namespace?: string;
+  state?: TaskState;
+  /** Exact name. */
+  name?: string;
+  /** Case-insensitive substring of the name. */
+  q?: string;
+  lastRunStatus?: RunStatus;
+  cursor?: string;
+  limit?: number;
+}
+
+export interface ListRunsParams {
+  taskId?: string;
+  namespace?: string;
+  status?: RunStatus;
+  /** Runs scheduled at or after this instant. */
+  from?: string | Date;
+  /** Runs scheduled before this instant. */
+  to?: string | Date;
+  cursor?: string;
+  limit?: number;
+}
+
+export interface RunLogsParams {
+  /** Only lines after this sequence number (pass the previous answer's `nextSeq`). */
+  afterSeq?: number;
+  limit?: number;
+}
+
+export interface TasksApi {
+  create(spec: TaskSpecInput): Promise<TaskResource>;
+  get(id: string): Promise<TaskResource>;
+  list(params?: ListTasksParams): Promise<Page<TaskResource>>;
+  /** Replaces the spec (a new revision); with `revision`, refused (409) unless the task is at it. */
+  update(id: string, spec: TaskSpecInput, options?: { revision?: number }): Promise<TaskResource>;
+  delete(id: string): Promise<void>;
+  /** Runs the task now; `params` are shallow-merged over the task's. Returns the run created. */
+  trigger(id: string, params?: Record<string, unknown>): Promise<RunResource>;
+  pause(id: string): Promise<TaskResource>;
+  resume(id: string): Promise<TaskResource>;
+  /** Creates the task, or replaces the spec of the task with its namespace and name. */
+  upsert(spec: TaskSpecInput): Promise<TaskResource>;
+}
+
+export interface RunsApi {
+  list(params?: ListRunsParams): Promise<Page<RunResource>>;
+  get(id: string): Promise<RunResource>;
+  cancel(id: string): Promise<RunResource>;
+  logs(id: string, params?: RunLogsParams): Promise<{ items: RunLogResource[]; nextSeq: number }>;
+}
+
+export interface ExecutorsApi {
+  /** Executor nodes, all or of one group. */
+  list(group?: string): Promise<ExecutorList>;
+}
+
+const enc = encodeURIComponent;
+
+/**
+ * ```ts
+ * const client = new EcronClient({ server: 'http://127.0.0.1:7070', token });
+ * const task = await client.tasks.upsert({ name: 'nightly', schedule: { cron: '0 2 * * *' }, target });
+ * ```
+ * Every error answer throws an {@link EcronApiError} carrying the API's status, code and details.
+ */
+export class EcronClient {
+  readonly tasks: TasksApi;
+  readonly runs: RunsApi;
+  readonly executors: ExecutorsApi;
+  readonly #connection: ApiConnection;
+
+  constructor(options: EcronClientOptions) {
+    parseBaseUrl(options.server);
+    this.#connection = {
+      server: options.server,
+      token: options.token,
+      timeoutMs: options.timeoutMs ?? 30_000,
+      userAgent: options.userAgent ?? `@ecron/sdk/${SDK_VERSION}`,
+    };
+    const call = <T>(method: ApiCall['method'], path: string, extra: Omit<ApiCall, 'method' | 'path'> = {}) =>
+      this.request<T>({ method, path, ...extra });
+
+    this.tasks = {
+      create: (spec) => call('POST', '/api/v1/tasks', { body: spec }),
+      get: (id) => call('GET', `/api/v1/tasks/${enc(id)}`),
+      list: (params = {}) => call('GET', '/api/v1/tasks', { query: { ...params } }),
+      update: (id, spec, options = {}) => call('PUT', `/api/v1/tasks/${enc(id)}`, { body: spec, query: { revision: options.revision } }),
+      delete: async (id) => {
+        await call('DELETE', `/api/v1/tasks/${enc(id)}`);
+      },
+      trigger: (id, params) => call('POST', `/api/v1/tasks/${enc(id)}/trigger`, { body: params === undefined ? {} : { params } }),
+      pause: (id) => call('POST', `/api/v1/tasks/${enc(id)}/pause`),
+      resume: (id) => call('POST', `/api/v1/tasks/${enc(id)}/resume`),
+      upsert: (spec) => this.#upsert(spec),
+    };
+    this.runs = {
+      list: (params = {}) => call('GET', '/api/v1/runs', { query: { ...params } as Record<string, QueryValue> }),
+      get: (id) => call('GET', `/api/v1/runs/${enc(id)}`),
+      cancel: (id) => call('POST', `/api/v1/runs/${enc(id)}/cancel`),
+      logs: (id, params = {}) => call('GET', `/api/v1/runs/${enc(id)}/logs`, { query: { ...params } }),
+    };
+    this.executors = {
+      list: (group) => call('GET', '/api/v1/executors', { query: { group } }),
+    };
+  }
+
+  /** Any other API call, with the same authentication and error mapping. */
+  request<T>(call: ApiCall): Promise<T> {
+    return apiRequest<T>(this.#connection, call);
+  }
+
+  async #upsert(spec: TaskSpecInput): Promise<TaskResource> {
+    const namespace = spec.namespace ?? 'default';
+    // Twice at most: a task deleted between our create and our lookup is created again.
+    for (let round = 0; ; round++) {
+      try {
+        return await this.tasks.create(spec);
+      } catch (error) {
+        if (!(error instanceof EcronApiError) || error.code !== 'TASK_NAME_TAKEN') throw error;
+        const page = await this.tasks.list({ namespace, name: spec.name, limit: 1 });
+        const existing = page.items.find((task) => task.namespace === namespace && task.name === spec.name);
+        if (existing) return this.tasks.update(existing.id, spec);
+        if (round > 0) throw error;
+      }
+    }
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * The node's place in the executor registry: `PUT /api/v1/executors/{id}` registers it and is
+ * repeated as the heartbeat (at the interval the server's reply names); `DELETE` takes it out of
+ * routing at shutdown. A failed heartbeat is logged and tried again; it never throws.
+ */
+import { EXECUTOR_HEARTBEAT_MS, type ExecutorHeartbeat, type ExecutorHeartbeatReply } from '@ecron/contracts';
+import { apiRequest, type ApiConnection } from './api-request.ts';
+import { EcronApiError, ExecutorError } from './errors.ts';
+import { describeError, type SdkLogger } from './log.ts';
+
+export interface RegistrationOptions {
+  connection: ApiConnection;
+  id: string;
+  /** The heartbeat body as of now (handlers and inflight change). */
+  body(): ExecutorHeartbeat;
+  log: SdkLogger;
+  onReply(reply: ExecutorHeartbeatReply, first: boolean): void;
+  onFailure(error: Error): void;
+}
+
+export class Registration {
+  readonly #options: RegistrationOptions;
+  #timer: NodeJS.Timeout | null = null;
+  #beat: Promise<void> | null = null;
+  #intervalMs = EXECUTOR_HEARTBEAT_MS;
+  #stopped = false;
+
+  constructor(options: RegistrationOptions) {
+    this.#options = options;
+  }
+
+  get #path(): string {
+    return `/api/v1/executors/${encodeURIComponent(this.#options.id)}`;
+  }
+
+  /** The first registration; throws EXECUTOR_REGISTRATION_FAILED with the server's code. */
+  async register(): Promise<ExecutorHeartbeatReply> {
+    try {
+      const reply = await this.#put();
+      this.#options.onReply(reply, true);
+      return reply;
+    } catch (error) {
+      const { connection, id } = this.#options;
+      const reason = error instanceof EcronApiError
+        ? `${error.status ? `HTTP ${error.status} ` : ''}${error.code}: ${error.message}${detailText(error.details)}`
+        : describeError(error);
+      throw new ExecutorError('EXECUTOR_REGISTRATION_FAILED', `executor ${id} could not register with ${connection.server}: ${reason}`, { cause: error });
+    }
+  }
+
+  /** Heartbeats from now on, every `heartbeatMs` of the latest reply. */
+  startHeartbeats(): void {
+    if (!this.#stopped) this.#schedule();
+  }
+
+  /** Stops heartbeating; waits for a beat in flight so that none lands after the DELETE. */
+  async stopHeartbeats(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    await this.#beat;
+  }
+
+  /** Leaves routing; a 404 (already gone) is fine, other failures are logged. */
+  async deregister(): Promise<void> {
+    try {
+      await apiRequest(this.#options.connection, { method: 'DELETE', path: this.#path });
+    } catch (error) {
+      if (error instanceof EcronApiError && error.status === 404) return;
+      this.#options.log('warn', 'could not leave the executor registry; the server drops the node when its heartbeats stop', { error: describeError(error) });
+    }
+  }
+
+  #schedule(): void {
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      this.#beat = this.#heartbeat().finally(() => {
+        this.#beat = null;
+        if (!this.#stopped) this.#schedule();
+      });
+    }, this.#intervalMs);
+  }
+
+  async #heartbeat(): Promise<void> {
+    try {
+      this.#options.onReply(await this.#put(), false);
+    } catch (error) {
+      this.#options.log('warn', 'heartbeat failed; trying again', { error: describeError(error), code: (error as EcronApiError).code });
+      this.#options.onFailure(error as Error);
+    }
+  }
+
+  async #put(): Promise<ExecutorHeartbeatReply> {
+    const { connection } = this.#options;
+    // A heartbeat is useless once the next one is due: cap its time at the interval (at least 1 s).
+    const timeoutMs = Math.min(connection.timeoutMs, Math.max(this.#intervalMs, 1000));
+    const reply = await apiRequest<ExecutorHeartbeatReply>(connection, { method: 'PUT', path: this.#path, body: this.#options.body(), timeoutMs });
+    if (!reply || typeof reply.secret !== 'string') {
+      throw new EcronApiError({ status: 200, code: 'UNEXPECTED_RESPONSE', message: 'the heartbeat reply has no secret' });
+    }
+    if (Number.isFinite(reply.heartbeatMs) && reply.heartbeatMs > 0) this.#intervalMs = Math.max(100, reply.heartbeatMs);
+    return reply;
+  }
+}
+
+function detailText(details: unknown): string {
+  if (!Array.isArray(details) || details.length === 0) return '';
+  const issues = details
+    .map((issue: { path?: unknown; message?: unknown }) => (typeof issue?.message === 'string' ? `${issue.path ? `${String(issue.path)}: ` : ''}${issue.message}` : null))
+    .filter((line) => line !== null);
+  return issues.length ? ` (${issues.join('; ')})` : '';
+}
