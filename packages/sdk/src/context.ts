@@ -1,4 +1,5 @@
 /** What a handler receives: the run it serves, a signal to stop, and ways to report. */
+import type { RunRequest } from '@ecron/contracts';
 import type { LogLevel } from './log.ts';
 
 /**
@@ -36,6 +37,8 @@ export interface HandlerContext<P = Record<string, unknown>> {
   readonly shard: { readonly index: number; readonly total: number };
   /** When the attempt times out; null without a timeout. */
   readonly deadline: Date | null;
+  /** The run request as the scheduler sent it (shell targets' `command`, `group`, `callback`…). */
+  readonly request: RunRequest;
   /** Aborted on cancel, deadline, a closed connection or shutdown; `signal.reason` is an {@link AbortReason}. */
   readonly signal: AbortSignal;
   /** Appends a line to the run's log (sent to the server in batches). */

@@ -191,6 +191,7 @@ export class RunExecution {
       params: request.params ?? {},
       shard: Object.freeze({ index: request.shard.index, total: request.shard.total }),
       deadline,
+      request,
       signal: this.#controller.signal,
       log: (message: string, level: LogLevel = 'info') => reporter.log(level, message),
       progress: (percent: number) => reporter.progress(percent),
