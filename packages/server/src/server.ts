@@ -12,7 +12,9 @@ import type { Logger } from 'pino';
 import { buildApp } from './api/app.ts';
 import { systemClock, systemRandom, type Clock } from './core/clock.ts';
 import { EcronError } from './core/errors.ts';
+import { ExecutorDirectory } from './dispatch/executor-directory.ts';
 import { HttpDispatcher } from './dispatch/http-dispatcher.ts';
+import { PullHub } from './dispatch/pull-hub.ts';
 import { HistoryRetention } from './scheduler/history-retention.ts';
 import { Scheduler } from './scheduler/scheduler.ts';
 import { BucketLeases } from './scheduler/bucket-leases.ts';
@@ -88,8 +90,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       ...options.leases,
       log: (level, message, fields) => log[level]({ nodeId, ...fields }, message),
     });
+    const directory = new ExecutorDirectory({ store, clock, log: (level, message, fields) => log[level](fields ?? {}, message) });
+    const pull = new PullHub();
+    directory.events.on('node:gone', (id) => pull.nodeGone(id));
     const scheduler = new Scheduler({
       store, clock, random: systemRandom, dispatcher, callbackKey: keys.callbackKey, publicUrl: () => publicUrl, leases,
+      executors: { directory, pull },
       log: (level, message, fields) => log[level](fields ?? {}, message),
       ...options.scheduler,
     });
@@ -100,6 +106,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       throw new EcronError('ADDRESS_IN_USE', `${options.host}:${options.port} is already in use (another ecron?): stop it, or choose another --port`);
     });
     if (!configuredUrl) publicUrl = `http://${urlHost(options.host)}:${(app.server.address() as AddressInfo).port}`;
+    await directory.start();
+    cleanup.unshift(async () => directory.stop());
     await scheduler.start();
     cleanup.unshift(() => scheduler.stop());
     const retention = new HistoryRetention({

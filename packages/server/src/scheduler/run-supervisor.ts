@@ -94,13 +94,13 @@ export class RunSupervisor {
 
   /**
    * Back-pressure for executor targets: true when the task's group has no live node and a run of
-   * the task already waits for one. Its fires are then skipped (counted), not recorded as runs,
-   * so that runs never pile up while no executor is alive.
+   * the task is already active (waiting for an executor, or on its way to finding none). Its fires
+   * are then skipped (counted), not recorded as runs, so that runs never pile up while no executor
+   * is alive: at most one run per task waits.
    */
   holdsFires(task: TaskRecord): boolean {
-    if (!this.#executors || !isExecutorTarget(task.spec.target) || this.#executors.hasLiveNode(task)) return false;
-    for (const id of this.#activeByTask.get(task.id) ?? []) if (this.#waiting.has(id)) return true;
-    return false;
+    if (!this.#executors || !isExecutorTarget(task.spec.target) || this.activeCount(task.id) === 0) return false;
+    return !this.#executors.hasLiveNode(task);
   }
 
   /** Runs waiting for an executor here. */

@@ -72,10 +72,10 @@ describe('invalid task specs', () => {
     expect(issuesOf(res).map((i) => [i.path, i.code])).toEqual(expect.arrayContaining([['name', 'REQUIRED'], ['target', expect.any(String)]]));
   });
 
-  it('a target type this server cannot dispatch to yet', async () => {
-    const res = await h.call('POST', '/api/v1/tasks', { body: { ...valid, target: { type: 'executor', group: 'billing', handler: 'report' } } });
-    await expectRefused(res, 422, 'TARGET_NOT_SUPPORTED');
-    expect(errorOf(res).details.issues[0].path).toBe('target.type');
+  it('an executor target without its group, or with an impossible sharding', async () => {
+    const res = await h.call('POST', '/api/v1/tasks', { body: { ...valid, target: { type: 'executor', handler: 'report', routing: { sharding: { total: 0 } } } } });
+    await expectRefused(res, 400, 'VALIDATION_FAILED');
+    expect(issuesOf(res).map((i) => i.path)).toEqual(expect.arrayContaining(['target.group', 'target.routing.sharding.total']));
   });
 
   it('an invalid update leaves the task as it was', async () => {

@@ -1,7 +1,9 @@
 import { isFinalRunStatus, type TaskSpecInput } from '@ecron/contracts';
 import { nextEvent } from './events.ts';
 import { ManualClock } from '../../src/testing/manual-clock.ts';
+import { ExecutorDirectory } from '../../src/dispatch/executor-directory.ts';
 import { HttpDispatcher } from '../../src/dispatch/http-dispatcher.ts';
+import { PullHub } from '../../src/dispatch/pull-hub.ts';
 import { Scheduler, type SchedulerEvents, type SchedulerOptions } from '../../src/scheduler/scheduler.ts';
 import { createTaskService, type TaskService } from '../../src/services/task-service.ts';
 import type { Caller } from '../../src/services/access.ts';
@@ -28,15 +30,20 @@ export class SchedulerHarness {
   tasks!: TaskService;
   executorUrl = '';
   readonly #options: Partial<SchedulerOptions>;
+  /** The executor registry as the scheduler sees it (with `executors: true`): refreshed on the manual clock. */
+  readonly directory: ExecutorDirectory | null;
+  readonly pull = new PullHub();
 
-  constructor(options: { start?: string; scheduler?: Partial<SchedulerOptions> } = {}) {
+  constructor(options: { start?: string; scheduler?: Partial<SchedulerOptions>; executors?: boolean } = {}) {
     this.clock = new ManualClock(options.start ?? '2026-03-01T00:00:00.000Z');
     this.store = createSqliteStore({ path: ':memory:' });
-    this.#options = options.scheduler ?? {};
+    this.directory = options.executors ? new ExecutorDirectory({ store: this.store, clock: this.clock, log: () => {} }) : null;
+    this.#options = { ...(this.directory ? { executors: { directory: this.directory, pull: this.pull } } : {}), ...options.scheduler };
   }
 
   async start(): Promise<this> {
     await this.store.open();
+    await this.directory?.start();
     this.executorUrl = await this.executor.start();
     await this.#startScheduler();
     return this;
@@ -108,6 +115,7 @@ export class SchedulerHarness {
   }
 
   async close(): Promise<void> {
+    this.directory?.stop();
     await this.stopScheduler();
     await this.dispatcher.close();
     await this.executor.stop();
