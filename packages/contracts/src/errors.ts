@@ -20,6 +20,7 @@ export const ERROR_CODES = {
   RUN_NOT_FOUND: { status: 404, message: 'no such run' },
   RUN_ALREADY_FINISHED: { status: 409, message: 'the run has already finished' },
   TOKEN_NOT_FOUND: { status: 404, message: 'no such token' },
+  EXECUTOR_NOT_FOUND: { status: 404, message: 'no such executor node' },
   CALLBACK_TOKEN_INVALID: { status: 401, message: 'the callback token is missing or invalid' },
   CALLBACK_RUN_MISMATCH: { status: 403, message: 'the callback token belongs to another run' },
   CALLBACK_ATTEMPT_SUPERSEDED: { status: 409, message: 'the report is for an attempt that is no longer current' },

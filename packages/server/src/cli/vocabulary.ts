@@ -6,7 +6,7 @@ import type { RunStatus, TaskState, TokenRole } from '@ecron/contracts';
  * when the contracts gain a value that is missing here.
  */
 export const TASK_STATES = ['active', 'paused', 'completed'] as const satisfies readonly TaskState[];
-export const RUN_STATUSES = ['pending', 'dispatched', 'running', 'succeeded', 'failed', 'timed_out', 'cancelled', 'skipped', 'lost'] as const satisfies readonly RunStatus[];
+export const RUN_STATUSES = ['pending', 'no_executor', 'dispatched', 'running', 'succeeded', 'failed', 'timed_out', 'cancelled', 'skipped', 'lost'] as const satisfies readonly RunStatus[];
 export const FINAL_RUN_STATUSES = ['succeeded', 'failed', 'timed_out', 'cancelled', 'skipped', 'lost'] as const satisfies readonly RunStatus[];
 export const TOKEN_ROLES = ['admin', 'editor', 'viewer'] as const satisfies readonly TokenRole[];
 

@@ -6,6 +6,7 @@
 import { describe } from 'vitest';
 import { describeAttempts } from './attempts.ts';
 import { describeCluster } from './cluster.ts';
+import { describeExecutors } from './executors.ts';
 import { describeFires } from './fires.ts';
 import { useStore, type StoreFactory } from './fixtures.ts';
 import { describeInstants } from './instants.ts';
@@ -30,5 +31,6 @@ export function exerciseStore(name: string, factory: StoreFactory): void {
     describeInstants(ctx);
     describeRetention(ctx);
     describeCluster(ctx);
+    describeExecutors(ctx);
   });
 }

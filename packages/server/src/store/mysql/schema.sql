@@ -76,6 +76,24 @@ CREATE TABLE `cluster_secrets` (
   PRIMARY KEY (`name`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
+CREATE TABLE `executor_nodes` (
+  `id` varchar(128) NOT NULL,
+  `group` varchar(128) NOT NULL,
+  `mode` varchar(8) NOT NULL CHECK (`mode` in ('push','pull')),
+  `transport` varchar(8) NOT NULL CHECK (`transport` in ('http','grpc')),
+  `address` varchar(2048) DEFAULT NULL,
+  `labels` mediumtext NOT NULL,
+  `weight` int(11) NOT NULL,
+  `handlers` mediumtext NOT NULL,
+  `version` varchar(64) NOT NULL,
+  `inflight` int(11) NOT NULL,
+  `started_at` bigint(20) NOT NULL,
+  `heartbeat_at` bigint(20) NOT NULL,
+  `expires_at` bigint(20) NOT NULL,
+  PRIMARY KEY (`id`),
+  KEY `executor_nodes_group` (`group`,`id`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
 CREATE TABLE `kysely_migration` (
   `name` varchar(255) NOT NULL,
   `timestamp` varchar(255) NOT NULL,
@@ -96,7 +114,7 @@ CREATE TABLE `runs` (
   `task_revision` int(11) NOT NULL,
   `trigger` varchar(16) NOT NULL CHECK (`trigger` in ('schedule','manual')),
   `scheduled_at` bigint(20) NOT NULL,
-  `status` varchar(16) NOT NULL CHECK (`status` in ('pending','dispatched','running','succeeded','failed','timed_out','cancelled','skipped','lost')),
+  `status` varchar(16) NOT NULL,
   `attempt` int(11) NOT NULL DEFAULT 0,
   `params` mediumtext NOT NULL,
   `progress` double DEFAULT NULL,
@@ -114,7 +132,8 @@ CREATE TABLE `runs` (
   UNIQUE KEY `runs_fire` (`scheduled_at`,`fire_task_id`),
   KEY `runs_task` (`task_id`,`id`),
   KEY `runs_finished` (`finished_at`,`task_id`,`id`),
-  CONSTRAINT `runs_final` CHECK (`finished_at` is null = `status` in ('pending','dispatched','running'))
+  CONSTRAINT `runs_status` CHECK (`status` in ('pending','no_executor','dispatched','running','succeeded','failed','timed_out','cancelled','skipped','lost')),
+  CONSTRAINT `runs_final` CHECK (`finished_at` is null = `status` in ('pending','no_executor','dispatched','running'))
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 CREATE TABLE `run_logs` (

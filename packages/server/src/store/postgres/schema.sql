@@ -75,9 +75,28 @@ CREATE TABLE cluster_secrets (
   CONSTRAINT cluster_secrets_pkey PRIMARY KEY (name)
 );
 
+CREATE TABLE executor_nodes (
+  id text COLLATE "C" NOT NULL,
+  "group" text COLLATE "C" NOT NULL,
+  mode text NOT NULL,
+  transport text NOT NULL,
+  address text,
+  labels json NOT NULL,
+  weight integer NOT NULL,
+  handlers json NOT NULL,
+  version text NOT NULL,
+  inflight integer NOT NULL,
+  started_at bigint NOT NULL,
+  heartbeat_at bigint NOT NULL,
+  expires_at bigint NOT NULL,
+  CONSTRAINT executor_nodes_mode_check CHECK ((mode = ANY (ARRAY['push'::text, 'pull'::text]))),
+  CONSTRAINT executor_nodes_transport_check CHECK ((transport = ANY (ARRAY['http'::text, 'grpc'::text]))),
+  CONSTRAINT executor_nodes_pkey PRIMARY KEY (id)
+);
+
 CREATE TABLE kysely_migration (
   name character varying(255) NOT NULL,
-  timestamp character varying(255) NOT NULL,
+  "timestamp" character varying(255) NOT NULL,
   CONSTRAINT kysely_migration_pkey PRIMARY KEY (name)
 );
 
@@ -120,8 +139,8 @@ CREATE TABLE runs (
   created_at bigint NOT NULL,
   started_at bigint,
   finished_at bigint,
-  CONSTRAINT runs_final CHECK (((finished_at IS NULL) = (status = ANY (ARRAY['pending'::text, 'dispatched'::text, 'running'::text])))),
-  CONSTRAINT runs_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'dispatched'::text, 'running'::text, 'succeeded'::text, 'failed'::text, 'timed_out'::text, 'cancelled'::text, 'skipped'::text, 'lost'::text]))),
+  CONSTRAINT runs_final CHECK (((finished_at IS NULL) = (status = ANY (ARRAY['pending'::text, 'no_executor'::text, 'dispatched'::text, 'running'::text])))),
+  CONSTRAINT runs_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'no_executor'::text, 'dispatched'::text, 'running'::text, 'succeeded'::text, 'failed'::text, 'timed_out'::text, 'cancelled'::text, 'skipped'::text, 'lost'::text]))),
   CONSTRAINT runs_trigger_check CHECK ((trigger = ANY (ARRAY['schedule'::text, 'manual'::text]))),
   CONSTRAINT runs_pkey PRIMARY KEY (id)
 );
@@ -161,6 +180,8 @@ CREATE INDEX audit_log_action ON audit_log USING btree (action, id);
 CREATE INDEX audit_log_resource ON audit_log USING btree (resource_id, id);
 
 CREATE INDEX changes_at ON changes USING btree (at);
+
+CREATE INDEX executor_nodes_group ON executor_nodes USING btree ("group", id);
 
 CREATE INDEX runs_active ON runs USING btree (task_id, id) WHERE (finished_at IS NULL);
 

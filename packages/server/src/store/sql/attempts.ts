@@ -12,6 +12,7 @@ import type { FinishAttemptParams, StartAttemptParams } from '../store.ts';
 import { inList, inTransaction, rows, type SqlContext } from './context.ts';
 import type { Column, SqlValue } from './dialect.ts';
 import { ATTEMPT_COLUMNS } from './fires.ts';
+import { isWaiting } from './runs.ts';
 
 const STARTED_RUN_COLUMNS: readonly Column[] = [
   { name: 'id', type: 'text' }, { name: 'attempt', type: 'int' }, { name: 'deadline_at', type: 'bigint' }, { name: 'started_at', type: 'bigint' },
@@ -20,8 +21,9 @@ const FINAL_RUN_COLUMNS: readonly Column[] = [
   { name: 'id', type: 'text' }, { name: 'status', type: 'text' }, { name: 'output', type: 'json' }, { name: 'error', type: 'text' },
   { name: 'finished_at', type: 'bigint' },
 ];
-const RETRIED_RUN_COLUMNS: readonly Column[] = [
-  { name: 'id', type: 'text' }, { name: 'error', type: 'text' }, { name: 'next_attempt_at', type: 'bigint' },
+/** Runs going back to wait: `pending` until next_attempt_at (a retry), or `no_executor` (next_attempt_at null). */
+const WAITING_RUN_COLUMNS: readonly Column[] = [
+  { name: 'id', type: 'text' }, { name: 'status', type: 'text' }, { name: 'error', type: 'text' }, { name: 'next_attempt_at', type: 'bigint' },
 ];
 const ENDED_ATTEMPT_COLUMNS: readonly Column[] = [
   { name: 'run_id', type: 'text' }, { name: 'number', type: 'int' }, { name: 'status', type: 'text' }, { name: 'finished_at', type: 'bigint' },
@@ -49,7 +51,7 @@ async function updateRows(ctx: SqlContext, trx: Kysely<unknown>, p: {
   }).execute(trx);
 }
 
-/** Starts attempts; each item is a CAS on (pending, attempt − 1), null when it fails. */
+/** Starts attempts; each item is a CAS on (pending or no_executor, attempt − 1), null when it fails. */
 export async function startAttempts(ctx: SqlContext, items: readonly StartAttemptParams[]): Promise<(RunRecord | null)[]> {
   if (items.length === 0) return [];
   return inTransaction(ctx, async (trx) => {
@@ -57,7 +59,7 @@ export async function startAttempts(ctx: SqlContext, items: readonly StartAttemp
     const started: StartAttemptParams[] = [];
     const results = items.map((item) => {
       const run = runs.get(item.runId);
-      if (run === undefined || run.status !== 'pending' || run.attempt !== item.attempt - 1) return null;
+      if (run === undefined || !isWaiting(run.status) || run.attempt !== item.attempt - 1) return null;
       const next: RunRecord = {
         ...run, status: 'dispatched', attempt: item.attempt, deadlineAt: item.deadlineAt, nextAttemptAt: null,
         startedAt: run.startedAt ?? item.startedAt, reportSeq: -1, progress: null,
@@ -83,7 +85,7 @@ export async function startAttempts(ctx: SqlContext, items: readonly StartAttemp
 
 /**
  * Ends attempts: CAS on (run.attempt = attempt, attempt in flight), null when stale. A retry puts
- * the run back to pending; a final outcome ends it and sets its task's last run status, and its
+ * the run back to pending, a no_executor outcome to no_executor; a final outcome ends it and sets its task's last run status, and its
  * next fire when the task has none and is active.
  */
 export async function finishAttempts(ctx: SqlContext, items: readonly FinishAttemptParams[]): Promise<(RunRecord | null)[]> {
@@ -91,13 +93,13 @@ export async function finishAttempts(ctx: SqlContext, items: readonly FinishAtte
   return inTransaction(ctx, async (trx) => {
     const runs = await lockRuns(ctx, trx, items.map((item) => item.runId));
     const finals: SqlValue[][] = [];
-    const retries: SqlValue[][] = [];
+    const waits: SqlValue[][] = [];
     const attempts: SqlValue[][] = [];
     /** Per task, in input order: the last final status and the first next fire given. */
     const tasks = new Map<string, { status: string; nextFireAt: number | null }>();
     const results = items.map((item) => {
       const run = runs.get(item.runId);
-      if (run === undefined || run.finishedAt !== null || run.status === 'pending' || run.attempt !== item.attempt) return null;
+      if (run === undefined || run.finishedAt !== null || isWaiting(run.status) || run.attempt !== item.attempt) return null;
       const output = outputJson(item.output);
       const error = item.error ?? null;
       let next: RunRecord;
@@ -107,8 +109,10 @@ export async function finishAttempts(ctx: SqlContext, items: readonly FinishAtte
         const task = tasks.get(run.taskId);
         tasks.set(run.taskId, { status: item.outcome.status, nextFireAt: task?.nextFireAt ?? item.taskNextFireAt ?? null });
       } else {
-        next = { ...run, status: 'pending', error, nextAttemptAt: item.outcome.nextAttemptAt, deadlineAt: null };
-        retries.push([run.id, error, item.outcome.nextAttemptAt]);
+        const status = item.outcome.kind === 'retry' ? 'pending' : 'no_executor';
+        const nextAttemptAt = item.outcome.kind === 'retry' ? item.outcome.nextAttemptAt : null;
+        next = { ...run, status, error, nextAttemptAt, deadlineAt: null };
+        waits.push([run.id, status, error, nextAttemptAt]);
       }
       attempts.push([run.id, item.attempt, item.attemptStatus, item.at, error, output]);
       runs.set(item.runId, next);
@@ -119,8 +123,8 @@ export async function finishAttempts(ctx: SqlContext, items: readonly FinishAtte
       set: [['status', 'v.status'], ['output', 'v.output'], ['error', 'v.error'], ['finished_at', 'v.finished_at'], ['next_attempt_at', 'NULL']],
     });
     await updateRows(ctx, trx, {
-      table: 'runs', alias: 'r', columns: RETRIED_RUN_COLUMNS, rows: retries, on: 'r.id = v.id',
-      set: [['status', `'pending'`], ['error', 'v.error'], ['next_attempt_at', 'v.next_attempt_at'], ['deadline_at', 'NULL']],
+      table: 'runs', alias: 'r', columns: WAITING_RUN_COLUMNS, rows: waits, on: 'r.id = v.id',
+      set: [['status', 'v.status'], ['error', 'v.error'], ['next_attempt_at', 'v.next_attempt_at'], ['deadline_at', 'NULL']],
     });
     await updateRows(ctx, trx, {
       table: 'attempts', alias: 'a', columns: ENDED_ATTEMPT_COLUMNS, rows: attempts, on: 'a.run_id = v.run_id AND a.number = v.number',

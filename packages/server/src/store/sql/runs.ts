@@ -16,7 +16,9 @@ import { namespaceScope } from './tasks.ts';
 import { auditOf, insertAudit } from './tokens-audit.ts';
 
 /** The attempt is in flight: the run is dispatched or running. */
-const IN_FLIGHT = sql`finished_at IS NULL AND status <> 'pending'`;
+const IN_FLIGHT = sql`status IN ('dispatched', 'running')`;
+/** Waiting for an attempt: queued or backing off (`pending`), or waiting for a live executor node. */
+export const isWaiting = (status: RunStatus): boolean => status === 'pending' || status === 'no_executor';
 
 export async function readRun(db: Kysely<unknown>, id: string): Promise<RunRecord | null> {
   const row = await firstRow(db, sql`SELECT * FROM runs WHERE id = ${id}`);
@@ -74,13 +76,13 @@ export async function markRunning(ctx: SqlContext, p: { runId: string; attempt: 
   });
 }
 
-/** Ends a pending run (no attempt in flight): CAS on pending; sets the task's last run status. */
+/** Ends a waiting run (no attempt in flight): CAS on pending or no_executor; sets the task's last run status. */
 export async function finishRun(ctx: SqlContext, p: {
   runId: string; status: 'cancelled' | 'skipped' | 'lost' | 'failed'; at: number; error?: string | null; audit?: AuditInput;
 }): Promise<RunRecord | null> {
   return inTransaction(ctx, async (trx) => {
     const changed = await affected(trx, sql`UPDATE runs SET status = ${p.status}, error = coalesce(${p.error ?? null}, error), finished_at = ${p.at},
-      next_attempt_at = NULL WHERE id = ${p.runId} AND status = 'pending'`);
+      next_attempt_at = NULL WHERE id = ${p.runId} AND status IN ('pending', 'no_executor')`);
     if (changed === 0) return null;
     const run = (await readRun(trx, p.runId))!;
     await sql`UPDATE tasks SET last_run_status = ${p.status} WHERE id = ${run.taskId}`.execute(trx);
@@ -96,7 +98,7 @@ export async function acceptReport(ctx: SqlContext, p: { runId: string; attempt:
   const run = await firstRow<{ status: RunStatus; attempt: number }>(ctx.db, sql`SELECT status, attempt FROM runs WHERE id = ${p.runId}`);
   if (run === null) return 'not_found';
   if (isFinalRunStatus(run.status)) return 'finished';
-  if (Number(run.attempt) !== p.attempt || run.status === 'pending') return 'superseded';
+  if (Number(run.attempt) !== p.attempt || isWaiting(run.status)) return 'superseded';
   return 'replayed';
 }
 

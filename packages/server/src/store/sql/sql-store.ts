@@ -15,6 +15,7 @@ import * as changeFeed from './change-feed.ts';
 import * as cluster from './cluster.ts';
 import type { SqlContext } from './context.ts';
 import type { SqlDialect } from './dialect.ts';
+import * as executors from './executors.ts';
 import * as fires from './fires.ts';
 import * as runLogs from './run-logs.ts';
 import * as runs from './runs.ts';
@@ -136,6 +137,11 @@ class SqlStore implements Store {
   ensureSecret: Store['ensureSecret'] = (p) => this.#use((ctx) => cluster.ensureSecret(ctx, p));
   watchChanges: Store['watchChanges'] = (listener) => this.#use(() => this.#changes.subscribe(listener));
   publishChanges: Store['publishChanges'] = (changes) => this.#use((ctx) => changeFeed.publishChanges(ctx, changes));
+
+  // ---- executor registry
+  heartbeatExecutor: Store['heartbeatExecutor'] = (p) => this.#use((ctx) => executors.heartbeatExecutor(ctx, p));
+  removeExecutor: Store['removeExecutor'] = (p) => this.#use((ctx) => executors.removeExecutor(ctx, p.id));
+  listExecutors: Store['listExecutors'] = (p) => this.#use((ctx) => executors.listExecutors(ctx, p));
 
   // ---- tokens and audit
   createToken: Store['createToken'] = (p) => this.#use((ctx) => tokensAudit.createToken(ctx, p));

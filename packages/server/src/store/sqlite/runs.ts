@@ -3,11 +3,12 @@
  * attempt, so a stale caller (a timed-out supervisor racing a late callback, a second scheduler)
  * changes nothing and gets null.
  *
- *   pending ─startAttempts→ dispatched ─markRunning→ running
- *      ↑                        │                       │
- *      └──── finishAttempts (retry) ────────────────────┤
- *                               └── finishAttempts (final) → succeeded | failed | timed_out | cancelled | lost
- *   pending ─finishRun→ cancelled | skipped | lost | failed
+ *   pending | no_executor ─startAttempts→ dispatched ─markRunning→ running
+ *      ↑           ↑                         │                       │
+ *      │           └── finishAttempts (no_executor) ─────────────────┤
+ *      └──── finishAttempts (retry) ─────────────────────────────────┤
+ *                                            └── finishAttempts (final) → succeeded | failed | timed_out | cancelled | lost
+ *   pending | no_executor ─finishRun→ cancelled | skipped | lost | failed
  */
 import { isFinalRunStatus, type RunStatus } from '@ecron/contracts';
 import { bucketOf } from '../../core/buckets.ts';
@@ -25,15 +26,18 @@ import { insertAudit } from './tokens-audit.ts';
  * SQLite evaluates by building an ephemeral table on every execution.
  */
 const ACTIVE = 'finished_at IS NULL';
-const IN_FLIGHT = `finished_at IS NULL AND status <> 'pending'`;
+const IN_FLIGHT = `(status = 'dispatched' OR status = 'running')`;
+/** Waiting for an attempt: queued or backing off (`pending`), or waiting for a live executor node. */
+const WAITING = `(status = 'pending' OR status = 'no_executor')`;
 
 /**
  * START_ATTEMPT — in: attempt, deadline_at, started_at, run id, previous attempt. Out: changes = 0
- * when the run is not pending at the previous attempt (someone else started it).
+ * when the run is not waiting (pending or no_executor) at the previous attempt (someone else
+ * started it).
  */
 const START_ATTEMPT = `UPDATE runs SET status = 'dispatched', attempt = ?, deadline_at = ?, next_attempt_at = NULL,
   started_at = coalesce(started_at, ?), report_seq = -1, progress = NULL
-  WHERE id = ? AND status = 'pending' AND attempt = ?`;
+  WHERE id = ? AND ${WAITING} AND attempt = ?`;
 const INSERT_ATTEMPT = `INSERT INTO attempts (run_id, number, status, executor, started_at) VALUES (?, ?, 'dispatched', ?, ?)`;
 
 /** MARK_RUNNING — in: started_at, run id, attempt. Applies only while that attempt is in flight. */
@@ -47,6 +51,12 @@ const FINISH_RUN_FINAL = `UPDATE runs SET status = ?, output = ?, error = ?, fin
 /** RETRY_RUN — in: error, next_attempt_at, run id, attempt. Back to pending until next_attempt_at. */
 const RETRY_RUN = `UPDATE runs SET status = 'pending', error = ?, next_attempt_at = ?, deadline_at = NULL
   WHERE id = ? AND attempt = ? AND ${IN_FLIGHT}`;
+/**
+ * NO_EXECUTOR_RUN — in: error, run id, attempt. No live executor took the attempt: the run waits
+ * as no_executor, with no next attempt time, until one appears.
+ */
+const NO_EXECUTOR_RUN = `UPDATE runs SET status = 'no_executor', error = ?, next_attempt_at = NULL, deadline_at = NULL
+  WHERE id = ? AND attempt = ? AND ${IN_FLIGHT}`;
 const FINISH_ATTEMPT = `UPDATE attempts SET status = ?, finished_at = ?, error = ?, output = ? WHERE run_id = ? AND number = ?`;
 /**
  * END_TASK_RUN — in: status, next fire, task id. Sets the task's last run status, and its next
@@ -55,9 +65,9 @@ const FINISH_ATTEMPT = `UPDATE attempts SET status = ?, finished_at = ?, error =
 const END_TASK_RUN = `UPDATE tasks SET last_run_status = ?,
   next_fire_at = CASE WHEN next_fire_at IS NULL AND state = 'active' THEN ? ELSE next_fire_at END WHERE id = ?`;
 
-/** FINISH_PENDING_RUN — in: status, error (null keeps), finished_at, run id. CAS on pending. */
+/** FINISH_PENDING_RUN — in: status, error (null keeps), finished_at, run id. CAS on pending or no_executor. */
 const FINISH_PENDING_RUN = `UPDATE runs SET status = ?, error = coalesce(?, error), finished_at = ?, next_attempt_at = NULL
-  WHERE id = ? AND status = 'pending'`;
+  WHERE id = ? AND ${WAITING}`;
 
 /**
  * ACCEPT_REPORT — in: seq, progress (null keeps), run id, attempt, seq. Out: changes = 1 when the
@@ -152,12 +162,15 @@ export function finishAttempts(conn: SqliteConnection, items: FinishAttemptParam
   return conn.transaction(() => items.map((item) => {
     const output = outputJson(item.output);
     const error = item.error ?? null;
-    const row = item.outcome.kind === 'final'
-      ? casRun(conn, FINISH_RUN_FINAL, item.runId, item.outcome.status, output, error, item.at, item.runId, item.attempt)
-      : casRun(conn, RETRY_RUN, item.runId, error, item.outcome.nextAttemptAt, item.runId, item.attempt);
+    const { outcome } = item;
+    const row = outcome.kind === 'final'
+      ? casRun(conn, FINISH_RUN_FINAL, item.runId, outcome.status, output, error, item.at, item.runId, item.attempt)
+      : outcome.kind === 'retry'
+        ? casRun(conn, RETRY_RUN, item.runId, error, outcome.nextAttemptAt, item.runId, item.attempt)
+        : casRun(conn, NO_EXECUTOR_RUN, item.runId, error, item.runId, item.attempt);
     if (row === undefined) return null;
     finishAttempt.run(item.attemptStatus, item.at, error, output, item.runId, item.attempt);
-    if (item.outcome.kind === 'final') endTaskRun.run(item.outcome.status, item.taskNextFireAt ?? null, row.task_id as string);
+    if (outcome.kind === 'final') endTaskRun.run(outcome.status, item.taskNextFireAt ?? null, row.task_id as string);
     return toRun(row);
   }));
 }
@@ -180,7 +193,7 @@ export function acceptReport(conn: SqliteConnection, p: { runId: string; attempt
   const run = conn.statement('SELECT status, attempt FROM runs WHERE id = ?').get(p.runId) as { status: RunStatus; attempt: number } | undefined;
   if (run === undefined) return 'not_found';
   if (isFinalRunStatus(run.status)) return 'finished';
-  if (run.attempt !== p.attempt || run.status === 'pending') return 'superseded';
+  if (run.attempt !== p.attempt || run.status === 'pending' || run.status === 'no_executor') return 'superseded';
   return 'replayed';
 }
 

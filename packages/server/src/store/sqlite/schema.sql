@@ -45,35 +45,6 @@ CREATE TABLE api_tokens (
   revoked_at INTEGER
 ) STRICT;
 
-CREATE TABLE runs (
-  id TEXT PRIMARY KEY NOT NULL, -- UUIDv7: ordering by id is ordering by creation
-  task_id TEXT NOT NULL,
-  namespace TEXT NOT NULL,
-  task_name TEXT NOT NULL,
-  task_revision INTEGER NOT NULL,
-  trigger TEXT NOT NULL CHECK (trigger = 'schedule' OR trigger = 'manual'),
-  scheduled_at INTEGER NOT NULL,
-  status TEXT NOT NULL CHECK (status = 'pending' OR status = 'dispatched' OR status = 'running' OR status = 'succeeded' OR status = 'failed' OR status = 'timed_out' OR status = 'cancelled' OR status = 'skipped' OR status = 'lost'),
-  attempt INTEGER NOT NULL DEFAULT 0, -- current attempt; 0 before the first dispatch
-  params TEXT NOT NULL, -- JSON object
-  progress REAL,
-  output TEXT, -- JSON, capped (see history-caps.ts)
-  error TEXT,
-  next_attempt_at INTEGER,
-  deadline_at INTEGER,
-  report_seq INTEGER NOT NULL DEFAULT -1, -- highest callback seq of the current attempt
-  created_at INTEGER NOT NULL,
-  started_at INTEGER,
-  finished_at INTEGER, owner TEXT, -- set exactly when the status becomes final
-  CHECK ((finished_at IS NULL) = (status = 'pending' OR status = 'dispatched' OR status = 'running'))
-) STRICT;
-
-CREATE UNIQUE INDEX runs_fire ON runs (scheduled_at, task_id) WHERE trigger = 'schedule';
-
-CREATE INDEX runs_task ON runs (task_id, id);
-
-CREATE INDEX runs_active ON runs (task_id, id) WHERE finished_at IS NULL;
-
 CREATE TABLE attempts (
   run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
   number INTEGER NOT NULL,
@@ -110,8 +81,6 @@ CREATE INDEX audit_log_resource ON audit_log (resource_id, id);
 
 CREATE INDEX audit_log_action ON audit_log (action, id);
 
-CREATE INDEX runs_finished ON runs (finished_at) WHERE finished_at IS NOT NULL;
-
 CREATE TABLE cluster_nodes (
   id TEXT PRIMARY KEY NOT NULL,
   address TEXT,
@@ -133,3 +102,53 @@ CREATE TABLE bucket_leases (
   epoch INTEGER NOT NULL,
   expires_at INTEGER NOT NULL
 ) STRICT;
+
+CREATE TABLE executor_nodes (
+  id TEXT PRIMARY KEY NOT NULL,
+  "group" TEXT NOT NULL,
+  mode TEXT NOT NULL CHECK (mode = 'push' OR mode = 'pull'),
+  transport TEXT NOT NULL CHECK (transport = 'http' OR transport = 'grpc'),
+  address TEXT, -- where runs are sent in push mode; null in pull mode
+  labels TEXT NOT NULL, -- JSON object
+  weight INTEGER NOT NULL,
+  handlers TEXT NOT NULL, -- JSON array
+  version TEXT NOT NULL,
+  inflight INTEGER NOT NULL,
+  started_at INTEGER NOT NULL,
+  heartbeat_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+) STRICT;
+
+CREATE INDEX executor_nodes_group ON executor_nodes ("group", id);
+
+CREATE TABLE "runs" (
+  id TEXT PRIMARY KEY NOT NULL, -- UUIDv7: ordering by id is ordering by creation
+  task_id TEXT NOT NULL,
+  namespace TEXT NOT NULL,
+  task_name TEXT NOT NULL,
+  task_revision INTEGER NOT NULL,
+  trigger TEXT NOT NULL CHECK (trigger = 'schedule' OR trigger = 'manual'),
+  scheduled_at INTEGER NOT NULL,
+  status TEXT NOT NULL CHECK (status = 'pending' OR status = 'no_executor' OR status = 'dispatched' OR status = 'running' OR status = 'succeeded' OR status = 'failed' OR status = 'timed_out' OR status = 'cancelled' OR status = 'skipped' OR status = 'lost'),
+  attempt INTEGER NOT NULL DEFAULT 0, -- current attempt; 0 before the first dispatch
+  params TEXT NOT NULL, -- JSON object
+  progress REAL,
+  output TEXT, -- JSON, capped (see history-caps.ts)
+  error TEXT,
+  next_attempt_at INTEGER,
+  deadline_at INTEGER,
+  report_seq INTEGER NOT NULL DEFAULT -1, -- highest callback seq of the current attempt
+  created_at INTEGER NOT NULL,
+  started_at INTEGER,
+  finished_at INTEGER, -- set exactly when the status becomes final
+  owner TEXT, -- the scheduler node supervising the run; null when none does yet
+  CONSTRAINT runs_final CHECK ((finished_at IS NULL) = (status = 'pending' OR status = 'no_executor' OR status = 'dispatched' OR status = 'running'))
+) STRICT;
+
+CREATE UNIQUE INDEX runs_fire ON runs (scheduled_at, task_id) WHERE trigger = 'schedule';
+
+CREATE INDEX runs_task ON runs (task_id, id);
+
+CREATE INDEX runs_active ON runs (task_id, id) WHERE finished_at IS NULL;
+
+CREATE INDEX runs_finished ON runs (finished_at) WHERE finished_at IS NOT NULL;

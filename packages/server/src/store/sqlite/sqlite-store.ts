@@ -12,6 +12,7 @@ import { LocalChangeFeed } from '../change-feed.ts';
 import type { Store } from '../store.ts';
 import { classifySqliteError, openSqliteConnection, type SqliteConnection } from './connection.ts';
 import * as cluster from './cluster.ts';
+import * as executors from './executors.ts';
 import { dbNow } from './fence.ts';
 import * as fires from './fires.ts';
 import { migrateToLatest } from './migrate.ts';
@@ -130,6 +131,11 @@ class SqliteStore implements Store {
     this.#changes.publish([{ kind: 'task', id: task.id }]);
     return task;
   }
+
+  // ---- executor registry
+  heartbeatExecutor: Store['heartbeatExecutor'] = (p) => this.#use((conn) => executors.heartbeatExecutor(conn, p));
+  removeExecutor: Store['removeExecutor'] = (p) => this.#use((conn) => executors.removeExecutor(conn, p.id));
+  listExecutors: Store['listExecutors'] = (p) => this.#use((conn) => executors.listExecutors(conn, p));
 
   // ---- tokens and audit
   createToken: Store['createToken'] = (p) => this.#use((conn) => tokensAudit.createToken(conn, p));

@@ -6,11 +6,13 @@ import type { Migration, MigrationProvider } from 'kysely/migration';
 import * as init from './0001_init.ts';
 import * as runsFinishedIndex from './0002_runs_finished_index.ts';
 import * as cluster from './0003_cluster.ts';
+import * as executors from './0004_executors.ts';
 
 export const SQLITE_MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001_init': init,
   '0002_runs_finished_index': runsFinishedIndex,
   '0003_cluster': cluster,
+  '0004_executors': executors,
 };
 
 export const sqliteMigrationProvider: MigrationProvider = {
