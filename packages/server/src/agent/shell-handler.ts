@@ -72,10 +72,17 @@ export function commandEnvironment(options: Pick<ShellHandlerOptions, 'baseEnv' 
   return env;
 }
 
+/** The `shell` handler, and the process groups of the commands it is running now. */
+export type ShellHandler = ((ctx: ShellRunContext) => Promise<ShellRunOutput>) & {
+  /** Process group ids of the commands running now (the agent kills them if it must exit at once). */
+  readonly processGroups: ReadonlySet<number>;
+};
+
 /** Builds the handler the agent registers as `shell`. */
-export function createShellHandler(options: ShellHandlerOptions): (ctx: ShellRunContext) => Promise<ShellRunOutput> {
+export function createShellHandler(options: ShellHandlerOptions): ShellHandler {
   const slots = new RunSlots(options.maxConcurrency);
-  return async (ctx) => {
+  const processGroups = new Set<number>();
+  const handler = async (ctx: ShellRunContext): Promise<ShellRunOutput> => {
     const command = ctx.request.command;
     if (typeof command !== 'string' || command.trim() === '') {
       const error = 'COMMAND_MISSING: the run request carries no command (is the task\'s target of type shell?)';
@@ -91,6 +98,7 @@ export function createShellHandler(options: ShellHandlerOptions): (ctx: ShellRun
     try {
       ctx.log(`running ${JSON.stringify(decision.argv)} in ${options.workingDir} (allowed by ${JSON.stringify(decision.entry.source)})`, 'debug');
       let result;
+      let pgid: number | undefined;
       try {
         result = await runShellCommand({
           argv: decision.argv,
@@ -99,12 +107,18 @@ export function createShellHandler(options: ShellHandlerOptions): (ctx: ShellRun
           signal: ctx.signal,
           killGraceMs: options.killGraceMs,
           onLine: (line, stream) => ctx.log(line, stream === 'stdout' ? 'info' : 'warn'),
-          onSpawn: (pid) => options.onSpawn?.(ctx.runId, pid),
+          onSpawn: (pid) => {
+            pgid = pid;
+            processGroups.add(pid);
+            options.onSpawn?.(ctx.runId, pid);
+          },
           onLeftovers: () => ctx.log('the command exited but left processes running in its process group; they are being terminated', 'warn'),
         });
       } catch (error) {
         ctx.log((error as Error).message, 'error');
         throw error;
+      } finally {
+        if (pgid !== undefined) processGroups.delete(pgid);
       }
       if (result.exitCode === 0) return { exitCode: 0 };
       if (result.signal) throw new Error(`killed by ${result.signal}`);
@@ -113,4 +127,5 @@ export function createShellHandler(options: ShellHandlerOptions): (ctx: ShellRun
       release();
     }
   };
+  return Object.assign(handler, { processGroups: processGroups as ReadonlySet<number> });
 }

@@ -3,6 +3,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { Command, CommanderError } from 'commander';
 import { CliError } from './cli-error.ts';
 import { CliContext } from './command-support.ts';
+import { registerAgentCommand } from './commands/agent.ts';
 import { registerRunCommands } from './commands/run.ts';
 import { registerTaskCommands } from './commands/task.ts';
 import { registerNodeCommands } from './commands/node.ts';
@@ -54,6 +55,7 @@ export async function buildProgram(io: CliIo, args: readonly string[], ctx: CliC
   registerRunCommands(program, ctx);
   registerTokenCommands(program, ctx);
   registerNodeCommands(program, ctx);
+  registerAgentCommand(program);
   return program;
 }
 
