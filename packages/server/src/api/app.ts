@@ -59,7 +59,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   const tokens = createTokenService({ store, clock });
   const tasks = createTaskService({ store, control, clock });
-  const runs = createRunService({ store, control });
+  const runs = createRunService({ store, control, clock });
 
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandling(app);
@@ -82,7 +82,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.get('/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());
   await app.register(healthRoutes, { store, control });
   await app.register(taskRoutes, { prefix: API_PREFIX, tasks, control, store });
-  await app.register(runRoutes, { prefix: API_PREFIX, runs });
+  await app.register(runRoutes, { prefix: API_PREFIX, runs, clock });
   await app.register(scheduleRoutes, { prefix: API_PREFIX, clock });
   await app.register(tokenRoutes, { prefix: API_PREFIX, tokens });
   await app.register(auditRoutes, { prefix: API_PREFIX, store });

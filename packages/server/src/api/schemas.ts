@@ -49,7 +49,9 @@ export const ListRunsQuery = z.strictObject({
 
 export const RunLogsQuery = z.strictObject({
   afterSeq: z.coerce.number().int().min(0).optional().describe('only lines after this sequence number'),
-  limit: z.coerce.number().int().min(1).max(MAX_PAGE_LIMIT).default(500),
+  limit: z.coerce.number().int().min(1).max(MAX_PAGE_LIMIT).default(500).describe('lines per page (not used by the stream)'),
+  follow: z.stringbool().optional()
+    .describe('1: answer with a Server-Sent Events stream of the lines as they are written (also chosen by "Accept: text/event-stream")'),
 });
 
 export const ListAuditQuery = z.strictObject({

@@ -5,11 +5,13 @@
  */
 import type { RunReportSchema, RunStatus } from '@ecron/contracts';
 import type { z } from 'zod';
+import type { Clock } from '../core/clock.ts';
 import { EcronError } from '../core/errors.ts';
 import type { AttemptRecord, RunLogRecord, RunRecord } from '../core/model.ts';
 import type { RunControl } from '../scheduler/run-control.ts';
 import type { Page, Store } from '../store/store.ts';
 import { canAccessNamespace, namespaceFilter, type Caller } from './access.ts';
+import { followRunLogs, type RunLogFollowEvent, type RunLogFollowOptions } from './run-log-follow.ts';
 
 export interface ListRunsQuery {
   taskId?: string;
@@ -33,13 +35,19 @@ export interface RunService {
   list(caller: Caller, query: ListRunsQuery): Promise<{ runs: RunRecord[]; attempts: AttemptRecord[]; nextCursor: string | null }>;
   /** Log lines after `afterSeq`, and the seq to ask after next time. */
   logs(caller: Caller, id: string, query: { afterSeq?: number; limit: number }): Promise<{ lines: RunLogRecord[]; nextSeq: number }>;
+  /**
+   * Follows the log of a run the caller may see (RUN_NOT_FOUND is thrown here, before anything
+   * is followed): the lines after `afterSeq`, then new ones as they are written, then the run's
+   * end. Stops when `abort` fires. See `run-log-follow.ts`.
+   */
+  follow(caller: Caller, id: string, p: { afterSeq?: number; abort: AbortSignal }): Promise<AsyncIterable<RunLogFollowEvent>>;
   cancel(caller: Caller, id: string): Promise<RunWithAttempts>;
   /** An executor's callback, authenticated by the run-scoped token (not an API token). */
   report(id: string, token: string | undefined, report: z.output<typeof RunReportSchema>): Promise<RunRecord>;
 }
 
-export function createRunService(deps: { store: Store; control: RunControl }): RunService {
-  const { store, control } = deps;
+export function createRunService(deps: { store: Store; control: RunControl; clock: Clock; follow?: Omit<RunLogFollowOptions, 'store' | 'clock'> }): RunService {
+  const { store, control, clock } = deps;
 
   async function load(caller: Caller, id: string): Promise<RunRecord> {
     const run = await store.getRun(id);
@@ -63,6 +71,11 @@ export function createRunService(deps: { store: Store; control: RunControl }): R
       await load(caller, id);
       const lines = await store.listRunLogs({ runId: id, afterSeq: query.afterSeq, limit: query.limit });
       return { lines, nextSeq: lines.at(-1)?.seq ?? query.afterSeq ?? 0 };
+    },
+
+    async follow(caller, id, p) {
+      await load(caller, id);
+      return followRunLogs({ ...deps.follow, store, clock }, { runId: id, afterSeq: p.afterSeq ?? 0, abort: p.abort });
     },
 
     async cancel(caller, id) {

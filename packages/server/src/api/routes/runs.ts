@@ -2,15 +2,29 @@
 import { RUN_STATUSES, RunReportSchema } from '@ecron/contracts';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import type { Clock } from '../../core/clock.ts';
 import { toRunLogResource, toRunResource, toRunResources } from '../../services/resources.ts';
 import type { RunService } from '../../services/run-service.ts';
 import { BEARER_SECURITY, bearerToken, callerOf } from '../auth.ts';
 import { ERROR_RESPONSES, IdParams, ListRunsQuery, pageOf, RunLogResourceSchema, RunLogsQuery, RunResourceSchema } from '../schemas.ts';
+import { RunLogStreams, wantsEventStream } from './run-log-stream.ts';
 
 const tags = ['runs'];
 const toMs = (value: string | undefined): number | undefined => (value === undefined ? undefined : Date.parse(value));
 
-export const runRoutes: FastifyPluginAsyncZod<{ runs: RunService }> = async (app, { runs }) => {
+const LOG_STREAM_DESCRIPTION = [
+  'With `follow=1` (or `Accept: text/event-stream`) the answer is a Server-Sent Events stream instead of a page:',
+  'each line is an `event: log` with `id: <seq>` and the line as JSON `data`, first the lines after `afterSeq`',
+  '(or after the `Last-Event-ID` header of a reconnecting client), then new lines as they are written;',
+  'once the run is final and all its lines are sent, `event: end` with `data: {"status": …, "error": …}`, and the stream closes.',
+  'A `: keep-alive` comment is sent every 15 s. Errors before the stream starts (401, 403, RUN_NOT_FOUND) are the usual JSON errors.',
+].join(' ');
+
+export const runRoutes: FastifyPluginAsyncZod<{ runs: RunService; clock: Clock }> = async (app, { runs, clock }) => {
+  const streams = new RunLogStreams({ runs, clock });
+  // Open streams would keep the HTTP server from closing.
+  app.addHook('preClose', async () => streams.closeAll());
+
   app.get('/runs', {
     config: { access: 'viewer' },
     schema: {
@@ -39,17 +53,36 @@ export const runRoutes: FastifyPluginAsyncZod<{ runs: RunService }> = async (app
   app.get('/runs/:id/logs', {
     config: { access: 'viewer' },
     schema: {
-      summary: 'Log lines of a run', tags, security: BEARER_SECURITY,
-      description: 'Pass nextSeq as afterSeq to get the lines that follow (a live tail polls this way).',
+      summary: 'Log lines of a run, as a page or as a live Server-Sent Events stream', tags, security: BEARER_SECURITY,
+      description: `A page of lines: pass nextSeq as afterSeq to get the lines that follow. ${LOG_STREAM_DESCRIPTION}`,
       params: IdParams,
       querystring: RunLogsQuery,
+      headers: z.object({
+        'last-event-id': z.string().optional().describe('stream only: resume after this seq (sent by a reconnecting EventSource)'),
+      }),
+      produces: ['application/json', 'text/event-stream'],
       response: {
-        200: z.object({ items: z.array(RunLogResourceSchema), nextSeq: z.number().int().describe('afterSeq for the next call') }),
+        200: {
+          description: 'A page of log lines, or with follow=1 an event stream',
+          content: {
+            'application/json': {
+              schema: z.object({ items: z.array(RunLogResourceSchema), nextSeq: z.number().int().describe('afterSeq for the next call') }),
+            },
+            'text/event-stream': {
+              schema: z.string().describe('events `log` (id: seq, data: a log line as JSON) and a last `end` (data: {"status", "error"})'),
+            },
+          },
+        },
         ...ERROR_RESPONSES,
       },
     },
-  }, async (request) => {
-    const { lines, nextSeq } = await runs.logs(callerOf(request), request.params.id, request.query);
+  }, async (request, reply) => {
+    const { follow, ...query } = request.query;
+    if (wantsEventStream(follow, request.headers.accept)) {
+      await streams.serve(request, reply, { runId: request.params.id, afterSeq: query.afterSeq });
+      return reply;
+    }
+    const { lines, nextSeq } = await runs.logs(callerOf(request), request.params.id, query);
     return { items: lines.map(toRunLogResource), nextSeq };
   });
 
