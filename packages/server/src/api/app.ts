@@ -23,6 +23,7 @@ import { scheduleRoutes } from './routes/schedules.ts';
 import { statsRoutes } from './routes/stats.ts';
 import { taskRoutes } from './routes/tasks.ts';
 import { nodeRoutes } from './routes/nodes.ts';
+import { executorRoutes } from './routes/executors.ts';
 import { tokenRoutes } from './routes/tokens.ts';
 
 export const API_PREFIX = '/api/v1';
@@ -87,6 +88,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(tokenRoutes, { prefix: API_PREFIX, tokens });
   await app.register(auditRoutes, { prefix: API_PREFIX, store });
   await app.register(nodeRoutes, { prefix: API_PREFIX, store });
+  await app.register(executorRoutes, { prefix: API_PREFIX, store });
   await app.register(statsRoutes, { prefix: API_PREFIX, store, clock });
   await app.register(meRoutes, { prefix: API_PREFIX });
   await app.register(consoleRoutes, { distDir: deps.consoleDir });

@@ -165,6 +165,34 @@ export const NodeListSchema = z.object({
   buckets: z.object({ total: z.number().int(), unowned: z.number().int() }),
 });
 
+export const ExecutorSchema = z.object({
+  id: z.string(),
+  group: z.string(),
+  mode: z.enum(['push', 'pull']),
+  transport: z.enum(['http', 'grpc']),
+  address: z.string().nullable().describe('where runs are sent (push mode); null in pull mode'),
+  labels: z.record(z.string(), z.string()),
+  weight: z.number().int(),
+  handlers: z.array(z.string()).describe('handlers the node serves; none: it serves any'),
+  version: z.string(),
+  inflight: z.number().int().describe('runs in flight on the node, as of its last heartbeat'),
+  startedAt: instant.describe('first heartbeat of this registration'),
+  heartbeatAt: instant,
+  expiresAt: instant.describe('the node leaves routing once the store\'s clock passes this'),
+  alive: z.boolean(),
+});
+
+export const ExecutorListSchema = z.object({ items: z.array(ExecutorSchema) });
+
+export const ExecutorHeartbeatReplySchema = z.object({
+  id: z.string(),
+  group: z.string(),
+  secret: z.string().describe('HMAC secret of the group: requests to the node are signed with it'),
+  heartbeatMs: z.number().int().describe('heartbeat this often'),
+  ttlMs: z.number().int().describe('the registration lapses this long after the last heartbeat'),
+  expiresAt: instant,
+});
+
 export const AuditEntrySchema = z.object({
   id: z.string(),
   at: instant,

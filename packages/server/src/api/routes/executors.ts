@@ -1,0 +1,74 @@
+/**
+ * `/api/v1/executors`: the executor registry. A node of an executor group (a service embedding
+ * the SDK, an `ecron agent`) registers and heartbeats with the same `PUT`, leaves with `DELETE`,
+ * and is listed with its liveness by the store's clock. The heartbeat's answer carries the group's
+ * signing secret; the list never does.
+ */
+import { EXECUTOR_HEARTBEAT_MS, EXECUTOR_TTL_MS, ExecutorHeartbeatSchema, ExecutorNodeIdSchema, type ExecutorHeartbeatReply, type ExecutorList } from '@ecron/contracts';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { EcronError } from '../../core/errors.ts';
+import { groupSecret, toExecutorResource } from '../../services/executor-registry.ts';
+import { iso } from '../../services/resources.ts';
+import type { Store } from '../../store/store.ts';
+import { BEARER_SECURITY } from '../auth.ts';
+import { ERROR_RESPONSES, ExecutorHeartbeatReplySchema, ExecutorListSchema } from '../schemas.ts';
+
+const tags = ['executors'];
+const Params = z.strictObject({ id: ExecutorNodeIdSchema });
+const ListExecutorsQuery = z.strictObject({
+  group: z.string().max(128).optional().describe('only the nodes of this executor group'),
+});
+
+/** The registry as of the store's clock: live nodes first, then by group and id. */
+export async function listExecutors(store: Store, group?: string): Promise<ExecutorList> {
+  const [now, nodes] = await Promise.all([store.now(), store.listExecutors(group === undefined ? {} : { group })]);
+  const items = nodes.map((node) => toExecutorResource(node, now));
+  // The store orders by group then id; the sort is stable.
+  items.sort((a, b) => Number(b.alive) - Number(a.alive));
+  return { items };
+}
+
+export const executorRoutes: FastifyPluginAsyncZod<{ store: Store }> = async (app, { store }) => {
+  app.put('/executors/:id', {
+    config: { access: 'editor' },
+    schema: {
+      summary: 'Register an executor node, or heartbeat it (the same call, repeated)', tags, security: BEARER_SECURITY,
+      description: `Send every \`heartbeatMs\` (${EXECUTOR_HEARTBEAT_MS} ms). A node that has not heartbeated for \`ttlMs\` (${EXECUTOR_TTL_MS} ms) leaves routing; `
+        + 'one dead for an hour is forgotten. The answer holds the HMAC secret of the node\'s group: requests sent to the node are signed with it.',
+      params: Params,
+      body: ExecutorHeartbeatSchema,
+      response: { 200: ExecutorHeartbeatReplySchema, ...ERROR_RESPONSES },
+    },
+  }, async (request): Promise<ExecutorHeartbeatReply> => {
+    const { id } = request.params;
+    const [record, secret] = await Promise.all([
+      store.heartbeatExecutor({ node: { id, ...request.body }, ttlMs: EXECUTOR_TTL_MS }),
+      groupSecret(store, request.body.group),
+    ]);
+    return { id: record.id, group: record.group, secret, heartbeatMs: EXECUTOR_HEARTBEAT_MS, ttlMs: EXECUTOR_TTL_MS, expiresAt: iso(record.expiresAt) };
+  });
+
+  app.delete('/executors/:id', {
+    config: { access: 'editor' },
+    schema: {
+      summary: 'Deregister an executor node (it leaves routing at once)', tags, security: BEARER_SECURITY,
+      params: Params,
+      response: { 204: z.null().describe('removed'), ...ERROR_RESPONSES },
+    },
+  }, async (request, reply) => {
+    const { id } = request.params;
+    if (!(await store.removeExecutor({ id }))) throw new EcronError('EXECUTOR_NOT_FOUND', `no executor node with id "${id}" is registered`, { id });
+    return reply.status(204).send(null);
+  });
+
+  app.get('/executors', {
+    config: { access: 'viewer' },
+    schema: {
+      summary: 'List executor nodes: live ones first, then by group and id', tags, security: BEARER_SECURITY,
+      description: 'Nodes that stopped heartbeating are listed with `alive: false` for an hour. Group secrets are never listed.',
+      querystring: ListExecutorsQuery,
+      response: { 200: ExecutorListSchema, ...ERROR_RESPONSES },
+    },
+  }, async (request) => listExecutors(store, request.query.group));
+};
