@@ -4,8 +4,10 @@
  *
  *   start(): listen (push) → register (the first heartbeat; fails loudly) → upsert declared
  *            tasks → heartbeat → poll (pull)
- *   stop():  stop heartbeats → leave the registry → refuse new runs (503) / stop polling →
- *            wait up to shutdownGraceMs → hand back the rest (503 + x-ecron-handed-back) → close
+ *   stop():  push: stop heartbeats → leave the registry → refuse new runs (503) → wait up to
+ *            shutdownGraceMs → hand back the rest (503 + x-ecron-handed-back) → close;
+ *            pull: stop polling → wait → hand back the rest (failed results) → post results →
+ *            stop heartbeats → leave the registry
  */
 import { EventEmitter } from 'node:events';
 import type {
@@ -50,6 +52,8 @@ export interface ExecutorEvents {
   'run-started': [RunEventInfo];
   /** A run's outcome is decided (the answer or the callback report follows). */
   'run-ended': [RunEventInfo & { outcome: RunOutcome }];
+  /** A second delivery of a run shard in flight or just ended: answered from that run, not run again. */
+  'run-duplicate': [RunEventInfo];
   /** A run was handed back at shutdown. */
   'run-handed-back': [RunEventInfo];
   /** The server accepted a callback report. */
@@ -203,8 +207,11 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
     const { options } = this;
     const registration = this.#registration!;
     const transport = this.#transport!;
-    await registration.stopHeartbeats();
-    await registration.deregister();
+    // Push: leave routing first; runs in flight keep their open requests.
+    // Pull: the server gives up on a node's deliveries when it leaves the registry, so the node
+    // stays registered (and heartbeats) until the results of its runs are posted.
+    const push = options.mode === 'push';
+    if (push) await this.#leave(registration);
     await transport.quiesce();
     const drained = await this.#tracker.drain(options.shutdownGraceMs);
     if (!drained) {
@@ -213,10 +220,16 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
     }
     await this.#tracker.whenIdle();
     await transport.close();
+    if (!push) await this.#leave(registration);
     this.#state = 'stopped';
     this.#address = null;
     options.log('info', 'executor stopped', { id: options.id });
     this.emit('stopped');
+  }
+
+  async #leave(registration: Registration): Promise<void> {
+    await registration.stopHeartbeats();
+    await registration.deregister();
   }
 
   #heartbeatBody(): ExecutorHeartbeat {
@@ -271,11 +284,12 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
       return { kind: 'no-handler', message: name === undefined ? `the request names no handler (this executor serves: ${known})` : `no handler "${name}" on this executor (it serves: ${known})` };
     }
     const key = runKey(request.runId, request.attempt, request.shard.index);
-    const active = this.#tracker.get(key);
-    if (active) return { kind: 'started', execution: active, joined: true };
-    const recent = this.#tracker.recentOutcome(key);
-    if (recent) return { kind: 'recent', outcome: recent };
     const info: RunEventInfo = { runId: request.runId, attempt: request.attempt, shard: request.shard, task: request.task, handler: name };
+    const active = this.#tracker.get(key);
+    const recent = active ? undefined : this.#tracker.recentOutcome(key);
+    if (active || recent) this.emit('run-duplicate', info);
+    if (active) return { kind: 'started', execution: active, joined: true };
+    if (recent) return { kind: 'recent', outcome: recent };
     const { log } = this.options;
     const reporter = new CallbackReporter(request, this.#sequencer, {
       log, userAgent: this.#connection.userAgent, timeoutMs: this.options.requestTimeoutMs, flushIntervalMs: this.options.reportIntervalMs,

@@ -3,9 +3,10 @@
  * in batches at most every 200 ms, and the final status of detached runs.
  *
  * The server's sequence gate accepts a report only if its `seq` is higher than every seq it has
- * seen for that run and attempt. Shards of one attempt share the run's callback token, so all
- * reporters of one run+attempt in this process share one {@link ReportChannel}: one counter, and
- * one report in flight at a time, so that seqs reach the server in increasing order.
+ * seen for that run and attempt, so all reporters with the same callback (a duplicate delivery of
+ * one attempt) share one {@link ReportChannel} in this process: one counter, and one report in
+ * flight at a time, so that seqs reach the server in increasing order. Shards of a fan-out
+ * attempt get tokens of their own (logs and progress only, no gate): one channel each.
  */
 import type { RunReport, RunRequest } from '@ecron/contracts';
 import { sendJson } from './api-request.ts';
@@ -36,14 +37,14 @@ export interface ReportDeps {
 
 type SendResult = 'accepted' | 'retry' | 'dropped' | 'closed';
 
-/** One counter and one in-flight report for one run+attempt. */
+/** One counter and one in-flight report for one callback (run, attempt and, for fan-out, shard). */
 class ReportChannel {
   next = 0;
   users = 0;
   lastUsed = Date.now();
   #tail: Promise<unknown> = Promise.resolve();
 
-  /** Runs `work` after every earlier report of this run+attempt; `takeSeq` hands out the next seq. */
+  /** Runs `work` after every earlier report on this channel; `takeSeq` hands out the next seq. */
   exclusive<T>(work: (takeSeq: () => number) => Promise<T>): Promise<T> {
     const result = this.#tail.then(() => work(() => this.next++));
     this.#tail = result.catch(() => {});
@@ -54,8 +55,8 @@ class ReportChannel {
 export class ReportSequencer {
   readonly #channels = new Map<string, ReportChannel>();
 
-  acquire(runId: string, attempt: number): ReportChannel {
-    const key = `${runId}#${attempt}`;
+  acquire(callbackUrl: string, token: string): ReportChannel {
+    const key = `${callbackUrl} ${token}`;
     let channel = this.#channels.get(key);
     if (!channel) {
       this.#sweep();
@@ -98,13 +99,14 @@ export class CallbackReporter {
   #flushing: Promise<void> = Promise.resolve();
   /** No more reports: the run is over, or the server refused this attempt for good. */
   #closed = false;
+  #released = false;
 
   constructor(request: RunRequest, sequencer: ReportSequencer, deps: ReportDeps) {
     this.#request = request;
     this.#deps = deps;
     this.#sequencer = sequencer;
     const usable = typeof request.callback?.url === 'string' && request.callback.url !== '';
-    this.#channel = usable ? sequencer.acquire(request.runId, request.attempt) : null;
+    this.#channel = usable ? sequencer.acquire(request.callback.url, request.callback.token) : null;
     if (!usable) this.#closed = true;
   }
 
@@ -171,8 +173,6 @@ export class CallbackReporter {
     }
     this.#closed = true;
   }
-
-  #released = false;
 
   #schedule(extraDelay: number): void {
     if (this.#timer || this.#closed) return;
