@@ -13,6 +13,7 @@ import { buildApp } from './api/app.ts';
 import { systemClock, systemRandom, type Clock } from './core/clock.ts';
 import { EcronError } from './core/errors.ts';
 import { ExecutorDirectory } from './dispatch/executor-directory.ts';
+import { GrpcTransport } from './dispatch/grpc-transport.ts';
 import { HttpDispatcher } from './dispatch/http-dispatcher.ts';
 import { PullHub } from './dispatch/pull-hub.ts';
 import { HistoryRetention } from './scheduler/history-retention.ts';
@@ -93,9 +94,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const directory = new ExecutorDirectory({ store, clock, log: (level, message, fields) => log[level](fields ?? {}, message) });
     const pull = new PullHub();
     directory.events.on('node:gone', (id) => pull.nodeGone(id));
+    const grpc = new GrpcTransport({ clock, directory, signingKey: keys.signingKey });
+    cleanup.unshift(() => grpc.close());
     const scheduler = new Scheduler({
       store, clock, random: systemRandom, dispatcher, callbackKey: keys.callbackKey, publicUrl: () => publicUrl, leases,
-      executors: { directory, pull },
+      executors: { directory, pull, transports: { grpc } },
       log: (level, message, fields) => log[level](fields ?? {}, message),
       ...options.scheduler,
     });

@@ -5,6 +5,7 @@
  */
 import type { HttpTarget, RunRequest } from '@ecron/contracts';
 import { ExecutorDispatch, handlerOf, isExecutorTarget, type ExecutorDispatchDeps, type ExecutorResult } from '../dispatch/executor-dispatch.ts';
+import type { GrpcTarget, GrpcTargetTransport } from '../dispatch/grpc-transport.ts';
 import { isFanOut, type Leg } from '../dispatch/routing.ts';
 import type { Clock, Random, TimerHandle } from '../core/clock.ts';
 import type { RunRecord, TaskRecord } from '../core/model.ts';
@@ -30,14 +31,14 @@ export interface SupervisorDeps {
   /** Called once per run when it reaches a final status. */
   onRunEnded: (run: RunRecord) => void;
   log: (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
-  /** Executor groups: the registry, pull deliveries and other transports. Without it, executor and shell targets fail. */
-  executors?: Pick<ExecutorDispatchDeps, 'directory' | 'pull' | 'transports'>;
+  /** Executor groups: the registry, pull deliveries and other transports. Without it, executor and shell targets fail (grpc targets too, without `transports.grpc`). */
+  executors?: Pick<ExecutorDispatchDeps, 'directory' | 'pull' | 'transports'> & { transports?: { grpc?: GrpcTargetTransport } };
 }
 
 interface InFlight {
   run: RunRecord;
-  /** The HTTP target; null for executor and shell targets (sent by {@link ExecutorDispatch}). */
-  target: HttpTarget | null;
+  /** The HTTP or gRPC target; null for executor and shell targets (sent by {@link ExecutorDispatch}). */
+  target: HttpTarget | GrpcTarget | null;
   /** A fan-out attempt (broadcast, multicast, sharding): its legs were retried already, the run is not. */
   fanOut: boolean;
   abort: AbortController;
@@ -141,6 +142,9 @@ export class RunSupervisor {
     } else if (isExecutorTarget(target) && this.#executors) {
       entry = this.#attach(run, null, false, isFanOut(target.routing));
       reply = this.#executors.run(run, task, entry.abort.signal);
+    } else if (target.type === 'grpc' && this.#deps.executors?.transports?.grpc) {
+      entry = this.#attach(run, target, false);
+      reply = this.#deps.executors.transports.grpc.dispatchTarget(target, this.#envelope(run, task), entry.abort.signal);
     } else {
       void this.#end(run, 'failed', { error: `target type ${target.type} is not supported by this server` }, false, { kind: 'final', status: 'failed' });
       return;
@@ -159,7 +163,7 @@ export class RunSupervisor {
   }
 
   /** Tracks an attempt in flight and arms its deadline. */
-  #attach(run: RunRecord, target: HttpTarget | null, accepted: boolean, fanOut = false): InFlight {
+  #attach(run: RunRecord, target: HttpTarget | GrpcTarget | null, accepted: boolean, fanOut = false): InFlight {
     const entry: InFlight = { run, target, fanOut, abort: new AbortController(), deadline: null, accepted, ending: false, request: null };
     this.#track(run);
     this.#inflight.set(run.id, entry);
@@ -359,7 +363,8 @@ export class RunSupervisor {
   /** Asks the executor(s) of an attempt in flight to stop it. */
   #cancelRemote(entry: InFlight, reason: 'user' | 'overlap' | 'deadline'): void {
     const body = { event: 'cancel' as const, runId: entry.run.id, attempt: entry.run.attempt, reason };
-    if (entry.target) void this.#deps.dispatcher.cancel(entry.target, body);
+    if (entry.target?.type === 'grpc') this.#deps.executors?.transports?.grpc?.cancelTarget(entry.target, body);
+    else if (entry.target) void this.#deps.dispatcher.cancel(entry.target, body);
     else this.#executors?.cancel(entry.run.id, entry.run.attempt, reason);
   }
 
