@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { CliError } from './cli-error.ts';
 import { CliContext } from './command-support.ts';
 import { registerAgentCommand } from './commands/agent.ts';
+import { registerExecutorCommands } from './commands/executor.ts';
 import { registerRunCommands } from './commands/run.ts';
 import { registerTaskCommands } from './commands/task.ts';
 import { registerNodeCommands } from './commands/node.ts';
@@ -13,7 +14,7 @@ import { formatError } from './output.ts';
 import { VERSION } from '../version.ts';
 
 /** The command groups that only talk to a server over HTTP. */
-const CLIENT_COMMANDS = new Set(['task', 'run', 'token']);
+const CLIENT_COMMANDS = new Set(['task', 'run', 'token', 'executor']);
 
 /** The first argument that is not an option (the command), skipping the values of global options. */
 function commandName(args: readonly string[]): string | undefined {
@@ -55,6 +56,7 @@ export async function buildProgram(io: CliIo, args: readonly string[], ctx: CliC
   registerRunCommands(program, ctx);
   registerTokenCommands(program, ctx);
   registerNodeCommands(program, ctx);
+  registerExecutorCommands(program, ctx);
   registerAgentCommand(program);
   return program;
 }

@@ -1,4 +1,4 @@
-import type { NodeList, RunLogResource, RunResource, TaskResource, TokenResource } from '@ecron/contracts';
+import type { ExecutorList, NodeList, RunLogResource, RunResource, TaskResource, TokenResource } from '@ecron/contracts';
 import { formatDuration, formatInstant, formatKeyValues, formatTable, formatValue, indent } from './output.ts';
 
 /** How tasks, runs, logs and tokens read in human output. */
@@ -120,4 +120,25 @@ export function nodeTable(list: NodeList): string {
     list.items.map((n) => [n.id, n.address ?? '-', n.alive ? 'yes' : 'no', String(n.buckets.length), formatInstant(n.leaseExpiresAt), formatInstant(n.heartbeatAt)]),
   );
   return `${table}${list.buckets.unowned > 0 ? `${list.buckets.unowned} of ${list.buckets.total} buckets have no live owner (a takeover is under way)\n` : ''}`;
+}
+
+/** How long ago `instant` was, in whole seconds: `4s ago`, `2m5s ago`; `-` when unknown. */
+export function ageText(instant: string, now: number): string {
+  const ms = now - Date.parse(instant);
+  if (!Number.isFinite(ms)) return '-';
+  return ms < 1000 ? '0s ago' : `${formatDuration(Math.floor(ms / 1000) * 1000)} ago`;
+}
+
+/** `key=value,…` of a node's labels; `-` for none. */
+function labelsText(labels: Record<string, string>): string {
+  const entries = Object.entries(labels);
+  return entries.length === 0 ? '-' : entries.map(([key, value]) => `${key}=${value}`).join(',');
+}
+
+/** Executor nodes as the API orders them (live first); heartbeat ages as of `now` (this machine's clock). */
+export function executorTable(list: ExecutorList, now: number): string {
+  return formatTable(
+    ['id', 'group', 'mode', 'address', 'labels', 'weight', 'inflight', 'alive', 'last heartbeat'],
+    list.items.map((e) => [e.id, e.group, e.mode, e.address ?? '-', labelsText(e.labels), String(e.weight), String(e.inflight), e.alive ? 'yes' : 'no', ageText(e.heartbeatAt, now)]),
+  );
 }
