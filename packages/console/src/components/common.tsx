@@ -5,7 +5,7 @@ import { ApiError } from '../api.ts';
 import { formatInstant } from '../format.ts';
 
 const STATUS_COLORS: Record<string, string> = {
-  pending: 'default', dispatched: 'processing', running: 'processing', succeeded: 'success', failed: 'error',
+  pending: 'default', no_executor: 'orange', dispatched: 'processing', running: 'processing', succeeded: 'success', failed: 'error',
   timed_out: 'error', cancelled: 'warning', skipped: 'default', lost: 'magenta',
   active: 'success', paused: 'warning', completed: 'default',
 };

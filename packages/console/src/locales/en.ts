@@ -17,7 +17,7 @@ export const en = {
     notFound: 'Not found', failed: 'The request failed',
   },
   status: {
-    pending: 'pending', dispatched: 'dispatched', running: 'running', succeeded: 'succeeded', failed: 'failed', timed_out: 'timed out',
+    pending: 'pending', no_executor: 'no executor', dispatched: 'dispatched', running: 'running', succeeded: 'succeeded', failed: 'failed', timed_out: 'timed out',
     cancelled: 'cancelled', skipped: 'skipped', lost: 'lost', active: 'active', paused: 'paused', completed: 'completed',
   },
   dashboard: {

@@ -19,7 +19,7 @@ export const zh: Strings = {
     notFound: '未找到', failed: '请求失败',
   },
   status: {
-    pending: '等待中', dispatched: '已派发', running: '运行中', succeeded: '成功', failed: '失败', timed_out: '超时',
+    pending: '等待中', no_executor: '无可用执行器', dispatched: '已派发', running: '运行中', succeeded: '成功', failed: '失败', timed_out: '超时',
     cancelled: '已取消', skipped: '已跳过', lost: '丢失', active: '启用', paused: '已暂停', completed: '已完成',
   },
   dashboard: {
