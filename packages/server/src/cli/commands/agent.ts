@@ -45,8 +45,9 @@ export function registerAgentCommand(program: Command): void {
         config,
         baseEnv: process.env,
         version: `ecron-agent/${VERSION}`,
+        // The SDK's warnings and errors (registration, heartbeats, reports); the start line says the rest.
         log: (level, message, fields) => {
-          if (level === 'debug') return;
+          if (level === 'debug' || level === 'info') return;
           process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level, service: 'ecron-agent', message, ...fields })}\n`);
         },
       });
