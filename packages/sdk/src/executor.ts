@@ -17,6 +17,7 @@ import type { ApiConnection } from './api-request.ts';
 import { EcronClient } from './client.ts';
 import type { Handler } from './context.ts';
 import { ExecutorError } from './errors.ts';
+import { GrpcTransport } from './grpc-transport.ts';
 import { HttpTransport } from './http-transport.ts';
 import { describeError } from './log.ts';
 import { resolveExecutorOptions, type ExecutorOptions, type ResolvedExecutorOptions } from './options.ts';
@@ -155,7 +156,9 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
         onPollFailed: (error) => this.emit('poll-failed', error),
         onResultsPosted: (results) => this.emit('results-posted', results),
       })
-      : new HttpTransport(host, { host: options.listen.host, port: options.listen.port, advertiseUrl: options.advertiseUrl ?? undefined });
+      : options.transport === 'grpc'
+        ? new GrpcTransport(host, { host: options.listen.host, port: options.listen.port, advertiseAddress: options.advertiseUrl ?? undefined })
+        : new HttpTransport(host, { host: options.listen.host, port: options.listen.port, advertiseUrl: options.advertiseUrl ?? undefined });
     this.#registration = new Registration({
       connection: this.#connection,
       id: options.id,
@@ -237,7 +240,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
     return {
       group: options.group,
       mode: options.mode,
-      transport: 'http',
+      transport: options.transport,
       address: options.mode === 'push' ? this.#address : null,
       labels: { ...options.labels },
       weight: options.weight,

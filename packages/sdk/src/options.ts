@@ -30,9 +30,15 @@ export interface ExecutorOptions {
    * @default 'push'
    */
   mode?: 'push' | 'pull';
+  /**
+   * Push mode: the protocol the server sends runs with. `grpc` serves the Executor service of
+   * executor.proto (the same signed requests, over HTTP/2) and registers `host:port`.
+   * @default 'http'
+   */
+  transport?: 'http' | 'grpc';
   /** Push mode: where to listen. @default { host: '127.0.0.1', port: 0 } (an ephemeral port) */
   listen?: { host?: string; port?: number };
-  /** Push mode: the URL the server should call, when it differs from the listen address (NAT, proxies). */
+  /** Push mode: the URL (`host:port` with gRPC) the server should call, when it differs from the listen address (NAT, proxies). */
   advertiseUrl?: string;
   /**
    * How long stop() waits for runs in flight before handing the rest back to the scheduler.
@@ -61,6 +67,7 @@ export interface ResolvedExecutorOptions {
   readonly labels: Readonly<Record<string, string>>;
   readonly weight: number;
   readonly mode: 'push' | 'pull';
+  readonly transport: 'http' | 'grpc';
   readonly listen: { readonly host: string; readonly port: number };
   readonly advertiseUrl: string | null;
   readonly shutdownGraceMs: number;
@@ -95,7 +102,12 @@ export function resolveExecutorOptions(options: ExecutorOptions, env: Record<str
   if (!Number.isInteger(weight) || weight < 1 || weight > 1000) throw invalid(`weight must be an integer from 1 to 1000, not ${weight}`);
   const port = options.listen?.port ?? 0;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw invalid(`listen.port must be 0 to 65535, not ${port}`);
-  if (options.advertiseUrl !== undefined) {
+  const transport = options.transport ?? 'http';
+  if (transport !== 'http' && transport !== 'grpc') throw invalid(`transport must be "http" or "grpc", not ${JSON.stringify(transport)}`);
+  if (transport === 'grpc' && mode === 'pull') throw invalid('transport "grpc" is for push mode; pull mode polls the API over HTTP');
+  if (transport === 'grpc' && options.advertiseUrl !== undefined) {
+    if (!/^[A-Za-z0-9.[\]:-]+:\d{1,5}$/.test(options.advertiseUrl)) throw invalid(`advertiseUrl must be host:port with transport "grpc", not ${JSON.stringify(options.advertiseUrl)}`);
+  } else if (options.advertiseUrl !== undefined) {
     try {
       parseBaseUrl(options.advertiseUrl, 'advertiseUrl');
     } catch (error) {
@@ -119,6 +131,7 @@ export function resolveExecutorOptions(options: ExecutorOptions, env: Record<str
     labels: Object.freeze(labels),
     weight,
     mode,
+    transport,
     listen: Object.freeze({ host: options.listen?.host ?? '127.0.0.1', port }),
     advertiseUrl: options.advertiseUrl ?? null,
     shutdownGraceMs,
