@@ -77,7 +77,8 @@ export class PullTransport implements ExecutorTransport, PollSlots {
       const { maxConcurrency } = this.#options;
       const free = maxConcurrency - this.#used;
       if (free > 0) {
-        const share = Math.max(1, Math.ceil(maxConcurrency / Math.max(1, this.#loops.size)));
+        // A fair share per node: a poll holds its reservation until it answers (up to waitMs).
+        const share = Math.max(1, Math.floor(maxConcurrency / Math.max(1, this.#loops.size)));
         const count = Math.min(free, share, MAX_PER_POLL);
         this.#used += count;
         return count;
@@ -127,6 +128,7 @@ export class PullTransport implements ExecutorTransport, PollSlots {
       bases = [connection.server];
     }
     if (this.#stop.signal.aborted) return;
+    const added: PollLoop[] = [];
     for (const base of bases) {
       if (this.#loops.has(base)) continue;
       const loop = new PollLoop(this.#host, {
@@ -135,7 +137,7 @@ export class PullTransport implements ExecutorTransport, PollSlots {
         slots: this,
       });
       this.#loops.set(base, loop);
-      loop.start();
+      added.push(loop);
     }
     for (const [base, loop] of this.#loops) {
       if (bases.includes(base)) continue;
@@ -143,5 +145,7 @@ export class PullTransport implements ExecutorTransport, PollSlots {
       this.#retired.push(loop);
       void loop.quiesce();
     }
+    // Started once all are counted, so that each reserves its share of the budget.
+    for (const loop of added) loop.start();
   }
 }
