@@ -180,6 +180,25 @@ describe('ecron agent with a real server', () => {
     }
   });
 
+  it('on SIGTERM, a command still running after shutdownGraceMs is stopped with its process group, and the agent exits 0', async () => {
+    const config = join(workDir, 'agent-stop.yaml');
+    writeFileSync(config, `server: ${server.url}\ngroup: ops-stop\nid: agent-stop\nshutdownGraceMs: 500ms\nkillGraceMs: 1s\nallow: ["sh -c *"]\n`);
+    const stopping = await startAgent(config, server.adminToken);
+    const created = await server.api('POST', '/api/v1/tasks', {
+      name: 'long', schedule: { manual: true }, target: { type: 'shell', group: 'ops-stop', command: `sh -c 'echo "pgid $$"; sleep 300 & sleep 300'` }, retry: { maxAttempts: 1 },
+    });
+    const runId = (await server.api('POST', `/api/v1/tasks/${created.body.id}/trigger`, {})).body.id;
+    const pgid = await waitFor(async () => {
+      const line = (await logs(runId)).find((l) => l.message.startsWith('pgid '));
+      return line ? Number(line.message.slice(5)) : undefined;
+    }, 10_000, 'the command to print its pid');
+    await waitFor(() => (groupMembers(pgid).length === 3 ? true : undefined), 5000, 'sh and its two sleeps');
+    const exited = new Promise<number | null>((resolve) => stopping.child.once('exit', (code) => resolve(code)));
+    stopping.child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(groupMembers(pgid)).toEqual([]);
+  });
+
   it('a bad config exits 2 with AGENT_CONFIG_INVALID and the field paths, before registering', () => {
     const config = join(workDir, 'agent-bad.yaml');
     writeFileSync(config, `server: ${server.url}\ngroup: ops\nlisten: { port: 70000 }\nallow: ["ls | wc -l"]\n`);
