@@ -103,9 +103,11 @@ export class Registration {
   }
 }
 
+/** ` (path: message; …)` from the field issues of a VALIDATION_FAILED answer (`details.issues`). */
 function detailText(details: unknown): string {
-  if (!Array.isArray(details) || details.length === 0) return '';
-  const issues = details
+  const list = Array.isArray(details) ? details : (details as { issues?: unknown } | null)?.issues;
+  if (!Array.isArray(list) || list.length === 0) return '';
+  const issues = list
     .map((issue: { path?: unknown; message?: unknown }) => (typeof issue?.message === 'string' ? `${issue.path ? `${String(issue.path)}: ` : ''}${issue.message}` : null))
     .filter((line) => line !== null);
   return issues.length ? ` (${issues.join('; ')})` : '';

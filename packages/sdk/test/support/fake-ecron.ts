@@ -129,11 +129,11 @@ export class FakeEcron extends EventEmitter<FakeEcronEvents> {
     if (this.registryFailure && this.registryFailure.count > 0) {
       this.registryFailure.count--;
       const { status, code } = this.registryFailure;
-      return send(res, status, { error: { code, message: `fake ${code}`, details: [{ path: 'group', code: 'custom', message: 'fake detail' }] } });
+      return send(res, status, { error: { code, message: `fake ${code}`, details: { issues: [{ path: 'group', code: 'custom', message: 'fake detail' }] } } });
     }
     const parsed = ExecutorHeartbeatSchema.safeParse(body);
     if (!parsed.success) {
-      return send(res, 400, { error: { code: 'VALIDATION_FAILED', message: 'the request is invalid', details: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) } });
+      return send(res, 400, { error: { code: 'VALIDATION_FAILED', message: 'the request is invalid', details: { issues: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) } } });
     }
     this.heartbeats.push({ id, body: body as ExecutorHeartbeat });
     this.emit('heartbeat', id, body as ExecutorHeartbeat);
