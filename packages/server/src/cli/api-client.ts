@@ -132,6 +132,43 @@ export class ApiClient {
     return parsed as T;
   }
 
+  /**
+   * Opens a Server-Sent Events stream (a GET answered 200 `text/event-stream`) and returns its
+   * body. The time limit covers the answer's headers only, not the stream. Error answers become a
+   * {@link CliError} with the server's code, as in {@link request}.
+   */
+  async openEventStream(req: ApiRequest & { lastEventId?: string; signal?: AbortSignal }): Promise<ReadableStream<Uint8Array>> {
+    const url = this.url(req.path, req.query);
+    const headers: Record<string, string> = { accept: 'text/event-stream', 'user-agent': this.#userAgent };
+    if (this.hasToken) headers.authorization = `Bearer ${this.#token}`;
+    if (req.lastEventId !== undefined) headers['last-event-id'] = req.lastEventId;
+    const connect = new AbortController();
+    const timer = setTimeout(() => connect.abort(new DOMException('no answer', 'TimeoutError')), this.#timeoutMs);
+    const signal = req.signal ? AbortSignal.any([req.signal, connect.signal]) : connect.signal;
+    let response: Response;
+    try {
+      response = await fetch(url, { method: 'GET', headers, signal });
+    } catch (error) {
+      const reason = connect.signal.aborted ? `no answer within ${this.#timeoutMs / 1000} s` : describeNetworkError(error);
+      throw new CliError('SERVER_UNREACHABLE', `cannot reach ${this.server}: ${reason}`, { cause: error });
+    } finally {
+      clearTimeout(timer);
+    }
+    const type = response.headers.get('content-type') ?? '';
+    if (response.ok && response.body && /^text\/event-stream/i.test(type)) return response.body;
+    const text = await response.text().catch(() => '');
+    let parsed: unknown;
+    let isJson = false;
+    try {
+      parsed = JSON.parse(text);
+      isJson = true;
+    } catch {
+      parsed = undefined;
+    }
+    if (!response.ok) throw this.#errorFrom(response, text, parsed, isJson);
+    throw new CliError('UNEXPECTED_RESPONSE', `GET ${url.pathname} answered ${response.status} ${type || 'without a content type'}, not an event stream; is ${this.server} an ecron server of this version?`);
+  }
+
   #errorFrom(response: Response, text: string, parsed: unknown, isJson: boolean): CliError {
     const error = isJson ? (parsed as { error?: { code?: unknown; message?: unknown; details?: unknown } } | null)?.error : undefined;
     if (error && typeof error.code === 'string') {

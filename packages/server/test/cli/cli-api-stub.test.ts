@@ -1,6 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ApiClient } from '../../src/cli/api-client.ts';
+import { FOLLOW_MAX_RECONNECTS, followRunLog } from '../../src/cli/log-follow.ts';
 import { type RecordedRequest, runCli, runResource, type StubAnswer, type StubServer, startStubServer, taskResource, tempDir } from './cli-harness.ts';
 
 /**
@@ -222,45 +224,89 @@ describe('ecron CLI: run logs', () => {
     expect(JSON.parse(json.stdout)).toEqual({ items: [log(1, 'one'), log(2, 'two'), log(3, 'three')], nextSeq: 3 });
   });
 
-  it('--follow polls with afterSeq until the run is final, printing each line once', async () => {
-    let runReads = 0;
-    const lines = [log(1, 'starting')];
+  /** An event-stream answer: `log` events for `lines`, then `end` if given; the stub then closes the connection. */
+  const stream = (lines: ReturnType<typeof log>[], end?: { status: string; error: string | null }): StubAnswer => ({
+    contentType: 'text/event-stream',
+    raw: lines.map((l) => `event: log\nid: ${l.seq}\ndata: ${JSON.stringify(l)}\n\n`).join('')
+      + (end ? `: keep-alive\n\nevent: end\ndata: ${JSON.stringify(end)}\n\n` : ''),
+  });
+  const logRequests = () => stub.requests.filter((r) => r.path === `/api/v1/runs/${RUN_ID}/logs`);
+
+  it('--follow reads the event stream, and resumes with Last-Event-ID when it drops before the end', async () => {
     override = (req) => {
-      if (req.path === `/api/v1/runs/${RUN_ID}`) {
-        runReads += 1;
-        // New lines appear while the run goes on; the last one is written just before it finishes.
-        if (runReads === 2) lines.push(log(2, 'working'));
-        if (runReads === 3) lines.push(log(3, 'done'));
-        return { body: runResource({ status: runReads >= 3 ? 'failed' : 'running', error: runReads >= 3 ? 'exit code 3' : null }) };
-      }
-      if (req.path === `/api/v1/runs/${RUN_ID}/logs`) {
-        const after = Number(req.query.afterSeq ?? 0);
-        const items = lines.filter((l) => l.seq > after);
-        return { body: { items, nextSeq: items.at(-1)?.seq ?? after } };
-      }
-      return undefined;
+      if (req.path !== `/api/v1/runs/${RUN_ID}/logs`) return undefined;
+      // The first connection drops after two lines; the second resumes after the last id it got.
+      if (req.headers['last-event-id'] === undefined) return stream([log(1, 'starting'), log(2, 'working')]);
+      return stream([log(3, 'done')], { status: 'failed', error: 'exit code 3' });
     };
-    const started = Date.now();
     const result = await cli(['run', 'logs', RUN_ID, '--follow']);
     expect(result.code).toBe(0);
     expect(result.stdout.split('\n').filter(Boolean).map((l) => l.split('  ').at(-1))).toEqual(['starting', 'working', 'done']);
-    expect(result.stderr).toBe(`run ${RUN_ID} failed: exit code 3\n`);
-    expect(runReads).toBe(3);
-    // Two waits of 500 ms between the three polls.
-    expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
-    const afterSeqs = stub.requests.filter((r) => r.path.endsWith('/logs')).map((r) => r.query.afterSeq ?? null);
-    expect(afterSeqs).toEqual([null, '1', '1', '2', '2', '3']);
+    expect(result.stderr).toBe('(log stream interrupted: the stream ended before the run did; reconnecting in 250ms, try 1)\n'
+      + `run ${RUN_ID} failed: exit code 3\n`);
+    const requests = logRequests();
+    expect(requests.map((r) => [r.query, r.headers.accept, r.headers['last-event-id'] ?? null])).toEqual([
+      [{ follow: '1' }, 'text/event-stream', null],
+      [{ follow: '1' }, 'text/event-stream', '2'],
+    ]);
+    expect(stub.requests.map((r) => r.path)).toEqual([`/api/v1/runs/${RUN_ID}/logs`, `/api/v1/runs/${RUN_ID}/logs`]);
+  });
+
+  it('--follow retries a server that is not ready, and stops at once on RUN_NOT_FOUND', async () => {
+    let calls = 0;
+    override = (req) => {
+      if (req.path !== `/api/v1/runs/${RUN_ID}/logs`) return undefined;
+      calls += 1;
+      if (calls === 1) return { status: 503, body: { error: { code: 'NOT_READY', message: 'the server is not ready' } } };
+      return stream([log(1, 'a')], { status: 'succeeded', error: null });
+    };
+    const retried = await cli(['run', 'logs', RUN_ID, '--follow']);
+    expect(retried.code).toBe(0);
+    expect(retried.stderr).toBe(`(log stream interrupted: NOT_READY: the server is not ready; reconnecting in 250ms, try 1)\nrun ${RUN_ID} succeeded\n`);
+
+    stub.requests.length = 0;
+    override = (req) => (req.path.endsWith('/logs') ? { status: 404, body: { error: { code: 'RUN_NOT_FOUND', message: 'no run with id "x"' } } } : undefined);
+    const missing = await cli(['run', 'logs', RUN_ID, '--follow']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toBe('ecron: RUN_NOT_FOUND: no run with id "x"\n');
+    expect(logRequests()).toHaveLength(1);
   });
 
   it('--follow --json prints one JSON line per log line', async () => {
-    override = (req) => {
-      if (req.path === `/api/v1/runs/${RUN_ID}`) return { body: runResource({ status: 'succeeded' }) };
-      if (req.path.endsWith('/logs')) return { body: { items: req.query.afterSeq ? [] : [log(1, 'a'), log(2, 'b')], nextSeq: 2 } };
-      return undefined;
-    };
+    override = (req) => (req.path.endsWith('/logs') ? stream([log(1, 'a'), log(2, 'b')], { status: 'succeeded', error: null }) : undefined);
     const result = await cli(['run', 'logs', RUN_ID, '--follow', '--json']);
+    expect(result.code).toBe(0);
     expect(result.stdout.trimEnd().split('\n').map((l) => JSON.parse(l))).toEqual([log(1, 'a'), log(2, 'b')]);
     expect(result.stderr).toBe('');
+  });
+
+  it('--follow says so when the server answers a page instead of a stream', async () => {
+    override = (req) => (req.path.endsWith('/logs') ? { body: { items: [], nextSeq: 0 } } : undefined);
+    const result = await cli(['run', 'logs', RUN_ID, '--follow']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^ecron: UNEXPECTED_RESPONSE: .*not an event stream/);
+  });
+
+  it('gives up after 10 reconnections in a row that brought no line, and counts again after one that did', async () => {
+    let calls = 0;
+    override = (req) => {
+      if (!req.path.endsWith('/logs')) return undefined;
+      calls += 1;
+      // The 3rd connection brings a line: the count of failures in a row starts again after it.
+      return calls === 3 ? { contentType: 'text/event-stream', raw: `event: log\nid: 1\ndata: ${JSON.stringify({ seq: 1, attempt: 1, at: '2026-12-01T00:00:01.000Z', level: 'info', message: 'x' })}\n\n` }
+        : { contentType: 'text/event-stream', raw: ': keep-alive\n\n' };
+    };
+    const waits: number[] = [];
+    const lines: string[] = [];
+    const following = followRunLog({
+      api: new ApiClient({ server: stub.url, token: 't' }), runId: RUN_ID, path: `/api/v1/runs/${RUN_ID}/logs`,
+      onLine: (line) => lines.push(line.message), sleep: async (ms) => { waits.push(ms); },
+    });
+    await expect(following).rejects.toMatchObject({ code: 'STREAM_INTERRUPTED' });
+    expect(lines).toEqual(['x']);
+    expect(calls).toBe(3 + FOLLOW_MAX_RECONNECTS);
+    expect(waits).toEqual([250, 500, 250, 500, 1000, 2000, 4000, 4000, 4000, 4000, 4000, 4000]);
+    expect(logRequests().slice(3).map((r) => r.headers['last-event-id'])).toEqual(Array(FOLLOW_MAX_RECONNECTS).fill('1'));
   });
 });
 

@@ -69,6 +69,8 @@ export interface StubAnswer {
   /** Sent as JSON unless `raw` is given. */
   body?: unknown;
   raw?: string;
+  /** The content type of `raw`. @default text/html */
+  contentType?: string;
 }
 
 export type StubHandler = (req: RecordedRequest) => StubAnswer | undefined;
@@ -104,7 +106,7 @@ export async function startStubServer(handler: StubHandler): Promise<StubServer>
       }
       const status = answer.status ?? 200;
       if (answer.raw !== undefined) {
-        res.writeHead(status, { 'content-type': 'text/html' }).end(answer.raw);
+        res.writeHead(status, { 'content-type': answer.contentType ?? 'text/html' }).end(answer.raw);
       } else if (answer.body === undefined) {
         res.writeHead(status).end();
       } else {

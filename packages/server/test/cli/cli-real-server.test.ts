@@ -1,8 +1,10 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runLogAppends } from '../../src/core/run-log-signal.ts';
 import { ApiHarness } from '../api/api-harness.ts';
 import { ECRON_BIN, NODE, runCli, tempDir } from './cli-harness.ts';
 
@@ -119,7 +121,7 @@ describe('ecron CLI against the real API', () => {
     expect(missing.stderr).toMatch(/^ecron: RUN_NOT_FOUND: /);
   });
 
-  it('follows the log of a running run until it finishes', async () => {
+  it('follows the log stream of a running run, line by line, across a dropped connection, until it finishes', async () => {
     h.executor.behaviours.set('/async', () => ({ status: 202 }));
     const task = await h.createTask({ name: 'async-job', target: { type: 'http', url: `${h.executorUrl}/async` } });
     const run = (await h.call('POST', `/api/v1/tasks/${task.id}/trigger`)).json();
@@ -127,27 +129,68 @@ describe('ecron CLI against the real API', () => {
     const report = (body: unknown) => h.call('POST', `/api/v1/runs/${run.id}/report`, { token: received.body.callback.token, body });
     expect((await report({ attempt: 1, seq: 0, status: 'running', logs: [{ message: 'starting' }] })).statusCode).toBe(200);
 
+    // The server side of each log stream the CLI opens, to cut one.
+    const streams: ServerResponse[] = [];
+    const onRequest = (req: IncomingMessage, res: ServerResponse) => { if (req.url?.includes('/logs')) streams.push(res); };
+    h.app.server.on('request', onRequest);
+    /** How often a follower of this run has waited (its poll timer armed) after the last line, seq 4. */
+    let waitsAfterLast = 0;
+    let onWait: (() => void) | null = null;
+    const onWaiting = (runId: string, afterSeq: number) => {
+      if (runId !== run.id || afterSeq !== 4) return;
+      waitsAfterLast += 1;
+      onWait?.();
+    };
+    const waitedAfterLast = (n: number) => new Promise<void>((resolve) => {
+      onWait = () => { if (waitsAfterLast >= n) resolve(); };
+      onWait();
+    });
+    runLogAppends.followers.on('waiting', onWaiting);
+
     const child = spawn(NODE, [ECRON_BIN, 'run', 'logs', run.id, '--follow', '--server', server, '--token', h.admin], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (c: string) => { stdout += c; });
     child.stderr.setEncoding('utf8').on('data', (c: string) => { stderr += c; });
     const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-    const waitFor = async (text: string) => {
-      for (let i = 0; i < 200 && !stdout.includes(text); i++) await new Promise((r) => setTimeout(r, 25));
-      expect(stdout).toContain(text);
-    };
+    /** Resolves once the CLI has printed `text` (checked on each chunk it writes, no polling). */
+    const printed = (text: string) => new Promise<void>((resolve, reject) => {
+      const check = () => {
+        if (!stdout.includes(text)) return;
+        child.stdout.off('data', check);
+        resolve();
+      };
+      child.stdout.on('data', check);
+      child.once('close', () => reject(new Error(`exited before printing ${text}; stdout: ${stdout}; stderr: ${stderr}`)));
+      check();
+    });
     try {
-      await waitFor('starting');
+      await printed('starting');
       expect((await report({ attempt: 1, seq: 1, logs: [{ level: 'warn', message: 'halfway' }] })).statusCode).toBe(200);
-      await waitFor('halfway');
-      expect((await report({ attempt: 1, seq: 2, status: 'succeeded', logs: [{ message: 'finished' }] })).statusCode).toBe(200);
+      await printed('halfway');
+      // The connection drops (a proxy, a restarted node): the CLI comes back with Last-Event-ID.
+      expect(streams).toHaveLength(1);
+      streams[0]!.destroy();
+      expect((await report({ attempt: 1, seq: 2, logs: [{ message: 'while away' }] })).statusCode).toBe(200);
+      await printed('while away');
+      expect(streams).toHaveLength(2);
+      expect(streams[1]!.req.headers['last-event-id']).toBe('2');
+
+      expect((await report({ attempt: 1, seq: 3, status: 'succeeded', logs: [{ message: 'finished' }] })).statusCode).toBe(200);
+      // A follower that read the status just before it became final waits for its next poll.
+      for (let n = 1; await Promise.race([exited.then(() => false), waitedAfterLast(n).then(() => true)]); n++) {
+        expect(n).toBeLessThan(5);
+        await h.clock.advance(500);
+      }
       expect(await exited).toBe(0);
     } finally {
       child.kill();
+      h.app.server.off('request', onRequest);
+      runLogAppends.followers.off('waiting', onWaiting);
     }
-    expect(stdout.split('\n').filter(Boolean).map((l) => l.replace(/^\S+ {2}/, ''))).toEqual(['INFO   #1  starting', 'WARN   #1  halfway', 'INFO   #1  finished']);
-    expect(stderr).toBe(`run ${run.id} succeeded\n`);
+    expect(stdout.split('\n').filter(Boolean).map((l) => l.replace(/^\S+ {2}/, ''))).toEqual(['INFO   #1  starting', 'WARN   #1  halfway', 'INFO   #1  while away', 'INFO   #1  finished']);
+    expect(stderr).toMatch(/^\(log stream interrupted: .+; reconnecting in 250ms, try 1\)\n/);
+    expect(stderr.split('\n').at(-2)).toBe(`run ${run.id} succeeded`);
   });
 
   it('cancels a running run, and says so when it has already finished', async () => {

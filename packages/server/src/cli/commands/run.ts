@@ -2,13 +2,11 @@ import { type Command, Option } from 'commander';
 import type { RunLogResource, RunResource } from '@ecron/contracts';
 import type { ApiClient } from '../api-client.ts';
 import { type CliContext, integerOption, listPages, moreHint } from '../command-support.ts';
-import { printJson } from '../output.ts';
+import { followRunLog } from '../log-follow.ts';
+import { formatDuration, printJson } from '../output.ts';
 import { logLine, runDetails, runTable } from '../resource-views.ts';
 import { resolveTask } from '../task-ref.ts';
-import { isFinalRunStatus, RUN_STATUSES } from '../vocabulary.ts';
-
-/** How often `run logs --follow` asks for new lines. */
-export const FOLLOW_INTERVAL_MS = 500;
+import { RUN_STATUSES } from '../vocabulary.ts';
 
 function runPath(id: string, suffix = ''): string {
   return `/api/v1/runs/${encodeURIComponent(id)}${suffix}`;
@@ -71,7 +69,7 @@ export function registerRunCommands(program: Command, ctx: CliContext): void {
   run.command('logs')
     .description('print the log of a run')
     .argument('<id>', 'run id')
-    .option('--follow', `keep printing new lines (every ${FOLLOW_INTERVAL_MS} ms) until the run finishes`)
+    .option('--follow', 'keep printing lines as they are written until the run finishes (a live stream; reconnects if it drops)')
     .action(async (id: string, options: { follow?: boolean }, command: Command) => {
       const session = ctx.open(command);
       const { api } = session;
@@ -87,17 +85,14 @@ export function registerRunCommands(program: Command, ctx: CliContext): void {
         print(all);
         return;
       }
-      let afterSeq: number | undefined;
-      for (;;) {
-        // The status is read before the lines, so every line written before the run finished is printed.
-        const current = await api.request<RunResource>({ path: runPath(id) });
-        ({ afterSeq } = await drainLogs(api, id, afterSeq, print));
-        if (isFinalRunStatus(current.status)) {
-          if (!session.json) ctx.io.stderr(`run ${current.id} ${current.status}${current.error ? `: ${current.error}` : ''}\n`);
-          return;
-        }
-        await ctx.io.sleep(FOLLOW_INTERVAL_MS);
-      }
+      const end = await followRunLog({
+        api, runId: id, path: runPath(id, '/logs'), sleep: ctx.io.sleep,
+        onLine: (line) => print([line]),
+        onReconnect: ({ attempt, delayMs, reason }) => {
+          if (!session.json) ctx.io.stderr(`(log stream interrupted: ${reason}; reconnecting in ${formatDuration(delayMs)}, try ${attempt})\n`);
+        },
+      });
+      if (!session.json) ctx.io.stderr(`run ${id} ${end.status}${end.error ? `: ${end.error}` : ''}\n`);
     });
 
   run.command('cancel')
