@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../../server/src/server.ts';
 import { GrpcTestExecutor } from '../../server/test/support/grpc-test-executor.ts';
 import { Executor } from '../src/index.ts';
+import { resolveExecutorOptions } from '../src/options.ts';
 import { deferred, nextEvent } from './support/helpers.ts';
 
 const ADMIN = 'grpc-test-admin-token-0123456789';
@@ -49,10 +50,28 @@ async function api(server: RunningServer, method: string, path: string, body?: u
   return json;
 }
 
+/** Resolves when a run of the task has ended (the scheduler's event). */
+function runEnded(server: RunningServer, taskId: string, timeoutMs = 15_000): Promise<void> {
+  const events = server.scheduler!.events;
+  return new Promise((resolve, reject) => {
+    const listener = (run: { taskId: string }): void => {
+      if (run.taskId !== taskId) return;
+      clearTimeout(timer);
+      events.off('run:ended', listener);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      events.off('run:ended', listener);
+      reject(new Error(`no run of ${taskId} ended within ${timeoutMs} ms`));
+    }, timeoutMs);
+    events.on('run:ended', listener);
+  });
+}
+
 /** Creates a manual task, triggers it and resolves with the run once it has ended. */
 async function runTask(server: RunningServer, spec: Record<string, unknown>, params: Record<string, unknown> = {}): Promise<Reply> {
   const task = await api(server, 'POST', '/api/v1/tasks', { schedule: { manual: true }, ...spec });
-  const ended = nextEvent(server.scheduler!.events, 'run:ended', (run) => run.taskId === task.id, 15_000);
+  const ended = runEnded(server, task.id);
   const run = await api(server, 'POST', `/api/v1/tasks/${task.id}/trigger`, { params });
   await ended;
   return api(server, 'GET', `/api/v1/runs/${run.id}`);
@@ -224,7 +243,7 @@ describe('gRPC executors with a real server', () => {
     try {
       await a.start();
       const task = await api(server, 'POST', '/api/v1/tasks', { name: 'grpc-handback', schedule: { manual: true }, target: { type: 'executor', group: 'handback', handler: 'hold' } });
-      const ended = nextEvent(server.scheduler!.events, 'run:ended', (r) => r.taskId === task.id, 15_000);
+      const ended = runEnded(server, task.id);
       const run = await api(server, 'POST', `/api/v1/tasks/${task.id}/trigger`, {});
       const handedBack = nextEvent(a, 'run-handed-back');
       await nextEvent(a, 'run-started');
@@ -281,5 +300,17 @@ describe('gRPC executors with a real server', () => {
       expect(cancel.body).toMatchObject({ event: 'cancel', runId: timedOut.id, reason: 'deadline' });
       await callCancelled;
     });
+  });
+});
+
+describe('transport option', () => {
+  const base = { server: 'http://127.0.0.1:7070', token: 't', group: 'billing' };
+
+  it('defaults to http; grpc takes a host:port advertiseUrl and refuses pull mode', () => {
+    expect(resolveExecutorOptions(base).transport).toBe('http');
+    expect(resolveExecutorOptions({ ...base, transport: 'grpc', advertiseUrl: '10.0.0.8:50051' })).toMatchObject({ transport: 'grpc', advertiseUrl: '10.0.0.8:50051' });
+    expect(() => resolveExecutorOptions({ ...base, transport: 'grpc', advertiseUrl: 'http://10.0.0.8:50051/' })).toThrow(/host:port/);
+    expect(() => resolveExecutorOptions({ ...base, transport: 'grpc', mode: 'pull' })).toThrow(/push mode/);
+    expect(() => resolveExecutorOptions({ ...base, transport: 'tcp' as 'http' })).toThrow(/transport must be/);
   });
 });
