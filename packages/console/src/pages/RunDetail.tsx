@@ -1,6 +1,7 @@
 /**
  * A run: status, params, output and error; its attempts as a timeline (executor, when, how long,
- * why it failed); its log, tailed live while the run is active (polling `afterSeq`); cancel.
+ * why it failed); its log, streamed live until the run ends (`logs?follow=1`, see
+ * `log-stream.ts`); cancel.
  */
 import { StopOutlined } from '@ant-design/icons';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
@@ -10,6 +11,7 @@ import { useTranslation } from 'react-i18next';
 import { Link, useParams } from 'react-router-dom';
 import { api, FINAL_STATUSES, type RunLogResource, type RunResource } from '../api.ts';
 import { useAuth } from '../auth.tsx';
+import { streamRunLog } from '../log-stream.ts';
 import { ErrorView, errorMessage, Instant, Json, StatusTag } from '../components/common.tsx';
 import { durationBetween, formatDuration, formatInstant } from '../format.ts';
 
@@ -102,51 +104,51 @@ export default function RunDetail() {
           </Space>
         </Col>
       </Row>
-      <RunLog key={id} runId={id} active={active} />
+      <RunLog key={id} runId={id} active={active} onEnd={() => void client.invalidateQueries({ queryKey: ['run', id] })} />
     </Space>
   );
 }
 
-function RunLog({ runId, active }: { runId: string; active: boolean }) {
+function RunLog({ runId, active, onEnd }: { runId: string; active: boolean; onEnd: () => void }) {
   const { t } = useTranslation();
   const [lines, setLines] = useState<RunLogResource[]>([]);
   const [error, setError] = useState<unknown>(null);
-  const afterSeq = useRef(0);
+  const [ended, setEnded] = useState(false);
+  /** The last line shown: a stream opened again (remount, reconnect) resumes after it. */
+  const lastSeq = useRef(0);
   const box = useRef<HTMLPreElement>(null);
-  const stillActive = useRef(active);
-  stillActive.current = active;
+  const endRef = useRef(onEnd);
+  endRef.current = onEnd;
 
+  // One stream per run, open until the run's end or until the page is left.
   useEffect(() => {
-    let stopped = false;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    async function poll() {
-      try {
-        for (;;) {
-          const page = await api<{ items: RunLogResource[]; nextSeq: number }>('GET', `/runs/${runId}/logs?afterSeq=${afterSeq.current}&limit=500`);
-          if (stopped) return;
-          afterSeq.current = page.nextSeq;
-          if (page.items.length) setLines((l) => [...l, ...page.items]);
-          if (page.items.length < 500) break;
-        }
+    const controller = new AbortController();
+    streamRunLog(runId, {
+      afterSeq: lastSeq.current,
+      signal: controller.signal,
+      onLines: (batch) => {
+        lastSeq.current = batch.at(-1)!.seq;
+        setLines((shown) => [...shown, ...batch]);
         setError(null);
-      } catch (e) {
-        setError(e);
-      }
-      // Tail while the run is active; once it ended, one more read picks up the last lines.
-      if (!stopped && stillActive.current) timer = setTimeout(poll, 1000);
-    }
-    void poll();
-    return () => { stopped = true; clearTimeout(timer); };
-  }, [runId, active]);
+      },
+    }).then((end) => {
+      if (!end) return;
+      setEnded(true);
+      endRef.current();
+    }, (e: unknown) => {
+      if (!controller.signal.aborted) setError(e);
+    });
+    return () => controller.abort();
+  }, [runId]);
 
   useEffect(() => {
     if (box.current) box.current.scrollTop = box.current.scrollHeight;
   }, [lines]);
 
   return (
-    <Card size="small" title={<Space>{t('run.log')}{active && <Tag color="processing" data-testid="live-tail">{t('run.liveTail')}</Tag>}</Space>}>
+    <Card size="small" title={<Space>{t('run.log')}{active && !ended && error === null && <Tag color="processing" data-testid="live-tail">{t('run.liveTail')}</Tag>}</Space>}>
       {error !== null && <ErrorView error={error} />}
-      {lines.length === 0 ? <Typography.Text type="secondary">{active ? t('run.waitingForLog') : t('run.noLog')}</Typography.Text> : (
+      {lines.length === 0 ? <Typography.Text type="secondary">{active && !ended ? t('run.waitingForLog') : t('run.noLog')}</Typography.Text> : (
         <pre ref={box} data-testid="run-log" style={{ margin: 0, padding: 12, background: '#141414', color: '#d9d9d9', borderRadius: 6, maxHeight: 420, overflow: 'auto', fontSize: 12, whiteSpace: 'pre-wrap', overflowWrap: 'anywhere' }}>
           {lines.map((line) => (
             <div key={`${line.attempt}-${line.seq}`}>
