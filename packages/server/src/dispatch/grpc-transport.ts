@@ -50,6 +50,8 @@ export interface GrpcTransportOptions {
 export interface GrpcTargetTransport extends NodeTransport {
   dispatchTarget(target: GrpcTarget, request: RunRequest, signal: AbortSignal): Promise<DispatchResult>;
   cancelTarget(target: GrpcTarget, body: CancelRequest): void;
+  /** Asks a `grpc` target about an attempt (recovery after a restart), as {@link GrpcTransport.status}. */
+  statusTarget(target: GrpcTarget, body: StatusRequest): Promise<StatusReply | { status: 'no-answer' }>;
 }
 
 type Callback<T> = (error: ServiceError | null, reply?: T) => void;
@@ -132,6 +134,10 @@ export class GrpcTransport implements GrpcTargetTransport {
     void this.cancelAt(targetAddress(target.url), this.#o.signingKey, body);
   }
 
+  statusTarget(target: GrpcTarget, body: StatusRequest): Promise<StatusReply | { status: 'no-answer' }> {
+    return this.status(targetAddress(target.url), this.#o.signingKey, body);
+  }
+
   /** Calls Run at `address`; `signal` cancels the call (cancel, deadline, shutdown). */
   dispatch(address: string, secret: string, request: RunRequest, signal: AbortSignal): Promise<DispatchResult> {
     if (signal.aborted) return Promise.resolve({ kind: 'aborted' });
@@ -141,12 +147,13 @@ export class GrpcTransport implements GrpcTargetTransport {
     // gRPC deadlines are wall-clock instants; the run's deadline is on the injected clock.
     const deadline = Number.isFinite(remaining) ? Date.now() + Math.max(0, remaining) + this.#o.deadlineMarginMs : undefined;
     return new Promise((resolve) => {
-      const call = this.#call(address, (client, done) => client.Run({ body_json: body }, this.#metadata(secret, body), deadline === undefined ? {} : { deadline }, (error, reply) => {
+      const call = this.#call(address, resolve, (client, done) => client.Run({ body_json: body }, this.#metadata(secret, body), deadline === undefined ? {} : { deadline }, (error, reply) => {
         done();
         signal.removeEventListener('abort', onAbort);
         if (signal.aborted) return resolve({ kind: 'aborted' });
         resolve(error ? failure(address, error) : runResult(reply!));
       }));
+      if (!call) return;
       const onAbort = (): void => call.cancel();
       signal.addEventListener('abort', onAbort, { once: true });
     });
@@ -184,32 +191,42 @@ export class GrpcTransport implements GrpcTargetTransport {
     const body = JSON.stringify(request);
     const deadline = Date.now() + this.#o.controlTimeoutMs;
     return new Promise((resolve) => {
-      this.#call(address, (client, done) => (client[method] as (...args: unknown[]) => Call)({ body_json: body }, this.#metadata(secret, body), { deadline }, (error: ServiceError | null, reply?: R) => {
+      this.#call(address, (error) => resolve(failed(new Error(error.error))), (client, done) => (client[method] as (...args: unknown[]) => Call)({ body_json: body }, this.#metadata(secret, body), { deadline }, (error: ServiceError | null, reply?: R) => {
         done();
         resolve(error ? failed(error) : ok(reply!));
       }));
     });
   }
 
-  /** Starts a call on the address's channel (made on first use), counting it while in flight. */
-  #call(address: string, start: (client: ExecutorClient, done: () => void) => Call): Call {
+  /**
+   * Starts a call on the address's channel (made on first use), counting it while in flight. A
+   * call that cannot start (grpc-js refused the address) goes to `refused`, and null is returned.
+   */
+  #call(address: string, refused: (result: { kind: 'failed'; error: string }) => void, start: (client: ExecutorClient, done: () => void) => Call): Call | null {
     this.#sweep();
-    let channel = this.#channels.get(address);
-    if (!channel) {
-      const Executor = clientClass();
-      channel = { client: new Executor(address, credentials.createInsecure(), CHANNEL_OPTIONS), calls: 0, lastUsed: 0 };
-      this.#channels.set(address, channel);
-    }
-    const used = channel;
-    used.calls += 1;
-    used.lastUsed = this.#o.clock.now();
+    let used: Channel | undefined;
     let finished = false;
-    return start(used.client, () => {
-      if (finished) return;
+    const done = (): void => {
+      if (finished || !used) return;
       finished = true;
       used.calls -= 1;
       used.lastUsed = this.#o.clock.now();
-    });
+    };
+    try {
+      used = this.#channels.get(address);
+      if (!used) {
+        const Executor = clientClass();
+        used = { client: new Executor(address, credentials.createInsecure(), CHANNEL_OPTIONS), calls: 0, lastUsed: 0 };
+        this.#channels.set(address, used);
+      }
+      used.calls += 1;
+      used.lastUsed = this.#o.clock.now();
+      return start(used.client, done);
+    } catch (error) {
+      done();
+      refused({ kind: 'failed', error: `gRPC call to ${address} could not start: ${(error as Error).message ?? String(error)}` });
+      return null;
+    }
   }
 
   #metadata(secret: string, body: string): Metadata {

@@ -163,6 +163,10 @@ describe('GrpcTransport', () => {
       const cancel = await cancelled;
       expect(cancel.signatureOk).toBe(true);
       expect(cancel.body).toEqual({ event: 'cancel', runId: 'run-1', attempt: 1, reason: 'deadline' });
+
+      target.status = () => ({ status: 'RUNNING' });
+      expect(await transport.statusTarget({ type: 'grpc', url: target.address }, { event: 'status', runId: 'run-1', attempt: 1 })).toEqual({ status: 'running' });
+      expect(target.of('Status')[0]!.signatureOk).toBe(true);
     } finally {
       await target.stop();
     }
