@@ -24,6 +24,8 @@ import { statsRoutes } from './routes/stats.ts';
 import { taskRoutes } from './routes/tasks.ts';
 import { nodeRoutes } from './routes/nodes.ts';
 import { executorRoutes } from './routes/executors.ts';
+import { executorPullRoutes } from './routes/executor-pull.ts';
+import type { PullHub } from '../dispatch/pull-hub.ts';
 import { tokenRoutes } from './routes/tokens.ts';
 
 export const API_PREFIX = '/api/v1';
@@ -45,6 +47,8 @@ export interface AppDeps {
    * @default none (clients use the URL they fetched the document from)
    */
   publicUrl?: string;
+  /** Pull-mode deliveries of this node's scheduler; without it, the poll routes are not served. */
+  pull?: PullHub;
   /**
    * The web console's build directory, served at `/`.
    * @default packages/console/dist of this checkout
@@ -89,6 +93,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(auditRoutes, { prefix: API_PREFIX, store });
   await app.register(nodeRoutes, { prefix: API_PREFIX, store });
   await app.register(executorRoutes, { prefix: API_PREFIX, store });
+  if (deps.pull) await app.register(executorPullRoutes, { prefix: API_PREFIX, store, pull: deps.pull });
   await app.register(statsRoutes, { prefix: API_PREFIX, store, clock });
   await app.register(meRoutes, { prefix: API_PREFIX });
   await app.register(consoleRoutes, { distDir: deps.consoleDir });

@@ -114,6 +114,9 @@ export class ExecutorDirectory {
     const before = this.#byGroup;
     this.#byGroup = next;
     const liveIds = new Set(nodes.filter((n) => n.expiresAt > now).map((n) => n.id));
+    // A node that registered anew (restarted) is no longer suspect.
+    const startedBefore = new Map([...before.values()].flat().map((n) => [n.id, n.startedAt]));
+    for (const list of next.values()) for (const node of list) if (startedBefore.get(node.id) !== node.startedAt) this.#suspects.delete(node.id);
     for (const list of before.values()) for (const node of list) if (!liveIds.has(node.id)) this.events.emit('node:gone', node.id);
     for (const group of next.keys()) if (!before.get(group)?.length) this.events.emit('group:alive', group);
     const clockNow = this.#o.clock.now();
