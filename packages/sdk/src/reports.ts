@@ -145,7 +145,7 @@ export class CallbackReporter {
       this.close();
       return false;
     }
-    const logs = this.#takeChunk();
+    const { logs } = this.#takeChunk();
     this.close();
     const base = outcome.status === 'succeeded'
       ? { status: 'succeeded' as const, output: outcome.output }
@@ -190,11 +190,17 @@ export class CallbackReporter {
 
   async #flushOnce(): Promise<void> {
     this.#lastFlushAt = Date.now();
-    while (!this.#closed && (this.#lines.length > 0 || this.#progressDirty || this.#dropped > 0)) {
-      const logs = this.#takeChunk();
-      const last = this.#lines.length === 0;
-      const progress = last && this.#progressDirty ? this.#progress : undefined;
-      if (last) this.#progressDirty = false;
+    // Only what is buffered now: lines logged meanwhile wait for the next batch.
+    let remaining = this.#lines.length;
+    let withProgress = this.#progressDirty;
+    while (!this.#closed && (remaining > 0 || withProgress || this.#dropped > 0)) {
+      const { logs, taken } = this.#takeChunk(remaining);
+      remaining -= taken;
+      const progress = remaining === 0 && withProgress ? this.#progress : undefined;
+      if (progress !== undefined) {
+        withProgress = false;
+        this.#progressDirty = false;
+      }
       const result = await this.#send((seq) => ({
         attempt: this.#request.attempt, seq,
         ...(logs.length ? { logs } : {}),
@@ -209,22 +215,27 @@ export class CallbackReporter {
     }
   }
 
-  /** Up to one report's worth of buffered lines, with a notice first if lines were dropped. */
-  #takeChunk(): LogLine[] {
-    const chunk: LogLine[] = [];
+  /**
+   * Up to one report's worth of the first `limit` buffered lines (all when absent), with a notice
+   * first if lines were dropped; `taken` counts the buffered lines it holds.
+   */
+  #takeChunk(limit = this.#lines.length): { logs: LogLine[]; taken: number } {
+    const logs: LogLine[] = [];
     if (this.#dropped > 0) {
-      chunk.push({ level: 'warn', message: `${this.#dropped} log lines dropped: the callback could not keep up`, at: new Date().toISOString() });
+      logs.push({ level: 'warn', message: `${this.#dropped} log lines dropped: the callback could not keep up`, at: new Date().toISOString() });
       this.#dropped = 0;
     }
     let bytes = 0;
-    while (this.#lines.length > 0 && chunk.length < MAX_LINES_PER_REPORT) {
+    let taken = 0;
+    while (taken < limit && this.#lines.length > 0 && logs.length < MAX_LINES_PER_REPORT) {
       const line = this.#lines[0]!;
       const size = Buffer.byteLength(line.message) + 64;
-      if (chunk.length > 0 && bytes + size > MAX_BYTES_PER_REPORT) break;
+      if (logs.length > 0 && bytes + size > MAX_BYTES_PER_REPORT) break;
       bytes += size;
-      chunk.push(this.#lines.shift()!);
+      logs.push(this.#lines.shift()!);
+      taken++;
     }
-    return chunk;
+    return { logs, taken };
   }
 
   /** One report, with the next seq of the channel. */

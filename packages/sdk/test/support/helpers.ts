@@ -7,10 +7,8 @@ import { afterEach } from 'vitest';
 import { Executor, type ExecutorOptions } from '../../src/index.ts';
 import { FAKE_SECRET, FAKE_TOKEN, FakeEcron } from './fake-ecron.ts';
 
-type Events = Record<string, unknown[]>;
-
 /** Resolves with the arguments of the next `event` matching `predicate`; rejects after `timeoutMs`. */
-export function nextEvent<T extends Events, E extends keyof T & string>(
+export function nextEvent<T extends Record<keyof T, any[]>, E extends keyof T & string>(
   emitter: EventEmitter<T>,
   event: E,
   predicate: (...args: T[E]) => boolean = () => true,
