@@ -5,10 +5,13 @@
  * and time moves only when the manual clock is advanced.
  */
 import { EventEmitter } from 'node:events';
+import { Writable } from 'node:stream';
+import type { FastifyReply } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runLogAppends } from '../../src/core/run-log-signal.ts';
-import { formatEvent } from '../../src/api/sse.ts';
+import { formatEvent, openEventStream } from '../../src/api/sse.ts';
+import { ManualClock } from '../../src/testing/manual-clock.ts';
 import { RUN_LOG_POLL_MS } from '../../src/services/run-log-follow.ts';
 import { ApiHarness, T0 } from './api-harness.ts';
 import { openSse, type SseClient } from '../support/sse-client.ts';
@@ -220,6 +223,10 @@ describe('GET /runs/{id}/logs?follow=1', () => {
     expect(JSON.parse(badId.body!).error.details.issues[0].path).toBe('headers.last-event-id');
     const badFollow = await openSse(logsUrl(run.id, 'follow=maybe'), auth());
     expect(JSON.parse(badFollow.body!).error.details.issues[0].path).toBe('query.follow');
+    // HEAD never opens a stream.
+    const head = await fetch(logsUrl(run.id), { method: 'HEAD', headers: auth() });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-type')).toMatch(/^application\/json/);
   });
 
   it('stops reading the store and clears its timers at once when the client goes away', async () => {
@@ -295,5 +302,66 @@ describe('event framing', () => {
     expect(JSON.parse(line1!.data).message).toBe(big);
     expect(JSON.parse(line2!.data).message).toBe('after\nnewline');
     client.disconnect();
+  });
+});
+
+/**
+ * The socket at the edge of the process, as `reply.raw` sees it: it takes one chunk at a time and
+ * acknowledges it only when the test says so, as a client that does not read would.
+ */
+class SlowSocket extends Writable {
+  readonly chunks: string[] = [];
+  readonly #waiting: (() => void)[] = [];
+  head: { status: number; headers: Record<string, string> } | null = null;
+  constructor() {
+    super({ highWaterMark: 1024, decodeStrings: false });
+  }
+  override _write(chunk: string, _encoding: BufferEncoding, callback: () => void): void {
+    this.chunks.push(chunk);
+    this.#waiting.push(callback);
+  }
+  /** The client reads everything written so far. */
+  readAll(): void {
+    for (const callback of this.#waiting.splice(0)) callback();
+  }
+  writeHead(status: number, headers: Record<string, string>): this {
+    this.head = { status, headers };
+    return this;
+  }
+  flushHeaders(): void {}
+}
+
+describe('event stream back-pressure', () => {
+  it('waits for the socket to drain before a send resolves, and gives up when the client goes away', async () => {
+    const socket = new SlowSocket();
+    const clock = new ManualClock(T0);
+    let hijacked = false;
+    const reply = { hijack: () => { hijacked = true; }, raw: socket } as unknown as FastifyReply;
+    const stream = openEventStream(reply, { clock });
+    expect(hijacked).toBe(true);
+    expect(socket.head).toEqual({ status: 200, headers: expect.objectContaining({ 'content-type': 'text/event-stream', 'cache-control': 'no-cache' }) });
+
+    let first: boolean | undefined;
+    void stream.send({ event: 'log', id: 1, data: 'x'.repeat(4096) }).then((ok) => { first = ok; });
+    // Nothing but the client reading can resolve it: let every pending callback run, and look.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(first).toBeUndefined();
+    socket.readAll();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(first).toBe(true);
+
+    // The keep-alive comment is not sent into a full buffer.
+    let second: boolean | undefined;
+    void stream.send({ event: 'log', id: 2, data: 'y'.repeat(4096) }).then((ok) => { second = ok; });
+    const written = socket.chunks.length;
+    await clock.advance(15_000);
+    expect(socket.chunks).toHaveLength(written);
+    // The client goes away with the send still waiting: it resolves false, and the timers stop.
+    socket.destroy();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(second).toBe(false);
+    expect(stream.signal.aborted).toBe(true);
+    expect(clock.pendingTimers).toBe(0);
+    expect(await stream.send({ data: 'late' })).toBe(false);
   });
 });

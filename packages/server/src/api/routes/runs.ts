@@ -78,7 +78,8 @@ export const runRoutes: FastifyPluginAsyncZod<{ runs: RunService; clock: Clock }
     },
   }, async (request, reply) => {
     const { follow, ...query } = request.query;
-    if (wantsEventStream(follow, request.headers.accept)) {
+    // HEAD (which Fastify answers with this handler) never opens a stream.
+    if (request.method === 'GET' && wantsEventStream(follow, request.headers.accept)) {
       await streams.serve(request, reply, { runId: request.params.id, afterSeq: query.afterSeq });
       return reply;
     }
