@@ -84,6 +84,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
   #registration: Registration | null = null;
   #state: State = 'new';
   #address: string | null = null;
+  #starting: Promise<void> | null = null;
   #stopping: Promise<void> | null = null;
 
   constructor(options: ExecutorOptions) {
@@ -144,9 +145,14 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
   }
 
   /** Listens (push), registers, upserts declared tasks, then heartbeats (and polls, in pull mode). */
-  async start(): Promise<void> {
-    if (this.#state !== 'new') throw new ExecutorError('EXECUTOR_STATE_INVALID', `start() was already called (the executor is ${this.#state})`);
+  start(): Promise<void> {
+    if (this.#state !== 'new') return Promise.reject(new ExecutorError('EXECUTOR_STATE_INVALID', `start() was already called (the executor is ${this.#state})`));
     this.#state = 'starting';
+    this.#starting = this.#start();
+    return this.#starting;
+  }
+
+  async #start(): Promise<void> {
     const { options } = this;
     const host = this.#runHost();
     this.#transport = options.mode === 'pull'
@@ -170,13 +176,15 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
       },
       onFailure: (error) => this.emit('heartbeat-failed', error),
     });
+    let registered = false;
     try {
       if (options.mode === 'push') this.#address = await this.#transport.start();
       await this.#registration.register();
+      registered = true;
       await this.#syncTasks();
     } catch (error) {
       this.#state = 'stopped';
-      await this.#registration.deregister().catch(() => {});
+      if (registered) await this.#registration.deregister().catch(() => {});
       await this.#transport.close().catch(() => {});
       this.#address = null;
       throw error;
@@ -196,7 +204,8 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
       this.#state = 'stopped';
       return Promise.resolve();
     }
-    this.#stopping ??= this.#stop();
+    // A stop() during start() waits for it, then undoes what it did.
+    this.#stopping ??= (this.#starting ?? Promise.resolve()).catch(() => {}).then(() => (this.#state === 'stopped' ? undefined : this.#stop()));
     return this.#stopping;
   }
 

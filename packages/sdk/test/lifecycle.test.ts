@@ -177,6 +177,23 @@ describe('stop()', () => {
     await new Executor({ server: fake.url, token: FAKE_TOKEN, group: 'billing' }).stop();
   });
 
+  it.each(['push', 'pull'] as const)('a stop() during start() (%s) waits for it, then stops cleanly', async (mode) => {
+    const fake = await startFake(cleanup);
+    fake.heartbeatMs = 20;
+    const executor = makeExecutor(fake, cleanup, { mode, pollWaitMs: 5000 }).handle('report', () => 'ok');
+    const starting = executor.start();
+    const stopping = executor.stop();
+    await starting;
+    await stopping;
+    expect(executor.state).toBe('stopped');
+    expect(fake.deletes).toEqual([executor.id]);
+    const beats = fake.heartbeats.length;
+    let polls = 0;
+    fake.on('poll', () => polls++);
+    await new Promise((resolve) => setTimeout(resolve, 100)); // five heartbeat intervals: none may come
+    expect([fake.heartbeats.length, polls]).toEqual([beats, 0]);
+  });
+
   it('installSignalHandlers: SIGTERM stops the executor gracefully, then the process exits', async () => {
     const fake = await startFake(cleanup);
     const child = spawn(process.execPath, [join(import.meta.dirname, 'support/signal-child.ts')], {
