@@ -89,6 +89,8 @@ export function openEventStream(reply: FastifyReply, options: EventStreamOptions
     if (!signal.aborted) controller.abort();
   };
   res.on('close', stop);
+  // A write racing the client's going away must not become an uncaught error; 'close' follows.
+  res.on('error', stop);
   armKeepAlive();
 
   return {
