@@ -282,6 +282,8 @@ describe('GET /runs/{id}/logs?follow=1', () => {
     const route = doc.paths['/api/v1/runs/{id}/logs'].get;
     expect(route.summary).toMatch(/Server-Sent Events/);
     expect(Object.keys(route.responses['200'].content).sort()).toEqual(['application/json', 'text/event-stream']);
+    // Errors come before any stream: JSON only.
+    expect(Object.keys(route.responses['4XX'].content)).toEqual(['application/json']);
     expect(route.parameters.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(['follow', 'afterSeq', 'last-event-id']));
   });
 });

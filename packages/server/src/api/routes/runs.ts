@@ -60,7 +60,6 @@ export const runRoutes: FastifyPluginAsyncZod<{ runs: RunService; clock: Clock }
       headers: z.object({
         'last-event-id': z.string().optional().describe('stream only: resume after this seq (sent by a reconnecting EventSource)'),
       }),
-      produces: ['application/json', 'text/event-stream'],
       response: {
         200: {
           description: 'A page of log lines, or with follow=1 an event stream',
