@@ -6,12 +6,10 @@
  * answer → the attempt is `lost` and the run retried per its policy.
  */
 import type { RunRecord, TaskRecord } from '../core/model.ts';
-import type { HttpDispatcher } from '../dispatch/http-dispatcher.ts';
 import type { RunSupervisor } from './run-supervisor.ts';
 
 export interface RecoveryDeps {
   supervisor: RunSupervisor;
-  dispatcher: HttpDispatcher;
   getTask: (taskId: string) => Promise<TaskRecord | null>;
   /** A queue-one run found waiting: the scheduler keeps it in its queued slot. */
   onQueued: (run: RunRecord) => void;
@@ -63,11 +61,11 @@ async function resolveInFlight(deps: RecoveryDeps, run: RunRecord, summary: Reco
     await deps.supervisor.resend(run);
     return;
   }
-  let reply: Awaited<ReturnType<HttpDispatcher['status']>> = { status: 'no-answer' };
+  let reply: Awaited<ReturnType<RunSupervisor['askStatus']>> = { status: 'no-answer' };
   // An executor that does not answer may be busy: ask again before deciding.
-  for (let ask = 0; ask < STATUS_ASKS && target?.type === 'http'; ask += 1) {
+  for (let ask = 0; ask < STATUS_ASKS && task && (target?.type === 'http' || target?.type === 'grpc'); ask += 1) {
     if (ask > 0) await new Promise((resolve) => setTimeout(resolve, STATUS_RETRY_MS));
-    reply = await deps.dispatcher.status(target, { event: 'status', runId: run.id, attempt: run.attempt });
+    reply = await deps.supervisor.askStatus(run, task);
     if (reply.status !== 'no-answer') break;
   }
   if (reply.status === 'running' && task) {

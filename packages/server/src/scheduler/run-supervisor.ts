@@ -3,7 +3,7 @@
  * deadline or cancel, retries it after backoff, and tells the scheduler when a run has ended.
  * All attempt state changes go through batched store writes (one transaction per event-loop turn).
  */
-import type { HttpTarget, RunRequest } from '@ecron/contracts';
+import type { HttpTarget, RunRequest, StatusReply } from '@ecron/contracts';
 import { ExecutorDispatch, handlerOf, isExecutorTarget, type ExecutorDispatchDeps, type ExecutorResult } from '../dispatch/executor-dispatch.ts';
 import type { GrpcTarget, GrpcTargetTransport } from '../dispatch/grpc-transport.ts';
 import { isFanOut, type Leg } from '../dispatch/routing.ts';
@@ -158,8 +158,21 @@ export class RunSupervisor {
 
   /** Re-attaches a run found `dispatched`/`running` at start-up whose executor says it is still running. */
   adoptRunning(run: RunRecord, task: TaskRecord): void {
-    if (task.spec.target.type !== 'http') return;
-    this.#attach(run, task.spec.target, true);
+    const target = task.spec.target;
+    if (target.type === 'http' || target.type === 'grpc') this.#attach(run, target, true);
+  }
+
+  /**
+   * Asks an HTTP or gRPC target what became of the run's current attempt (recovery after a
+   * restart); `no-answer` for other targets or when the target gives no usable reply.
+   */
+  async askStatus(run: RunRecord, task: TaskRecord): Promise<StatusReply | { status: 'no-answer' }> {
+    const target = task.spec.target;
+    const body = { event: 'status' as const, runId: run.id, attempt: run.attempt };
+    if (target.type === 'http') return this.#deps.dispatcher.status(target, body);
+    const grpc = this.#deps.executors?.transports?.grpc;
+    if (target.type === 'grpc' && grpc) return grpc.statusTarget(target, body);
+    return { status: 'no-answer' };
   }
 
   /** Tracks an attempt in flight and arms its deadline. */

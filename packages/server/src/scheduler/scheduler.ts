@@ -147,7 +147,7 @@ export class Scheduler implements RunControl {
       onRunEnded: (run) => this.#onRunEnded(run),
     });
     this.#adoption = new RunAdoption({
-      store: options.store, clock: options.clock, leases: this.#leases, supervisor: this.#supervisor, dispatcher: options.dispatcher,
+      store: options.store, clock: options.clock, leases: this.#leases, supervisor: this.#supervisor,
       getTask: (id) => this.#getTask(id),
       onQueued: (run) => this.#queued.set(run.taskId, run),
       isHeldHere: (runId) => this.#supervisor.isTracked(runId) || this.#launches.has(runId) || this.#deferred.some((d) => d.run.id === runId),
@@ -293,12 +293,14 @@ export class Scheduler implements RunControl {
     const queued = this.#queued.get(run.taskId)?.id === run.id;
     if (queued || !this.#supervisor.isTracked(run.id)) {
       if (queued) this.#queued.delete(run.taskId);
-      if (run.status === 'pending') {
+      if (run.status === 'pending' || run.status === 'no_executor') {
         ended = await this.#o.store.finishRun({ runId: run.id, status: 'cancelled', at: this.#o.clock.now(), error: 'cancelled (user)' });
         if (ended) this.#onRunEnded(ended);
       } else {
         ended = await this.#supervisor.endAttempt(run.id, 'cancelled', { error: 'cancelled (user)' });
       }
+      // Another node supervises it: it drops the run (and aborts its request) when it hears of the change.
+      if (ended && !queued) await this.#o.store.publishChanges([{ kind: 'run', id: run.id }]);
     } else {
       ended = await this.#supervisor.cancel(run.id, 'user');
     }

@@ -21,8 +21,13 @@ export class SdkNodes extends EventEmitter<{ event: [NodeEvent] }> {
   readonly events: NodeEvent[] = [];
   readonly #children = new Map<string, ChildProcess>();
 
-  constructor(readonly server: string, readonly token: string) {
+  readonly server: string;
+  readonly token: string;
+
+  constructor(server: string, token: string) {
     super();
+    this.server = server;
+    this.token = token;
   }
 
   async start(nodeId: string, options: { group: string; weight?: number; labels?: Record<string, string>; mode?: 'push' | 'pull' }): Promise<void> {

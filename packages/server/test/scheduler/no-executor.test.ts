@@ -25,7 +25,7 @@ describe('no live executor', () => {
     const waiting = await h.runsOf(task.id);
     expect(waiting).toHaveLength(1);
     expect(waiting[0]!.status).toBe('no_executor');
-    const attempts = await h.store.listAttempts(waiting[0]!.id);
+    const attempts = await h.store.listAttempts([waiting[0]!.id]);
     expect(attempts[0]?.error).toMatch(/no live executor in group "billing"/);
     const held = await h.store.getTask(task.id);
     expect(held!.skippedFires).toBeGreaterThanOrEqual(58);
