@@ -43,6 +43,8 @@ export interface ExecutorDispatchDeps {
   envelope: (run: RunRecord, task: TaskRecord, leg: Leg, fanOut: boolean) => RunRequest;
   /** Writes a line to the run's log (what went where). */
   note: (run: RunRecord, level: 'info' | 'warn', message: string) => void;
+  /** The attempt goes out to `executor` (a node id, or a fan-out's summary): recorded on the attempt. */
+  sent: (run: RunRecord, executor: string) => void;
 }
 
 /** Re-sends of one leg to other nodes after nodes vanished, before the leg fails. */
@@ -130,6 +132,7 @@ export class ExecutorDispatch {
         const avoid = new Set(lastFailed && candidates.length > 1 ? [lastFailed] : []);
         const node = this.#pick(target, task, run, candidates, avoid);
         state.node = node;
+        this.#deps.sent(run, node.id);
         const result = await this.#send(node, this.#deps.envelope(run, task, state.leg, false), signal);
         if (result.kind === 'aborted' || result.kind === 'succeeded' || result.kind === 'accepted') {
           if (result.kind !== 'aborted') this.#lastFailed.delete(run.id);
@@ -155,6 +158,7 @@ export class ExecutorDispatch {
     this.#legs.set(run.id, { attempt: run.attempt, legs });
     const mode = target.routing?.sharding ? 'shard' : 'leg';
     this.#deps.note(run, 'info', `${legs.length} ${mode}s: ${legs.map((l) => `${l.leg.index}→${l.node!.id}`).join(', ')}`);
+    this.#deps.sent(run, `${target.group} (${legs.length} ${mode}s)`);
     try {
       await Promise.all(legs.map((leg) => this.#runLeg(run, task, target, leg, signal)));
     } finally {

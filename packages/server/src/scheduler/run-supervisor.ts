@@ -70,7 +70,7 @@ export class RunSupervisor {
    * Attempts just handed to the HTTP client, marked so in batches at the end of each event-loop
    * turn (AttemptRecord.sentAt, a diagnostic: how long an attempt waited between record and send).
    */
-  readonly #sent: WriteBatcher<{ runId: string; attempt: number; at: number }, undefined>;
+  readonly #sent: WriteBatcher<{ runId: string; attempt: number; at: number; executor?: string }, undefined>;
   readonly #executors: ExecutorDispatch | null;
   /** Runs waiting as `no_executor` for a live node of their group, by run id. */
   readonly #waiting = new Map<string, RunRecord>();
@@ -89,6 +89,7 @@ export class RunSupervisor {
       ...deps.executors, http: deps.dispatcher, clock: deps.clock, random: deps.random,
       envelope: (run, task, leg, fanOut) => this.#envelope(run, task, leg, fanOut),
       note: (run, level, message) => this.#note(run, level, message),
+      sent: (run, executor) => this.#markSent(run, executor),
     }) : null;
     deps.executors?.directory.events.on('refreshed', () => void this.#wakeWaiting());
   }
@@ -152,7 +153,13 @@ export class RunSupervisor {
     entry.request = reply
       .then((result) => this.#onReply(entry, result))
       .catch((error) => this.#deps.log('error', 'dispatch handling failed', { runId: run.id, error: String(error) }));
-    this.#sent.push({ runId: run.id, attempt: run.attempt, at: this.#deps.clock.now() })
+    // Executor targets are marked when their node is chosen (ExecutorDispatch calls #markSent).
+    if (entry.target) this.#markSent(run);
+  }
+
+  /** Records (batched) that the attempt went out, and where to when known. */
+  #markSent(run: RunRecord, executor?: string): void {
+    this.#sent.push({ runId: run.id, attempt: run.attempt, at: this.#deps.clock.now(), ...(executor ? { executor } : {}) })
       .catch((error) => this.#deps.log('warn', 'marking an attempt sent failed', { runId: run.id, error: String(error) }));
   }
 

@@ -276,7 +276,7 @@ export interface Store {
    * Records that attempts went out to their executors (sets sentAt where it is null), in one
    * transaction. Unknown or ended attempts are ignored.
    */
-  markSent(items: { runId: string; attempt: number; at: number }[]): Promise<void>;
+  markSent(items: { runId: string; attempt: number; at: number; /** The node the attempt went to (executor targets), replacing the recorded one. */ executor?: string }[]): Promise<void>;
   /** `dispatched` → `running` for the current attempt; null when stale. */
   markRunning(p: { runId: string; attempt: number; at: number }): Promise<RunRecord | null>;
   /**

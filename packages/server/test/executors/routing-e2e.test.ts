@@ -132,6 +132,7 @@ describe('unicast strategies, by the distribution of their runs', () => {
     expect(run.status).toBe('failed');
     expect(run.error).toMatch(/failed on node-b/);
     expect(run.attempts.map((a) => a.status)).toEqual(['failed', 'failed']);
+    expect(run.attempts.map((a) => a.executor)).toEqual(['node-a', 'node-b']);
   });
 });
 

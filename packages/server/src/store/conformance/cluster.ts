@@ -207,6 +207,12 @@ export function describeCluster(ctx: { readonly store: Store }): void {
       expect((await ctx.store.listAttempts([run.id]))[0]!.sentAt).toBe(T0 + 1001);
       expect((await ctx.store.listAttempts([other.id]))[0]!.sentAt).toBeNull();
       await ctx.store.markSent([]);
+      // The node an executor-target attempt went to replaces the recorded executor; sentAt stays the first.
+      const before = (await ctx.store.listAttempts([other.id]))[0]!.executor;
+      await ctx.store.markSent([{ runId: other.id, attempt: 1, at: T0 + 5, executor: 'node-7' }]);
+      await ctx.store.markSent([{ runId: other.id, attempt: 1, at: T0 + 6 }]);
+      const marked = (await ctx.store.listAttempts([other.id]))[0]!;
+      expect([before, marked.executor, marked.sentAt]).toEqual([before, 'node-7', T0 + 5]);
     });
   });
 

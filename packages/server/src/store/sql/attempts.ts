@@ -141,13 +141,13 @@ export async function finishAttempts(ctx: SqlContext, items: readonly FinishAtte
 }
 
 /** Sets sentAt of attempts not yet marked, in one statement. */
-export async function markSent(ctx: SqlContext, items: readonly { runId: string; attempt: number; at: number }[]): Promise<void> {
+export async function markSent(ctx: SqlContext, items: readonly { runId: string; attempt: number; at: number; executor?: string }[]): Promise<void> {
   if (items.length === 0) return;
   await inTransaction(ctx, (trx) => updateRows(ctx, trx, {
     table: 'attempts', alias: 'a',
-    columns: [{ name: 'run_id', type: 'text' }, { name: 'number', type: 'int' }, { name: 'sent_at', type: 'bigint' }],
-    rows: items.map((item) => [item.runId, item.attempt, item.at]),
-    on: 'a.run_id = v.run_id AND a.number = v.number AND a.sent_at IS NULL',
-    set: [['sent_at', 'v.sent_at']],
+    columns: [{ name: 'run_id', type: 'text' }, { name: 'number', type: 'int' }, { name: 'sent_at', type: 'bigint' }, { name: 'executor', type: 'text' }],
+    rows: items.map((item) => [item.runId, item.attempt, item.at, item.executor ?? null]),
+    on: 'a.run_id = v.run_id AND a.number = v.number',
+    set: [['sent_at', 'COALESCE(a.sent_at, v.sent_at)'], ['executor', 'COALESCE(v.executor, a.executor)']],
   }));
 }

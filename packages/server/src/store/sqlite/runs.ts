@@ -208,10 +208,10 @@ export function deleteHistory(conn: SqliteConnection, p: { finishedBefore: numbe
   return conn.transaction(() => Number(conn.statement(DELETE_HISTORY).run(p.finishedBefore, p.limit).changes));
 }
 
-export function markSent(conn: SqliteConnection, items: { runId: string; attempt: number; at: number }[]): void {
+export function markSent(conn: SqliteConnection, items: { runId: string; attempt: number; at: number; executor?: string }[]): void {
   if (items.length === 0) return;
-  const mark = conn.statement('UPDATE attempts SET sent_at = ? WHERE run_id = ? AND number = ? AND sent_at IS NULL');
+  const mark = conn.statement('UPDATE attempts SET sent_at = COALESCE(sent_at, ?), executor = COALESCE(?, executor) WHERE run_id = ? AND number = ?');
   conn.transaction(() => {
-    for (const item of items) mark.run(item.at, item.runId, item.attempt);
+    for (const item of items) mark.run(item.at, item.executor ?? null, item.runId, item.attempt);
   });
 }
