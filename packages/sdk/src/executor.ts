@@ -17,7 +17,6 @@ import type { ApiConnection } from './api-request.ts';
 import { EcronClient } from './client.ts';
 import type { Handler } from './context.ts';
 import { ExecutorError } from './errors.ts';
-import { GrpcTransport } from './grpc-transport.ts';
 import { HttpTransport } from './http-transport.ts';
 import { describeError } from './log.ts';
 import { resolveExecutorOptions, type ExecutorOptions, type ResolvedExecutorOptions } from './options.ts';
@@ -163,7 +162,8 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
         onResultsPosted: (results) => this.emit('results-posted', results),
       })
       : options.transport === 'grpc'
-        ? new GrpcTransport(host, { host: options.listen.host, port: options.listen.port, advertiseAddress: options.advertiseUrl ?? undefined })
+        // Loaded only when used: grpc-js and the proto add about half a second to an import of the SDK.
+        ? new (await import('./grpc-transport.ts')).GrpcTransport(host, { host: options.listen.host, port: options.listen.port, advertiseAddress: options.advertiseUrl ?? undefined })
         : new HttpTransport(host, { host: options.listen.host, port: options.listen.port, advertiseUrl: options.advertiseUrl ?? undefined });
     this.#registration = new Registration({
       connection: this.#connection,
