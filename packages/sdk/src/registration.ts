@@ -36,7 +36,7 @@ export class Registration {
   /** The first registration; throws EXECUTOR_REGISTRATION_FAILED with the server's code. */
   async register(): Promise<ExecutorHeartbeatReply> {
     try {
-      const reply = await this.#put();
+      const reply = await this.#put(this.#options.connection.timeoutMs);
       this.#options.onReply(reply, true);
       return reply;
     } catch (error) {
@@ -90,10 +90,9 @@ export class Registration {
     }
   }
 
-  async #put(): Promise<ExecutorHeartbeatReply> {
+  /** One PUT; a heartbeat is useless once the next one is due, so its time is capped at the interval (at least 1 s). */
+  async #put(timeoutMs = Math.min(this.#options.connection.timeoutMs, Math.max(this.#intervalMs, 1000))): Promise<ExecutorHeartbeatReply> {
     const { connection } = this.#options;
-    // A heartbeat is useless once the next one is due: cap its time at the interval (at least 1 s).
-    const timeoutMs = Math.min(connection.timeoutMs, Math.max(this.#intervalMs, 1000));
     const reply = await apiRequest<ExecutorHeartbeatReply>(connection, { method: 'PUT', path: this.#path, body: this.#options.body(), timeoutMs });
     if (!reply || typeof reply.secret !== 'string') {
       throw new EcronApiError({ status: 200, code: 'UNEXPECTED_RESPONSE', message: 'the heartbeat reply has no secret' });
