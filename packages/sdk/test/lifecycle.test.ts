@@ -164,6 +164,21 @@ describe('stop()', () => {
     await expect(fetch(address)).rejects.toThrow();
   });
 
+  it('reports a detached run still going after the grace period as failed', async () => {
+    const fake = await startFake(cleanup);
+    const aborted = deferred<unknown>();
+    const executor = makeExecutor(fake, cleanup, { shutdownGraceMs: 100 }).handle('report', (ctx) => {
+      ctx.detach();
+      ctx.signal.addEventListener('abort', () => aborted.resolve(ctx.signal.reason));
+    });
+    await executor.start();
+    const request = runRequest(fake);
+    expect((await signedPost(executor.address!, request)).status).toBe(202);
+    await executor.stop();
+    expect(await aborted.promise).toBe('shutdown');
+    expect(fake.reportsOf(request.runId).at(-1)).toMatchObject({ status: 'failed', error: 'the executor stopped before the run finished' });
+  });
+
   it('stops at once when idle, and refuses a second start', async () => {
     const fake = await startFake(cleanup);
     const executor = makeExecutor(fake, cleanup).handle('report', () => 'ok');
