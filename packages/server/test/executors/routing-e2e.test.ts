@@ -199,3 +199,24 @@ describe('cancel', () => {
     expect(aborted).toHaveLength(3);
   });
 });
+
+describe('pull mode', () => {
+  it('a pull-mode node takes its runs by long poll, answers them, and gets cancels', async () => {
+    await nodes.start('puller', { group: 'p', mode: 'pull' });
+    const task = await createTask({ group: 'p', handler: 'who' });
+    const run = await until(async () => {
+      const done = await finished(await trigger(task));
+      return done.status === 'succeeded' ? done : null;
+    });
+    expect(run.output.node).toBe('puller');
+    expect(run.attempts.at(-1)!.executor).toBe('puller');
+
+    const slow = await createTask({ group: 'p', handler: 'slow' });
+    const runId = await trigger(slow);
+    await nodes.next((e) => e.runId === runId && e.event === 'start');
+    const asked = Date.now();
+    expect((await server.api('POST', `/api/v1/runs/${runId}/cancel`)).body.status).toBe('cancelled');
+    const aborted = await nodes.next((e) => e.runId === runId && e.event === 'aborted', 5000);
+    expect(aborted.at! - asked).toBeLessThan(1000);
+  });
+});
