@@ -25,6 +25,11 @@ export interface RunRequest {
   handler?: string;
   /** Shell targets: the command line, run only if the agent's allowlist allows it. */
   command?: string;
+  /**
+   * A leg of a fan-out attempt (broadcast, multicast, sharding), even when it is the only one: its
+   * outcome must come in the reply (no 202), and its callback token carries log lines only.
+   */
+  fanOut?: boolean;
 }
 
 /** Body of a cancel request (header `x-ecron-event: cancel`). */

@@ -157,7 +157,7 @@ export class GrpcTransport implements ExecutorTransport {
     if (!host.accepting) throw new Refusal(GrpcStatus.UNAVAILABLE, 503, 'EXECUTOR_STOPPING', 'the executor is shutting down');
     const request = parseRunRequest(message);
     if (typeof request === 'string') throw new Refusal(GrpcStatus.INVALID_ARGUMENT, 400, 'VALIDATION_FAILED', request);
-    const started = host.startRun(request, { acceptDetached: request.shard.total === 1 });
+    const started = host.startRun(request, { acceptDetached: request.shard.total === 1 && request.fanOut !== true });
     if (started.kind === 'no-handler') throw new Refusal(GrpcStatus.NOT_FOUND, 404, 'HANDLER_NOT_FOUND', started.message);
     if (started.kind === 'recent') return runReply(started.outcome);
     const { execution, joined } = started;

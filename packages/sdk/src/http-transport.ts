@@ -103,7 +103,7 @@ export class HttpTransport implements ExecutorTransport {
     if (!host.accepting) return refuse(503, 'EXECUTOR_STOPPING', 'the executor is shutting down');
     const request = parseRunRequest(message);
     if (typeof request === 'string') return refuse(400, 'VALIDATION_FAILED', request);
-    const started = host.startRun(request, { acceptDetached: request.shard.total === 1 });
+    const started = host.startRun(request, { acceptDetached: request.shard.total === 1 && request.fanOut !== true });
     if (started.kind === 'no-handler') return refuse(404, 'HANDLER_NOT_FOUND', started.message);
     if (started.kind === 'recent') return answer(res, started.outcome);
     const { execution, joined } = started;

@@ -371,6 +371,7 @@ export class RunSupervisor {
         token: issueRunToken(this.#deps.callbackKey, run.id, run.attempt, fanOut ? leg.index : undefined),
       },
       ...routed,
+      ...(fanOut ? { fanOut: true } : {}),
     };
   }
 

@@ -145,6 +145,13 @@ describe('fan-out', () => {
     expect(run.output.legs.map((l: { output: { shard: { total: number } } }) => l.output.shard.total)).toEqual([3, 3, 3]);
   });
 
+  it('a fan-out leg gets its outcome in the reply even when it is the only leg and its handler detaches', async () => {
+    const task = await createTask({ handler: 'detach', routing: { broadcast: true, selector: { zone: 'west' } } });
+    const run = await finished(await trigger(task));
+    expect(run.status, run.error ?? '').toBe('succeeded');
+    expect(run.output.legs).toMatchObject([{ node: 'node-b', status: 'succeeded', output: { node: 'node-b' } }]);
+  });
+
   it('multicast: count of the nodes matching a selector', async () => {
     const task = await createTask({ handler: 'who', routing: { selector: { zone: 'east' }, count: 2 } });
     const run = await finished(await trigger(task));

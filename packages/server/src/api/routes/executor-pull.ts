@@ -18,7 +18,7 @@ const RunRequestSchema = z.object({
   runId: z.string(), taskId: z.string(), namespace: z.string(), task: z.string(), scheduledAt: z.string(), attempt: z.number().int(),
   params: z.record(z.string(), z.unknown()), shard: z.object({ index: z.number().int(), total: z.number().int() }), deadline: z.string().nullable(),
   callback: z.object({ url: z.string(), token: z.string() }),
-  group: z.string().optional(), handler: z.string().optional(), command: z.string().optional(),
+  group: z.string().optional(), handler: z.string().optional(), command: z.string().optional(), fanOut: z.boolean().optional(),
 });
 const PollReplySchema = z.object({
   deliveries: z.array(z.object({ id: z.string(), request: RunRequestSchema })),
