@@ -23,6 +23,8 @@ const MAX_BUFFERED_LINES = 10_000;
 const FINAL_REPORT_TRIES = 5;
 /** How long a channel outlives its last reporter: a late shard of the same attempt continues its seq. */
 const CHANNEL_TTL_MS = 10 * 60_000;
+/** How often (at most) the channels are swept for expired ones: a sweep walks all of them. */
+const SWEEP_INTERVAL_MS = 10_000;
 
 export interface ReportDeps {
   log: SdkLogger;
@@ -39,28 +41,42 @@ type SendResult = 'accepted' | 'retry' | 'dropped' | 'closed';
 
 /** One counter and one in-flight report for one callback (run, attempt and, for fan-out, shard). */
 class ReportChannel {
+  readonly key: string;
   next = 0;
   users = 0;
   lastUsed = Date.now();
+  /** Reports queued or in flight on this channel. */
+  pending = 0;
   #tail: Promise<unknown> = Promise.resolve();
+
+  constructor(key: string) {
+    this.key = key;
+  }
 
   /** Runs `work` after every earlier report on this channel; `takeSeq` hands out the next seq. */
   exclusive<T>(work: (takeSeq: () => number) => Promise<T>): Promise<T> {
+    this.pending++;
     const result = this.#tail.then(() => work(() => this.next++));
-    this.#tail = result.catch(() => {});
+    this.#tail = result.then(() => { this.pending--; }, () => { this.pending--; });
     return result;
   }
 }
 
 export class ReportSequencer {
   readonly #channels = new Map<string, ReportChannel>();
+  #lastSweep = Date.now();
+
+  /** Channels kept now (for tests). */
+  get size(): number {
+    return this.#channels.size;
+  }
 
   acquire(callbackUrl: string, token: string): ReportChannel {
     const key = `${callbackUrl} ${token}`;
     let channel = this.#channels.get(key);
     if (!channel) {
       this.#sweep();
-      channel = new ReportChannel();
+      channel = new ReportChannel(key);
       this.#channels.set(key, channel);
     }
     channel.users++;
@@ -70,11 +86,18 @@ export class ReportSequencer {
   release(channel: ReportChannel): void {
     channel.users--;
     channel.lastUsed = Date.now();
+    // A channel that never handed out a seq, with nothing queued, holds nothing: a later reporter
+    // of the same callback starts at seq 0 either way. Most runs send no report at all (no logs,
+    // no progress), so most channels go here rather than waiting CHANNEL_TTL_MS for a sweep.
+    if (channel.users === 0 && channel.next === 0 && channel.pending === 0 && this.#channels.get(channel.key) === channel) this.#channels.delete(channel.key);
   }
 
-  #sweep(): void {
-    const cutoff = Date.now() - CHANNEL_TTL_MS;
-    for (const [key, channel] of this.#channels) if (channel.users === 0 && channel.lastUsed < cutoff) this.#channels.delete(key);
+  /** Drops channels unused for CHANNEL_TTL_MS; at most every SWEEP_INTERVAL_MS, since it walks them all. */
+  #sweep(now = Date.now()): void {
+    if (now - this.#lastSweep < SWEEP_INTERVAL_MS) return;
+    this.#lastSweep = now;
+    const cutoff = now - CHANNEL_TTL_MS;
+    for (const [key, channel] of this.#channels) if (channel.users === 0 && channel.pending === 0 && channel.lastUsed < cutoff) this.#channels.delete(key);
   }
 }
 
