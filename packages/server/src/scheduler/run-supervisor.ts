@@ -4,14 +4,14 @@
  * All attempt state changes go through batched store writes (one transaction per event-loop turn).
  */
 import type { HttpTarget, RunRequest, StatusReply } from '@ecron/contracts';
-import { ExecutorDispatch, handlerOf, isExecutorTarget, type ExecutorDispatchDeps, type ExecutorResult } from '../dispatch/executor-dispatch.ts';
+import { ExecutorDispatch, isExecutorTarget, type ExecutorDispatchDeps, type ExecutorResult } from '../dispatch/executor-dispatch.ts';
 import type { GrpcTarget, GrpcTargetTransport } from '../dispatch/grpc-transport.ts';
 import { isFanOut, type Leg } from '../dispatch/routing.ts';
 import type { Clock, Random, TimerHandle } from '../core/clock.ts';
 import type { RunRecord, TaskRecord } from '../core/model.ts';
 import { runLogAppends } from '../core/run-log-signal.ts';
 import type { HttpDispatcher } from '../dispatch/http-dispatcher.ts';
-import { issueRunToken } from '../dispatch/run-token.ts';
+import { runEnvelope } from '../dispatch/run-envelope.ts';
 import type { FinishAttemptParams, RunOutcome, StartAttemptParams, Store } from '../store/store.ts';
 import { decideOutcome, fixedDelayNextFire } from './outcome.ts';
 import { TimerQueue } from './timer-queue.ts';
@@ -351,28 +351,8 @@ export class RunSupervisor {
     return typeof url === 'string' ? url : url();
   }
 
-  #envelope(run: RunRecord, task: TaskRecord, leg: Leg = { index: 0, total: 1 }, fanOut = false): RunRequest {
-    const target = task.spec.target;
-    const routed = isExecutorTarget(target)
-      ? { group: target.group, handler: handlerOf(target), ...(target.type === 'shell' ? { command: target.command } : {}) }
-      : {};
-    return {
-      runId: run.id,
-      taskId: run.taskId,
-      namespace: run.namespace,
-      task: run.taskName,
-      scheduledAt: new Date(run.scheduledAt).toISOString(),
-      attempt: run.attempt,
-      params: run.params,
-      shard: { index: leg.index, total: leg.total },
-      deadline: run.deadlineAt === null ? null : new Date(run.deadlineAt).toISOString(),
-      callback: {
-        url: `${this.#publicUrl()}/api/v1/runs/${run.id}/report`,
-        token: issueRunToken(this.#deps.callbackKey, run.id, run.attempt, fanOut ? leg.index : undefined),
-      },
-      ...routed,
-      ...(fanOut ? { fanOut: true } : {}),
-    };
+  #envelope(run: RunRecord, task: TaskRecord, leg?: Leg, fanOut?: boolean): RunRequest {
+    return runEnvelope(run, task, { callbackKey: this.#deps.callbackKey, publicUrl: this.#publicUrl() }, leg, fanOut);
   }
 
   /** Writes a line about the run's routing to its log (best effort). */
