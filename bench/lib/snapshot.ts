@@ -1,6 +1,6 @@
 /**
  * A frozen copy of the ecron server at a git revision, to benchmark while the working tree changes
- * under other engineers' hands. `git archive` extracts packages/server and packages/contracts
+ * under other engineers' hands. `git archive` extracts packages/server, packages/contracts and packages/sdk
  * (read-only on the repository: no checkout, no index change) into a temporary directory, whose
  * node_modules links to the repository's installed packages, except @ecron/*, which point at the
  * copy. Returns the copy's bin/ecron.js, for ECRON_BENCH_BIN.
@@ -17,13 +17,24 @@ export function snapshotServer(revision: string): { bin: string; commit: string 
   const bin = join(dir, 'packages/server/bin/ecron.js');
   if (existsSync(bin)) return { bin, commit };
   mkdirSync(dir, { recursive: true });
-  const archive = execFileSync('git', ['-C', REPO_ROOT, 'archive', commit, 'packages/server', 'packages/contracts', 'package.json'], { maxBuffer: 256 * 2 ** 20 });
+  // The server imports @ecron/sdk since b4c020b; older revisions have no packages/sdk.
+  const packages = ['server', 'contracts', 'sdk'].filter((name) => hasPath(commit, `packages/${name}`));
+  const archive = execFileSync('git', ['-C', REPO_ROOT, 'archive', commit, ...packages.map((name) => `packages/${name}`), 'package.json'], { maxBuffer: 256 * 2 ** 20 });
   execFileSync('tar', ['-x', '-C', dir], { input: archive });
   const modules = join(dir, 'node_modules');
   mkdirSync(join(modules, '@ecron'), { recursive: true });
   for (const entry of readdirSync(join(REPO_ROOT, 'node_modules'))) {
     if (entry !== '@ecron' && entry !== '.bin') symlinkSync(join(REPO_ROOT, 'node_modules', entry), join(modules, entry));
   }
-  for (const name of ['server', 'contracts']) symlinkSync(join(dir, 'packages', name), join(modules, '@ecron', name));
+  for (const name of packages) symlinkSync(join(dir, 'packages', name), join(modules, '@ecron', name));
   return { bin, commit };
+}
+
+function hasPath(commit: string, path: string): boolean {
+  try {
+    execFileSync('git', ['-C', REPO_ROOT, 'cat-file', '-e', `${commit}:${path}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
 }
