@@ -1,6 +1,6 @@
 /** The shell: sign-in gate, side menu (a drawer-like collapsed menu on phones), header and routes. */
 import {
-  AuditOutlined, CloseOutlined, ClusterOutlined, DashboardOutlined, KeyOutlined, LogoutOutlined, MenuOutlined, ScheduleOutlined, UnorderedListOutlined,
+  AuditOutlined, CloseOutlined, ClusterOutlined, DashboardOutlined, DeploymentUnitOutlined, KeyOutlined, LogoutOutlined, MenuOutlined, ScheduleOutlined, UnorderedListOutlined,
 } from '@ant-design/icons';
 import { App as AntApp, Button, ConfigProvider, Grid, Layout, Menu, Space, Spin, Tag, Typography } from 'antd';
 import enUS from 'antd/locale/en_US';
@@ -22,6 +22,7 @@ const Runs = lazy(() => import('./pages/Runs.tsx'));
 const RunDetail = lazy(() => import('./pages/RunDetail.tsx'));
 const Tokens = lazy(() => import('./pages/Tokens.tsx'));
 const Nodes = lazy(() => import('./pages/Nodes.tsx'));
+const Executors = lazy(() => import('./pages/Executors.tsx'));
 const Audit = lazy(() => import('./pages/Audit.tsx'));
 
 export function App() {
@@ -56,6 +57,7 @@ function Shell() {
     { key: '/tasks', icon: <ScheduleOutlined />, label: <Link to="/tasks">{t('nav.tasks')}</Link> },
     { key: '/runs', icon: <UnorderedListOutlined />, label: <Link to="/runs">{t('nav.runs')}</Link> },
     { key: '/nodes', icon: <ClusterOutlined />, label: <Link to="/nodes">{t('nav.nodes')}</Link> },
+    { key: '/executors', icon: <DeploymentUnitOutlined />, label: <Link to="/executors">{t('nav.executors')}</Link> },
     ...(can('admin') ? [
       { key: '/tokens', icon: <KeyOutlined />, label: <Link to="/tokens">{t('nav.tokens')}</Link> },
       { key: '/audit', icon: <AuditOutlined />, label: <Link to="/audit">{t('nav.audit')}</Link> },
@@ -100,6 +102,7 @@ function Shell() {
               <Route path="/runs" element={<Runs />} />
               <Route path="/runs/:id" element={<RunDetail />} />
               <Route path="/nodes" element={<Nodes />} />
+              <Route path="/executors" element={<Executors />} />
               <Route path="/tokens" element={<Tokens />} />
               <Route path="/audit" element={<Audit />} />
               <Route path="*" element={<Navigate to="/" replace />} />

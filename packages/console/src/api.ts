@@ -4,10 +4,12 @@
  * validation failures, its field issues.
  */
 import type {
-  AuditEntryResource, NodeList, NodeResource, Page, RunLogResource, RunResource, TaskResource, TokenResource, TokenRole,
+  AuditEntryResource, ExecutorList, ExecutorResource, NodeList, NodeResource, Page, RunLogResource, RunResource, TaskResource, TokenResource, TokenRole,
 } from '@ecron/contracts';
 
-export type { AuditEntryResource, NodeList, NodeResource, Page, RunLogResource, RunResource, TaskResource, TokenResource, TokenRole };
+export type {
+  AuditEntryResource, ExecutorList, ExecutorResource, NodeList, NodeResource, Page, RunLogResource, RunResource, TaskResource, TokenResource, TokenRole,
+};
 
 const TOKEN_KEY = 'ecron.token';
 
@@ -41,6 +43,22 @@ export function setUnauthenticatedHandler(handler: () => void): void {
   onUnauthenticated = handler;
 }
 
+/**
+ * How far the server's clock is ahead of this browser's, from the `Date` header of the last
+ * answer (one-second resolution, so differences under 2 s count as none). Ages such as "last
+ * heartbeat 3 s ago" are measured against the server's clock, which stamped the instant.
+ */
+let serverSkewMs = 0;
+export const serverNow = (): number => Date.now() + serverSkewMs;
+
+function noteServerClock(response: Response): void {
+  const date = Date.parse(response.headers.get('date') ?? '');
+  if (!Number.isFinite(date)) return;
+  // The header is truncated to the second: the server's clock read somewhere in [date, date + 1 s).
+  const skew = date + 500 - Date.now();
+  serverSkewMs = Math.abs(skew) < 2000 ? 0 : skew;
+}
+
 export async function api<T>(method: string, path: string, body?: unknown, token = session.token()): Promise<T> {
   const headers: Record<string, string> = {};
   if (token) headers.authorization = `Bearer ${token}`;
@@ -51,6 +69,7 @@ export async function api<T>(method: string, path: string, body?: unknown, token
   } catch (error) {
     throw new ApiError(0, 'NETWORK', (error as Error).message);
   }
+  noteServerClock(response);
   const text = await response.text();
   let json: unknown = null;
   try {

@@ -30,6 +30,15 @@ export function formatDuration(ms: number | null | undefined): string {
   return `${Math.floor(ms / 3_600_000)} h ${Math.round((ms % 3_600_000) / 60_000)} min`;
 }
 
+/** A whole-second age for "… ago": `4 s`, `2 min 5 s`, `3 h 12 min`, `2 d 5 h`. */
+export function formatAge(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
+  if (s < 86_400) return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+  return `${Math.floor(s / 86_400)} d ${Math.floor((s % 86_400) / 3600)} h`;
+}
+
 export function durationBetween(start: string | null, end: string | null): number | null {
   if (!start) return null;
   return (end ? Date.parse(end) : Date.now()) - Date.parse(start);

@@ -19,7 +19,7 @@ export interface FormValues {
     type: 'http' | 'executor' | 'shell' | 'grpc';
     url?: string; cancelUrl?: string; secret?: string; headers?: string;
     group?: string; handler?: string; command?: string;
-    routing?: { strategy?: string; broadcast?: boolean; shardingTotal?: number };
+    routing?: RoutingValues;
   };
   retry: { maxAttempts?: number; backoff: { type?: string; initialMs?: string; maxMs?: string; multiplier?: number; jitter?: number } };
   timeoutMs?: string;
@@ -29,11 +29,27 @@ export interface FormValues {
   params?: string;
 }
 
+export const ROUTING_STRATEGIES = ['round-robin', 'weighted-round-robin', 'random', 'least-busy', 'consistent-hash', 'first', 'failover'] as const;
+/** How many nodes an attempt goes to: one, every one, `count` of them, or `sharding.total` shards. */
+export const ROUTING_MODES = ['unicast', 'broadcast', 'multicast', 'sharding'] as const;
+export type RoutingMode = (typeof ROUTING_MODES)[number];
+
+/** `target.routing` of executor and shell targets. `mode` is the form's only; the others are the spec's paths. */
+export interface RoutingValues {
+  strategy?: string;
+  hashKey?: string;
+  /** Label selector as `key=value` entries. */
+  selector?: string[];
+  mode?: RoutingMode;
+  count?: number;
+  sharding?: { total?: number };
+}
+
 export const DEFAULT_FORM: FormValues = {
   namespace: 'default',
   kind: 'cron',
   schedule: { cron: '0 * * * * *', timezone: 'UTC' },
-  target: { type: 'http', url: '' },
+  target: { type: 'http', url: '', routing: { mode: 'unicast' } },
   retry: { maxAttempts: 1, backoff: { type: 'exponential', initialMs: '1s', maxMs: '1m', multiplier: 2, jitter: 0 } },
   overlap: 'allow',
   misfire: { policy: 'fire-once', maxCatchUp: 100 },
@@ -80,14 +96,10 @@ export function parseJsonObject(text: string | undefined, what: string): Record<
 export function formToSpec(values: FormValues): Spec {
   const t = values.target;
   let target: Spec;
-  const routing = t.routing ? clean({
-    strategy: t.routing.strategy, broadcast: t.routing.broadcast || undefined,
-    sharding: t.routing.shardingTotal ? { total: t.routing.shardingTotal } : undefined,
-  }) : {};
   switch (t.type) {
     case 'http': target = clean({ type: 'http', url: t.url, cancelUrl: t.cancelUrl, secret: t.secret, headers: parseJsonObject(t.headers, 'headers') }); break;
-    case 'executor': target = clean({ type: 'executor', group: t.group, handler: t.handler, routing: Object.keys(routing).length ? routing : undefined }); break;
-    case 'shell': target = clean({ type: 'shell', group: t.group, command: t.command, routing: Object.keys(routing).length ? routing : undefined }); break;
+    case 'executor': target = clean({ type: 'executor', group: t.group, handler: t.handler, routing: routingToSpec(t.routing) }); break;
+    case 'shell': target = clean({ type: 'shell', group: t.group, command: t.command, routing: routingToSpec(t.routing) }); break;
     default: target = { type: 'grpc', url: t.url };
   }
   const b = values.retry?.backoff ?? {};
@@ -109,6 +121,44 @@ export function formToSpec(values: FormValues): Spec {
   });
 }
 
+/** A `key=value` entry of a label selector: the key up to the first `=`. */
+export function parseSelectorEntry(entry: string): [string, string] | null {
+  const at = entry.indexOf('=');
+  if (at <= 0) return null;
+  return [entry.slice(0, at).trim(), entry.slice(at + 1).trim()];
+}
+
+/** The spec's `routing`, or undefined when every option is the default (unicast, round-robin, no selector). */
+export function routingToSpec(r: RoutingValues | undefined): Spec | undefined {
+  if (!r) return undefined;
+  let selector: Record<string, string> | undefined;
+  for (const entry of r.selector ?? []) {
+    const pair = parseSelectorEntry(entry);
+    if (!pair) throw new Error(`selector entries are key=value, not "${entry}"`);
+    selector = { ...selector, [pair[0]]: pair[1] };
+  }
+  const mode = r.mode ?? 'unicast';
+  const routing = clean({
+    strategy: r.strategy,
+    hashKey: r.hashKey?.trim() || undefined,
+    selector,
+    broadcast: mode === 'broadcast' ? true : undefined,
+    count: mode === 'multicast' ? r.count : undefined,
+    sharding: mode === 'sharding' && r.sharding?.total !== undefined ? { total: r.sharding.total } : undefined,
+  });
+  return Object.keys(routing).length ? routing : undefined;
+}
+
+export function routingToForm(r: Spec | undefined): RoutingValues {
+  if (!r) return { mode: 'unicast' };
+  // The scheduler's precedence: sharding, then a count (multicast, even with broadcast), then broadcast.
+  const mode: RoutingMode = r.sharding ? 'sharding' : r.count !== undefined ? 'multicast' : r.broadcast ? 'broadcast' : 'unicast';
+  return {
+    strategy: r.strategy, hashKey: r.hashKey, mode, count: r.count, sharding: r.sharding ? { total: r.sharding.total } : undefined,
+    selector: r.selector ? Object.entries(r.selector as Record<string, string>).map(([k, v]) => `${k}=${v}`) : undefined,
+  };
+}
+
 export function specToForm(spec: Spec): FormValues {
   const s = spec.schedule ?? {};
   const kind: ScheduleKind = s.cron !== undefined ? 'cron' : s.every !== undefined ? (s.mode === 'fixed-delay' ? 'fixed-delay' : 'every') : s.at !== undefined ? 'at' : s.manual ? 'manual' : 'cron';
@@ -128,7 +178,7 @@ export function specToForm(spec: Spec): FormValues {
     target: {
       type: t.type, url: t.url, cancelUrl: t.cancelUrl, secret: t.secret ?? undefined,
       headers: t.headers ? JSON.stringify(t.headers) : undefined, group: t.group, handler: t.handler, command: t.command,
-      routing: t.routing ? { strategy: t.routing.strategy, broadcast: t.routing.broadcast, shardingTotal: t.routing.sharding?.total } : undefined,
+      routing: routingToForm(t.routing),
     },
     retry: {
       maxAttempts: retry.maxAttempts ?? 1,

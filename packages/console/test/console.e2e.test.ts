@@ -1,7 +1,8 @@
 /**
  * The web console end to end, in headless Debian Chromium driven by playwright-core, against a
  * real `ecron start` process and a real HTTP executor (which checks every request's signature
- * with DATA_DIR/signing.key). Takes the screenshots in docs/images/.
+ * with DATA_DIR/signing.key); executor nodes are registered in pull mode and answered through the
+ * poll API. Takes the screenshots in docs/images/.
  *
  * Chromium comes from apt (`apt-get install chromium`, as .ci/run does). Without it the suite is
  * skipped locally, and fails under CI=true.
@@ -64,6 +65,8 @@ describe.skipIf(!haveChromium)('web console in Chromium', { timeout: 90_000 }, (
   let page: Page;
   let userDataDir: string;
   let cronTaskId = '';
+  let shardedTaskId = '';
+  const heartbeats: ReturnType<typeof setInterval>[] = [];
 
   const api = <T = any>(method: string, path: string, body?: unknown) => server.api<T>(method, `/api/v1${path}`, body);
   const visible = (locator: Locator) => locator.first().waitFor({ state: 'visible', timeout: UI_TIMEOUT });
@@ -86,6 +89,13 @@ describe.skipIf(!haveChromium)('web console in Chromium', { timeout: 90_000 }, (
     }
     await box.press('Enter');
     await list.waitFor({ state: 'hidden' });
+  }
+
+  /** Registers an executor node; with `keepAlive` it heartbeats every second (until the suite ends), else it dies 4 s later. */
+  async function registerExecutor(id: string, body: Record<string, unknown>, keepAlive: boolean): Promise<void> {
+    const registered = await api('PUT', `/executors/${id}`, body);
+    expect(registered.status).toBe(200);
+    if (keepAlive) heartbeats.push(setInterval(() => void api('PUT', `/executors/${id}`, body).catch(() => undefined), 1000));
   }
 
   async function runStatus(runId: string): Promise<string> {
@@ -129,6 +139,7 @@ describe.skipIf(!haveChromium)('web console in Chromium', { timeout: 90_000 }, (
   });
 
   afterAll(async () => {
+    for (const timer of heartbeats) clearInterval(timer);
     await context?.close();
     await executor?.stop();
     await server?.kill('SIGTERM');
@@ -333,11 +344,117 @@ describe.skipIf(!haveChromium)('web console in Chromium', { timeout: 90_000 }, (
     await visible(row.getByText(server.url, { exact: true }));
   });
 
+  it('lists the executor nodes by group, with their labels and liveness, and filters by group', async () => {
+    await nav('Executors');
+    await visible(page.getByRole('heading', { name: 'Executors' }));
+    // No node yet: the page says how to start one.
+    await visible(page.getByTestId('executors-empty').getByText('ecron agent --config agent.yaml'));
+
+    // Pull mode needs no listener. billing-eu-1 stays alive; ops-1 heartbeats once and dies 4 s later.
+    await registerExecutor('billing-eu-1', { group: 'billing', mode: 'pull', labels: { zone: 'eu-1', tier: 'gold' }, weight: 3, handlers: ['report'], version: '1.4.2' }, true);
+    await registerExecutor('ops-1', { group: 'ops', mode: 'pull' }, false);
+    const billing = page.getByTestId('executor-group-billing');
+    const row = billing.locator('tr', { hasText: 'billing-eu-1' });
+    await visible(row.locator('[data-status="alive"]'));
+    await visible(billing.getByTestId('group-live').getByText('1 of 1 live'));
+    for (const text of ['zone=eu-1', 'tier=gold', 'report', 'pull', '1.4.2']) await visible(row.getByText(text, { exact: true }));
+    await visible(row.getByText(/^\d+ s ago$/));
+    const ops = page.getByTestId('executor-group-ops');
+    await visible(ops.locator('tr', { hasText: 'ops-1' }).locator('[data-status="dead"]'));
+    await visible(ops.getByTestId('group-live').getByText('0 of 1 live'));
+    expect((await api('GET', '/executors')).body.items.map((n: any) => [n.id, n.alive])).toEqual([['billing-eu-1', true], ['ops-1', false]]);
+    await page.screenshot({ path: join(IMAGES, 'executors.png'), fullPage: true });
+
+    await pick('Executor group', 'ops · 0 of 1 live');
+    await expect.poll(() => new URL(page.url()).searchParams.get('group')).toBe('ops');
+    await visible(ops);
+    expect(await billing.count()).toBe(0);
+    await page.getByTestId('executor-group-filter').locator('.ant-select-clear').click();
+    await visible(billing);
+  });
+
+  it('creates a task routed to an executor group, sharded, through the form', async () => {
+    await nav('Tasks');
+    await page.getByTestId('new-task').click();
+    await visible(page.getByRole('heading', { name: 'New task' }));
+    await page.getByTestId('task-name').fill('nightly-report');
+    await page.getByTestId('schedule-kind').getByText('Manual', { exact: true }).click();
+    await pick('Type', 'Executor group');
+    // The group field suggests the registry's groups.
+    const group = page.getByRole('combobox', { name: 'Executor group' });
+    await group.fill('bil');
+    await visible(page.locator('.ant-select-dropdown:not(.ant-select-dropdown-hidden)').getByText('1 of 1 live', { exact: false }));
+    await group.press('ArrowDown');
+    await group.press('Enter');
+    await expect.poll(() => group.inputValue()).toBe('billing');
+    await page.getByTestId('target-handler').fill('report');
+    await pick('Routing strategy', 'consistent-hash');
+    await page.getByTestId('routing-hash-key').fill('customerId');
+    const selector = page.getByRole('combobox', { name: 'Label selector' });
+    await selector.fill('zone=eu-1');
+    await selector.press('Enter');
+    await selector.press('Escape');
+    await page.getByTestId('routing-mode').getByText('Sharding', { exact: true }).click();
+    await page.getByRole('spinbutton', { name: 'Shards' }).fill('4');
+
+    const target = {
+      type: 'executor', group: 'billing', handler: 'report',
+      routing: { strategy: 'consistent-hash', hashKey: 'customerId', selector: { zone: 'eu-1' }, sharding: { total: 4 } },
+    };
+    await page.getByRole('tab', { name: 'JSON' }).click();
+    expect(JSON.parse(await page.getByTestId('spec-json').inputValue())).toMatchObject({ name: 'nightly-report', schedule: { manual: true }, target });
+    await page.getByRole('tab', { name: 'YAML' }).click();
+    expect(await page.getByTestId('spec-yaml').inputValue()).toMatch(/sharding:\n\s+total: 4/);
+    // Back in the form, the fields show the same routing.
+    await page.getByRole('tab', { name: 'Form' }).click();
+    expect(await page.getByRole('spinbutton', { name: 'Shards' }).inputValue()).toBe('4');
+    await visible(page.getByTestId('routing-selector').getByText('zone=eu-1'));
+
+    // The API's field issue lands on the group field.
+    await group.fill('billing eu');
+    await page.getByTestId('save-task').click();
+    await visible(page.getByTestId('form-error').getByText('target.group'));
+    await visible(page.locator('.ant-form-item-has-error').filter({ hasText: 'Executor group' }));
+    await group.fill('billing');
+    await group.press('Escape');
+
+    await page.getByTestId('save-task').click();
+    await visible(page.getByTestId('task-title').getByText('default/nightly-report'));
+    shardedTaskId = new URL(page.url()).pathname.split('/').at(-1)!;
+    expect((await api('GET', `/tasks/${shardedTaskId}`)).body.spec.target).toEqual(target);
+  });
+
+  it('shows the shards of a sharded run, and the node of each', async () => {
+    const run = (await api('POST', `/tasks/${shardedTaskId}/trigger`, {})).body;
+    // The pull node takes the 4 shards and answers: shard 3 fails.
+    const deliveries: { id: string; request: { runId: string; shard: { index: number; total: number } } }[] = [];
+    const deadline = Date.now() + UI_TIMEOUT;
+    while (deliveries.length < 4 && Date.now() < deadline) {
+      deliveries.push(...(await api('POST', '/executors/billing-eu-1/poll', { waitMs: 2000 })).body.deliveries.filter((d: any) => d.request.runId === run.id));
+    }
+    expect(deliveries.map((d) => d.request.shard.index).sort()).toEqual([0, 1, 2, 3]);
+    const results = deliveries.map(({ id, request: { shard } }) => (shard.index === 3
+      ? { id, status: 'failed', error: 'disk full on /var/reports' }
+      : { id, status: 'succeeded', output: { rows: 100 + shard.index } }));
+    expect((await api('POST', '/executors/billing-eu-1/results', { results })).body).toEqual({ accepted: 4 });
+    await expect.poll(() => runStatus(run.id), { timeout: UI_TIMEOUT }).toBe('failed');
+
+    await page.goto(`${server.url}/runs/${run.id}`);
+    await visible(page.getByText('Shards (4)'));
+    const legs = page.getByTestId('run-legs');
+    await expect.poll(() => legs.locator('tbody tr.ant-table-row').count()).toBe(4);
+    await visible(legs.locator('tr', { hasText: 'disk full on /var/reports' }).locator('[data-status="failed"]'));
+    await visible(legs.locator('tr', { hasText: '{"rows":101}' }).getByText('billing-eu-1'));
+    expect(await legs.locator('[data-status="succeeded"]').count()).toBe(3);
+    await visible(page.getByTestId('attempt-executor').getByText('billing (4 shards)'));
+  });
+
   it('8. switches to Chinese, and remembers it', async () => {
     await nav('Dashboard');
     await pick('Language', '简体中文');
     await visible(page.getByRole('heading', { name: '仪表盘' }));
     await visible(page.locator('.ant-layout-sider').getByText('任务', { exact: true }));
+    await visible(page.locator('.ant-layout-sider').getByText('执行器', { exact: true }));
     expect(await page.evaluate('document.documentElement.lang')).toBe('zh-CN');
     await page.reload();
     await visible(page.getByRole('heading', { name: '仪表盘' }));
@@ -355,7 +472,8 @@ describe.skipIf(!haveChromium)('web console in Chromium', { timeout: 90_000 }, (
     await page.keyboard.press('Enter');
     await page.locator('.ant-layout-sider').getByRole('link', { name: '任务', exact: true }).click();
     await visible(page.getByRole('heading', { name: '任务', exact: true }));
-    await expect.poll(() => page.locator('.ant-layout-sider').boundingBox().then((box) => box?.width ?? 0)).toBe(0);
+    // The fold is an animation: on a busy machine it can take longer than expect.poll's default second.
+    await expect.poll(() => page.locator('.ant-layout-sider').boundingBox().then((box) => box?.width ?? 0), { timeout: UI_TIMEOUT }).toBe(0);
     await page.setViewportSize({ width: 1280, height: 800 });
 
     const viewer = (await api('POST', '/tokens', { name: 'read-only', role: 'viewer' })).body;

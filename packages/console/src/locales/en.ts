@@ -1,7 +1,7 @@
 /** English strings. Every key here exists in zh.ts too (the same shape is enforced by its type). */
 export const en = {
   common: { name: 'Name', namespace: 'Namespace', cancel: 'Cancel', back: 'Back', previous: 'Previous', next: 'Next', page: 'Page {{page}}' },
-  nav: { dashboard: 'Dashboard', tasks: 'Tasks', runs: 'Runs', nodes: 'Nodes', tokens: 'Tokens', audit: 'Audit log' },
+  nav: { dashboard: 'Dashboard', tasks: 'Tasks', runs: 'Runs', nodes: 'Nodes', executors: 'Executors', tokens: 'Tokens', audit: 'Audit log' },
   header: { language: 'Language', signOut: 'Sign out', zone: 'Times in {{zone}}', openMenu: 'Open the menu', closeMenu: 'Close the menu' },
   describe: { every: 'every {{every}}', fixedDelay: 'every {{every}} after the previous run', at: 'once at {{at}}', manual: 'manual' },
   roles: { admin: 'admin', editor: 'editor', viewer: 'viewer' },
@@ -56,7 +56,12 @@ export const en = {
     at: 'Instant', atRequired: 'Pick an instant', inYourZone: 'In your zone, {{zone}}', startAt: 'Not before', endAt: 'Not after', jitter: 'Jitter',
     target: 'Target', targetType: 'Type', url: 'URL', urlRequired: 'Enter the URL', cancelUrl: 'Cancel/status URL', headers: 'Extra headers (JSON)',
     secret: 'Signing secret', secretHelp: 'Leave empty to use the server signing key (an edit keeps the stored secret).',
-    group: 'Executor group', handler: 'Handler', command: 'Command', routing: 'Routing', broadcast: 'Broadcast', shards: 'Shards',
+    group: 'Executor group', groupRequired: 'Enter the executor group', handler: 'Handler', handlerRequired: 'Enter the handler',
+    command: 'Command', commandRequired: 'Enter the command', grpcUrlHelp: 'host:port of a service implementing ecron.executor.v1.Executor.',
+    strategy: 'Routing strategy', strategyFanOut: 'Legs are spread over the nodes in turn; the strategy picks where a failed leg moves.',
+    hashKey: 'Hash key', hashKeyHelp: 'The param whose value picks the node; empty: the task id.',
+    selector: 'Label selector', selectorHelp: 'key=value entries: only nodes with every label.', selectorInvalid: 'Each entry is key=value',
+    fanOut: 'Send each attempt to', count: 'Nodes', countRequired: 'How many nodes?', shards: 'Shards', shardsRequired: 'How many shards?',
     policies: 'Policies', maxAttempts: 'Max attempts', timeout: 'Timeout per attempt', backoff: 'Backoff', initialDelay: 'Initial delay',
     maxDelay: 'Max delay', multiplier: 'Multiplier', backoffJitter: 'Jitter (0–1)', overlap: 'Overlap', maxConcurrency: 'Max concurrency',
     misfire: 'Misfire', misfireWindow: 'Window', maxCatchUp: 'Max catch-up', params: 'Params', paramsHelp: 'A JSON object sent to the executor.',
@@ -72,13 +77,22 @@ export const en = {
     triggerHelp: 'The run gets the task params with these keys merged on top (shallow). The overlap policy does not apply.',
     taskParams: 'Task params', override: 'Params override (JSON object)', format: 'Format',
   },
+  routingModes: {
+    unicast: 'Unicast', broadcast: 'Broadcast', multicast: 'Multicast', sharding: 'Sharding',
+    help: {
+      unicast: 'Unicast: one node, chosen by the strategy.', broadcast: 'Broadcast: every matching node, each told its index of the total.',
+      multicast: 'Multicast: this many of the matching nodes (all when fewer), in turn.',
+      sharding: 'Sharding: this many shards spread over the matching nodes; each handler processes its slice.',
+    },
+  },
   runs: {
     title: 'Runs', status: 'Status', task: 'Task', trigger: 'Trigger', scheduledAt: 'Scheduled', duration: 'Duration', attempts: 'Attempts', error: 'Error',
     range: 'Scheduled between', triggers: { schedule: 'schedule', manual: 'manual' },
   },
   run: {
     title: 'Run', error: 'Error', startedAt: 'Started', finishedAt: 'Finished', fireLag: 'Fire lag', progress: 'Progress', nextAttempt: 'Next attempt',
-    attempts: 'Attempts ({{count}})', attempt: 'Attempt {{number}}', executor: 'Executor', ongoing: 'ongoing', noAttempts: 'Not dispatched yet',
+    attempts: 'Attempts ({{count}})', attempt: 'Attempt {{number}}', executor: 'Executor',
+    shards: 'Shards ({{count}})', legs: 'Legs ({{count}})', node: 'Node', tries: 'Tries', outputOrError: 'Output or error', ongoing: 'ongoing', noAttempts: 'Not dispatched yet',
     params: 'Params', output: 'Output', log: 'Log', liveTail: 'live', waitingForLog: 'Waiting for log lines…', noLog: 'No log lines.',
     cancel: 'Cancel run', cancelConfirm: 'Cancel this run? The executor is asked to stop.', cancelRequested: 'Run cancelled',
   },
@@ -91,6 +105,16 @@ export const en = {
     title: 'Scheduler nodes', unavailable: 'This server has no nodes API (GET /api/v1/nodes) yet.', alive: 'Alive', dead: 'Dead, not yet forgotten',
     bucketsOwned: '{{owned}} of {{total}} buckets leased', node: 'Node', state: 'State', aliveTag: 'alive', deadTag: 'dead', address: 'Address',
     roles: 'Roles', version: 'Version', heartbeat: 'Last heartbeat', started: 'Started', buckets: 'Buckets', leaseExpires: 'Lease expires',
+  },
+  executors: {
+    title: 'Executors', groups: 'Groups', live: 'Live nodes', dead: 'Dead, not yet forgotten', group: 'Executor group', allGroups: 'All groups',
+    liveOf: '{{live}} of {{total}} live', noneInGroup: 'No node of group {{group}} is registered.',
+    emptyTitle: 'No executor node has registered yet.', emptyAgent: 'Start a shell agent with',
+    emptySdk: 'or start a service that embeds the SDK (@ecron/sdk): a node shows here at its first heartbeat.',
+    node: 'Node', mode: 'Mode', modes: { push: 'push', pull: 'pull' }, transport: 'Transport', address: 'Address', labels: 'Labels', weight: 'Weight',
+    handlers: 'Handlers', anyHandler: 'any', anyHandlerHelp: 'This node declared no handlers: it serves any.', inflight: 'In flight', state: 'State',
+    aliveTag: 'alive', deadTag: 'dead', expiresAt: 'Leaves routing at {{at}} unless it heartbeats', expiredAt: 'Left routing at {{at}}',
+    heartbeat: 'Last heartbeat', ago: '{{age}} ago', started: 'Started',
   },
   audit: { title: 'Audit log', at: 'When', actor: 'Actor', action: 'Action', resource: 'Resource', resourceId: 'Resource id' },
 };

@@ -3,7 +3,7 @@ import type { Strings } from './en.ts';
 
 export const zh: Strings = {
   common: { name: '名称', namespace: '命名空间', cancel: '取消', back: '返回', previous: '上一页', next: '下一页', page: '第 {{page}} 页' },
-  nav: { dashboard: '仪表盘', tasks: '任务', runs: '运行记录', nodes: '节点', tokens: '令牌', audit: '审计日志' },
+  nav: { dashboard: '仪表盘', tasks: '任务', runs: '运行记录', nodes: '节点', executors: '执行器', tokens: '令牌', audit: '审计日志' },
   header: { language: '语言', signOut: '退出登录', zone: '时间以 {{zone}} 显示', openMenu: '打开菜单', closeMenu: '关闭菜单' },
   describe: { every: '每 {{every}}', fixedDelay: '上次运行结束后每 {{every}}', at: '于 {{at}} 执行一次', manual: '手动' },
   roles: { admin: '管理员', editor: '编辑者', viewer: '查看者' },
@@ -58,7 +58,12 @@ export const zh: Strings = {
     at: '时间点', atRequired: '请选择时间点', inYourZone: '按你的时区（{{zone}}）', startAt: '不早于', endAt: '不晚于', jitter: '随机延迟',
     target: '目标', targetType: '类型', url: 'URL', urlRequired: '请输入 URL', cancelUrl: '取消/状态 URL', headers: '附加请求头（JSON）',
     secret: '签名密钥', secretHelp: '留空则使用服务器签名密钥（编辑时保留已存的密钥）。',
-    group: '执行器组', handler: '处理器', command: '命令', routing: '路由', broadcast: '广播', shards: '分片数',
+    group: '执行器组', groupRequired: '请输入执行器组', handler: '处理器', handlerRequired: '请输入处理器',
+    command: '命令', commandRequired: '请输入命令', grpcUrlHelp: '实现 ecron.executor.v1.Executor 服务的 host:port。',
+    strategy: '路由策略', strategyFanOut: '各分路依次分配到节点；失败的分路按此策略改派。',
+    hashKey: '哈希键', hashKeyHelp: '用其值选择节点的参数名；留空则用任务 ID。',
+    selector: '标签选择器', selectorHelp: 'key=value 条目：只选具有全部这些标签的节点。', selectorInvalid: '每个条目须为 key=value',
+    fanOut: '每次尝试发往', count: '节点数', countRequired: '发往几个节点？', shards: '分片数', shardsRequired: '分成几片？',
     policies: '策略', maxAttempts: '最多尝试次数', timeout: '单次超时', backoff: '退避', initialDelay: '初始延迟',
     maxDelay: '最大延迟', multiplier: '倍数', backoffJitter: '抖动（0–1）', overlap: '重叠策略', maxConcurrency: '最大并发',
     misfire: '错过触发', misfireWindow: '时间窗', maxCatchUp: '最多补齐', params: '参数', paramsHelp: '发送给执行器的 JSON 对象。',
@@ -74,13 +79,22 @@ export const zh: Strings = {
     triggerHelp: '本次运行使用任务参数，并浅合并以下键。不受重叠策略限制。',
     taskParams: '任务参数', override: '覆盖参数（JSON 对象）', format: '格式',
   },
+  routingModes: {
+    unicast: '单播', broadcast: '广播', multicast: '多播', sharding: '分片',
+    help: {
+      unicast: '单播：按策略选一个节点。', broadcast: '广播：发往每个匹配的节点，并告知其序号与总数。',
+      multicast: '多播：依次选这么多个匹配的节点（不足时全部）。',
+      sharding: '分片：把这么多个分片依次分配到匹配的节点；每个处理器处理自己的一片。',
+    },
+  },
   runs: {
     title: '运行记录', status: '状态', task: '任务', trigger: '触发方式', scheduledAt: '计划时间', duration: '耗时', attempts: '尝试次数', error: '错误',
     range: '计划时间范围', triggers: { schedule: '定时', manual: '手动' },
   },
   run: {
     title: '运行', error: '错误', startedAt: '开始时间', finishedAt: '结束时间', fireLag: '触发延迟', progress: '进度', nextAttempt: '下次尝试',
-    attempts: '尝试（{{count}}）', attempt: '第 {{number}} 次尝试', executor: '执行器', ongoing: '进行中', noAttempts: '尚未派发',
+    attempts: '尝试（{{count}}）', attempt: '第 {{number}} 次尝试', executor: '执行器',
+    shards: '分片（{{count}}）', legs: '分路（{{count}}）', node: '节点', tries: '发送次数', outputOrError: '输出或错误', ongoing: '进行中', noAttempts: '尚未派发',
     params: '参数', output: '输出', log: '日志', liveTail: '实时', waitingForLog: '等待日志…', noLog: '没有日志。',
     cancel: '取消运行', cancelConfirm: '取消此运行？将通知执行器停止。', cancelRequested: '运行已取消',
   },
@@ -93,6 +107,16 @@ export const zh: Strings = {
     title: '调度节点', unavailable: '此服务器还没有节点 API（GET /api/v1/nodes）。', alive: '存活', dead: '已失联（尚未清除）',
     bucketsOwned: '{{total}} 个分桶中 {{owned}} 个已被租用', node: '节点', state: '状态', aliveTag: '存活', deadTag: '失联', address: '地址',
     roles: '角色', version: '版本', heartbeat: '最近心跳', started: '启动时间', buckets: '分桶', leaseExpires: '租约到期',
+  },
+  executors: {
+    title: '执行器', groups: '执行器组', live: '存活节点', dead: '已失联（尚未清除）', group: '执行器组', allGroups: '全部执行器组',
+    liveOf: '{{total}} 个中 {{live}} 个存活', noneInGroup: '执行器组 {{group}} 没有已注册的节点。',
+    emptyTitle: '还没有执行器节点注册。', emptyAgent: '启动一个 shell agent：',
+    emptySdk: '或启动一个嵌入 SDK（@ecron/sdk）的服务：节点在第一次心跳后出现在这里。',
+    node: '节点', mode: '模式', modes: { push: '推送', pull: '拉取' }, transport: '传输', address: '地址', labels: '标签', weight: '权重',
+    handlers: '处理器', anyHandler: '任意', anyHandlerHelp: '此节点未声明处理器：任何处理器都发给它。', inflight: '执行中', state: '状态',
+    aliveTag: '存活', deadTag: '失联', expiresAt: '若不再心跳，将于 {{at}} 退出路由', expiredAt: '已于 {{at}} 退出路由',
+    heartbeat: '最近心跳', ago: '{{age}}前', started: '启动时间',
   },
   audit: { title: '审计日志', at: '时间', actor: '操作者', action: '操作', resource: '资源', resourceId: '资源 ID' },
 };

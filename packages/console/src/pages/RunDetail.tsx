@@ -1,11 +1,11 @@
 /**
- * A run: status, params, output and error; its attempts as a timeline (executor, when, how long,
- * why it failed); its log, streamed live until the run ends (`logs?follow=1`, see
+ * A run: status, params, output and error; its attempts as a timeline (executor node, when, how
+ * long, why it failed); a fan-out's legs (the output's `shards` or `legs`) as a table; its log, streamed live until the run ends (`logs?follow=1`, see
  * `log-stream.ts`); cancel.
  */
 import { StopOutlined } from '@ant-design/icons';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { Alert, App, Button, Card, Col, Descriptions, Empty, Popconfirm, Progress, Row, Space, Spin, Tag, Timeline, Typography } from 'antd';
+import { Alert, App, Button, Card, Col, Descriptions, Empty, Popconfirm, Progress, Row, Space, Spin, Table, Tag, Timeline, Tooltip, Typography } from 'antd';
 import { useEffect, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, useParams } from 'react-router-dom';
@@ -87,7 +87,9 @@ export default function RunDetail() {
                   children: (
                     <Space direction="vertical" size={0}>
                       <Space wrap><b>{t('run.attempt', { number: a.number })}</b><StatusTag status={a.status} /></Space>
-                      <Typography.Text type="secondary" style={{ fontSize: 12 }}>{t('run.executor')}: {a.executor ?? '—'}</Typography.Text>
+                      <Typography.Text type="secondary" style={{ fontSize: 12 }} data-testid="attempt-executor">
+                        {t('run.executor')}: {a.executor ? <Typography.Text code style={{ fontSize: 12 }}>{a.executor}</Typography.Text> : '—'}
+                      </Typography.Text>
                       <Typography.Text style={{ fontSize: 12 }}>{formatInstant(a.startedAt, undefined, true)} · {formatDuration(durationBetween(a.startedAt, a.finishedAt))}{a.finishedAt ? '' : ` (${t('run.ongoing')})`}</Typography.Text>
                       {a.error && <Typography.Text type="danger" style={{ fontSize: 12 }}>{a.error}</Typography.Text>}
                     </Space>
@@ -100,12 +102,61 @@ export default function RunDetail() {
         <Col xs={24} lg={14}>
           <Space direction="vertical" style={{ width: '100%' }}>
             <Card size="small" title={t('run.params')}><Json value={data.params} /></Card>
+            <FanOutLegs output={data.output} />
             <Card size="small" title={t('run.output')}>{data.output === null || data.output === undefined ? <Typography.Text type="secondary">—</Typography.Text> : <div data-testid="run-output"><Json value={data.output} /></div>}</Card>
           </Space>
         </Col>
       </Row>
       <RunLog key={id} runId={id} active={active} onEnd={() => void client.invalidateQueries({ queryKey: ['run', id] })} />
     </Space>
+  );
+}
+
+/** One request of a fan-out attempt, as the run's output lists it. */
+interface Leg {
+  index: number;
+  node: string | null;
+  status: string;
+  tries: number;
+  output?: unknown;
+  error?: string;
+}
+
+/** The legs of a broadcast, multicast or sharded run (`output.legs` or `output.shards`); nothing for other runs. */
+function FanOutLegs({ output }: { output: unknown }) {
+  const { t } = useTranslation();
+  const record = typeof output === 'object' && output !== null ? output as { shards?: unknown; legs?: unknown } : {};
+  const kind = Array.isArray(record.shards) ? 'shards' : Array.isArray(record.legs) ? 'legs' : null;
+  if (!kind) return null;
+  const legs = (record[kind] as Leg[]).filter((leg) => typeof leg === 'object' && leg !== null);
+  return (
+    <Card size="small" title={t(`run.${kind}`, { count: legs.length })}>
+      <Table<Leg>
+        rowKey="index" size="small" pagination={false} dataSource={legs} scroll={{ x: 560 }} data-testid="run-legs"
+        columns={[
+          { title: '#', dataIndex: 'index', width: 56 },
+          { title: t('run.node'), dataIndex: 'node', render: (node: string | null) => (node ? <Typography.Text code style={{ whiteSpace: 'nowrap' }}>{node}</Typography.Text> : '—') },
+          { title: t('runs.status'), dataIndex: 'status', render: (status: string) => <StatusTag status={status} /> },
+          { title: t('run.tries'), dataIndex: 'tries', width: 72 },
+          {
+            title: t('run.outputOrError'), key: 'result',
+            render: (_, leg) => (leg.error
+              ? <Typography.Text type="danger" style={{ fontSize: 12 }}>{leg.error}</Typography.Text>
+              : <LegOutput value={leg.output} />),
+          },
+        ]}
+      />
+    </Card>
+  );
+}
+
+function LegOutput({ value }: { value: unknown }) {
+  if (value === null || value === undefined) return <Typography.Text type="secondary">—</Typography.Text>;
+  const text = JSON.stringify(value);
+  return (
+    <Tooltip title={<pre style={{ margin: 0, maxHeight: 300, overflow: 'auto', fontSize: 12 }}>{JSON.stringify(value, null, 2)}</pre>}>
+      <Typography.Text code style={{ fontSize: 12 }}>{text.length > 80 ? `${text.slice(0, 79)}…` : text}</Typography.Text>
+    </Tooltip>
   );
 }
 

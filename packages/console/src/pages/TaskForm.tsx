@@ -5,7 +5,7 @@
  */
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import {
-  Alert, App, Button, Card, Col, DatePicker, Form, Input, InputNumber, Radio, Row, Select, Space, Spin, Switch, Tabs, Typography,
+  Alert, App, Button, Card, Col, DatePicker, Form, Input, InputNumber, Radio, Row, Select, Space, Spin, Tabs, Typography,
 } from 'antd';
 import { useEffect, useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
@@ -14,6 +14,7 @@ import { api, ApiError, type FieldIssue, type TaskResource } from '../api.ts';
 import { ErrorView } from '../components/common.tsx';
 import { CronBuilder } from '../components/CronBuilder.tsx';
 import { SchedulePreview } from '../components/SchedulePreview.tsx';
+import { TargetFields } from '../components/TargetFields.tsx';
 import { TimezoneSelect } from '../components/TimezoneSelect.tsx';
 import { dayjs, viewerZone } from '../format.ts';
 import { DEFAULT_FORM, formToSpec, scheduleOf, specToForm, specToText, textToSpec, type FormValues, type Spec, type SpecFormat } from '../spec.ts';
@@ -48,7 +49,6 @@ function TaskFormBody({ task }: { task: TaskResource | undefined }) {
   const [saving, setSaving] = useState(false);
   const values = Form.useWatch([], { form, preserve: true }) as FormValues | undefined;
   const kind = values?.kind ?? initial.kind;
-  const targetType = values?.target?.type ?? initial.target.type;
   const schedule = useMemo(() => scheduleOf(values?.kind ? values : initial), [values, initial]);
 
   useEffect(() => form.setFieldsValue(initial), [form, initial]);
@@ -148,38 +148,7 @@ function TaskFormBody({ task }: { task: TaskResource | undefined }) {
         </Col>
         <Col xs={24} xl={10}>
           <Card size="small" title={t('taskForm.target')} style={{ marginBottom: 16 }}>
-            <Form.Item name={['target', 'type']} label={t('taskForm.targetType')}>
-              <Select options={['http', 'executor', 'shell', 'grpc'].map((v) => ({ value: v, label: t(`targets.${v}`) }))} />
-            </Form.Item>
-            {(targetType === 'http' || targetType === 'grpc') && (
-              <Form.Item name={['target', 'url']} label={t('taskForm.url')} rules={[{ required: true, message: t('taskForm.urlRequired') }]}>
-                <Input placeholder="http://127.0.0.1:9000/run" data-testid="target-url" />
-              </Form.Item>
-            )}
-            {targetType === 'http' && (
-              <>
-                <Form.Item name={['target', 'cancelUrl']} label={t('taskForm.cancelUrl')}><Input /></Form.Item>
-                <Form.Item name={['target', 'headers']} label={t('taskForm.headers')} extra='{"x-team": "billing"}'><Input /></Form.Item>
-                <Form.Item name={['target', 'secret']} label={t('taskForm.secret')} extra={t('taskForm.secretHelp')}><Input.Password autoComplete="new-password" /></Form.Item>
-              </>
-            )}
-            {(targetType === 'executor' || targetType === 'shell') && (
-              <>
-                <Form.Item name={['target', 'group']} label={t('taskForm.group')} rules={[{ required: true }]}><Input /></Form.Item>
-                {targetType === 'executor'
-                  ? <Form.Item name={['target', 'handler']} label={t('taskForm.handler')} rules={[{ required: true }]}><Input /></Form.Item>
-                  : <Form.Item name={['target', 'command']} label={t('taskForm.command')} rules={[{ required: true }]}><Input.TextArea rows={2} /></Form.Item>}
-                <Row gutter={12}>
-                  <Col span={12}>
-                    <Form.Item name={['target', 'routing', 'strategy']} label={t('taskForm.routing')}>
-                      <Select allowClear options={['round-robin', 'weighted-round-robin', 'random', 'least-busy', 'consistent-hash', 'first', 'failover'].map((v) => ({ value: v, label: v }))} />
-                    </Form.Item>
-                  </Col>
-                  <Col span={6}><Form.Item name={['target', 'routing', 'broadcast']} label={t('taskForm.broadcast')} valuePropName="checked"><Switch /></Form.Item></Col>
-                  <Col span={6}><Form.Item name={['target', 'routing', 'shardingTotal']} label={t('taskForm.shards')}><InputNumber min={1} max={1024} /></Form.Item></Col>
-                </Row>
-              </>
-            )}
+            <TargetFields initial={initial} />
           </Card>
           <Card size="small" title={t('taskForm.policies')} style={{ marginBottom: 16 }}>
             <Row gutter={12}>
@@ -258,16 +227,24 @@ function TaskFormBody({ task }: { task: TaskResource | undefined }) {
 const KNOWN_FIELDS = new Set([
   'namespace', 'name', 'description', 'schedule.cron', 'schedule.timezone', 'schedule.every', 'schedule.at', 'schedule.startAt', 'schedule.endAt',
   'schedule.jitterMs', 'target.type', 'target.url', 'target.cancelUrl', 'target.headers', 'target.secret', 'target.group', 'target.handler',
-  'target.command', 'target.routing.strategy', 'retry.maxAttempts', 'retry.backoff.type', 'retry.backoff.initialMs', 'retry.backoff.maxMs',
+  'target.command', 'target.routing.strategy', 'target.routing.hashKey', 'target.routing.selector', 'target.routing.count',
+  'target.routing.sharding.total', 'retry.maxAttempts', 'retry.backoff.type', 'retry.backoff.initialMs', 'retry.backoff.maxMs',
   'retry.backoff.multiplier', 'retry.backoff.jitter', 'timeoutMs', 'overlap', 'maxConcurrency', 'misfire.policy', 'misfire.windowMs', 'misfire.maxCatchUp', 'params',
 ]);
 
-/** The form field an API issue path names, or null when the form has no such field. */
+/** Spec paths shown by a form field of another name. */
+const FIELD_ALIASES: Record<string, string[]> = {
+  'target.routing.broadcast': ['target', 'routing', 'mode'],
+  'target.routing.sharding': ['target', 'routing', 'sharding', 'total'],
+};
+
+/** The form field an API issue path names (`target.routing.selector["zone"]` → the selector), or null when the form has no such field. */
 function fieldOf(path: string): string[] | null {
-  const parts = path.split('.');
+  const parts = path.replace(/\[[^\]]*\]/g, (key) => `.${key}`).split('.');
   for (let n = parts.length; n > 0; n--) {
     const candidate = parts.slice(0, n).join('.');
     if (KNOWN_FIELDS.has(candidate)) return parts.slice(0, n);
+    if (FIELD_ALIASES[candidate]) return FIELD_ALIASES[candidate];
   }
   return null;
 }
