@@ -107,20 +107,16 @@ export function createTaskService(deps: { store: Store; control: RunControl; clo
     get: load,
 
     async list(caller, query) {
-      const page = await store.listTasks({
+      return store.listTasks({
         namespaces: namespaceFilter(caller),
         namespace: query.namespace,
         state: query.state,
-        nameContains: query.name ?? query.q,
+        name: query.name,
+        nameContains: query.q,
         lastRunStatus: query.lastRunStatus,
         cursor: query.cursor,
         limit: query.limit,
       });
-      if (query.name === undefined) return page;
-      // The store matches substrings; an exact name keeps only equal names (pages may be short, the cursor stays valid).
-      const needle = query.q?.toLowerCase();
-      const items = page.items.filter((t) => t.name === query.name && (needle === undefined || t.name.toLowerCase().includes(needle)));
-      return { items, nextCursor: page.nextCursor };
     },
 
     async update(caller, id, input, options = {}) {

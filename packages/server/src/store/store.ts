@@ -32,7 +32,9 @@ export interface ListTasksParams extends PageParams {
   namespaces?: string[] | null;
   namespace?: string;
   state?: TaskState;
-  /** Case-insensitive substring of the name. */
+  /** Exactly this name (in any namespace the other filters allow). */
+  name?: string;
+  /** Case-insensitive (ASCII) substring of the name; `%`, `_` and `\` match only themselves. */
   nameContains?: string;
   lastRunStatus?: RunStatus;
 }

@@ -74,6 +74,41 @@ export function describeListing(ctx: { readonly store: Store }): void {
       expect((await ctx.store.listTasks({ limit: 100, lastRunStatus: 'succeeded' })).items).toEqual([]);
     });
 
+    it('filters tasks by exact name, alone or with the other filters, and pages through them', async () => {
+      await seedTasks(ctx.store, ['alpha', 'beta', 'gamma'], 3);
+      await seedTask(ctx.store, { namespace: 'beta', name: 'job-001-extra' });
+      const names = (page: { items: TaskRecord[] }) => page.items.map((task) => `${task.namespace}/${task.name}`);
+      expect(names(await ctx.store.listTasks({ limit: 100, name: 'job-001' }))).toEqual(['alpha/job-001', 'beta/job-001', 'gamma/job-001']);
+      // Exact: no substring, no prefix, no other case.
+      expect((await ctx.store.listTasks({ limit: 100, name: 'job-00' })).items).toEqual([]);
+      expect((await ctx.store.listTasks({ limit: 100, name: 'JOB-001' })).items).toEqual([]);
+      expect((await ctx.store.listTasks({ limit: 100, name: 'ob-001' })).items).toEqual([]);
+      expect(names(await ctx.store.listTasks({ limit: 100, name: 'job-001', namespace: 'beta' }))).toEqual(['beta/job-001']);
+      expect(names(await ctx.store.listTasks({ limit: 100, name: 'job-001', namespaces: ['alpha', 'gamma'] }))).toEqual(['alpha/job-001', 'gamma/job-001']);
+      expect((await ctx.store.listTasks({ limit: 100, name: 'job-001', namespaces: ['alpha'], namespace: 'beta' })).items).toEqual([]);
+      expect(names(await ctx.store.listTasks({ limit: 100, name: 'job-001', nameContains: '01' }))).toHaveLength(3);
+      expect((await ctx.store.listTasks({ limit: 100, name: 'job-001', nameContains: 'extra' })).items).toEqual([]);
+      expect((await ctx.store.listTasks({ limit: 100, name: 'job-001', state: 'paused' })).items).toEqual([]);
+      const { items, pages } = await walkPages((cursor) => ctx.store.listTasks({ limit: 1, cursor, name: 'job-002' }));
+      expect(items.map((task) => task.namespace)).toEqual(['alpha', 'beta', 'gamma']);
+      expect(pages).toBe(3);
+    });
+
+    it('matches a name substring literally: LIKE wildcards and escapes are plain characters', async () => {
+      for (const name of ['data_load', 'dataXload', 'data-load', 'v1.2', 'v112']) await seedTask(ctx.store, { namespace: 'alpha', name });
+      const names = (page: { items: TaskRecord[] }) => page.items.map((task) => task.name);
+      const contains = async (nameContains: string) => names(await ctx.store.listTasks({ limit: 100, nameContains }));
+      // With three letters or digits in a row and without (stores may serve the two differently).
+      expect(await contains('ata_l')).toEqual(['data_load']);
+      expect(await contains('a_l')).toEqual(['data_load']);
+      expect(await contains('_')).toEqual(['data_load']);
+      expect(await contains('DATA_LOAD')).toEqual(['data_load']);
+      expect(await contains('1.2')).toEqual(['v1.2']);
+      expect(await contains('.')).toEqual(['v1.2']);
+      for (const needle of ['%', 'a%l', '\\', '!', 'a!_l', '!%', '[a]', '*']) expect(await contains(needle)).toEqual([]);
+      expect(await contains('load')).toEqual(['data-load', 'dataXload', 'data_load']);
+    });
+
     it('pages through filtered tasks', async () => {
       await seedTasks(ctx.store, ['alpha', 'beta'], 10);
       const { items, pages } = await walkPages((cursor) => ctx.store.listTasks({ limit: 3, cursor, namespace: 'beta', nameContains: 'job' }));

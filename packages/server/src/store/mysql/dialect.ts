@@ -87,6 +87,8 @@ export function mysqlDialect(options: { description: string }): SqlDialect {
     changePollMs: 200,
     nowMs: sql`CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS SIGNED)`,
     // mysql2 expands the array parameter into `v1, v2, …`.
+    // No index serves a substring (FULLTEXT's ngram parser matches tokens, not substrings): a scan.
+    nameContains: (needle) => sql`position(lower(${needle}) in lower(name)) > 0`,
     inList: (expr, values) => sql`${expr} IN (${values})`,
     rowsTable: (alias, columns, rows) => {
       const [first, ...rest] = rows as SqlValue[][];

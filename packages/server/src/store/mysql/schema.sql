@@ -165,7 +165,8 @@ CREATE TABLE `tasks` (
   PRIMARY KEY (`id`),
   UNIQUE KEY `tasks_name` (`namespace`,`name`),
   KEY `tasks_due` (`state`,`next_fire_at`,`id`),
-  KEY `tasks_last_run_status` (`last_run_status`,`namespace`,`name`)
+  KEY `tasks_last_run_status` (`last_run_status`,`namespace`,`name`),
+  KEY `tasks_by_name` (`name`,`namespace`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 CREATE TABLE `task_revisions` (

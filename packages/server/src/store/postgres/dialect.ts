@@ -59,6 +59,26 @@ export function changeChannel(schema: string): string {
   return `ecron_changes_${schema}`.toLowerCase();
 }
 
+/** pg_trgm takes its trigrams from runs of letters and digits: a needle without three in a row has none. */
+const HAS_TRIGRAM = /[\p{L}\p{N}]{3}/u;
+
+/** A LIKE pattern (escape character `!`) matching the strings that contain `needle`. */
+export function containsPattern(needle: string): string {
+  return `%${needle.replace(/[!%_]/g, '!$&')}%`;
+}
+
+/**
+ * `name` contains `needle`, ignoring ASCII case (`name` is `COLLATE "C"`). `ILIKE` is what the
+ * trigram index `tasks_name_trgm` (migration 0005) serves; for a needle without a trigram that
+ * index would be read whole (a GIN full scan, seconds on a million names), so such a needle gets
+ * a condition no index serves, and the planner walks `tasks_name` instead.
+ */
+function nameContains(needle: string): RawBuilder<unknown> {
+  return HAS_TRIGRAM.test(needle)
+    ? sql`name ILIKE ${containsPattern(needle)} ESCAPE '!'`
+    : sql`strpos(lower(name), lower(${needle}::text COLLATE "C")) > 0`;
+}
+
 function columnList(columns: readonly Column[]): RawBuilder<unknown> {
   return sql.join(columns.map((column) => sql.ref(column.name)));
 }
@@ -113,6 +133,7 @@ export function postgresDialect(options: { schema: string; description: string; 
     changePollMs: 1000,
     listenForChanges: (onWake) => listener(options.url, changeChannel(options.schema), onWake),
     nowMs: sql`(extract(epoch FROM clock_timestamp()) * 1000)::int8`,
+    nameContains,
     inList: (expr, values, type) => sql`${expr} = ANY(${values}::${sql.raw(ARRAY_TYPES[type])})`,
     rowsTable,
     async insertRows(db, p) {

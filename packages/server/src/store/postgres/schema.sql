@@ -191,6 +191,10 @@ CREATE UNIQUE INDEX runs_fire ON runs USING btree (scheduled_at, task_id) WHERE 
 
 CREATE INDEX runs_task ON runs USING btree (task_id, id);
 
+CREATE INDEX tasks_by_name ON tasks USING btree (name, namespace);
+
 CREATE INDEX tasks_due ON tasks USING btree (next_fire_at, id) WHERE (state = 'active'::text);
 
 CREATE INDEX tasks_last_run_status ON tasks USING btree (last_run_status, namespace, name);
+
+CREATE INDEX tasks_name_trgm ON tasks USING gin (name public.gin_trgm_ops);

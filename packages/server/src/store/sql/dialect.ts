@@ -44,6 +44,12 @@ export interface SqlDialect {
   /** The database clock in epoch milliseconds, as a BIGINT expression. */
   readonly nowMs: RawBuilder<unknown>;
 
+  /**
+   * The condition that a task's `name` contains `needle`, ignoring ASCII case. PostgreSQL's uses
+   * the trigram index `tasks_name_trgm` when `needle` has one; MySQL's scans (see `listTasks`).
+   */
+  nameContains(needle: string): RawBuilder<unknown>;
+
   /** `expr IN (values…)` with `values` bound as one list parameter; `values` is never empty. */
   inList(expr: RawBuilder<unknown>, values: readonly SqlValue[], type: ColumnType): RawBuilder<unknown>;
 

@@ -152,3 +152,7 @@ CREATE INDEX runs_task ON runs (task_id, id);
 CREATE INDEX runs_active ON runs (task_id, id) WHERE finished_at IS NULL;
 
 CREATE INDEX runs_finished ON runs (finished_at) WHERE finished_at IS NOT NULL;
+
+CREATE INDEX tasks_last_run_status ON tasks (last_run_status, namespace, name);
+
+CREATE INDEX tasks_by_name ON tasks (name, namespace);

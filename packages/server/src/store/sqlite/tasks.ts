@@ -102,6 +102,7 @@ export function listTasks(conn: SqliteConnection, p: ListTasksParams): Page<Task
   const where: string[] = scope ? [scope.clause] : [];
   const params: (string | number)[] = scope ? [scope.param] : [];
   if (p.namespace !== undefined) { where.push('namespace = ?'); params.push(p.namespace); }
+  if (p.name !== undefined) { where.push('name = ?'); params.push(p.name); }
   if (p.state !== undefined) { where.push('state = ?'); params.push(p.state); }
   if (p.lastRunStatus !== undefined) { where.push('last_run_status = ?'); params.push(p.lastRunStatus); }
   if (p.nameContains !== undefined && p.nameContains !== '') {

@@ -7,10 +7,12 @@ import * as init from './0001_init.ts';
 import * as changeLog from './0002_change_log.ts';
 import * as tasksLastRunStatus from './0003_tasks_last_run_status.ts';
 import * as executors from './0004_executors.ts';
+import * as taskNameSearch from './0005_task_name_search.ts';
 
 export const POSTGRES_MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001_init': init,
   '0002_change_log': changeLog,
   '0003_tasks_last_run_status': tasksLastRunStatus,
   '0004_executors': executors,
+  '0005_task_name_search': taskNameSearch,
 };

@@ -7,12 +7,14 @@ import * as init from './0001_init.ts';
 import * as runsFinishedIndex from './0002_runs_finished_index.ts';
 import * as cluster from './0003_cluster.ts';
 import * as executors from './0004_executors.ts';
+import * as taskNameSearch from './0005_task_name_search.ts';
 
 export const SQLITE_MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001_init': init,
   '0002_runs_finished_index': runsFinishedIndex,
   '0003_cluster': cluster,
   '0004_executors': executors,
+  '0005_task_name_search': taskNameSearch,
 };
 
 export const sqliteMigrationProvider: MigrationProvider = {
