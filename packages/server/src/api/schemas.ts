@@ -24,8 +24,8 @@ const pageQuery = {
 export const ListTasksQuery = z.strictObject({
   namespace: z.string().max(128).optional(),
   state: z.enum(TASK_STATES).optional(),
-  name: z.string().max(128).optional().describe('exact name'),
-  q: z.string().max(128).optional().describe('case-insensitive substring of the name'),
+  name: z.string().max(128).optional().describe('exact name (case-sensitive; one task per namespace)'),
+  q: z.string().max(128).optional().describe('case-insensitive substring of the name; `%` and `_` are plain characters'),
   lastRunStatus: z.enum(RUN_STATUSES).optional(),
   ...pageQuery,
 });
