@@ -102,7 +102,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       log: (level, message, fields) => log[level](fields ?? {}, message),
       ...options.scheduler,
     });
-    const app = await buildApp({ store, control: scheduler, clock, logger: log, version: VERSION, publicUrl, pull });
+    const app = await buildApp({ store, control: scheduler, clock, logger: log, version: VERSION, publicUrl, pull, directory });
     cleanup.unshift(() => app.close());
     const address = await app.listen({ port: options.port, host: options.host }).catch((error: NodeJS.ErrnoException) => {
       if (error.code !== 'EADDRINUSE') throw error;

@@ -25,6 +25,7 @@ import { taskRoutes } from './routes/tasks.ts';
 import { nodeRoutes } from './routes/nodes.ts';
 import { executorRoutes } from './routes/executors.ts';
 import { executorPullRoutes } from './routes/executor-pull.ts';
+import type { ExecutorDirectory } from '../dispatch/executor-directory.ts';
 import type { PullHub } from '../dispatch/pull-hub.ts';
 import { tokenRoutes } from './routes/tokens.ts';
 
@@ -49,6 +50,8 @@ export interface AppDeps {
   publicUrl?: string;
   /** Pull-mode deliveries of this node's scheduler; without it, the poll routes are not served. */
   pull?: PullHub;
+  /** The scheduler's view of the executor registry (saves a store read per poll). */
+  directory?: ExecutorDirectory;
   /**
    * The web console's build directory, served at `/`.
    * @default packages/console/dist of this checkout
@@ -93,7 +96,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(auditRoutes, { prefix: API_PREFIX, store });
   await app.register(nodeRoutes, { prefix: API_PREFIX, store });
   await app.register(executorRoutes, { prefix: API_PREFIX, store });
-  if (deps.pull) await app.register(executorPullRoutes, { prefix: API_PREFIX, store, pull: deps.pull });
+  if (deps.pull) await app.register(executorPullRoutes, { prefix: API_PREFIX, store, pull: deps.pull, ...(deps.directory ? { directory: deps.directory } : {}) });
   await app.register(statsRoutes, { prefix: API_PREFIX, store, clock });
   await app.register(meRoutes, { prefix: API_PREFIX });
   await app.register(consoleRoutes, { distDir: deps.consoleDir });

@@ -67,6 +67,12 @@ export class ExecutorDirectory {
       && (handler === undefined || node.handlers.length === 0 || node.handlers.includes(handler)));
   }
 
+  /** True when `nodeId` is a live pull-mode node as of the last registry read. */
+  isLivePullNode(nodeId: string): boolean {
+    for (const list of this.#byGroup.values()) for (const node of list) if (node.id === nodeId) return node.mode === 'pull';
+    return false;
+  }
+
   /** A node's reported load plus what this scheduler has sent it since. */
   inflight(node: ExecutorNodeRecord): number {
     return node.inflight + (this.#sent.get(node.id) ?? 0);

@@ -7,6 +7,7 @@ import { ExecutorNodeIdSchema, PollRequestSchema, PollResultsSchema } from '@ecr
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { EcronError } from '../../core/errors.ts';
+import type { ExecutorDirectory } from '../../dispatch/executor-directory.ts';
 import type { PullHub } from '../../dispatch/pull-hub.ts';
 import type { Store } from '../../store/store.ts';
 import { BEARER_SECURITY } from '../auth.ts';
@@ -25,9 +26,14 @@ const PollReplySchema = z.object({
   cancels: z.array(z.object({ id: z.string(), reason: z.enum(['user', 'deadline', 'overlap', 'shutdown']) })),
 });
 
-export const executorPullRoutes: FastifyPluginAsyncZod<{ store: Store; pull: PullHub }> = async (app, { store, pull }) => {
-  /** The node must be registered in pull mode and alive: a poll for an unknown id gets nothing, ever. */
+export const executorPullRoutes: FastifyPluginAsyncZod<{ store: Store; pull: PullHub; directory?: ExecutorDirectory }> = async (app, { store, pull, directory }) => {
+  /**
+   * The node must be registered in pull mode and alive: a poll for an unknown id gets nothing,
+   * ever. The scheduler's view of the registry (read every second) answers; the store is read
+   * only for a node it does not know yet (it registered a moment ago).
+   */
   async function requirePullNode(id: string): Promise<void> {
+    if (directory?.isLivePullNode(id)) return;
     const [now, nodes] = await Promise.all([store.now(), store.listExecutors()]);
     const node = nodes.find((n) => n.id === id);
     if (!node || node.expiresAt <= now) throw new EcronError('EXECUTOR_NOT_FOUND', `executor ${id} is not registered (or its registration expired): register with PUT /api/v1/executors/${id} first`);
@@ -44,9 +50,10 @@ export const executorPullRoutes: FastifyPluginAsyncZod<{ store: Store; pull: Pul
     },
   }, async (request, reply) => {
     await requirePullNode(request.params.id);
-    // The response closes early when the poller goes away: stop waiting for it.
+    // The response closes early when the poller goes away: stop waiting for it (and only then:
+    // an abort costs an error object, and every answered poll closes its response too).
     const gone = new AbortController();
-    reply.raw.once('close', () => gone.abort());
+    reply.raw.once('close', () => { if (!reply.raw.writableEnded) gone.abort(); });
     return pull.poll(request.params.id, request.body, gone.signal);
   });
 
