@@ -33,6 +33,19 @@ const UNAVAILABLE_SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDO
 /** Errors node-postgres raises without a code when the connection or pool is gone. */
 const UNAVAILABLE_MESSAGES = [/^Connection terminated/, /timeout exceeded when trying to connect/, /is not queryable/, /Cannot use a pool after calling end/];
 
+/**
+ * The transaction's connection broke under it (the server ended the session: a restart, a kill, the
+ * idle-in-transaction timeout after this process stalled): the pool discards that connection, and
+ * the transaction is worth one more try on a fresh one. A COMMIT whose answer was lost may have
+ * committed: every verb is guarded so that a second try cannot apply twice (compare-and-set on
+ * versions and statuses, unique keys), and fails clearly where it cannot succeed (a name taken).
+ */
+function brokenConnection(error: unknown): boolean {
+  const code = codeOf(error);
+  if (code === '57P01' || code === '25P03' || code === 'ECONNRESET') return true;
+  return error instanceof Error && code === null && (/is not queryable/.test(error.message) || /^Connection terminated/.test(error.message));
+}
+
 function codeOf(error: unknown): string | null {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' ? code : null;
@@ -156,7 +169,7 @@ export function postgresDialect(options: { schema: string; description: string; 
       }
     }),
     classifyError: (error) => classifyPostgresError(error, options.description),
-    isRetryable: (error) => RETRYABLE_SQLSTATES.has(codeOf(error) ?? ''),
+    isRetryable: (error) => RETRYABLE_SQLSTATES.has(codeOf(error) ?? '') || brokenConnection(error),
     uniqueViolation: (error) => (codeOf(error) === '23505' ? ((error as { constraint?: string }).constraint ?? null) : null),
   };
 }

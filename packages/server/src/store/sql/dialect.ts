@@ -84,7 +84,7 @@ export interface SqlDialect {
 
   /** STORE_UNAVAILABLE for failures of the database or the connection; anything else unchanged. */
   classifyError(error: unknown): unknown;
-  /** A serialisation failure or deadlock: the whole transaction may simply be run again. */
+  /** A serialisation failure, a deadlock or a connection that broke under the transaction: the whole transaction may be run again. */
   isRetryable(error: unknown): boolean;
   /** The name of the unique constraint or index a failed insert or update broke, else null. */
   uniqueViolation(error: unknown): string | null;
