@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { OUTPUT_BYTES_CAP, type Store } from '../store.ts';
-import { audit, MINUTE, newRun, seedDispatchedRun, seedPendingRun, seedTask, T0 } from './fixtures.ts';
+import { audit, fireOf, MINUTE, newRun, seedDispatchedRun, seedPendingRun, seedTask, T0 } from './fixtures.ts';
 
 export function describeAttempts(ctx: { readonly store: Store }): void {
   describe('attempts and run outcomes', () => {
@@ -49,6 +49,27 @@ export function describeAttempts(ctx: { readonly store: Store }): void {
       ]);
       expect((await ctx.store.getTask(task.id))!.lastRunStatus).toBe('succeeded');
       expect(await ctx.store.listActiveRuns({ limit: 10 })).toEqual([]);
+    });
+
+    it('writes text exactly through batch writes: quotes, backslashes, braces, commas, "NULL", empty, non-ASCII', async () => {
+      const awkward = 'a "quoted" \\ back\\slash, {braces} NULL \u00e9\u4e2d \n\ttab';
+      const task = await seedTask(ctx.store);
+      const [fire] = await ctx.store.recordFires([fireOf(task, { runs: [newRun(task, { status: 'dispatched', params: { text: awkward, empty: '' }, attempt: { executor: awkward, startedAt: T0, deadlineAt: null } })] })]);
+      const run = fire!.runs[0]!;
+      expect((await ctx.store.getRun(run.id))!.params).toEqual({ text: awkward, empty: '' });
+      for (const [i, error] of [awkward, 'NULL', ''].entries()) {
+        const [ended] = await ctx.store.finishAttempts([{
+          runId: run.id, attempt: i + 1, attemptStatus: 'failed', at: T0 + 10 * i + 1, error, output: { text: awkward, error },
+          outcome: i < 2 ? { kind: 'retry', nextAttemptAt: T0 + 10 * i + 5 } : { kind: 'final', status: 'failed' },
+        }]);
+        expect(ended).toMatchObject({ error });
+        if (i < 2) await ctx.store.startAttempts([{ runId: run.id, attempt: i + 2, executor: awkward, startedAt: T0 + 10 * i + 5, deadlineAt: null }]);
+      }
+      expect(await ctx.store.getRun(run.id)).toMatchObject({ status: 'failed', error: '', output: { text: awkward, error: '' } });
+      const attempts = await ctx.store.listAttempts([run.id]);
+      expect(attempts.map((a) => [a.executor, a.error, a.output])).toEqual([
+        [awkward, awkward, { text: awkward, error: awkward }], [awkward, 'NULL', { text: awkward, error: 'NULL' }], [awkward, '', { text: awkward, error: '' }],
+      ]);
     });
 
     it('puts a retried run back to pending, then starts the next attempt', async () => {

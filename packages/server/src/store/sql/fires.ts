@@ -84,13 +84,14 @@ interface LockedTask {
 }
 
 /**
- * The buckets `fence` may fire in: leased to its owner under the given epoch and unexpired by the
- * database clock. The lease rows stay share-locked until commit, so a concurrent acquire of one
- * of them waits for this transaction.
+ * The buckets among `buckets` (those of the batch) that `fence` may fire in: leased to its owner
+ * under the given epoch and unexpired by the database clock. The lease rows stay share-locked until
+ * commit, so a concurrent acquire of one of them waits for this transaction. Only the batch's
+ * buckets are read and locked, not every term of the fence (a node holds up to all 256).
  */
-async function fencedBuckets(ctx: SqlContext, trx: Kysely<unknown>, fence: Fence): Promise<Set<number>> {
-  if (fence.terms.length === 0) return new Set();
-  const epochs = new Map(fence.terms.map((term) => [term.bucket, term.epoch]));
+async function fencedBuckets(ctx: SqlContext, trx: Kysely<unknown>, fence: Fence, buckets: ReadonlySet<number>): Promise<Set<number>> {
+  const epochs = new Map(fence.terms.filter((term) => buckets.has(term.bucket)).map((term) => [term.bucket, term.epoch]));
+  if (epochs.size === 0) return new Set();
   const leases = await rows<{ bucket: number; epoch: number }>(trx, sql`SELECT bucket, epoch FROM bucket_leases
     WHERE ${inList(ctx, 'bucket', [...epochs.keys()], 'int')} AND owner = ${fence.owner} AND expires_at > ${ctx.dialect.nowMs}
     ORDER BY bucket ${ctx.dialect.forShare}`);
@@ -102,7 +103,7 @@ export async function recordFires(ctx: SqlContext, fires: readonly FireRecord[],
   if (fires.length === 0) return [];
   const taskIds = [...new Set(fires.map((fire) => fire.taskId))].sort();
   return inTransaction(ctx, async (trx) => {
-    const allowed = fence ? await fencedBuckets(ctx, trx, fence) : null;
+    const allowed = fence ? await fencedBuckets(ctx, trx, fence, new Set(fires.map((fire) => bucketOf(fire.taskId)))) : null;
     const locked = await rows<{ id: string; state: string; next_fire_at: number | null }>(trx,
       sql`SELECT id, state, next_fire_at FROM tasks WHERE ${inList(ctx, 'id', taskIds)} ORDER BY id FOR UPDATE`);
     const tasks = new Map<string, LockedTask>(locked.map((row) => [row.id, {

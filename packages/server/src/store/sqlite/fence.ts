@@ -10,14 +10,16 @@ export function dbNow(conn: SqliteConnection): number {
 }
 
 /**
- * The buckets `fence` may fire in right now: those whose lease row matches its owner and epoch
- * and has not expired. Called inside the recording transaction.
+ * The buckets among `buckets` (those of the batch) that `fence` may fire in right now: those whose
+ * lease row matches its owner and epoch and has not expired. Called inside the recording transaction.
  */
-export function fencedBuckets(conn: SqliteConnection, fence: Fence): Set<number> {
+export function fencedBuckets(conn: SqliteConnection, fence: Fence, buckets: ReadonlySet<number>): Set<number> {
   const now = dbNow(conn);
   const check = conn.statement('SELECT 1 FROM bucket_leases WHERE bucket = ? AND owner = ? AND epoch = ? AND expires_at > ?');
   const allowed = new Set<number>();
-  for (const term of fence.terms) if (check.get(term.bucket, fence.owner, term.epoch, now) !== undefined) allowed.add(term.bucket);
+  for (const term of fence.terms) {
+    if (buckets.has(term.bucket) && check.get(term.bucket, fence.owner, term.epoch, now) !== undefined) allowed.add(term.bucket);
+  }
   return allowed;
 }
 

@@ -80,7 +80,7 @@ export function recordFires(conn: SqliteConnection, fires: FireRecord[], fence?:
   const advance = conn.statement(ADVANCE_TASK);
   const advanceAndComplete = conn.statement(ADVANCE_AND_COMPLETE_TASK);
   return conn.transaction(() => {
-    const allowed = fence ? fencedBuckets(conn, fence) : null;
+    const allowed = fence ? fencedBuckets(conn, fence, new Set(fires.map((fire) => bucketOf(fire.taskId)))) : null;
     return fires.map((fire): FireResult => {
     if (allowed !== null && !allowed.has(bucketOf(fire.taskId))) return { taskId: fire.taskId, recorded: false, fenced: true, runs: [] };
     const { changes } = (fire.complete ? advanceAndComplete : advance)
