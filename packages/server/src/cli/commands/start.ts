@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { parseDuration } from '@ecron/contracts';
 import pino from 'pino';
 import { EcronError } from '../../core/errors.ts';
+import { limitHeapGrowth } from '../heap-growth.ts';
 import { ROLES, startServer, type Role } from '../../server.ts';
 import { VERSION } from '../../version.ts';
 
@@ -66,6 +67,7 @@ export function registerStartCommand(program: Command): void {
       if (flags.nodeId !== undefined && !/^[A-Za-z0-9._:-]{1,100}$/.test(flags.nodeId)) {
         throw new EcronError('CONFIG_INVALID', `--node-id ${flags.nodeId}: use 1-100 letters, digits, '.', '_', ':' or '-'`);
       }
+      limitHeapGrowth({ execArgv: process.execArgv, nodeOptions: process.env.NODE_OPTIONS });
       const logger = pino({ level: flags.logLevel, base: { service: 'ecron' } });
       const server = await startServer({
         dataDir: flags.dataDir, port, host: flags.host, storeUrl: flags.store, roles: roles as Role[],
