@@ -34,7 +34,7 @@ import { createScratch, type Scratch } from '../packages/server/scripts/scratch-
 import { EcronApi, type Received } from './lib/api.ts';
 import { atExit, sleep, startWatchdog } from './lib/children.ts';
 import { REPO_ROOT, serverBin, startEcronServer, type ServerHandle } from './lib/processes.ts';
-import { SdkExecutorProcess } from './lib/sdk-executors.ts';
+import { SdkExecutorProcess, waitRoutable } from './lib/sdk-executors.ts';
 import { snapshotServer } from './lib/snapshot.ts';
 import { fmt } from './lib/stats.ts';
 import { readStoreWindow, type StoreLocation, type StoreWindow } from './lib/store-runs.ts';
@@ -108,19 +108,6 @@ interface LevelResult extends WindowFigures {
   loadBefore: string;
 }
 
-/** Waits until the registry lists `count` live nodes of the group, then one directory refresh (1 s). */
-async function waitRoutable(url: string, token: string, count: number): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const response = await fetch(`${url}/api/v1/executors?group=${GROUP}`, { headers: { authorization: `Bearer ${token}` } });
-    const body = (await response.json()) as { items?: { alive: boolean }[] };
-    if ((body.items ?? []).filter((n) => n.alive).length >= count) break;
-    if (Date.now() > deadline) throw new Error(`the executors did not register within 20 s: ${JSON.stringify(body)}`);
-    await sleep(100);
-  }
-  await sleep(1200);
-}
-
 async function waitForRuns(executors: SdkExecutorProcess[], expected: number, deadline: number): Promise<number> {
   for (;;) {
     const seen = (await Promise.all(executors.map((e) => e.count()))).reduce((a, b) => a + b, 0);
@@ -162,7 +149,7 @@ async function startLevelRig(mode: 'push' | 'pull', dataDir: string, scratch: Sc
     executors.push(...await Promise.all(EXECUTOR_IDS.map((id) => SdkExecutorProcess.start({
       server: server.url, token, group: GROUP, id, mode, maxConcurrency, nodeArgs: values['cpu-prof-executors'] ? profileArgs : [],
     }))));
-    await waitRoutable(server.url, token, executors.length);
+    await waitRoutable(server.url, token, GROUP, executors.length);
   } catch (error) {
     await rig.stop();
     throw error;

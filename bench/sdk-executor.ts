@@ -5,7 +5,8 @@
  *   node bench/sdk-executor.ts     (started by the driver with an IPC channel; settings in env)
  *
  * Env: ECRON_SERVER, ECRON_TOKEN, GROUP, NODE_ID, MODE (push|pull), MAX_CONCURRENCY (pull; empty =
- * the SDK's default).
+ * the SDK's default), ECRON_BENCH_SDK (the SDK's entry module, e.g. a frozen copy's
+ * packages/sdk/src/index.ts; empty = the working tree's `@ecron/sdk`).
  *
  * Per run it keeps, in columns: Date.now() when the handler was called, `ctx.scheduledAt`, the task
  * id, the run id and the attempt. The driver reads them over IPC:
@@ -15,7 +16,10 @@
  * and sends `{ type: 'stop' }` (or SIGTERM) to stop it gracefully. It says `{ type: 'ready' }` once
  * the executor is registered (and polling, in pull mode).
  */
-import { Executor } from '@ecron/sdk';
+import { pathToFileURL } from 'node:url';
+import type * as Sdk from '@ecron/sdk';
+
+const { Executor } = (await import(process.env.ECRON_BENCH_SDK ? pathToFileURL(process.env.ECRON_BENCH_SDK).href : '@ecron/sdk')) as typeof Sdk;
 
 const env = process.env;
 const mode = env.MODE === 'pull' ? 'pull' : 'push';

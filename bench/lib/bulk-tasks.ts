@@ -1,23 +1,31 @@
 /**
- * Bulk task setup straight into a PostgreSQL store's `tasks` and `task_revisions` tables, for
- * benchmarks that need far more tasks than the API can create in reasonable time (a million).
+ * Bulk task setup, for benchmarks that need far more tasks than the API can create in reasonable
+ * time (a million). Two paths, both building each task as `TaskService.create` would:
  *
- * The rows are what `TaskService.create` would store: the spec validated by the server's own
- * `parseTaskSpec` (once per distinct template; each row then differs only by namespace and name),
- * `newId()` for the id, `nextFireAfter` for the next fire, `bucketOf` for the bucket, revision 1
- * with its `task_revisions` row. What the API also writes and this skips: one audit entry and one
- * change-log entry per task (nodes must not be running during the insert, or must not care: they
- * learn of new rows only by their look-ahead polls). Batches of `batchSize` rows go in one
- * multi-row INSERT each (`unnest` of column arrays), on one connection.
+ * - {@link insertTasks}: straight into a PostgreSQL store's `tasks` and `task_revisions` tables.
+ *   Batches of `batchSize` rows go in one multi-row INSERT each (`unnest` of column arrays), on one
+ *   connection. What the API also writes and this skips: one audit entry and one change-log entry
+ *   per task (nodes must not be running during the insert, or must not care: they learn of new rows
+ *   only by their look-ahead polls).
+ * - {@link createTasksThroughStore}: through the store's own `createTask` verb (any store; used on
+ *   SQLite, which one process holds at a time, so the server must be stopped). Each call is one
+ *   transaction with the task, its revision 1 and its audit entry, exactly what the API's create
+ *   stores; only the HTTP request, the token check and the scheduler's wake-up are skipped.
+ *
+ * The records ({@link taskRecordBuilder}): the spec validated by the server's own `parseTaskSpec` and
+ * `normalizeNewSpec` (once per distinct template; each row then differs only by namespace and
+ * name), `newId()` for the id, `nextFireAfter` for the next fire, revision 1.
  */
 import type { TaskSpec } from '@ecron/contracts';
 import pg from 'pg';
 import { bucketOf } from '../../packages/server/src/core/buckets.ts';
 import { newId } from '../../packages/server/src/core/ids.ts';
+import type { TaskRecord } from '../../packages/server/src/core/model.ts';
 import { nextFireAfter, previousFireBefore } from '../../packages/server/src/core/schedule/next-fire.ts';
-import { parseTaskSpec } from '../../packages/server/src/services/task-spec-input.ts';
+import { normalizeNewSpec, parseTaskSpec } from '../../packages/server/src/services/task-spec-input.ts';
+import type { Store } from '../../packages/server/src/store/store.ts';
 
-/** One row to insert: a template spec (as a user writes it) and what varies per task. */
+/** One task to create: a template spec (as a user writes it) and what varies per task. */
 export interface BulkTask {
   /** Index of the template in the `templates` array given to {@link insertTasks}. */
   template: number;
@@ -28,8 +36,44 @@ export interface BulkTask {
   lastRunStatus?: 'succeeded' | 'failed' | null;
 }
 
-interface Template {
-  spec: TaskSpec;
+export interface BulkOptions {
+  /** Task specs as a user writes them (namespace and name are replaced per task). */
+  templates: unknown[];
+  count: number;
+  taskAt: (i: number) => BulkTask;
+  /** @default 10000 */
+  batchSize?: number;
+  onBatch?: (done: number) => void;
+}
+
+/**
+ * Builds the i-th task's record as `TaskService.create` does. Per (template, instant) the next and
+ * previous fires are computed once: daily crons created in one batch share them.
+ */
+export function taskRecordBuilder(templateInputs: unknown[]): (task: BulkTask) => TaskRecord {
+  const templates = templateInputs.map((input) => normalizeNewSpec(parseTaskSpec(input)));
+  const fireCache = new Map<string, { next: number | null; previous: number | null }>();
+  const firesOf = (t: number, at: number) => {
+    const key = `${t}@${at}`;
+    let fires = fireCache.get(key);
+    if (!fires) {
+      const schedule = templates[t]!.schedule;
+      fires = { next: nextFireAfter(schedule, at, { anchor: at }), previous: previousFireBefore(schedule, at, { anchor: at }) };
+      if (fireCache.size > 100_000) fireCache.clear();
+      fireCache.set(key, fires);
+    }
+    return fires;
+  };
+  return (task) => {
+    const spec: TaskSpec = { ...templates[task.template]!, namespace: task.namespace, name: task.name };
+    const fires = firesOf(task.template, task.createdAt);
+    const status = task.lastRunStatus ?? null;
+    return {
+      id: newId(), namespace: task.namespace, name: task.name, revision: 1, state: fires.next === null ? 'completed' : 'active', spec,
+      nextFireAt: fires.next, lastFireAt: status === null ? null : fires.previous, lastRunStatus: status, skippedFires: 0,
+      anchorAt: task.createdAt, createdAt: task.createdAt, updatedAt: task.createdAt,
+    };
+  };
 }
 
 const COLUMNS = [
@@ -42,33 +86,12 @@ const COLUMNS = [
  * Inserts `count` tasks, `taskAt(i)` describing the i-th, into the PostgreSQL schema `schema` of
  * `serverUrl` (already migrated). Returns the ids in order. `onBatch` reports progress.
  */
-export async function insertTasks(options: {
-  serverUrl: string;
-  schema: string;
-  templates: unknown[];
-  count: number;
-  taskAt: (i: number) => BulkTask;
-  batchSize?: number;
-  onBatch?: (done: number) => void;
-}): Promise<string[]> {
-  const templates: Template[] = options.templates.map((input) => ({ spec: parseTaskSpec(input) }));
+export async function insertTasks(options: BulkOptions & { serverUrl: string; schema: string }): Promise<string[]> {
+  const build = taskRecordBuilder(options.templates);
   const batchSize = options.batchSize ?? 10_000;
   const client = new pg.Client({ connectionString: options.serverUrl });
   await client.connect();
   const ids: string[] = [];
-  // Per (template, instant) the next/previous fire: daily crons share them, so compute each once.
-  const fireCache = new Map<string, { next: number | null; previous: number | null }>();
-  const firesOf = (t: number, at: number) => {
-    const key = `${t}@${at}`;
-    let fires = fireCache.get(key);
-    if (!fires) {
-      const schedule = templates[t]!.spec.schedule;
-      fires = { next: nextFireAfter(schedule, at, { anchor: at }), previous: previousFireBefore(schedule, at, { anchor: at }) };
-      if (fireCache.size > 100_000) fireCache.clear();
-      fireCache.set(key, fires);
-    }
-    return fires;
-  };
   try {
     await client.query(`SET search_path TO ${options.schema}`);
     const taskInsert = `INSERT INTO tasks (${COLUMNS.map(([c]) => c).join(', ')}) SELECT ${COLUMNS.map(([c, t]) => (t === 'json' ? `${c}::json` : c)).join(', ')}
@@ -79,18 +102,13 @@ export async function insertTasks(options: {
       const end = Math.min(options.count, start + batchSize);
       const columns: unknown[][] = COLUMNS.map(() => []);
       for (let i = start; i < end; i += 1) {
-        const task = options.taskAt(i);
-        const template = templates[task.template]!;
-        const spec: TaskSpec = { ...template.spec, namespace: task.namespace, name: task.name };
-        const id = newId();
-        const fires = firesOf(task.template, task.createdAt);
-        const status = task.lastRunStatus ?? null;
+        const t = build(options.taskAt(i));
         const row = [
-          id, task.namespace, task.name, 1, fires.next === null ? 'completed' : 'active', JSON.stringify(spec), fires.next,
-          status === null ? null : fires.previous, status, 0, task.createdAt, task.createdAt, task.createdAt, bucketOf(id),
+          t.id, t.namespace, t.name, t.revision, t.state, JSON.stringify(t.spec), t.nextFireAt, t.lastFireAt, t.lastRunStatus, t.skippedFires,
+          t.anchorAt, t.createdAt, t.updatedAt, bucketOf(t.id),
         ];
         row.forEach((value, c) => columns[c]!.push(value));
-        ids.push(id);
+        ids.push(t.id);
       }
       await client.query('BEGIN');
       await client.query(taskInsert, columns);
@@ -102,6 +120,30 @@ export async function insertTasks(options: {
     await client.query('ANALYZE task_revisions');
   } finally {
     await client.end();
+  }
+  return ids;
+}
+
+/**
+ * Creates `count` tasks through `store.createTask` (the store open, no server on it), `batchSize`
+ * calls in flight at a time, each with the audit entry the API writes (`task.create` by `actor`).
+ * Returns the ids in order.
+ */
+export async function createTasksThroughStore(options: BulkOptions & { store: Store; actor?: string }): Promise<string[]> {
+  const build = taskRecordBuilder(options.templates);
+  const batchSize = options.batchSize ?? 10_000;
+  const actor = options.actor ?? 'bench';
+  const ids: string[] = [];
+  for (let start = 0; start < options.count; start += batchSize) {
+    const end = Math.min(options.count, start + batchSize);
+    const batch: Promise<TaskRecord>[] = [];
+    for (let i = start; i < end; i += 1) {
+      const task = build(options.taskAt(i));
+      ids.push(task.id);
+      batch.push(options.store.createTask({ task, audit: { actor, action: 'task.create', details: { namespace: task.namespace, name: task.name } } }));
+    }
+    await Promise.all(batch);
+    options.onBatch?.(end);
   }
   return ids;
 }

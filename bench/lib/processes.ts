@@ -54,6 +54,8 @@ export interface ServerOptions {
   logFile?: string;
   /** How long /healthz and /readyz may take to answer 200. @default 30000 */
   readyTimeoutMs?: number;
+  /** Listen on this port (a restart on the same address, for executors that know it). @default a free port */
+  port?: number;
 }
 
 /** A free TCP port on 127.0.0.1 (asked of the OS; a tiny race with other processes is possible). */
@@ -121,7 +123,7 @@ export async function startEcronServer(options: ServerOptions = {}): Promise<Ser
     if (!options.keepDataDir) rmSync(dataDir, { recursive: true, force: true });
   };
   atExit(removeDir);
-  const port = await freePort();
+  const port = options.port ?? await freePort();
   // ECRON_BENCH_NODE_ARGS adds node flags to the server (e.g. "--trace-gc"); ECRON_BENCH_SERVER_LOG
   // copies everything the server writes to a file.
   const extraNodeArgs = (process.env.ECRON_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);

@@ -6,7 +6,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import type { Received } from './api.ts';
-import { spawnTracked, stopChild } from './children.ts';
+import { sleep, spawnTracked, stopChild } from './children.ts';
 import { REPO_ROOT } from './processes.ts';
 
 const SCRIPT = join(REPO_ROOT, 'bench/sdk-executor.ts');
@@ -21,6 +21,11 @@ export interface SdkExecutorOptions {
   maxConcurrency?: number;
   /** Extra node flags, e.g. ['--cpu-prof', '--cpu-prof-dir=DIR']. */
   nodeArgs?: string[];
+  /**
+   * The SDK's entry module (e.g. a frozen copy's packages/sdk/src/index.ts, see snapshot.ts).
+   * @default the working tree's `@ecron/sdk`
+   */
+  sdk?: string;
 }
 
 interface Columns {
@@ -71,6 +76,7 @@ export class SdkExecutorProcess {
       env: {
         ...process.env, ECRON_SERVER: options.server, ECRON_TOKEN: options.token, GROUP: options.group, NODE_ID: options.id,
         MODE: options.mode, MAX_CONCURRENCY: options.maxConcurrency === undefined ? '' : String(options.maxConcurrency),
+        ECRON_BENCH_SDK: options.sdk ?? '',
       },
     });
     const handle = new SdkExecutorProcess(options.id, child);
@@ -121,4 +127,17 @@ export class SdkExecutorProcess {
       this.child.once('exit', onExit);
     });
   }
+}
+
+/** Waits until the registry lists `count` live nodes of `group`, then one directory refresh (1 s). */
+export async function waitRoutable(url: string, token: string, group: string, count: number): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const response = await fetch(`${url}/api/v1/executors?group=${encodeURIComponent(group)}`, { headers: { authorization: `Bearer ${token}` } });
+    const body = (await response.json()) as { items?: { alive: boolean }[] };
+    if ((body.items ?? []).filter((n) => n.alive).length >= count) break;
+    if (Date.now() > deadline) throw new Error(`the executors did not register within 20 s: ${JSON.stringify(body)}`);
+    await sleep(100);
+  }
+  await sleep(1200);
 }

@@ -2,14 +2,14 @@
  * What every system driver of the peer benchmark implements, and what the workloads measure with.
  *
  * A driver runs in its own process (bench/peers/driver.ts), one per system, workload and
- * repetition. The peers' handlers run in that process, as their users run them. ecron runs either
- * as a separate server process with its handler in a separate executor process over HTTP, or as
- * the server started programmatically inside the driver with the executor's HTTP listener in the
- * same process (see systems/ecron.ts).
+ * repetition. The peers' handlers run in that process, as their users run them. ecron runs as a
+ * server with its handler in an SDK executor process (`ecron-sdk`), as the server and an SDK
+ * executor in the driver's process (`ecron-inproc`), or with the bare HTTP listener of
+ * bench/executor.ts as its executor (`ecron-http`, and `ecron-pg` on PostgreSQL): see systems/ecron.ts.
  */
 
 /** The systems, in the order of the tables. */
-export const SYSTEMS = ['ecron', 'ecron-inproc', 'ecron-pg', 'pg-boss', 'bullmq', 'graphile-worker'] as const;
+export const SYSTEMS = ['ecron-sdk', 'ecron-inproc', 'ecron-http', 'ecron-pg', 'pg-boss', 'bullmq', 'graphile-worker'] as const;
 export type SystemId = (typeof SYSTEMS)[number];
 
 /** One handler start: which job or occurrence, its due instant and when the handler began (epoch ms). */
@@ -47,6 +47,8 @@ export interface Footprint {
   storeMb: number;
   /** What storeMb measures. */
   storeWhat: string;
+  /** Resident memory of a separate handler process (ecron's executor), MB; absent when the handler runs in the scheduler's process. */
+  handlerRssMb?: number;
 }
 
 export interface System {
@@ -99,10 +101,17 @@ export class StartLog {
 export const PG_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
 export const REDIS = { host: process.env.BENCH_REDIS_HOST ?? '127.0.0.1', port: Number(process.env.BENCH_REDIS_PORT ?? 6379), db: Number(process.env.BENCH_REDIS_DB ?? 7) };
 
+export const MINUTES_PER_DAY = 1440;
+
+/** The minute of the day (UTC) of the i-th daily schedule: spread over the day. */
+export const dailyMinute = (i: number): number => (i * 7919) % MINUTES_PER_DAY;
+
+/** The cron expression (5 fields, UTC) of a daily schedule at minute `m` of the day. */
+export const cronAtMinute = (m: number): string => `${m % 60} ${Math.floor(m / 60)} * * *`;
+
 /** The cron expression of the i-th daily schedule: spread over the minutes of the day, in UTC. */
 export function dailyCron(i: number): string {
-  const minuteOfDay = (i * 7919) % 1440;
-  return `${minuteOfDay % 60} ${Math.floor(minuteOfDay / 60)} * * *`;
+  return cronAtMinute(dailyMinute(i));
 }
 
 export const mb = (bytes: number): number => Math.round((bytes / 2 ** 20) * 10) / 10;

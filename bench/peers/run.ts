@@ -5,14 +5,18 @@
  * of the systems rotates from one repetition to the next. While a cell runs, this (idle) process
  * measures the noise floor (its own timer lateness) and the machine's CPU steal.
  *
- *   node bench/peers/run.ts [--quick] [--workloads w1,w2,w3,w4] [--systems ecron,pg-boss,...]
+ *   node bench/peers/run.ts [--quick] [--workloads w1,w2,w3,w4] [--systems ecron-sdk,pg-boss,...]
  *     [--repeat 3] [--w1-n 20000] [--w2-rate 200] [--w2-seconds 20] [--w3-n 1000,10000]
- *     [--w3-repeat 1] [--w4-n 100000] [--json FILE] [--ecron-rev HEAD|REV|worktree]
+ *     [--w3-repeat 1] [--w4-n 1000000] [--json FILE] [--ecron-rev HEAD|REV|worktree]
  *   npm run bench:peers [-- --quick]
  *
+ * Systems: ecron-sdk (handler in an SDK executor process), ecron-inproc (server and SDK executor in
+ * one process), ecron-http (bare HTTP listener as the executor), ecron-pg (as ecron-http, on
+ * PostgreSQL), pg-boss, bullmq, graphile-worker (see common.ts and systems/).
+ *
  * Prints, per workload, the median of each figure with its min–max over the repetitions, and each
- * system's ratio to ecron. Exits 1 when a cell crashed or reported duplicate, missing, early or
- * unknown jobs; timings are never judged.
+ * system's ratio to ecron SDK (to the first ecron mode run, when ecron-sdk is not). Exits 1 when a
+ * cell crashed or reported duplicate, missing, early or unknown jobs; timings are never judged.
  */
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -50,12 +54,20 @@ const w2rate = Number(values['w2-rate'] ?? (quick ? 100 : 200));
 const w2seconds = Number(values['w2-seconds'] ?? (quick ? 1 : 20));
 const w3ns = (values['w3-n'] ?? (quick ? '100' : '1000,10000')).split(',').map(Number);
 const w3repeat = Number(values['w3-repeat'] ?? 1);
-const w4n = Number(values['w4-n'] ?? (quick ? 1000 : 100_000));
+const w4n = Number(values['w4-n'] ?? (quick ? 1000 : 1_000_000));
 startWatchdog((quick ? 6 : 240) * 60_000, 'bench:peers');
 
 /** Systems whose finest recurring interval is a minute: in --quick, W3 and W4 would wait for a minute boundary. */
 const MINUTE_SYSTEMS: SystemId[] = ['pg-boss', 'graphile-worker'];
-const W4_PG_MAX = 20_000;
+/**
+ * In --quick, these ecron modes run W1 and W4 only (their one-shot, API and bulk paths, and their
+ * restart); ecron-sdk runs every workload. Keeps the CI run near 3 minutes.
+ */
+const QUICK_W1_W4_ONLY: SystemId[] = ['ecron-inproc', 'ecron-http', 'ecron-pg'];
+/** The system the ratios are taken to: ecron with its handler in an SDK executor process, or the first ecron mode run. */
+const REFERENCE = (['ecron-sdk', 'ecron-inproc', 'ecron-http', 'ecron-pg'] as SystemId[]).find((s) => systems.includes(s));
+/** A cell's time limit, s: W4 registers up to a million schedules (BullMQ through its API). */
+const cellTimeoutS = (workload: string): number => (quick ? 90 : workload === 'w4' ? 1800 : 900);
 
 interface Cell {
   workload: string;
@@ -82,20 +94,19 @@ function plan(): Cell[] {
     for (const system of rotated(rep)) if (!skip(system)) cells.push({ workload, label, system, rep, args: ['--workload', workload, ...args] });
   };
   const skipMinute = (s: SystemId) => quick && MINUTE_SYSTEMS.includes(s);
+  const skipQuick = (s: SystemId) => quick && QUICK_W1_W4_ONLY.includes(s);
   for (let rep = 0; rep < repeat; rep++) {
     if (workloads.includes('w1')) add('w1', `W1 burst: ${w1n} jobs due at T`, rep, ['--n', String(w1n)]);
-    if (workloads.includes('w2')) add('w2', `W2 precision: ${w2rate}/s over ${w2seconds} s`, rep, ['--n', String(w2rate), '--seconds', String(w2seconds)]);
+    if (workloads.includes('w2')) add('w2', `W2 precision: ${w2rate}/s over ${w2seconds} s`, rep, ['--n', String(w2rate), '--seconds', String(w2seconds)], skipQuick);
   }
   for (let rep = 0; rep < w3repeat; rep++) {
     if (workloads.includes('w3')) {
       for (const n of w3ns) {
-        add('w3', `W3 recurring: ${n} schedules at the finest interval`, rep, ['--n', String(n), ...(quick ? ['--occurrences', '3', '--warmup-ms', '2000'] : [])], skipMinute);
+        add('w3', `W3 recurring: ${n} schedules at the finest interval`, rep, ['--n', String(n), ...(quick ? ['--occurrences', '3', '--warmup-ms', '2000'] : [])], (s) => skipMinute(s) || skipQuick(s));
       }
     }
   }
-  // ecron on PostgreSQL registers through the API at a few hundred tasks/s here: too slow for a large W4.
-  const skipW4 = (s: SystemId) => skipMinute(s) || (s === 'ecron-pg' && w4n > W4_PG_MAX);
-  if (workloads.includes('w4')) add('w4', `W4 scale: ${w4n} schedules (1 at the finest interval, the rest daily)`, 0, ['--n', String(w4n), '--bulk'], skipW4);
+  if (workloads.includes('w4')) add('w4', `W4 scale: ${w4n} schedules (1 at the finest interval, the rest daily)`, 0, ['--n', String(w4n), '--bulk'], skipMinute);
   return cells;
 }
 
@@ -104,7 +115,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 async function runCell(cell: Cell, index: number, total: number): Promise<Outcome> {
   progress(`cell ${index + 1}/${total}: ${cell.system} ${cell.label} (rep ${cell.rep + 1}) (${loadLine()})`);
   const started = performance.now();
-  const child = spawnTracked(process.execPath, [join(here, 'driver.ts'), '--system', cell.system, ...cell.args, '--timeout-s', quick ? '90' : '900'], { stdio: ['ignore', 'pipe', 'inherit'] }, 'SIGTERM');
+  const timeoutS = cellTimeoutS(cell.workload);
+  const child = spawnTracked(process.execPath, [join(here, 'driver.ts'), '--system', cell.system, ...cell.args, '--timeout-s', String(timeoutS)], { stdio: ['ignore', 'pipe', 'inherit'] }, 'SIGTERM');
   let result: Outcome['result'] = null;
   let buffered = '';
   child.stdout!.on('data', (chunk: Buffer) => {
@@ -118,7 +130,7 @@ async function runCell(cell: Cell, index: number, total: number): Promise<Outcom
   });
   const cpuBefore = cpuSnapshot();
   let exited = false;
-  const exit = waitForExit(child, (quick ? 100 : 960) * 1000).then((r) => {
+  const exit = waitForExit(child, (timeoutS + (quick ? 10 : 60)) * 1000).then((r) => {
     exited = true;
     return r;
   });
@@ -158,14 +170,14 @@ const COLUMNS: Record<string, { columns: Column[]; ratioOf: string; ratioLabel: 
       { header: 'jobs/s', metric: 'throughputPerS' }, { header: 'lag p50', metric: 'lagP50' }, { header: 'p99', metric: 'lagP99' }, { header: 'max', metric: 'lagMax' },
       { header: 'dup', metric: 'duplicates' }, { header: 'missing', metric: 'missing' },
     ],
-    ratioOf: 'lastMs', ratioLabel: 'last ÷ ecron',
+    ratioOf: 'lastMs', ratioLabel: 'last',
   },
   w2: {
     columns: [
       { header: 'lag p50 ms', metric: 'lagP50' }, { header: 'p90', metric: 'lagP90' }, { header: 'p99', metric: 'lagP99' }, { header: 'max', metric: 'lagMax' },
       { header: 'early', metric: 'early' }, { header: 'dup', metric: 'duplicates' }, { header: 'missing', metric: 'missing' },
     ],
-    ratioOf: 'lagP99', ratioLabel: 'p99 ÷ ecron',
+    ratioOf: 'lagP99', ratioLabel: 'p99',
   },
   w3: {
     columns: [
@@ -173,15 +185,16 @@ const COLUMNS: Record<string, { columns: Column[]; ratioOf: string; ratioLabel: 
       { header: 'achieved/s', metric: 'achievedPerS', digits: 1 }, { header: 'lag p50 ms', metric: 'lagP50' }, { header: 'p99', metric: 'lagP99' }, { header: 'max', metric: 'lagMax' },
       { header: 'missed', metric: 'missed' }, { header: 'dup', metric: 'duplicates' }, { header: 'early', metric: 'early' },
     ],
-    ratioOf: 'lagP99', ratioLabel: 'p99 ÷ ecron',
+    ratioOf: 'lagP99', ratioLabel: 'p99',
   },
   w4: {
     columns: [
       { header: 'register/s', metric: 'registerPerS' }, { header: 'ready ms', metric: 'readyMs' }, { header: 'first fire ms', metric: 'firstFireMs' },
-      { header: 'its lag ms', metric: 'firstFireLagMs' }, { header: 'RSS MB', metric: 'rssMb' }, { header: 'store MB', metric: 'storeMb', digits: 1 },
+      { header: 'its lag ms', metric: 'firstFireLagMs' }, { header: 'RSS MB', metric: 'rssMb' }, { header: 'handler RSS MB', metric: 'handlerRssMb' },
+      { header: 'store MB', metric: 'storeMb', digits: 1 },
       { header: 'list 100 ms', metric: 'listP50Ms', digits: 1 },
     ],
-    ratioOf: 'rssMb', ratioLabel: 'RSS ÷ ecron',
+    ratioOf: 'rssMb', ratioLabel: 'RSS',
   },
 };
 
@@ -193,10 +206,11 @@ function report(outcomes: Outcome[]): void {
     console.log(`\n### ${label}\n`);
     const bySystem = systems.map((s) => cells.filter((c) => c.system === s)).filter((c) => c.length > 0);
     const figure = (cs: Outcome[], metric: string) => cs.map((c) => Number(c.result?.metrics[metric] ?? NaN));
-    const ecron = bySystem.find((cs) => cs[0]!.system === 'ecron');
-    const ecronRef = ecron ? percentileMedian(figure(ecron, layout.ratioOf).filter(Number.isFinite)) : NaN;
+    const ecron = bySystem.find((cs) => cs[0]!.system === REFERENCE);
+    const ecronRef = ecron ? percentileMedian(figure(ecron.filter((c) => c.result && !c.result.metrics.invalid), layout.ratioOf).filter(Number.isFinite)) : NaN;
+    const referenceName = ecron?.find((c) => c.result)?.result?.name ?? REFERENCE ?? 'ecron';
     printTable(
-      ['system', 'runs', ...layout.columns.map((c) => c.header), layout.ratioLabel, 'noise p99 ms', 'steal %'],
+      ['system', 'runs', ...layout.columns.map((c) => c.header), `${layout.ratioLabel} ÷ ${referenceName}`, 'noise p99 ms', 'steal %'],
       bySystem.map((cs) => {
         // A cell whose enqueueing overran the due instant measured something else: counted apart.
         const ok = cs.filter((c) => c.result && !c.result.metrics.invalid);
@@ -230,11 +244,12 @@ function describeSystems(outcomes: Outcome[]): void {
 
 // ecron is measured at a frozen revision (others change the working tree meanwhile), unless
 // ECRON_BENCH_BIN names a server already, or --ecron-rev worktree asks for the working tree.
+// The SDK executors (ecron-sdk, ecron-inproc) run the same copy's packages/sdk when it has one.
 let ecronCode = `working tree${process.env.ECRON_BENCH_BIN ? ` (${process.env.ECRON_BENCH_BIN})` : ''}`;
 if (!process.env.ECRON_BENCH_BIN && values['ecron-rev'] !== 'worktree') {
   const snapshot = snapshotServer(values['ecron-rev']);
   process.env.ECRON_BENCH_BIN = snapshot.bin;
-  ecronCode = `commit ${snapshot.commit} (snapshot in ${dirname(dirname(dirname(snapshot.bin)))})`;
+  ecronCode = `commit ${snapshot.commit}, server and SDK (snapshot in ${dirname(dirname(dirname(snapshot.bin)))})`;
 }
 const cells = plan();
 console.log(`# bench:peers${quick ? ' --quick' : ''}: ${cells.length} cells; ecron at ${ecronCode}; ${machineLine()}; ${loadLine()}`);
@@ -246,9 +261,8 @@ for (const [i, cell] of cells.entries()) {
 if (isStopping()) await new Promise(() => {}); // the signal handler exits once the children are stopped
 
 console.log(`\n## Results (ecron at ${ecronCode}; ${machineLine()}; ${loadLine()})`);
-if (quick) console.log('quick run: small sizes, to keep the harness working; minute-interval peers are left out of W3 and W4. Timings are printed, never judged.');
-if (workloads.includes('w4') && systems.includes('ecron-pg') && w4n > W4_PG_MAX) console.log(`W4: ecron on PostgreSQL left out above ${W4_PG_MAX} schedules (it registers through its REST API at a few hundred tasks/s on this machine).`);
-console.log('Figures: median of the repetitions, (min–max) when they differ. Times in ms from the due instant to the handler start (ecron: the executor\'s receipt of the request).');
+if (quick) console.log(`quick run: small sizes, to keep the harness working; minute-interval peers are left out of W3 and W4, and ${QUICK_W1_W4_ONLY.join(', ')} run W1 and W4 only. Timings are printed, never judged.`);
+console.log('Figures: median of the repetitions, (min–max) when they differ. Times in ms from the due instant to the handler start (ecron SDK and in-process: the SDK\'s call of the handler; ecron bare HTTP and PostgreSQL: the listener\'s receipt of the request).');
 report(outcomes);
 describeSystems(outcomes);
 const failed = outcomes.filter((o) => o.exitCode !== 0);

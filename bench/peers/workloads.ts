@@ -2,8 +2,8 @@
  * The four workloads of the peer benchmark, written once against the System interface, so that
  * every system gets exactly the same workload and the same measurement.
  *
- * The handler start of a job is `Date.now()` when the handler began (peers, in-process), or when
- * the executor received the request (ecron). Lag = handler start − the job's due instant.
+ * The handler start of a job is `Date.now()` when the handler began (peers, and ecron's SDK
+ * executors), or when ecron's bare HTTP executor received the request. Lag = handler start − the job's due instant.
  */
 import { sleep } from '../lib/children.ts';
 import { summarize } from '../lib/stats.ts';
@@ -180,7 +180,7 @@ export async function w4Scale(system: System, count: number, bulk: boolean): Pro
   return {
     schedules: count, registerPerS: Math.round(count / (registered.ms / 1000)), registerMethod: registered.method, readyMs,
     firstFireMs: firstFire ? firstFire.at - t0 : null, firstFireLagMs: firstFire ? firstFire.at - firstFire.due : null,
-    rssMb: footprint.rssMb, storeMb: footprint.storeMb, storeWhat: footprint.storeWhat,
+    rssMb: footprint.rssMb, handlerRssMb: footprint.handlerRssMb ?? null, storeMb: footprint.storeMb, storeWhat: footprint.storeWhat,
     listP50Ms: listings.length ? Math.round(summarize(listings).p50 * 10) / 10 : null,
   };
 }
