@@ -160,6 +160,10 @@ try {
     { label: 'q= substring, one match', query: (i) => `q=job-${String((i * 7919) % dailyCount).padStart(7, '0')}&limit=50` },
     { label: 'namespace + q= substring, one match', query: (i) => { const n = (i * 7919) % dailyCount; return `namespace=team-${String(n % NAMESPACES).padStart(2, '0')}&q=job-${String(n).padStart(7, '0')}&limit=50`; } },
     { label: 'name= exact, no namespace', query: (i) => `name=job-${String((i * 7919) % dailyCount).padStart(7, '0')}&limit=50` },
+    { label: 'namespace + name= exact', query: (i) => { const n = (i * 7919) % dailyCount; return `namespace=team-${String(n % NAMESPACES).padStart(2, '0')}&name=job-${String(n).padStart(7, '0')}&limit=50`; } },
+    { label: 'q= 3 digits (~0.3 % match)', query: (i) => `q=${100 + ((i * 37) % 900)}&limit=50` },
+    // No three letters or digits in a row: no trigram to look up, every name is read (docs/benchmarks.md).
+    { label: 'q= 2 characters, no match', query: (i) => `q=${'zqxw'[i % 4]}${'vykq'[(i >> 2) % 4]}&limit=50` },
     { label: 'page 2 (cursor), namespace', query: () => '' },
   ];
   const latencies: { label: string; summary: Summary; items: number; errors: number }[] = [];
@@ -234,7 +238,8 @@ try {
   const maxRss = Math.max(...nodeRows.map((r) => r.maxRss));
   const maxFirst = Math.max(...nodeRows.map((r) => r.firstFireMs));
   const worstP99 = Math.max(...latencies.map((l) => l.summary.p99));
-  console.log(`goals: RSS < ${GOAL_RSS_MB} MB: ${maxRss < GOAL_RSS_MB ? 'met' : 'NOT met'} (max ${fmt(maxRss)} MiB); first fire < ${GOAL_FIRST_FIRE_MS / 1000} s: ${maxFirst < GOAL_FIRST_FIRE_MS ? 'met' : 'NOT met'} (max ${fmt(maxFirst, 0)} ms); list p99 < ${GOAL_LIST_P99_MS} ms: ${worstP99 < GOAL_LIST_P99_MS ? 'met' : 'NOT met'} (worst ${fmt(worstP99)} ms)`);
+  const slowFilters = latencies.filter((l) => l.summary.p99 >= GOAL_LIST_P99_MS).map((l) => l.label);
+  console.log(`goals: RSS < ${GOAL_RSS_MB} MB: ${maxRss < GOAL_RSS_MB ? 'met' : 'NOT met'} (max ${fmt(maxRss)} MiB); first fire < ${GOAL_FIRST_FIRE_MS / 1000} s: ${maxFirst < GOAL_FIRST_FIRE_MS ? 'met' : 'NOT met'} (max ${fmt(maxFirst, 0)} ms); list p99 < ${GOAL_LIST_P99_MS} ms: ${worstP99 < GOAL_LIST_P99_MS ? 'met' : 'NOT met'} (worst ${fmt(worstP99)} ms${slowFilters.length ? `; missed by: ${slowFilters.join(', ')}` : ''})`);
   const crashes = cluster.processes.filter((p) => p.end === 'crash');
   if (duplicates.byRun + duplicates.byFire > 0) failure = `${duplicates.byRun + duplicates.byFire} duplicate deliveries`;
   if (crashes.length > 0) failure = `${crashes.length} node(s) crashed: ${crashes.map((c) => `${c.exit}\n${c.output}`).join('\n')}`;
