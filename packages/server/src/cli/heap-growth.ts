@@ -13,8 +13,7 @@
  * node firing ~750 a second, RSS 410 → 300 MiB (docs/benchmarks.md, "Cluster on PostgreSQL").
  *
  * The flag is one V8 reads at each collection, so it works when set at run time. The young
- * generation's size cannot be changed at run time (`--max-semi-space-size`, 64 MiB semi-spaces by
- * default on a machine with 16 GiB or more): that one is left to NODE_OPTIONS (docs/cluster.md).
+ * generation's size is read only at start-up: see young-generation.ts. Why both: docs/decisions.md.
  */
 import v8 from 'node:v8';
 
