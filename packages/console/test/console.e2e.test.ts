@@ -21,6 +21,8 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const IMAGES = join(ROOT, 'docs/images');
 const ADMIN_TOKEN = 'ecr_console_e2e_admin_token_0123456789';
 const UI_TIMEOUT = 20_000;
+/** A full-page screenshot waits for fonts and layout: slow on a busy 2-vCPU machine (it once took over 20 s at load 10). */
+const SCREENSHOT_TIMEOUT = 60_000;
 
 const haveChromium = existsSync(CHROMIUM);
 if (!haveChromium && process.env.CI === 'true') {
@@ -189,7 +191,7 @@ describe.skipIf(!haveChromium)('web console in Chromium', { timeout: 90_000 }, (
     await page.getByRole('tab', { name: 'YAML' }).click();
     expect(await page.getByTestId('spec-yaml').inputValue()).toContain('cron: "*/2 * * * * *"');
     await page.getByRole('tab', { name: 'Form' }).click();
-    await page.screenshot({ path: join(IMAGES, 'task-form.png'), fullPage: true });
+    await page.screenshot({ path: join(IMAGES, 'task-form.png'), fullPage: true, timeout: SCREENSHOT_TIMEOUT });
 
     // A field-level error from the API lands on its field.
     await page.getByTestId('cron-expression').fill('*/2 * * * * * *');
@@ -230,12 +232,12 @@ describe.skipIf(!haveChromium)('web console in Chromium', { timeout: 90_000 }, (
     await visible(page.getByTestId('attempts').getByText('Attempt 2'));
     await visible(page.getByTestId('run-log').getByText('connect ECONNREFUSED orders-db:5432'));
     await visible(page.getByTestId('run-log').getByText('import started (attempt 2)'));
-    await page.screenshot({ path: join(IMAGES, 'run-detail.png'), fullPage: true });
+    await page.screenshot({ path: join(IMAGES, 'run-detail.png'), fullPage: true, timeout: SCREENSHOT_TIMEOUT });
 
     await nav('Dashboard');
     await visible(page.getByTestId('failure-link').filter({ hasText: 'default/orders-import' }));
     await expect.poll(async () => Number(await page.getByTestId('Last hour-succeeded').textContent()), { timeout: UI_TIMEOUT }).toBeGreaterThanOrEqual(2);
-    await page.screenshot({ path: join(IMAGES, 'dashboard.png'), fullPage: true });
+    await page.screenshot({ path: join(IMAGES, 'dashboard.png'), fullPage: true, timeout: SCREENSHOT_TIMEOUT });
   });
 
   it('5. triggers the task with a param override', async () => {
@@ -363,7 +365,7 @@ describe.skipIf(!haveChromium)('web console in Chromium', { timeout: 90_000 }, (
     await visible(ops.locator('tr', { hasText: 'ops-1' }).locator('[data-status="dead"]'));
     await visible(ops.getByTestId('group-live').getByText('0 of 1 live'));
     expect((await api('GET', '/executors')).body.items.map((n: any) => [n.id, n.alive])).toEqual([['billing-eu-1', true], ['ops-1', false]]);
-    await page.screenshot({ path: join(IMAGES, 'executors.png'), fullPage: true });
+    await page.screenshot({ path: join(IMAGES, 'executors.png'), fullPage: true, timeout: SCREENSHOT_TIMEOUT });
 
     await pick('Executor group', 'ops · 0 of 1 live');
     await expect.poll(() => new URL(page.url()).searchParams.get('group')).toBe('ops');
