@@ -1,7 +1,10 @@
 /**
  * The live executor nodes as this scheduler sees them: the store's registry, read every
  * `refreshMs` (one query for all groups), minus nodes this scheduler found unreachable a moment
- * ago. A node that stops heartbeating leaves routing when its registration expires (the store's
+ * ago. A suspicion belongs to the address that did not answer: a request that failed at a dead
+ * process's address does not keep the node's next process (registered under the same id, at its
+ * own address) out of routing, even when the failure is seen after the registry read that brought
+ * the new process in. A node that stops heartbeating leaves routing when its registration expires (the store's
  * clock), at most `refreshMs` later here.
  */
 import { randomBytes } from 'node:crypto';
@@ -36,7 +39,8 @@ export class ExecutorDirectory {
   readonly #o: Required<ExecutorDirectoryOptions>;
   /** Live nodes by group, in id order. */
   #byGroup = new Map<string, ExecutorNodeRecord[]>();
-  readonly #suspects = new Map<string, number>();
+  /** Nodes left out of routing until `until`, while they are registered at the address that did not answer. */
+  readonly #suspects = new Map<string, { until: number; address: string | null }>();
   /** Requests this scheduler has in flight per node (added to the node's own report for least-busy). */
   readonly #sent = new Map<string, number>();
   readonly #secrets = new Map<string, Promise<string>>();
@@ -63,7 +67,7 @@ export class ExecutorDirectory {
   live(group: string, handler?: string): ExecutorNodeRecord[] {
     const nodes = this.#byGroup.get(group) ?? [];
     const now = this.#o.clock.now();
-    return nodes.filter((node) => (this.#suspects.get(node.id) ?? 0) <= now
+    return nodes.filter((node) => !this.#isSuspect(node, now)
       && (handler === undefined || node.handlers.length === 0 || node.handlers.includes(handler)));
   }
 
@@ -85,9 +89,14 @@ export class ExecutorDirectory {
     else this.#sent.set(nodeId, n);
   }
 
-  /** Leaves a node that did not answer out of routing for a moment (until its registry entry says more). */
-  suspect(nodeId: string): void {
-    this.#suspects.set(nodeId, this.#o.clock.now() + this.#o.suspectMs);
+  /** Leaves a node that did not answer out of routing for a moment, unless it registers at another address meanwhile. */
+  suspect(node: ExecutorNodeRecord): void {
+    this.#suspects.set(node.id, { until: this.#o.clock.now() + this.#o.suspectMs, address: node.address });
+  }
+
+  #isSuspect(node: ExecutorNodeRecord, now: number): boolean {
+    const suspicion = this.#suspects.get(node.id);
+    return suspicion !== undefined && suspicion.address === node.address && suspicion.until > now;
   }
 
   /** The group's HMAC secret (created by the first node or scheduler that asks; shared by the cluster). */
@@ -120,13 +129,10 @@ export class ExecutorDirectory {
     const before = this.#byGroup;
     this.#byGroup = next;
     const liveIds = new Set(nodes.filter((n) => n.expiresAt > now).map((n) => n.id));
-    // A node that registered anew (restarted) is no longer suspect.
-    const startedBefore = new Map([...before.values()].flat().map((n) => [n.id, n.startedAt]));
-    for (const list of next.values()) for (const node of list) if (startedBefore.get(node.id) !== node.startedAt) this.#suspects.delete(node.id);
     for (const list of before.values()) for (const node of list) if (!liveIds.has(node.id)) this.events.emit('node:gone', node.id);
     for (const group of next.keys()) if (!before.get(group)?.length) this.events.emit('group:alive', group);
     const clockNow = this.#o.clock.now();
-    for (const [id, until] of this.#suspects) if (until <= clockNow) this.#suspects.delete(id);
+    for (const [id, { until }] of this.#suspects) if (until <= clockNow) this.#suspects.delete(id);
     this.events.emit('refreshed');
   }
 

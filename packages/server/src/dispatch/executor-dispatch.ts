@@ -257,7 +257,7 @@ export class ExecutorDispatch {
     this.#deps.directory.track(node.id, 1);
     try {
       const result = await this.#transport(node).send(node, request, signal);
-      if (result.kind === 'failed' && result.unreachable) this.#deps.directory.suspect(node.id);
+      if (result.kind === 'failed' && result.unreachable) this.#deps.directory.suspect(node);
       return result;
     } finally {
       this.#deps.directory.track(node.id, -1);
