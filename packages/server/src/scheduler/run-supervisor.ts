@@ -30,6 +30,8 @@ export interface SupervisorDeps {
   getTask: (taskId: string) => Promise<TaskRecord | null>;
   /** Called once per run when it reaches a final status. */
   onRunEnded: (run: RunRecord) => void;
+  /** Called when a run was recorded as waiting for a live executor (`no_executor`). */
+  onRunWaiting?: (run: RunRecord) => void;
   log: (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
   /** Executor groups: the registry, pull deliveries and other transports. Without it, executor and shell targets fail (grpc targets too, without `transports.grpc`). */
   executors?: Pick<ExecutorDispatchDeps, 'directory' | 'pull' | 'transports'> & { transports?: { grpc?: GrpcTargetTransport } };
@@ -450,8 +452,10 @@ export class RunSupervisor {
     }
     if (foreign) return ended;
     if (outcome.kind === 'retry' && !this.#stopping) this.scheduleRetry(ended);
-    else if (outcome.kind === 'no_executor') this.#waiting.set(ended.id, ended);
-    else if (outcome.kind === 'final') {
+    else if (outcome.kind === 'no_executor') {
+      this.#waiting.set(ended.id, ended);
+      this.#deps.onRunWaiting?.(ended);
+    } else if (outcome.kind === 'final') {
       this.#untrack(run);
       this.#deps.onRunEnded(ended);
     }

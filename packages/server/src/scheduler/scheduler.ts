@@ -65,6 +65,8 @@ export interface SchedulerEvents {
   'runs:adopted': [{ count: number }];
   /** A run reached a final status. */
   'run:ended': [RunRecord];
+  /** A run was recorded as waiting for a live executor of its group (`no_executor`). */
+  'run:waiting': [RunRecord];
   /** A task's next fire entered the in-memory timer queue. */
   'task:queued': [{ taskId: string; at: number }];
   /** A poll of due tasks finished. */
@@ -145,6 +147,7 @@ export class Scheduler implements RunControl {
       callbackKey: options.callbackKey, publicUrl: options.publicUrl, log: this.#o.log, ...(executors ? { executors } : {}),
       getTask: (id) => this.#getTask(id),
       onRunEnded: (run) => this.#onRunEnded(run),
+      onRunWaiting: (run) => this.events.emit('run:waiting', run),
     });
     this.#adoption = new RunAdoption({
       store: options.store, clock: options.clock, leases: this.#leases, supervisor: this.#supervisor,

@@ -18,11 +18,18 @@ describe('no live executor', () => {
   it('keeps runs bounded while no executor is alive for 60 s, and resumes when one comes back', async () => {
     h = await new SchedulerHarness({ executors: true }).start();
     const task = await h.createTask({ name: 'every-second', schedule: { every: '1s' }, target: { type: 'executor', group: 'billing', handler: 'report' } });
-    for (let s = 0; s < 60; s++) {
+    // The first fire finds no live node: its run is recorded as waiting (a batched store write on
+    // real time, after a registry read), which the loop below must not outrun.
+    const firstWaits = h.next('run:waiting', (r) => r.taskId === task.id);
+    await h.clock.advance(1000);
+    const first = await firstWaits;
+    await settle(task.id);
+    for (let s = 1; s < 60; s++) {
       await h.clock.advance(1000);
       await settle(task.id);
     }
     const waiting = await h.runsOf(task.id);
+    expect(waiting.map((r) => r.id)).toEqual([first.id]);
     expect(waiting).toHaveLength(1);
     expect(waiting[0]!.status).toBe('no_executor');
     const attempts = await h.store.listAttempts([waiting[0]!.id]);
@@ -49,8 +56,9 @@ describe('no live executor', () => {
   it('a manual trigger with no executor waits as no_executor, and can be cancelled', async () => {
     h = await new SchedulerHarness({ executors: true }).start();
     const task = await h.createTask({ name: 'manual', schedule: { manual: true }, target: { type: 'shell', group: 'ops', command: 'true' } });
+    const waits = h.next('run:waiting', (r) => r.taskId === task.id);
     const run = await h.scheduler.trigger({ task, actor: 'test' });
-    for (let i = 0; i < 200 && (await h.store.getRun(run.id))!.status !== 'no_executor'; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect((await waits).id).toBe(run.id);
     expect((await h.store.getRun(run.id))!.status).toBe('no_executor');
     const cancelled = await h.scheduler.cancel({ runId: run.id, actor: 'test' });
     expect(cancelled.status).toBe('cancelled');
