@@ -400,7 +400,10 @@ export class RunSupervisor {
         this.#inflight.delete(entry.run.id);
         await this.resend(entry.run);
       } else {
-        await this.#end(entry.run, 'failed', { error: result.error, output: result.output }, false, entry.fanOut ? { kind: 'final', status: 'failed' } : undefined);
+        // An executor that enforces the deadline itself (the SDK does) may answer just before the
+        // scheduler's own deadline timer fires: a failure at or past the deadline is that timeout.
+        const status = entry.run.deadlineAt !== null && this.#deps.clock.now() >= entry.run.deadlineAt ? 'timed_out' : 'failed';
+        await this.#end(entry.run, status, { error: result.error, output: result.output }, false, entry.fanOut ? { kind: 'final', status } : undefined);
       }
     } catch (error) {
       // The store failed: the executor's answer is known but not recorded, and nothing else would

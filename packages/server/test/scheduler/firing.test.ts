@@ -88,6 +88,26 @@ describe('firing', () => {
     expect(cancel.signatureOk).toBe(true);
   });
 
+  it('records a failure answered at the deadline, before the deadline timer ran, as timed_out', async () => {
+    h = await new SchedulerHarness().start();
+    let answer!: (reply: { status: number; body: unknown }) => void;
+    h.executor.behaviours.set('/run', () => new Promise((resolve) => { answer = resolve; }));
+    await h.createTask({ name: 'self-timed', schedule: { every: '1m' }, timeoutMs: '10s' });
+    const fire = h.next('fire');
+    await h.clock.advance(60_000);
+    const runId = (await fire).runId;
+    await h.executor.next((r) => r.body.runId === runId && r.event === 'run');
+    // An executor that enforces the deadline itself (as the SDK does) answers as it passes; on a
+    // real clock that answer can arrive before the scheduler's timer for the same instant runs.
+    const deadlineAt = (await h.store.getRun(runId))!.deadlineAt!;
+    const now = h.clock.now.bind(h.clock);
+    h.clock.now = () => Math.max(now(), deadlineAt);
+    const ended = h.ended(runId);
+    answer({ status: 500, body: { error: 'deadline exceeded' } });
+    expect(await ended).toMatchObject({ status: 'timed_out', error: 'executor answered HTTP 500: deadline exceeded' });
+    h.clock.now = now;
+  });
+
   it('applies a task change on the next fire', async () => {
     h = await new SchedulerHarness().start();
     const task = await h.createTask({ name: 'change', schedule: { every: '10s' }, params: { v: 1 } });
@@ -126,6 +146,24 @@ describe('firing', () => {
     expect(await h.store.getTask(task.id)).toMatchObject({ state: 'completed', nextFireAt: null });
     await h.clock.advance(10_000);
     expect(await h.runsOf(task.id)).toHaveLength(1);
+  });
+
+  it('keeps firing a cron task past local year 3000 (croner\'s own search stops there)', async () => {
+    h = await new SchedulerHarness({ start: '2999-02-28T11:59:59.000Z' }).start();
+    const task = await h.createTask({ name: 'leap-ends', schedule: { cron: '0 12 L 2 *', timezone: 'Europe/London' } });
+    expect(task.nextFireAt).toBe(Date.parse('2999-02-28T12:00:00.000Z'));
+    const fire = h.next('fire');
+    await h.clock.advance(1000);
+    await h.ended((await fire).runId);
+    expect(await h.store.getTask(task.id)).toMatchObject({ state: 'active', nextFireAt: Date.parse('3000-02-28T12:00:00.000Z') });
+
+    // A year on (no poll in between: the scheduler is restarted at the new time), it fires again.
+    await h.crashAndRestart(() => h.clock.set(Date.parse('3000-02-28T11:59:59.000Z')));
+    const next = h.next('fire');
+    await h.clock.advance(1000);
+    expect((await next).scheduledAt).toBe(Date.parse('3000-02-28T12:00:00.000Z'));
+    await h.ended((await next).runId);
+    expect(await h.store.getTask(task.id)).toMatchObject({ state: 'active', nextFireAt: Date.parse('3001-02-28T12:00:00.000Z') });
   });
 
   it('times fixed-delay fires from the end of the previous run', async () => {
