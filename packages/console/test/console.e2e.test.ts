@@ -75,6 +75,12 @@ describe.skipIf(!haveChromium)('web console in Chromium', { timeout: 90_000 }, (
   const nav = (name: string) => page.locator('.ant-layout-sider .ant-menu').getByRole('link', { name, exact: true }).click();
 
   /**
+   * The dropdown open now: not hidden, and not one still playing its closing animation (under load,
+   * the previous list can still be leaving when the next one opens).
+   */
+  const OPEN_DROPDOWN = '.ant-select-dropdown:not(.ant-select-dropdown-hidden):not(.ant-slide-up-leave)';
+
+  /**
    * Picks the option with this exact label in an antd Select, by keyboard as a user without a
    * mouse would: focus, ArrowDown opens the list, ArrowDown moves to the option, Enter picks it.
    */
@@ -82,7 +88,7 @@ describe.skipIf(!haveChromium)('web console in Chromium', { timeout: 90_000 }, (
     const box = page.getByRole('combobox', { name });
     await box.focus();
     await box.press('ArrowDown');
-    const list = page.locator('.ant-select-dropdown:not(.ant-select-dropdown-hidden)');
+    const list = page.locator(OPEN_DROPDOWN);
     await list.waitFor({ state: 'visible' });
     for (let moves = 0; moves < 40; moves++) {
       const active = await list.locator('.ant-select-item-option-active').first().getAttribute('title', { timeout: 2000 }).catch(() => null);
@@ -370,7 +376,8 @@ describe.skipIf(!haveChromium)('web console in Chromium', { timeout: 90_000 }, (
     await pick('Executor group', 'ops · 0 of 1 live');
     await expect.poll(() => new URL(page.url()).searchParams.get('group')).toBe('ops');
     await visible(ops);
-    expect(await billing.count()).toBe(0);
+    // The filtered list comes from the server: the previous one stays up until it answers.
+    await expect.poll(() => billing.count()).toBe(0);
     await page.getByTestId('executor-group-filter').locator('.ant-select-clear').click();
     await visible(billing);
   });
@@ -385,7 +392,7 @@ describe.skipIf(!haveChromium)('web console in Chromium', { timeout: 90_000 }, (
     // The group field suggests the registry's groups.
     const group = page.getByRole('combobox', { name: 'Executor group' });
     await group.fill('bil');
-    await visible(page.locator('.ant-select-dropdown:not(.ant-select-dropdown-hidden)').getByText('1 of 1 live', { exact: false }));
+    await visible(page.locator(OPEN_DROPDOWN).getByText('1 of 1 live', { exact: false }));
     await group.press('ArrowDown');
     await group.press('Enter');
     await expect.poll(() => group.inputValue()).toBe('billing');

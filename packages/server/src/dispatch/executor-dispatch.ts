@@ -253,10 +253,19 @@ export class ExecutorDispatch {
     return { kind: 'no_executor', error: `no live executor in group "${target.group}" serves "${handlerOf(target)}"${selector}${why}` };
   }
 
+  /**
+   * Sends one run request to a node. A request that got no answer at all is sent once more at
+   * once, before the node is suspected: a kept-alive connection the node closed as the request
+   * went out (its idle timeout, on a loaded machine) resets without the node ever reading it, and
+   * a fresh connection tells whether the node is really gone. Resending is safe: an executor
+   * answers a second delivery of a run shard it holds from that run, and runs it once.
+   */
   async #send(node: ExecutorNodeRecord, request: RunRequest, signal: AbortSignal): Promise<DispatchResult> {
     this.#deps.directory.track(node.id, 1);
     try {
-      const result = await this.#transport(node).send(node, request, signal);
+      const transport = this.#transport(node);
+      let result = await transport.send(node, request, signal);
+      if (result.kind === 'failed' && result.unreachable && !signal.aborted) result = await transport.send(node, request, signal);
       if (result.kind === 'failed' && result.unreachable) this.#deps.directory.suspect(node);
       return result;
     } finally {
