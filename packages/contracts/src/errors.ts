@@ -19,6 +19,7 @@ export const ERROR_CODES = {
   TARGET_NOT_SUPPORTED: { status: 422, message: 'this target type is not available on this server' },
   RUN_NOT_FOUND: { status: 404, message: 'no such run' },
   RUN_ALREADY_FINISHED: { status: 409, message: 'the run has already finished' },
+  RUN_NOT_FINISHED: { status: 409, message: 'the run has not finished yet' },
   TOKEN_NOT_FOUND: { status: 404, message: 'no such token' },
   EXECUTOR_NOT_FOUND: { status: 404, message: 'no such executor node' },
   CALLBACK_TOKEN_INVALID: { status: 401, message: 'the callback token is missing or invalid' },

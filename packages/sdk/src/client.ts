@@ -69,6 +69,8 @@ export interface RunsApi {
   list(params?: ListRunsParams): Promise<Page<RunResource>>;
   get(id: string): Promise<RunResource>;
   cancel(id: string): Promise<RunResource>;
+  /** Runs a finished run again: a new manual run of its task with its params, or with `params` in their place. */
+  rerun(id: string, params?: Record<string, unknown>): Promise<RunResource>;
   logs(id: string, params?: RunLogsParams): Promise<{ items: RunLogResource[]; nextSeq: number }>;
 }
 
@@ -120,6 +122,7 @@ export class EcronClient {
       list: (params = {}) => call('GET', '/api/v1/runs', { query: { ...params } as Record<string, QueryValue> }),
       get: (id) => call('GET', `/api/v1/runs/${enc(id)}`),
       cancel: (id) => call('POST', `/api/v1/runs/${enc(id)}/cancel`),
+      rerun: (id, params) => call('POST', `/api/v1/runs/${enc(id)}/rerun`, { body: params === undefined ? {} : { params } }),
       logs: (id, params = {}) => call('GET', `/api/v1/runs/${enc(id)}/logs`, { query: { ...params } }),
     };
     this.executors = {

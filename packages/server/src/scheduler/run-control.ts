@@ -11,9 +11,11 @@ export interface RunControl {
   taskChanged(taskId: string): void;
   /**
    * Creates a manual run now (params = task params shallow-merged with `params`), dispatches it,
-   * and returns it as stored. Writes an audit entry `task.trigger`.
+   * and returns it as stored. Writes an audit entry `task.trigger`. With `rerunOf` (the id of a
+   * finished run), the run is that run's re-run: its params are `params` exactly, and the audit
+   * entry is `run.rerun`.
    */
-  trigger(p: { task: TaskRecord; params?: Record<string, unknown>; actor: string }): Promise<RunRecord>;
+  trigger(p: { task: TaskRecord; params?: Record<string, unknown>; actor: string; rerunOf?: string }): Promise<RunRecord>;
   /** Cancels a run: throws RUN_NOT_FOUND or RUN_ALREADY_FINISHED. Writes an audit entry `run.cancel`. */
   cancel(p: { runId: string; actor: string }): Promise<RunRecord>;
   /**

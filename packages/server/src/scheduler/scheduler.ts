@@ -270,18 +270,21 @@ export class Scheduler implements RunControl {
     }).catch((error) => this.#o.log('error', 'reloading a changed task failed', { taskId, error: String(error) }));
   }
 
-  async trigger(p: { task: TaskRecord; params?: Record<string, unknown>; actor: string }): Promise<RunRecord> {
+  async trigger(p: { task: TaskRecord; params?: Record<string, unknown>; actor: string; rerunOf?: string }): Promise<RunRecord> {
     if (this.#stopped) throw new EcronError('SHUTTING_DOWN');
     const { task } = p;
     const now = this.#o.clock.now();
-    const params = { ...task.spec.params, ...p.params };
+    const params = p.rerunOf !== undefined ? { ...p.params } : { ...task.spec.params, ...p.params };
+    const audit = p.rerunOf !== undefined
+      ? { actor: p.actor, action: 'run.rerun', details: { taskId: task.id, rerunOf: p.rerunOf, params } }
+      : { actor: p.actor, action: 'task.trigger', details: { taskId: task.id, params: p.params ?? {} } };
     const run = await this.#o.store.createRun({
       run: {
         id: newId(), taskId: task.id, namespace: task.namespace, taskName: task.name, taskRevision: task.revision,
         trigger: 'manual', scheduledAt: now, status: 'dispatched', params, createdAt: now, owner: this.nodeId,
         attempt: { executor: executorOf(task), startedAt: now, deadlineAt: task.spec.timeoutMs ? now + task.spec.timeoutMs : null },
       },
-      audit: { actor: p.actor, action: 'task.trigger', details: { taskId: task.id, params: p.params ?? {} } },
+      audit,
     });
     this.#tasks.set(task.id, task);
     this.#supervisor.launch(run, task);

@@ -3,7 +3,7 @@
  * hands cancellation and executor reports to the scheduler ({@link RunControl}). A run outside
  * the caller's namespaces does not exist for it (RUN_NOT_FOUND).
  */
-import type { RunReportSchema, RunStatus } from '@ecron/contracts';
+import { isFinalRunStatus, type RunReportSchema, type RunStatus } from '@ecron/contracts';
 import type { z } from 'zod';
 import type { Clock } from '../core/clock.ts';
 import { EcronError } from '../core/errors.ts';
@@ -42,6 +42,11 @@ export interface RunService {
    */
   follow(caller: Caller, id: string, p: { afterSeq?: number; abort: AbortSignal }): Promise<AsyncIterable<RunLogFollowEvent>>;
   cancel(caller: Caller, id: string): Promise<RunWithAttempts>;
+  /**
+   * Starts a new manual run of a finished run's task, with that run's params, or with `params`
+   * in their place. Throws RUN_NOT_FOUND, RUN_NOT_FINISHED, or TASK_NOT_FOUND (the task was deleted).
+   */
+  rerun(caller: Caller, id: string, params?: Record<string, unknown>): Promise<RunWithAttempts>;
   /** An executor's callback, authenticated by the run-scoped token (not an API token). */
   report(id: string, token: string | undefined, report: z.output<typeof RunReportSchema>): Promise<RunRecord>;
 }
@@ -81,6 +86,15 @@ export function createRunService(deps: { store: Store; control: RunControl; cloc
     async cancel(caller, id) {
       await load(caller, id);
       const run = await control.cancel({ runId: id, actor: caller.actor });
+      return { run, attempts: await store.listAttempts([run.id]) };
+    },
+
+    async rerun(caller, id, params) {
+      const previous = await load(caller, id);
+      if (!isFinalRunStatus(previous.status)) throw new EcronError('RUN_NOT_FINISHED', `run ${id} is ${previous.status}: only a finished run can be run again`);
+      const task = await store.getTask(previous.taskId);
+      if (!task) throw new EcronError('TASK_NOT_FOUND', `the task of run ${id} was deleted`);
+      const run = await control.trigger({ task, params: params ?? previous.params, actor: caller.actor, rerunOf: previous.id });
       return { run, attempts: await store.listAttempts([run.id]) };
     },
 

@@ -163,3 +163,49 @@ describe('cancel', () => {
     expect(errorOf(unknown).code).toBe('RUN_NOT_FOUND');
   });
 });
+
+describe('rerun', () => {
+  it('runs a finished run again with its params, or with edited ones, and says why it cannot otherwise', async () => {
+    h.executor.behaviours.set('/run', (r) => ({ status: r.body.params?.fail ? 500 : 200, body: { got: r.body.params } }));
+    const task = await h.createTask({ name: 'again', params: { region: 'eu', size: 1 } });
+    const first = (await h.call('POST', `/api/v1/tasks/${task.id}/trigger`, { body: { params: { size: 2, fail: true } } })).json();
+    expect((await h.ended(first.id)).status).toBe('failed');
+
+    const same = await h.call('POST', `/api/v1/runs/${first.id}/rerun`, { token: (await h.token('editor')).secret });
+    expect(same.statusCode).toBe(201);
+    expect(same.json()).toMatchObject({ taskId: task.id, trigger: 'manual', status: 'dispatched', attempt: 1, params: { region: 'eu', size: 2, fail: true } });
+    expect(same.json().id).not.toBe(first.id);
+    expect((await h.ended(same.json().id)).status).toBe('failed');
+
+    // Given params take the place of the run's (not merged), so a key can be dropped.
+    const edited = await h.call('POST', `/api/v1/runs/${first.id}/rerun`, { body: { params: { region: 'us' } } });
+    expect(edited.statusCode).toBe(201);
+    expect(edited.json().params).toEqual({ region: 'us' });
+    expect(await h.ended(edited.json().id)).toMatchObject({ status: 'succeeded', output: { got: { region: 'us' } } });
+
+    const audit = (await h.call('GET', '/api/v1/audit?limit=10')).json().items;
+    expect(audit.find((a: { action: string }) => a.action === 'run.rerun')).toMatchObject({
+      resourceType: 'run', resourceId: edited.json().id, details: { taskId: task.id, rerunOf: first.id, params: { region: 'us' } },
+    });
+  });
+
+  it('refuses an active run, an unknown run, a viewer, bad params, and a run whose task was deleted, creating nothing', async () => {
+    h.executor.behaviours.set('/hang', hang);
+    const task = await h.createTask({ name: 'slow', target: { type: 'http', url: `${h.executorUrl}/hang` } });
+    const active = (await h.call('POST', `/api/v1/tasks/${task.id}/trigger`)).json();
+    const notFinished = await h.call('POST', `/api/v1/runs/${active.id}/rerun`);
+    expect(notFinished.statusCode).toBe(409);
+    expect(errorOf(notFinished).code).toBe('RUN_NOT_FINISHED');
+    expect((await h.call('POST', '/api/v1/runs/no-such-run/rerun')).statusCode).toBe(404);
+    const viewer = await h.call('POST', `/api/v1/runs/${active.id}/rerun`, { token: (await h.token('viewer')).secret });
+    expect(viewer.statusCode).toBe(403);
+    const bad = await h.call('POST', `/api/v1/runs/${active.id}/rerun`, { body: { params: [1] } });
+    expect(bad.statusCode).toBe(400);
+    await h.call('POST', `/api/v1/runs/${active.id}/cancel`);
+    await h.call('DELETE', `/api/v1/tasks/${task.id}`);
+    const gone = await h.call('POST', `/api/v1/runs/${active.id}/rerun`);
+    expect(gone.statusCode).toBe(404);
+    expect(errorOf(gone).code).toBe('TASK_NOT_FOUND');
+    expect((await h.store.listRuns({ limit: 10 })).items).toHaveLength(1);
+  });
+});

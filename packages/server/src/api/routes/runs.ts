@@ -1,5 +1,5 @@
 /** `/api/v1/runs`: list, read, logs, cancel, and the executors' report callback. */
-import { RUN_STATUSES, RunReportSchema } from '@ecron/contracts';
+import { RUN_STATUSES, RunReportSchema, TriggerSchema } from '@ecron/contracts';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Clock } from '../../core/clock.ts';
@@ -96,6 +96,20 @@ export const runRoutes: FastifyPluginAsyncZod<{ runs: RunService; clock: Clock }
   }, async (request) => {
     const { run, attempts } = await runs.cancel(callerOf(request), request.params.id);
     return toRunResource(run, attempts);
+  });
+
+  app.post('/runs/:id/rerun', {
+    config: { access: 'editor' },
+    schema: {
+      summary: 'Run a finished run again', tags, security: BEARER_SECURITY,
+      description: 'Starts a new manual run of the finished run\'s task with the same params, or with the given params in their place (not merged). '
+        + 'RUN_NOT_FINISHED while the run is still active; TASK_NOT_FOUND when its task was deleted.',
+      params: IdParams, body: TriggerSchema.optional(),
+      response: { 201: RunResourceSchema, ...ERROR_RESPONSES },
+    },
+  }, async (request, reply) => {
+    const { run, attempts } = await runs.rerun(callerOf(request), request.params.id, request.body?.params);
+    return reply.status(201).send(toRunResource(run, attempts));
   });
 
   app.post('/runs/:id/report', {
