@@ -1,6 +1,7 @@
 /**
  * Callback reports (`POST callback.url`, bearer = the run-scoped token): log lines and progress
- * in batches at most every 200 ms, and the final status of detached runs.
+ * in batches at most every 200 ms, the `running` status of a run whose handler is still at work
+ * after that long (with its first batch, or alone), and the final status of detached runs.
  *
  * The server's sequence gate accepts a report only if its `seq` is higher than every seq it has
  * seen for that run and attempt, so all reporters with the same callback (a duplicate delivery of
@@ -118,6 +119,10 @@ export class CallbackReporter {
   #progress: number | undefined;
   #progressDirty = false;
   #timer: NodeJS.Timeout | null = null;
+  /** When the armed timer fires (Date.now() scale). */
+  #timerDue = 0;
+  /** The handler started and the server has not been told the run is `running` yet. */
+  #runningUnsent = false;
   #lastFlushAt = 0;
   #flushing: Promise<void> = Promise.resolve();
   /** No more reports: the run is over, or the server refused this attempt for good. */
@@ -149,6 +154,22 @@ export class CallbackReporter {
     this.#progress = Math.min(100, Math.max(0, percent));
     this.#progressDirty = true;
     this.#schedule(0);
+  }
+
+  /**
+   * The handler started: the run is reported `running` with the next batch, or alone once
+   * `flushIntervalMs` passed, so that a run that ends sooner costs no report. Not for a leg of a
+   * fan-out attempt, whose token carries no status.
+   */
+  announceRunning(): void {
+    if (this.#closed || this.#request.fanOut) return;
+    this.#runningUnsent = true;
+    this.#schedule(this.#deps.flushIntervalMs);
+  }
+
+  /** The outcome is known (or the run accepted with 202): no `running` report is due any more. */
+  dropRunningNotice(): void {
+    this.#runningUnsent = false;
   }
 
   /** Sends what is buffered now (after any report in flight). Never throws. */
@@ -198,8 +219,13 @@ export class CallbackReporter {
   }
 
   #schedule(extraDelay: number): void {
-    if (this.#timer || this.#closed) return;
-    const wait = Math.max(extraDelay, this.#lastFlushAt + this.#deps.flushIntervalMs - Date.now(), 0);
+    if (this.#closed) return;
+    const now = Date.now();
+    const wait = Math.max(extraDelay, this.#lastFlushAt + this.#deps.flushIntervalMs - now, 0);
+    // An armed timer stays unless this flush is due sooner (a log line after announceRunning).
+    if (this.#timer && this.#timerDue <= now + wait) return;
+    this.#clearTimer();
+    this.#timerDue = now + wait;
     this.#timer = setTimeout(() => {
       this.#timer = null;
       void this.flush();
@@ -216,7 +242,7 @@ export class CallbackReporter {
     // Only what is buffered now: lines logged meanwhile wait for the next batch.
     let remaining = this.#lines.length;
     let withProgress = this.#progressDirty;
-    while (!this.#closed && (remaining > 0 || withProgress || this.#dropped > 0)) {
+    while (!this.#closed && (remaining > 0 || withProgress || this.#dropped > 0 || this.#runningUnsent)) {
       const { logs, taken } = this.#takeChunk(remaining);
       remaining -= taken;
       const progress = remaining === 0 && withProgress ? this.#progress : undefined;
@@ -224,13 +250,17 @@ export class CallbackReporter {
         withProgress = false;
         this.#progressDirty = false;
       }
+      const running = this.#runningUnsent;
+      this.#runningUnsent = false;
       const result = await this.#send((seq) => ({
         attempt: this.#request.attempt, seq,
+        ...(running ? { status: 'running' as const } : {}),
         ...(logs.length ? { logs } : {}),
         ...(progress === undefined ? {} : { progress }),
       }));
       if (result === 'retry') {
         this.#lines.unshift(...logs);
+        if (running) this.#runningUnsent = true;
         if (progress !== undefined) this.#progressDirty = true;
         this.#schedule(1000);
         return;

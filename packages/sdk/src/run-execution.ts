@@ -84,6 +84,7 @@ export class RunExecution {
       if (wait <= MAX_TIMER_MS) this.#deadlineTimer = setTimeout(() => this.#onDeadline(), wait);
     }
     const ctx = this.#context(Number.isFinite(deadline) ? new Date(deadline) : null);
+    this.#options.reporter.announceRunning();
     new Promise((resolve) => resolve(this.#options.handler(ctx))).then(
       (output) => {
         if (!this.#detached) this.#settle(toOutcome(output));
@@ -116,6 +117,7 @@ export class RunExecution {
     this.#settled = true;
     this.#resolveSettled();
     this.#clearDeadline();
+    this.#options.reporter.dropRunningNotice();
     void this.#options.reporter.flush().then(() => {
       this.#options.reporter.close();
       this.#answer({ status: 'handed-back' });
@@ -146,6 +148,7 @@ export class RunExecution {
     this.#settled = true;
     this.#resolveSettled();
     this.#clearDeadline();
+    this.#options.reporter.dropRunningNotice();
     this.#options.onOutcome(outcome);
     const { reporter } = this.#options;
     if (this.#accepted) {
@@ -172,6 +175,8 @@ export class RunExecution {
     };
     if (this.#options.acceptDetached && !this.#settled) {
       this.#accepted = true;
+      // The 202 marks the run running on the server.
+      this.#options.reporter.dropRunningNotice();
       this.#answer({ status: 'accepted' });
     }
     return this.#detached;

@@ -80,6 +80,27 @@ describe('with a real server', () => {
     expect(messages.indexOf('report for monday')).toBeLessThan(messages.indexOf('done'));
   });
 
+  it('shows a push run running while its handler works, and sends no running report for a run that ends at once', async () => {
+    const release = deferred<void>();
+    const node = executor().handle('slow', async (ctx) => {
+      ctx.progress(10);
+      await release.promise;
+      return 'done';
+    }).handle('fast', () => 'quick');
+    const reports: { runId: string; status?: string }[] = [];
+    node.on('report-sent', (report) => reports.push(report));
+    await node.start();
+    const slow = await client.tasks.trigger((await executorTask(node.options.group, 'slow')).id);
+    expect(await waitForRun(slow.id, (r) => r.status !== 'dispatched')).toMatchObject({ status: 'running', finishedAt: null });
+    release.resolve();
+    expect((await waitForRun(slow.id)).status).toBe('succeeded');
+    expect(reports.filter((r) => r.runId === slow.id && r.status === 'running')).toHaveLength(1);
+
+    const fast = await client.tasks.trigger((await executorTask(node.options.group, 'fast')).id);
+    expect((await waitForRun(fast.id)).status).toBe('succeeded');
+    expect(reports.filter((r) => r.runId === fast.id)).toEqual([]);
+  });
+
   it('records a handler\'s error as the failure', async () => {
     const node = executor().handle('report', () => { throw new Error('ledger locked'); });
     await node.start();

@@ -31,7 +31,9 @@ describe('logs and progress', () => {
     expect(lines.map((l) => [l.level, l.message])).toEqual([['info', 'starting'], ['debug', 'step 1'], ['warn', 'step 2'], ['error', 'done']]);
     expect(lines.every((l) => typeof l.at === 'string' && !Number.isNaN(Date.parse(l.at)))).toBe(true);
     expect(reports.map((r) => r.progress).filter((p) => p !== undefined)).toEqual([25, 50, 100]);
-    expect(reports.every((r) => r.attempt === 1 && r.status === undefined)).toBe(true);
+    // The first batch also tells the server that the handler is at work; no other carries a status.
+    expect(reports.map((r) => r.status)).toEqual(['running', ...reports.slice(1).map(() => undefined)]);
+    expect(reports.every((r) => r.attempt === 1)).toBe(true);
     expect(fake.reports.filter((r) => r.runId === request.runId).every((r) => r.token === request.callback.token)).toBe(true);
   });
 

@@ -59,7 +59,6 @@ export async function handleReport(
     if (foreign && ended) await deps.store.publishChanges([{ kind: 'run', id: p.runId }]);
     if (ended) return ended;
   } else if (report.status === 'running') {
-    deps.supervisor.markRunning(p.runId);
     const marked = await deps.store.markRunning({ runId: p.runId, attempt: report.attempt, at: now });
     if (foreign && marked) await deps.store.publishChanges([{ kind: 'run', id: p.runId }]);
   }

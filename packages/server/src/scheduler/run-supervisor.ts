@@ -241,11 +241,6 @@ export class RunSupervisor {
     return this.#end(entry.run, 'cancelled', { error: `cancelled (${reason})` });
   }
 
-  /** The executor reported that the attempt is running (callback). */
-  markRunning(runId: string): void {
-    const entry = this.#inflight.get(runId);
-    if (entry) entry.accepted = true;
-  }
 
   /**
    * Stops taking work and waits up to `graceMs` for in-flight requests; those still going are
@@ -316,8 +311,8 @@ export class RunSupervisor {
   /**
    * Brings a tracked run in line with the store after another node changed it (an executor's
    * callback or a cancel received elsewhere): a run that ended is dropped (its request aborted) and
-   * reported ended; a run put back to wait for a retry is queued for it; a run now running is
-   * marked so. Runs not tracked here, and changes this supervisor already knows, are ignored.
+   * reported ended; a run put back to wait for a retry is queued for it. Runs not tracked here,
+   * and changes this supervisor already knows, are ignored.
    */
   reconcile(run: RunRecord): void {
     const entry = this.#inflight.get(run.id);
@@ -330,9 +325,9 @@ export class RunSupervisor {
     } else if (run.status === 'pending' && entry && run.attempt >= entry.run.attempt) {
       this.#drop(run.id);
       this.scheduleRetry(run);
-    } else if (run.status === 'running' && entry && run.attempt === entry.run.attempt) {
-      entry.accepted = true;
     }
+    // A run reported `running` (an SDK handler at work) keeps its request open here: it is not
+    // `accepted` (202), so a shutdown still waits for it and hands it back.
   }
 
   /** Stops following a run: clears its deadline, aborts its request, forgets its retry. */
