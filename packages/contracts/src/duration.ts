@@ -7,16 +7,20 @@ const DURATION_PATTERN = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
 export const MAX_DURATION_MS = 365 * 86_400_000;
 
 /**
- * Parses "500ms", "10s", "5m", "1h", "2d" (or a plain number of milliseconds) into milliseconds.
- * Returns undefined for anything else.
+ * Parses "500ms", "10s", "5m", "1h", "2d", "1.5s", "1.1h" (or a plain number of milliseconds) into
+ * milliseconds. Returns undefined for anything else, and for a value that is not a whole number of
+ * milliseconds ("1.0005s"). A decimal is scaled exactly, in integer arithmetic: "1.1h" is
+ * 11 × 3,600,000 / 10 = 3,960,000 ms, where the float product 1.1 × 3,600,000 is 3,960,000.0000000005.
  */
 export function parseDuration(value: unknown): number | undefined {
   if (typeof value === 'number') return Number.isInteger(value) && value >= 0 ? value : undefined;
   if (typeof value !== 'string') return undefined;
   const match = DURATION_PATTERN.exec(value.trim());
   if (!match) return undefined;
-  const ms = Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
-  return Number.isInteger(ms) ? ms : undefined;
+  const [whole = '', fraction = ''] = match[1]!.split('.');
+  const scale = 10n ** BigInt(fraction.length);
+  const scaled = BigInt(whole + fraction) * BigInt(UNIT_MS[match[2] as keyof typeof UNIT_MS]);
+  return scaled % scale === 0n ? Number(scaled / scale) : undefined;
 }
 
 /** Formats milliseconds as the shortest exact duration string ("90s", "1500ms"). */

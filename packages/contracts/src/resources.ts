@@ -90,6 +90,11 @@ export interface NodeResource {
   address: string | null;
   roles: string[];
   version: string;
+  /**
+   * The version of the tz database the node computes zone offsets with (`process.versions.tz` of
+   * its Node.js binary); null for a node that does not report one (an older ecron release).
+   */
+  tzVersion: string | null;
   startedAt: string;
   /** Last heartbeat, on the store's clock. */
   heartbeatAt: string;
@@ -106,6 +111,12 @@ export interface NodeList {
   items: NodeResource[];
   /** How many buckets tasks hash into, and how many no live lease covers right now. */
   buckets: { total: number; unowned: number };
+  /**
+   * The cluster's tz database version: the one most live nodes report, a tie going to the oldest
+   * node (see docs/cluster.md). A live node on another version takes no buckets. Null when no live
+   * node reports one.
+   */
+  clusterTzVersion: string | null;
 }
 
 export interface AuditEntryResource {

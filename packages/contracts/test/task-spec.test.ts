@@ -29,6 +29,7 @@ describe('task spec', () => {
   it.each([
     [{ cron: '61 * * * *' }, 'schedule.cron', 'INVALID_CRON'],
     [{ cron: '0 0 31 2 *' }, 'schedule.cron', 'INVALID_CRON'],
+    [{ cron: '15 13 31W 4 *' }, 'schedule.cron', 'INVALID_CRON'],
     [{ cron: '* * * *' }, 'schedule.cron', 'INVALID_CRON'],
     [{ cron: '0 0 0 * * * 2026' }, 'schedule.cron', 'INVALID_CRON'],
     [{ cron: '* * * * *', timezone: 'Mars/Olympus' }, 'schedule.timezone', 'UNKNOWN_TIMEZONE'],
@@ -44,6 +45,14 @@ describe('task spec', () => {
     [{ every: '1s', colour: 'red' }, 'schedule.colour', 'UNKNOWN_FIELD'],
   ])('refuses schedule %j at %s with %s', (schedule, path, code) => {
     expect(issues({ name: 'x', schedule, target })).toContainEqual({ path, code });
+  });
+
+  it('refuses an expression that never matches with INVALID_CRON, saying it never fires', () => {
+    for (const cron of ['0 0 31 2 *', '15 13 31W 4 *', '0 0 30 2 *', '0 0 0 31 4,6,9,11 *']) {
+      const result = TaskSpecSchema.safeParse({ name: 'x', schedule: { cron }, target });
+      expect(result.success, cron).toBe(false);
+      if (!result.success) expect(toFieldIssues(result.error), cron).toEqual([{ path: 'schedule.cron', code: 'INVALID_CRON', message: expect.stringContaining('never fires') }]);
+    }
   });
 
   it('names every problem of a bad spec by its JSON path', () => {

@@ -63,7 +63,7 @@ export const ListAuditQuery = z.strictObject({
 export const SchedulePreviewBody = z.strictObject({
   schedule: ScheduleSchema,
   count: z.number().int().min(1).max(MAX_PREVIEW_COUNT).default(10),
-  from: isoQueryInstant.optional().describe('first instant considered; default now'),
+  from: isoQueryInstant.optional().describe('list the fires strictly after this instant (exclusive: a fire exactly at "from" is not listed); default now'),
 });
 
 // ---- answers ----------------------------------------------------------------------------
@@ -152,6 +152,7 @@ export const NodeSchema = z.object({
   address: z.string().nullable(),
   roles: z.array(z.string()),
   version: z.string(),
+  tzVersion: z.string().nullable().describe('the tz database version of the node (process.versions.tz); null when it reports none'),
   startedAt: instant,
   heartbeatAt: instant,
   expiresAt: instant,
@@ -163,6 +164,8 @@ export const NodeSchema = z.object({
 export const NodeListSchema = z.object({
   items: z.array(NodeSchema),
   buckets: z.object({ total: z.number().int(), unowned: z.number().int() }),
+  clusterTzVersion: z.string().nullable()
+    .describe('the tz version most live nodes report (a tie goes to the oldest node); a live node on another version takes no buckets'),
 });
 
 export const ExecutorSchema = z.object({

@@ -115,11 +115,20 @@ export function tokenTable(tokens: readonly TokenResource[]): string {
 }
 
 export function nodeTable(list: NodeList): string {
+  // A live node whose tz database is not the cluster's takes no buckets (docs/cluster.md).
+  const offTz = (n: NodeList['items'][number]) => n.alive && n.tzVersion !== null && list.clusterTzVersion !== null && n.tzVersion !== list.clusterTzVersion;
   const table = formatTable(
-    ['id', 'address', 'alive', 'buckets', 'lease expires', 'last heartbeat'],
-    list.items.map((n) => [n.id, n.address ?? '-', n.alive ? 'yes' : 'no', String(n.buckets.length), formatInstant(n.leaseExpiresAt), formatInstant(n.heartbeatAt)]),
+    ['id', 'address', 'alive', 'tz', 'buckets', 'lease expires', 'last heartbeat'],
+    list.items.map((n) => [
+      n.id, n.address ?? '-', n.alive ? 'yes' : 'no', `${n.tzVersion ?? '-'}${offTz(n) ? '*' : ''}`, String(n.buckets.length),
+      formatInstant(n.leaseExpiresAt), formatInstant(n.heartbeatAt),
+    ]),
   );
-  return `${table}${list.buckets.unowned > 0 ? `${list.buckets.unowned} of ${list.buckets.total} buckets have no live owner (a takeover is under way)\n` : ''}`;
+  const unowned = list.buckets.unowned > 0 ? `${list.buckets.unowned} of ${list.buckets.total} buckets have no live owner (a takeover is under way)\n` : '';
+  const tz = list.items.some(offTz)
+    ? `* tz database differs from the cluster's (${list.clusterTzVersion}): the node takes no buckets until it runs the same one\n`
+    : '';
+  return `${table}${unowned}${tz}`;
 }
 
 /** How long ago `instant` was, in whole seconds: `4s ago`, `2m5s ago`; `-` when unknown. */

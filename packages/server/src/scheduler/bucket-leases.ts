@@ -21,12 +21,19 @@
  *   over as a new member.
  * - With an exclusive store (SQLite: one process per file, enforced by a lock), the single node
  *   holds every bucket for good: no step-down, no fencing needed.
+ * - Same tz database: each node heartbeats its tz version (`process.versions.tz`, which decides
+ *   zone offsets and so the instants of cron fires). Only nodes on the cluster's version (the most
+ *   common among live nodes, ties to the oldest node: `core/cluster-tz-version.ts`) are counted in
+ *   the assignment; a node on another version releases what it holds, takes nothing and says why
+ *   in its log, until the versions agree again. It stays a member (its API and the runs it
+ *   supervises go on).
  * Defaults: TTL 3 s, renew every 1 s, margin 1 s: a dead node's buckets are taken over within
  * TTL + one tick ≈ 4 s.
  */
 import { EventEmitter } from 'node:events';
 import { BUCKET_COUNT } from '../core/buckets.ts';
 import type { Clock, TimerHandle } from '../core/clock.ts';
+import { clusterTzVersion, followsClusterTz } from '../core/cluster-tz-version.ts';
 import type { AcquiredLease, Fence, Store } from '../store/store.ts';
 import { assignBuckets } from './bucket-assignment.ts';
 
@@ -36,6 +43,12 @@ export interface BucketLeaseOptions {
   clock: Clock;
   nodeId: string;
   node: { address: () => string | null; roles: string[]; version: string; startedAt: number };
+  /**
+   * The version of the tz database this node computes zone offsets with: a node whose version
+   * differs from the cluster's takes no buckets. Injectable so that tests can run nodes of
+   * different versions in one process. @default process.versions.tz (null when absent)
+   */
+  tzVersion?: string | null;
   /** The store admits one process (SQLite): hold every bucket without expiry checks. @default false */
   exclusive?: boolean;
   /** Lease and node TTL. @default 3000 */
@@ -69,6 +82,10 @@ export class BucketLeases {
   readonly #o: Required<Omit<BucketLeaseOptions, 'log'>> & Pick<BucketLeaseOptions, 'log'>;
   readonly #held = new Map<number, Held>();
   #liveNodeIds: string[] = [];
+  /** The cluster's tz version as of the last tick (this node's own until then). */
+  #clusterTzVersion: string | null;
+  /** Why this node takes no buckets (its tz version differs), as last logged; null when it takes its share. */
+  #tzRefusal: string | null = null;
   /** Local time at the start of the last successful heartbeat. */
   #lastBeatAt: number | null = null;
   #timer: TimerHandle | null = null;
@@ -76,7 +93,8 @@ export class BucketLeases {
   #stopped = false;
 
   constructor(options: BucketLeaseOptions) {
-    this.#o = { exclusive: false, ttlMs: 3000, renewIntervalMs: 1000, safetyMarginMs: 1000, ...options };
+    this.#o = { exclusive: false, ttlMs: 3000, renewIntervalMs: 1000, safetyMarginMs: 1000, tzVersion: process.versions.tz ?? null, ...options };
+    this.#clusterTzVersion = this.#o.tzVersion;
     if (this.#o.safetyMarginMs >= this.#o.ttlMs || this.#o.renewIntervalMs >= this.#o.ttlMs - this.#o.safetyMarginMs) {
       throw new RangeError('bucket leases: need renewIntervalMs < ttlMs − safetyMarginMs');
     }
@@ -117,6 +135,21 @@ export class BucketLeases {
   fence(): Fence | undefined {
     if (this.#o.exclusive) return undefined;
     return { owner: this.#o.nodeId, terms: [...this.#held].filter(([bucket]) => this.holds(bucket)).map(([bucket, held]) => ({ bucket, epoch: held.epoch })) };
+  }
+
+  /** This node's tz database version (`process.versions.tz` unless injected). */
+  get tzVersion(): string | null {
+    return this.#o.tzVersion;
+  }
+
+  /** The cluster's tz database version as of the last tick (see `core/cluster-tz-version.ts`). */
+  clusterTzVersion(): string | null {
+    return this.#clusterTzVersion;
+  }
+
+  /** False while this node's tz version differs from the cluster's: it then takes no buckets. */
+  followsClusterTz(): boolean {
+    return followsClusterTz(this.#o.tzVersion, this.#clusterTzVersion);
   }
 
   /** Live nodes as of the last tick, this one included. */
@@ -184,7 +217,10 @@ export class BucketLeases {
       this.events.emit('presumed-dead');
     }
     const me = await store.heartbeatNode({
-      node: { id: nodeId, address: this.#o.node.address(), roles: this.#o.node.roles, version: this.#o.node.version, startedAt: this.#o.node.startedAt },
+      node: {
+        id: nodeId, address: this.#o.node.address(), roles: this.#o.node.roles, version: this.#o.node.version, tzVersion: this.#o.tzVersion,
+        startedAt: this.#o.node.startedAt,
+      },
       ttlMs,
     });
     this.#lastBeatAt = started;
@@ -202,11 +238,19 @@ export class BucketLeases {
     }
 
     const [nodes, leases] = await Promise.all([store.listNodes(), store.listBucketLeases()]);
-    const live = nodes.filter((node) => node.expiresAt > dbNow).map((node) => node.id);
-    if (!live.includes(nodeId)) live.push(nodeId);
-    this.#liveNodeIds = live;
+    const liveNodes = nodes.filter((node) => node.expiresAt > dbNow && node.id !== nodeId).concat(me);
+    this.#liveNodeIds = liveNodes.map((node) => node.id);
     const views = leases.map((lease) => ({ bucket: lease.bucket, owner: lease.owner, live: lease.expiresAt > dbNow }));
-    const assignment = this.#o.exclusive ? new Map<number, string>(Array.from({ length: BUCKET_COUNT }, (_, b) => [b, nodeId])) : assignBuckets(live, views, BUCKET_COUNT);
+    let assignment: Map<number, string>;
+    if (this.#o.exclusive) {
+      assignment = new Map<number, string>(Array.from({ length: BUCKET_COUNT }, (_, b) => [b, nodeId]));
+    } else {
+      // Only the nodes on the cluster's tz version share the buckets: this one too, or not.
+      this.#clusterTzVersion = clusterTzVersion(liveNodes);
+      this.#noteTzAgreement(liveNodes.length);
+      const sharing = liveNodes.filter((node) => followsClusterTz(node.tzVersion, this.#clusterTzVersion)).map((node) => node.id);
+      assignment = assignBuckets(sharing, views, BUCKET_COUNT);
+    }
 
     const release = [...this.#held.keys()].filter((bucket) => assignment.get(bucket) !== nodeId);
     if (release.length > 0) {
@@ -225,6 +269,22 @@ export class BucketLeases {
       for (const lease of acquired) this.#held.set(lease.bucket, { epoch: lease.epoch, validUntil: asked + ttlMs - safetyMarginMs });
       if (acquired.length > 0) this.events.emit('acquired', acquired);
     }
+  }
+
+  /** Logs once when this node starts or stops refusing buckets for its tz version, and why. */
+  #noteTzAgreement(liveCount: number): void {
+    const own = this.#o.tzVersion;
+    const cluster = this.#clusterTzVersion;
+    const refusal = followsClusterTz(own, cluster) ? null : `${own}:${cluster}`;
+    if (refusal === this.#tzRefusal) return;
+    if (refusal !== null) {
+      this.#o.log?.('warn', `this node's tz database (${own}) differs from the cluster's (${cluster}): it takes no buckets, so it fires no task, `
+        + 'until they agree (cron fires in some zones would differ between the versions); run every scheduler node on the same Node.js build',
+      { tzVersion: own, clusterTzVersion: cluster, liveNodes: liveCount });
+    } else {
+      this.#o.log?.('info', `this node's tz database (${own}) is the cluster's again: it takes its share of buckets`, { tzVersion: own, clusterTzVersion: cluster });
+    }
+    this.#tzRefusal = refusal;
   }
 
   #drop(buckets: number[]): void {

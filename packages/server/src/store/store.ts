@@ -148,6 +148,11 @@ export interface ClusterNodeRecord {
   address: string | null;
   roles: string[];
   version: string;
+  /**
+   * The version of the tz database the node computes zone offsets with (`process.versions.tz`);
+   * null when it reports none (an ecron release before tz versions were recorded).
+   */
+  tzVersion: string | null;
   startedAt: number;
   heartbeatAt: number;
   /** The node is dead once the store's clock passes this. */
@@ -320,9 +325,11 @@ export interface Store {
   // ---- cluster ---------------------------------------------------------------------------
   /**
    * Registers or refreshes a node: upserts it with heartbeatAt = the store's now and expiresAt =
-   * now + ttlMs, and forgets nodes dead for more than an hour. Returns the stored record.
+   * now + ttlMs, and forgets nodes dead for more than an hour. Returns the stored record. Every
+   * field given (tzVersion included) replaces the stored one, except startedAt, kept from the
+   * first heartbeat of the row.
    */
-  heartbeatNode(p: { node: Pick<ClusterNodeRecord, 'id' | 'address' | 'roles' | 'version' | 'startedAt'>; ttlMs: number }): Promise<ClusterNodeRecord>;
+  heartbeatNode(p: { node: Pick<ClusterNodeRecord, 'id' | 'address' | 'roles' | 'version' | 'tzVersion' | 'startedAt'>; ttlMs: number }): Promise<ClusterNodeRecord>;
   /** A node leaving cleanly: deletes it and ends its bucket leases at once, so others take them without waiting. */
   removeNode(p: { nodeId: string }): Promise<void>;
   /** Every node known, dead ones included (compare expiresAt with `now()`), ordered by id. */

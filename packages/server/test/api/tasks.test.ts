@@ -284,4 +284,34 @@ describe('previews', () => {
     expect(issues.find((i: { path: string }) => i.path === 'schedule.cron').code).toBe('INVALID_CRON');
     expect(issues.find((i: { path: string }) => i.path === 'schedule.timezone').code).toBe('UNKNOWN_TIMEZONE');
   });
+
+  it('previews cron fires past local year 3000, as far as a fixed rate goes', async () => {
+    const preview = (schedule: object, from: string) => h.call('POST', '/api/v1/schedules/preview', { body: { schedule, count: 3, from } });
+    const cron = await preview({ cron: '0 12 L 2 *' }, '2999-12-08T00:00:00Z');
+    expect(cron.statusCode).toBe(200);
+    expect(cron.json().fires).toEqual(['3000-02-28T12:00:00.000Z', '3001-02-28T12:00:00.000Z', '3002-02-28T12:00:00.000Z']);
+    const far = await preview({ cron: '0 12 L 2 *', timezone: 'Europe/Paris' }, '9999-12-08T00:00:00Z');
+    expect(far.json().fires).toEqual(['+010000-02-29T11:00:00.000Z', '+010001-02-28T11:00:00.000Z', '+010002-02-28T11:00:00.000Z']);
+    const every = await preview({ every: '365d', startAt: '9999-12-08T00:00:00Z' }, '9999-12-08T00:00:00Z');
+    expect(every.json().fires).toEqual(['+010000-12-07T00:00:00.000Z', '+010001-12-07T00:00:00.000Z', '+010002-12-07T00:00:00.000Z']);
+  });
+
+  it.each(['15 13 31W 4 *', '0 0 31 2 *', '0 0 30 2 *'])('refuses %s, which never matches, with INVALID_CRON (preview and create)', async (cron) => {
+    const preview = await h.call('POST', '/api/v1/schedules/preview', { body: { schedule: { cron } } });
+    expect(preview.statusCode).toBe(400);
+    expect(errorOf(preview).code).toBe('VALIDATION_FAILED');
+    expect(errorOf(preview).details.issues).toEqual([{ path: 'schedule.cron', code: 'INVALID_CRON', message: expect.stringContaining('never fires') }]);
+    const create = await h.call('POST', '/api/v1/tasks', { body: { name: 'never', schedule: { cron }, target: { type: 'http', url: 'http://127.0.0.1:9000/run' } } });
+    expect(create.statusCode).toBe(400);
+    expect(errorOf(create).details.issues).toEqual([{ path: 'schedule.cron', code: 'INVALID_CRON', message: expect.stringContaining('never fires') }]);
+  });
+
+  it('lists the fires strictly after "from", as /openapi.json says', async () => {
+    const res = await h.call('POST', '/api/v1/schedules/preview', { body: { schedule: { every: '1m', startAt: '2026-05-01T00:00:00Z' }, count: 2, from: '2026-05-01T00:01:00Z' } });
+    expect(res.json().fires).toEqual(['2026-05-01T00:02:00.000Z', '2026-05-01T00:03:00.000Z']);
+    const doc = (await h.call('GET', '/openapi.json', { token: null })).json();
+    const body = doc.paths['/api/v1/schedules/preview'].post.requestBody.content['application/json'].schema;
+    expect(body.properties.from.description).toContain('strictly after');
+    expect(JSON.stringify(doc)).not.toContain('first instant considered');
+  });
 });

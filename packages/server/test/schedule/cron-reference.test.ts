@@ -1,6 +1,7 @@
 /**
  * Checks cron fires against a slow, independent reference: random expressions (seeded), random
- * start instants in 2026–2028 (half of them close to a DST transition), several zones.
+ * start instants in 2026–2028 (half of them close to a DST transition), several zones; and some
+ * past croner's year-3000 search limit (around 3000 and 10000).
  *
  * The reference walks real time minute by minute (or second by second), reads the zone's wall
  * clock with Intl.DateTimeFormat, and matches the fields itself. It applies the documented DST
@@ -237,6 +238,22 @@ describe('cron fires match a brute-force reference', () => {
         const text = randomSecondExpression(random);
         const after = pick(random, switches) - 20 * MINUTE + Math.floor(random() * 90 * MINUTE) + int(random, 0, 999);
         check(text, zone, after, 30 * MINUTE, SECOND);
+      }
+    }
+  });
+
+  it('minute-level expressions past croner\'s year-3000 search limit, near DST switches too', () => {
+    const random = seededRandom(3000);
+    for (const zone of ['America/New_York', 'Australia/Lord_Howe', 'Europe/Berlin', 'UTC']) {
+      for (const [from, until] of [[Date.UTC(2999, 6, 1), Date.UTC(3001, 6, 1)], [Date.UTC(9999, 6, 1), Date.UTC(10_001, 6, 1)]] as const) {
+        const switches = transitions(zone, from, until);
+        expect(switches.length).toBe(zone === 'UTC' ? 0 : 4);
+        for (let i = 0; i < 10; i++) {
+          const text = randomMinuteExpression(random);
+          let after = from + Math.floor(random() * (until - from));
+          if (switches.length > 0 && i % 2 === 0) after = pick(random, switches) - 36 * HOUR + Math.floor(random() * 37 * HOUR);
+          check(text, zone, after, 2 * DAY, MINUTE);
+        }
       }
     }
   });

@@ -147,6 +147,15 @@ describe('nextFireAfter: cron', () => {
       .toEqual(['2026-03-01T00:00:00.000Z', '2026-04-01T00:00:00.000Z']);
   });
 
+  it('reads `?` in a day field as `*`: it does not make the field restricted', () => {
+    const from = ms('2026-02-01T00:00:00Z');
+    // Fridays only (not "every day OR Friday"), and the 13th only (not "the 13th OR any weekday").
+    expect(previewFires({ cron: '0 0 ? * 5', timezone: 'UTC' }, from, 6, ctx)).toEqual(previewFires({ cron: '0 0 * * 5', timezone: 'UTC' }, from, 6, ctx));
+    expect(isoList(previewFires({ cron: '0 0 ? * 5', timezone: 'UTC' }, from, 2, ctx))).toEqual(['2026-02-06T00:00:00.000Z', '2026-02-13T00:00:00.000Z']);
+    expect(previewFires({ cron: '0 0 13 * ?', timezone: 'UTC' }, from, 3, ctx)).toEqual(previewFires({ cron: '0 0 13 * *', timezone: 'UTC' }, from, 3, ctx));
+    expect(isoList(previewFires({ cron: '0 0 13 * ?', timezone: 'UTC' }, from, 2, ctx))).toEqual(['2026-02-13T00:00:00.000Z', '2026-03-13T00:00:00.000Z']);
+  });
+
   it('returns null for an expression that never matches', () => {
     expect(nextFireAfter({ cron: '0 0 30 2 *', timezone: 'UTC' }, ANCHOR, ctx)).toBeNull();
   });

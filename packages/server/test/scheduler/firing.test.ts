@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { LAST_FIRE_INSTANT } from '../../src/core/schedule/fire-range.ts';
 import { SchedulerHarness } from '../support/scheduler-harness.ts';
 
 let h: SchedulerHarness;
@@ -164,6 +165,21 @@ describe('firing', () => {
     expect((await next).scheduledAt).toBe(Date.parse('3000-02-28T12:00:00.000Z'));
     await h.ended((await next).runId);
     expect(await h.store.getTask(task.id)).toMatchObject({ state: 'active', nextFireAt: Date.parse('3001-02-28T12:00:00.000Z') });
+  });
+
+  it('completes a task whose next fire would lie past the last fire instant (year 275760), as documented', async () => {
+    h = await new SchedulerHarness({ start: new Date(LAST_FIRE_INSTANT - 1500).toISOString() }).start();
+    const task = await h.createTask({ name: 'end-of-time', schedule: { cron: '* * * * * *', timezone: 'Asia/Tokyo' } });
+    expect(task.nextFireAt).toBe(LAST_FIRE_INSTANT - 1000);
+    const fires: number[] = [];
+    h.scheduler.events.on('fire', (e) => fires.push(e.scheduledAt));
+    // The last fire is recorded in the same transaction that completes the task.
+    const last = h.next('fire', (e) => e.scheduledAt === LAST_FIRE_INSTANT);
+    await h.clock.advance(1500);
+    await h.ended((await last).runId);
+    await h.clock.advance(5000);
+    expect(fires).toEqual([LAST_FIRE_INSTANT - 1000, LAST_FIRE_INSTANT]);
+    expect(await h.store.getTask(task.id)).toMatchObject({ state: 'completed', nextFireAt: null, lastFireAt: LAST_FIRE_INSTANT });
   });
 
   it('times fixed-delay fires from the end of the previous run', async () => {

@@ -2,6 +2,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { NodeList } from '@ecron/contracts';
 import { BUCKET_COUNT } from '../../core/buckets.ts';
+import { clusterTzVersion } from '../../core/cluster-tz-version.ts';
 import type { Store } from '../../store/store.ts';
 import { BEARER_SECURITY } from '../auth.ts';
 import { ERROR_RESPONSES, NodeListSchema } from '../schemas.ts';
@@ -15,13 +16,14 @@ export async function listNodes(store: Store): Promise<NodeList> {
   const items = nodes.map((node) => {
     const held = live.filter((lease) => lease.owner === node.id);
     return {
-      id: node.id, address: node.address, roles: node.roles, version: node.version,
+      id: node.id, address: node.address, roles: node.roles, version: node.version, tzVersion: node.tzVersion,
       startedAt: iso(node.startedAt), heartbeatAt: iso(node.heartbeatAt), expiresAt: iso(node.expiresAt), alive: node.expiresAt > now,
       buckets: held.map((lease) => lease.bucket),
       leaseExpiresAt: held.length === 0 ? null : iso(Math.min(...held.map((lease) => lease.expiresAt))),
     };
   }).sort((a, b) => Number(b.alive) - Number(a.alive) || a.id.localeCompare(b.id));
-  return { items, buckets: { total: BUCKET_COUNT, unowned: BUCKET_COUNT - live.length } };
+  const clusterTz = clusterTzVersion(nodes.filter((node) => node.expiresAt > now));
+  return { items, buckets: { total: BUCKET_COUNT, unowned: BUCKET_COUNT - live.length }, clusterTzVersion: clusterTz };
 }
 
 export const nodeRoutes: FastifyPluginAsyncZod<{ store: Store }> = async (app, { store }) => {

@@ -21,8 +21,16 @@
  *
  * The mapping is monotonic, so the next fire after instant `a` is the image of the first matching
  * wall-clock value later than the latest wall clock shown up to `a`, and symmetrically backwards.
+ *
+ * No horizon: croner gives up searching forward at local year 3000, and backward 400 years before
+ * where it starts. The Gregorian calendar repeats exactly every 400 years (146,097 days, a whole
+ * number of weeks), so a wall-clock value outside [1800, 2200) is moved by whole 400-year cycles
+ * into that window, croner searches there (at least 400 years either way, a full cycle, so an
+ * expression that matches at all is found), and the result is moved back. Fires thus go on up to
+ * {@link LAST_FIRE_INSTANT}, as fixed-rate ones do.
  */
 import { Cron } from 'croner';
+import { LAST_FIRE_INSTANT } from './fire-range.ts';
 import { instantOfWallClock, latestWallClockUpTo } from './zone-clock.ts';
 
 /** Most Cron instances kept; the least recently used is dropped beyond this. */
@@ -51,14 +59,36 @@ function cronFor(expression: string): Cron {
   return cron;
 }
 
+/** 400 Gregorian years: 146,097 days, 20,871 weeks. Wall clocks one cycle apart show the same date and weekday. */
+export const GREGORIAN_CYCLE_MS = 146_097 * 86_400_000;
+/** croner is only asked about wall-clock values in [CRONER_WINDOW_START, CRONER_WINDOW_START + one cycle): 1800–2199. */
+const CRONER_WINDOW_START = Date.UTC(1800, 0, 1);
+/** A wall-clock value this far past the last fire instant still has a zone offset Intl can compute. */
+const WALL_CLOCK_MARGIN = 86_400_000;
+
+/** How many whole cycles to subtract from `wall` to bring it into croner's window. */
+function cyclesOutsideWindow(wall: number): number {
+  return Math.floor((wall - CRONER_WINDOW_START) / GREGORIAN_CYCLE_MS);
+}
+
+/** The wall-clock result of croner, as an instant; null past {@link LAST_FIRE_INSTANT}. */
+function fireOfWall(zone: string, wall: number): number | null {
+  if (wall > LAST_FIRE_INSTANT + WALL_CLOCK_MARGIN) return null;
+  const fire = instantOfWallClock(zone, wall);
+  return fire > LAST_FIRE_INSTANT ? null : fire;
+}
+
 /**
  * The first fire instant of `expression` in `zone` strictly after `after`, or null when the
- * expression never matches again (e.g. `0 0 30 2 *`). Fires fall on whole seconds.
+ * expression never matches again (e.g. `0 0 30 2 *`) or the next match is past
+ * {@link LAST_FIRE_INSTANT}. Fires fall on whole seconds.
  */
 export function nextCronFire(expression: string, zone: string, after: number): number | null {
+  if (after >= LAST_FIRE_INSTANT) return null;
   const latestWall = latestWallClockUpTo(zone, after);
-  const wall = cronFor(expression).nextRun(new Date(latestWall));
-  return wall === null ? null : instantOfWallClock(zone, wall.getTime());
+  const shift = cyclesOutsideWindow(latestWall) * GREGORIAN_CYCLE_MS;
+  const wall = cronFor(expression).nextRun(new Date(latestWall - shift));
+  return wall === null ? null : fireOfWall(zone, wall.getTime() + shift);
 }
 
 /**
@@ -66,7 +96,8 @@ export function nextCronFire(expression: string, zone: string, after: number): n
  * none.
  */
 export function previousCronFire(expression: string, zone: string, before: number): number | null {
-  const latestWall = latestWallClockUpTo(zone, before - 1);
-  const [wall] = cronFor(expression).previousRuns(1, new Date(latestWall + 1));
-  return wall === undefined ? null : instantOfWallClock(zone, wall.getTime());
+  const latestWall = latestWallClockUpTo(zone, Math.min(before, LAST_FIRE_INSTANT + 1) - 1);
+  const shift = cyclesOutsideWindow(latestWall) * GREGORIAN_CYCLE_MS;
+  const [wall] = cronFor(expression).previousRuns(1, new Date(latestWall + 1 - shift));
+  return wall === undefined ? null : fireOfWall(zone, wall.getTime() + shift);
 }

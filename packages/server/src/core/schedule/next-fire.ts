@@ -10,7 +10,9 @@
  *   its fire instant, so later fires are `every` apart;
  * - at: one instant; manual: never.
  *
- * Bounds: no fire before `startAt` and none after `endAt` (both inclusive).
+ * Bounds: no fire before `startAt` and none after `endAt` (both inclusive). No kind has a horizon
+ * short of {@link LAST_FIRE_INSTANT} (year 275760), the last instant a `Date` can hold; cron goes
+ * past croner's year-3000 search limit (see `cron-fires.ts`).
  *
  * DST rule for cron (both directions, every expression, every zone):
  * - a wall-clock time inside a spring-forward gap fires once, at the first instant after the gap:
@@ -23,6 +25,7 @@
  */
 import type { EverySchedule, Schedule } from '@ecron/contracts';
 import { nextCronFire, previousCronFire } from './cron-fires.ts';
+import { LAST_FIRE_INSTANT } from './fire-range.ts';
 
 /** What a schedule's fires depend on besides the schedule itself. */
 export interface ScheduleContext {
@@ -41,10 +44,10 @@ interface Bounds {
 }
 
 function boundsOf(schedule: Schedule): Bounds {
-  if ('manual' in schedule) return { start: Number.NEGATIVE_INFINITY, end: Number.POSITIVE_INFINITY };
+  if ('manual' in schedule) return { start: Number.NEGATIVE_INFINITY, end: LAST_FIRE_INSTANT };
   return {
     start: schedule.startAt === undefined ? Number.NEGATIVE_INFINITY : Date.parse(schedule.startAt),
-    end: schedule.endAt === undefined ? Number.POSITIVE_INFINITY : Date.parse(schedule.endAt),
+    end: schedule.endAt === undefined ? LAST_FIRE_INSTANT : Math.min(Date.parse(schedule.endAt), LAST_FIRE_INSTANT),
   };
 }
 
@@ -77,8 +80,8 @@ function nextUnbounded(schedule: Schedule, after: number, ctx: ScheduleContext):
 
 /**
  * The first nominal fire instant of `schedule` strictly after `after`, within the schedule's
- * `startAt`/`endAt` bounds; null when no fire is left (manual, a past `at`, past `endAt`, or a
- * cron expression that never matches again).
+ * `startAt`/`endAt` bounds; null when no fire is left (manual, a past `at`, past `endAt` or
+ * {@link LAST_FIRE_INSTANT}, or a cron expression that never matches again).
  */
 export function nextFireAfter(schedule: Schedule, after: number, ctx: ScheduleContext): number | null {
   const { start, end } = boundsOf(schedule);

@@ -8,8 +8,9 @@ import { BUCKET_COUNT, bucketOf } from '../../core/buckets.ts';
 import type { Store, StoreChange } from '../store.ts';
 import { audit, fireOf, newRun, seedDispatchedRun, seedTask, T0, taskRecord } from './fixtures.ts';
 
-const node = (id: string, extra: Partial<{ address: string | null; roles: string[] }> = {}) => ({
-  id, address: extra.address === undefined ? `http://${id}:7070` : extra.address, roles: extra.roles ?? ['api', 'scheduler'], version: '0.1.0', startedAt: T0,
+const node = (id: string, extra: Partial<{ address: string | null; roles: string[]; tzVersion: string | null }> = {}) => ({
+  id, address: extra.address === undefined ? `http://${id}:7070` : extra.address, roles: extra.roles ?? ['api', 'scheduler'], version: '0.1.0',
+  tzVersion: extra.tzVersion === undefined ? '2026c' : extra.tzVersion, startedAt: T0,
 });
 
 /**
@@ -45,6 +46,18 @@ export function describeCluster(ctx: { readonly store: Store }): void {
       expect(nodes[0]).toMatchObject({ address: null, roles: ['scheduler'] });
       await ctx.store.removeNode({ nodeId: 'node-b' });
       expect((await ctx.store.listNodes()).map((n) => n.id)).toEqual(['node-a']);
+    });
+
+    it('stores each node\'s tz version, replaced by every heartbeat; null for a node that reports none', async () => {
+      expect(await ctx.store.heartbeatNode({ node: node('node-a', { tzVersion: '2025c' }), ttlMs: 5000 })).toMatchObject({ id: 'node-a', tzVersion: '2025c' });
+      await ctx.store.heartbeatNode({ node: node('node-b', { tzVersion: null }), ttlMs: 5000 });
+      expect((await ctx.store.listNodes()).map((n) => [n.id, n.tzVersion])).toEqual([['node-a', '2025c'], ['node-b', null]]);
+      // A node restarted on another Node.js build under the same id reports its new version.
+      const again = await ctx.store.heartbeatNode({ node: { ...node('node-a', { tzVersion: '2026c' }), startedAt: T0 + 1000 }, ttlMs: 5000 });
+      expect(again).toMatchObject({ tzVersion: '2026c', startedAt: T0 });
+      const b = await ctx.store.heartbeatNode({ node: node('node-b', { tzVersion: '2026c' }), ttlMs: 5000 });
+      expect(b.tzVersion).toBe('2026c');
+      expect((await ctx.store.listNodes()).map((n) => [n.id, n.tzVersion])).toEqual([['node-a', '2026c'], ['node-b', '2026c']]);
     });
 
     it('removing a node ends its leases at once, so another node takes them over', async () => {

@@ -67,6 +67,7 @@ CREATE TABLE `cluster_nodes` (
   `started_at` bigint(20) NOT NULL,
   `heartbeat_at` bigint(20) NOT NULL,
   `expires_at` bigint(20) NOT NULL,
+  `tz_version` varchar(64) DEFAULT NULL,
   PRIMARY KEY (`id`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 

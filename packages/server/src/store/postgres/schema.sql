@@ -66,6 +66,7 @@ CREATE TABLE cluster_nodes (
   started_at bigint NOT NULL,
   heartbeat_at bigint NOT NULL,
   expires_at bigint NOT NULL,
+  tz_version text,
   CONSTRAINT cluster_nodes_pkey PRIMARY KEY (id)
 );
 

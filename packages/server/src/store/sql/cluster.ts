@@ -25,6 +25,7 @@ const toNode = (row: Row): ClusterNodeRecord => ({
   address: (row.address as string | null) ?? null,
   roles: (typeof row.roles === 'string' ? JSON.parse(row.roles) : row.roles) as string[],
   version: row.version as string,
+  tzVersion: (row.tz_version as string | null) ?? null,
   startedAt: Number(row.started_at),
   heartbeatAt: Number(row.heartbeat_at),
   expiresAt: Number(row.expires_at),
@@ -34,17 +35,17 @@ const toLease = (row: Row): BucketLease => ({
   bucket: Number(row.bucket), owner: row.owner as string, epoch: Number(row.epoch), expiresAt: Number(row.expires_at),
 });
 
-export async function heartbeatNode(ctx: SqlContext, p: { node: Pick<ClusterNodeRecord, 'id' | 'address' | 'roles' | 'version' | 'startedAt'>; ttlMs: number }): Promise<ClusterNodeRecord> {
+export async function heartbeatNode(ctx: SqlContext, p: { node: Pick<ClusterNodeRecord, 'id' | 'address' | 'roles' | 'version' | 'tzVersion' | 'startedAt'>; ttlMs: number }): Promise<ClusterNodeRecord> {
   const { node } = p;
   return inTransaction(ctx, async (trx) => {
     const now = await dbNow(ctx, trx);
     const roles = JSON.stringify(node.roles);
     // Only the node itself writes its row, so update-then-insert cannot race with another writer.
     const updated = await affected(trx, sql`UPDATE cluster_nodes SET address = ${node.address}, roles = ${roles}, version = ${node.version},
-      heartbeat_at = ${now}, expires_at = ${now + p.ttlMs} WHERE id = ${node.id}`);
+      tz_version = ${node.tzVersion}, heartbeat_at = ${now}, expires_at = ${now + p.ttlMs} WHERE id = ${node.id}`);
     if (updated === 0) {
-      await sql`INSERT INTO cluster_nodes (id, address, roles, version, started_at, heartbeat_at, expires_at)
-        VALUES (${node.id}, ${node.address}, ${roles}, ${node.version}, ${node.startedAt}, ${now}, ${now + p.ttlMs})`.execute(trx);
+      await sql`INSERT INTO cluster_nodes (id, address, roles, version, tz_version, started_at, heartbeat_at, expires_at)
+        VALUES (${node.id}, ${node.address}, ${roles}, ${node.version}, ${node.tzVersion}, ${node.startedAt}, ${now}, ${now + p.ttlMs})`.execute(trx);
     }
     await sql`DELETE FROM cluster_nodes WHERE expires_at < ${now - FORGET_DEAD_NODES_MS}`.execute(trx);
     return toNode((await firstRow(trx, sql`SELECT * FROM cluster_nodes WHERE id = ${node.id}`))!);

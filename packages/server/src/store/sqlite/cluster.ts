@@ -18,6 +18,7 @@ const toNode = (row: Row): ClusterNodeRecord => ({
   address: (row.address as string | null) ?? null,
   roles: JSON.parse(row.roles as string) as string[],
   version: row.version as string,
+  tzVersion: (row.tz_version as string | null) ?? null,
   startedAt: row.started_at as number,
   heartbeatAt: row.heartbeat_at as number,
   expiresAt: row.expires_at as number,
@@ -27,14 +28,14 @@ const toLease = (row: Row): BucketLease => ({
   bucket: row.bucket as number, owner: row.owner as string, epoch: row.epoch as number, expiresAt: row.expires_at as number,
 });
 
-export function heartbeatNode(conn: SqliteConnection, p: { node: Pick<ClusterNodeRecord, 'id' | 'address' | 'roles' | 'version' | 'startedAt'>; ttlMs: number }): ClusterNodeRecord {
+export function heartbeatNode(conn: SqliteConnection, p: { node: Pick<ClusterNodeRecord, 'id' | 'address' | 'roles' | 'version' | 'tzVersion' | 'startedAt'>; ttlMs: number }): ClusterNodeRecord {
   return conn.transaction(() => {
     const now = dbNow(conn);
     const { node } = p;
-    conn.statement(`INSERT INTO cluster_nodes (id, address, roles, version, started_at, heartbeat_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+    conn.statement(`INSERT INTO cluster_nodes (id, address, roles, version, tz_version, started_at, heartbeat_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (id) DO UPDATE SET address = excluded.address, roles = excluded.roles, version = excluded.version,
-      heartbeat_at = excluded.heartbeat_at, expires_at = excluded.expires_at`)
-      .run(node.id, node.address, JSON.stringify(node.roles), node.version, node.startedAt, now, now + p.ttlMs);
+      tz_version = excluded.tz_version, heartbeat_at = excluded.heartbeat_at, expires_at = excluded.expires_at`)
+      .run(node.id, node.address, JSON.stringify(node.roles), node.version, node.tzVersion, node.startedAt, now, now + p.ttlMs);
     conn.statement('DELETE FROM cluster_nodes WHERE expires_at < ?').run(now - FORGET_DEAD_NODES_MS);
     return toNode(conn.statement('SELECT * FROM cluster_nodes WHERE id = ?').get(node.id) as Row);
   });

@@ -89,7 +89,7 @@ CREATE TABLE cluster_nodes (
   started_at INTEGER NOT NULL,
   heartbeat_at INTEGER NOT NULL,
   expires_at INTEGER NOT NULL
-) STRICT;
+, tz_version TEXT) STRICT;
 
 CREATE TABLE cluster_secrets (
   name TEXT PRIMARY KEY NOT NULL,

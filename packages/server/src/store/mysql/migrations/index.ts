@@ -8,6 +8,7 @@ import * as changeLog from './0002_change_log.ts';
 import * as tasksLastRunStatus from './0003_tasks_last_run_status.ts';
 import * as executors from './0004_executors.ts';
 import * as taskNameSearch from './0005_task_name_search.ts';
+import * as nodeTzVersion from './0006_node_tz_version.ts';
 
 export const MYSQL_MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001_init': init,
@@ -15,4 +16,5 @@ export const MYSQL_MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0003_tasks_last_run_status': tasksLastRunStatus,
   '0004_executors': executors,
   '0005_task_name_search': taskNameSearch,
+  '0006_node_tz_version': nodeTzVersion,
 };

@@ -8,6 +8,7 @@ import * as runsFinishedIndex from './0002_runs_finished_index.ts';
 import * as cluster from './0003_cluster.ts';
 import * as executors from './0004_executors.ts';
 import * as taskNameSearch from './0005_task_name_search.ts';
+import * as nodeTzVersion from './0006_node_tz_version.ts';
 
 export const SQLITE_MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001_init': init,
@@ -15,6 +16,7 @@ export const SQLITE_MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0003_cluster': cluster,
   '0004_executors': executors,
   '0005_task_name_search': taskNameSearch,
+  '0006_node_tz_version': nodeTzVersion,
 };
 
 export const sqliteMigrationProvider: MigrationProvider = {
