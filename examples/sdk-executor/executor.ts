@@ -2,7 +2,7 @@
  * An executor service embedding the SDK (the README's example): joins group "billing", serves the
  * handler "report", and declares its own sharded task "nightly".
  *
- *   ECRON_TOKEN=$(cat .ecron/admin.token) node examples/sdk-executor/executor.ts
+ *   ECRON_TOKEN=$(cat .ecron/admin.token) npx node examples/sdk-executor/executor.ts   (Node 24: the system node may be older)
  */
 import { Executor, installSignalHandlers } from '@ecron/sdk';
 

@@ -61,6 +61,8 @@ export interface TasksApi {
   trigger(id: string, params?: Record<string, unknown>): Promise<RunResource>;
   pause(id: string): Promise<TaskResource>;
   resume(id: string): Promise<TaskResource>;
+  /** A copy of the task (its spec, target secret included) under another name, and namespace when given. */
+  clone(id: string, as: { name: string; namespace?: string }): Promise<TaskResource>;
   /** Creates the task, or replaces the spec of the task with its namespace and name. */
   upsert(spec: TaskSpecInput): Promise<TaskResource>;
 }
@@ -114,6 +116,7 @@ export class EcronClient {
         await call('DELETE', `/api/v1/tasks/${enc(id)}`);
       },
       trigger: (id, params) => call('POST', `/api/v1/tasks/${enc(id)}/trigger`, { body: params === undefined ? {} : { params } }),
+      clone: (id, as) => call('POST', `/api/v1/tasks/${enc(id)}/clone`, { body: as }),
       pause: (id) => call('POST', `/api/v1/tasks/${enc(id)}/pause`),
       resume: (id) => call('POST', `/api/v1/tasks/${enc(id)}/resume`),
       upsert: (spec) => this.#upsert(spec),

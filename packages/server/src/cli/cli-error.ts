@@ -1,5 +1,6 @@
 /**
- * An error the CLI reports as one line `ecron: CODE: message`. `code` is a stable code: one of the
+ * An error the CLI reports as one line `ecron: CODE: message` (with `--json`, as the API's
+ * `{ "error": { code, message, details? } }`). `code` is a stable code: one of the
  * registry in `@ecron/contracts` (as the server answered it), or a CLI-side code.
  */
 export class CliError extends Error {

@@ -10,7 +10,7 @@ import { registerTaskCommands } from './commands/task.ts';
 import { registerNodeCommands } from './commands/node.ts';
 import { registerTokenCommands } from './commands/token.ts';
 import { type CliIo, DEFAULT_SERVER, explainAuthError } from './context.ts';
-import { formatError } from './output.ts';
+import { formatError, formatJsonError } from './output.ts';
 import { VERSION } from '../version.ts';
 
 /** The command groups that only talk to a server over HTTP. */
@@ -28,11 +28,27 @@ function commandName(args: readonly string[]): string | undefined {
 }
 
 /**
+ * True when the arguments ask for `--json` (before any `--`): failures are then printed in the
+ * API's JSON error form, even those found before a command runs (usage errors).
+ */
+export function wantsJson(args: readonly string[]): boolean {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] ?? '';
+    if (arg === '--') return false;
+    if (arg === '--server' || arg === '--token') i++;
+    else if (arg === '--json') return true;
+  }
+  return false;
+}
+
+/**
  * The `ecron` program. Its commands write through `io`; nothing here exits the process.
  * `start` (and the whole server behind it) is loaded only when the arguments may need it, so that
  * client commands start fast and do not depend on the server's modules.
  */
 export async function buildProgram(io: CliIo, args: readonly string[], ctx: CliContext = new CliContext(io)): Promise<Command> {
+  // With --json, commander's usage errors are not written here: `report` prints them as JSON.
+  const json = wantsJson(args);
   const program = new Command('ecron')
     .description('ecron: a distributed task scheduler')
     .version(VERSION, '-V, --version', 'print the version')
@@ -41,11 +57,11 @@ export async function buildProgram(io: CliIo, args: readonly string[], ctx: CliC
     .option('--json', 'print the raw JSON result only')
     // These settings are inherited by every command created below.
     .configureHelp({ showGlobalOptions: true })
-    .showHelpAfterError('(add --help for usage)')
+    .showHelpAfterError(json ? false : '(add --help for usage)')
     .configureOutput({
       writeOut: (text) => io.stdout(text),
       writeErr: (text) => io.stderr(text),
-      outputError: (text, write) => write(`ecron: ${text.replace(/^error: /, '')}`),
+      outputError: (text, write) => { if (!json) write(`ecron: ${commanderMessage(text)}`); },
     })
     .exitOverride();
   if (!CLIENT_COMMANDS.has(commandName(args) ?? '')) {
@@ -61,24 +77,38 @@ export async function buildProgram(io: CliIo, args: readonly string[], ctx: CliC
   return program;
 }
 
-/** Turns anything thrown by a command into the stderr text and exit code. */
-function report(error: unknown, ctx: CliContext, io: CliIo): number {
+/** A commander error message without its `error: ` prefix. */
+function commanderMessage(text: string): string {
+  return text.replace(/^error: /, '');
+}
+
+/** Commander's errors that are help or version output, not failures to report. */
+const COMMANDER_OUTPUT = new Set(['commander.help', 'commander.helpDisplayed', 'commander.version']);
+
+/**
+ * Turns anything thrown by a command into the stderr text and exit code: one line
+ * `ecron: CODE: message`, or with `--json` the API's form `{ "error": { code, message, details? } }`.
+ */
+function report(error: unknown, ctx: CliContext, io: CliIo, json: boolean): number {
   if (error instanceof CommanderError) {
-    // Commander has already written its message (or the help/version text).
-    return error.exitCode === 0 ? 0 : 2;
+    // Without --json, commander has already written its message (or the help/version text).
+    const exitCode = error.exitCode === 0 ? 0 : 2;
+    if (json && exitCode !== 0 && !COMMANDER_OUTPUT.has(error.code)) {
+      io.stderr(formatJsonError(new CliError('USAGE', commanderMessage(error.message).trim(), { exitCode })));
+    }
+    return exitCode;
   }
   const explained = explainAuthError(error, ctx.session);
-  if (explained instanceof CliError) {
-    io.stderr(formatError(explained));
-    return explained.exitCode;
+  let failure: unknown = explained;
+  if (!(explained instanceof CliError)) {
+    // An error with a stable code from elsewhere in ecron (EcronError) keeps its code.
+    const coded = explained as { code?: unknown; message?: unknown; details?: unknown } | null;
+    if (typeof coded?.code === 'string' && /^[A-Z][A-Z0-9_]+$/.test(coded.code) && typeof coded.message === 'string') {
+      failure = new CliError(coded.code, coded.message, { details: coded.details });
+    }
   }
-  // An error with a stable code from elsewhere in ecron (EcronError) keeps its code.
-  const coded = explained as { code?: unknown; message?: unknown; details?: unknown } | null;
-  if (typeof coded?.code === 'string' && /^[A-Z][A-Z0-9_]+$/.test(coded.code) && typeof coded.message === 'string') {
-    io.stderr(formatError(new CliError(coded.code, coded.message, { details: coded.details })));
-  } else {
-    io.stderr(formatError(explained));
-  }
+  io.stderr(json ? formatJsonError(failure) : formatError(failure));
+  if (explained instanceof CliError) return explained.exitCode;
   if (io.env.ECRON_DEBUG && explained instanceof Error && explained.stack) io.stderr(`${explained.stack}\n`);
   return 1;
 }
@@ -91,7 +121,7 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
     await program.parseAsync([...argv], { from: 'node' });
     return 0;
   } catch (error) {
-    return report(error, ctx, io);
+    return report(error, ctx, io, ctx.session?.json === true || wantsJson(argv.slice(2)));
   }
 }
 

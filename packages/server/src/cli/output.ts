@@ -85,3 +85,14 @@ export function formatError(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   return `ecron: INTERNAL: ${message}\n`;
 }
+
+/**
+ * The text written to stderr for a failure under `--json`: the API's error form
+ * `{ "error": { "code", "message", "details"? } }`, printed as `--json` prints results.
+ */
+export function formatJsonError(error: unknown): string {
+  const { code, message, details } = error instanceof CliError
+    ? error
+    : { code: 'INTERNAL', message: error instanceof Error ? error.message : String(error), details: undefined };
+  return `${JSON.stringify({ error: { code, message, ...(details === undefined ? {} : { details }) } }, null, 2)}\n`;
+}

@@ -35,6 +35,11 @@ export interface SchedulePreview {
 
 export interface TaskService {
   create(caller: Caller, input: unknown): Promise<TaskRecord>;
+  /**
+   * A new task with the spec of task `id` (its target's secret included) under another name, and
+   * in `namespace` when given: created as by {@link create}, so it fires on its own schedule.
+   */
+  clone(caller: Caller, id: string, as: { name: string; namespace?: string }): Promise<TaskRecord>;
   /** Throws TASK_NOT_FOUND when the task does not exist or lies outside the caller's scope. */
   get(caller: Caller, id: string): Promise<TaskRecord>;
   list(caller: Caller, query: ListTasksQuery): Promise<Page<TaskRecord>>;
@@ -76,7 +81,12 @@ export function createTaskService(deps: { store: Store; control: RunControl; clo
     }
   }
 
-  return {
+  const service: TaskService = {
+    async clone(caller, id, as) {
+      const source = await load(caller, id);
+      return service.create(caller, { ...source.spec, name: as.name, namespace: as.namespace ?? source.namespace });
+    },
+
     async create(caller, input) {
       const spec = normalizeNewSpec(parseTaskSpec(input));
       checkNamespace(caller, spec.namespace);
@@ -190,4 +200,5 @@ export function createTaskService(deps: { store: Store; control: RunControl; clo
       return previewSchedule(task.spec.schedule, clock.now(), count, task.anchorAt);
     },
   };
+  return service;
 }

@@ -315,3 +315,29 @@ describe('previews', () => {
     expect(JSON.stringify(doc)).not.toContain('first instant considered');
   });
 });
+
+describe('clone', () => {
+  it('copies a task under a new name, its secret included, and refuses a taken name, a bad name and a viewer', async () => {
+    const source = await h.createTask({ name: 'nightly', description: 'the report', params: { day: 'mon' }, schedule: { cron: '0 30 2 * * *', timezone: 'Asia/Shanghai' }, target: { type: 'http', url: `${h.executorUrl}/run`, secret: 'per-task-secret-0123456789' } });
+    const res = await h.call('POST', `/api/v1/tasks/${source.id}/clone`, { body: { name: 'nightly-copy', namespace: 'other' } });
+    expect(res.statusCode).toBe(201);
+    const copy = res.json();
+    expect(copy).toMatchObject({ name: 'nightly-copy', namespace: 'other', revision: 1, state: 'active', lastRunStatus: null });
+    expect(copy.id).not.toBe(source.id);
+    expect(copy.spec).toMatchObject({ description: 'the report', params: { day: 'mon' }, schedule: { cron: '0 30 2 * * *', timezone: 'Asia/Shanghai' } });
+    expect(copy.nextFireAt).toBe(source.nextFireAt);
+    const stored = await h.store.getTask(copy.id);
+    expect(stored!.spec.target).toMatchObject({ type: 'http', secret: 'per-task-secret-0123456789' });
+
+    const taken = await h.call('POST', `/api/v1/tasks/${source.id}/clone`, { body: { name: 'nightly' } });
+    expect(taken.statusCode).toBe(409);
+    expect(errorOf(taken).code).toBe('TASK_NAME_TAKEN');
+    const bad = await h.call('POST', `/api/v1/tasks/${source.id}/clone`, { body: { name: 'has space', extra: 1 } });
+    expect(bad.statusCode).toBe(400);
+    const viewer = await h.call('POST', `/api/v1/tasks/${source.id}/clone`, { body: { name: 'x' }, token: (await h.token('viewer')).secret });
+    expect(viewer.statusCode).toBe(403);
+    const scoped = await h.call('POST', `/api/v1/tasks/${source.id}/clone`, { body: { name: 'y', namespace: 'elsewhere' }, token: (await h.token('editor', ['default'])).secret });
+    expect(scoped.statusCode).toBe(403);
+    expect((await h.store.listTasks({ limit: 100 })).items.map((t) => t.name).sort()).toEqual(['nightly', 'nightly-copy']);
+  });
+});

@@ -170,6 +170,27 @@ describe('ecron CLI: commands send what the API expects', () => {
     expect(plain.stdout).toBe(`triggered task default/nightly-report: run ${RUN_ID} (pending)\n`);
   });
 
+  it('task trigger --param sends a VALUE that parses as JSON as that value, anything else as a string', async () => {
+    const result = await cli(['task', 'trigger', TASK_ID,
+      '--param', 'steps=8', '--param', 'flag=true', '--param', 'x={"a":1}', '--param', 'list=[1,"b"]', '--param', 'none=null',
+      '--param', 's="8"', '--param', 'word=daily', '--param', 'half={"a":', '--param', 'empty=', '--json']);
+    expect(result.code).toBe(0);
+    const trigger = stub.requests.find((r) => r.path.endsWith('/trigger'));
+    expect(trigger?.body).toStrictEqual({
+      params: { steps: 8, flag: true, x: { a: 1 }, list: [1, 'b'], none: null, s: '8', word: 'daily', half: '{"a":', empty: '' },
+    });
+    // --param still overrides --params, with its JSON value.
+    await cli(['task', 'trigger', TASK_ID, '--params', '{"steps":"5"}', '--param', 'steps=8']);
+    expect(stub.requests.at(-1)?.body).toStrictEqual({ params: { steps: 8 } });
+  });
+
+  it('task trigger --help says how --param values are read and how to force a string', async () => {
+    const result = await cli(['task', 'trigger', '--help']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('--param steps=8            steps: 8 (a number)');
+    expect(result.stdout).toContain(`--param 'id="8"'           id: "8" (a string)`);
+  });
+
   it('task delete asks for --yes when stdin is not a terminal, and deletes with it', async () => {
     const refused = await cli(['task', 'delete', TASK_ID]);
     expect(refused.code).toBe(2);
@@ -337,7 +358,7 @@ describe('ecron CLI: errors', () => {
     const result = await cli(['run', 'cancel', RUN_ID, '--json']);
     expect(result.code).toBe(1);
     expect(result.stdout).toBe('');
-    expect(result.stderr).toBe('ecron: RUN_ALREADY_FINISHED: the run has already finished\n');
+    expect(JSON.parse(result.stderr)).toEqual({ error: { code: 'RUN_ALREADY_FINISHED', message: 'the run has already finished' } });
   });
 
   it('reports an answer that is not the ecron API as UNEXPECTED_RESPONSE', async () => {

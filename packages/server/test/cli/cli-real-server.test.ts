@@ -105,10 +105,10 @@ describe('ecron CLI against the real API', () => {
   it('triggers a task with params, lists its runs and shows the finished run', async () => {
     h.executor.behaviours.set('/ok', () => ({ status: 200, body: { rows: 42 } }));
     const task = await h.createTask({ name: 'on-demand', target: { type: 'http', url: `${h.executorUrl}/ok` }, params: { size: 1 } });
-    const triggered = await ecron(['task', 'trigger', 'default/on-demand', '--param', 'size=2', '--params', '{"deep":{"a":1}}', '--json']);
+    const triggered = await ecron(['task', 'trigger', 'default/on-demand', '--param', 'size=2', '--param', 'label="2"', '--params', '{"deep":{"a":1}}', '--json']);
     expect(triggered.code).toBe(0);
     const run = JSON.parse(triggered.stdout);
-    expect(run).toMatchObject({ taskId: task.id, trigger: 'manual', params: { size: '2', deep: { a: 1 } } });
+    expect(run).toMatchObject({ taskId: task.id, trigger: 'manual', params: { size: 2, label: '2', deep: { a: 1 } } });
     await h.ended(run.id);
 
     const runs = await ecron(['run', 'list', '--task', 'on-demand']);
@@ -119,6 +119,32 @@ describe('ecron CLI against the real API', () => {
     expect(shown.stdout).toMatch(/^attempts:\n {2}# +STATUS/m);
     const missing = await ecron(['run', 'get', 'no-such-run']);
     expect(missing.stderr).toMatch(/^ecron: RUN_NOT_FOUND: /);
+  });
+
+  it('reruns a finished run with its params or edited ones, and clones a task', async () => {
+    h.executor.behaviours.set('/ok', () => ({ status: 200, body: {} }));
+    const task = await h.createTask({ name: 'repeatable', target: { type: 'http', url: `${h.executorUrl}/ok` }, params: { size: 1, day: 'mon' } });
+    const first = (await h.call('POST', `/api/v1/tasks/${task.id}/trigger`, { body: { params: { size: 2 } } })).json();
+    await h.ended(first.id);
+
+    const same = await ecron(['run', 'rerun', first.id]);
+    expect(same.code).toBe(0);
+    expect(same.stdout).toMatch(new RegExp(`^run ${first.id} runs again as run \\S+ \\(dispatched\\)\n$`));
+    const edited = await ecron(['run', 'rerun', first.id, '--param', 'size=3', '--json']);
+    expect(JSON.parse(edited.stdout)).toMatchObject({ taskId: task.id, trigger: 'manual', params: { size: 3, day: 'mon' } });
+    const replaced = await ecron(['run', 'rerun', first.id, '--params', '{"only":true}', '--json']);
+    expect(JSON.parse(replaced.stdout).params).toEqual({ only: true });
+    const active = (await h.call('POST', `/api/v1/tasks/${task.id}/trigger`)).json();
+    await h.executor.next((r) => r.body.runId === active.id);
+    const bad = await ecron(['run', 'rerun', first.id, '--param', 'nokey']);
+    expect(bad.code).toBe(2);
+
+    const cloned = await ecron(['task', 'clone', 'repeatable', '--name', 'repeatable-2', '--json']);
+    expect(cloned.code).toBe(0);
+    expect(JSON.parse(cloned.stdout)).toMatchObject({ name: 'repeatable-2', namespace: 'default', spec: { params: { size: 1, day: 'mon' } } });
+    const taken = await ecron(['task', 'clone', 'repeatable', '--name', 'repeatable-2']);
+    expect(taken.code).toBe(1);
+    expect(taken.stderr).toMatch(/^ecron: TASK_NAME_TAKEN: /);
   });
 
   it('follows the log stream of a running run, line by line, across a dropped connection, until it finishes', async () => {

@@ -96,11 +96,11 @@ describe('ecron CLI: an unreachable server', () => {
     expect(fromFlag.stderr).toContain(`cannot reach http://127.0.0.1:${other}:`);
   });
 
-  it('reports --json failures on stderr too, with nothing on stdout', async () => {
+  it('reports --json failures on stderr too, in the API error form, with nothing on stdout', async () => {
     const port = await closedPort();
     const result = await runCli(['token', 'list', '--json', '--server', `http://127.0.0.1:${port}`]);
     expect(result.code).toBe(1);
     expect(result.stdout).toBe('');
-    expect(result.stderr).toMatch(/^ecron: SERVER_UNREACHABLE: /);
+    expect(JSON.parse(result.stderr)).toEqual({ error: { code: 'SERVER_UNREACHABLE', message: `cannot reach http://127.0.0.1:${port}: connection refused` } });
   });
 });

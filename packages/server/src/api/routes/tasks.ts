@@ -33,6 +33,21 @@ export const taskRoutes: FastifyPluginAsyncZod<TaskRoutesOptions> = async (app, 
     return reply.status(201).send(toTaskResource(task));
   });
 
+  app.post('/tasks/:id/clone', {
+    config: { access: 'editor' },
+    schema: {
+      summary: 'Create a copy of a task under another name', tags, security: BEARER_SECURITY,
+      description: 'The copy has the spec of the task (its target secret included) with the given name, in the given namespace or the task\'s own; '
+        + 'it is a new task (revision 1, no runs) that fires on its own schedule. TASK_NAME_TAKEN when the name is in use.',
+      params: IdParams,
+      body: z.strictObject({ name: TaskSpecSchema.shape.name, namespace: TaskSpecSchema.shape.name.optional() }),
+      response: { 201: TaskResourceSchema, ...ERROR_RESPONSES },
+    },
+  }, async (request, reply) => {
+    const task = await tasks.clone(callerOf(request), request.params.id, request.body);
+    return reply.status(201).send(toTaskResource(task));
+  });
+
   app.get('/tasks', {
     config: { access: 'viewer' },
     schema: {

@@ -1,7 +1,8 @@
 import { type Command, Option } from 'commander';
 import type { RunLogResource, RunResource } from '@ecron/contracts';
 import type { ApiClient } from '../api-client.ts';
-import { type CliContext, integerOption, listPages, moreHint } from '../command-support.ts';
+import { type CliContext, collect, integerOption, listPages, moreHint } from '../command-support.ts';
+import { PARAM_HELP, PARAM_OPTION_HELP, runParams } from '../run-params.ts';
 import { followRunLog } from '../log-follow.ts';
 import { formatDuration, printJson } from '../output.ts';
 import { logLine, runDetails, runTable } from '../resource-views.ts';
@@ -93,6 +94,24 @@ export function registerRunCommands(program: Command, ctx: CliContext): void {
         },
       });
       if (!session.json) ctx.io.stderr(`run ${id} ${end.status}${end.error ? `: ${end.error}` : ''}\n`);
+    });
+
+  run.command('rerun')
+    .description('run a finished run again: a new run of its task with the same params, or edited ones')
+    .argument('<id>', 'run id')
+    .option('--param <key=value>', `${PARAM_OPTION_HELP}; set on top of the run's params`, collect)
+    .option('--params <json>', 'the new run\'s params as a JSON object, in place of the run\'s (--param entries override it)')
+    .addHelpText('after', PARAM_HELP)
+    .action(async (id: string, options: { param?: string[]; params?: string }, command: Command) => {
+      runParams(options); // usage errors before any request
+      const session = ctx.open(command);
+      const base = options.param?.length && options.params === undefined
+        ? (await session.api.request<RunResource>({ path: runPath(id) })).params
+        : undefined;
+      const params = runParams(options, base);
+      const result = await session.api.request<RunResource>({ method: 'POST', path: runPath(id, '/rerun'), body: params ? { params } : {} });
+      if (session.json) return printJson(ctx.io, result);
+      ctx.io.stdout(`run ${id} runs again as run ${result.id} (${result.status})\n`);
     });
 
   run.command('cancel')

@@ -1,6 +1,7 @@
 import { type Command, Option } from 'commander';
 import type { RunResource, TaskResource } from '@ecron/contracts';
 import { CliError, usageError } from '../cli-error.ts';
+import { PARAM_HELP, PARAM_OPTION_HELP, runParams } from '../run-params.ts';
 import { type CliContext, collect, integerOption, listPages, moreHint } from '../command-support.ts';
 import { formatInstant, printJson } from '../output.ts';
 import { taskDetails, taskLabel, taskTable } from '../resource-views.ts';
@@ -9,27 +10,6 @@ import { resolveTask, taskPath } from '../task-ref.ts';
 import { RUN_STATUSES, TASK_STATES } from '../vocabulary.ts';
 
 const REF_HELP = 'task id, NAME or NAMESPACE/NAME';
-
-/** `--params '{"a":1}'` then `--param k=v` on top. */
-function triggerParams(options: { param?: string[]; params?: string }): Record<string, unknown> | undefined {
-  let params: Record<string, unknown> | undefined;
-  if (options.params !== undefined) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(options.params);
-    } catch (error) {
-      throw usageError(`--params is not valid JSON: ${(error as Error).message}`);
-    }
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw usageError('--params must be a JSON object');
-    params = { ...(parsed as Record<string, unknown>) };
-  }
-  for (const pair of options.param ?? []) {
-    const eq = pair.indexOf('=');
-    if (eq <= 0) throw usageError(`--param "${pair}" must be KEY=VALUE`);
-    params = { ...params, [pair.slice(0, eq)]: pair.slice(eq + 1) };
-  }
-  return params;
-}
 
 /** A fire as the preview lists it, with the local time in the task's zone when that is not UTC. */
 function previewLine(fire: unknown, timezone: string | undefined): string {
@@ -89,6 +69,21 @@ export function registerTaskCommands(program: Command, ctx: CliContext): void {
       ctx.io.stdout(taskDetails(found, stringify));
     });
 
+  task.command('clone')
+    .description('create a copy of a task under another name (its spec, target secret included)')
+    .argument('<ref>', REF_HELP)
+    .requiredOption('--name <name>', 'the name of the copy')
+    .option('--namespace <namespace>', 'the namespace of the copy (default: the task\'s own)')
+    .action(async (ref: string, options: { name: string; namespace?: string }, command: Command) => {
+      const session = ctx.open(command);
+      const found = await resolveTask(session.api, ref);
+      const copy = await session.api.request<TaskResource>({
+        method: 'POST', path: taskPath(found.id, '/clone'), body: { name: options.name, ...(options.namespace ? { namespace: options.namespace } : {}) },
+      });
+      if (session.json) return printJson(ctx.io, copy);
+      ctx.io.stdout(`cloned task ${taskLabel(found)} as ${taskLabel(copy)} (${copy.id})\n`);
+    });
+
   task.command('update')
     .description('replace the spec of a task (a new revision)')
     .argument('<ref>', REF_HELP)
@@ -106,10 +101,11 @@ export function registerTaskCommands(program: Command, ctx: CliContext): void {
   task.command('trigger')
     .description('run a task now')
     .argument('<ref>', REF_HELP)
-    .option('--param <key=value>', 'a run parameter (repeatable; a string value)', collect)
+    .option('--param <key=value>', PARAM_OPTION_HELP, collect)
     .option('--params <json>', 'run parameters as a JSON object (--param entries override it)')
+    .addHelpText('after', PARAM_HELP)
     .action(async (ref: string, options: { param?: string[]; params?: string }, command: Command) => {
-      const params = triggerParams(options);
+      const params = runParams(options);
       const session = ctx.open(command);
       const found = await resolveTask(session.api, ref);
       const run = await session.api.request<RunResource>({ method: 'POST', path: taskPath(found.id, '/trigger'), body: params ? { params } : {} });
