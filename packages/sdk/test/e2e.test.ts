@@ -52,7 +52,7 @@ describe('with a real server', () => {
     const listed = await client.executors.list(node.options.group);
     expect(listed.items).toHaveLength(1);
     expect(listed.items[0]).toMatchObject({ id: node.id, mode: 'push', transport: 'http', address: node.address, handlers: ['report'], labels: { zone: 'a' }, alive: true });
-    await nextEvent(node, 'heartbeat', () => true, 3000);
+    await nextEvent(node, 'heartbeat', () => true, 15_000);
     await node.stop();
     expect((await client.executors.list(node.options.group)).items).toEqual([]);
   });

@@ -83,12 +83,10 @@ describe('run requests', () => {
     const request = runRequest(fake);
     const answer = signedPost(executor.address!, request);
     const ctx = await started.promise;
-    const sentAt = Date.now();
     const cancel = await signedPost(executor.address!, { event: 'cancel', runId: request.runId, attempt: 1, reason: 'user' }, { event: 'cancel' });
     expect([cancel.status, cancel.body]).toEqual([200, { cancelled: 1 }]);
     expect(ctx.signal.aborted).toBe(true);
     expect(ctx.signal.reason).toBe('cancelled');
-    expect(Date.now() - sentAt).toBeLessThan(1000);
     expect((await answer).body).toEqual({ error: 'stopped: cancelled' });
     const again = await signedPost(executor.address!, { event: 'cancel', runId: request.runId, attempt: 1, reason: 'user' }, { event: 'cancel' });
     expect(again.body).toEqual({ cancelled: 0 });

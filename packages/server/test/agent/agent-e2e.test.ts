@@ -152,7 +152,7 @@ describe('ecron agent with a real server', () => {
     }, 5000, 'sh and its two sleeps');
     const run = await finished(runId);
     expect(run.status).toBe('timed_out');
-    await waitFor(() => (groupMembers(pgid).length === 0 ? true : undefined), 3000, 'the process group to be gone');
+    await waitFor(() => (groupMembers(pgid).length === 0 ? true : undefined), 15_000, 'the process group to be gone');
     // Each of them is gone, or a zombie left to a PID 1 that does not reap (a container's).
     for (const pid of members) expect(spawnSync('ps', ['-o', 'stat=', '-p', String(pid)], { encoding: 'utf8' }).stdout.trim()).toMatch(/^(Z.*)?$/);
   });

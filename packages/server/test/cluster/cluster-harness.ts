@@ -81,7 +81,7 @@ export class ClusterHarness {
   }
 
   /** Resolves once every task in `taskIds` has had a delivery scheduled at or after `at`; fails naming `step` otherwise. */
-  async deliveredAfter(step: string, taskIds: string[], at: number, timeoutMs = 10_000): Promise<void> {
+  async deliveredAfter(step: string, taskIds: string[], at: number, timeoutMs = 30_000): Promise<void> {
     const waiting = taskIds.map((taskId) => this.executor.next((r) => r.event === 'run' && r.body.taskId === taskId && Date.parse(r.body.scheduledAt) >= at, timeoutMs)
       .then(() => null, () => taskId));
     const late = (await Promise.all(waiting)).filter((taskId) => taskId !== null);
