@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import react from '@vitejs/plugin-react';
 import { defineConfig, type Plugin } from 'vite';
@@ -11,7 +11,8 @@ function precompress(): Plugin {
     name: 'ecron-precompress',
     apply: 'build',
     configResolved(config) {
-      outDir = config.build.outDir;
+      // `--outDir` may name any directory (the console's tests build into a temporary one).
+      outDir = resolve(config.root, config.build.outDir);
     },
     closeBundle() {
       const assets = join(outDir, 'assets');

@@ -11,8 +11,13 @@ export const viewerZone = (): string => Intl.DateTimeFormat().resolvedOptions().
 
 export function formatInstant(iso: string | null | undefined, zone = viewerZone(), withMs = false): string {
   if (!iso) return '—';
+  return instantParts(iso, zone, withMs).join(' ');
+}
+
+/** {@link formatInstant} in two parts, the date and time and the zone, so that a narrow column can break the line between them. */
+export function instantParts(iso: string, zone = viewerZone(), withMs = false): [dateTime: string, zone: string] {
   const value = dayjs(iso).tz(zone);
-  return `${value.format(withMs ? 'YYYY-MM-DD HH:mm:ss.SSS' : 'YYYY-MM-DD HH:mm:ss')} ${zoneLabel(value.utcOffset(), zone)}`;
+  return [value.format(withMs ? 'YYYY-MM-DD HH:mm:ss.SSS' : 'YYYY-MM-DD HH:mm:ss'), zoneLabel(value.utcOffset(), zone)];
 }
 
 function zoneLabel(offsetMinutes: number, zone: string): string {

@@ -6,6 +6,7 @@ import { ApiError } from './api.ts';
 import { App } from './App.tsx';
 import { AuthProvider } from './auth.tsx';
 import './i18n.ts';
+import './global.css';
 
 const queryClient = new QueryClient({
   defaultOptions: {

@@ -2,13 +2,18 @@
  * The web console end to end, in headless Debian Chromium driven by playwright-core, against a
  * real `ecron start` process and a real HTTP executor (which checks every request's signature
  * with DATA_DIR/signing.key); executor nodes are registered in pull mode and answered through the
- * poll API. Takes the screenshots in docs/images/.
+ * poll API.
+ *
+ * The console is built for the tests, in production mode as `npm run build` makes it, into a
+ * temporary directory the server is pointed at (ECRON_CONSOLE_DIR): packages/console/dist, the
+ * build `ecron start` serves, is left alone. Screenshots go to packages/console/test-output/
+ * (ignored by git); `npm run docs:images` copies the ones the docs show into docs/images/.
  *
  * Chromium comes from apt (`apt-get install chromium`, as .ci/run does). Without it the suite is
  * skipped locally, and fails under CI=true.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
@@ -18,8 +23,17 @@ import { TestExecutor, type ReceivedRequest } from '../../server/test/support/te
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const IMAGES = join(ROOT, 'docs/images');
+/** Screenshots of this run (ignored by git; `npm run docs:images` copies some into docs/images/). */
+const SCREENSHOTS = join(ROOT, 'packages/console/test-output/screenshots');
+/** The build `ecron start` serves by default: the tests must not touch it. */
+const SERVED_DIST = join(ROOT, 'packages/console/dist');
+/** Tracked images of the docs: only `npm run docs:images` writes them. */
+const DOCS_IMAGES = join(ROOT, 'docs/images');
+/** Appended to the test build's index.html: the page served must be that build's. */
+const BUILD_MARK = '<!-- ecron console e2e build -->';
 const ADMIN_TOKEN = 'ecr_console_e2e_admin_token_0123456789';
+/** Longer than the task list shows on a line. */
+const DESCRIPTION = 'Pings the orders service every two seconds and records its answer, so that an outage shows on the dashboard within seconds.';
 const UI_TIMEOUT = 20_000;
 /** A full-page screenshot waits for fonts and layout: slow on a busy 2-vCPU machine (it once took over 20 s at load 10). */
 const SCREENSHOT_TIMEOUT = 60_000;
@@ -29,6 +43,13 @@ if (!haveChromium && process.env.CI === 'true') {
   throw new Error(`chromium is not installed at ${CHROMIUM}: the console tests need it in CI (apt-get install -y chromium)`);
 }
 if (!haveChromium) console.warn(`console e2e tests skipped: no chromium at ${CHROMIUM} (apt-get install -y chromium)`);
+
+/** The files of a directory with their sizes and mtimes (empty when it does not exist): to see that a run left it alone. */
+function directoryState(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name)).sort().map((file) => `${file} ${statSync(file).size} ${statSync(file).mtimeMs}`);
+}
 
 /** A behaviour that refuses requests whose signature does not check. */
 const signed = (fn: (req: ReceivedRequest, signal: AbortSignal) => Promise<{ status: number; body?: unknown }> | { status: number; body?: unknown }) =>
@@ -66,9 +87,15 @@ describe.skipIf(!haveChromium)('web console in Chromium', { timeout: 90_000 }, (
   let context: BrowserContext;
   let page: Page;
   let userDataDir: string;
+  let consoleDir: string;
+  let servedDistBefore: string[];
+  let docsImagesBefore: string[];
   let cronTaskId = '';
   let shardedTaskId = '';
+  let shardedRunId = '';
   const heartbeats: ReturnType<typeof setInterval>[] = [];
+  /** What the page wrote to its console during the whole run. */
+  const consoleMessages: string[] = [];
 
   const api = <T = any>(method: string, path: string, body?: unknown) => server.api<T>(method, `/api/v1${path}`, body);
   const visible = (locator: Locator) => locator.first().waitFor({ state: 'visible', timeout: UI_TIMEOUT });
@@ -111,9 +138,17 @@ describe.skipIf(!haveChromium)('web console in Chromium', { timeout: 90_000 }, (
   }
 
   beforeAll(async () => {
-    execFileSync('npm', ['run', 'build', '-w', '@ecron/console'], { cwd: ROOT, stdio: 'pipe' });
+    servedDistBefore = directoryState(SERVED_DIST);
+    docsImagesBefore = directoryState(DOCS_IMAGES);
+    consoleDir = mkdtempSync(join(tmpdir(), 'ecron-console-build-'));
+    // vitest sets NODE_ENV=test, which would give a build with React's and antd's development code.
+    execFileSync('npm', ['run', 'build', '-w', '@ecron/console', '--', '--outDir', consoleDir, '--emptyOutDir'], {
+      cwd: ROOT, stdio: 'pipe', env: { ...process.env, NODE_ENV: 'production' },
+    });
+    appendFileSync(join(consoleDir, 'index.html'), `${BUILD_MARK}\n`);
+    mkdirSync(SCREENSHOTS, { recursive: true });
     server = new ServerProcess(tempDataDir('ecron-console-'));
-    await server.start([], { ECRON_ADMIN_TOKEN: ADMIN_TOKEN });
+    await server.start([], { ECRON_ADMIN_TOKEN: ADMIN_TOKEN, ECRON_CONSOLE_DIR: consoleDir });
     expect(server.adminToken).toBe(ADMIN_TOKEN);
 
     executor = new TestExecutor(server.signingKey);
@@ -139,6 +174,7 @@ describe.skipIf(!haveChromium)('web console in Chromium', { timeout: 90_000 }, (
     });
     page = context.pages()[0] ?? await context.newPage();
     page.setDefaultTimeout(UI_TIMEOUT);
+    page.on('console', (message) => consoleMessages.push(`${message.type()}: ${message.text()}`));
   }, 90_000);
 
   afterEach(async ({ task }) => {
@@ -152,6 +188,17 @@ describe.skipIf(!haveChromium)('web console in Chromium', { timeout: 90_000 }, (
     await executor?.stop();
     await server?.kill('SIGTERM');
     if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+    if (consoleDir) rmSync(consoleDir, { recursive: true, force: true });
+  });
+
+  it('serves a production build of its own, and leaves packages/console/dist alone', async () => {
+    const served = await (await fetch(server.url)).text();
+    expect(served).toBe(readFileSync(join(consoleDir, 'index.html'), 'utf8'));
+    expect(served).toContain(BUILD_MARK);
+    expect(directoryState(SERVED_DIST)).toEqual(servedDistBefore);
+    // React's development build greets the console with a DevTools notice; the production one has no such text.
+    const scripts = readdirSync(join(consoleDir, 'assets')).filter((name) => name.endsWith('.js'));
+    expect(scripts.filter((name) => readFileSync(join(consoleDir, 'assets', name), 'utf8').includes('Download the React DevTools'))).toEqual([]);
   });
 
   it('1. signs in with an API token', async () => {
@@ -173,6 +220,7 @@ describe.skipIf(!haveChromium)('web console in Chromium', { timeout: 90_000 }, (
     await page.getByTestId('new-task').click();
     await visible(page.getByRole('heading', { name: 'New task' }));
     await page.getByTestId('task-name').fill('heartbeat');
+    await page.getByLabel('Description').fill(DESCRIPTION);
     // Seconds: every 2; the other fields: every.
     await pick('Second: how', 'every N');
     const step = page.getByTestId('cron-second').getByRole('spinbutton', { name: 'Step' });
@@ -197,7 +245,7 @@ describe.skipIf(!haveChromium)('web console in Chromium', { timeout: 90_000 }, (
     await page.getByRole('tab', { name: 'YAML' }).click();
     expect(await page.getByTestId('spec-yaml').inputValue()).toContain('cron: "*/2 * * * * *"');
     await page.getByRole('tab', { name: 'Form' }).click();
-    await page.screenshot({ path: join(IMAGES, 'task-form.png'), fullPage: true, timeout: SCREENSHOT_TIMEOUT });
+    await page.screenshot({ path: join(SCREENSHOTS, 'task-form.png'), fullPage: true, animations: 'disabled', timeout: SCREENSHOT_TIMEOUT });
 
     // A field-level error from the API lands on its field.
     await page.getByTestId('cron-expression').fill('*/2 * * * * * *');
@@ -211,6 +259,9 @@ describe.skipIf(!haveChromium)('web console in Chromium', { timeout: 90_000 }, (
     cronTaskId = new URL(page.url()).pathname.split('/').at(-1)!;
     const task = (await api('GET', `/tasks/${cronTaskId}`)).body;
     expect(task.spec.schedule).toEqual({ cron: '*/2 * * * * *', timezone: 'Europe/Paris' });
+    // The description is on the task's page, whole.
+    expect(task.spec.description).toBe(DESCRIPTION);
+    expect(await page.getByTestId('task-description').textContent()).toBe(DESCRIPTION);
   });
 
   it('3. sees its runs appear and succeed', async () => {
@@ -238,12 +289,12 @@ describe.skipIf(!haveChromium)('web console in Chromium', { timeout: 90_000 }, (
     await visible(page.getByTestId('attempts').getByText('Attempt 2'));
     await visible(page.getByTestId('run-log').getByText('connect ECONNREFUSED orders-db:5432'));
     await visible(page.getByTestId('run-log').getByText('import started (attempt 2)'));
-    await page.screenshot({ path: join(IMAGES, 'run-detail.png'), fullPage: true, timeout: SCREENSHOT_TIMEOUT });
+    await page.screenshot({ path: join(SCREENSHOTS, 'run-detail.png'), fullPage: true, animations: 'disabled', timeout: SCREENSHOT_TIMEOUT });
 
     await nav('Dashboard');
     await visible(page.getByTestId('failure-link').filter({ hasText: 'default/orders-import' }));
     await expect.poll(async () => Number(await page.getByTestId('Last hour-succeeded').textContent()), { timeout: UI_TIMEOUT }).toBeGreaterThanOrEqual(2);
-    await page.screenshot({ path: join(IMAGES, 'dashboard.png'), fullPage: true, timeout: SCREENSHOT_TIMEOUT });
+    await page.screenshot({ path: join(SCREENSHOTS, 'dashboard.png'), fullPage: true, animations: 'disabled', timeout: SCREENSHOT_TIMEOUT });
   });
 
   it('5. triggers the task with a param override', async () => {
@@ -306,6 +357,13 @@ describe.skipIf(!haveChromium)('web console in Chromium', { timeout: 90_000 }, (
     await page.getByTestId('task-search').locator('input').press('Enter');
     const row = page.locator('tr', { hasText: 'heartbeat' });
     await visible(row.locator('[data-status="paused"]'));
+    // The description under the name: one line, cut short, whole in a tooltip.
+    const description = row.getByTestId('task-description');
+    await visible(description);
+    expect(await description.evaluate((e) => e.scrollWidth > e.clientWidth)).toBe(true);
+    await description.hover();
+    await visible(page.getByRole('tooltip').getByText(DESCRIPTION, { exact: true }));
+    await page.mouse.move(0, 0);
     await row.getByRole('checkbox').check();
     await page.getByRole('button', { name: 'Resume' }).click();
     await visible(row.locator('[data-status="active"]'));
@@ -329,15 +387,54 @@ describe.skipIf(!haveChromium)('web console in Chromium', { timeout: 90_000 }, (
     expect((await fetch(`${server.url}/api/v1/me`, { headers: { authorization: `Bearer ${secret}` } })).status).toBe(200);
     await page.locator('.token-secret-modal').getByRole('button', { name: 'OK' }).click();
 
+    // Revoked says when (a dash until then); the button is in the Actions column.
     const row = page.locator('tr', { hasText: 'ci-bot' });
-    await row.getByRole('button', { name: 'Revoke' }).click();
+    const revokedAt = row.getByTestId('token-revoked-at');
+    expect(await revokedAt.textContent()).toBe('—');
+    const titles = await page.locator('.ant-table-thead th').allTextContents();
+    expect(titles).toEqual(['Name', 'Role', 'Namespaces', 'Created', 'Last used', 'Revoked', 'Actions']);
+    expect(await row.locator('td').nth(titles.indexOf('Revoked')).getByRole('button').count()).toBe(0);
+    await row.locator('td').nth(titles.indexOf('Actions')).getByRole('button', { name: 'Revoke' }).click();
     await page.locator('.ant-popconfirm').getByRole('button', { name: 'Revoke' }).click();
-    await visible(row.getByText(/UTC\+08:00/));
+    await visible(revokedAt.getByText(/UTC\+08:00/));
+    expect(await row.getByRole('button', { name: 'Revoke' }).count()).toBe(0);
     await expect.poll(async () => (await fetch(`${server.url}/api/v1/me`, { headers: { authorization: `Bearer ${secret}` } })).status).toBe(401);
 
+    // The last admin token for all namespaces cannot be revoked: the API refuses, and the page says why.
+    const adminRow = page.locator('tbody tr').filter({ has: page.getByRole('cell', { name: 'admin', exact: true }) });
+    await adminRow.getByRole('button', { name: 'Revoke' }).click();
+    await page.locator('.ant-popconfirm').getByRole('button', { name: 'Revoke' }).click();
+    await visible(page.getByTestId('token-error').getByText('This is the last admin token for all namespaces', { exact: false }));
+    expect(await page.getByTestId('token-error').textContent()).toContain('LAST_ADMIN_TOKEN');
+    expect(await adminRow.getByTestId('token-revoked-at').textContent()).toBe('—');
+    expect((await fetch(`${server.url}/api/v1/me`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).status).toBe(200);
+
+    // The audit log: each action by its label (the code in a tooltip), each actor by its token's
+    // name, each resource linking to its page.
     await nav('Audit log');
-    await visible(page.getByRole('cell', { name: 'token.revoke' }));
-    await visible(page.getByRole('cell', { name: 'token.create' }));
+    const audit = page.getByTestId('audit-table');
+    const entry = (action: string, resource: string) => audit.locator('tbody tr')
+      .filter({ has: page.locator(`[data-action="${action}"]`) }).filter({ has: page.getByTestId('audit-resource').filter({ hasText: resource }) });
+    await visible(entry('token.revoke', 'ci-bot'));
+    expect(await entry('token.revoke', 'ci-bot').getByTestId('audit-action').textContent()).toBe('Revoke token');
+    expect(await entry('token.revoke', 'ci-bot').getByTestId('audit-actor').textContent()).toBe('admin');
+    expect(await entry('token.create', 'admin').getByTestId('audit-actor').textContent()).toBe('ecron (system)');
+    expect(await audit.getByText('token:', { exact: false }).count()).toBe(0);
+    await entry('token.revoke', 'ci-bot').getByTestId('audit-action').hover();
+    await visible(page.getByRole('tooltip').getByText('token.revoke', { exact: true }));
+    await page.mouse.move(0, 0);
+    await entry('task.create', 'default/heartbeat').getByTestId('audit-link-task').click();
+    await expect.poll(() => new URL(page.url()).pathname).toBe(`/tasks/${cronTaskId}`);
+    await nav('Audit log');
+    const trigger = entry('task.trigger', '');
+    await visible(trigger);
+    const runLink = trigger.first().getByTestId('audit-link-run');
+    const runId = (await runLink.textContent())!.trim();
+    await runLink.click();
+    await expect.poll(() => new URL(page.url()).pathname).toBe(`/runs/${runId}`);
+    await nav('Audit log');
+    await entry('token.create', 'ci-bot').getByTestId('audit-link-token').click();
+    await visible(page.getByRole('heading', { name: 'API tokens' }));
   });
 
   it('lists the scheduler nodes', async () => {
@@ -371,7 +468,7 @@ describe.skipIf(!haveChromium)('web console in Chromium', { timeout: 90_000 }, (
     await visible(ops.locator('tr', { hasText: 'ops-1' }).locator('[data-status="dead"]'));
     await visible(ops.getByTestId('group-live').getByText('0 of 1 live'));
     expect((await api('GET', '/executors')).body.items.map((n: any) => [n.id, n.alive])).toEqual([['billing-eu-1', true], ['ops-1', false]]);
-    await page.screenshot({ path: join(IMAGES, 'executors.png'), fullPage: true, timeout: SCREENSHOT_TIMEOUT });
+    await page.screenshot({ path: join(SCREENSHOTS, 'executors.png'), fullPage: true, animations: 'disabled', timeout: SCREENSHOT_TIMEOUT });
 
     await pick('Executor group', 'ops · 0 of 1 live');
     await expect.poll(() => new URL(page.url()).searchParams.get('group')).toBe('ops');
@@ -435,6 +532,7 @@ describe.skipIf(!haveChromium)('web console in Chromium', { timeout: 90_000 }, (
 
   it('shows the shards of a sharded run, and the node of each', async () => {
     const run = (await api('POST', `/tasks/${shardedTaskId}/trigger`, {})).body;
+    shardedRunId = run.id;
     // The pull node takes the 4 shards and answers: shard 3 fails.
     const deliveries: { id: string; request: { runId: string; shard: { index: number; total: number } } }[] = [];
     const deadline = Date.now() + UI_TIMEOUT;
@@ -471,6 +569,85 @@ describe.skipIf(!haveChromium)('web console in Chromium', { timeout: 90_000 }, (
     expect(await page.evaluate(() => localStorage.getItem('ecron.language'))).toBe('zh');
   });
 
+  /**
+   * What is wrong with the layout of the page shown: it scrolls sideways, it has a frame, or (at
+   * 1280 px) the side menu is squeezed or a table hides columns; at any width, a table cell cut
+   * off, a column title on more than one line, or an id or code in a table broken over lines.
+   * At phone width a table may scroll sideways inside its card.
+   */
+  async function layoutProblems(wide: boolean): Promise<string[]> {
+    return page.evaluate((wide) => {
+      // Runs in the page (this file is type-checked without the DOM's types).
+      const document = (globalThis as any).document;
+      const all = (selector: string): any[] => [...document.querySelectorAll(selector)];
+      const problems: string[] = [];
+      const root = document.documentElement;
+      const text = (e: any) => String(e?.innerText ?? '').trim().replace(/\s+/g, ' ').slice(0, 40);
+      const lines = (e: any) => {
+        const range = document.createRange();
+        range.selectNodeContents(e);
+        return new Set([...range.getClientRects()].filter((r: any) => r.width > 0).map((r: any) => Math.round(r.bottom))).size;
+      };
+      if (root.scrollWidth > root.clientWidth) problems.push(`the page scrolls sideways: ${root.scrollWidth} > ${root.clientWidth} px`);
+      const layout = document.querySelector('.ant-layout')!.getBoundingClientRect();
+      if (layout.left !== 0 || layout.top !== 0) problems.push(`a frame around the page: it starts at ${layout.left},${layout.top}`);
+      if (wide) {
+        const sider = document.querySelector('.ant-layout-sider')!.getBoundingClientRect().width;
+        if (sider !== 200) problems.push(`the side menu is ${sider} px wide, not 200`);
+        for (const scroller of all('.ant-table-content, .ant-table-body')) {
+          if (scroller.scrollWidth > scroller.clientWidth) problems.push(`a table hides columns: ${scroller.scrollWidth} > ${scroller.clientWidth} px (${text(scroller.querySelector('thead'))})`);
+        }
+      }
+      for (const cell of all('.ant-table-thead th, .ant-table-tbody td')) {
+        if (cell.scrollWidth > cell.clientWidth) problems.push(`a cell cut off: "${text(cell)}" ${cell.scrollWidth} > ${cell.clientWidth} px`);
+      }
+      for (const title of all('.ant-table-thead th')) if (lines(title) > 1) problems.push(`a column title on ${lines(title)} lines: "${text(title)}"`);
+      for (const code of all('.ant-table-tbody td code')) if (lines(code) > 1) problems.push(`a code on ${lines(code)} lines: "${text(code)}"`);
+      return problems;
+    }, wide);
+  }
+
+  it('lays out every page at 1280×800 and 390×844, in Chinese and in English', { timeout: 300_000 }, async () => {
+    const pages = [
+      { name: 'dashboard', path: '/', ready: page.getByTestId('failure-link') },
+      { name: 'tasks', path: '/tasks', ready: page.locator('.ant-table-row') },
+      { name: 'task-detail', path: `/tasks/${cronTaskId}`, ready: page.getByTestId('runs-table').locator('.ant-table-row') },
+      { name: 'task-form', path: '/tasks/new', ready: page.getByTestId('task-name') },
+      { name: 'runs', path: '/runs', ready: page.getByTestId('runs-table').locator('.ant-table-row') },
+      { name: 'run-detail', path: `/runs/${shardedRunId}`, ready: page.getByTestId('run-legs').locator('.ant-table-row') },
+      { name: 'nodes', path: '/nodes', ready: page.getByTestId('nodes-table').locator('.ant-table-row') },
+      { name: 'executors', path: '/executors', ready: page.getByTestId('executor-group-billing').locator('.ant-table-row') },
+      { name: 'tokens', path: '/tokens', ready: page.locator('.ant-table-row') },
+      { name: 'audit', path: '/audit', ready: page.getByTestId('audit-table').locator('.ant-table-row') },
+    ];
+    const problems: string[] = [];
+    async function checkAll(language: 'en' | 'zh', width: number, height: number): Promise<void> {
+      await page.setViewportSize({ width, height });
+      for (const shown of pages) {
+        await page.goto(`${server.url}${shown.path}`);
+        await visible(shown.ready);
+        await page.waitForFunction("document.fonts.status === 'loaded' && !document.querySelector('.ant-spin-spinning, .ant-skeleton')");
+        expect(await page.evaluate('document.documentElement.lang')).toBe(language === 'zh' ? 'zh-CN' : 'en');
+        problems.push(...(await layoutProblems(width >= 1280)).map((problem) => `${shown.name} ${width}×${height} ${language}: ${problem}`));
+        await page.screenshot({ path: join(SCREENSHOTS, 'layout', `${shown.name}-${width}x${height}-${language}.png`), fullPage: true, animations: 'disabled', timeout: SCREENSHOT_TIMEOUT });
+        if (shown.name === 'audit') {
+          // The actions in the viewer's language, the code in a tooltip.
+          const revoke = page.locator('[data-action="token.revoke"]').first();
+          expect(await revoke.textContent()).toBe(language === 'zh' ? '吊销令牌' : 'Revoke token');
+        }
+      }
+    }
+    // Chinese is on (the test before chose it); the header's switch goes to English and back.
+    await checkAll('zh', 1280, 800);
+    await checkAll('zh', 390, 844);
+    await pick('语言', 'English');
+    await checkAll('en', 390, 844);
+    await checkAll('en', 1280, 800);
+    await pick('Language', '简体中文');
+    await visible(page.locator('.ant-layout-sider').getByText('任务', { exact: true }));
+    expect(problems).toEqual([]);
+  });
+
   it('fits a phone-width screen, and shows a clear screen when the token lacks a permission', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     await page.goto(`${server.url}/runs`);
@@ -493,5 +670,12 @@ describe.skipIf(!haveChromium)('web console in Chromium', { timeout: 90_000 }, (
     expect(await page.locator('.ant-layout-sider').getByText('令牌').count()).toBe(0);
     await page.goto(`${server.url}/tokens`);
     await visible(page.getByTestId('forbidden'));
+  });
+
+  it('logged no development warning in the browser, and left packages/console/dist and docs/images alone', () => {
+    // A development build says so on the console (React's DevTools notice, antd's deprecation warnings).
+    expect(consoleMessages.filter((m) => /React DevTools|Warning: |\[antd/.test(m))).toEqual([]);
+    expect(directoryState(SERVED_DIST)).toEqual(servedDistBefore);
+    expect(directoryState(DOCS_IMAGES)).toEqual(docsImagesBefore);
   });
 });

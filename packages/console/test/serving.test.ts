@@ -3,22 +3,45 @@
  * console pages (the API's 404 untouched), the page shown when the console is not built, and
  * the two routes the console reads besides the task and run API: `/api/v1/stats` and `/api/v1/me`.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { consoleRoutes } from '../../server/src/api/console.ts';
+import { consoleRoutes, type ConsoleOptions } from '../../server/src/api/console.ts';
 import { installErrorHandling } from '../../server/src/api/errors.ts';
 import { ApiHarness, errorOf } from '../../server/test/api/api-harness.ts';
 
-async function appServing(distDir: string): Promise<FastifyInstance> {
+async function appServing(distDir: string, options: Omit<ConsoleOptions, 'distDir'> = {}): Promise<FastifyInstance> {
   const app = Fastify({ logger: false });
   installErrorHandling(app);
   app.get('/api/v1/ping', async () => ({ pong: true }));
-  await app.register(consoleRoutes, { distDir });
+  await app.register(consoleRoutes, { distDir, ...options });
   return app;
+}
+
+/**
+ * Writes the build `name` into `dir` as Vite does: index.html loading `/assets/index-NAME.js`,
+ * a lazily loaded page chunk `/assets/Page-NAME.js`, and (unless `gzip` is false) the `.gz` copy
+ * of each, written last. `emptyFirst` empties the directory first (Vite's emptyOutDir).
+ */
+function writeBuild(dir: string, name: string, { gzip = true, emptyFirst = true, index = true } = {}): void {
+  if (emptyFirst) for (const entry of readdirSync(dir)) rmSync(join(dir, entry), { recursive: true, force: true });
+  mkdirSync(join(dir, 'assets'), { recursive: true });
+  if (index) writeFileSync(join(dir, 'index.html'), `<!doctype html><title>build ${name}</title><script type="module" crossorigin src="/assets/index-${name}.js"></script><div id="root"></div>`);
+  for (const chunk of [`index-${name}.js`, `Page-${name}.js`]) {
+    writeFileSync(join(dir, 'assets', chunk), `console.log(${JSON.stringify(chunk)})`);
+    if (gzip) writeFileSync(join(dir, 'assets', `${chunk}.gz`), gzipSync(`console.log(${JSON.stringify(chunk)})`));
+  }
+}
+
+/** Sets every file of `dir` to have been written `secondsAgo` ago. */
+function age(dir: string, secondsAgo: number): void {
+  const when = new Date(Date.now() - secondsAgo * 1000);
+  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (entry.isFile()) utimesSync(join(entry.parentPath, entry.name), when, when);
+  }
 }
 
 describe('serving the console', () => {
@@ -65,6 +88,78 @@ describe('serving the console', () => {
     expect(res.statusCode).toBe(200);
     expect(res.body).toContain('npm run build -w @ecron/console');
     expect((await app.inject({ method: 'GET', url: '/tasks' })).body).toContain('not built');
+  });
+});
+
+describe('serving the console while it is rebuilt', () => {
+  let dir: string;
+  let app: FastifyInstance | undefined;
+  const page = async () => (await app!.inject({ method: 'GET', url: '/runs/0193-abc', headers: { accept: 'text/html' } })).body;
+  const asset = async (name: string, gzip = false) => app!.inject({ method: 'GET', url: `/assets/${name}`, headers: gzip ? { 'accept-encoding': 'gzip, deflate' } : {} });
+  beforeAll(() => { dir = mkdtempSync(join(tmpdir(), 'ecron-console-rebuild-')); });
+  afterEach(async () => app?.close());
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('keeps serving the build read at start, whole, while the directory is emptied and half written', async () => {
+    writeBuild(dir, 'aaa');
+    app = await appServing(dir, { reloadCheckMs: 0, quietMs: 0 });
+    expect(await page()).toContain('build aaa');
+
+    // The rebuild empties the directory: the open page still gets its lazily loaded chunk.
+    writeBuild(dir, 'bbb', { index: false, gzip: false });
+    rmSync(join(dir, 'assets', 'index-bbb.js'));
+    expect(await page()).toContain('build aaa');
+    expect((await asset('Page-aaa.js')).body).toBe('console.log("Page-aaa.js")');
+    // index.html is written before a chunk it loads: not taken.
+    writeBuild(dir, 'bbb', { emptyFirst: false, gzip: false });
+    rmSync(join(dir, 'assets', 'index-bbb.js'));
+    expect(await page()).toContain('build aaa');
+    // Every file written, the gzipped copies not yet all: not taken (a .gz that does not match its file is one being written).
+    writeBuild(dir, 'bbb', { emptyFirst: false, gzip: false });
+    writeFileSync(join(dir, 'assets', 'index-bbb.js.gz'), gzipSync('console.log("index-bbb.js")').subarray(0, 10));
+    expect(await page()).toContain('build aaa');
+    expect((await asset('index-bbb.js')).statusCode).toBe(404);
+
+    // Complete: the new build is served, gzipped, and the assets of the one it replaced stay answered.
+    writeBuild(dir, 'bbb', { emptyFirst: false });
+    expect(await page()).toContain('build bbb');
+    const gzipped = await asset('index-bbb.js', true);
+    expect(gzipped.headers['content-encoding']).toBe('gzip');
+    expect(gunzipSync(gzipped.rawPayload).toString()).toBe('console.log("index-bbb.js")');
+    expect((await asset('Page-aaa.js')).statusCode).toBe(200);
+    expect(await page()).toContain('build bbb');
+
+    // One more build: the assets of the build before the last one go.
+    writeBuild(dir, 'ccc');
+    expect(await page()).toContain('build ccc');
+    expect((await asset('Page-bbb.js')).statusCode).toBe(200);
+    expect((await asset('Page-aaa.js')).statusCode).toBe(404);
+  });
+
+  it('takes a new build only once the directory has been still for quietMs', async () => {
+    writeBuild(dir, 'aaa');
+    app = await appServing(dir, { reloadCheckMs: 0, quietMs: 60_000 });
+    writeBuild(dir, 'bbb');
+    expect(await page()).toContain('build aaa');
+    age(dir, 120);
+    expect(await page()).toContain('build bbb');
+  });
+
+  it('looks at the directory at most once per reloadCheckMs', async () => {
+    writeBuild(dir, 'aaa');
+    app = await appServing(dir, { reloadCheckMs: 60_000, quietMs: 0 });
+    writeBuild(dir, 'bbb');
+    expect(await page()).toContain('build aaa');
+    expect((await asset('Page-aaa.js')).statusCode).toBe(200);
+  });
+
+  it('serves a build made after the server started', async () => {
+    rmSync(join(dir, 'index.html'), { force: true });
+    app = await appServing(dir, { reloadCheckMs: 0, quietMs: 0 });
+    expect(await page()).toContain('not built');
+    writeBuild(dir, 'ddd');
+    expect(await page()).toContain('build ddd');
+    expect((await asset('index-ddd.js')).statusCode).toBe(200);
   });
 });
 

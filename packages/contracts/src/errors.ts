@@ -21,6 +21,7 @@ export const ERROR_CODES = {
   RUN_ALREADY_FINISHED: { status: 409, message: 'the run has already finished' },
   RUN_NOT_FINISHED: { status: 409, message: 'the run has not finished yet' },
   TOKEN_NOT_FOUND: { status: 404, message: 'no such token' },
+  LAST_ADMIN_TOKEN: { status: 409, message: 'the last admin token for all namespaces cannot be revoked: create another one first' },
   EXECUTOR_NOT_FOUND: { status: 404, message: 'no such executor node' },
   CALLBACK_TOKEN_INVALID: { status: 401, message: 'the callback token is missing or invalid' },
   CALLBACK_RUN_MISMATCH: { status: 403, message: 'the callback token belongs to another run' },

@@ -35,6 +35,8 @@ export interface AttemptResource {
   status: AttemptStatus;
   executor: string | null;
   startedAt: string;
+  /** When the attempt reached its executor; null until then, or if it never did. */
+  sentAt: string | null;
   finishedAt: string | null;
   error: string | null;
   output: unknown;
@@ -122,7 +124,10 @@ export interface NodeList {
 export interface AuditEntryResource {
   id: string;
   at: string;
+  /** Who did it: `token:<id>` for an API token, `system` for the server itself. */
   actor: string;
+  /** The name of the actor's token (revoked ones too), or null for an actor that is no token or a token no longer stored. */
+  actorName: string | null;
   action: string;
   resourceType: string;
   resourceId: string | null;

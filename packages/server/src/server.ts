@@ -3,10 +3,10 @@
  * roles asked for (api, scheduler) in this process. Everything else receives its dependencies.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { AddressInfo } from 'node:net';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { buildApp } from './api/app.ts';
@@ -20,7 +20,7 @@ import { HistoryRetention } from './scheduler/history-retention.ts';
 import { Scheduler } from './scheduler/scheduler.ts';
 import { BucketLeases } from './scheduler/bucket-leases.ts';
 import { loadClusterKeys, loadServerKeys } from './server-keys.ts';
-import { bootstrapAdminToken } from './services/tokens.ts';
+import { ADMIN_TOKEN_FILE, bootstrapAdminToken } from './services/tokens.ts';
 import { createStore, describeStore, parseStoreUrl } from './store-config.ts';
 import type { Store } from './store/store.ts';
 import { VERSION } from './version.ts';
@@ -50,15 +50,23 @@ export interface ServerOptions {
   /** Scheduler tuning (tests and benchmarks). */
   scheduler?: { lookAheadMs?: number; pollIntervalMs?: number; misfireThresholdMs?: number; shutdownGraceMs?: number };
   /** Bucket lease timing of a cluster node (see scheduler/bucket-leases.ts for the defaults). */
-  leases?: { ttlMs?: number; renewIntervalMs?: number; safetyMarginMs?: number };
+  leases?: { ttlMs?: number; renewIntervalMs?: number; safetyMarginMs?: number; /** @default process.versions.tz */ tzVersion?: string | null };
   /** This node's id in the cluster. @default HOSTNAME-PID-RANDOM */
   nodeId?: string;
+  /** The web console's build directory, served at `/` by the api role. @default packages/console/dist of this checkout */
+  consoleDir?: string;
 }
 
 export interface RunningServer {
   url: string;
   nodeId: string;
+  /** The admin token file, when this start created the admin token (first start); else null. */
   adminTokenPath: string | null;
+  /**
+   * The admin token file of the data dir when it exists (at every start, not only the first),
+   * else null: a start after a first start that failed still tells where the token is.
+   */
+  adminTokenFile: string | null;
   store: Store;
   scheduler: Scheduler | null;
   app: FastifyInstance;
@@ -102,7 +110,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       log: (level, message, fields) => log[level](fields ?? {}, message),
       ...options.scheduler,
     });
-    const app = await buildApp({ store, control: scheduler, clock, logger: log, version: VERSION, publicUrl, pull, directory });
+    const app = await buildApp({ store, control: scheduler, clock, logger: log, version: VERSION, publicUrl, pull, directory, consoleDir: options.consoleDir });
     cleanup.unshift(() => app.close());
     const address = await app.listen({ port: options.port, host: options.host }).catch((error: NodeJS.ErrnoException) => {
       if (error.code !== 'EADDRINUSE') throw error;
@@ -119,12 +127,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     });
     retention.start();
     cleanup.unshift(() => retention.stop());
-    log.info({ url: address, nodeId, dataDir: resolve(options.dataDir), store: describeStore(storeConfig), version: VERSION }, 'ecron started');
+    log.info({ url: address, nodeId, dataDir: resolve(options.dataDir), store: describeStore(storeConfig), version: VERSION, tzVersion: leases.tzVersion }, 'ecron started');
     let stopping: Promise<void> | null = null;
     return {
       url: address,
       nodeId,
       adminTokenPath: admin.created ? admin.path : null,
+      adminTokenFile: existsSync(join(options.dataDir, ADMIN_TOKEN_FILE)) ? join(options.dataDir, ADMIN_TOKEN_FILE) : null,
       store,
       scheduler,
       app,

@@ -15,7 +15,7 @@ export function RunsTable({ runs, loading, showTask = true }: { runs: RunResourc
       loading={loading}
       dataSource={runs}
       pagination={false}
-      scroll={{ x: 900 }}
+      scroll={{ x: true }}
       data-testid="runs-table"
       columns={[
         { title: t('runs.status'), dataIndex: 'status', width: 110, render: (s: string, run) => <Link to={`/runs/${run.id}`} data-testid="run-link"><StatusTag status={s} /></Link> },
@@ -24,7 +24,7 @@ export function RunsTable({ runs, loading, showTask = true }: { runs: RunResourc
         { title: t('runs.scheduledAt'), dataIndex: 'scheduledAt', render: (v: string, run) => <Link to={`/runs/${run.id}`}><Instant value={v} /></Link> },
         { title: t('runs.duration'), key: 'duration', width: 100, render: (_, run) => formatDuration(durationBetween(run.startedAt, run.finishedAt)) },
         { title: t('runs.attempts'), dataIndex: 'attempt', width: 90 },
-        { title: t('runs.error'), dataIndex: 'error', render: (e: string | null) => <Typography.Text type="danger" ellipsis style={{ maxWidth: 280 }}>{e}</Typography.Text> },
+        { title: t('runs.error'), dataIndex: 'error', render: (e: string | null) => <Typography.Text type="danger" ellipsis={{ tooltip: e }} style={{ maxWidth: 280 }}>{e}</Typography.Text> },
       ]}
     />
   );

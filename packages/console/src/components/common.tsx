@@ -1,8 +1,8 @@
 /** Small pieces shared by the pages: status tags, instants with their zone, error and permission screens. */
 import { Alert, Result, Tag, Tooltip } from 'antd';
 import { useTranslation } from 'react-i18next';
-import { ApiError } from '../api.ts';
-import { formatInstant } from '../format.ts';
+import { ApiError, serverNow } from '../api.ts';
+import { formatAge, formatInstant, instantParts } from '../format.ts';
 
 const STATUS_COLORS: Record<string, string> = {
   pending: 'default', no_executor: 'orange', dispatched: 'processing', running: 'processing', succeeded: 'success', failed: 'error',
@@ -16,9 +16,25 @@ export function StatusTag({ status }: { status: string | null }) {
   return <Tag color={STATUS_COLORS[status] ?? 'default'} data-status={status}>{t(`status.${status}`)}</Tag>;
 }
 
+export const NOWRAP = { whiteSpace: 'nowrap' } as const;
+
+/** An instant with its zone; the line may break between the time and the zone, never inside either. */
 export function Instant({ value, zone, ms }: { value: string | null | undefined; zone?: string; ms?: boolean }) {
   if (!value) return <span>—</span>;
-  return <Tooltip title={value}><span style={{ whiteSpace: 'nowrap' }}>{formatInstant(value, zone, ms)}</span></Tooltip>;
+  const [dateTime, zoneLabel] = instantParts(value, zone, ms);
+  return <Tooltip title={value}><span><span style={NOWRAP}>{dateTime}</span> <span style={NOWRAP}>{zoneLabel}</span></span></Tooltip>;
+}
+
+/** How long ago an instant was, by the server's clock (`4 s ago`), with the instant in a tooltip; `in 3 s` for one ahead. */
+export function Age({ value }: { value: string | null | undefined }) {
+  const { t } = useTranslation();
+  if (!value) return <span>—</span>;
+  const ms = serverNow() - Date.parse(value);
+  return (
+    <Tooltip title={formatInstant(value)}>
+      <span style={NOWRAP}>{ms >= 0 ? t('common.ago', { age: formatAge(ms) }) : t('common.in', { age: formatAge(-ms) })}</span>
+    </Tooltip>
+  );
 }
 
 /** A failed query: a clear screen when the token lacks the permission, else the API's message. */

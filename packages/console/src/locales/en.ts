@@ -1,6 +1,7 @@
 /** English strings. Every key here exists in zh.ts too (the same shape is enforced by its type). */
 export const en = {
-  common: { name: 'Name', namespace: 'Namespace', cancel: 'Cancel', back: 'Back', previous: 'Previous', next: 'Next', page: 'Page {{page}}' },
+  common: { name: 'Name', namespace: 'Namespace', cancel: 'Cancel', back: 'Back', previous: 'Previous', next: 'Next', page: 'Page {{page}}',
+    ago: '{{age}} ago', in: 'in {{age}}' },
   nav: { dashboard: 'Dashboard', tasks: 'Tasks', runs: 'Runs', nodes: 'Nodes', executors: 'Executors', tokens: 'Tokens', audit: 'Audit log' },
   header: { language: 'Language', signOut: 'Sign out', zone: 'Times in {{zone}}', openMenu: 'Open the menu', closeMenu: 'Close the menu' },
   describe: { every: 'every {{every}}', fixedDelay: 'every {{every}} after the previous run', at: 'once at {{at}}', manual: 'manual' },
@@ -23,7 +24,7 @@ export const en = {
   dashboard: {
     title: 'Dashboard', tasks: 'Tasks by state', total: 'Total', lastHour: 'Last hour', lastDay: 'Last 24 hours', runs: 'Runs',
     successRate: 'success rate (succeeded ÷ ended)', fireLag: 'Fire lag', max: 'max',
-    fireLagHint: 'Start minus scheduled instant, over {{count}} scheduled runs.', latestFailures: 'Latest failures', noFailures: 'No failed runs',
+    fireLagHint: 'From the scheduled instant until the first attempt reached its executor (the request written to its connection, or taken by a pull-mode poll), over {{count}} scheduled runs.', latestFailures: 'Latest failures', noFailures: 'No failed runs',
     polling: 'Refreshed every {{seconds}} s.', truncated: 'Figures cover the newest runs only (too many to count).',
   },
   tasks: {
@@ -98,13 +99,15 @@ export const en = {
   },
   tokens: {
     title: 'API tokens', create: 'Create token', role: 'Role', namespaces: 'Namespaces', namespacesHelp: 'Empty means every namespace (*).',
-    lastUsed: 'Last used', revokedAt: 'Revoked', revoke: 'Revoke', revokeConfirm: 'Revoke {{name}}? Clients using it are refused at once.',
+    lastUsed: 'Last used', revokedAt: 'Revoked', actions: 'Actions', revoke: 'Revoke',
+    lastAdmin: 'This is the last admin token for all namespaces: create another admin token before revoking it.', revokeConfirm: 'Revoke {{name}}? Clients using it are refused at once.',
     revoked: 'Token revoked', createdTitle: 'Token created', shownOnce: 'Copy the token now: it is shown only once and cannot be recovered.',
   },
   nodes: {
     title: 'Scheduler nodes', unavailable: 'This server has no nodes API (GET /api/v1/nodes) yet.', alive: 'Alive', dead: 'Dead, not yet forgotten',
     bucketsOwned: '{{owned}} of {{total}} buckets leased', node: 'Node', state: 'State', aliveTag: 'alive', deadTag: 'dead', address: 'Address',
     roles: 'Roles', version: 'Version', heartbeat: 'Last heartbeat', started: 'Started', buckets: 'Buckets', leaseExpires: 'Lease expires',
+    tzVersion: 'tz database', tzDiffers: 'Not the cluster\'s tz database ({{cluster}}): this node takes no buckets until it runs the same one.',
   },
   executors: {
     title: 'Executors', groups: 'Groups', live: 'Live nodes', dead: 'Dead, not yet forgotten', group: 'Executor group', allGroups: 'All groups',
@@ -116,7 +119,15 @@ export const en = {
     aliveTag: 'alive', deadTag: 'dead', expiresAt: 'Leaves routing at {{at}} unless it heartbeats', expiredAt: 'Left routing at {{at}}',
     heartbeat: 'Last heartbeat', ago: '{{age}} ago', started: 'Started',
   },
-  audit: { title: 'Audit log', at: 'When', actor: 'Actor', action: 'Action', resource: 'Resource', resourceId: 'Resource id' },
+  audit: {
+    title: 'Audit log', at: 'When', actor: 'Actor', action: 'Action', resource: 'Resource', resourceId: 'Resource id', system: 'ecron (system)',
+    actions: {
+      task: { create: 'Create task', update: 'Edit task', pause: 'Pause task', resume: 'Resume task', delete: 'Delete task', trigger: 'Trigger task' },
+      run: { cancel: 'Cancel run', rerun: 'Rerun' },
+      token: { create: 'Create token', revoke: 'Revoke token' },
+    },
+    types: { task: 'task', run: 'run', token: 'token', node: 'node' },
+  },
 };
 
 type Shape<T> = { [K in keyof T]: T[K] extends string ? string : Shape<T[K]> };

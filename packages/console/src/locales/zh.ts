@@ -2,7 +2,8 @@
 import type { Strings } from './en.ts';
 
 export const zh: Strings = {
-  common: { name: '名称', namespace: '命名空间', cancel: '取消', back: '返回', previous: '上一页', next: '下一页', page: '第 {{page}} 页' },
+  common: { name: '名称', namespace: '命名空间', cancel: '取消', back: '返回', previous: '上一页', next: '下一页', page: '第 {{page}} 页',
+    ago: '{{age}}前', in: '{{age}}后' },
   nav: { dashboard: '仪表盘', tasks: '任务', runs: '运行记录', nodes: '节点', executors: '执行器', tokens: '令牌', audit: '审计日志' },
   header: { language: '语言', signOut: '退出登录', zone: '时间以 {{zone}} 显示', openMenu: '打开菜单', closeMenu: '关闭菜单' },
   describe: { every: '每 {{every}}', fixedDelay: '上次运行结束后每 {{every}}', at: '于 {{at}} 执行一次', manual: '手动' },
@@ -25,7 +26,7 @@ export const zh: Strings = {
   dashboard: {
     title: '仪表盘', tasks: '任务状态', total: '总数', lastHour: '最近 1 小时', lastDay: '最近 24 小时', runs: '运行次数',
     successRate: '成功率（成功 ÷ 已结束）', fireLag: '触发延迟', max: '最大',
-    fireLagHint: '实际开始时间减去计划时间，统计 {{count}} 次定时运行。', latestFailures: '最近失败', noFailures: '没有失败的运行',
+    fireLagHint: '从计划时间到第一次尝试送达执行器（请求已写入执行器连接，或被拉取模式的轮询取走）的时间，统计 {{count}} 次定时运行。', latestFailures: '最近失败', noFailures: '没有失败的运行',
     polling: '每 {{seconds}} 秒刷新。', truncated: '运行过多，数字只统计最新的部分。',
   },
   tasks: {
@@ -100,13 +101,15 @@ export const zh: Strings = {
   },
   tokens: {
     title: 'API 令牌', create: '创建令牌', role: '角色', namespaces: '命名空间', namespacesHelp: '留空表示所有命名空间（*）。',
-    lastUsed: '最近使用', revokedAt: '已吊销', revoke: '吊销', revokeConfirm: '吊销 {{name}}？使用它的客户端将立即被拒绝。',
+    lastUsed: '最近使用', revokedAt: '吊销时间', actions: '操作', revoke: '吊销',
+    lastAdmin: '这是最后一个适用于所有命名空间的管理员令牌：请先创建另一个管理员令牌，再吊销它。', revokeConfirm: '吊销 {{name}}？使用它的客户端将立即被拒绝。',
     revoked: '令牌已吊销', createdTitle: '令牌已创建', shownOnce: '请立即复制令牌：它只显示这一次，之后无法找回。',
   },
   nodes: {
     title: '调度节点', unavailable: '此服务器还没有节点 API（GET /api/v1/nodes）。', alive: '存活', dead: '已失联（尚未清除）',
     bucketsOwned: '{{total}} 个分桶中 {{owned}} 个已被租用', node: '节点', state: '状态', aliveTag: '存活', deadTag: '失联', address: '地址',
     roles: '角色', version: '版本', heartbeat: '最近心跳', started: '启动时间', buckets: '分桶', leaseExpires: '租约到期',
+    tzVersion: '时区数据库', tzDiffers: '与集群的时区数据库（{{cluster}}）不一致：在版本一致之前，此节点不承担任何分桶。',
   },
   executors: {
     title: '执行器', groups: '执行器组', live: '存活节点', dead: '已失联（尚未清除）', group: '执行器组', allGroups: '全部执行器组',
@@ -118,5 +121,13 @@ export const zh: Strings = {
     aliveTag: '存活', deadTag: '失联', expiresAt: '若不再心跳，将于 {{at}} 退出路由', expiredAt: '已于 {{at}} 退出路由',
     heartbeat: '最近心跳', ago: '{{age}}前', started: '启动时间',
   },
-  audit: { title: '审计日志', at: '时间', actor: '操作者', action: '操作', resource: '资源', resourceId: '资源 ID' },
+  audit: {
+    title: '审计日志', at: '时间', actor: '操作者', action: '操作', resource: '资源', resourceId: '资源 ID', system: 'ecron（系统）',
+    actions: {
+      task: { create: '创建任务', update: '修改任务', pause: '暂停任务', resume: '恢复任务', delete: '删除任务', trigger: '手动触发任务' },
+      run: { cancel: '取消运行', rerun: '重新运行' },
+      token: { create: '创建令牌', revoke: '吊销令牌' },
+    },
+    types: { task: '任务', run: '运行', token: '令牌', node: '节点' },
+  },
 };

@@ -95,7 +95,7 @@ export default function Dashboard() {
                       <StatusTag status={run.status} />
                       <Link to={`/runs/${run.id}`} data-testid="failure-link">{run.namespace}/{run.taskName}</Link>
                       <Instant value={run.scheduledAt} />
-                      <Typography.Text type="danger" ellipsis style={{ maxWidth: 360 }}>{run.error}</Typography.Text>
+                      <Typography.Text type="danger" ellipsis={{ tooltip: run.error }} style={{ maxWidth: 'min(360px, 75vw)' }}>{run.error}</Typography.Text>
                     </Space>
                   </List.Item>
                 )}

@@ -8,7 +8,7 @@ import { Badge, Card, Col, Empty, Row, Select, Space, Statistic, Table, Tag, Too
 import { useTranslation } from 'react-i18next';
 import { useSearchParams } from 'react-router-dom';
 import { serverNow, type ExecutorResource } from '../api.ts';
-import { ErrorView, Instant } from '../components/common.tsx';
+import { ErrorView, Instant, NOWRAP } from '../components/common.tsx';
 import { groupsOf, useExecutors, type ExecutorGroup } from '../components/useExecutors.ts';
 import { formatAge, formatInstant } from '../format.ts';
 
@@ -71,11 +71,11 @@ function GroupCard({ group, nodes }: { group: ExecutorGroup; nodes: ExecutorReso
     <Card size="small" data-testid={`executor-group-${group.group}`}
       title={<Space wrap><span>{group.group}</span><Tag color={group.live > 0 ? 'success' : 'error'} data-testid="group-live">{t('executors.liveOf', { live: group.live, total: group.total })}</Tag></Space>}>
       <Table<ExecutorResource>
-        rowKey="id" size="small" pagination={false} dataSource={nodes} scroll={{ x: 'max-content' }}
+        rowKey="id" size="small" pagination={false} dataSource={nodes} scroll={{ x: true }}
         columns={[
           {
             title: t('executors.node'), dataIndex: 'id',
-            render: (id: string, n) => <Space direction="vertical" size={0}><Typography.Text code>{id}</Typography.Text>{n.version && <Typography.Text type="secondary" style={{ fontSize: 12 }}>{n.version}</Typography.Text>}</Space>,
+            render: (id: string, n) => <Space orientation="vertical" size={0}><Typography.Text code style={NOWRAP}>{id}</Typography.Text>{n.version && <Typography.Text type="secondary" style={{ fontSize: 12 }}>{n.version}</Typography.Text>}</Space>,
           },
           {
             title: t('executors.state'), dataIndex: 'alive',
@@ -91,7 +91,7 @@ function GroupCard({ group, nodes }: { group: ExecutorGroup; nodes: ExecutorReso
           },
           { title: t('executors.mode'), dataIndex: 'mode', render: (mode: string) => <Tag color={mode === 'pull' ? 'purple' : 'blue'}>{t(`executors.modes.${mode}`)}</Tag> },
           { title: t('executors.transport'), dataIndex: 'transport' },
-          { title: t('executors.address'), dataIndex: 'address', render: (a: string | null) => (a ? <Typography.Text code>{a}</Typography.Text> : '—') },
+          { title: t('executors.address'), dataIndex: 'address', render: (a: string | null) => (a ? <Typography.Text code style={NOWRAP}>{a}</Typography.Text> : '—') },
           {
             title: t('executors.labels'), dataIndex: 'labels',
             render: (labels: Record<string, string>) => (Object.keys(labels).length === 0 ? '—' : Object.entries(labels).map(([k, v]) => <Tag key={k}>{k}={v}</Tag>)),

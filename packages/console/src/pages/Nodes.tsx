@@ -3,7 +3,7 @@ import { useQuery } from '@tanstack/react-query';
 import { Alert, Card, Col, Progress, Row, Space, Statistic, Table, Tag, Tooltip, Typography } from 'antd';
 import { useTranslation } from 'react-i18next';
 import { api, ApiError, type NodeList, type NodeResource } from '../api.ts';
-import { ErrorView, Instant } from '../components/common.tsx';
+import { Age, ErrorView, Instant, NOWRAP } from '../components/common.tsx';
 
 export default function Nodes() {
   const { t } = useTranslation();
@@ -28,20 +28,37 @@ export default function Nodes() {
         </Col>
       </Row>
       <Table<NodeResource>
-        rowKey="id" size="small" pagination={false} loading={nodes.isLoading} dataSource={nodes.data?.items ?? []} scroll={{ x: 1000 }} data-testid="nodes-table"
+        rowKey="id" size="small" pagination={false} loading={nodes.isLoading} dataSource={nodes.data?.items ?? []} scroll={{ x: true }} data-testid="nodes-table"
         columns={[
-          { title: t('nodes.node'), dataIndex: 'id', render: (id: string) => <Typography.Text code>{id}</Typography.Text> },
+          {
+            // The address under the id: at 1280 px every column fits without scrolling sideways.
+            title: t('nodes.node'), dataIndex: 'id',
+            render: (id: string, node: NodeResource) => (
+              <Space orientation="vertical" size={0}>
+                <Typography.Text code style={NOWRAP}>{id}</Typography.Text>
+                <Typography.Text type="secondary" style={{ ...NOWRAP, fontSize: 12 }}>{node.address ?? '—'}</Typography.Text>
+              </Space>
+            ),
+          },
           { title: t('nodes.state'), dataIndex: 'alive', render: (alive: boolean) => <Tag color={alive ? 'success' : 'error'} data-status={alive ? 'alive' : 'dead'}>{t(alive ? 'nodes.aliveTag' : 'nodes.deadTag')}</Tag> },
-          { title: t('nodes.address'), dataIndex: 'address', render: (a: string | null) => a ?? '—' },
-          { title: t('nodes.roles'), dataIndex: 'roles', render: (roles: string[]) => roles.map((r) => <Tag key={r}>{r}</Tag>) },
+          { title: t('nodes.roles'), dataIndex: 'roles', render: (roles: string[]) => <span style={NOWRAP}>{roles.map((r) => <Tag key={r}>{r}</Tag>)}</span> },
           { title: t('nodes.version'), dataIndex: 'version' },
-          { title: t('nodes.heartbeat'), dataIndex: 'heartbeatAt', render: (v: string) => <Instant value={v} /> },
+          {
+            title: t('nodes.tzVersion'), dataIndex: 'tzVersion',
+            render: (tz: string | null, node: NodeResource) => {
+              const cluster = nodes.data?.clusterTzVersion ?? null;
+              if (tz === null) return '—';
+              if (!node.alive || cluster === null || tz === cluster) return tz;
+              return <Tooltip title={t('nodes.tzDiffers', { cluster })}><Tag color="warning" data-testid="node-tz-differs">{tz}</Tag></Tooltip>;
+            },
+          },
+          { title: t('nodes.heartbeat'), dataIndex: 'heartbeatAt', render: (v: string) => <Age value={v} /> },
           { title: t('nodes.started'), dataIndex: 'startedAt', render: (v: string) => <Instant value={v} /> },
           {
             title: t('nodes.buckets'), dataIndex: 'buckets',
             render: (b: number[]) => <Tooltip title={b.join(', ') || '—'}><span>{b.length}</span></Tooltip>,
           },
-          { title: t('nodes.leaseExpires'), dataIndex: 'leaseExpiresAt', render: (v: string | null) => <Instant value={v} /> },
+          { title: t('nodes.leaseExpires'), dataIndex: 'leaseExpiresAt', render: (v: string | null) => <Age value={v} /> },
         ]}
       />
     </Space>

@@ -132,7 +132,7 @@ function FanOutLegs({ output }: { output: unknown }) {
   return (
     <Card size="small" title={t(`run.${kind}`, { count: legs.length })}>
       <Table<Leg>
-        rowKey="index" size="small" pagination={false} dataSource={legs} scroll={{ x: 560 }} data-testid="run-legs"
+        rowKey="index" size="small" pagination={false} dataSource={legs} scroll={{ x: true }} data-testid="run-legs"
         columns={[
           { title: '#', dataIndex: 'index', width: 56 },
           { title: t('run.node'), dataIndex: 'node', render: (node: string | null) => (node ? <Typography.Text code style={{ whiteSpace: 'nowrap' }}>{node}</Typography.Text> : '—') },

@@ -68,6 +68,9 @@ export default function TaskDetail() {
           </Space>
         )}
       </Space>
+      {data.spec.description && (
+        <Typography.Paragraph type="secondary" style={{ margin: 0, whiteSpace: 'pre-wrap', overflowWrap: 'anywhere' }} data-testid="task-description">{data.spec.description}</Typography.Paragraph>
+      )}
       <Card size="small">
         <Descriptions size="small" column={{ xs: 1, sm: 1, md: 2, xxl: 3 }}>
           <Descriptions.Item label={t('tasks.schedule')}><Typography.Text code>{describeSchedule(data.spec.schedule as Spec, t)}</Typography.Text></Descriptions.Item>

@@ -73,11 +73,24 @@ export default function Tasks() {
         loading={query.isLoading}
         dataSource={query.data?.items ?? []}
         pagination={false}
-        scroll={{ x: 900 }}
+        scroll={{ x: true }}
         rowSelection={can('editor') ? { selectedRowKeys: selected, onChange: (keys) => setSelected(keys as string[]) } : undefined}
         columns={[
           { title: t('common.namespace'), dataIndex: 'namespace', width: 120 },
-          { title: t('common.name'), dataIndex: 'name', render: (name: string, task) => <Link to={`/tasks/${task.id}`}>{name}</Link> },
+          {
+            // The description under the name, on one line, whole in a tooltip.
+            title: t('common.name'), dataIndex: 'name',
+            render: (name: string, task) => (
+              <div style={{ minWidth: 160 }}>
+                <Link to={`/tasks/${task.id}`}>{name}</Link>
+                {task.spec.description && (
+                  <Typography.Text type="secondary" ellipsis={{ tooltip: task.spec.description }} style={{ display: 'block', maxWidth: 320, fontSize: 12 }} data-testid="task-description">
+                    {task.spec.description}
+                  </Typography.Text>
+                )}
+              </div>
+            ),
+          },
           { title: t('tasks.schedule'), render: (_, task) => <Typography.Text code>{describeSchedule(task.spec.schedule as never, t)}</Typography.Text> },
           { title: t('tasks.state'), dataIndex: 'state', width: 110, render: (s: string) => <StatusTag status={s} /> },
           { title: t('tasks.lastOutcome'), dataIndex: 'lastRunStatus', width: 120, render: (s: string | null) => <StatusTag status={s} /> },

@@ -4,7 +4,7 @@ import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { Alert, App, Button, Form, Input, Modal, Popconfirm, Select, Space, Table, Typography } from 'antd';
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { api, type TokenResource } from '../api.ts';
+import { api, ApiError, type TokenResource } from '../api.ts';
 import { ErrorView, errorMessage, Instant } from '../components/common.tsx';
 
 export default function Tokens() {
@@ -35,7 +35,9 @@ export default function Tokens() {
       message.success(t('tokens.revoked'));
       await client.invalidateQueries({ queryKey: ['tokens'] });
     } catch (error) {
-      message.error(errorMessage(error));
+      // The API refuses to revoke the last admin token for all namespaces (LAST_ADMIN_TOKEN).
+      const text = error instanceof ApiError && error.code === 'LAST_ADMIN_TOKEN' ? `${t('tokens.lastAdmin')} (${error.code})` : errorMessage(error);
+      message.error({ content: <span data-testid="token-error">{text}</span>, duration: 8 });
     }
   }
 
@@ -47,16 +49,17 @@ export default function Tokens() {
         <Button type="primary" icon={<PlusOutlined />} onClick={() => setCreating(true)}>{t('tokens.create')}</Button>
       </Space>
       <Table<TokenResource>
-        rowKey="id" size="small" pagination={false} loading={tokens.isLoading} dataSource={tokens.data?.items ?? []} scroll={{ x: 800 }}
+        rowKey="id" size="small" pagination={false} loading={tokens.isLoading} dataSource={tokens.data?.items ?? []} scroll={{ x: true }}
         columns={[
           { title: t('common.name'), dataIndex: 'name' },
           { title: t('tokens.role'), dataIndex: 'role', render: (r: string) => t(`roles.${r}`) },
           { title: t('tokens.namespaces'), dataIndex: 'namespaces', render: (n: string[]) => n.join(', ') },
           { title: t('task.created'), dataIndex: 'createdAt', render: (v: string) => <Instant value={v} /> },
           { title: t('tokens.lastUsed'), dataIndex: 'lastUsedAt', render: (v: string | null) => <Instant value={v} /> },
+          { title: t('tokens.revokedAt'), dataIndex: 'revokedAt', render: (v: string | null) => <span data-testid="token-revoked-at"><Instant value={v} /></span> },
           {
-            title: t('tokens.revokedAt'), key: 'revoke',
-            render: (_, token) => token.revokedAt ? <Instant value={token.revokedAt} /> : (
+            title: t('tokens.actions'), key: 'actions',
+            render: (_, token) => token.revokedAt === null && (
               <Popconfirm title={t('tokens.revokeConfirm', { name: token.name })} okText={t('tokens.revoke')} cancelText={t('common.cancel')} okButtonProps={{ danger: true }} onConfirm={() => revoke(token.id)}>
                 <Button size="small" danger>{t('tokens.revoke')}</Button>
               </Popconfirm>

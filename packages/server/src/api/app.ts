@@ -15,6 +15,7 @@ import { createTokenService } from '../services/tokens.ts';
 import { installAuth } from './auth.ts';
 import { consoleRoutes } from './console.ts';
 import { BODY_LIMIT_BYTES, installErrorHandling } from './errors.ts';
+import { RequestLogController } from './request-log.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { healthRoutes } from './routes/health.ts';
 import { meRoutes } from './routes/me.ts';
@@ -37,7 +38,8 @@ export interface AppDeps {
   control: RunControl;
   clock: Clock;
   /**
-   * A pino logger for request logs and errors, or false for none.
+   * A pino logger for request logs (one line per request, see `request-log.ts`) and errors, or
+   * false for none.
    * @default false — the entry point passes its logger; tests stay quiet.
    */
   logger?: FastifyBaseLogger | false;
@@ -62,7 +64,7 @@ export interface AppDeps {
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { store, control, clock } = deps;
   const app: FastifyInstance = deps.logger
-    ? Fastify({ loggerInstance: deps.logger, bodyLimit: BODY_LIMIT_BYTES })
+    ? Fastify({ loggerInstance: deps.logger, logController: new RequestLogController(), bodyLimit: BODY_LIMIT_BYTES })
     : Fastify({ logger: false, bodyLimit: BODY_LIMIT_BYTES });
 
   const tokens = createTokenService({ store, clock });

@@ -103,6 +103,7 @@ export const AttemptResourceSchema = z.object({
   status: z.enum(ATTEMPT_STATUSES),
   executor: z.string().nullable(),
   startedAt: instant,
+  sentAt: instant.nullable().describe('when the attempt reached its executor (request written to its connection, taken by a pull-mode poll, or gRPC call started); null until then, or if it never did'),
   finishedAt: instant.nullable(),
   error: z.string().nullable(),
   output: z.unknown(),
@@ -199,7 +200,8 @@ export const ExecutorHeartbeatReplySchema = z.object({
 export const AuditEntrySchema = z.object({
   id: z.string(),
   at: instant,
-  actor: z.string(),
+  actor: z.string().describe('token:<id> for an API token, system for the server itself'),
+  actorName: z.string().nullable().describe('the name of the actor\'s token (revoked ones too); null when the actor is no token'),
   action: z.string(),
   resourceType: z.string(),
   resourceId: z.string().nullable(),

@@ -51,6 +51,7 @@ export function toAttemptResource(attempt: AttemptRecord): AttemptResource {
     status: attempt.status,
     executor: attempt.executor,
     startedAt: iso(attempt.startedAt),
+    sentAt: isoOrNull(attempt.sentAt),
     finishedAt: isoOrNull(attempt.finishedAt),
     error: attempt.error,
     output: attempt.output ?? null,
@@ -108,11 +109,13 @@ export function toTokenResource(token: TokenRecord): TokenResource {
   };
 }
 
-export function toAuditEntryResource(entry: AuditRecord): AuditEntryResource {
+/** `tokenNames`: the name of each token by id, to name the actor `token:<id>`. */
+export function toAuditEntryResource(entry: AuditRecord, tokenNames: ReadonlyMap<string, string> = new Map()): AuditEntryResource {
   return {
     id: entry.id,
     at: iso(entry.at),
     actor: entry.actor,
+    actorName: entry.actor.startsWith('token:') ? (tokenNames.get(entry.actor.slice('token:'.length)) ?? null) : null,
     action: entry.action,
     resourceType: entry.resourceType,
     resourceId: entry.resourceId,

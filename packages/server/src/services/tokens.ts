@@ -35,7 +35,10 @@ export interface TokenService {
   create(caller: Caller, input: CreateTokenInput): Promise<{ token: TokenRecord; secret: string }>;
   /** Tokens whose scope lies within the caller's, oldest first. */
   list(caller: Caller): Promise<TokenRecord[]>;
-  /** Throws TOKEN_NOT_FOUND (also for a token outside the caller's scope). Idempotent. */
+  /**
+   * Throws TOKEN_NOT_FOUND (also for a token outside the caller's scope), and LAST_ADMIN_TOKEN
+   * for the last live admin token for all namespaces. Idempotent.
+   */
   revoke(caller: Caller, id: string): Promise<TokenRecord>;
   /** The live token with this secret, or null (unknown or revoked). Records its use. */
   authenticate(secret: string): Promise<TokenRecord | null>;
@@ -76,7 +79,7 @@ export function createTokenService(deps: { store: Store; clock: Clock }): TokenS
       const existing = (await store.listTokens()).find((t) => t.id === id);
       if (!existing || !scopeCovers(caller.namespaces, existing.namespaces)) throw new EcronError('TOKEN_NOT_FOUND');
       return store.revokeToken({
-        id, at: clock.now(), audit: { actor: caller.actor, action: 'token.revoke', details: { name: existing.name } },
+        id, at: clock.now(), audit: { actor: caller.actor, action: 'token.revoke', details: { name: existing.name } }, keepLastAdmin: true,
       });
     },
 

@@ -388,8 +388,13 @@ export interface Store {
   listTokens(): Promise<TokenRecord[]>;
   /** Every token, revoked ones included (a store that ever had a token is not "first start"). */
   countTokens(): Promise<number>;
-  /** Throws TOKEN_NOT_FOUND. Idempotent on an already revoked token: no change, no audit entry. */
-  revokeToken(p: { id: string; at: number; audit: AuditInput }): Promise<TokenRecord>;
+  /**
+   * Throws TOKEN_NOT_FOUND. Idempotent on an already revoked token: no change, no audit entry.
+   * With `keepLastAdmin`, throws LAST_ADMIN_TOKEN instead of revoking the last live admin token
+   * for all namespaces (`*`), checked in the transaction of the revocation: two revocations that
+   * race cannot both pass the check.
+   */
+  revokeToken(p: { id: string; at: number; audit: AuditInput; keepLastAdmin?: boolean }): Promise<TokenRecord>;
   /** Sets lastUsedAt, never moving it backwards. */
   touchToken(p: { id: string; at: number }): Promise<void>;
   appendAudit(entry: Omit<AuditRecord, 'id'> & { id?: string }): Promise<void>;

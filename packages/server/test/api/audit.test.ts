@@ -7,7 +7,7 @@ beforeEach(async () => {
 });
 afterEach(async () => h.close());
 
-interface Entry { id: string; at: string; actor: string; action: string; resourceType: string; resourceId: string | null; details: any }
+interface Entry { id: string; at: string; actor: string; actorName: string | null; action: string; resourceType: string; resourceId: string | null; details: any }
 
 async function allEntries(query = '', limit = 3): Promise<Entry[]> {
   const out: Entry[] = [];
@@ -61,5 +61,18 @@ describe('audit log', () => {
     expect(updates).toHaveLength(1);
     const forTask = await allEntries(`&resourceId=${task.id}`);
     expect(forTask.map((e) => e.action)).toEqual(['task.delete', 'task.resume', 'task.pause', 'task.update', 'task.create']);
+  });
+
+  it('names the token behind each actor, revoked tokens too', async () => {
+    const editor = await h.token('editor', ['*'], 'deploy-bot');
+    expect((await h.call('POST', '/api/v1/tasks', { token: editor.secret, body: { name: 'by-bot', schedule: { manual: true }, target: { type: 'http', url: `${h.executorUrl}/run` } } })).statusCode).toBe(201);
+    expect((await h.call('DELETE', `/api/v1/tokens/${editor.id}`)).statusCode).toBe(200);
+    const entries = await allEntries();
+    expect(entries.map((e) => [e.action, e.actor, e.actorName])).toEqual([
+      ['token.revoke', `token:${h.adminId}`, 'test-admin'],
+      ['task.create', `token:${editor.id}`, 'deploy-bot'],
+      ['token.create', `token:${h.adminId}`, 'test-admin'],
+      ['token.create', 'system', null], // the harness's admin token
+    ]);
   });
 });

@@ -1,6 +1,6 @@
 /** `ecron start` as a user runs it: first start, bad flags, a second process on the same store. */
 import { spawnSync } from 'node:child_process';
-import { statSync } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ECRON, NODE, ServerProcess, tempDataDir } from '../support/server-process.ts';
@@ -82,6 +82,59 @@ describe('ecron start', () => {
     const result = ecron(['start', '--data-dir', tempDataDir(), '--port', port]);
     expect(result.code).toBe(1);
     expect(result.stderr).toBe(`ecron: ADDRESS_IN_USE: 127.0.0.1:${port} is already in use (another ecron?): stop it, or choose another --port\n`);
+  });
+
+  it('prints the admin token path, never the token, at the first start and at every later one', async () => {
+    const dataDir = tempDataDir();
+    const tokenFile = join(dataDir, 'admin.token');
+    const first = new ServerProcess(dataDir);
+    servers.push(first);
+    await first.start();
+    const firstErr = await first.stderrMatching(/admin token/);
+    expect(firstErr).toContain(`admin token written to ${tokenFile} (first start; keep it secret)\n`);
+    expect(firstErr).not.toContain('admin token in ');
+    expect(firstErr).not.toContain(first.adminToken);
+    await first.kill('SIGTERM');
+
+    const later = new ServerProcess(dataDir);
+    servers.push(later);
+    await later.start();
+    const laterErr = await later.stderrMatching(/admin token/);
+    expect(laterErr).toContain(`admin token in ${tokenFile} (keep it secret)\n`);
+    expect(laterErr).not.toContain('admin token written');
+    expect(laterErr).not.toContain(later.adminToken);
+    await later.kill('SIGTERM');
+
+    // Once the file is gone (moved somewhere safe), nothing is said about it.
+    rmSync(tokenFile);
+    const without = new ServerProcess(dataDir);
+    servers.push(without);
+    await without.start();
+    await without.kill('SIGTERM');
+    expect(without.stderr).toMatch(/listening on /);
+    expect(without.stderr).not.toContain('admin token');
+  });
+
+  it('tells where the admin token is after a first start that failed once the token was written', async () => {
+    const other = new ServerProcess(tempDataDir());
+    servers.push(other);
+    await other.start();
+    const takenPort = new URL(other.url).port;
+    const dataDir = tempDataDir();
+    const tokenFile = join(dataDir, 'admin.token');
+    const failed = ecron(['start', '--data-dir', dataDir, '--port', takenPort]);
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toMatch(/^ecron: ADDRESS_IN_USE: /);
+    expect(statSync(tokenFile).mode & 0o777).toBe(0o600);
+
+    const retry = new ServerProcess(dataDir);
+    servers.push(retry);
+    await retry.start();
+    const stderr = await retry.stderrMatching(/admin token/);
+    expect(stderr).toContain(`admin token in ${tokenFile} (keep it secret)\n`);
+    expect(stderr).not.toContain(retry.adminToken);
+    // The token in that file is the server's admin token.
+    expect((await retry.api('GET', '/api/v1/me')).status).toBe(200);
   });
 
   it('refuses a too short ECRON_ADMIN_TOKEN and stores no token', () => {

@@ -20,6 +20,8 @@ export class ServerProcess {
   readonly dataDir: string;
   child: ChildProcess | null = null;
   url = '';
+  /** Everything the process has written to stderr so far. */
+  stderr = '';
   #exit: Promise<number | null> = Promise.resolve(null);
 
   constructor(dataDir: string) {
@@ -34,20 +36,37 @@ export class ServerProcess {
     });
     this.child = child;
     this.#exit = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
-    let stderr = '';
+    this.stderr = '';
+    child.stderr!.on('data', (chunk: Buffer) => { this.stderr += chunk.toString(); });
     this.url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`server did not start: ${stderr}`)), 20_000);
-      child.stderr!.on('data', (chunk: Buffer) => {
-        stderr += chunk.toString();
-        const match = /listening on (http:\/\/\S+)/.exec(stderr);
+      const timer = setTimeout(() => reject(new Error(`server did not start: ${this.stderr}`)), 20_000);
+      child.stderr!.on('data', () => {
+        const match = /listening on (http:\/\/\S+)/.exec(this.stderr);
         if (match) {
           clearTimeout(timer);
           resolve(match[1]!);
         }
       });
-      child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited with ${code}: ${stderr}`)); });
+      child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited with ${code}: ${this.stderr}`)); });
     });
     return this.url;
+  }
+
+  /** Resolves with stderr once it matches `pattern` (now or as the process writes more). */
+  stderrMatching(pattern: RegExp, timeoutMs = 10_000): Promise<string> {
+    if (pattern.test(this.stderr)) return Promise.resolve(this.stderr);
+    const stream = this.child?.stderr;
+    if (!stream) return Promise.reject(new Error(`no running process; stderr: ${this.stderr}`));
+    return new Promise<string>((resolve, reject) => {
+      const onData = (): void => {
+        if (!pattern.test(this.stderr)) return;
+        clearTimeout(timer);
+        stream.off('data', onData);
+        resolve(this.stderr);
+      };
+      const timer = setTimeout(() => { stream.off('data', onData); reject(new Error(`stderr never matched ${pattern}: ${this.stderr}`)); }, timeoutMs);
+      stream.on('data', onData);
+    });
   }
 
   get adminToken(): string {

@@ -21,6 +21,8 @@ export const auditRoutes: FastifyPluginAsyncZod<{ store: Store }> = async (app, 
       throw new EcronError('FORBIDDEN', 'the audit log needs an admin token for all namespaces ("*")');
     }
     const page = await store.listAudit(request.query);
-    return { items: page.items.map(toAuditEntryResource), nextCursor: page.nextCursor };
+    // Tokens are few (people and services, not requests): one read names every actor of the page.
+    const names = page.items.some((e) => e.actor.startsWith('token:')) ? new Map((await store.listTokens()).map((t) => [t.id, t.name])) : new Map<string, string>();
+    return { items: page.items.map((entry) => toAuditEntryResource(entry, names)), nextCursor: page.nextCursor };
   });
 };

@@ -40,8 +40,11 @@ export const executorPullRoutes: FastifyPluginAsyncZod<{ store: Store; pull: Pul
     if (node.mode !== 'pull') throw new EcronError('VALIDATION_FAILED', `executor ${id} is registered in push mode: runs are sent to ${node.address}`);
   }
 
+  // Long polls wait up to 30 s: answer them when the server closes, or they hold its exit.
+  app.addHook('preClose', async () => pull.close());
+
   app.post('/executors/:id/poll', {
-    config: { access: 'editor' },
+    config: { access: 'editor', requestLog: 'debug' }, // back to back, per pull-mode node
     schema: {
       summary: 'Take runs for a pull-mode executor (long poll)', tags, security: BEARER_SECURITY,
       description: 'Answers at once when runs or cancels are waiting, otherwise after up to `waitMs`. `running` lists the deliveries the executor runs; the answer names those cancelled since.',

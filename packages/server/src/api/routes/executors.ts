@@ -31,7 +31,7 @@ export async function listExecutors(store: Store, group?: string): Promise<Execu
 
 export const executorRoutes: FastifyPluginAsyncZod<{ store: Store }> = async (app, { store }) => {
   app.put('/executors/:id', {
-    config: { access: 'editor' },
+    config: { access: 'editor', requestLog: 'debug' }, // every few seconds per node
     schema: {
       summary: 'Register an executor node, or heartbeat it (the same call, repeated)', tags, security: BEARER_SECURITY,
       description: `Send every \`heartbeatMs\` (${EXECUTOR_HEARTBEAT_MS} ms). A node that has not heartbeated for \`ttlMs\` (${EXECUTOR_TTL_MS} ms) leaves routing; `

@@ -10,12 +10,12 @@ const tags = ['health'];
 
 export const healthRoutes: FastifyPluginAsyncZod<{ store: Store; control: RunControl }> = async (app, { store, control }) => {
   app.get('/healthz', {
-    config: { access: 'public' },
+    config: { access: 'public', requestLog: 'debug' },
     schema: { summary: 'Liveness: 200 once the server is serving', tags, response: { 200: z.object({ status: z.literal('ok') }) } },
   }, async () => ({ status: 'ok' as const }));
 
   app.get('/readyz', {
-    config: { access: 'public' },
+    config: { access: 'public', requestLog: 'debug' },
     schema: {
       summary: 'Readiness: 200 when the scheduler is ready and the store answers, else 503', tags,
       response: { 200: z.object({ status: z.literal('ready') }), ...ERROR_RESPONSES },

@@ -35,6 +35,7 @@ export const tokenRoutes: FastifyPluginAsyncZod<{ tokens: TokenService }> = asyn
     config: { access: 'admin' },
     schema: {
       summary: 'Revoke an API token', tags, security: BEARER_SECURITY,
+      description: 'Idempotent. The last admin token for all namespaces cannot be revoked (409 LAST_ADMIN_TOKEN): create another one first.',
       params: IdParams,
       response: { 200: TokenResourceSchema, ...ERROR_RESPONSES },
     },

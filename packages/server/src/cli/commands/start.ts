@@ -73,9 +73,13 @@ export function registerStartCommand(program: Command): void {
         dataDir: flags.dataDir, port, host: flags.host, storeUrl: flags.store, roles: roles as Role[],
         publicUrl: flags.publicUrl, env: process.env, logger, historyRetentionMs, leases,
         ...(flags.nodeId ? { nodeId: flags.nodeId } : {}),
+        // Another console build than packages/console/dist (the console's tests serve their own).
+        ...(process.env.ECRON_CONSOLE_DIR ? { consoleDir: resolve(process.env.ECRON_CONSOLE_DIR) } : {}),
       });
       process.stderr.write(`ecron ${VERSION} listening on ${server.url}\n`);
+      // The path only, never the token. A later start says it too: the first may have failed (port taken) after writing it.
       if (server.adminTokenPath) process.stderr.write(`admin token written to ${resolve(server.adminTokenPath)} (first start; keep it secret)\n`);
+      else if (server.adminTokenFile) process.stderr.write(`admin token in ${resolve(server.adminTokenFile)} (keep it secret)\n`);
       await new Promise<void>((resolve) => {
         let signals = 0;
         const onSignal = (signal: NodeJS.Signals) => {

@@ -30,6 +30,38 @@ export function describeTokensAndAudit(ctx: { readonly store: Store }): void {
       expect(await errorCode(ctx.store.revokeToken({ id: '00000000-0000-7000-8000-00000000000f', at: T0, audit: audit('token.revoke') }))).toBe('TOKEN_NOT_FOUND');
     });
 
+    it('with keepLastAdmin, refuses to revoke the last live admin token for all namespaces, also when two revocations race', async () => {
+      const first = tokenRecord({ name: 'admin', role: 'admin', namespaces: ['*'] });
+      const scoped = tokenRecord({ createdAt: T0 + 1, name: 'team-admin', role: 'admin', namespaces: ['team-a'] });
+      for (const token of [first, scoped]) await ctx.store.createToken({ token, audit: audit('token.create') });
+      const revoke = (id: string) => ctx.store.revokeToken({ id, at: T0 + 10, audit: audit('token.revoke'), keepLastAdmin: true });
+      // An admin scoped to some namespaces does not count, and may go.
+      expect(await errorCode(revoke(first.id))).toBe('LAST_ADMIN_TOKEN');
+      expect((await revoke(scoped.id)).revokedAt).toBe(T0 + 10);
+      expect(await ctx.store.findTokenByHash(first.secretHash)).toEqual(first);
+      expect((await ctx.store.listAudit({ limit: 10, action: 'token.revoke' })).items.map((e) => e.resourceId)).toEqual([scoped.id]);
+
+      // Two admins revoked at once: one goes, the other stays. The pool's connections are opened
+      // first, and the race is run several times, so that the two transactions do overlap.
+      await Promise.all(Array.from({ length: 4 }, () => ctx.store.listTokens()));
+      let live = first;
+      let gone = first;
+      for (let round = 1; round <= 6; round++) {
+        const other = tokenRecord({ createdAt: T0 + 1 + round, name: `admin-${round}`, role: 'admin', namespaces: ['*'] });
+        await ctx.store.createToken({ token: other, audit: audit('token.create') });
+        const outcomes = await Promise.allSettled([revoke(live.id), revoke(other.id)]);
+        expect(outcomes.map((o) => o.status).sort(), `round ${round}`).toEqual(['fulfilled', 'rejected']);
+        expect((outcomes.find((o) => o.status === 'rejected') as PromiseRejectedResult).reason).toMatchObject({ code: 'LAST_ADMIN_TOKEN' });
+        const admins = (await ctx.store.listTokens()).filter((t) => t.role === 'admin' && t.revokedAt === null);
+        expect(admins.map((t) => t.namespaces), `round ${round}`).toEqual([['*']]);
+        gone = admins[0]!.id === live.id ? other : live;
+        live = admins[0]!;
+      }
+      // Revoking one that went stays idempotent; without keepLastAdmin the store does as told.
+      expect((await revoke(gone.id)).revokedAt).toBe(T0 + 10);
+      expect((await ctx.store.revokeToken({ id: live.id, at: T0 + 20, audit: audit('token.revoke') })).revokedAt).toBe(T0 + 20);
+    });
+
     it('creates and revokes a token only together with its audit entry', async () => {
       const unserialisable = { actor: 'tester', action: 'token.any', details: { n: 1n } };
       const token = tokenRecord();

@@ -2,6 +2,7 @@
  * API tokens (state) and the audit log (history), for the SQL stores.
  */
 import { sql, type Kysely } from 'kysely';
+import { isUnscopedAdmin, lastAdminError } from '../../core/admin-tokens.ts';
 import { EcronError } from '../../core/errors.ts';
 import { newId } from '../../core/ids.ts';
 import type { AuditRecord, TokenRecord } from '../../core/model.ts';
@@ -70,9 +71,22 @@ export async function countTokens(ctx: SqlContext): Promise<number> {
   return Number(row!.n);
 }
 
-/** Revoking a revoked token changes nothing and writes no audit entry. */
-export async function revokeToken(ctx: SqlContext, p: { id: string; at: number; audit: AuditInput }): Promise<TokenRecord> {
+/**
+ * Revoking a revoked token changes nothing and writes no audit entry. With `keepLastAdmin`, the
+ * revocation of a live admin token for all namespaces first locks every live admin token, in id
+ * order (so two revocations wait for each other instead of deadlocking), and counts those left:
+ * of two revocations that race, the second sees the first's.
+ */
+export async function revokeToken(ctx: SqlContext, p: { id: string; at: number; audit: AuditInput; keepLastAdmin?: boolean }): Promise<TokenRecord> {
   return inTransaction(ctx, async (trx) => {
+    if (p.keepLastAdmin) {
+      const seen = await getToken(trx, p.id);
+      if (seen !== null && seen.revokedAt === null && isUnscopedAdmin(seen)) {
+        const admins = (await rows(trx, sql`SELECT * FROM api_tokens WHERE role = 'admin' AND revoked_at IS NULL ORDER BY id FOR UPDATE`)).map(toToken);
+        const target = admins.find((t) => t.id === p.id);
+        if (target !== undefined && admins.filter(isUnscopedAdmin).length <= 1) throw lastAdminError(target);
+      }
+    }
     const row = await firstRow(trx, sql`SELECT * FROM api_tokens WHERE id = ${p.id} FOR UPDATE`);
     if (row === null) throw new EcronError('TOKEN_NOT_FOUND', `no token ${p.id}`, { id: p.id });
     const token = toToken(row);

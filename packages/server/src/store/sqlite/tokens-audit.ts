@@ -1,6 +1,7 @@
 /**
  * API tokens (state) and the audit log (history).
  */
+import { isUnscopedAdmin, lastAdminError } from '../../core/admin-tokens.ts';
 import { EcronError } from '../../core/errors.ts';
 import { newId } from '../../core/ids.ts';
 import type { AuditRecord, TokenRecord } from '../../core/model.ts';
@@ -73,11 +74,15 @@ export function countTokens(conn: SqliteConnection): number {
 }
 
 /** Revoking a revoked token changes nothing and writes no audit entry. */
-export function revokeToken(conn: SqliteConnection, p: { id: string; at: number; audit: AuditInput }): TokenRecord {
+export function revokeToken(conn: SqliteConnection, p: { id: string; at: number; audit: AuditInput; keepLastAdmin?: boolean }): TokenRecord {
   return conn.transaction(() => {
     const token = getToken(conn, p.id);
     if (token === null) throw new EcronError('TOKEN_NOT_FOUND', `no token ${p.id}`, { id: p.id });
     if (token.revokedAt !== null) return token;
+    if (p.keepLastAdmin && isUnscopedAdmin(token)) {
+      const admins = (conn.statement(`SELECT * FROM api_tokens WHERE role = 'admin' AND revoked_at IS NULL`).all() as Row[]).map(toToken);
+      if (admins.filter(isUnscopedAdmin).length <= 1) throw lastAdminError(token);
+    }
     conn.statement('UPDATE api_tokens SET revoked_at = ? WHERE id = ?').run(p.at, p.id);
     insertAudit(conn, p.audit, p.at, 'token', p.id);
     return { ...token, revokedAt: p.at };

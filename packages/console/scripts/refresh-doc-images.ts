@@ -1,0 +1,43 @@
+/**
+ * Refreshes the screenshots in docs/images/ from a run of the console's browser tests. The
+ * tests write their screenshots to packages/console/test-output/screenshots/ (ignored by git)
+ * and never into docs/: a test run leaves the tracked files as they were, and the images in the
+ * docs change only when someone runs this script and commits the result.
+ *
+ *   npm run docs:images                  # runs the browser tests, then copies their screenshots
+ *   npm run docs:images -- --no-run      # copies the screenshots of the last run
+ */
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+const ROOT = resolve(import.meta.dirname, '../../..');
+const SCREENSHOTS = join(ROOT, 'packages/console/test-output/screenshots');
+const DOCS_IMAGES = join(ROOT, 'docs/images');
+const E2E = 'packages/console/test/console.e2e.test.ts';
+
+/** docs/images/NAME ← the test's screenshot. */
+const IMAGES: Record<string, string> = {
+  'dashboard.png': 'dashboard.png',
+  'task-form.png': 'task-form.png',
+  'run-detail.png': 'run-detail.png',
+  'executors.png': 'executors.png',
+  'nodes.png': 'layout/nodes-1280x800-en.png',
+  'run-detail-phone-zh.png': 'layout/run-detail-390x844-zh.png',
+};
+
+const started = Date.now();
+const run = !process.argv.includes('--no-run');
+if (run) {
+  // Throws (and copies nothing) when a test fails.
+  execFileSync(join(ROOT, 'node_modules/.bin/vitest'), ['run', E2E], { cwd: ROOT, stdio: 'inherit', env: { ...process.env, CI: 'true' } });
+}
+const missing = Object.values(IMAGES).filter((from) => !existsSync(join(SCREENSHOTS, from)) || (run && statSync(join(SCREENSHOTS, from)).mtimeMs < started));
+if (missing.length > 0) {
+  process.stderr.write(`no fresh screenshot ${missing.join(', ')} in ${SCREENSHOTS}: run the browser tests (${E2E}; they need chromium)\n`);
+  process.exit(1);
+}
+for (const [name, from] of Object.entries(IMAGES)) {
+  copyFileSync(join(SCREENSHOTS, from), join(DOCS_IMAGES, name));
+  process.stdout.write(`docs/images/${name} ← ${from}\n`);
+}
