@@ -68,9 +68,10 @@ export interface AttemptRecord {
   executor: string | null;
   startedAt: number;
   /**
-   * When the scheduler handed the attempt to its HTTP client; null while it was only recorded
-   * (fires are recorded a little ahead of their instant). Diagnostic: recovery goes by the
-   * executor's own answer, not by this.
+   * When the attempt reached its executor: the HTTP request was written to the executor's
+   * connection, a pull-mode node's poll took it, or the gRPC call was started (a fan-out: when
+   * its legs were planned). Null while it was only recorded (fires are recorded a little ahead of
+   * their instant) or never got out. Recovery goes by the executor's own answer, not by this.
    */
   sentAt: number | null;
   finishedAt: number | null;

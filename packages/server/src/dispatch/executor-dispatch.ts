@@ -25,9 +25,10 @@ import { isFanOut, matchesSelector, pickNode, planLegs, RouterState, type Leg, t
 type ExecutorTarget = Extract<Target, { type: 'executor' | 'shell' }>;
 export type ExecutorResult = DispatchResult | { kind: 'no_executor'; error: string };
 
-/** Sends one request to one node: HTTP, pull, or (later) gRPC. */
+/** Sends one request to one node: HTTP, pull, or gRPC. */
 export interface NodeTransport {
-  send(node: ExecutorNodeRecord, request: RunRequest, signal: AbortSignal): Promise<DispatchResult>;
+  /** `onSent`: the request reached the node (written to its connection, or taken by its poll). */
+  send(node: ExecutorNodeRecord, request: RunRequest, signal: AbortSignal, onSent?: () => void): Promise<DispatchResult>;
   cancel(node: ExecutorNodeRecord, body: CancelRequest): void;
 }
 
@@ -43,7 +44,10 @@ export interface ExecutorDispatchDeps {
   envelope: (run: RunRecord, task: TaskRecord, leg: Leg, fanOut: boolean) => RunRequest;
   /** Writes a line to the run's log (what went where). */
   note: (run: RunRecord, level: 'info' | 'warn', message: string) => void;
-  /** The attempt goes out to `executor` (a node id, or a fan-out's summary): recorded on the attempt. */
+  /**
+   * The attempt reached `executor` (a unicast's node, as the request reached it), or went out as
+   * a fan-out (its summary, as its legs were planned): recorded on the attempt.
+   */
   sent: (run: RunRecord, executor: string) => void;
 }
 
@@ -132,8 +136,7 @@ export class ExecutorDispatch {
         const avoid = new Set(lastFailed && candidates.length > 1 ? [lastFailed] : []);
         const node = this.#pick(target, task, run, candidates, avoid);
         state.node = node;
-        this.#deps.sent(run, node.id);
-        const result = await this.#send(node, this.#deps.envelope(run, task, state.leg, false), signal);
+        const result = await this.#send(node, this.#deps.envelope(run, task, state.leg, false), signal, () => this.#deps.sent(run, node.id));
         if (result.kind === 'aborted' || result.kind === 'succeeded' || result.kind === 'accepted') {
           if (result.kind !== 'aborted') this.#lastFailed.delete(run.id);
           return result;
@@ -260,12 +263,12 @@ export class ExecutorDispatch {
    * a fresh connection tells whether the node is really gone. Resending is safe: an executor
    * answers a second delivery of a run shard it holds from that run, and runs it once.
    */
-  async #send(node: ExecutorNodeRecord, request: RunRequest, signal: AbortSignal): Promise<DispatchResult> {
+  async #send(node: ExecutorNodeRecord, request: RunRequest, signal: AbortSignal, onSent?: () => void): Promise<DispatchResult> {
     this.#deps.directory.track(node.id, 1);
     try {
       const transport = this.#transport(node);
-      let result = await transport.send(node, request, signal);
-      if (result.kind === 'failed' && result.unreachable && !signal.aborted) result = await transport.send(node, request, signal);
+      let result = await transport.send(node, request, signal, onSent);
+      if (result.kind === 'failed' && result.unreachable && !signal.aborted) result = await transport.send(node, request, signal, onSent);
       if (result.kind === 'failed' && result.unreachable) this.#deps.directory.suspect(node);
       return result;
     } finally {
@@ -284,9 +287,9 @@ export class ExecutorDispatch {
   }
 
   readonly #httpTransport: NodeTransport = {
-    send: async (node, request, signal) => {
+    send: async (node, request, signal, onSent) => {
       const secret = await this.#deps.directory.secret(node.group);
-      return this.#deps.http.dispatch({ type: 'http', url: node.address!, secret }, request, signal);
+      return this.#deps.http.dispatch({ type: 'http', url: node.address!, secret }, request, signal, onSent);
     },
     cancel: (node, body) => {
       void this.#deps.directory.secret(node.group).then((secret) => this.#deps.http.cancel({ type: 'http', url: node.address!, secret }, body));
@@ -294,7 +297,7 @@ export class ExecutorDispatch {
   };
 
   readonly #pullTransport: NodeTransport = {
-    send: (node, request, signal) => this.#deps.pull.send(node.id, request, signal),
+    send: (node, request, signal, onSent) => this.#deps.pull.send(node.id, request, signal, onSent),
     cancel: (_node, body) => this.#deps.pull.cancelRun(body.runId, body.attempt, body.reason),
   };
 

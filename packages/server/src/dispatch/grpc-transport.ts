@@ -109,7 +109,7 @@ export class GrpcTransport implements GrpcTargetTransport {
     return this.#channels.size;
   }
 
-  async send(node: ExecutorNodeRecord, request: RunRequest, signal: AbortSignal): Promise<DispatchResult> {
+  async send(node: ExecutorNodeRecord, request: RunRequest, signal: AbortSignal, onSent?: () => void): Promise<DispatchResult> {
     if (!node.address) return { kind: 'failed', error: `executor ${node.id} registered no gRPC address`, unreachable: true };
     let secret: string;
     try {
@@ -117,7 +117,7 @@ export class GrpcTransport implements GrpcTargetTransport {
     } catch (error) {
       return { kind: 'failed', error: `the secret of group "${node.group}" could not be read: ${String(error)}` };
     }
-    return this.dispatch(node.address, secret, request, signal);
+    return this.dispatch(node.address, secret, request, signal, onSent);
   }
 
   cancel(node: ExecutorNodeRecord, body: CancelRequest): void {
@@ -138,8 +138,11 @@ export class GrpcTransport implements GrpcTargetTransport {
     return this.status(targetAddress(target.url), this.#o.signingKey, body);
   }
 
-  /** Calls Run at `address`; `signal` cancels the call (cancel, deadline, shutdown). */
-  dispatch(address: string, secret: string, request: RunRequest, signal: AbortSignal): Promise<DispatchResult> {
+  /**
+   * Calls Run at `address`; `signal` cancels the call (cancel, deadline, shutdown). `onSent` is
+   * called once the call is handed to the channel (gRPC tells no earlier sign of its delivery).
+   */
+  dispatch(address: string, secret: string, request: RunRequest, signal: AbortSignal, onSent?: () => void): Promise<DispatchResult> {
     if (signal.aborted) return Promise.resolve({ kind: 'aborted' });
     if (this.#closed) return Promise.resolve({ kind: 'failed', error: 'the gRPC transport is closed', unreachable: true });
     const body = JSON.stringify(request);
@@ -154,6 +157,7 @@ export class GrpcTransport implements GrpcTargetTransport {
         resolve(error ? failure(address, error) : runResult(reply!));
       }));
       if (!call) return;
+      onSent?.();
       const onAbort = (): void => call.cancel();
       signal.addEventListener('abort', onAbort, { once: true });
     });

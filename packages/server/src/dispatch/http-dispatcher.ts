@@ -1,7 +1,7 @@
 import { randomFillSync } from 'node:crypto';
 import { EVENT_HEADER, SIGNATURE_HEADER, StatusReplySchema, type CancelRequest, type HttpTarget, type RunRequest, type StatusReply, type StatusRequest } from '@ecron/contracts';
 import { signBody } from '@ecron/contracts/signature';
-import { Agent, request } from 'undici';
+import { Agent, Dispatcher, request } from 'undici';
 import type { Clock } from '../core/clock.ts';
 import { OUTPUT_BYTES_CAP } from '../store/store.ts';
 
@@ -46,13 +46,16 @@ export class HttpDispatcher {
     });
   }
 
-  /** POSTs the run envelope. `signal` aborts the request (cancel, deadline, shutdown). */
-  async dispatch(target: HttpTarget, envelope: RunRequest, signal: AbortSignal): Promise<DispatchResult> {
+  /**
+   * POSTs the run envelope. `signal` aborts the request (cancel, deadline, shutdown). `onSent` is
+   * called once the whole request has been written to the executor's connection.
+   */
+  async dispatch(target: HttpTarget, envelope: RunRequest, signal: AbortSignal, onSent?: () => void): Promise<DispatchResult> {
     const body = JSON.stringify(envelope);
     try {
       const response = await request(target.url, {
         method: 'POST',
-        dispatcher: this.#agent,
+        dispatcher: onSent ? new SentSignal(this.#agent, onSent) : this.#agent,
         headers: this.#headers(target, body, 'run'),
         body,
         signal,
@@ -199,4 +202,36 @@ function origin(url: string): string {
 function describe(error: unknown): string {
   const e = error as { code?: string; message?: string; cause?: { code?: string; message?: string } };
   return e.cause?.code ?? e.code ?? e.cause?.message ?? e.message ?? String(error);
+}
+
+/**
+ * A dispatcher that passes requests to `agent` and calls `onSent` when undici has written a
+ * request to its connection (the request handler's `onRequestSent`).
+ */
+class SentSignal extends Dispatcher {
+  readonly #agent: Agent;
+  readonly #onSent: () => void;
+
+  constructor(agent: Agent, onSent: () => void) {
+    super();
+    this.#agent = agent;
+    this.#onSent = onSent;
+  }
+
+  override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    const onSent = this.#onSent;
+    const legacy = handler as Dispatcher.DispatchHandler & { onRequestSent?: () => void };
+    return this.#agent.dispatch(options, new Proxy(legacy, {
+      get(target, property, receiver) {
+        if (property === 'onRequestSent') {
+          return () => {
+            onSent();
+            return target.onRequestSent?.();
+          };
+        }
+        const value: unknown = Reflect.get(target, property, receiver);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    }));
+  }
 }

@@ -20,6 +20,8 @@ interface Delivery {
   nodeId: string;
   request: RunRequest;
   taken: boolean;
+  /** Called when a poll takes the delivery. */
+  onTaken?: () => void;
   resolve: (result: DispatchResult) => void;
 }
 
@@ -35,6 +37,8 @@ export class PullHub {
   /** Cancels to tell each node at its next poll: delivery id → reason. */
   readonly #cancels = new Map<string, Map<string, CancelReason>>();
   readonly #waiters = new Map<string, Set<Waiter>>();
+  /** The server is closing: polls answer at once, so that open long polls do not hold its exit. */
+  #closing = false;
   /**
    * Delivery ids: a counter behind a random prefix drawn once per hub, so that a result meant for
    * a delivery of an earlier process (before a restart) matches no delivery of this one. Cheaper
@@ -50,11 +54,14 @@ export class PullHub {
     return n;
   }
 
-  /** Hands `request` to node `nodeId`; resolves when the node answers, when `signal` aborts, or when the node is gone. */
-  send(nodeId: string, request: RunRequest, signal: AbortSignal): Promise<DispatchResult> {
+  /**
+   * Hands `request` to node `nodeId`; resolves when the node answers, when `signal` aborts, or when
+   * the node is gone. `onTaken` is called when a poll of the node takes it.
+   */
+  send(nodeId: string, request: RunRequest, signal: AbortSignal, onTaken?: () => void): Promise<DispatchResult> {
     if (signal.aborted) return Promise.resolve({ kind: 'aborted' });
     return new Promise((resolve) => {
-      const delivery: Delivery = { id: `${this.#idPrefix}.${(this.#idSeq++).toString(36)}`, nodeId, request, taken: false, resolve: () => {} };
+      const delivery: Delivery = { id: `${this.#idPrefix}.${(this.#idSeq++).toString(36)}`, nodeId, request, taken: false, ...(onTaken ? { onTaken } : {}), resolve: () => {} };
       const onAbort = (): void => {
         if (!this.#deliveries.has(delivery.id)) return;
         if (delivery.taken) this.#cancel(delivery, 'user');
@@ -88,7 +95,7 @@ export class PullHub {
    */
   async poll(nodeId: string, p: { max: number; waitMs: number; running: string[] }, signal: AbortSignal): Promise<PollReply> {
     let reply = this.#take(nodeId, p.max, p.running);
-    if (reply.deliveries.length > 0 || reply.cancels.length > 0 || p.waitMs === 0) return reply;
+    if (reply.deliveries.length > 0 || reply.cancels.length > 0 || p.waitMs === 0 || this.#closing) return reply;
     await new Promise<void>((resolve) => {
       const waiters = this.#waiters.get(nodeId) ?? new Set<Waiter>();
       this.#waiters.set(nodeId, waiters);
@@ -107,6 +114,15 @@ export class PullHub {
     if (signal.aborted) return { deliveries: [], cancels: [] };
     reply = this.#take(nodeId, p.max, p.running);
     return reply;
+  }
+
+  /**
+   * The HTTP server is closing (after the scheduler's drain): every waiting poll answers now with
+   * what there is, and later polls do not wait.
+   */
+  close(): void {
+    this.#closing = true;
+    for (const waiters of [...this.#waiters.values()]) for (const waiter of [...waiters]) waiter.wake();
   }
 
   /** A node's answers. Unknown ids (answered already, aborted, another node's) are ignored; returns how many were taken. */
@@ -135,7 +151,10 @@ export class PullHub {
     const queue = this.#queues.get(nodeId) ?? [];
     const batch = queue.splice(0, max);
     if (queue.length === 0) this.#queues.delete(nodeId);
-    for (const delivery of batch) delivery.taken = true;
+    for (const delivery of batch) {
+      delivery.taken = true;
+      delivery.onTaken?.();
+    }
     const pending = this.#cancels.get(nodeId);
     const cancels: PollReply['cancels'] = [];
     if (pending) {

@@ -69,8 +69,8 @@ export class RunSupervisor {
   readonly #starts: WriteBatcher<StartAttemptParams, RunRecord | null>;
   readonly #finishes: WriteBatcher<FinishAttemptParams, RunRecord | null>;
   /**
-   * Attempts just handed to the HTTP client, marked so in batches at the end of each event-loop
-   * turn (AttemptRecord.sentAt, a diagnostic: how long an attempt waited between record and send).
+   * Attempts that reached their executor, marked so in batches at the end of each event-loop turn
+   * (AttemptRecord.sentAt: the dashboard's fire lag is sentAt − scheduledAt of first attempts).
    */
   readonly #sent: WriteBatcher<{ runId: string; attempt: number; at: number; executor?: string }, undefined>;
   readonly #executors: ExecutorDispatch | null;
@@ -141,7 +141,7 @@ export class RunSupervisor {
     let reply: Promise<ExecutorResult>;
     if (target.type === 'http') {
       entry = this.#attach(run, target, false);
-      reply = this.#deps.dispatcher.dispatch(target, this.#envelope(run, task), entry.abort.signal);
+      reply = this.#deps.dispatcher.dispatch(target, this.#envelope(run, task), entry.abort.signal, () => this.#markSent(run));
     } else if (isExecutorTarget(target) && this.#executors) {
       entry = this.#attach(run, null, false, isFanOut(target.routing));
       reply = this.#executors.run(run, task, entry.abort.signal);
@@ -155,8 +155,9 @@ export class RunSupervisor {
     entry.request = reply
       .then((result) => this.#onReply(entry, result))
       .catch((error) => this.#deps.log('error', 'dispatch handling failed', { runId: run.id, error: String(error) }));
-    // Executor targets are marked when their node is chosen (ExecutorDispatch calls #markSent).
-    if (entry.target) this.#markSent(run);
+    // HTTP targets are marked sent once the request is on the executor's connection, executor
+    // targets once it reached their node (ExecutorDispatch calls #markSent), gRPC targets now.
+    if (entry.target?.type === 'grpc') this.#markSent(run);
   }
 
   /** Records (batched) that the attempt went out, and where to when known. */

@@ -1,6 +1,7 @@
 /**
  * `/api/v1/stats`: figures for a dashboard, over the runs scheduled in a recent window: runs by
- * status, success rate, fire lag (startedAt − scheduledAt of scheduled runs) and tasks by state.
+ * status, success rate, fire lag (from a scheduled run's instant until its first attempt reached
+ * its executor: `sentAt` − scheduledAt) and tasks by state.
  * Computed from the store's list verbs, reading at most {@link MAX_RUNS_READ} runs and
  * {@link MAX_TASKS_READ} tasks; `truncated` says when a limit was hit (the figures then cover the
  * newest runs of the window only).
@@ -41,7 +42,7 @@ const StatsSchema = z.object({
     p50: z.number().nullable(),
     p95: z.number().nullable(),
     max: z.number().nullable(),
-  }).describe('startedAt − scheduledAt of scheduled runs that started'),
+  }).describe('from the scheduled instant of a scheduled run until its first attempt reached the executor (the HTTP request written to its connection, taken by a pull-mode poll, or the gRPC call started); runs whose first attempt never got out are not counted'),
   tasks: z.object({ total: z.number().int(), byState: z.record(z.string(), z.number().int()) }),
   truncated: z.boolean().describe('true when the window held more runs or tasks than were read'),
 });
@@ -67,20 +68,24 @@ export const statsRoutes: FastifyPluginAsyncZod<{ store: Store; clock: Clock }> 
     let truncated = false;
 
     const runs: RunRecord[] = [];
+    const lags: number[] = [];
     let cursor: string | null = null;
     do {
       const page = await store.listRuns({ namespaces, namespace, from, to: to + 1, cursor, limit: MAX_PAGE_LIMIT });
       runs.push(...page.items);
+      const scheduled = page.items.filter((run) => run.trigger === 'schedule' && run.attempt > 0);
+      if (scheduled.length > 0) {
+        const scheduledAt = new Map(scheduled.map((run) => [run.id, run.scheduledAt]));
+        for (const attempt of await store.listAttempts(scheduled.map((run) => run.id))) {
+          if (attempt.number === 1 && attempt.sentAt !== null) lags.push(Math.max(0, attempt.sentAt - scheduledAt.get(attempt.runId)!));
+        }
+      }
       cursor = page.nextCursor;
       if (cursor && runs.length >= MAX_RUNS_READ) { truncated = true; break; }
     } while (cursor);
 
     const byStatus = Object.fromEntries(RUN_STATUSES.map((s) => [s, 0])) as Record<RunStatus, number>;
-    const lags: number[] = [];
-    for (const run of runs) {
-      byStatus[run.status]++;
-      if (run.trigger === 'schedule' && run.startedAt !== null) lags.push(Math.max(0, run.startedAt - run.scheduledAt));
-    }
+    for (const run of runs) byStatus[run.status]++;
     lags.sort((a, b) => a - b);
     const ended = byStatus[SUCCESS] + FAILURES.reduce((sum, s) => sum + byStatus[s], 0);
 
