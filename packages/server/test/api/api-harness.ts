@@ -7,6 +7,7 @@ import { nextEvent } from '../support/events.ts';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { buildApp } from '../../src/api/app.ts';
 import { HttpDispatcher } from '../../src/dispatch/http-dispatcher.ts';
+import type { RunControl } from '../../src/scheduler/run-control.ts';
 import { Scheduler, type SchedulerEvents } from '../../src/scheduler/scheduler.ts';
 import { SYSTEM_CALLER } from '../../src/services/access.ts';
 import { createTokenService } from '../../src/services/tokens.ts';
@@ -16,6 +17,15 @@ import { ManualClock } from '../../src/testing/manual-clock.ts';
 import { TestExecutor } from '../support/test-executor.ts';
 
 export const T0 = Date.parse('2026-01-01T00:00:00.000Z');
+
+/** A scheduler stand-in for apps whose tests never trigger, cancel or report a run. */
+export const UNUSED_RUN_CONTROL: RunControl = {
+  ready: true,
+  taskChanged: () => {},
+  trigger: async () => { throw new Error('not used'); },
+  cancel: async () => { throw new Error('not used'); },
+  report: async () => { throw new Error('not used'); },
+};
 const SIGNING_KEY = 'api-test-signing-key-0123456789';
 const CALLBACK_KEY = 'api-test-callback-key-0123456789';
 

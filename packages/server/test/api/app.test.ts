@@ -5,9 +5,8 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ApiHarness, errorOf } from './api-harness.ts';
+import { ApiHarness, errorOf, UNUSED_RUN_CONTROL } from './api-harness.ts';
 import { buildApp } from '../../src/api/app.ts';
-import type { RunControl } from '../../src/scheduler/run-control.ts';
 import { bootstrapAdminToken } from '../../src/services/tokens.ts';
 import { createSqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 import { ManualClock } from '../../src/testing/manual-clock.ts';
@@ -77,13 +76,7 @@ describe('unexpected errors', () => {
     const logger = pino({ level: 'info' }, new Writable({ write(chunk, _enc, done) { lines.push(String(chunk)); done(); } }));
     const store = createSqliteStore({ path: ':memory:' });
     await store.open();
-    const control: RunControl = {
-      ready: true,
-      taskChanged: () => {},
-      trigger: async () => { throw new Error('not used'); },
-      cancel: async () => { throw new Error('not used'); },
-      report: async () => { throw new Error('not used'); },
-    };
+    const control = UNUSED_RUN_CONTROL;
     const app = await buildApp({ store, control, clock: new ManualClock(), logger, version: 'x' });
     try {
       store.listTasks = async () => {

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import { buildApp } from '../../src/api/app.ts';
 import { PullHub } from '../../src/dispatch/pull-hub.ts';
-import type { RunControl } from '../../src/scheduler/run-control.ts';
+import { UNUSED_RUN_CONTROL } from './api-harness.ts';
 import { SYSTEM_CALLER } from '../../src/services/access.ts';
 import { createTokenService } from '../../src/services/tokens.ts';
 import { createSqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
@@ -17,13 +17,7 @@ const INFO = 30;
 
 interface LogLine { level: number; msg: string; reqId?: string; method?: string; url?: string; statusCode?: number; responseTime?: number; [key: string]: unknown }
 
-const control: RunControl = {
-  ready: true,
-  taskChanged: () => {},
-  trigger: async () => { throw new Error('not used'); },
-  cancel: async () => { throw new Error('not used'); },
-  report: async () => { throw new Error('not used'); },
-};
+const control = UNUSED_RUN_CONTROL;
 
 let opened: { app: FastifyInstance; store: Store } | undefined;
 afterEach(async () => {

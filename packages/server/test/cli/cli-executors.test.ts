@@ -1,26 +1,13 @@
-import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiHarness } from '../api/api-harness.ts';
-import { runCli } from './cli-harness.ts';
+import { describe, expect, it } from 'vitest';
+import { useApiForCli } from './cli-harness.ts';
 
 /**
  * `ecron executor list` against the real REST API (buildApp over the SQLite store) listening on a
  * local port, with nodes registered through `PUT /api/v1/executors/{id}`.
  */
 
-let h: ApiHarness;
-let server = '';
-
-beforeAll(async () => {
-  h = await new ApiHarness().start();
-  await h.app.listen({ port: 0, host: '127.0.0.1' });
-  server = `http://127.0.0.1:${(h.app.server.address() as AddressInfo).port}`;
-});
-afterAll(async () => {
-  await h?.close();
-});
-
-const ecron = (args: string[]) => runCli([...args, '--server', server, '--token', h.admin]);
+const api = useApiForCli();
+const ecron = api.ecron;
 
 describe('ecron executor list', () => {
   it('says when there are no nodes', async () => {
@@ -31,13 +18,13 @@ describe('ecron executor list', () => {
 
   it('prints live nodes first with their labels, load and heartbeat age; --group filters; --json is the API answer', async () => {
     const register = async (id: string, body: Record<string, unknown>) => {
-      const res = await h.call('PUT', `/api/v1/executors/${id}`, { body });
+      const res = await api.h.call('PUT', `/api/v1/executors/${id}`, { body });
       expect(res.statusCode).toBe(200);
     };
     await register('billing-2', { group: 'billing', address: 'http://10.0.0.2:9000/ecron', labels: { zone: 'a', tier: 'gold' }, weight: 3, inflight: 5 });
     await register('billing-1', { group: 'billing', address: 'http://10.0.0.1:9000/ecron' });
     await register('ops-1', { group: 'ops', mode: 'pull' });
-    await h.store.heartbeatExecutor({
+    await api.h.store.heartbeatExecutor({
       node: { id: 'analytics-1', group: 'analytics', mode: 'push', transport: 'grpc', address: '10.0.0.9:50051', labels: {}, weight: 1, handlers: [], version: '', inflight: 0 },
       ttlMs: 0,
     });
@@ -58,6 +45,6 @@ describe('ecron executor list', () => {
 
     const json = await ecron(['executor', 'list', '--group', 'billing', '--json']);
     expect(json.code).toBe(0);
-    expect(JSON.parse(json.stdout)).toEqual((await h.call('GET', '/api/v1/executors?group=billing')).json());
+    expect(JSON.parse(json.stdout)).toEqual((await api.h.call('GET', '/api/v1/executors?group=billing')).json());
   });
 });

@@ -4,6 +4,8 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
+import { ApiHarness } from '../api/api-harness.ts';
 
 /** The repository root, the `ecron` binary and the Node 24 of the project. */
 export const REPO_ROOT = resolve(import.meta.dirname, '../../../..');
@@ -153,5 +155,29 @@ export function runResource(overrides: Record<string, unknown> = {}): Record<str
     taskRevision: 1, trigger: 'manual', scheduledAt: '2026-12-01T00:00:00.000Z', status: 'pending', attempt: 1, attempts: [], params: {},
     progress: null, output: null, error: null, nextAttemptAt: null, createdAt: '2026-12-01T00:00:00.000Z', startedAt: null, finishedAt: null,
     ...overrides,
+  };
+}
+
+/**
+ * The real REST API (buildApp over the SQLite store, {@link ApiHarness}) listening on a local port
+ * from before the file's tests to after them, and `ecron` run against it with the admin token.
+ */
+export function useApiForCli(): { readonly h: ApiHarness; ecron(args: string[]): Promise<CliResult> } {
+  let h: ApiHarness | undefined;
+  let server = '';
+  beforeAll(async () => {
+    h = await new ApiHarness().start();
+    await h.app.listen({ port: 0, host: '127.0.0.1' });
+    server = `http://127.0.0.1:${(h.app.server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+  return {
+    get h(): ApiHarness {
+      if (!h) throw new Error('the API is not started yet (use it inside a test)');
+      return h;
+    },
+    ecron: (args) => runCli([...args, '--server', server, '--token', h!.admin]),
   };
 }

@@ -1,23 +1,10 @@
-import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiHarness } from '../api/api-harness.ts';
-import { runCli } from './cli-harness.ts';
+import { describe, expect, it } from 'vitest';
+import { useApiForCli } from './cli-harness.ts';
 
 /** `ecron node list` against the real REST API (buildApp over the SQLite store) listening on a local port. */
 
-let h: ApiHarness;
-let server = '';
-
-beforeAll(async () => {
-  h = await new ApiHarness().start();
-  await h.app.listen({ port: 0, host: '127.0.0.1' });
-  server = `http://127.0.0.1:${(h.app.server.address() as AddressInfo).port}`;
-});
-afterAll(async () => {
-  await h?.close();
-});
-
-const ecron = (args: string[]) => runCli([...args, '--server', server, '--token', h.admin]);
+const api = useApiForCli();
+const ecron = api.ecron;
 
 describe('ecron node list', () => {
   it('shows each node\'s tz database version, and marks a live node whose version is not the cluster\'s', async () => {
@@ -30,7 +17,7 @@ describe('ecron node list', () => {
 
     // Two nodes on another version, older than the scheduler's: they are the majority.
     for (const id of ['node-x', 'node-y']) {
-      await h.store.heartbeatNode({ node: { id, address: null, roles: ['api', 'scheduler'], version: '0.0.1', tzVersion: '2019a', startedAt: 0 }, ttlMs: 60_000 });
+      await api.h.store.heartbeatNode({ node: { id, address: null, roles: ['api', 'scheduler'], version: '0.0.1', tzVersion: '2019a', startedAt: 0 }, ttlMs: 60_000 });
     }
     const three = await ecron(['node', 'list']);
     const lines = three.stdout.split('\n');
