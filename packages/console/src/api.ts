@@ -122,6 +122,24 @@ export interface TaskRevision {
   actor: string;
 }
 
+/**
+ * Runs a finished run again: a new manual run of its task. `params` take the place of the run's
+ * (they are not merged); without them the new run has the same params. The API answers 409
+ * RUN_NOT_FINISHED while the run is active, and 404 TASK_NOT_FOUND when its task was deleted.
+ */
+export function rerunRun(id: string, params?: Record<string, unknown>): Promise<RunResource> {
+  return api<RunResource>('POST', `/runs/${encodeURIComponent(id)}/rerun`, params ? { params } : {});
+}
+
+/**
+ * Copies a task (its spec, target secret included) under another name, in `namespace` or the
+ * task's own. The copy is a new task: revision 1, no runs. 409 TASK_NAME_TAKEN when the name is
+ * in use; 400 VALIDATION_FAILED with issues on `name` or `namespace`.
+ */
+export function cloneTask(id: string, as: { name: string; namespace?: string }): Promise<TaskResource> {
+  return api<TaskResource>('POST', `/tasks/${encodeURIComponent(id)}/clone`, as.namespace ? as : { name: as.name });
+}
+
 export const FINAL_STATUSES = ['succeeded', 'failed', 'timed_out', 'cancelled', 'skipped', 'lost'];
 export const RUN_STATUSES = ['pending', 'no_executor', 'dispatched', 'running', 'succeeded', 'failed', 'timed_out', 'cancelled', 'skipped', 'lost'];
 

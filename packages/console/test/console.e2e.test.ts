@@ -16,7 +16,7 @@ import { execFileSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import { chromium, type BrowserContext, type Locator, type Page, type Request } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ServerProcess, tempDataDir } from '../../server/test/support/server-process.ts';
 import { TestExecutor, type ReceivedRequest } from '../../server/test/support/test-executor.ts';
@@ -37,6 +37,17 @@ const DESCRIPTION = 'Pings the orders service every two seconds and records its 
 const UI_TIMEOUT = 20_000;
 /** A full-page screenshot waits for fonts and layout: slow on a busy 2-vCPU machine (it once took over 20 s at load 10). */
 const SCREENSHOT_TIMEOUT = 60_000;
+
+/** A duration as the console writes it (src/format.ts's formatDuration, for the fire lags here: under a minute). */
+function shownDuration(ms: number): string {
+  if (ms >= 60_000) throw new Error(`a fire lag of ${ms} ms`);
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
+}
+
+/** An instant with milliseconds as the console writes it in the browser's zone, Asia/Shanghai (UTC+8, no DST since 1991). */
+function shownInstant(iso: string): string {
+  return `${new Date(Date.parse(iso) + 8 * 3_600_000).toISOString().slice(0, 23).replace('T', ' ')} UTC+08:00 Asia/Shanghai`;
+}
 
 const haveChromium = existsSync(CHROMIUM);
 if (!haveChromium && process.env.CI === 'true') {
@@ -332,10 +343,14 @@ describe.skipIf(!haveChromium)('web console in Chromium', { timeout: 90_000 }, (
     await visible(page.getByTestId('run-log').getByText('rendering page 1', { exact: true }));
     await visible(page.getByTestId('run-log').getByText('rendering page 4', { exact: true }));
     await visible(page.getByTestId('run-status').locator('[data-status="running"]'));
+    // An active run can be cancelled, not run again.
+    expect(await page.getByTestId('rerun').count()).toBe(0);
     await page.getByTestId('cancel-run').click();
     await page.getByTestId('cancel-ok').click();
     await visible(page.getByTestId('run-status').locator('[data-status="cancelled"]'));
     expect(await runStatus(runId)).toBe('cancelled');
+    await visible(page.getByTestId('rerun'));
+    expect(await page.getByTestId('cancel-run').count()).toBe(0);
   });
 
   it('edits the task into a new revision, compares revisions, and resumes it from the list', async () => {
@@ -556,6 +571,141 @@ describe.skipIf(!haveChromium)('web console in Chromium', { timeout: 90_000 }, (
     await visible(page.getByTestId('attempt-executor').getByText('billing (4 shards)'));
   });
 
+  it('runs a finished run again: its params prefilled and checked, the new run opened, the API\'s refusal shown', async () => {
+    // The run triggered with an override in step 5.
+    const runs = (await api('GET', `/runs?taskId=${cronTaskId}&limit=100`)).body.items as any[];
+    const previous = runs.find((r) => r.trigger === 'manual' && r.params.who === 'console');
+    expect(previous).toMatchObject({ status: 'succeeded', params: { greeting: 'bonjour', who: 'console' } });
+    await page.goto(`${server.url}/runs/${previous.id}`);
+    await visible(page.getByTestId('run-status').locator('[data-status="succeeded"]'));
+    const sent: unknown[] = [];
+    const onRequest = (request: Request) => {
+      if (request.method() === 'POST' && new URL(request.url()).pathname.endsWith('/rerun')) sent.push(request.postDataJSON());
+    };
+    page.on('request', onRequest);
+    try {
+      await page.getByTestId('rerun').click();
+      const params = page.getByTestId('rerun-params');
+      expect(JSON.parse(await params.inputValue())).toEqual(previous.params);
+      // A syntax error, then JSON that is not an object: said in the dialog, nothing sent.
+      await params.fill('{ "who": ');
+      await page.getByTestId('rerun-ok').click();
+      await visible(page.getByTestId('rerun-error').getByText('The params are not valid JSON', { exact: false }));
+      await params.fill('["who"]');
+      await page.getByTestId('rerun-ok').click();
+      await visible(page.getByTestId('rerun-error').getByText('The params must be a JSON object', { exact: false }));
+      expect(sent).toEqual([]);
+      // Edited params take the place of the run's (they are not merged); the new run opens.
+      await params.fill('{ "who": "again" }');
+      await page.getByTestId('rerun-ok').click();
+      await expect.poll(() => new URL(page.url()).pathname).not.toBe(`/runs/${previous.id}`);
+      const rerunId = new URL(page.url()).pathname.split('/').at(-1)!;
+      await visible(page.getByTestId('run-status').locator('[data-status="succeeded"]'));
+      await visible(page.getByTestId('run-output').getByText('"who": "again"'));
+      expect(sent).toEqual([{ params: { who: 'again' } }]);
+      expect((await api('GET', `/runs/${rerunId}`)).body).toMatchObject({ taskId: cronTaskId, trigger: 'manual', params: { who: 'again' } });
+      expect(executor.runs('/hello').filter((r) => r.body.runId === rerunId).map((r) => r.body.params)).toEqual([{ who: 'again' }]);
+      // Params left as they are send {}: the API repeats the run's own.
+      await page.getByTestId('rerun').click();
+      expect(JSON.parse(await page.getByTestId('rerun-params').inputValue())).toEqual({ who: 'again' });
+      await page.getByTestId('rerun-ok').click();
+      await expect.poll(() => new URL(page.url()).pathname).not.toBe(`/runs/${rerunId}`);
+      const repeatId = new URL(page.url()).pathname.split('/').at(-1)!;
+      await visible(page.getByTestId('run-status').locator('[data-status="succeeded"]'));
+      expect(sent).toEqual([{ params: { who: 'again' } }, {}]);
+      expect((await api('GET', `/runs/${repeatId}`)).body.params).toEqual({ who: 'again' });
+    } finally {
+      page.off('request', onRequest);
+    }
+
+    // The task of this finished run was deleted: the dialog shows the API's TASK_NOT_FOUND, and stays.
+    const gone = (await api('POST', '/tasks', { name: 'short-lived', schedule: { manual: true }, target: { type: 'http', url: `${executorUrl}/hello` } })).body;
+    const goneRun = (await api('POST', `/tasks/${gone.id}/trigger`, {})).body;
+    await expect.poll(() => runStatus(goneRun.id), { timeout: UI_TIMEOUT }).toBe('succeeded');
+    expect((await api('DELETE', `/tasks/${gone.id}`)).status).toBe(204);
+    await page.goto(`${server.url}/runs/${goneRun.id}`);
+    await visible(page.getByTestId('run-status').locator('[data-status="succeeded"]'));
+    await page.getByTestId('rerun').click();
+    await page.getByTestId('rerun-ok').click();
+    await visible(page.getByTestId('rerun-error').getByText(`TASK_NOT_FOUND: the task of run ${goneRun.id} was deleted`));
+    expect(new URL(page.url()).pathname).toBe(`/runs/${goneRun.id}`);
+    await page.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click();
+    await page.getByRole('dialog').waitFor({ state: 'detached' });
+  });
+
+  it('clones a task under a new name and namespace, with the API\'s refusals in the dialog', async () => {
+    const source = (await api('GET', '/tasks?name=orders-import')).body.items[0];
+    await page.goto(`${server.url}/tasks/${source.id}`);
+    await visible(page.getByTestId('task-title').getByText('default/orders-import'));
+    await page.getByTestId('clone').click();
+    const name = page.getByTestId('clone-name');
+    expect(await name.inputValue()).toBe('orders-import-copy');
+    // A name in use: the API's TASK_NAME_TAKEN, on the name field.
+    await name.fill('heartbeat');
+    await page.getByTestId('clone-ok').click();
+    await visible(page.getByTestId('clone-error').getByText('TASK_NAME_TAKEN', { exact: false }));
+    await visible(page.locator('.ant-form-item-has-error').filter({ hasText: 'New name' }));
+    // Not a name: the API's field issue, on its field.
+    await name.fill('orders import');
+    await page.getByTestId('clone-ok').click();
+    await visible(page.getByTestId('clone-error').getByText('VALIDATION_FAILED: name:', { exact: false }));
+    await visible(page.locator('.ant-form-item-has-error').filter({ hasText: 'New name' }));
+    expect((await api('GET', '/tasks?q=orders-import')).body.items.map((t: any) => t.name)).toEqual(['orders-import']);
+
+    await name.fill('orders-import-copy');
+    await page.getByTestId('clone-namespace').fill('staging');
+    await page.getByTestId('clone-ok').click();
+    await visible(page.getByTestId('task-title').getByText('staging/orders-import-copy'));
+    const copyId = new URL(page.url()).pathname.split('/').at(-1)!;
+    expect(copyId).not.toBe(source.id);
+    const copy = (await api('GET', `/tasks/${copyId}`)).body;
+    expect(copy).toMatchObject({ namespace: 'staging', name: 'orders-import-copy', revision: 1, state: 'active' });
+    expect({ ...copy.spec, namespace: 'default', name: 'orders-import' }).toEqual(source.spec);
+  });
+
+  it('opens a run by the id pasted on the runs page, and says so when no run has that id', async () => {
+    await nav('Runs');
+    const search = page.getByTestId('run-id-search').locator('input');
+    await search.fill(`  ${shardedRunId}\t `);
+    await search.press('Enter');
+    await expect.poll(() => new URL(page.url()).pathname).toBe(`/runs/${shardedRunId}`);
+    await visible(page.getByText('Shards (4)'));
+    for (const unknown of ['01NORUNHASTHISID000000000', 'x'.repeat(200)]) {
+      await nav('Runs');
+      await search.fill(unknown);
+      await search.press('Enter');
+      await visible(page.getByTestId('run-not-found').getByText('No run with this id', { exact: true }));
+      await visible(page.getByText(`There is no run with the id ${unknown}`, { exact: false }));
+    }
+    await page.getByRole('button', { name: 'All runs' }).click();
+    await visible(page.getByTestId('run-id-search'));
+  });
+
+  it('shows a scheduled run\'s fire lag up to its first attempt\'s send, and when each attempt was sent', async () => {
+    const runs = (await api('GET', `/runs?taskId=${cronTaskId}&limit=100`)).body.items as any[];
+    const lag = (run: any, until: string) => shownDuration(Date.parse(until) - Date.parse(run.scheduledAt));
+    const scheduled = runs.filter((r) => r.trigger === 'schedule' && r.status === 'succeeded');
+    expect(scheduled.length).toBeGreaterThan(0);
+    expect(scheduled.every((r) => r.attempts[0].sentAt !== null)).toBe(true);
+    // One where the send differs from the start (the lag the page used to show), when there is one.
+    const run = scheduled.find((r) => lag(r, r.attempts[0].sentAt) !== lag(r, r.startedAt)) ?? scheduled[0];
+    const sentAt = run.attempts[0].sentAt as string;
+    await page.goto(`${server.url}/runs/${run.id}`);
+    await visible(page.getByTestId('run-status').locator('[data-status="succeeded"]'));
+    expect(await page.getByTestId('fire-lag').textContent()).toBe(lag(run, sentAt));
+    await page.getByTestId('fire-lag-label').hover();
+    await visible(page.getByRole('tooltip').getByText('until the first attempt reached its executor', { exact: false }));
+    await page.mouse.move(0, 0);
+    expect(await page.getByTestId('attempt-sent').allTextContents()).toEqual([`Sent: ${shownInstant(sentAt)}`]);
+
+    // A manual run has no fire lag.
+    const manual = runs.find((r) => r.trigger === 'manual' && r.status === 'succeeded');
+    await page.goto(`${server.url}/runs/${manual.id}`);
+    await visible(page.getByTestId('run-status').locator('[data-status="succeeded"]'));
+    expect(await page.getByTestId('fire-lag').textContent()).toBe('—');
+    await visible(page.getByTestId('attempt-sent'));
+  });
+
   it('8. switches to Chinese, and remembers it', async () => {
     await nav('Dashboard');
     await pick('Language', '简体中文');
@@ -630,6 +780,9 @@ describe.skipIf(!haveChromium)('web console in Chromium', { timeout: 90_000 }, (
         expect(await page.evaluate('document.documentElement.lang')).toBe(language === 'zh' ? 'zh-CN' : 'en');
         problems.push(...(await layoutProblems(width >= 1280)).map((problem) => `${shown.name} ${width}×${height} ${language}: ${problem}`));
         await page.screenshot({ path: join(SCREENSHOTS, 'layout', `${shown.name}-${width}x${height}-${language}.png`), fullPage: true, animations: 'disabled', timeout: SCREENSHOT_TIMEOUT });
+        if (shown.name === 'run-detail') expect(await page.getByTestId('rerun').textContent()).toBe(language === 'zh' ? '重新运行' : 'Run again');
+        if (shown.name === 'task-detail') expect(await page.getByTestId('clone').textContent()).toBe(language === 'zh' ? '复制' : 'Clone');
+        if (shown.name === 'runs') expect(await page.getByTestId('run-id-search').locator('input').getAttribute('placeholder')).toBe(language === 'zh' ? '运行 ID' : 'Run id');
         if (shown.name === 'audit') {
           // The actions in the viewer's language, the code in a tooltip.
           const revoke = page.locator('[data-action="token.revoke"]').first();
@@ -668,6 +821,16 @@ describe.skipIf(!haveChromium)('web console in Chromium', { timeout: 90_000 }, (
     await page.getByRole('button', { name: /登\s*录/ }).click();
     await visible(page.getByTestId('role-tag').getByText('查看者'));
     expect(await page.locator('.ant-layout-sider').getByText('令牌').count()).toBe(0);
+    // A viewer may not run a run again, nor clone a task (checked once the role is known).
+    await page.goto(`${server.url}/runs/${shardedRunId}`);
+    await visible(page.getByTestId('role-tag').getByText('查看者'));
+    await visible(page.getByTestId('run-status').locator('[data-status="failed"]'));
+    expect(await page.getByTestId('rerun').count()).toBe(0);
+    await page.goto(`${server.url}/tasks/${cronTaskId}`);
+    await visible(page.getByTestId('role-tag').getByText('查看者'));
+    await visible(page.getByTestId('task-title'));
+    expect(await page.getByTestId('clone').count()).toBe(0);
+    expect(await page.getByTestId('trigger').count()).toBe(0);
     await page.goto(`${server.url}/tokens`);
     await visible(page.getByTestId('forbidden'));
   });

@@ -77,6 +77,9 @@ export const en = {
     oneRevision: 'This task has one revision so far.', triggerTitle: 'Trigger {{name}} now', triggerOk: 'Trigger',
     triggerHelp: 'The run gets the task params with these keys merged on top (shallow). The overlap policy does not apply.',
     taskParams: 'Task params', override: 'Params override (JSON object)', format: 'Format',
+    clone: 'Clone', cloneTitle: 'Clone {{name}}', cloneOk: 'Clone', cloneName: 'New name', cloneNamespace: 'Namespace',
+    cloneHelp: 'A new task with this task\'s spec (its target secret included) under another name: revision 1, no runs, firing on its own schedule.',
+    cloneNamespaceHelp: 'Empty: the same namespace ({{namespace}}).', cloned: 'Created {{name}}',
   },
   routingModes: {
     unicast: 'Unicast', broadcast: 'Broadcast', multicast: 'Multicast', sharding: 'Sharding',
@@ -88,7 +91,7 @@ export const en = {
   },
   runs: {
     title: 'Runs', status: 'Status', task: 'Task', trigger: 'Trigger', scheduledAt: 'Scheduled', duration: 'Duration', attempts: 'Attempts', error: 'Error',
-    range: 'Scheduled between', triggers: { schedule: 'schedule', manual: 'manual' },
+    range: 'Scheduled between', triggers: { schedule: 'schedule', manual: 'manual' }, runId: 'Run id',
   },
   run: {
     title: 'Run', error: 'Error', startedAt: 'Started', finishedAt: 'Finished', fireLag: 'Fire lag', progress: 'Progress', nextAttempt: 'Next attempt',
@@ -96,6 +99,13 @@ export const en = {
     shards: 'Shards ({{count}})', legs: 'Legs ({{count}})', node: 'Node', tries: 'Tries', outputOrError: 'Output or error', ongoing: 'ongoing', noAttempts: 'Not dispatched yet',
     params: 'Params', output: 'Output', log: 'Log', liveTail: 'live', waitingForLog: 'Waiting for log lines…', noLog: 'No log lines.',
     cancel: 'Cancel run', cancelConfirm: 'Cancel this run? The executor is asked to stop.', cancelRequested: 'Run cancelled',
+    fireLagHint: 'From the scheduled instant until the first attempt reached its executor (the request written to its connection, or taken by a pull-mode poll). Scheduled runs only.',
+    sentAt: 'Sent',
+    rerun: 'Run again', rerunTitle: 'Run {{task}} again', rerunOk: 'Run again', rerunParams: 'Params (JSON object)',
+    rerunHelp: 'A new manual run of the task, with these params in place of the task\'s (not merged). Leave them as they are to repeat this run.',
+    paramsNotJson: 'The params are not valid JSON: {{message}}', paramsNotObject: 'The params must be a JSON object, such as { "key": "value" }.',
+    rerunStarted: 'New run started',
+    notFoundTitle: 'No run with this id', notFound: 'There is no run with the id {{id}}, or it is in a namespace your token cannot read.', allRuns: 'All runs',
   },
   tokens: {
     title: 'API tokens', create: 'Create token', role: 'Role', namespaces: 'Namespaces', namespacesHelp: 'Empty means every namespace (*).',

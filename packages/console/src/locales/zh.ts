@@ -79,6 +79,9 @@ export const zh: Strings = {
     oneRevision: '此任务目前只有一个版本。', triggerTitle: '立即触发 {{name}}', triggerOk: '触发',
     triggerHelp: '本次运行使用任务参数，并浅合并以下键。不受重叠策略限制。',
     taskParams: '任务参数', override: '覆盖参数（JSON 对象）', format: '格式',
+    clone: '复制', cloneTitle: '复制 {{name}}', cloneOk: '复制', cloneName: '新名称', cloneNamespace: '命名空间',
+    cloneHelp: '以此任务的定义（含目标签名密钥）新建一个任务，使用另一个名称：版本 1，没有运行记录，按自己的调度触发。',
+    cloneNamespaceHelp: '留空则使用同一命名空间（{{namespace}}）。', cloned: '已创建 {{name}}',
   },
   routingModes: {
     unicast: '单播', broadcast: '广播', multicast: '多播', sharding: '分片',
@@ -90,7 +93,7 @@ export const zh: Strings = {
   },
   runs: {
     title: '运行记录', status: '状态', task: '任务', trigger: '触发方式', scheduledAt: '计划时间', duration: '耗时', attempts: '尝试次数', error: '错误',
-    range: '计划时间范围', triggers: { schedule: '定时', manual: '手动' },
+    range: '计划时间范围', triggers: { schedule: '定时', manual: '手动' }, runId: '运行 ID',
   },
   run: {
     title: '运行', error: '错误', startedAt: '开始时间', finishedAt: '结束时间', fireLag: '触发延迟', progress: '进度', nextAttempt: '下次尝试',
@@ -98,6 +101,13 @@ export const zh: Strings = {
     shards: '分片（{{count}}）', legs: '分路（{{count}}）', node: '节点', tries: '发送次数', outputOrError: '输出或错误', ongoing: '进行中', noAttempts: '尚未派发',
     params: '参数', output: '输出', log: '日志', liveTail: '实时', waitingForLog: '等待日志…', noLog: '没有日志。',
     cancel: '取消运行', cancelConfirm: '取消此运行？将通知执行器停止。', cancelRequested: '运行已取消',
+    fireLagHint: '从计划时间到第一次尝试送达执行器（请求已写入执行器连接，或被拉取模式的轮询取走）的时间。仅适用于定时运行。',
+    sentAt: '送达时间',
+    rerun: '重新运行', rerunTitle: '重新运行 {{task}}', rerunOk: '运行', rerunParams: '参数（JSON 对象）',
+    rerunHelp: '新建一次此任务的手动运行，以这些参数整体替换任务参数（不合并）。保持不变即按本次运行的参数重跑。',
+    paramsNotJson: '参数不是合法的 JSON：{{message}}', paramsNotObject: '参数必须是 JSON 对象，例如 { "key": "value" }。',
+    rerunStarted: '已开始新的运行',
+    notFoundTitle: '没有此 ID 的运行', notFound: '没有 ID 为 {{id}} 的运行，或它所在的命名空间不在你的令牌范围内。', allRuns: '全部运行记录',
   },
   tokens: {
     title: 'API 令牌', create: '创建令牌', role: '角色', namespaces: '命名空间', namespacesHelp: '留空表示所有命名空间（*）。',

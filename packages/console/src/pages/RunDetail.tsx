@@ -1,18 +1,21 @@
 /**
- * A run: status, params, output and error; its attempts as a timeline (executor node, when, how
- * long, why it failed); a fan-out's legs (the output's `shards` or `legs`) as a table; its log, streamed live until the run ends (`logs?follow=1`, see
- * `log-stream.ts`); cancel.
+ * A run: status, params, output and error; its fire lag (scheduled instant to the first attempt's
+ * send); its attempts as a timeline (executor node, when, when sent, how long, why it failed); a
+ * fan-out's legs (the output's `shards` or `legs`) as a table; its log, streamed live until the
+ * run ends (`logs?follow=1`, see `log-stream.ts`); cancel an active run, run a finished one again.
+ * An unknown id shows a "no run with this id" screen.
  */
-import { StopOutlined } from '@ant-design/icons';
+import { QuestionCircleOutlined, RedoOutlined, StopOutlined } from '@ant-design/icons';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { Alert, App, Button, Card, Col, Descriptions, Empty, Popconfirm, Progress, Row, Space, Spin, Table, Tag, Timeline, Tooltip, Typography } from 'antd';
+import { Alert, App, Button, Card, Col, Descriptions, Empty, Popconfirm, Progress, Result, Row, Space, Spin, Table, Tag, Timeline, Tooltip, Typography } from 'antd';
 import { useEffect, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { Link, useParams } from 'react-router-dom';
-import { api, FINAL_STATUSES, type RunLogResource, type RunResource } from '../api.ts';
+import { Link, useNavigate, useParams } from 'react-router-dom';
+import { api, ApiError, FINAL_STATUSES, type RunLogResource, type RunResource } from '../api.ts';
 import { useAuth } from '../auth.tsx';
 import { streamRunLog } from '../log-stream.ts';
 import { ErrorView, errorMessage, Instant, Json, StatusTag } from '../components/common.tsx';
+import { RerunModal } from '../components/RerunModal.tsx';
 import { durationBetween, formatDuration, formatInstant } from '../format.ts';
 
 const TIMELINE_COLORS: Record<string, string> = { succeeded: 'green', failed: 'red', timed_out: 'red', lost: 'red', cancelled: 'gray', running: 'blue', dispatched: 'blue' };
@@ -23,12 +26,15 @@ export default function RunDetail() {
   const { t } = useTranslation();
   const { can } = useAuth();
   const { message } = App.useApp();
+  const navigate = useNavigate();
   const client = useQueryClient();
   const [cancelling, setCancelling] = useState(false);
+  const [rerunOpen, setRerunOpen] = useState(false);
   const run = useQuery({
     queryKey: ['run', id],
-    queryFn: () => api<RunResource>('GET', `/runs/${id}`),
-    refetchInterval: (query) => (query.state.data && FINAL_STATUSES.includes(query.state.data.status) ? false : 1000),
+    queryFn: () => api<RunResource>('GET', `/runs/${encodeURIComponent(id)}`),
+    // Polled until it ends; a refused or unknown id is not asked again.
+    refetchInterval: (query) => ((query.state.data && FINAL_STATUSES.includes(query.state.data.status)) || isMissing(query.state.error) ? false : 1000),
   });
   const active = !!run.data && !FINAL_STATUSES.includes(run.data.status);
 
@@ -44,9 +50,11 @@ export default function RunDetail() {
     }
   }
 
+  if (isMissing(run.error)) return <RunNotFound id={id} />;
   if (run.error) return <ErrorView error={run.error} />;
   if (!run.data) return <Spin />;
   const data = run.data;
+  const first = data.attempts.reduce<RunResource['attempts'][number] | undefined>((earliest, a) => (!earliest || a.number < earliest.number ? a : earliest), undefined);
   return (
     <Space direction="vertical" size="middle" style={{ width: '100%' }}>
       <Space style={{ width: '100%', justifyContent: 'space-between' }} wrap>
@@ -60,6 +68,7 @@ export default function RunDetail() {
             <Button danger icon={<StopOutlined />} loading={cancelling} data-testid="cancel-run">{t('run.cancel')}</Button>
           </Popconfirm>
         )}
+        {can('editor') && !active && <Button icon={<RedoOutlined />} onClick={() => setRerunOpen(true)} data-testid="rerun">{t('run.rerun')}</Button>}
       </Space>
       {data.error && <Alert type="error" showIcon message={t('run.error')} description={<span data-testid="run-error">{data.error}</span>} />}
       <Card size="small">
@@ -71,7 +80,9 @@ export default function RunDetail() {
           <Descriptions.Item label={t('run.startedAt')}><Instant value={data.startedAt} ms /></Descriptions.Item>
           <Descriptions.Item label={t('run.finishedAt')}><Instant value={data.finishedAt} ms /></Descriptions.Item>
           <Descriptions.Item label={t('runs.duration')}>{formatDuration(durationBetween(data.startedAt, data.finishedAt))}</Descriptions.Item>
-          <Descriptions.Item label={t('run.fireLag')}>{data.trigger === 'schedule' ? formatDuration(durationBetween(data.scheduledAt, data.startedAt)) : '—'}</Descriptions.Item>
+          <Descriptions.Item label={<Tooltip title={t('run.fireLagHint')}><span data-testid="fire-lag-label">{t('run.fireLag')} <QuestionCircleOutlined /></span></Tooltip>}>
+            <span data-testid="fire-lag">{data.trigger === 'schedule' && first?.sentAt ? formatDuration(durationBetween(data.scheduledAt, first.sentAt)) : '—'}</span>
+          </Descriptions.Item>
           <Descriptions.Item label={t('run.progress')}>{data.progress === null ? '—' : <Progress percent={data.progress} size="small" style={{ width: 160 }} />}</Descriptions.Item>
           {data.nextAttemptAt && <Descriptions.Item label={t('run.nextAttempt')}><Instant value={data.nextAttemptAt} /></Descriptions.Item>}
         </Descriptions>
@@ -91,6 +102,7 @@ export default function RunDetail() {
                         {t('run.executor')}: {a.executor ? <Typography.Text code style={{ fontSize: 12 }}>{a.executor}</Typography.Text> : '—'}
                       </Typography.Text>
                       <Typography.Text style={{ fontSize: 12 }}>{formatInstant(a.startedAt, undefined, true)} · {formatDuration(durationBetween(a.startedAt, a.finishedAt))}{a.finishedAt ? '' : ` (${t('run.ongoing')})`}</Typography.Text>
+                      {a.sentAt && <Typography.Text type="secondary" style={{ fontSize: 12 }} data-testid="attempt-sent">{t('run.sentAt')}: {formatInstant(a.sentAt, undefined, true)}</Typography.Text>}
                       {a.error && <Typography.Text type="danger" style={{ fontSize: 12 }}>{a.error}</Typography.Text>}
                     </Space>
                   ),
@@ -108,7 +120,28 @@ export default function RunDetail() {
         </Col>
       </Row>
       <RunLog key={id} runId={id} active={active} onEnd={() => void client.invalidateQueries({ queryKey: ['run', id] })} />
+      {rerunOpen && (
+        <RerunModal run={data} onClose={() => setRerunOpen(false)} onStarted={(started) => {
+          setRerunOpen(false);
+          message.success(t('run.rerunStarted'));
+          navigate(`/runs/${started.id}`);
+        }} />
+      )}
     </Space>
+  );
+}
+
+/** No run has this id for the caller (404), or it is no id at all (the API refuses it: 400). */
+function isMissing(error: unknown): boolean {
+  return error instanceof ApiError && (error.status === 404 || (error.status === 400 && error.code === 'VALIDATION_FAILED'));
+}
+
+function RunNotFound({ id }: { id: string }) {
+  const { t } = useTranslation();
+  return (
+    <Result status="404" title={<span data-testid="run-not-found">{t('run.notFoundTitle')}</span>}
+      subTitle={<span style={{ overflowWrap: 'anywhere' }}>{t('run.notFound', { id })}</span>}
+      extra={<Link to="/runs"><Button type="primary">{t('run.allRuns')}</Button></Link>} />
   );
 }
 

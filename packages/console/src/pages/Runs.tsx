@@ -1,9 +1,9 @@
-/** Runs, newest first, filtered by task, status and a time range (by scheduled instant); refreshed every 3 s. */
+/** Runs, newest first, filtered by task, status and a time range (by scheduled instant); refreshed every 3 s. A run id pasted in opens that run. */
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
-import { DatePicker, Select, Space, Typography } from 'antd';
+import { DatePicker, Input, Select, Space, Typography } from 'antd';
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { useSearchParams } from 'react-router-dom';
+import { useNavigate, useSearchParams } from 'react-router-dom';
 import { api, qs, RUN_STATUSES, type Page, type RunResource, type TaskResource } from '../api.ts';
 import { ErrorView } from '../components/common.tsx';
 import { Pager } from '../components/Pager.tsx';
@@ -14,6 +14,7 @@ import { viewerZone } from '../format.ts';
 export default function Runs() {
   const { t } = useTranslation();
   const [search, setSearch] = useSearchParams();
+  const navigate = useNavigate();
   const taskId = search.get('taskId') ?? undefined;
   const status = search.get('status') ?? undefined;
   const [range, setRange] = useState<{ from?: string; to?: string }>({});
@@ -35,7 +36,11 @@ export default function Runs() {
   if (runs.error) return <ErrorView error={runs.error} />;
   return (
     <Space direction="vertical" size="middle" style={{ width: '100%' }}>
-      <Typography.Title level={3} style={{ margin: 0 }}>{t('runs.title')}</Typography.Title>
+      <Space style={{ width: '100%', justifyContent: 'space-between' }} wrap>
+        <Typography.Title level={3} style={{ margin: 0 }}>{t('runs.title')}</Typography.Title>
+        <Input.Search allowClear placeholder={t('runs.runId')} aria-label={t('runs.runId')} style={{ width: 280, maxWidth: '100%' }} data-testid="run-id-search"
+          onSearch={(value) => { const id = value.trim(); if (id) navigate(`/runs/${encodeURIComponent(id)}`); }} />
+      </Space>
       <Space wrap>
         <Select allowClear showSearch filterOption={false} onSearch={setTaskSearch} placeholder={t('runs.task')} aria-label={t('runs.task')} style={{ width: 240 }}
           value={taskId} onChange={(v) => set('taskId', v)}

@@ -1,5 +1,5 @@
-/** A task: its state and spec, revisions with a diff between two, its runs, trigger now (with a params override), pause, resume, delete. */
-import { DeleteOutlined, EditOutlined, PauseCircleOutlined, PlayCircleOutlined, ThunderboltOutlined } from '@ant-design/icons';
+/** A task: its state and spec, revisions with a diff between two, its runs, trigger now (with a params override), pause, resume, clone, delete. */
+import { CopyOutlined, DeleteOutlined, EditOutlined, PauseCircleOutlined, PlayCircleOutlined, ThunderboltOutlined } from '@ant-design/icons';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { Alert, App, Button, Card, Descriptions, Input, Modal, Popconfirm, Select, Space, Spin, Tabs, Typography } from 'antd';
 import { useState } from 'react';
@@ -7,6 +7,7 @@ import { useTranslation } from 'react-i18next';
 import { Link, useNavigate, useParams } from 'react-router-dom';
 import { api, type Page, type RunResource, type TaskResource, type TaskRevision } from '../api.ts';
 import { useAuth } from '../auth.tsx';
+import { CloneTaskModal } from '../components/CloneTaskModal.tsx';
 import { ErrorView, errorMessage, Instant, StatusTag } from '../components/common.tsx';
 import { RunsTable } from '../components/RunsTable.tsx';
 import { SpecDiff } from '../components/SpecDiff.tsx';
@@ -20,6 +21,7 @@ export default function TaskDetail() {
   const navigate = useNavigate();
   const client = useQueryClient();
   const [triggerOpen, setTriggerOpen] = useState(false);
+  const [cloneOpen, setCloneOpen] = useState(false);
   const [busy, setBusy] = useState<string | null>(null);
   const task = useQuery({ queryKey: ['task', id], queryFn: () => api<TaskResource>('GET', `/tasks/${id}`), refetchInterval: 5000 });
   const runs = useQuery({ queryKey: ['runs', 'task', id], queryFn: () => api<Page<RunResource>>('GET', `/runs?taskId=${id}&limit=20`), refetchInterval: 2000 });
@@ -61,6 +63,7 @@ export default function TaskDetail() {
               ? <Button icon={<PlayCircleOutlined />} loading={busy === 'resume'} onClick={() => act('resume')} data-testid="resume">{t('task.resume')}</Button>
               : <Button icon={<PauseCircleOutlined />} loading={busy === 'pause'} disabled={data.state === 'completed'} onClick={() => act('pause')} data-testid="pause">{t('task.pause')}</Button>}
             <Link to={`/tasks/${id}/edit`}><Button icon={<EditOutlined />}>{t('task.edit')}</Button></Link>
+            <Button icon={<CopyOutlined />} onClick={() => setCloneOpen(true)} data-testid="clone">{t('task.clone')}</Button>
             <Popconfirm title={t('task.deleteConfirm', { name: data.name })} description={t('task.deleteHint')} okText={t('task.delete')} okButtonProps={{ danger: true }}
               cancelText={t('common.cancel')} onConfirm={() => act('delete')}>
               <Button danger icon={<DeleteOutlined />} loading={busy === 'delete'}>{t('task.delete')}</Button>
@@ -95,9 +98,17 @@ export default function TaskDetail() {
           ),
         },
         { key: 'spec', label: t('task.spec'), children: <SpecView spec={data.spec as Spec} /> },
-        { key: 'revisions', label: t('task.revisions'), children: <Revisions id={id} /> },
+        { key: 'revisions', label: t('task.revisions'), children: <Revisions key={id} id={id} /> },
       ]} />
       <TriggerModal task={data} open={triggerOpen} onClose={() => setTriggerOpen(false)} onTriggered={(run) => navigate(`/runs/${run.id}`)} />
+      {cloneOpen && (
+        <CloneTaskModal task={data} onClose={() => setCloneOpen(false)} onCloned={(copy) => {
+          setCloneOpen(false);
+          message.success(t('task.cloned', { name: `${copy.namespace}/${copy.name}` }));
+          void client.invalidateQueries({ queryKey: ['tasks'] });
+          navigate(`/tasks/${copy.id}`);
+        }} />
+      )}
     </Space>
   );
 }
