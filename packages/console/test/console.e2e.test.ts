@@ -722,7 +722,8 @@ describe.skipIf(!haveChromium)('web console in Chromium', { timeout: 90_000 }, (
   /**
    * What is wrong with the layout of the page shown: it scrolls sideways, it has a frame, or (at
    * 1280 px) the side menu is squeezed or a table hides columns; at any width, a table cell cut
-   * off, a column title on more than one line, or an id or code in a table broken over lines.
+   * off, a column title on more than one line, or an id, code, status or tag in a table broken
+   * over lines.
    * At phone width a table may scroll sideways inside its card.
    */
   async function layoutProblems(wide: boolean): Promise<string[]> {
@@ -753,6 +754,9 @@ describe.skipIf(!haveChromium)('web console in Chromium', { timeout: 90_000 }, (
       }
       for (const title of all('.ant-table-thead th')) if (lines(title) > 1) problems.push(`a column title on ${lines(title)} lines: "${text(title)}"`);
       for (const code of all('.ant-table-tbody td code')) if (lines(code) > 1) problems.push(`a code on ${lines(code)} lines: "${text(code)}"`);
+      for (const label of all('.ant-table-tbody td .ant-badge-status-text, .ant-table-tbody td .ant-tag')) {
+        if (lines(label) > 1) problems.push(`a status or tag on ${lines(label)} lines: "${text(label)}"`);
+      }
       return problems;
     }, wide);
   }

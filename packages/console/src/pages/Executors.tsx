@@ -81,7 +81,7 @@ function GroupCard({ group, nodes }: { group: ExecutorGroup; nodes: ExecutorReso
             title: t('executors.state'), dataIndex: 'alive',
             render: (alive: boolean, n) => (
               <Tooltip title={t(alive ? 'executors.expiresAt' : 'executors.expiredAt', { at: formatInstant(n.expiresAt) })}>
-                <Badge status={alive ? 'success' : 'error'} text={t(alive ? 'executors.aliveTag' : 'executors.deadTag')} data-status={alive ? 'alive' : 'dead'} />
+                <Badge style={{ whiteSpace: 'nowrap' }} status={alive ? 'success' : 'error'} text={t(alive ? 'executors.aliveTag' : 'executors.deadTag')} data-status={alive ? 'alive' : 'dead'} />
               </Tooltip>
             ),
           },
