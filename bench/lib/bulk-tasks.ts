@@ -69,7 +69,7 @@ export function taskRecordBuilder(templateInputs: unknown[]): (task: BulkTask) =
     const fires = firesOf(task.template, task.createdAt);
     const status = task.lastRunStatus ?? null;
     return {
-      id: newId(), namespace: task.namespace, name: task.name, revision: 1, state: fires.next === null ? 'completed' : 'active', spec,
+      id: newId(), kind: 'task', namespace: task.namespace, name: task.name, revision: 1, state: fires.next === null ? 'completed' : 'active', spec,
       nextFireAt: fires.next, lastFireAt: status === null ? null : fires.previous, lastRunStatus: status, skippedFires: 0,
       anchorAt: task.createdAt, createdAt: task.createdAt, updatedAt: task.createdAt,
     };

@@ -7,3 +7,6 @@ export * from './validation.ts';
 export * from './resources.ts';
 export * from './executor-protocol.ts';
 export * from './executors.ts';
+export * from './workflow-graph.ts';
+export * from './workflow-template.ts';
+export * from './workflow-spec.ts';

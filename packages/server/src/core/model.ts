@@ -1,14 +1,15 @@
-import type { AttemptStatus, RunStatus, RunTrigger, TaskSpec, TaskState, TokenRole } from '@ecron/contracts';
+import type { AttemptStatus, RunStatus, RunTrigger, TaskSpec, TaskState, TokenRole, WorkflowSpec } from '@ecron/contracts';
 
-/** A stored task. Instants are UTC epoch milliseconds. */
-export interface TaskRecord {
+/**
+ * What tasks and workflows share: both are scheduled by the same machinery (buckets, fires,
+ * misfire and overlap policies), from one table. Instants are UTC epoch milliseconds.
+ */
+interface ScheduledFields {
   id: string;
   namespace: string;
   name: string;
   revision: number;
   state: TaskState;
-  /** The validated spec, secrets included: never send it out without redaction. */
-  spec: TaskSpec;
   /** The next nominal fire; null when the schedule has none (manual, finished, or waiting on fixed-delay). */
   nextFireAt: number | null;
   lastFireAt: number | null;
@@ -21,10 +22,27 @@ export interface TaskRecord {
   updatedAt: number;
 }
 
+/** A stored task. */
+export interface TaskRecord extends ScheduledFields {
+  kind: 'task';
+  /** The validated spec, secrets included: never send it out without redaction. */
+  spec: TaskSpec;
+}
+
+/** A stored workflow: a DAG of nodes fired as one (see `core/workflow/`). */
+export interface WorkflowRecord extends ScheduledFields {
+  kind: 'workflow';
+  /** The validated spec, secrets of inline targets included. */
+  spec: WorkflowSpec;
+}
+
+/** Whatever the scheduler fires: a task or a workflow. */
+export type ScheduledRecord = TaskRecord | WorkflowRecord;
+
 export interface TaskRevisionRecord {
   taskId: string;
   revision: number;
-  spec: TaskSpec;
+  spec: TaskSpec | WorkflowSpec;
   createdAt: number;
   actor: string;
 }
@@ -36,6 +54,13 @@ export interface RunRecord {
   taskName: string;
   taskRevision: number;
   trigger: RunTrigger;
+  /**
+   * The workflow run this run belongs to: its own id for a workflow run (the run of a workflow's
+   * fire), that run's id for a node's run; null for a task's own runs.
+   */
+  workflowRunId: string | null;
+  /** The workflow node this run executes; null unless it is a node's run. */
+  nodeId: string | null;
   scheduledAt: number;
   status: RunStatus;
   /** The current attempt number; 0 before the first dispatch. */

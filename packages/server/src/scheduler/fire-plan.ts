@@ -4,13 +4,13 @@
  * Pure: the scheduler feeds it the task, the time and what is running; it returns a store
  * `FireRecord` plus whether running runs must be cancelled first (`cancel-previous`).
  */
-import type { TaskRecord } from '../core/model.ts';
+import type { ScheduledRecord } from '../core/model.ts';
 import type { FireRecord, NewRun } from '../store/store.ts';
 import { nextFireAfter, type ScheduleContext } from '../core/schedule/next-fire.ts';
 import { planMissedFires } from '../core/schedule/misfire.ts';
 
 export interface FirePlanInput {
-  task: TaskRecord;
+  task: ScheduledRecord;
   now: number;
   /** A fire later than this after its instant is a misfire. */
   thresholdMs: number;
@@ -37,7 +37,7 @@ export interface FirePlan {
   cancelActive: boolean;
 }
 
-export function scheduleContext(task: TaskRecord): ScheduleContext {
+export function scheduleContext(task: ScheduledRecord): ScheduleContext {
   return { anchor: task.anchorAt };
 }
 
@@ -76,10 +76,12 @@ export function planFire(input: FirePlanInput): FirePlan {
   let queued = input.queuedCount;
   let cancelActive = false;
   const overlap = task.spec.overlap;
-  const limit = task.spec.maxConcurrency ?? Infinity;
+  const limit = (task.kind === 'task' ? task.spec.maxConcurrency : undefined) ?? Infinity;
   fires.forEach((scheduledAt, index) => {
+    const id = input.newId();
     const base = {
-      id: input.newId(), taskId: task.id, namespace: task.namespace, taskName: task.name, taskRevision: task.revision,
+      // A workflow's fire is a workflow run: its own run, whose id names the workflow run.
+      id, ...(task.kind === 'workflow' ? { workflowRunId: id } : {}), taskId: task.id, namespace: task.namespace, taskName: task.name, taskRevision: task.revision,
       trigger: 'schedule' as const, scheduledAt, params: task.spec.params, createdAt: now, owner: input.owner,
     };
     const last = index === fires.length - 1;

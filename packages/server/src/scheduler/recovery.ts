@@ -5,14 +5,19 @@
  * their executor (a `status` request): still running → adopted; finished → recorded; no
  * answer → the attempt is `lost` and the run retried per its policy.
  */
-import type { RunRecord, TaskRecord } from '../core/model.ts';
+import type { RunRecord, ScheduledRecord, TaskRecord, WorkflowRecord } from '../core/model.ts';
 import type { RunSupervisor } from './run-supervisor.ts';
 
 export interface RecoveryDeps {
   supervisor: RunSupervisor;
-  getTask: (taskId: string) => Promise<TaskRecord | null>;
+  /** The task a run executes (see SupervisorDeps.getTask). */
+  getTask: (run: RunRecord) => Promise<TaskRecord | null>;
+  /** A task or workflow, by id. */
+  getScheduled: (id: string) => Promise<ScheduledRecord | null>;
   /** A queue-one run found waiting: the scheduler keeps it in its queued slot. */
   onQueued: (run: RunRecord) => void;
+  /** A workflow run found active: supervised here from now on (started if it had not). */
+  onWorkflowRun: (run: RunRecord, workflow: WorkflowRecord) => void;
 }
 
 export interface RecoverySummary {
@@ -35,7 +40,17 @@ export async function recoverRuns(deps: RecoveryDeps, runs: RunRecord[]): Promis
   const summary: RecoverySummary = { resent: 0, queued: 0, retrying: 0, adopted: 0, resolved: 0, lost: 0 };
   const inFlight: RunRecord[] = [];
   for (const run of runs) {
-    if (run.status === 'pending' && run.attempt === 0) {
+    if (run.workflowRunId === run.id && run.status !== 'pending') {
+      // A workflow run: its nodes' runs are adopted on their own; what it needs is a supervisor
+      // for its deadline (and a start, if its node died before starting it).
+      const workflow = await deps.getScheduled(run.taskId);
+      if (workflow?.kind === 'workflow') {
+        summary.adopted += 1;
+        deps.onWorkflowRun(run, workflow);
+        continue;
+      }
+    }
+    if (run.status === 'pending' && run.attempt === 0 && run.nodeId === null) {
       summary.queued += 1;
       deps.onQueued(run);
     } else if (run.status === 'pending' || run.status === 'no_executor') {
@@ -52,7 +67,7 @@ export async function recoverRuns(deps: RecoveryDeps, runs: RunRecord[]): Promis
 }
 
 async function resolveInFlight(deps: RecoveryDeps, run: RunRecord, summary: RecoverySummary): Promise<void> {
-  const task = await deps.getTask(run.taskId);
+  const task = await deps.getTask(run);
   const target = task?.spec.target;
   // An executor node (SDK, agent) stops a held run when its scheduler's connection closes, and a
   // detached one reports to the callback, which is refused once the attempt is superseded.

@@ -1,6 +1,8 @@
 import type { RunReportSchema } from '@ecron/contracts';
 import type { z } from 'zod';
-import type { RunRecord, TaskRecord } from '../core/model.ts';
+import type { RunRecord, ScheduledRecord } from '../core/model.ts';
+import type { WorkflowAction } from '../core/workflow/transaction.ts';
+import type { AuditInput } from '../store/store.ts';
 
 /**
  * What the API asks of the scheduler. The scheduler implements it; the API depends only on this
@@ -15,7 +17,13 @@ export interface RunControl {
    * finished run), the run is that run's re-run: its params are `params` exactly, and the audit
    * entry is `run.rerun`.
    */
-  trigger(p: { task: TaskRecord; params?: Record<string, unknown>; actor: string; rerunOf?: string }): Promise<RunRecord>;
+  trigger(p: { task: ScheduledRecord; params?: Record<string, unknown>; actor: string; rerunOf?: string }): Promise<RunRecord>;
+  /**
+   * Cancels a workflow run or applies a recovery action to it (`core/workflow/transaction.ts`),
+   * with its audit entry; the runs it activates are supervised by this node. Throws
+   * WORKFLOW_RUN_NOT_FOUND and the WORKFLOW_* codes of the action.
+   */
+  actOnWorkflowRun(p: { runId: string; action: WorkflowAction; audit: AuditInput }): Promise<RunRecord | null>;
   /** Cancels a run: throws RUN_NOT_FOUND or RUN_ALREADY_FINISHED. Writes an audit entry `run.cancel`. */
   cancel(p: { runId: string; actor: string }): Promise<RunRecord>;
   /**

@@ -8,11 +8,11 @@ import { ExecutorDispatch, isExecutorTarget, type ExecutorDispatchDeps, type Exe
 import type { GrpcTarget, GrpcTargetTransport } from '../dispatch/grpc-transport.ts';
 import { isFanOut, type Leg } from '../dispatch/routing.ts';
 import type { Clock, Random, TimerHandle } from '../core/clock.ts';
-import type { RunRecord, TaskRecord } from '../core/model.ts';
+import type { RunRecord, ScheduledRecord, TaskRecord } from '../core/model.ts';
 import { runLogAppends } from '../core/run-log-signal.ts';
 import type { HttpDispatcher } from '../dispatch/http-dispatcher.ts';
 import { runEnvelope } from '../dispatch/run-envelope.ts';
-import type { FinishAttemptParams, RunOutcome, StartAttemptParams, Store } from '../store/store.ts';
+import type { EndedRun, FinishAttemptParams, RunOutcome, StartAttemptParams, Store, WorkflowEffects } from '../store/store.ts';
 import { decideOutcome, fixedDelayNextFire } from './outcome.ts';
 import { TimerQueue } from './timer-queue.ts';
 import { WriteBatcher } from './write-batcher.ts';
@@ -26,10 +26,15 @@ export interface SupervisorDeps {
   callbackKey: string;
   /** Base URL executors use for callbacks, e.g. http://127.0.0.1:7070 (a function when known only after listen). */
   publicUrl: string | (() => string);
-  /** Current task record (cached); null when deleted. */
-  getTask: (taskId: string) => Promise<TaskRecord | null>;
-  /** Called once per run when it reaches a final status. */
-  onRunEnded: (run: RunRecord) => void;
+  /**
+   * The task a run executes (cached): its task, or the view of an inline workflow node's target
+   * (`core/workflow/activation.ts`); null when deleted.
+   */
+  getTask: (run: RunRecord) => Promise<TaskRecord | null>;
+  /** Called once per run when it reaches a final status (with what its end did to its workflow run, if any). */
+  onRunEnded: (run: EndedRun) => void;
+  /** What ending a run supervised elsewhere did to its workflow run (a callback received here). */
+  onWorkflowEffects?: (effects: WorkflowEffects) => void;
   /** Called when a run was recorded as waiting for a live executor (`no_executor`). */
   onRunWaiting?: (run: RunRecord) => void;
   log: (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
@@ -67,7 +72,7 @@ export class RunSupervisor {
   readonly #retries: TimerQueue<RunRecord>;
   readonly #activeByTask = new Map<string, Set<string>>();
   readonly #starts: WriteBatcher<StartAttemptParams, RunRecord | null>;
-  readonly #finishes: WriteBatcher<FinishAttemptParams, RunRecord | null>;
+  readonly #finishes: WriteBatcher<FinishAttemptParams, EndedRun | null>;
   /**
    * Attempts that reached their executor, marked so in batches at the end of each event-loop turn
    * (AttemptRecord.sentAt: the dashboard's fire lag is sentAt − scheduledAt of first attempts).
@@ -194,6 +199,13 @@ export class RunSupervisor {
       entry.deadline = this.#deps.clock.setTimer(() => void this.#onDeadline(run.id), run.deadlineAt - this.#deps.clock.now());
     }
     return entry;
+  }
+
+  /** Starts the first attempts of runs created waiting (a workflow's node runs), now. */
+  startNow(runs: RunRecord[]): void {
+    if (this.#stopping) return;
+    for (const run of runs) this.#track(run);
+    void this.#startRetries(runs);
   }
 
   /** Queues a run that waits for its next attempt (after a failure, or found so at start-up). */
@@ -371,7 +383,7 @@ export class RunSupervisor {
   async #wakeWaiting(): Promise<void> {
     if (this.#stopping || this.#waiting.size === 0 || !this.#executors) return;
     for (const run of [...this.#waiting.values()]) {
-      const task = await this.#deps.getTask(run.taskId).catch(() => null);
+      const task = await this.#deps.getTask(run).catch(() => null);
       if (this.#waiting.get(run.id) !== run) continue;
       if (task && !this.#executors.hasLiveNode(task)) continue;
       this.#waiting.delete(run.id);
@@ -426,7 +438,7 @@ export class RunSupervisor {
   /** Ends the run's current attempt and decides retry or final, in one batched write. */
   async #end(run: RunRecord, status: EndedStatus, fields: { output?: unknown; error?: string | null }, foreign = false, forced?: RunOutcome): Promise<RunRecord | null> {
     const now = this.#deps.clock.now();
-    const task = await this.#deps.getTask(run.taskId);
+    const task = await this.#deps.getTask(run);
     const outcome = forced ?? decideOutcome(task, run.attempt, status, now, this.#deps.random);
     const taskNextFireAt = outcome.kind === 'final' ? fixedDelayNextFire(task, run.trigger, now) : undefined;
     const ended = await this.#finishes.push({
@@ -449,7 +461,10 @@ export class RunSupervisor {
         .then(() => runLogAppends.notify(run.id))
         .catch((error) => this.#deps.log('warn', 'writing a run log line failed', { runId: run.id, error: String(error) }));
     }
-    if (foreign) return ended;
+    if (foreign) {
+      if (ended.workflow) this.#deps.onWorkflowEffects?.(ended.workflow);
+      return ended;
+    }
     if (outcome.kind === 'retry' && !this.#stopping) this.scheduleRetry(ended);
     else if (outcome.kind === 'no_executor') {
       this.#waiting.set(ended.id, ended);
@@ -466,7 +481,7 @@ export class RunSupervisor {
     const now = this.#deps.clock.now();
     await Promise.all(runs.map(async (run) => {
       try {
-        const task = await this.#deps.getTask(run.taskId);
+        const task = await this.#deps.getTask(run);
         if (!task) {
           this.#untrack(run);
           const ended = await this.#deps.store.finishRun({ runId: run.id, status: 'failed', at: now, error: 'task deleted before the retry' });
@@ -491,22 +506,33 @@ export class RunSupervisor {
   }
 
   #track(run: RunRecord): void {
-    let set = this.#activeByTask.get(run.taskId);
-    if (!set) this.#activeByTask.set(run.taskId, (set = new Set()));
+    const key = activityKey(run);
+    let set = this.#activeByTask.get(key);
+    if (!set) this.#activeByTask.set(key, (set = new Set()));
     set.add(run.id);
   }
 
   #untrack(run: RunRecord): void {
     this.#executors?.forget(run.id);
-    const set = this.#activeByTask.get(run.taskId);
+    const key = activityKey(run);
+    const set = this.#activeByTask.get(key);
     if (!set) return;
     set.delete(run.id);
-    if (set.size === 0) this.#activeByTask.delete(run.taskId);
+    if (set.size === 0) this.#activeByTask.delete(key);
   }
 }
 
+/**
+ * What a run counts against for overlap and concurrency: its task, or for a workflow node's run
+ * its node (a workflow's overlap policy counts workflow runs, not their nodes' runs).
+ */
+function activityKey(run: RunRecord): string {
+  return run.nodeId === null ? run.taskId : `${run.taskId}/${run.nodeId}`;
+}
+
 /** The executor an attempt goes to, as recorded on the attempt. */
-export function executorOf(task: TaskRecord): string | null {
+export function executorOf(task: ScheduledRecord): string | null {
+  if (task.kind === 'workflow') return null;
   const target = task.spec.target;
   if (target.type !== 'http') return null;
   try {

@@ -11,7 +11,9 @@ import type { TimerHandle } from '../core/clock.ts';
 import { EcronError } from '../core/errors.ts';
 import { planFire, type FirePlan } from './fire-plan.ts';
 import { newId } from '../core/ids.ts';
-import type { RunRecord, TaskRecord } from '../core/model.ts';
+import type { RunRecord, ScheduledRecord, TaskRecord, WorkflowRecord } from '../core/model.ts';
+import { nodeTaskView } from '../core/workflow/activation.ts';
+import type { WorkflowAction } from '../core/workflow/transaction.ts';
 import { jitterDelay } from '../core/schedule/next-fire.ts';
 import { handleReport } from './report.ts';
 import type { RunControl } from './run-control.ts';
@@ -19,10 +21,11 @@ import { executorOf, RunSupervisor, type SupervisorDeps } from './run-supervisor
 import { TimerQueue } from './timer-queue.ts';
 import { bucketOf } from '../core/buckets.ts';
 import { systemClock } from '../core/clock.ts';
-import type { ChangeSubscription, StoreChange } from '../store/store.ts';
+import type { AuditInput, ChangeSubscription, EndedRun, StoreChange } from '../store/store.ts';
 import { VERSION } from '../version.ts';
 import { BucketLeases } from './bucket-leases.ts';
 import { RunAdoption } from './run-adoption.ts';
+import { WorkflowRuns } from './workflow-runs.ts';
 
 /** The scheduler's dependencies are the supervisor's, plus its tuning. */
 export interface SchedulerOptions extends Pick<SupervisorDeps, 'store' | 'clock' | 'random' | 'dispatcher' | 'callbackKey' | 'publicUrl' | 'executors'> {
@@ -63,8 +66,10 @@ export interface SchedulerEvents {
   'fire:fenced': [{ taskId: string }];
   /** Runs of dead owners (or of a previous process) were adopted. */
   'runs:adopted': [{ count: number }];
-  /** A run reached a final status. */
+  /** A run reached a final status (a workflow run included). */
   'run:ended': [RunRecord];
+  /** A workflow run started: its nodes exist and its roots were activated. */
+  'workflow:started': [RunRecord];
   /** A run was recorded as waiting for a live executor of its group (`no_executor`). */
   'run:waiting': [RunRecord];
   /** A task's next fire entered the in-memory timer queue. */
@@ -82,13 +87,16 @@ export class Scheduler implements RunControl {
   readonly events = new EventEmitter<SchedulerEvents>();
   readonly #o: Resolved;
   /** Tasks by the instant their next fire is recorded (recordAheadMs before it). */
-  readonly #queue: TimerQueue<TaskRecord>;
+  readonly #queue: TimerQueue<ScheduledRecord>;
   /** Recorded runs waiting for their instant, by run id. */
-  readonly #launches: TimerQueue<{ run: RunRecord; task: TaskRecord }>;
+  readonly #launches: TimerQueue<{ run: RunRecord; task: ScheduledRecord }>;
   #launchesDrained: (() => void)[] = [];
   readonly #supervisor: RunSupervisor;
   /** Tasks whose runs are in progress here, to avoid a store read per attempt. */
-  readonly #tasks = new Map<string, TaskRecord>();
+  readonly #tasks = new Map<string, ScheduledRecord>();
+  /** Workflow specs of past revisions, for the runs of inline nodes, by `id:revision`. */
+  readonly #revisions = new Map<string, WorkflowRecord>();
+  readonly #workflows: WorkflowRuns;
   /** The run waiting in a task's `queue-one` slot. */
   readonly #queued = new Map<string, RunRecord>();
   /**
@@ -106,7 +114,7 @@ export class Scheduler implements RunControl {
   #lastFullPollAt = -Infinity;
   #firing: Promise<void> = Promise.resolve();
   /** Tasks due to be recorded, waiting for the transaction in progress (see #enqueueFire). */
-  #pendingFires: TaskRecord[] = [];
+  #pendingFires: ScheduledRecord[] = [];
   #drainingFires = false;
   #ready = false;
   #stopped = false;
@@ -114,7 +122,7 @@ export class Scheduler implements RunControl {
   #changes: ChangeSubscription | null = null;
   readonly #adoption: RunAdoption;
   /** Runs recorded but held back while this node's heartbeat was overdue (see #launch). */
-  #deferred: { run: RunRecord; task: TaskRecord }[] = [];
+  #deferred: { run: RunRecord; task: ScheduledRecord }[] = [];
 
   constructor(options: SchedulerOptions) {
     const { leases, executors, ...rest } = options;
@@ -145,21 +153,31 @@ export class Scheduler implements RunControl {
     this.#supervisor = new RunSupervisor({
       store: options.store, clock: options.clock, random: options.random, dispatcher: options.dispatcher,
       callbackKey: options.callbackKey, publicUrl: options.publicUrl, log: this.#o.log, ...(executors ? { executors } : {}),
-      getTask: (id) => this.#getTask(id),
+      getTask: (run) => this.#taskOf(run),
       onRunEnded: (run) => this.#onRunEnded(run),
+      onWorkflowEffects: (effects) => void this.#workflows.apply(effects),
       onRunWaiting: (run) => this.events.emit('run:waiting', run),
     });
     this.#adoption = new RunAdoption({
       store: options.store, clock: options.clock, leases: this.#leases, supervisor: this.#supervisor,
-      getTask: (id) => this.#getTask(id),
+      getTask: (run) => this.#taskOf(run),
+      getScheduled: (id) => this.#getTask(id),
       onQueued: (run) => this.#queued.set(run.taskId, run),
-      isHeldHere: (runId) => this.#supervisor.isTracked(runId) || this.#launches.has(runId) || this.#deferred.some((d) => d.run.id === runId),
+      onWorkflowRun: (run, workflow) => this.#workflows.launch(run, workflow),
+      isHeldHere: (runId) => this.#supervisor.isTracked(runId) || this.#workflows.isTracked(runId) || this.#launches.has(runId) || this.#deferred.some((d) => d.run.id === runId),
       onAdopted: (runs) => {
         this.events.emit('runs:adopted', { count: runs.length });
         for (const run of runs) if (run.status === 'pending' && run.attempt === 0) this.#startQueuedIfFree(run.taskId);
       },
       log: this.#o.log,
     });
+    this.#workflows = new WorkflowRuns({
+      store: options.store, clock: options.clock, nodeId: () => this.nodeId, log: this.#o.log,
+      launchNodeRuns: (runs) => this.#supervisor.startNow(runs),
+      cancelRun: (runId) => this.cancel({ runId, actor: 'workflow' }),
+      onEnded: (run) => this.#onRunEnded(run),
+    });
+    this.#workflows.events.on('started', (run) => this.events.emit('workflow:started', run));
   }
 
   get ready(): boolean {
@@ -205,6 +223,7 @@ export class Scheduler implements RunControl {
   /** This node was presumed dead: others may have adopted its runs. Start over from the store. */
   #resync(): void {
     this.#supervisor.reset();
+    this.#workflows.reset();
     this.#deferred = [];
     this.#pendingFires = [];
     this.#queue.clear();
@@ -223,12 +242,28 @@ export class Scheduler implements RunControl {
         if (this.#leases.holds(bucketOf(change.id))) this.taskChanged(change.id);
         continue;
       }
+      if (change.kind === 'workflow') {
+        void this.#o.store.getRun(change.id).then((run) => {
+          if (run) this.#onWorkflowChange(run);
+        }).catch((error) => this.#o.log('error', 'reloading a changed workflow run failed', { runId: change.id, error: String(error) }));
+        continue;
+      }
       // Runs not tracked here: if orphaned, the next sweep (each lease tick) adopts them.
       if (!this.#supervisor.isTracked(change.id)) continue;
       void this.#o.store.getRun(change.id).then((run) => {
         if (run) this.#supervisor.reconcile(run);
       }).catch((error) => this.#o.log('error', 'reloading a changed run failed', { runId: change.id, error: String(error) }));
     }
+  }
+
+  /** A workflow run ended or reopened elsewhere, or a node run was activated for this node. */
+  #onWorkflowChange(run: RunRecord): void {
+    if (run.workflowRunId === run.id) {
+      this.#workflows.reconcile(run);
+      return;
+    }
+    const waiting = run.status === 'pending' && run.attempt === 0;
+    if (waiting && run.owner === this.nodeId && !this.#supervisor.isTracked(run.id) && !this.#stopped) this.#supervisor.startNow([run]);
   }
 
   /** Stops firing at once, drains in-flight dispatches within the grace period. */
@@ -239,6 +274,7 @@ export class Scheduler implements RunControl {
     if (this.#pollTimer) this.#o.clock.clearTimer(this.#pollTimer);
     this.#queue.stop();
     await this.#firing;
+    this.#workflows.stop();
     // Fires already recorded go out at their instant (at most recordAheadMs away).
     if (this.#launches.size > 0) await new Promise<void>((resolve) => this.#launchesDrained.push(resolve));
     await this.#supervisor.stop(this.#o.shutdownGraceMs);
@@ -256,6 +292,7 @@ export class Scheduler implements RunControl {
     this.#queue.stop();
     this.#launches.stop();
     this.#supervisor.abandon();
+    this.#workflows.stop();
     this.#leases.halt();
     await this.#changes?.close();
     await this.#firing;
@@ -265,12 +302,12 @@ export class Scheduler implements RunControl {
     this.#queue.delete(taskId);
     this.#tasks.delete(taskId);
     if (this.#stopped) return;
-    void this.#o.store.getTask(taskId).then((task) => {
+    void this.#o.store.getScheduled(taskId).then((task) => {
       if (task) this.#consider(task);
     }).catch((error) => this.#o.log('error', 'reloading a changed task failed', { taskId, error: String(error) }));
   }
 
-  async trigger(p: { task: TaskRecord; params?: Record<string, unknown>; actor: string; rerunOf?: string }): Promise<RunRecord> {
+  async trigger(p: { task: ScheduledRecord; params?: Record<string, unknown>; actor: string; rerunOf?: string }): Promise<RunRecord> {
     if (this.#stopped) throw new EcronError('SHUTTING_DOWN');
     const { task } = p;
     const now = this.#o.clock.now();
@@ -278,23 +315,42 @@ export class Scheduler implements RunControl {
     const audit = p.rerunOf !== undefined
       ? { actor: p.actor, action: 'run.rerun', details: { taskId: task.id, rerunOf: p.rerunOf, params } }
       : { actor: p.actor, action: 'task.trigger', details: { taskId: task.id, params: p.params ?? {} } };
+    const id = newId();
     const run = await this.#o.store.createRun({
       run: {
-        id: newId(), taskId: task.id, namespace: task.namespace, taskName: task.name, taskRevision: task.revision,
+        id, ...(task.kind === 'workflow' ? { workflowRunId: id } : {}), taskId: task.id, namespace: task.namespace, taskName: task.name, taskRevision: task.revision,
         trigger: 'manual', scheduledAt: now, status: 'dispatched', params, createdAt: now, owner: this.nodeId,
         attempt: { executor: executorOf(task), startedAt: now, deadlineAt: task.spec.timeoutMs ? now + task.spec.timeoutMs : null },
       },
       audit,
     });
     this.#tasks.set(task.id, task);
-    this.#supervisor.launch(run, task);
+    this.#start(run, task);
     return run;
+  }
+
+  /** Applies a recovery action or a cancel to a workflow run, with its audit entry. */
+  actOnWorkflowRun(p: { runId: string; action: WorkflowAction; audit: AuditInput }): Promise<RunRecord | null> {
+    if (this.#stopped) return Promise.reject(new EcronError('SHUTTING_DOWN'));
+    return this.#workflows.act(p.runId, p.action, p.audit);
+  }
+
+  /** Sends a run whose first attempt was recorded, or starts a workflow run. */
+  #start(run: RunRecord, task: ScheduledRecord): void {
+    if (task.kind === 'workflow') this.#workflows.launch(run, task);
+    else this.#supervisor.launch(run, task);
   }
 
   async cancel(p: { runId: string; actor: string }): Promise<RunRecord> {
     const run = await this.#o.store.getRun(p.runId);
     if (!run) throw new EcronError('RUN_NOT_FOUND');
     if (isFinalRunStatus(run.status)) throw new EcronError('RUN_ALREADY_FINISHED');
+    if (run.workflowRunId === run.id && run.status !== 'pending') {
+      const ended = await this.#workflows.act(run.id, { kind: 'cancel', status: 'cancelled', error: 'cancelled (user)' },
+        { actor: p.actor, action: 'run.cancel', details: { taskId: run.taskId } });
+      if (!ended) throw new EcronError('RUN_ALREADY_FINISHED');
+      return ended;
+    }
     let ended: RunRecord | null;
     const queued = this.#queued.get(run.taskId)?.id === run.id;
     if (queued || !this.#supervisor.isTracked(run.id)) {
@@ -358,7 +414,7 @@ export class Scheduler implements RunControl {
   }
 
   /** Queues the task's next fire if it falls inside the look-ahead window. */
-  #consider(task: TaskRecord): void {
+  #consider(task: ScheduledRecord): void {
     if (this.#stopped || task.state !== 'active' || task.nextFireAt === null) return;
     if (!this.#leases.holds(bucketOf(task.id))) {
       if (this.#leases.leased(bucketOf(task.id))) this.#wantFullRead();
@@ -381,7 +437,7 @@ export class Scheduler implements RunControl {
    * queueing one small transaction per timer wake-up. Between chunks the event loop turns, so
    * that the dispatches of one chunk go out and executor replies are read while later chunks wait.
    */
-  #enqueueFire(tasks: TaskRecord[]): void {
+  #enqueueFire(tasks: ScheduledRecord[]): void {
     for (const task of tasks) this.#fired.set(task.id, { due: task.nextFireAt!, seq: this.#firedSeq++ });
     this.#pendingFires.push(...tasks);
     if (!this.#drainingFires) this.#firing = this.#drainFires();
@@ -411,11 +467,11 @@ export class Scheduler implements RunControl {
   }
 
   /** Records the fires of `tasks` (due now or within recordAheadMs) and dispatches them at their instant. */
-  async #fire(due: TaskRecord[]): Promise<void> {
+  async #fire(due: ScheduledRecord[]): Promise<void> {
     if (this.#stopped) return;
     // Buckets lost since the task was queued: another node fires it now. A lease that only lapsed
     // locally (its renewal is late) may come back: the next poll reads everything again.
-    const tasks: TaskRecord[] = [];
+    const tasks: ScheduledRecord[] = [];
     for (const task of due) {
       const bucket = bucketOf(task.id);
       if (this.#leases.holds(bucket)) {
@@ -432,13 +488,15 @@ export class Scheduler implements RunControl {
     const fireAt = tasks.map((task, i) => Math.max(now, task.nextFireAt! + jitter[i]!));
     const plans: FirePlan[] = tasks.map((task, i) => planFire({
       task, now: fireAt[i]!, thresholdMs: this.#o.misfireThresholdMs,
-      activeCount: this.#supervisor.activeCount(task.id), queuedCount: this.#queued.has(task.id) ? 1 : 0,
-      jitterMs: jitter[i]!, holdForExecutor: this.#supervisor.holdsFires(task),
+      activeCount: this.#activeCount(task.id), queuedCount: this.#queued.has(task.id) ? 1 : 0,
+      jitterMs: jitter[i]!, holdForExecutor: task.kind === 'task' && this.#supervisor.holdsFires(task),
       newId, executor: executorOf(task), owner: this.nodeId,
     }));
     for (const plan of plans) {
       if (!plan.cancelActive) continue;
       await Promise.all(this.#supervisor.activeRunIds(plan.record.taskId).map((id) => this.#supervisor.cancel(id, 'overlap')));
+      await Promise.all(this.#workflows.activeRunIds(plan.record.taskId).map((id) => this.#workflows.act(id, { kind: 'cancel', status: 'cancelled', error: 'cancelled (overlap)' })
+        .catch((error) => this.#o.log('warn', 'cancelling a workflow run (overlap) failed', { runId: id, error: String(error) }))));
     }
     const results = await this.#o.store.recordFires(plans.map((p) => p.record), this.#leases.fence());
     results.forEach((result, i) => {
@@ -454,7 +512,7 @@ export class Scheduler implements RunControl {
         this.taskChanged(task.id);
         return;
       }
-      const advanced: TaskRecord = {
+      const advanced: ScheduledRecord = {
         ...task, nextFireAt: plan.record.nextFireAt, lastFireAt: plan.record.lastFireAt,
         state: plan.record.complete ? 'completed' : task.state, skippedFires: task.skippedFires + plan.record.skippedDelta,
       };
@@ -462,7 +520,8 @@ export class Scheduler implements RunControl {
         if (run.status === 'dispatched') {
           this.#tasks.set(task.id, advanced);
           // Counted as active from now on, so that the overlap policy sees it before it goes out.
-          this.#supervisor.reserve(run);
+          if (advanced.kind === 'workflow') this.#workflows.reserve(run);
+          else this.#supervisor.reserve(run);
           if (fireAt[i]! <= this.#o.clock.now()) this.#launch(run, advanced);
           else this.#launches.set(run.id, fireAt[i]!, { run, task: advanced });
           continue;
@@ -480,7 +539,7 @@ export class Scheduler implements RunControl {
    * heartbeat. If that finds the node was presumed dead, the resync drops it and adopts it again
    * only if it is still this node's; otherwise it goes out then.
    */
-  #launch(run: RunRecord, task: TaskRecord): void {
+  #launch(run: RunRecord, task: ScheduledRecord): void {
     if (!this.#leases.nodeAlive()) {
       this.#deferred.push({ run, task });
       return;
@@ -488,29 +547,58 @@ export class Scheduler implements RunControl {
     const lagMs = this.#o.clock.now() - run.scheduledAt;
     this.#o.onFire?.({ taskId: task.id, scheduledAt: run.scheduledAt, lagMs });
     this.events.emit('fire', { taskId: task.id, runId: run.id, scheduledAt: run.scheduledAt, lagMs, status: run.status });
-    this.#supervisor.launch(run, task);
+    this.#start(run, task);
   }
 
-  #onRunEnded(run: RunRecord): void {
+  /** Runs of the task (or workflow runs of the workflow) active here: what its overlap policy counts. */
+  #activeCount(taskId: string): number {
+    return this.#supervisor.activeCount(taskId) + this.#workflows.activeCount(taskId);
+  }
+
+  #onRunEnded(run: EndedRun): void {
+    if (run.workflow) void this.#workflows.apply(run.workflow);
     this.events.emit('run:ended', run);
     const task = this.#tasks.get(run.taskId);
     if (task?.spec.schedule && 'every' in task.spec.schedule && task.spec.schedule.mode === 'fixed-delay') this.taskChanged(run.taskId);
     this.#startQueuedIfFree(run.taskId);
-    if (this.#supervisor.activeCount(run.taskId) === 0 && !this.#queued.has(run.taskId)) this.#tasks.delete(run.taskId);
+    if (this.#activeCount(run.taskId) === 0 && !this.#queued.has(run.taskId)) this.#tasks.delete(run.taskId);
   }
 
   #startQueuedIfFree(taskId: string): void {
     const queued = this.#queued.get(taskId);
-    if (!queued || this.#supervisor.activeCount(taskId) > 0 || this.#stopped) return;
+    if (!queued || this.#activeCount(taskId) > 0 || this.#stopped) return;
     this.#queued.delete(taskId);
-    this.#supervisor.scheduleRetry({ ...queued, nextAttemptAt: this.#o.clock.now() });
+    const task = this.#tasks.get(taskId);
+    if (task?.kind === 'workflow') this.#workflows.launch(queued, task);
+    else this.#supervisor.scheduleRetry({ ...queued, nextAttemptAt: this.#o.clock.now() });
   }
 
-  async #getTask(taskId: string): Promise<TaskRecord | null> {
+  async #getTask(taskId: string): Promise<ScheduledRecord | null> {
     const cached = this.#tasks.get(taskId);
     if (cached) return cached;
-    const task = await this.#o.store.getTask(taskId);
+    const task = await this.#o.store.getScheduled(taskId);
     if (task) this.#tasks.set(taskId, task);
     return task;
+  }
+
+  /**
+   * The task a run executes: its task's, or for a node's run of an inline node, the node's target
+   * and policies in the workflow revision the workflow run was fired with.
+   */
+  async #taskOf(run: RunRecord): Promise<TaskRecord | null> {
+    const task = await this.#getTask(run.taskId);
+    if (task?.kind === 'task') return task;
+    if (run.nodeId === null) return null;
+    const key = `${run.taskId}:${run.taskRevision}`;
+    let workflow = this.#revisions.get(key) ?? (task?.revision === run.taskRevision ? task : undefined);
+    if (!workflow) {
+      const revision = await this.#o.store.getTaskRevision({ taskId: run.taskId, revision: run.taskRevision });
+      if (!revision || !('nodes' in revision.spec)) return null;
+      workflow = { ...(task ?? { id: run.taskId, kind: 'workflow', state: 'active', nextFireAt: null, lastFireAt: null, lastRunStatus: null, skippedFires: 0, anchorAt: 0, createdAt: 0, updatedAt: 0 }),
+        kind: 'workflow', namespace: revision.spec.namespace, name: revision.spec.name, revision: revision.revision, spec: revision.spec };
+      if (this.#revisions.size > 256) this.#revisions.clear();
+    }
+    this.#revisions.set(key, workflow);
+    return nodeTaskView(workflow, run.nodeId, workflow);
   }
 }

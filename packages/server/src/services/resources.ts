@@ -3,19 +3,32 @@
  * strings; secrets never leave through here (a task's `target.secret` is removed).
  */
 import type {
-  AttemptResource, AuditEntryResource, RunLogResource, RunResource, TaskResource, TaskSpec, TokenResource,
+  AttemptResource, AuditEntryResource, RunLogResource, RunResource, TaskResource, TaskSpec, TokenResource, WorkflowSpec,
 } from '@ecron/contracts';
 import type { AttemptRecord, AuditRecord, RunLogRecord, RunRecord, TaskRecord, TaskRevisionRecord, TokenRecord } from '../core/model.ts';
 
 export const iso = (ms: number): string => new Date(ms).toISOString();
 const isoOrNull = (ms: number | null): string | null => (ms === null ? null : iso(ms));
 
+/** A target without secrets: an HTTP target's `secret` is dropped. */
+export function redactTarget<T extends TaskSpec['target']>(target: T): T {
+  if (target.type !== 'http' || !('secret' in target)) return target;
+  const { secret: _secret, ...rest } = target;
+  return rest as T;
+}
+
 /** A copy of the spec without secrets: `target.secret` is dropped. */
 export function redactSpec(spec: TaskSpec): TaskSpec {
-  if (spec.target.type !== 'http' || !('secret' in spec.target)) return spec;
-  const { secret: _secret, ...target } = spec.target;
-  return { ...spec, target };
+  const target = redactTarget(spec.target);
+  return target === spec.target ? spec : { ...spec, target };
 }
+
+/** A copy of a workflow spec without the secrets of its inline targets. */
+export function redactWorkflowSpec(spec: WorkflowSpec): WorkflowSpec {
+  return { ...spec, nodes: spec.nodes.map((node) => ('target' in node ? { ...node, target: redactTarget(node.target) } : node)) };
+}
+
+const redactAnySpec = (spec: TaskSpec | WorkflowSpec): TaskSpec | WorkflowSpec => ('nodes' in spec ? redactWorkflowSpec(spec) : redactSpec(spec));
 
 export function toTaskResource(task: TaskRecord): TaskResource {
   return {
@@ -42,7 +55,7 @@ export interface TaskRevisionResource {
 }
 
 export function toTaskRevisionResource(revision: TaskRevisionRecord): TaskRevisionResource {
-  return { revision: revision.revision, spec: redactSpec(revision.spec), createdAt: iso(revision.createdAt), actor: revision.actor };
+  return { revision: revision.revision, spec: redactAnySpec(revision.spec) as TaskSpec, createdAt: iso(revision.createdAt), actor: revision.actor };
 }
 
 export function toAttemptResource(attempt: AttemptRecord): AttemptResource {

@@ -9,11 +9,12 @@ import type { Clock } from '../core/clock.ts';
 import { EcronError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import type { TaskRecord, TaskRevisionRecord } from '../core/model.ts';
-import { nextFireAfter, previewFires } from '../core/schedule/next-fire.ts';
+import { previewFires } from '../core/schedule/next-fire.ts';
 import type { RunControl } from '../scheduler/run-control.ts';
 import type { Page, Store } from '../store/store.ts';
 import { canAccessNamespace, namespaceFilter, type Caller } from './access.ts';
-import { mergeSecrets, normalizeNewSpec, parseTaskSpec, sameSchedule, scheduleTimeZone } from './task-spec-input.ts';
+import { initialFireState, resumedFireState, updatedFireState } from './schedule-state.ts';
+import { mergeSecrets, normalizeNewSpec, parseTaskSpec, scheduleTimeZone } from './task-spec-input.ts';
 
 export interface ListTasksQuery {
   namespace?: string;
@@ -58,14 +59,6 @@ export function previewSchedule(schedule: Schedule, from: number, count: number,
   return { fires: previewFires(schedule, from, count, { anchor }), timezone: scheduleTimeZone(schedule) };
 }
 
-/**
- * The state a task is in when its schedule yields `nextFireAt`: a schedule with no fire left
- * (a one-shot in the past, past its end) is `completed`; a manual schedule never has a fire.
- */
-function stateFor(schedule: Schedule, nextFireAt: number | null): TaskState {
-  return nextFireAt === null && !('manual' in schedule) ? 'completed' : 'active';
-}
-
 export function createTaskService(deps: { store: Store; control: RunControl; clock: Clock }): TaskService {
   const { store, control, clock } = deps;
 
@@ -91,19 +84,17 @@ export function createTaskService(deps: { store: Store; control: RunControl; clo
       const spec = normalizeNewSpec(parseTaskSpec(input));
       checkNamespace(caller, spec.namespace);
       const now = clock.now();
-      const nextFireAt = nextFireAfter(spec.schedule, now, { anchor: now });
       const task: TaskRecord = {
         id: newId(),
+        kind: 'task',
         namespace: spec.namespace,
         name: spec.name,
         revision: 1,
-        state: stateFor(spec.schedule, nextFireAt),
+        ...initialFireState(spec.schedule, now),
         spec,
-        nextFireAt,
         lastFireAt: null,
         lastRunStatus: null,
         skippedFires: 0,
-        anchorAt: now,
         createdAt: now,
         updatedAt: now,
       };
@@ -134,16 +125,7 @@ export function createTaskService(deps: { store: Store; control: RunControl; clo
       const spec = mergeSecrets(parseTaskSpec(input), existing.spec);
       checkNamespace(caller, spec.namespace);
       const now = clock.now();
-      let { nextFireAt, anchorAt, state } = existing;
-      if (!sameSchedule(spec.schedule, existing.spec.schedule)) {
-        anchorAt = now;
-        if (existing.state === 'paused') {
-          nextFireAt = null;
-        } else {
-          nextFireAt = nextFireAfter(spec.schedule, now, { anchor: now });
-          state = stateFor(spec.schedule, nextFireAt);
-        }
-      }
+      const { nextFireAt, anchorAt, state } = updatedFireState(existing, spec.schedule, now);
       const updated = await store.updateTask({
         id, expectedRevision: options.expectedRevision, spec, nextFireAt, anchorAt, state, at: now,
         audit: {
@@ -168,13 +150,8 @@ export function createTaskService(deps: { store: Store; control: RunControl; clo
     async resume(caller, id) {
       const existing = await load(caller, id);
       const now = clock.now();
-      // An active task keeps its pending fire (which may be due); a paused or completed one
-      // continues from now, in the phase of its anchor (fixed-rate schedules keep their rhythm).
-      // (An active fixed-delay task waiting for its run to end has no next fire, and stays active.)
-      const alreadyActive = existing.state === 'active';
-      const nextFireAt = alreadyActive ? existing.nextFireAt : nextFireAfter(existing.spec.schedule, now, { anchor: existing.anchorAt });
       const resumed = await store.setTaskState({
-        id, state: alreadyActive ? 'active' : stateFor(existing.spec.schedule, nextFireAt), nextFireAt, at: now,
+        id, ...resumedFireState(existing, now), at: now,
         audit: { actor: caller.actor, action: 'task.resume', details: { namespace: existing.namespace, name: existing.name } },
       });
       control.taskChanged(id);

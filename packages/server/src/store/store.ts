@@ -6,8 +6,17 @@
  * Batch verbs (`recordFires`, `startAttempts`, `finishAttempts`) run each call in ONE
  * transaction: the scheduler's throughput depends on it.
  */
-import type { AttemptStatus, RunStatus, TaskSpec, TaskState, TokenRole } from '@ecron/contracts';
-import type { AttemptRecord, AuditRecord, RunLogRecord, RunRecord, TaskRecord, TaskRevisionRecord, TokenRecord } from '../core/model.ts';
+import type { AttemptStatus, RunStatus, TaskSpec, TaskState, TokenRole, WorkflowSpec } from '@ecron/contracts';
+import type { AttemptRecord, AuditRecord, RunLogRecord, RunRecord, ScheduledRecord, TaskRecord, TaskRevisionRecord, TokenRecord, WorkflowRecord } from '../core/model.ts';
+import type { WorkflowNodeRecord } from '../core/workflow/node-state.ts';
+import type { WorkflowAction } from '../core/workflow/transaction.ts';
+
+export interface UpdateParams<S> {
+  id: string; expectedRevision?: number; spec: S; nextFireAt: number | null; anchorAt: number; state: TaskState; at: number; audit: AuditInput;
+}
+export interface StateParams {
+  id: string; state: TaskState; nextFireAt: number | null; at: number; audit: AuditInput;
+}
 
 /** Who did a management operation, and what: written to the audit log in the same transaction. */
 export interface AuditInput {
@@ -42,6 +51,10 @@ export interface ListTasksParams extends PageParams {
 export interface ListRunsParams extends PageParams {
   namespaces?: string[] | null;
   taskId?: string;
+  /** Only the runs of this workflow run's nodes. */
+  workflowRunId?: string;
+  /** Only workflow runs (true), or only task and node runs (false). */
+  workflowRuns?: boolean;
   namespace?: string;
   status?: RunStatus;
   /** scheduledAt >= from */
@@ -59,6 +72,10 @@ export interface ListAuditParams extends PageParams {
 export interface NewRun extends Pick<RunRecord, 'id' | 'taskId' | 'namespace' | 'taskName' | 'taskRevision' | 'trigger' | 'scheduledAt' | 'params' | 'createdAt'> {
   /** The supervising scheduler node (see RunRecord.owner). @default null */
   owner?: string | null;
+  /** See RunRecord.workflowRunId. @default null */
+  workflowRunId?: string | null;
+  /** See RunRecord.nodeId. @default null */
+  nodeId?: string | null;
   /**
    * `pending` (waiting to be dispatched), `no_executor` (waiting for a live executor node),
    * `dispatched` (with `attempt`) or `skipped` (final).
@@ -128,6 +145,21 @@ export interface FinishAttemptParams {
    */
   taskNextFireAt?: number | null;
 }
+
+/**
+ * What a transaction did to workflow runs, beyond the runs it ended (see `core/workflow/`): the
+ * caller sends the runs it activated (they are `pending`, attempt 0, owned by the owner of the
+ * run that ended, or by the given owner), tells the owner of a workflow run it ended or reopened,
+ * and cancels the node runs of a workflow run that ended early.
+ */
+export interface WorkflowEffects {
+  activated: RunRecord[];
+  /** Workflow runs this transaction ended or reopened. */
+  workflowRuns: RunRecord[];
+  cancel: string[];
+}
+/** A run a verb ended, with what its end did to its workflow run (node runs and workflow runs only). */
+export type EndedRun = RunRecord & { workflow?: WorkflowEffects };
 
 export type ReportGate = 'accepted' | 'replayed' | 'superseded' | 'finished' | 'not_found';
 
@@ -208,7 +240,11 @@ export interface Fence {
 
 /** Something other nodes may need to reload. */
 export interface StoreChange {
-  kind: 'task' | 'run';
+  /**
+   * `workflow`: a workflow run ended or was reopened, or a node run was activated for an owner
+   * other than the node that activated it (its owner sends it).
+   */
+  kind: 'task' | 'run' | 'workflow';
   id: string;
 }
 export interface ChangeSubscription {
@@ -224,31 +260,45 @@ export interface Store {
 
   // ---- tasks ----------------------------------------------------------------------------
   // Audit entries of task verbs have resourceType "task" and resourceId the task id.
+  // Tasks and workflows share one table and these verbs: a name is unique among both in a
+  // namespace. `getTask`, `getTaskByName` and `listTasks` see tasks only; the `Workflow` verbs and
+  // `getScheduled` see workflows too.
   /** Throws EcronError TASK_NAME_TAKEN when (namespace, name) exists. Writes revision 1. */
-  createTask(p: { task: TaskRecord; audit: AuditInput }): Promise<TaskRecord>;
+  createTask<R extends ScheduledRecord>(p: { task: R; audit: AuditInput }): Promise<R>;
   getTask(id: string): Promise<TaskRecord | null>;
   getTaskByName(namespace: string, name: string): Promise<TaskRecord | null>;
   /** Ordered by (namespace, name). */
   listTasks(p: ListTasksParams): Promise<Page<TaskRecord>>;
+  getWorkflow(id: string): Promise<WorkflowRecord | null>;
+  getWorkflowByName(namespace: string, name: string): Promise<WorkflowRecord | null>;
+  listWorkflows(p: Omit<ListTasksParams, 'lastRunStatus'> & { lastRunStatus?: RunStatus }): Promise<Page<WorkflowRecord>>;
+  /** A task or a workflow. */
+  getScheduled(id: string): Promise<ScheduledRecord | null>;
   /**
    * Replaces the spec, bumping the revision and writing a revision row. Throws TASK_NOT_FOUND,
    * TASK_VERSION_CONFLICT (expectedRevision given and different) or TASK_NAME_TAKEN.
    */
-  updateTask(p: {
-    id: string; expectedRevision?: number; spec: TaskSpec; nextFireAt: number | null; anchorAt: number; state: TaskState; at: number; audit: AuditInput;
-  }): Promise<TaskRecord>;
+  updateTask(p: UpdateParams<TaskSpec>): Promise<TaskRecord>;
+  /** As updateTask, for a workflow; throws WORKFLOW_NOT_FOUND. */
+  updateWorkflow(p: UpdateParams<WorkflowSpec>): Promise<WorkflowRecord>;
   /** Pause, resume, complete. Throws TASK_NOT_FOUND. */
-  setTaskState(p: { id: string; state: TaskState; nextFireAt: number | null; at: number; audit: AuditInput }): Promise<TaskRecord>;
+  setTaskState(p: StateParams): Promise<TaskRecord>;
+  /** As setTaskState, for a workflow; throws WORKFLOW_NOT_FOUND. */
+  setWorkflowState(p: StateParams): Promise<WorkflowRecord>;
   /** Deletes the task and its revisions; its runs stay as history. Throws TASK_NOT_FOUND. */
   deleteTask(p: { id: string; at: number; audit: AuditInput }): Promise<void>;
+  /** As deleteTask, for a workflow; throws WORKFLOW_NOT_FOUND. */
+  deleteWorkflow(p: { id: string; at: number; audit: AuditInput }): Promise<void>;
   listTaskRevisions(taskId: string): Promise<TaskRevisionRecord[]>;
+  /** One revision of a task or workflow; null when there is none (deleted, or no such revision). */
+  getTaskRevision(p: { taskId: string; revision: number }): Promise<TaskRevisionRecord | null>;
 
   // ---- scheduling -----------------------------------------------------------------------
   /**
    * Active tasks whose next fire is ≤ `until` (and > `after` when given), earliest first (ties by
    * id). `after` lets a scheduler read only the slice of time its look-ahead newly covers.
    */
-  listDueTasks(p: { until: number; after?: number; limit: number; /** Only tasks in these buckets (`core/buckets.ts`). */ buckets?: number[] }): Promise<TaskRecord[]>;
+  listDueTasks(p: { until: number; after?: number; limit: number; /** Only tasks in these buckets (`core/buckets.ts`). */ buckets?: number[] }): Promise<ScheduledRecord[]>;
   /**
    * Results in input order. Fires are applied in order, so two fires of one task in a batch work
    * when the second expects the first's nextFireAt. A run that ends at once (`skipped`) sets the
@@ -292,13 +342,28 @@ export interface Store {
    * retry outcome puts the run back to `pending` with `nextAttemptAt`; a final one ends it and sets
    * the task's lastRunStatus.
    */
-  finishAttempts(items: FinishAttemptParams[]): Promise<(RunRecord | null)[]>;
+  finishAttempts(items: FinishAttemptParams[]): Promise<(EndedRun | null)[]>;
   /**
    * Ends a run that has no attempt in flight (a queued or backing-off run being cancelled or
    * skipped): CAS on `pending` or `no_executor`, null otherwise (and then no audit entry). Sets the task's
    * lastRunStatus. Audit: resourceType "run".
    */
-  finishRun(p: { runId: string; status: 'cancelled' | 'skipped' | 'lost' | 'failed'; at: number; error?: string | null; audit?: AuditInput }): Promise<RunRecord | null>;
+  finishRun(p: { runId: string; status: 'cancelled' | 'skipped' | 'lost' | 'failed'; at: number; error?: string | null; audit?: AuditInput }): Promise<EndedRun | null>;
+
+  // ---- workflow runs ---------------------------------------------------------------------
+  // A workflow run is the run of a workflow's fire (`workflowRunId` = its id); its nodes are
+  // stored apart. Every verb that ends a node's run (`finishAttempts`, `finishRun`) records the
+  // node's end and activates its successors in the same transaction, under a lock on the workflow
+  // run, so each node is activated exactly once (see `core/workflow/transaction.ts`).
+  /** The nodes of a workflow run, in spec order; empty before it started. */
+  listWorkflowNodes(workflowRunId: string): Promise<WorkflowNodeRecord[]>;
+  /**
+   * Applies an event to a workflow run, in one transaction with its audit entry: `start` (its
+   * nodes created, its roots activated; null when it had started already or has ended), `cancel`,
+   * or a recovery action. Runs it activates are owned by `owner`. Throws RUN_NOT_FOUND, or the
+   * planner's WORKFLOW_* codes.
+   */
+  actOnWorkflowRun(p: { runId: string; action: WorkflowAction; at: number; owner: string | null; audit?: AuditInput }): Promise<{ run: RunRecord; effects: WorkflowEffects } | null>;
   /**
    * Gate for callback reports: accepts `seq` only if it is greater than every seq seen for the
    * run's current attempt, the attempt is current and in flight, and the run is not final. Stores

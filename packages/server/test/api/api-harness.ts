@@ -25,6 +25,7 @@ export const UNUSED_RUN_CONTROL: RunControl = {
   trigger: async () => { throw new Error('not used'); },
   cancel: async () => { throw new Error('not used'); },
   report: async () => { throw new Error('not used'); },
+  actOnWorkflowRun: async () => { throw new Error('not used'); },
 };
 const SIGNING_KEY = 'api-test-signing-key-0123456789';
 const CALLBACK_KEY = 'api-test-callback-key-0123456789';

@@ -15,6 +15,7 @@ import { describeReportsAndLogs } from './reports-logs.ts';
 import { describeRetention } from './retention.ts';
 import { describeTasks } from './tasks.ts';
 import { describeTokensAndAudit } from './tokens-audit.ts';
+import { describeWorkflows } from './workflows.ts';
 
 export type { StoreFactory };
 
@@ -32,5 +33,6 @@ export function exerciseStore(name: string, factory: StoreFactory): void {
     describeRetention(ctx);
     describeCluster(ctx);
     describeExecutors(ctx);
+    describeWorkflows(ctx);
   });
 }

@@ -43,11 +43,11 @@ export function taskSpec(name: string, namespace = 'default', extra: Record<stri
   });
 }
 
-export function taskRecord(overrides: Partial<TaskRecord> & { name?: string; namespace?: string } = {}): TaskRecord {
+export function taskRecord(overrides: Partial<Omit<TaskRecord, 'kind'>> & { name?: string; namespace?: string } = {}): TaskRecord {
   const name = overrides.name ?? `task-${newId().slice(-8)}`;
   const namespace = overrides.namespace ?? 'default';
   return {
-    id: newId(), namespace, name, revision: 1, state: 'active', spec: taskSpec(name, namespace),
+    id: newId(), kind: 'task', namespace, name, revision: 1, state: 'active', spec: taskSpec(name, namespace),
     nextFireAt: T0 + MINUTE, lastFireAt: null, lastRunStatus: null, skippedFires: 0, anchorAt: T0, createdAt: T0, updatedAt: T0,
     ...overrides,
   };

@@ -129,10 +129,13 @@ CREATE TABLE `runs` (
   `started_at` bigint(20) DEFAULT NULL,
   `finished_at` bigint(20) DEFAULT NULL,
   `fire_task_id` varchar(64) GENERATED ALWAYS AS (case when `trigger` = 'schedule' then `task_id` end) STORED,
+  `workflow_run_id` varchar(64) DEFAULT NULL,
+  `node_id` varchar(128) DEFAULT NULL,
   PRIMARY KEY (`id`),
   UNIQUE KEY `runs_fire` (`scheduled_at`,`fire_task_id`),
   KEY `runs_task` (`task_id`,`id`),
   KEY `runs_finished` (`finished_at`,`task_id`,`id`),
+  KEY `runs_workflow` (`workflow_run_id`,`id`),
   CONSTRAINT `runs_status` CHECK (`status` in ('pending','no_executor','dispatched','running','succeeded','failed','timed_out','cancelled','skipped','lost')),
   CONSTRAINT `runs_final` CHECK (`finished_at` is null = `status` in ('pending','no_executor','dispatched','running'))
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
@@ -163,6 +166,7 @@ CREATE TABLE `tasks` (
   `created_at` bigint(20) NOT NULL,
   `updated_at` bigint(20) NOT NULL,
   `bucket` int(11) NOT NULL,
+  `kind` varchar(16) NOT NULL DEFAULT 'task',
   PRIMARY KEY (`id`),
   UNIQUE KEY `tasks_name` (`namespace`,`name`),
   KEY `tasks_due` (`state`,`next_fire_at`,`id`),
@@ -178,4 +182,18 @@ CREATE TABLE `task_revisions` (
   `actor` varchar(255) NOT NULL,
   PRIMARY KEY (`task_id`,`revision`),
   CONSTRAINT `task_revisions_task` FOREIGN KEY (`task_id`) REFERENCES `tasks` (`id`) ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+CREATE TABLE `workflow_nodes` (
+  `workflow_run_id` varchar(64) NOT NULL,
+  `node_id` varchar(128) NOT NULL,
+  `status` varchar(16) NOT NULL CHECK (`status` in ('waiting','running','succeeded','failed','timed_out','cancelled','skipped')),
+  `reason` varchar(64) DEFAULT NULL,
+  `run_id` varchar(64) DEFAULT NULL,
+  `attempts` int(11) NOT NULL DEFAULT 0,
+  `output` mediumtext DEFAULT NULL,
+  `started_at` bigint(20) DEFAULT NULL,
+  `finished_at` bigint(20) DEFAULT NULL,
+  PRIMARY KEY (`workflow_run_id`,`node_id`),
+  CONSTRAINT `workflow_nodes_run` FOREIGN KEY (`workflow_run_id`) REFERENCES `runs` (`id`) ON DELETE CASCADE
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;

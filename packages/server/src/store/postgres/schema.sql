@@ -140,6 +140,8 @@ CREATE TABLE runs (
   created_at bigint NOT NULL,
   started_at bigint,
   finished_at bigint,
+  workflow_run_id text COLLATE "C",
+  node_id text COLLATE "C",
   CONSTRAINT runs_final CHECK (((finished_at IS NULL) = (status = ANY (ARRAY['pending'::text, 'no_executor'::text, 'dispatched'::text, 'running'::text])))),
   CONSTRAINT runs_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'no_executor'::text, 'dispatched'::text, 'running'::text, 'succeeded'::text, 'failed'::text, 'timed_out'::text, 'cancelled'::text, 'skipped'::text, 'lost'::text]))),
   CONSTRAINT runs_trigger_check CHECK ((trigger = ANY (ARRAY['schedule'::text, 'manual'::text]))),
@@ -171,9 +173,25 @@ CREATE TABLE tasks (
   created_at bigint NOT NULL,
   updated_at bigint NOT NULL,
   bucket integer NOT NULL,
+  kind text NOT NULL DEFAULT 'task'::text,
   CONSTRAINT tasks_state_check CHECK ((state = ANY (ARRAY['active'::text, 'paused'::text, 'completed'::text]))),
   CONSTRAINT tasks_pkey PRIMARY KEY (id),
   CONSTRAINT tasks_name UNIQUE (namespace, name)
+);
+
+CREATE TABLE workflow_nodes (
+  workflow_run_id text COLLATE "C" NOT NULL,
+  node_id text COLLATE "C" NOT NULL,
+  status text NOT NULL,
+  reason text,
+  run_id text COLLATE "C",
+  attempts integer NOT NULL DEFAULT 0,
+  output json,
+  started_at bigint,
+  finished_at bigint,
+  CONSTRAINT workflow_nodes_status_check CHECK ((status = ANY (ARRAY['waiting'::text, 'running'::text, 'succeeded'::text, 'failed'::text, 'timed_out'::text, 'cancelled'::text, 'skipped'::text]))),
+  CONSTRAINT workflow_nodes_workflow_run_id_fkey FOREIGN KEY (workflow_run_id) REFERENCES runs(id) ON DELETE CASCADE,
+  CONSTRAINT workflow_nodes_pkey PRIMARY KEY (workflow_run_id, node_id)
 );
 
 CREATE INDEX audit_log_action ON audit_log USING btree (action, id);
@@ -191,6 +209,8 @@ CREATE INDEX runs_finished ON runs USING btree (finished_at) WHERE (finished_at 
 CREATE UNIQUE INDEX runs_fire ON runs USING btree (scheduled_at, task_id) WHERE (trigger = 'schedule'::text);
 
 CREATE INDEX runs_task ON runs USING btree (task_id, id);
+
+CREATE INDEX runs_workflow ON runs USING btree (workflow_run_id, id) WHERE (workflow_run_id IS NOT NULL);
 
 CREATE INDEX tasks_by_name ON tasks USING btree (name, namespace);
 

@@ -8,8 +8,9 @@ import { sql, type Kysely } from 'kysely';
 import type { RunRecord } from '../../core/model.ts';
 import { outputJson } from '../history-caps.ts';
 import { toRun } from '../sqlite/rows.ts';
-import type { FinishAttemptParams, StartAttemptParams } from '../store.ts';
-import { inList, inTransaction, rows, type SqlContext } from './context.ts';
+import type { EndedRun, FinishAttemptParams, StartAttemptParams } from '../store.ts';
+import { recordNodeEnds } from './workflows.ts';
+import { inList, inTransaction, rows, updateRows, type SqlContext } from './context.ts';
 import type { Column, SqlValue } from './dialect.ts';
 import { ATTEMPT_COLUMNS } from './fires.ts';
 import { isWaiting } from './runs.ts';
@@ -38,17 +39,6 @@ async function lockRuns(ctx: SqlContext, trx: Kysely<unknown>, runIds: readonly 
   const ids = [...new Set(runIds)].sort();
   const found = await rows(trx, sql`SELECT * FROM runs WHERE ${inList(ctx, 'id', ids)} ORDER BY id FOR UPDATE`);
   return new Map(found.map((row) => [row.id as string, toRun(row)]));
-}
-
-/** `UPDATE table AS alias SET … FROM (rows) AS v WHERE on`, skipped when there are no rows. */
-async function updateRows(ctx: SqlContext, trx: Kysely<unknown>, p: {
-  table: string; alias: string; columns: readonly Column[]; rows: SqlValue[][]; on: string; set: [string, string][];
-}): Promise<void> {
-  if (p.rows.length === 0) return;
-  await ctx.dialect.updateFrom({
-    table: p.table, alias: p.alias, source: ctx.dialect.rowsTable('v', p.columns, p.rows), on: sql.raw(p.on),
-    set: p.set.map(([column, expression]) => [column, sql.raw(expression)]),
-  }).execute(trx);
 }
 
 /** Starts attempts; each item is a CAS on (pending or no_executor, attempt − 1), null when it fails. */
@@ -88,7 +78,7 @@ export async function startAttempts(ctx: SqlContext, items: readonly StartAttemp
  * the run back to pending, a no_executor outcome to no_executor; a final outcome ends it and sets its task's last run status, and its
  * next fire when the task has none and is active.
  */
-export async function finishAttempts(ctx: SqlContext, items: readonly FinishAttemptParams[]): Promise<(RunRecord | null)[]> {
+export async function finishAttempts(ctx: SqlContext, items: readonly FinishAttemptParams[]): Promise<(EndedRun | null)[]> {
   if (items.length === 0) return [];
   return inTransaction(ctx, async (trx) => {
     const runs = await lockRuns(ctx, trx, items.map((item) => item.runId));
@@ -97,7 +87,7 @@ export async function finishAttempts(ctx: SqlContext, items: readonly FinishAtte
     const attempts: SqlValue[][] = [];
     /** Per task, in input order: the last final status and the first next fire given. */
     const tasks = new Map<string, { status: string; nextFireAt: number | null }>();
-    const results = items.map((item) => {
+    const results = items.map((item): EndedRun | null => {
       const run = runs.get(item.runId);
       if (run === undefined || run.finishedAt !== null || isWaiting(run.status) || run.attempt !== item.attempt) return null;
       const output = outputJson(item.output);
@@ -136,6 +126,7 @@ export async function finishAttempts(ctx: SqlContext, items: readonly FinishAtte
       set: [['last_run_status', 'v.status'],
         ['next_fire_at', `CASE WHEN t.next_fire_at IS NULL AND t.state = 'active' THEN v.next_fire_at ELSE t.next_fire_at END`]],
     });
+    await recordNodeEnds(ctx, trx, results.filter((run) => run !== null), items[0]!.at);
     return results;
   });
 }

@@ -3,7 +3,7 @@
  * dialect's capabilities, plus the few helpers that run statements on them.
  */
 import { sql, type Kysely, type RawBuilder } from 'kysely';
-import type { ColumnType, SqlDialect, SqlValue } from './dialect.ts';
+import type { Column, ColumnType, SqlDialect, SqlValue } from './dialect.ts';
 
 export interface SqlContext {
   readonly db: Kysely<unknown>;
@@ -60,3 +60,15 @@ export function inList(ctx: SqlContext, column: string, values: readonly SqlValu
 export function jsonOrNull(value: unknown): string | null {
   return value === undefined || value === null ? null : JSON.stringify(value);
 }
+
+/** `UPDATE table AS alias SET … FROM (rows) AS v WHERE on`, skipped when there are no rows. */
+export async function updateRows(ctx: SqlContext, trx: Kysely<unknown>, p: {
+  table: string; alias: string; columns: readonly Column[]; rows: SqlValue[][]; on: string; set: [string, string][];
+}): Promise<void> {
+  if (p.rows.length === 0) return;
+  await ctx.dialect.updateFrom({
+    table: p.table, alias: p.alias, source: ctx.dialect.rowsTable('v', p.columns, p.rows), on: sql.raw(p.on),
+    set: p.set.map(([column, expression]) => [column, sql.raw(expression)]),
+  }).execute(trx);
+}
+

@@ -12,8 +12,8 @@
 import { sql, type Kysely } from 'kysely';
 import { bucketOf } from '../../core/buckets.ts';
 import { EcronError } from '../../core/errors.ts';
-import type { RunRecord, TaskRecord } from '../../core/model.ts';
-import { insertedRun, toRun, toTask } from '../sqlite/rows.ts';
+import type { RunRecord, ScheduledRecord } from '../../core/model.ts';
+import { insertedRun, toRun, toScheduled } from '../sqlite/rows.ts';
 import type { AuditInput, Fence, FireRecord, FireResult, NewRun } from '../store.ts';
 import { firstRow, inList, inTransaction, rows, type SqlContext } from './context.ts';
 import type { Column, SqlValue } from './dialect.ts';
@@ -24,7 +24,7 @@ const RUN_COLUMNS: readonly Column[] = [
   { name: 'task_revision', type: 'int' }, { name: 'trigger', type: 'text' }, { name: 'scheduled_at', type: 'bigint' },
   { name: 'status', type: 'text' }, { name: 'attempt', type: 'int' }, { name: 'params', type: 'json' }, { name: 'error', type: 'text' },
   { name: 'deadline_at', type: 'bigint' }, { name: 'created_at', type: 'bigint' }, { name: 'started_at', type: 'bigint' },
-  { name: 'finished_at', type: 'bigint' }, { name: 'owner', type: 'text' },
+  { name: 'finished_at', type: 'bigint' }, { name: 'owner', type: 'text' }, { name: 'workflow_run_id', type: 'text' }, { name: 'node_id', type: 'text' },
 ];
 
 export const ATTEMPT_COLUMNS: readonly Column[] = [
@@ -46,7 +46,7 @@ function runRow(run: NewRun): SqlValue[] {
   return [
     run.id, run.taskId, run.namespace, run.taskName, run.taskRevision, run.trigger, run.scheduledAt, run.status, attempt ? 1 : 0,
     JSON.stringify(run.params), run.error ?? null, attempt ? attempt.deadlineAt : null, run.createdAt, attempt ? attempt.startedAt : null,
-    run.status === 'skipped' ? run.createdAt : null, run.owner ?? null,
+    run.status === 'skipped' ? run.createdAt : null, run.owner ?? null, run.workflowRunId ?? null, run.nodeId ?? null,
   ];
 }
 
@@ -54,7 +54,7 @@ function runRow(run: NewRun): SqlValue[] {
  * Inserts `runs` in one statement, skipping those whose scheduled fire (task, scheduledAt) is
  * already recorded, then the first attempts of those inserted dispatched. Returns the ids inserted.
  */
-async function insertRuns(ctx: SqlContext, db: Kysely<unknown>, runs: readonly NewRun[]): Promise<Set<string>> {
+export async function insertRuns(ctx: SqlContext, db: Kysely<unknown>, runs: readonly NewRun[]): Promise<Set<string>> {
   if (runs.length === 0) return new Set();
   const { ids } = await ctx.dialect.insertRows(db, { table: 'runs', columns: RUN_COLUMNS, rows: runs.map(runRow), ignoreDuplicates: true, returnIds: true });
   const inserted = ids!;
@@ -65,13 +65,13 @@ async function insertRuns(ctx: SqlContext, db: Kysely<unknown>, runs: readonly N
   return inserted;
 }
 
-export async function listDueTasks(ctx: SqlContext, p: { until: number; after?: number; limit: number; buckets?: number[] }): Promise<TaskRecord[]> {
+export async function listDueTasks(ctx: SqlContext, p: { until: number; after?: number; limit: number; buckets?: number[] }): Promise<ScheduledRecord[]> {
   if (p.buckets?.length === 0) return [];
   const after = p.after === undefined ? sql`` : sql`AND next_fire_at > ${p.after}`;
   const buckets = p.buckets === undefined ? sql`` : sql`AND ${inList(ctx, 'bucket', p.buckets, 'int')}`;
   const found = await rows(ctx.db, sql`SELECT * FROM tasks WHERE state = 'active' AND next_fire_at <= ${p.until} ${after} ${buckets}
     ORDER BY next_fire_at, id LIMIT ${p.limit}`);
-  return found.map(toTask);
+  return found.map(toScheduled);
 }
 
 interface LockedTask {

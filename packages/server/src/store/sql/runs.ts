@@ -10,7 +10,8 @@ import { bucketOf } from '../../core/buckets.ts';
 import type { AttemptRecord, RunRecord } from '../../core/model.ts';
 import { checkPageLimit, decodeCursor, toPage } from '../pagination.ts';
 import { toAttempt, toRun } from '../sqlite/rows.ts';
-import type { AuditInput, ListRunsParams, Page, ReportGate } from '../store.ts';
+import type { AuditInput, ListRunsParams, Page, ReportGate, EndedRun } from '../store.ts';
+import { recordNodeEnds } from './workflows.ts';
 import { affected, firstRow, inList, inTransaction, rows, whereAll, type SqlContext } from './context.ts';
 import { namespaceScope } from './tasks.ts';
 import { auditOf, insertAudit } from './tokens-audit.ts';
@@ -37,6 +38,9 @@ export async function listRuns(ctx: SqlContext, p: ListRunsParams): Promise<Page
   if (scope === 'none') return { items: [], nextCursor: null };
   const where = scope ? [scope] : [];
   if (p.taskId !== undefined) where.push(sql`task_id = ${p.taskId}`);
+  if (p.workflowRunId !== undefined) where.push(sql`workflow_run_id = ${p.workflowRunId} AND node_id IS NOT NULL`);
+  if (p.workflowRuns === true) where.push(sql`workflow_run_id = id`);
+  if (p.workflowRuns === false) where.push(sql`(workflow_run_id IS NULL OR workflow_run_id <> id)`);
   if (p.namespace !== undefined) where.push(sql`namespace = ${p.namespace}`);
   if (p.status !== undefined) where.push(sql`status = ${p.status}`);
   if (p.from !== undefined) where.push(sql`scheduled_at >= ${p.from}`);
@@ -79,14 +83,15 @@ export async function markRunning(ctx: SqlContext, p: { runId: string; attempt: 
 /** Ends a waiting run (no attempt in flight): CAS on pending or no_executor; sets the task's last run status. */
 export async function finishRun(ctx: SqlContext, p: {
   runId: string; status: 'cancelled' | 'skipped' | 'lost' | 'failed'; at: number; error?: string | null; audit?: AuditInput;
-}): Promise<RunRecord | null> {
+}): Promise<EndedRun | null> {
   return inTransaction(ctx, async (trx) => {
     const changed = await affected(trx, sql`UPDATE runs SET status = ${p.status}, error = coalesce(${p.error ?? null}, error), finished_at = ${p.at},
       next_attempt_at = NULL WHERE id = ${p.runId} AND status IN ('pending', 'no_executor')`);
     if (changed === 0) return null;
-    const run = (await readRun(trx, p.runId))!;
+    const run: EndedRun = (await readRun(trx, p.runId))!;
     await sql`UPDATE tasks SET last_run_status = ${p.status} WHERE id = ${run.taskId}`.execute(trx);
     if (p.audit) await insertAudit(trx, auditOf(p.audit, p.at, 'run', p.runId));
+    await recordNodeEnds(ctx, trx, [run], p.at);
     return run;
   });
 }

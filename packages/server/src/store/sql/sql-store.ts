@@ -21,6 +21,7 @@ import * as runLogs from './run-logs.ts';
 import * as runs from './runs.ts';
 import * as tasks from './tasks.ts';
 import * as tokensAudit from './tokens-audit.ts';
+import * as workflows from './workflows.ts';
 
 export interface SqlStoreOptions {
   dialect: SqlDialect;
@@ -97,13 +98,23 @@ class SqlStore implements Store {
 
   // ---- tasks
   createTask: Store['createTask'] = (p) => this.#use((ctx) => tasks.createTask(ctx, p));
-  getTask: Store['getTask'] = (id) => this.#use((ctx) => tasks.getTask(ctx, id));
-  getTaskByName: Store['getTaskByName'] = (namespace, name) => this.#use((ctx) => tasks.getTaskByName(ctx, namespace, name));
-  listTasks: Store['listTasks'] = (p) => this.#use((ctx) => tasks.listTasks(ctx, p));
-  updateTask: Store['updateTask'] = (p) => this.#use((ctx) => tasks.updateTask(ctx, p));
-  setTaskState: Store['setTaskState'] = (p) => this.#use((ctx) => tasks.setTaskState(ctx, p));
-  deleteTask: Store['deleteTask'] = (p) => this.#use((ctx) => tasks.deleteTask(ctx, p));
+  getTask: Store['getTask'] = (id) => this.#use((ctx) => tasks.getOfKind(ctx, id, 'task'));
+  getTaskByName: Store['getTaskByName'] = (namespace, name) => this.#use((ctx) => tasks.getByName(ctx, namespace, name, 'task'));
+  listTasks: Store['listTasks'] = (p) => this.#use((ctx) => tasks.listTasks(ctx, 'task', p));
+  getWorkflow: Store['getWorkflow'] = (id) => this.#use((ctx) => tasks.getOfKind(ctx, id, 'workflow'));
+  getWorkflowByName: Store['getWorkflowByName'] = (namespace, name) => this.#use((ctx) => tasks.getByName(ctx, namespace, name, 'workflow'));
+  listWorkflows: Store['listWorkflows'] = (p) => this.#use((ctx) => tasks.listTasks(ctx, 'workflow', p));
+  getScheduled: Store['getScheduled'] = (id) => this.#use((ctx) => tasks.getScheduled(ctx, id));
+  updateTask: Store['updateTask'] = (p) => this.#use((ctx) => tasks.updateTask(ctx, 'task', p));
+  updateWorkflow: Store['updateWorkflow'] = (p) => this.#use((ctx) => tasks.updateTask(ctx, 'workflow', p));
+  setTaskState: Store['setTaskState'] = (p) => this.#use((ctx) => tasks.setTaskState(ctx, 'task', p));
+  setWorkflowState: Store['setWorkflowState'] = (p) => this.#use((ctx) => tasks.setTaskState(ctx, 'workflow', p));
+  deleteTask: Store['deleteTask'] = (p) => this.#use((ctx) => tasks.deleteTask(ctx, 'task', p));
+  deleteWorkflow: Store['deleteWorkflow'] = (p) => this.#use((ctx) => tasks.deleteTask(ctx, 'workflow', p));
   listTaskRevisions: Store['listTaskRevisions'] = (taskId) => this.#use((ctx) => tasks.listTaskRevisions(ctx, taskId));
+  getTaskRevision: Store['getTaskRevision'] = (p) => this.#use((ctx) => tasks.getTaskRevision(ctx, p));
+  listWorkflowNodes: Store['listWorkflowNodes'] = (runId) => this.#use((ctx) => workflows.listWorkflowNodes(ctx, runId));
+  actOnWorkflowRun: Store['actOnWorkflowRun'] = (p) => this.#use((ctx) => workflows.actOnWorkflowRun(ctx, p));
 
   // ---- scheduling
   listDueTasks: Store['listDueTasks'] = (p) => this.#use((ctx) => fires.listDueTasks(ctx, p));

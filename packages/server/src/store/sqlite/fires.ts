@@ -3,12 +3,12 @@
  * scheduler's hot path, so each uses cached prepared statements and one transaction per call.
  */
 import { EcronError } from '../../core/errors.ts';
-import type { RunRecord, TaskRecord } from '../../core/model.ts';
+import type { RunRecord, ScheduledRecord } from '../../core/model.ts';
 import { bucketOf } from '../../core/buckets.ts';
 import type { AuditInput, Fence, FireRecord, FireResult, NewRun } from '../store.ts';
 import { fencedBuckets } from './fence.ts';
 import type { SqliteConnection } from './connection.ts';
-import { insertedRun, toRun, toTask, type Row } from './rows.ts';
+import { insertedRun, toRun, toScheduled, type Row } from './rows.ts';
 import { insertAudit } from './tokens-audit.ts';
 
 /**
@@ -39,7 +39,7 @@ const ADVANCE_AND_COMPLETE_TASK = `UPDATE tasks SET next_fire_at = ?, last_fire_
  * task_id)); manual runs always insert.
  */
 const INSERT_RUN = `INSERT INTO runs (id, task_id, namespace, task_name, task_revision, trigger, scheduled_at, status, attempt, params,
-  error, deadline_at, created_at, started_at, finished_at, owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+  error, deadline_at, created_at, started_at, finished_at, owner, workflow_run_id, node_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
   ON CONFLICT (scheduled_at, task_id) WHERE trigger = 'schedule' DO NOTHING`;
 
 /** INSERT_FIRST_ATTEMPT — in: run id, executor, started_at. Attempt 1 of a run created dispatched. */
@@ -48,17 +48,17 @@ const INSERT_FIRST_ATTEMPT = `INSERT INTO attempts (run_id, number, status, exec
 /** SET_LAST_RUN_STATUS — in: status, task id. Every run that ends sets its task's last status. */
 export const SET_LAST_RUN_STATUS = 'UPDATE tasks SET last_run_status = ? WHERE id = ?';
 
-export function listDueTasks(conn: SqliteConnection, p: { until: number; after?: number; limit: number; buckets?: number[] }): TaskRecord[] {
+export function listDueTasks(conn: SqliteConnection, p: { until: number; after?: number; limit: number; buckets?: number[] }): ScheduledRecord[] {
   if (p.buckets !== undefined) {
     const rows = conn.statement(DUE_TASKS_IN_BUCKETS).all(p.until, p.after ?? -Number.MAX_SAFE_INTEGER, JSON.stringify(p.buckets), p.limit);
-    return (rows as Row[]).map(toTask);
+    return (rows as Row[]).map(toScheduled);
   }
   const rows = p.after === undefined ? conn.statement(DUE_TASKS).all(p.until, p.limit) : conn.statement(DUE_TASKS_AFTER).all(p.until, p.after, p.limit);
-  return (rows as Row[]).map(toTask);
+  return (rows as Row[]).map(toScheduled);
 }
 
 /** Inserts `run` (and its first attempt when dispatched); false when its fire is already recorded. */
-function insertRun(conn: SqliteConnection, run: NewRun): boolean {
+export function insertRun(conn: SqliteConnection, run: NewRun): boolean {
   const attempt = run.status === 'dispatched' ? run.attempt : undefined;
   if (run.status === 'dispatched' && attempt === undefined) {
     throw new EcronError('INTERNAL', `run ${run.id} is created dispatched without its first attempt`, { runId: run.id });
@@ -66,7 +66,7 @@ function insertRun(conn: SqliteConnection, run: NewRun): boolean {
   const { changes } = conn.statement(INSERT_RUN).run(
     run.id, run.taskId, run.namespace, run.taskName, run.taskRevision, run.trigger, run.scheduledAt, run.status, attempt ? 1 : 0,
     JSON.stringify(run.params), run.error ?? null, attempt ? attempt.deadlineAt : null, run.createdAt, attempt ? attempt.startedAt : null,
-    run.status === 'skipped' ? run.createdAt : null, run.owner ?? null,
+    run.status === 'skipped' ? run.createdAt : null, run.owner ?? null, run.workflowRunId ?? null, run.nodeId ?? null,
   );
   if (changes === 0) return false;
   if (attempt) conn.statement(INSERT_FIRST_ATTEMPT).run(run.id, attempt.executor, attempt.startedAt);

@@ -2,10 +2,11 @@
  * Mapping between SQLite rows and domain records. Column names are snake_case; instants are
  * INTEGER epoch ms, read back as JS numbers (exact up to year 285,616); JSON is TEXT.
  */
-import type { RunStatus, TaskSpec } from '@ecron/contracts';
-import type { AttemptRecord, AuditRecord, RunLogRecord, RunRecord, TaskRecord, TaskRevisionRecord, TokenRecord } from '../../core/model.ts';
+import type { RunStatus, TaskSpec, WorkflowSpec } from '@ecron/contracts';
+import type { AttemptRecord, AuditRecord, RunLogRecord, RunRecord, ScheduledRecord, TaskRecord, TaskRevisionRecord, TokenRecord } from '../../core/model.ts';
 import { bucketOf } from '../../core/buckets.ts';
 import type { NewRun } from '../store.ts';
+import type { WorkflowNodeRecord } from '../../core/workflow/node-state.ts';
 
 /** A row as `node:sqlite` returns it. */
 export type Row = Record<string, unknown>;
@@ -16,23 +17,23 @@ const textOrNull = (value: unknown): string | null => (value === null ? null : (
 const jsonOrNull = (value: unknown): unknown => (value === null ? null : JSON.parse(value as string));
 
 /** The columns of `tasks`, in the order of {@link taskParams}. */
-export const TASK_COLUMNS = 'id, namespace, name, revision, state, spec, next_fire_at, last_fire_at, last_run_status, skipped_fires, anchor_at, created_at, updated_at, bucket';
+export const TASK_COLUMNS = 'id, namespace, name, revision, state, spec, next_fire_at, last_fire_at, last_run_status, skipped_fires, anchor_at, created_at, updated_at, bucket, kind';
 
-export function taskParams(task: TaskRecord): (string | number | null)[] {
+export function taskParams(task: ScheduledRecord): (string | number | null)[] {
   return [
     task.id, task.namespace, task.name, task.revision, task.state, JSON.stringify(task.spec), task.nextFireAt, task.lastFireAt,
-    task.lastRunStatus, task.skippedFires, task.anchorAt, task.createdAt, task.updatedAt, bucketOf(task.id),
+    task.lastRunStatus, task.skippedFires, task.anchorAt, task.createdAt, task.updatedAt, bucketOf(task.id), task.kind,
   ];
 }
 
-export function toTask(row: Row): TaskRecord {
-  return {
+/** A task or a workflow, by the row's kind. */
+export function toScheduled(row: Row): ScheduledRecord {
+  const base = {
     id: row.id as string,
     namespace: row.namespace as string,
     name: row.name as string,
     revision: num(row.revision),
     state: row.state as TaskRecord['state'],
-    spec: JSON.parse(row.spec as string) as TaskSpec,
     nextFireAt: numOrNull(row.next_fire_at),
     lastFireAt: numOrNull(row.last_fire_at),
     lastRunStatus: textOrNull(row.last_run_status) as RunStatus | null,
@@ -41,13 +42,21 @@ export function toTask(row: Row): TaskRecord {
     createdAt: num(row.created_at),
     updatedAt: num(row.updated_at),
   };
+  return row.kind === 'workflow'
+    ? { ...base, kind: 'workflow', spec: JSON.parse(row.spec as string) as WorkflowSpec }
+    : { ...base, kind: 'task', spec: JSON.parse(row.spec as string) as TaskSpec };
+}
+
+/** A row of a task (callers select `kind = 'task'`). */
+export function toTask(row: Row): TaskRecord {
+  return toScheduled(row) as TaskRecord;
 }
 
 export function toTaskRevision(row: Row): TaskRevisionRecord {
   return {
     taskId: row.task_id as string,
     revision: num(row.revision),
-    spec: JSON.parse(row.spec as string) as TaskSpec,
+    spec: JSON.parse(row.spec as string) as TaskSpec | WorkflowSpec,
     createdAt: num(row.created_at),
     actor: row.actor as string,
   };
@@ -61,6 +70,8 @@ export function toRun(row: Row): RunRecord {
     taskName: row.task_name as string,
     taskRevision: num(row.task_revision),
     trigger: row.trigger as RunRecord['trigger'],
+    workflowRunId: textOrNull(row.workflow_run_id ?? null),
+    nodeId: textOrNull(row.node_id ?? null),
     scheduledAt: num(row.scheduled_at),
     status: row.status as RunStatus,
     attempt: num(row.attempt),
@@ -91,6 +102,8 @@ export function insertedRun(run: NewRun): RunRecord {
     taskName: run.taskName,
     taskRevision: run.taskRevision,
     trigger: run.trigger,
+    workflowRunId: run.workflowRunId ?? null,
+    nodeId: run.nodeId ?? null,
     scheduledAt: run.scheduledAt,
     status: run.status,
     attempt: attempt ? 1 : 0,
@@ -166,4 +179,18 @@ export function namespaceScope(namespaces: string[] | null | undefined): { claus
   if (!namespaces || namespaces.includes('*')) return null;
   if (namespaces.length === 0) return 'none';
   return { clause: 'namespace IN (SELECT value FROM json_each(?))', param: JSON.stringify(namespaces) };
+}
+
+export function toWorkflowNode(row: Row): WorkflowNodeRecord {
+  return {
+    workflowRunId: row.workflow_run_id as string,
+    nodeId: row.node_id as string,
+    status: row.status as WorkflowNodeRecord['status'],
+    reason: textOrNull(row.reason) as WorkflowNodeRecord['reason'],
+    runId: textOrNull(row.run_id),
+    attempts: num(row.attempts),
+    output: typeof row.output === 'string' ? JSON.parse(row.output) : (row.output ?? null),
+    startedAt: numOrNull(row.started_at),
+    finishedAt: numOrNull(row.finished_at),
+  };
 }

@@ -15,7 +15,8 @@ import { bucketOf } from '../../core/buckets.ts';
 import type { AttemptRecord, RunRecord } from '../../core/model.ts';
 import { outputJson } from '../history-caps.ts';
 import { checkPageLimit, decodeCursor, toPage } from '../pagination.ts';
-import type { AuditInput, FinishAttemptParams, ListRunsParams, Page, ReportGate, StartAttemptParams } from '../store.ts';
+import type { AuditInput, EndedRun, FinishAttemptParams, ListRunsParams, Page, ReportGate, StartAttemptParams } from '../store.ts';
+import { recordNodeEnds } from './workflows.ts';
 import type { SqliteConnection } from './connection.ts';
 import { SET_LAST_RUN_STATUS } from './fires.ts';
 import { namespaceScope, toAttempt, toRun, type Row } from './rows.ts';
@@ -101,6 +102,9 @@ export function listRuns(conn: SqliteConnection, p: ListRunsParams): Page<RunRec
   const where: string[] = scope ? [scope.clause] : [];
   const params: (string | number)[] = scope ? [scope.param] : [];
   if (p.taskId !== undefined) { where.push('task_id = ?'); params.push(p.taskId); }
+  if (p.workflowRunId !== undefined) { where.push('workflow_run_id = ? AND node_id IS NOT NULL'); params.push(p.workflowRunId); }
+  if (p.workflowRuns === true) where.push('workflow_run_id = id');
+  if (p.workflowRuns === false) where.push('(workflow_run_id IS NULL OR workflow_run_id <> id)');
   if (p.namespace !== undefined) { where.push('namespace = ?'); params.push(p.namespace); }
   if (p.status !== undefined) { where.push('status = ?'); params.push(p.status); }
   if (p.from !== undefined) { where.push('scheduled_at >= ?'); params.push(p.from); }
@@ -155,11 +159,12 @@ export function markRunning(conn: SqliteConnection, p: { runId: string; attempt:
   });
 }
 
-export function finishAttempts(conn: SqliteConnection, items: FinishAttemptParams[]): (RunRecord | null)[] {
+export function finishAttempts(conn: SqliteConnection, items: FinishAttemptParams[]): (EndedRun | null)[] {
   if (items.length === 0) return [];
   const finishAttempt = conn.statement(FINISH_ATTEMPT);
   const endTaskRun = conn.statement(END_TASK_RUN);
-  return conn.transaction(() => items.map((item) => {
+  return conn.transaction(() => {
+    const ended = items.map((item): EndedRun | null => {
     const output = outputJson(item.output);
     const error = item.error ?? null;
     const { outcome } = item;
@@ -168,22 +173,27 @@ export function finishAttempts(conn: SqliteConnection, items: FinishAttemptParam
       : outcome.kind === 'retry'
         ? casRun(conn, RETRY_RUN, item.runId, error, outcome.nextAttemptAt, item.runId, item.attempt)
         : casRun(conn, NO_EXECUTOR_RUN, item.runId, error, item.runId, item.attempt);
-    if (row === undefined) return null;
-    finishAttempt.run(item.attemptStatus, item.at, error, output, item.runId, item.attempt);
-    if (outcome.kind === 'final') endTaskRun.run(outcome.status, item.taskNextFireAt ?? null, row.task_id as string);
-    return toRun(row);
-  }));
+      if (row === undefined) return null;
+      finishAttempt.run(item.attemptStatus, item.at, error, output, item.runId, item.attempt);
+      if (outcome.kind === 'final') endTaskRun.run(outcome.status, item.taskNextFireAt ?? null, row.task_id as string);
+      return toRun(row);
+    });
+    recordNodeEnds(conn, ended.filter((run) => run !== null), items[0]!.at);
+    return ended;
+  });
 }
 
 export function finishRun(conn: SqliteConnection, p: {
   runId: string; status: 'cancelled' | 'skipped' | 'lost' | 'failed'; at: number; error?: string | null; audit?: AuditInput;
-}): RunRecord | null {
+}): EndedRun | null {
   return conn.transaction(() => {
     const row = casRun(conn, FINISH_PENDING_RUN, p.runId, p.status, p.error ?? null, p.at, p.runId);
     if (row === undefined) return null;
     conn.statement(SET_LAST_RUN_STATUS).run(p.status, row.task_id as string);
     if (p.audit) insertAudit(conn, p.audit, p.at, 'run', p.runId);
-    return toRun(row);
+    const run: EndedRun = toRun(row);
+    recordNodeEnds(conn, [run], p.at);
+    return run;
   });
 }
 

@@ -19,7 +19,7 @@ CREATE TABLE tasks (
   skipped_fires INTEGER NOT NULL DEFAULT 0,
   anchor_at INTEGER NOT NULL,
   created_at INTEGER NOT NULL,
-  updated_at INTEGER NOT NULL, bucket INTEGER NOT NULL DEFAULT 0,
+  updated_at INTEGER NOT NULL, bucket INTEGER NOT NULL DEFAULT 0, kind TEXT NOT NULL DEFAULT 'task',
   UNIQUE (namespace, name)
 ) STRICT;
 
@@ -141,7 +141,7 @@ CREATE TABLE "runs" (
   created_at INTEGER NOT NULL,
   started_at INTEGER,
   finished_at INTEGER, -- set exactly when the status becomes final
-  owner TEXT, -- the scheduler node supervising the run; null when none does yet
+  owner TEXT, workflow_run_id TEXT, node_id TEXT, -- the scheduler node supervising the run; null when none does yet
   CONSTRAINT runs_final CHECK ((finished_at IS NULL) = (status = 'pending' OR status = 'no_executor' OR status = 'dispatched' OR status = 'running'))
 ) STRICT;
 
@@ -156,3 +156,18 @@ CREATE INDEX runs_finished ON runs (finished_at) WHERE finished_at IS NOT NULL;
 CREATE INDEX tasks_last_run_status ON tasks (last_run_status, namespace, name);
 
 CREATE INDEX tasks_by_name ON tasks (name, namespace);
+
+CREATE INDEX runs_workflow ON runs (workflow_run_id, id) WHERE workflow_run_id IS NOT NULL;
+
+CREATE TABLE workflow_nodes (
+  workflow_run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+  node_id TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status = 'waiting' OR status = 'running' OR status = 'succeeded' OR status = 'failed' OR status = 'timed_out' OR status = 'cancelled' OR status = 'skipped'),
+  reason TEXT, -- why a node was skipped or failed without a run
+  run_id TEXT, -- its latest run; null before it ran (or when marked by hand)
+  attempts INTEGER NOT NULL DEFAULT 0, -- runs it was given in this workflow run (reruns included)
+  output TEXT, -- JSON: its latest run's output, or the output it was marked succeeded with
+  started_at INTEGER,
+  finished_at INTEGER,
+  PRIMARY KEY (workflow_run_id, node_id)
+) STRICT, WITHOUT ROWID;

@@ -7,7 +7,7 @@
  * half-done work.
  */
 import { EcronError } from '../../core/errors.ts';
-import type { TaskRecord } from '../../core/model.ts';
+import type { ScheduledRecord } from '../../core/model.ts';
 import { LocalChangeFeed } from '../change-feed.ts';
 import type { Store } from '../store.ts';
 import { classifySqliteError, openSqliteConnection, type SqliteConnection } from './connection.ts';
@@ -20,6 +20,7 @@ import * as runLogs from './run-logs.ts';
 import * as runs from './runs.ts';
 import * as tasks from './tasks.ts';
 import * as tokensAudit from './tokens-audit.ts';
+import * as workflows from './workflows.ts';
 
 export interface SqliteStoreOptions {
   /** The database file, created if missing; `:memory:` for a private in-memory store (tests). */
@@ -79,16 +80,27 @@ class SqliteStore implements Store {
 
   // ---- tasks
   createTask: Store['createTask'] = (p) => this.#use((conn) => this.#changed(tasks.createTask(conn, p)));
-  getTask: Store['getTask'] = (id) => this.#use((conn) => tasks.getTask(conn, id));
-  getTaskByName: Store['getTaskByName'] = (namespace, name) => this.#use((conn) => tasks.getTaskByName(conn, namespace, name));
-  listTasks: Store['listTasks'] = (p) => this.#use((conn) => tasks.listTasks(conn, p));
-  updateTask: Store['updateTask'] = (p) => this.#use((conn) => this.#changed(tasks.updateTask(conn, p)));
-  setTaskState: Store['setTaskState'] = (p) => this.#use((conn) => this.#changed(tasks.setTaskState(conn, p)));
+  getTask: Store['getTask'] = (id) => this.#use((conn) => tasks.getOfKind(conn, id, 'task'));
+  getTaskByName: Store['getTaskByName'] = (namespace, name) => this.#use((conn) => tasks.getByName(conn, namespace, name, 'task'));
+  listTasks: Store['listTasks'] = (p) => this.#use((conn) => tasks.listTasks(conn, 'task', p));
+  getWorkflow: Store['getWorkflow'] = (id) => this.#use((conn) => tasks.getOfKind(conn, id, 'workflow'));
+  getWorkflowByName: Store['getWorkflowByName'] = (namespace, name) => this.#use((conn) => tasks.getByName(conn, namespace, name, 'workflow'));
+  listWorkflows: Store['listWorkflows'] = (p) => this.#use((conn) => tasks.listTasks(conn, 'workflow', p));
+  getScheduled: Store['getScheduled'] = (id) => this.#use((conn) => tasks.getScheduled(conn, id));
+  updateTask: Store['updateTask'] = (p) => this.#use((conn) => this.#changed(tasks.updateTask(conn, 'task', p)));
+  updateWorkflow: Store['updateWorkflow'] = (p) => this.#use((conn) => this.#changed(tasks.updateTask(conn, 'workflow', p)));
+  setTaskState: Store['setTaskState'] = (p) => this.#use((conn) => this.#changed(tasks.setTaskState(conn, 'task', p)));
+  setWorkflowState: Store['setWorkflowState'] = (p) => this.#use((conn) => this.#changed(tasks.setTaskState(conn, 'workflow', p)));
   deleteTask: Store['deleteTask'] = (p) => this.#use((conn) => {
-    tasks.deleteTask(conn, p);
+    tasks.deleteTask(conn, 'task', p);
+    this.#changes.publish([{ kind: 'task', id: p.id }]);
+  });
+  deleteWorkflow: Store['deleteWorkflow'] = (p) => this.#use((conn) => {
+    tasks.deleteTask(conn, 'workflow', p);
     this.#changes.publish([{ kind: 'task', id: p.id }]);
   });
   listTaskRevisions: Store['listTaskRevisions'] = (taskId) => this.#use((conn) => tasks.listTaskRevisions(conn, taskId));
+  getTaskRevision: Store['getTaskRevision'] = (p) => this.#use((conn) => tasks.getTaskRevision(conn, p));
 
   // ---- scheduling
   listDueTasks: Store['listDueTasks'] = (p) => this.#use((conn) => fires.listDueTasks(conn, p));
@@ -107,6 +119,8 @@ class SqliteStore implements Store {
   finishRun: Store['finishRun'] = (p) => this.#use((conn) => runs.finishRun(conn, p));
   deleteHistory: Store['deleteHistory'] = (p) => this.#use((conn) => runs.deleteHistory(conn, p));
   acceptReport: Store['acceptReport'] = (p) => this.#use((conn) => runs.acceptReport(conn, p));
+  listWorkflowNodes: Store['listWorkflowNodes'] = (runId) => this.#use((conn) => workflows.listWorkflowNodes(conn, runId));
+  actOnWorkflowRun: Store['actOnWorkflowRun'] = (p) => this.#use((conn) => workflows.actOnWorkflowRun(conn, p));
   appendRunLogs: Store['appendRunLogs'] = (lines) => this.#use((conn) => runLogs.appendRunLogs(conn, lines));
   listRunLogs: Store['listRunLogs'] = (p) => this.#use((conn) => runLogs.listRunLogs(conn, p));
 
@@ -127,7 +141,7 @@ class SqliteStore implements Store {
   };
 
   /** Publishes a task verb's change once it has committed. */
-  #changed(task: TaskRecord): TaskRecord {
+  #changed<R extends ScheduledRecord>(task: R): R {
     this.#changes.publish([{ kind: 'task', id: task.id }]);
     return task;
   }

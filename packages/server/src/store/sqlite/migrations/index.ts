@@ -9,6 +9,7 @@ import * as cluster from './0003_cluster.ts';
 import * as executors from './0004_executors.ts';
 import * as taskNameSearch from './0005_task_name_search.ts';
 import * as nodeTzVersion from './0006_node_tz_version.ts';
+import * as workflows from './0007_workflows.ts';
 
 export const SQLITE_MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001_init': init,
@@ -17,6 +18,7 @@ export const SQLITE_MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0004_executors': executors,
   '0005_task_name_search': taskNameSearch,
   '0006_node_tz_version': nodeTzVersion,
+  '0007_workflows': workflows,
 };
 
 export const sqliteMigrationProvider: MigrationProvider = {
