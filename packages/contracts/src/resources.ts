@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { TaskSpec } from './task-spec.ts';
+import type { WorkflowSpec } from './workflow-spec.ts';
 
 /** `no_executor`: waiting for a live node of its executor group (not final; no attempt in flight). */
 export const RUN_STATUSES = ['pending', 'no_executor', 'dispatched', 'running', 'succeeded', 'failed', 'timed_out', 'cancelled', 'skipped', 'lost'] as const;
@@ -50,6 +51,10 @@ export interface RunResource {
   taskName: string;
   taskRevision: number;
   trigger: RunTrigger;
+  /** The workflow run this run is a node of (or is, for a workflow run itself); null otherwise. */
+  workflowRunId: string | null;
+  /** The workflow node this run executes; null unless it is a node's run. */
+  nodeId: string | null;
   scheduledAt: string;
   status: RunStatus;
   attempt: number;
@@ -149,3 +154,58 @@ export type CreateTokenInput = z.input<typeof CreateTokenSchema>;
 export const TriggerSchema = z.strictObject({
   params: z.record(z.string(), z.unknown()).optional(),
 });
+
+/** A workflow as the API returns it (inline targets without their secrets). */
+export interface WorkflowResource {
+  id: string;
+  namespace: string;
+  name: string;
+  revision: number;
+  state: TaskState;
+  spec: WorkflowSpec;
+  nextFireAt: string | null;
+  lastFireAt: string | null;
+  lastRunStatus: RunStatus | null;
+  skippedFires: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export const WORKFLOW_RUN_STATUSES = ['pending', 'running', 'succeeded', 'failed', 'cancelled'] as const;
+/** A workflow run's status: `pending` until it starts; a finished one is succeeded, failed or cancelled. */
+export type WorkflowRunStatus = (typeof WORKFLOW_RUN_STATUSES)[number];
+
+export const WORKFLOW_NODE_STATUSES = ['waiting', 'running', 'succeeded', 'failed', 'timed_out', 'cancelled', 'skipped'] as const;
+export type WorkflowNodeStatus = (typeof WORKFLOW_NODE_STATUSES)[number];
+
+/** One node of a workflow run. */
+export interface WorkflowNodeResource {
+  id: string;
+  status: WorkflowNodeStatus;
+  /** Why it was skipped (`upstream_failed`, `condition`, `cancelled`, `manual`) or failed without a run (`task_not_found`). */
+  reason: string | null;
+  /** Its latest run; null before it ran, or when it was marked by hand. */
+  runId: string | null;
+  /** Runs it was given in this workflow run (reruns included). */
+  attempts: number;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+/** A workflow run as the API returns it; lists leave `nodes` out. */
+export interface WorkflowRunResource {
+  id: string;
+  workflowId: string;
+  workflowName: string;
+  namespace: string;
+  revision: number;
+  trigger: RunTrigger;
+  scheduledAt: string;
+  status: WorkflowRunStatus;
+  params: Record<string, unknown>;
+  error: string | null;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  nodes?: WorkflowNodeResource[];
+}

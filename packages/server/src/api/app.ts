@@ -11,6 +11,7 @@ import type { RunControl } from '../scheduler/run-control.ts';
 import type { Store } from '../store/store.ts';
 import { createRunService } from '../services/run-service.ts';
 import { createTaskService } from '../services/task-service.ts';
+import { createWorkflowService } from '../services/workflow-service.ts';
 import { createTokenService } from '../services/tokens.ts';
 import { installAuth } from './auth.ts';
 import { consoleRoutes } from './console.ts';
@@ -23,6 +24,7 @@ import { runRoutes } from './routes/runs.ts';
 import { scheduleRoutes } from './routes/schedules.ts';
 import { statsRoutes } from './routes/stats.ts';
 import { taskRoutes } from './routes/tasks.ts';
+import { workflowRoutes } from './routes/workflows.ts';
 import { nodeRoutes } from './routes/nodes.ts';
 import { executorRoutes } from './routes/executors.ts';
 import { executorPullRoutes } from './routes/executor-pull.ts';
@@ -70,6 +72,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const tokens = createTokenService({ store, clock });
   const tasks = createTaskService({ store, control, clock });
   const runs = createRunService({ store, control, clock });
+  const workflows = createWorkflowService({ store, control, clock });
 
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandling(app);
@@ -93,6 +96,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(healthRoutes, { store, control });
   await app.register(taskRoutes, { prefix: API_PREFIX, tasks, control, store });
   await app.register(runRoutes, { prefix: API_PREFIX, runs, clock });
+  await app.register(workflowRoutes, { prefix: API_PREFIX, workflows });
   await app.register(scheduleRoutes, { prefix: API_PREFIX, clock });
   await app.register(tokenRoutes, { prefix: API_PREFIX, tokens });
   await app.register(auditRoutes, { prefix: API_PREFIX, store });

@@ -3,7 +3,7 @@
  * serialize (unknown keys are dropped) and feed `/openapi.json`. The task spec itself comes from
  * `@ecron/contracts`.
  */
-import { ATTEMPT_STATUSES, RUN_STATUSES, ScheduleSchema, TOKEN_ROLES } from '@ecron/contracts';
+import { ATTEMPT_STATUSES, RUN_STATUSES, ScheduleSchema, TOKEN_ROLES, WORKFLOW_NODE_STATUSES, WORKFLOW_RUN_STATUSES } from '@ecron/contracts';
 import { z } from 'zod';
 import { MAX_PAGE_LIMIT } from '../store/pagination.ts';
 
@@ -40,6 +40,7 @@ export const PreviewQuery = z.strictObject({
 
 export const ListRunsQuery = z.strictObject({
   taskId: z.string().max(128).optional(),
+  workflowRunId: z.string().max(128).optional().describe('only the runs of this workflow run\'s nodes'),
   namespace: z.string().max(128).optional(),
   status: z.enum(RUN_STATUSES).optional(),
   from: isoQueryInstant.optional().describe('runs scheduled at or after this instant'),
@@ -116,6 +117,8 @@ export const RunResourceSchema = z.object({
   taskName: z.string(),
   taskRevision: z.number().int(),
   trigger: z.enum(['schedule', 'manual']),
+  workflowRunId: z.string().nullable().describe('the workflow run this run is a node of (its own id for a workflow run); null otherwise'),
+  nodeId: z.string().nullable().describe('the workflow node this run executes; null unless it is a node\'s run'),
   scheduledAt: instant,
   status: z.enum(RUN_STATUSES),
   attempt: z.number().int(),
@@ -211,6 +214,52 @@ export const AuditEntrySchema = z.object({
 export const PreviewSchema = z.object({
   fires: z.array(instant),
   timezone: z.string().describe('the IANA zone of a cron schedule, else UTC'),
+});
+
+export const ListWorkflowsQuery = z.strictObject({
+  namespace: z.string().max(128).optional(),
+  state: z.enum(TASK_STATES).optional(),
+  q: z.string().max(128).optional().describe('case-insensitive substring of the name'),
+  lastRunStatus: z.enum(RUN_STATUSES).optional(),
+  ...pageQuery,
+});
+
+export const ListWorkflowRunsQuery = z.strictObject({
+  workflowId: z.string().max(128).optional(),
+  namespace: z.string().max(128).optional(),
+  status: z.enum(RUN_STATUSES).optional().describe('the status of the workflow run\'s own run (dispatched: not started; running; succeeded; failed; cancelled)'),
+  ...pageQuery,
+});
+
+export const WorkflowResourceSchema = TaskResourceSchema.extend({
+  spec: z.record(z.string(), z.unknown()).describe('the validated workflow spec, defaults filled in, secrets of inline targets removed'),
+});
+
+export const WorkflowNodeResourceSchema = z.object({
+  id: z.string(),
+  status: z.enum(WORKFLOW_NODE_STATUSES),
+  reason: z.string().nullable().describe('why it was skipped (upstream_failed, condition, cancelled, manual) or failed without a run (task_not_found)'),
+  runId: z.string().nullable().describe('its latest run; null before it ran or when marked by hand'),
+  attempts: z.number().int().describe('runs it was given in this workflow run, reruns included'),
+  startedAt: instant.nullable(),
+  finishedAt: instant.nullable(),
+});
+
+export const WorkflowRunResourceSchema = z.object({
+  id: z.string(),
+  workflowId: z.string(),
+  workflowName: z.string(),
+  namespace: z.string(),
+  revision: z.number().int().describe('the workflow revision this run executes'),
+  trigger: z.enum(['schedule', 'manual']),
+  scheduledAt: instant,
+  status: z.enum(WORKFLOW_RUN_STATUSES),
+  params: z.record(z.string(), z.unknown()),
+  error: z.string().nullable(),
+  createdAt: instant,
+  startedAt: instant.nullable(),
+  finishedAt: instant.nullable(),
+  nodes: z.array(WorkflowNodeResourceSchema).optional().describe('every node, in spec order (left out of lists)'),
 });
 
 export const pageOf = <T extends z.ZodType>(item: T) => z.object({

@@ -3,9 +3,11 @@
  * strings; secrets never leave through here (a task's `target.secret` is removed).
  */
 import type {
-  AttemptResource, AuditEntryResource, RunLogResource, RunResource, TaskResource, TaskSpec, TokenResource, WorkflowSpec,
+  AttemptResource, AuditEntryResource, RunLogResource, RunResource, TaskResource, TaskSpec, TokenResource, WorkflowNodeResource, WorkflowResource,
+  WorkflowRunResource, WorkflowRunStatus, WorkflowSpec,
 } from '@ecron/contracts';
-import type { AttemptRecord, AuditRecord, RunLogRecord, RunRecord, TaskRecord, TaskRevisionRecord, TokenRecord } from '../core/model.ts';
+import type { WorkflowNodeRecord } from '../core/workflow/node-state.ts';
+import type { AttemptRecord, AuditRecord, RunLogRecord, RunRecord, TaskRecord, TaskRevisionRecord, TokenRecord, WorkflowRecord } from '../core/model.ts';
 
 export const iso = (ms: number): string => new Date(ms).toISOString();
 const isoOrNull = (ms: number | null): string | null => (ms === null ? null : iso(ms));
@@ -80,6 +82,8 @@ export function toRunResource(run: RunRecord, attempts: readonly AttemptRecord[]
     taskName: run.taskName,
     taskRevision: run.taskRevision,
     trigger: run.trigger,
+    workflowRunId: run.workflowRunId,
+    nodeId: run.nodeId,
     scheduledAt: iso(run.scheduledAt),
     status: run.status,
     attempt: run.attempt,
@@ -133,5 +137,36 @@ export function toAuditEntryResource(entry: AuditRecord, tokenNames: ReadonlyMap
     resourceType: entry.resourceType,
     resourceId: entry.resourceId,
     details: entry.details ?? null,
+  };
+}
+
+export function toWorkflowResource(workflow: WorkflowRecord): WorkflowResource {
+  return {
+    id: workflow.id, namespace: workflow.namespace, name: workflow.name, revision: workflow.revision, state: workflow.state,
+    spec: redactWorkflowSpec(workflow.spec), nextFireAt: isoOrNull(workflow.nextFireAt), lastFireAt: isoOrNull(workflow.lastFireAt),
+    lastRunStatus: workflow.lastRunStatus, skippedFires: workflow.skippedFires, createdAt: iso(workflow.createdAt), updatedAt: iso(workflow.updatedAt),
+  };
+}
+
+/** A workflow run's status from its run's: not started yet is `pending`; an end other than success or cancel is `failed`. */
+export function workflowRunStatus(status: RunRecord['status']): WorkflowRunStatus {
+  if (status === 'pending' || status === 'dispatched' || status === 'no_executor') return 'pending';
+  if (status === 'running' || status === 'succeeded' || status === 'cancelled') return status;
+  return 'failed';
+}
+
+export function toWorkflowNodeResource(node: WorkflowNodeRecord): WorkflowNodeResource {
+  return {
+    id: node.nodeId, status: node.status, reason: node.reason, runId: node.runId, attempts: node.attempts,
+    startedAt: isoOrNull(node.startedAt), finishedAt: isoOrNull(node.finishedAt),
+  };
+}
+
+export function toWorkflowRunResource(run: RunRecord, nodes?: readonly WorkflowNodeRecord[]): WorkflowRunResource {
+  return {
+    id: run.id, workflowId: run.taskId, workflowName: run.taskName, namespace: run.namespace, revision: run.taskRevision, trigger: run.trigger,
+    scheduledAt: iso(run.scheduledAt), status: workflowRunStatus(run.status), params: run.params, error: run.error, createdAt: iso(run.createdAt),
+    startedAt: isoOrNull(run.startedAt), finishedAt: isoOrNull(run.finishedAt),
+    ...(nodes ? { nodes: nodes.map(toWorkflowNodeResource) } : {}),
   };
 }

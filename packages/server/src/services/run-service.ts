@@ -15,6 +15,8 @@ import { followRunLogs, type RunLogFollowEvent, type RunLogFollowOptions } from 
 
 export interface ListRunsQuery {
   taskId?: string;
+  /** Only the runs of this workflow run's nodes. */
+  workflowRunId?: string;
   namespace?: string;
   status?: RunStatus;
   from?: number;
