@@ -28,6 +28,11 @@ export class WorkflowHarness extends SchedulerHarness {
     return this;
   }
 
+  override async crashAndRestart(beforeStart?: () => Promise<void>): Promise<void> {
+    await super.crashAndRestart(beforeStart);
+    this.workflows = createWorkflowService({ store: this.store, control: this.scheduler, clock: this.clock });
+  }
+
   /** Creates a manual workflow of the sketched nodes. */
   async createWorkflow(name: string, nodes: NodeSketch[], extra: Record<string, unknown> = {}) {
     return this.workflows.create(ADMIN, {
