@@ -53,6 +53,11 @@ export class ClusterHarness {
     return node;
   }
 
+  /** Starts a stopped or killed node again, on its data dir. */
+  async restart(node: ServerProcess): Promise<void> {
+    await node.start(['--store', this.storeUrl, '--log-level', process.env.ECRON_TEST_LOG_LEVEL ?? 'warn', ...LEASE_FLAGS], { ECRON_ADMIN_TOKEN: ADMIN_TOKEN });
+  }
+
   async api<T = any>(node: ServerProcess, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
     const response = await fetch(`${node.url}${path}`, {
       method,
