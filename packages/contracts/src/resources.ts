@@ -209,3 +209,40 @@ export interface WorkflowRunResource {
   finishedAt: string | null;
   nodes?: WorkflowNodeResource[];
 }
+
+/** Most fires one backfill may create. */
+export const MAX_BACKFILL_FIRES = 100_000;
+
+/** The body of `POST /api/v1/tasks/{id}/backfill` (and of workflows). */
+export const BackfillRequestSchema = z.strictObject({
+  from: z.iso.datetime({ offset: true, error: 'expected an ISO-8601 instant such as "2026-12-01T00:00:00Z"' }).describe('first instant (inclusive)'),
+  to: z.iso.datetime({ offset: true, error: 'expected an ISO-8601 instant such as "2026-12-01T00:00:00Z"' }).describe('last instant (inclusive); not in the future'),
+  maxCount: z.number().int().min(1).max(MAX_BACKFILL_FIRES).default(1000).describe('refuse (BACKFILL_TOO_LARGE) when the range holds more fires'),
+  concurrency: z.number().int().min(1).max(100).default(1).describe('runs of the backfill active at once, at most'),
+});
+export type BackfillRequest = z.input<typeof BackfillRequestSchema>;
+
+export const BACKFILL_STATUSES = ['running', 'succeeded', 'cancelled', 'failed'] as const;
+
+/** A backfill as the API returns it. */
+export interface BackfillResource {
+  id: string;
+  taskId: string;
+  namespace: string;
+  from: string;
+  to: string;
+  concurrency: number;
+  /** Fires of the schedule in the range. */
+  total: number;
+  /** Fires created, and instants skipped because they had a fire already. */
+  created: number;
+  skipped: number;
+  /** The last instant handled; null before the first. */
+  cursor: string | null;
+  status: (typeof BACKFILL_STATUSES)[number];
+  error: string | null;
+  actor: string;
+  createdAt: string;
+  updatedAt: string;
+  finishedAt: string | null;
+}

@@ -1,6 +1,7 @@
 /** A typed client of the ecron REST API (`/api/v1/…`) over the global fetch. */
 import type {
-  ExecutorList, Page, RunLogResource, RunResource, RunStatus, TaskResource, TaskSpecInput, TaskState,
+  ExecutorList, Page, RunLogResource, RunResource, RunStatus, TaskResource, TaskSpecInput, TaskState, WorkflowResource, WorkflowRunResource,
+  WorkflowSpec, WorkflowSpecInput,
 } from '@ecron/contracts';
 import { apiRequest, parseBaseUrl, type ApiCall, type ApiConnection, type QueryValue } from './api-request.ts';
 import { EcronApiError } from './errors.ts';
@@ -76,6 +77,72 @@ export interface RunsApi {
   logs(id: string, params?: RunLogsParams): Promise<{ items: RunLogResource[]; nextSeq: number }>;
 }
 
+export interface ListWorkflowsParams {
+  namespace?: string;
+  state?: TaskState;
+  /** Case-insensitive substring of the name. */
+  q?: string;
+  lastRunStatus?: RunStatus;
+  cursor?: string;
+  limit?: number;
+}
+
+export interface ListWorkflowRunsParams {
+  workflowId?: string;
+  namespace?: string;
+  /** The status of the workflow run's own run (`dispatched`: not started; `running`; `succeeded`; `failed`; `cancelled`). */
+  status?: RunStatus;
+  cursor?: string;
+  limit?: number;
+}
+
+/** One stored revision of a workflow's spec. */
+export interface WorkflowRevision {
+  revision: number;
+  /** The spec as validated then (defaults filled in, needs normalised, secrets of inline targets removed). */
+  spec: WorkflowSpec;
+  createdAt: string;
+  /** Who wrote it: `token:<id>`, or `system`. */
+  actor: string;
+}
+
+export interface WorkflowsApi {
+  /** Stores a new workflow; an invalid spec (a cycle, an unknown node, a missing task…) throws VALIDATION_FAILED with each issue's code and path. */
+  create(spec: WorkflowSpecInput): Promise<WorkflowResource>;
+  /** Checks a spec as `create` would (task references included), storing nothing; returns it validated. */
+  validate(spec: WorkflowSpecInput): Promise<{ ok: true; spec: WorkflowSpec }>;
+  get(id: string): Promise<WorkflowResource>;
+  list(params?: ListWorkflowsParams): Promise<Page<WorkflowResource>>;
+  /** Replaces the spec (a new revision; runs in progress keep theirs); with `revision`, refused (409) unless the workflow is at it. */
+  update(id: string, spec: WorkflowSpecInput, options?: { revision?: number }): Promise<WorkflowResource>;
+  /** Deletes the workflow; its runs stay as history. */
+  delete(id: string): Promise<void>;
+  pause(id: string): Promise<WorkflowResource>;
+  resume(id: string): Promise<WorkflowResource>;
+  /** Runs the workflow now; `params` are shallow-merged over the workflow's. Returns the workflow run created, with its nodes. */
+  trigger(id: string, params?: Record<string, unknown>): Promise<WorkflowRunResource>;
+  /** Every revision of the workflow, oldest first. */
+  revisions(id: string): Promise<WorkflowRevision[]>;
+  revision(id: string, revision: number): Promise<WorkflowRevision>;
+}
+
+export interface WorkflowRunsApi {
+  /** Workflow runs, newest first, without their nodes. */
+  list(params?: ListWorkflowRunsParams): Promise<Page<WorkflowRunResource>>;
+  /** A workflow run with its nodes. */
+  get(id: string): Promise<WorkflowRunResource>;
+  /** Cancels the workflow run: its running nodes are cancelled, the others skipped. */
+  cancel(id: string): Promise<WorkflowRunResource>;
+  /** Runs the failed, timed-out, cancelled and upstream-skipped nodes again, and what follows them (WORKFLOW_NOTHING_TO_RERUN when none failed). */
+  rerunFailed(id: string): Promise<WorkflowRunResource>;
+  /** Runs one node again (WORKFLOW_NODE_RUNNING while it runs). */
+  rerunNode(id: string, nodeId: string): Promise<WorkflowRunResource>;
+  /** Marks one node succeeded with `output`: its successors go on as if it had produced it. */
+  succeedNode(id: string, nodeId: string, output?: unknown): Promise<WorkflowRunResource>;
+  /** Skips one node (reason `manual`); its successors treat it as succeeded with no output. */
+  skipNode(id: string, nodeId: string): Promise<WorkflowRunResource>;
+}
+
 export interface ExecutorsApi {
   /** Executor nodes, all or of one group. */
   list(group?: string): Promise<ExecutorList>;
@@ -94,6 +161,8 @@ export class EcronClient {
   readonly tasks: TasksApi;
   readonly runs: RunsApi;
   readonly executors: ExecutorsApi;
+  readonly workflows: WorkflowsApi;
+  readonly workflowRuns: WorkflowRunsApi;
   readonly #connection: ApiConnection;
 
   constructor(options: EcronClientOptions) {
@@ -130,6 +199,31 @@ export class EcronClient {
     };
     this.executors = {
       list: (group) => call('GET', '/api/v1/executors', { query: { group } }),
+    };
+    this.workflows = {
+      create: (spec) => call('POST', '/api/v1/workflows', { body: spec }),
+      validate: (spec) => call('POST', '/api/v1/workflows/validate', { body: spec }),
+      get: (id) => call('GET', `/api/v1/workflows/${enc(id)}`),
+      list: (params = {}) => call('GET', '/api/v1/workflows', { query: { ...params } }),
+      update: (id, spec, options = {}) => call('PUT', `/api/v1/workflows/${enc(id)}`, { body: spec, query: { revision: options.revision } }),
+      delete: async (id) => {
+        await call('DELETE', `/api/v1/workflows/${enc(id)}`);
+      },
+      pause: (id) => call('POST', `/api/v1/workflows/${enc(id)}/pause`),
+      resume: (id) => call('POST', `/api/v1/workflows/${enc(id)}/resume`),
+      trigger: (id, params) => call('POST', `/api/v1/workflows/${enc(id)}/trigger`, { body: params === undefined ? {} : { params } }),
+      revisions: async (id) => (await call<{ items: WorkflowRevision[] }>('GET', `/api/v1/workflows/${enc(id)}/revisions`)).items,
+      revision: (id, revision) => call('GET', `/api/v1/workflows/${enc(id)}/revisions/${enc(String(revision))}`),
+    };
+    const node = (id: string, nodeId: string, verb: string) => `/api/v1/workflow-runs/${enc(id)}/nodes/${enc(nodeId)}/${verb}`;
+    this.workflowRuns = {
+      list: (params = {}) => call('GET', '/api/v1/workflow-runs', { query: { ...params } }),
+      get: (id) => call('GET', `/api/v1/workflow-runs/${enc(id)}`),
+      cancel: (id) => call('POST', `/api/v1/workflow-runs/${enc(id)}/cancel`),
+      rerunFailed: (id) => call('POST', `/api/v1/workflow-runs/${enc(id)}/rerun`, { body: { from: 'failed' } }),
+      rerunNode: (id, nodeId) => call('POST', node(id, nodeId, 'rerun')),
+      succeedNode: (id, nodeId, output) => call('POST', node(id, nodeId, 'succeed'), { body: output === undefined ? {} : { output } }),
+      skipNode: (id, nodeId) => call('POST', node(id, nodeId, 'skip')),
     };
   }
 

@@ -5,7 +5,10 @@
 export { Executor, type ExecutorEvents, type ExecutorTaskSpec, type RunEventInfo } from './executor.ts';
 export type { ExecutorOptions, ResolvedExecutorOptions } from './options.ts';
 export type { AbortReason, DetachedRun, Handler, HandlerContext } from './context.ts';
-export { EcronClient, type EcronClientOptions, type ExecutorsApi, type ListRunsParams, type ListTasksParams, type RunLogsParams, type RunsApi, type TasksApi } from './client.ts';
+export {
+  EcronClient, type EcronClientOptions, type ExecutorsApi, type ListRunsParams, type ListTasksParams, type ListWorkflowRunsParams, type ListWorkflowsParams,
+  type RunLogsParams, type RunsApi, type TasksApi, type WorkflowRevision, type WorkflowRunsApi, type WorkflowsApi,
+} from './client.ts';
 export { EcronApiError, ExecutorError, type ExecutorErrorCode } from './errors.ts';
 export { installSignalHandlers } from './signals.ts';
 export { HANDED_BACK_HEADER, MAX_BODY_BYTES } from './http-transport.ts';

@@ -12,6 +12,7 @@ import type { Store } from '../store/store.ts';
 import { createRunService } from '../services/run-service.ts';
 import { createTaskService } from '../services/task-service.ts';
 import { createWorkflowService } from '../services/workflow-service.ts';
+import { createBackfillService } from '../services/backfill-service.ts';
 import { createTokenService } from '../services/tokens.ts';
 import { installAuth } from './auth.ts';
 import { consoleRoutes } from './console.ts';
@@ -25,6 +26,7 @@ import { scheduleRoutes } from './routes/schedules.ts';
 import { statsRoutes } from './routes/stats.ts';
 import { taskRoutes } from './routes/tasks.ts';
 import { workflowRoutes } from './routes/workflows.ts';
+import { backfillRoutes } from './routes/backfills.ts';
 import { nodeRoutes } from './routes/nodes.ts';
 import { executorRoutes } from './routes/executors.ts';
 import { executorPullRoutes } from './routes/executor-pull.ts';
@@ -73,6 +75,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const tasks = createTaskService({ store, control, clock });
   const runs = createRunService({ store, control, clock });
   const workflows = createWorkflowService({ store, control, clock });
+  const backfills = createBackfillService({ store, control, clock });
 
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandling(app);
@@ -97,6 +100,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(taskRoutes, { prefix: API_PREFIX, tasks, control, store });
   await app.register(runRoutes, { prefix: API_PREFIX, runs, clock });
   await app.register(workflowRoutes, { prefix: API_PREFIX, workflows });
+  await app.register(backfillRoutes, { prefix: API_PREFIX, backfills, tasks, workflows });
   await app.register(scheduleRoutes, { prefix: API_PREFIX, clock });
   await app.register(tokenRoutes, { prefix: API_PREFIX, tokens });
   await app.register(auditRoutes, { prefix: API_PREFIX, store });

@@ -218,6 +218,7 @@ export const PreviewSchema = z.object({
 
 export const ListWorkflowsQuery = z.strictObject({
   namespace: z.string().max(128).optional(),
+  name: z.string().max(128).optional().describe('exact name'),
   state: z.enum(TASK_STATES).optional(),
   q: z.string().max(128).optional().describe('case-insensitive substring of the name'),
   lastRunStatus: z.enum(RUN_STATUSES).optional(),
@@ -227,7 +228,7 @@ export const ListWorkflowsQuery = z.strictObject({
 export const ListWorkflowRunsQuery = z.strictObject({
   workflowId: z.string().max(128).optional(),
   namespace: z.string().max(128).optional(),
-  status: z.enum(RUN_STATUSES).optional().describe('the status of the workflow run\'s own run (dispatched: not started; running; succeeded; failed; cancelled)'),
+  status: z.enum(WORKFLOW_RUN_STATUSES).optional(),
   ...pageQuery,
 });
 

@@ -9,12 +9,13 @@ import { registerRunCommands } from './commands/run.ts';
 import { registerTaskCommands } from './commands/task.ts';
 import { registerNodeCommands } from './commands/node.ts';
 import { registerTokenCommands } from './commands/token.ts';
+import { registerWorkflowCommands } from './commands/workflow.ts';
 import { type CliIo, DEFAULT_SERVER, explainAuthError } from './context.ts';
 import { formatError, formatJsonError } from './output.ts';
 import { VERSION } from '../version.ts';
 
 /** The command groups that only talk to a server over HTTP. */
-const CLIENT_COMMANDS = new Set(['task', 'run', 'token', 'executor']);
+const CLIENT_COMMANDS = new Set(['task', 'workflow', 'run', 'token', 'executor']);
 
 /** The first argument that is not an option (the command), skipping the values of global options. */
 function commandName(args: readonly string[]): string | undefined {
@@ -69,6 +70,7 @@ export async function buildProgram(io: CliIo, args: readonly string[], ctx: CliC
     registerStartCommand(program);
   }
   registerTaskCommands(program, ctx);
+  registerWorkflowCommands(program, ctx);
   registerRunCommands(program, ctx);
   registerTokenCommands(program, ctx);
   registerNodeCommands(program, ctx);

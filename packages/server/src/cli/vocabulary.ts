@@ -1,4 +1,4 @@
-import type { RunStatus, TaskState, TokenRole } from '@ecron/contracts';
+import type { RunStatus, TaskState, TokenRole, WorkflowNodeStatus, WorkflowRunStatus } from '@ecron/contracts';
 
 /**
  * The values the CLI offers as option choices. They copy lists of `@ecron/contracts` so that the
@@ -9,11 +9,21 @@ export const TASK_STATES = ['active', 'paused', 'completed'] as const satisfies 
 export const RUN_STATUSES = ['pending', 'no_executor', 'dispatched', 'running', 'succeeded', 'failed', 'timed_out', 'cancelled', 'skipped', 'lost'] as const satisfies readonly RunStatus[];
 export const FINAL_RUN_STATUSES = ['succeeded', 'failed', 'timed_out', 'cancelled', 'skipped', 'lost'] as const satisfies readonly RunStatus[];
 export const TOKEN_ROLES = ['admin', 'editor', 'viewer'] as const satisfies readonly TokenRole[];
+export const WORKFLOW_RUN_STATUSES = ['pending', 'running', 'succeeded', 'failed', 'cancelled'] as const satisfies readonly WorkflowRunStatus[];
+export const FINAL_WORKFLOW_RUN_STATUSES = ['succeeded', 'failed', 'cancelled'] as const satisfies readonly WorkflowRunStatus[];
+export const WORKFLOW_NODE_STATUSES = ['waiting', 'running', 'succeeded', 'failed', 'timed_out', 'cancelled', 'skipped'] as const satisfies readonly WorkflowNodeStatus[];
 
 type Covers<All, Listed> = [Exclude<All, Listed>] extends [never] ? true : false;
-const covers: [Covers<TaskState, (typeof TASK_STATES)[number]>, Covers<RunStatus, (typeof RUN_STATUSES)[number]>, Covers<TokenRole, (typeof TOKEN_ROLES)[number]>] = [true, true, true];
+const covers: [
+  Covers<TaskState, (typeof TASK_STATES)[number]>, Covers<RunStatus, (typeof RUN_STATUSES)[number]>, Covers<TokenRole, (typeof TOKEN_ROLES)[number]>,
+  Covers<WorkflowRunStatus, (typeof WORKFLOW_RUN_STATUSES)[number]>, Covers<WorkflowNodeStatus, (typeof WORKFLOW_NODE_STATUSES)[number]>,
+] = [true, true, true, true, true];
 void covers;
 
 export function isFinalRunStatus(status: string): boolean {
   return (FINAL_RUN_STATUSES as readonly string[]).includes(status);
+}
+
+export function isFinalWorkflowRunStatus(status: string): boolean {
+  return (FINAL_WORKFLOW_RUN_STATUSES as readonly string[]).includes(status);
 }

@@ -134,3 +134,32 @@ export interface AuditRecord {
   resourceId: string | null;
   details: unknown;
 }
+
+/**
+ * A backfill: the fires a task's or workflow's schedule would have had from `fromAt` to `toAt`
+ * (both inclusive), created one after another by the scheduler node that owns it, at most
+ * `concurrency` of its runs active at once. An instant that has a fire already is skipped.
+ */
+export interface BackfillRecord {
+  id: string;
+  taskId: string;
+  namespace: string;
+  fromAt: number;
+  toAt: number;
+  concurrency: number;
+  /** Fires of the schedule in the range. */
+  total: number;
+  /** The last instant handled; null before the first. */
+  cursorAt: number | null;
+  created: number;
+  skipped: number;
+  /** `running` until every fire was created and every run it created ended (or it was cancelled). */
+  status: 'running' | 'succeeded' | 'cancelled' | 'failed';
+  error: string | null;
+  /** The scheduler node creating its fires; adopted by another when it dies. */
+  owner: string | null;
+  actor: string;
+  createdAt: number;
+  updatedAt: number;
+  finishedAt: number | null;
+}

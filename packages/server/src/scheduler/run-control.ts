@@ -1,6 +1,6 @@
 import type { RunReportSchema } from '@ecron/contracts';
 import type { z } from 'zod';
-import type { RunRecord, ScheduledRecord } from '../core/model.ts';
+import type { BackfillRecord, RunRecord, ScheduledRecord } from '../core/model.ts';
 import type { WorkflowAction } from '../core/workflow/transaction.ts';
 import type { AuditInput } from '../store/store.ts';
 
@@ -13,7 +13,7 @@ export interface RunControl {
   taskChanged(taskId: string): void;
   /**
    * Creates a manual run now (params = task params shallow-merged with `params`), dispatches it,
-   * and returns it as stored. Writes an audit entry `task.trigger`. With `rerunOf` (the id of a
+   * and returns it as stored. Writes an audit entry `task.trigger` (`workflow.trigger` for a workflow). With `rerunOf` (the id of a
    * finished run), the run is that run's re-run: its params are `params` exactly, and the audit
    * entry is `run.rerun`.
    */
@@ -24,6 +24,10 @@ export interface RunControl {
    * WORKFLOW_RUN_NOT_FOUND and the WORKFLOW_* codes of the action.
    */
   actOnWorkflowRun(p: { runId: string; action: WorkflowAction; audit: AuditInput }): Promise<RunRecord | null>;
+  /** This node's id: the owner of the backfills it creates. */
+  readonly nodeId: string;
+  /** Starts creating the fires of a backfill stored with this node as its owner. */
+  startBackfill(backfill: BackfillRecord): void;
   /** Cancels a run: throws RUN_NOT_FOUND or RUN_ALREADY_FINISHED. Writes an audit entry `run.cancel`. */
   cancel(p: { runId: string; actor: string }): Promise<RunRecord>;
   /**

@@ -11,7 +11,7 @@ import type { TimerHandle } from '../core/clock.ts';
 import { EcronError } from '../core/errors.ts';
 import { planFire, type FirePlan } from './fire-plan.ts';
 import { newId } from '../core/ids.ts';
-import type { RunRecord, ScheduledRecord, TaskRecord, WorkflowRecord } from '../core/model.ts';
+import type { BackfillRecord, RunRecord, ScheduledRecord, TaskRecord, WorkflowRecord } from '../core/model.ts';
 import { nodeTaskView } from '../core/workflow/activation.ts';
 import type { WorkflowAction } from '../core/workflow/transaction.ts';
 import { jitterDelay } from '../core/schedule/next-fire.ts';
@@ -26,6 +26,7 @@ import { VERSION } from '../version.ts';
 import { BucketLeases } from './bucket-leases.ts';
 import { RunAdoption } from './run-adoption.ts';
 import { WorkflowRuns } from './workflow-runs.ts';
+import { BackfillRunner } from './backfill-runner.ts';
 
 /** The scheduler's dependencies are the supervisor's, plus its tuning. */
 export interface SchedulerOptions extends Pick<SupervisorDeps, 'store' | 'clock' | 'random' | 'dispatcher' | 'callbackKey' | 'publicUrl' | 'executors'> {
@@ -97,6 +98,7 @@ export class Scheduler implements RunControl {
   /** Workflow specs of past revisions, for the runs of inline nodes, by `id:revision`. */
   readonly #revisions = new Map<string, WorkflowRecord>();
   readonly #workflows: WorkflowRuns;
+  readonly #backfills: BackfillRunner;
   /** The run waiting in a task's `queue-one` slot. */
   readonly #queued = new Map<string, RunRecord>();
   /**
@@ -140,7 +142,10 @@ export class Scheduler implements RunControl {
       if (!ok) return;
       for (const { run, task } of this.#deferred.splice(0)) this.#launch(run, task);
       // An exclusive store has no other node whose runs could be orphaned after the start.
-      if (!this.#leases.exclusive) void this.#adoption.sweep();
+      if (!this.#leases.exclusive) {
+        void this.#adoption.sweep();
+        void this.#backfills.adopt(this.#leases.liveNodeIds()).catch((error) => this.#o.log('warn', 'adopting backfills failed', { error: String(error) }));
+      }
     });
     // Fires are recorded ahead of their instant, those due within recordAheadMs of each other in one batch.
     this.#queue = new TimerQueue(options.clock, (due) => this.#enqueueFire(due.map((d) => d.value)), {
@@ -178,6 +183,10 @@ export class Scheduler implements RunControl {
       onEnded: (run) => this.#onRunEnded(run),
     });
     this.#workflows.events.on('started', (run) => this.events.emit('workflow:started', run));
+    this.#backfills = new BackfillRunner({
+      store: options.store, clock: options.clock, nodeId: () => this.nodeId, log: this.#o.log,
+      fire: (task, scheduledAt) => this.#backfillFire(task, scheduledAt),
+    });
   }
 
   get ready(): boolean {
@@ -198,6 +207,8 @@ export class Scheduler implements RunControl {
     this.#changes = await this.#o.store.watchChanges((changes) => this.#onStoreChanges(changes));
     await this.#leases.start();
     await this.#adoption.sweep();
+    // This node's own backfills of a previous process (exclusive store), or those of dead nodes.
+    await this.#backfills.adopt(this.#leases.exclusive ? [] : this.#leases.liveNodeIds());
     await this.#poll();
     this.#ready = true;
   }
@@ -275,6 +286,7 @@ export class Scheduler implements RunControl {
     this.#queue.stop();
     await this.#firing;
     this.#workflows.stop();
+    this.#backfills.stop();
     // Fires already recorded go out at their instant (at most recordAheadMs away).
     if (this.#launches.size > 0) await new Promise<void>((resolve) => this.#launchesDrained.push(resolve));
     await this.#supervisor.stop(this.#o.shutdownGraceMs);
@@ -293,6 +305,7 @@ export class Scheduler implements RunControl {
     this.#launches.stop();
     this.#supervisor.abandon();
     this.#workflows.stop();
+    this.#backfills.stop();
     this.#leases.halt();
     await this.#changes?.close();
     await this.#firing;
@@ -314,7 +327,7 @@ export class Scheduler implements RunControl {
     const params = p.rerunOf !== undefined ? { ...p.params } : { ...task.spec.params, ...p.params };
     const audit = p.rerunOf !== undefined
       ? { actor: p.actor, action: 'run.rerun', details: { taskId: task.id, rerunOf: p.rerunOf, params } }
-      : { actor: p.actor, action: 'task.trigger', details: { taskId: task.id, params: p.params ?? {} } };
+      : { actor: p.actor, action: `${task.kind}.trigger`, details: { taskId: task.id, params: p.params ?? {} } };
     const id = newId();
     const run = await this.#o.store.createRun({
       run: {
@@ -327,6 +340,28 @@ export class Scheduler implements RunControl {
     this.#tasks.set(task.id, task);
     this.#start(run, task);
     return run;
+  }
+
+  /** Starts a backfill this node owns (created by the API on this node). */
+  startBackfill(backfill: BackfillRecord): void {
+    this.#backfills.add(backfill);
+  }
+
+  /** One fire of a backfill: recorded under its unique key (an existing fire is returned as is), then sent. */
+  async #backfillFire(task: ScheduledRecord, scheduledAt: number): Promise<{ run: RunRecord; created: boolean }> {
+    const id = newId();
+    const now = this.#o.clock.now();
+    const run = await this.#o.store.createRun({
+      run: {
+        id, ...(task.kind === 'workflow' ? { workflowRunId: id } : {}), taskId: task.id, namespace: task.namespace, taskName: task.name,
+        taskRevision: task.revision, trigger: 'schedule', scheduledAt, status: 'dispatched', params: task.spec.params, createdAt: now, owner: this.nodeId,
+        attempt: { executor: executorOf(task), startedAt: now, deadlineAt: task.spec.timeoutMs ? now + task.spec.timeoutMs : null },
+      },
+    });
+    if (run.id !== id) return { run, created: false };
+    this.#tasks.set(task.id, task);
+    this.#start(run, task);
+    return { run, created: true };
   }
 
   /** Applies a recovery action or a cancel to a workflow run, with its audit entry. */

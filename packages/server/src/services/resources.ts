@@ -3,11 +3,11 @@
  * strings; secrets never leave through here (a task's `target.secret` is removed).
  */
 import type {
-  AttemptResource, AuditEntryResource, RunLogResource, RunResource, TaskResource, TaskSpec, TokenResource, WorkflowNodeResource, WorkflowResource,
+  AttemptResource, AuditEntryResource, BackfillResource, RunLogResource, RunResource, TaskResource, TaskSpec, TokenResource, WorkflowNodeResource, WorkflowResource,
   WorkflowRunResource, WorkflowRunStatus, WorkflowSpec,
 } from '@ecron/contracts';
 import type { WorkflowNodeRecord } from '../core/workflow/node-state.ts';
-import type { AttemptRecord, AuditRecord, RunLogRecord, RunRecord, TaskRecord, TaskRevisionRecord, TokenRecord, WorkflowRecord } from '../core/model.ts';
+import type { AttemptRecord, AuditRecord, BackfillRecord, RunLogRecord, RunRecord, TaskRecord, TaskRevisionRecord, TokenRecord, WorkflowRecord } from '../core/model.ts';
 
 export const iso = (ms: number): string => new Date(ms).toISOString();
 const isoOrNull = (ms: number | null): string | null => (ms === null ? null : iso(ms));
@@ -168,5 +168,13 @@ export function toWorkflowRunResource(run: RunRecord, nodes?: readonly WorkflowN
     scheduledAt: iso(run.scheduledAt), status: workflowRunStatus(run.status), params: run.params, error: run.error, createdAt: iso(run.createdAt),
     startedAt: isoOrNull(run.startedAt), finishedAt: isoOrNull(run.finishedAt),
     ...(nodes ? { nodes: nodes.map(toWorkflowNodeResource) } : {}),
+  };
+}
+
+export function toBackfillResource(b: BackfillRecord): BackfillResource {
+  return {
+    id: b.id, taskId: b.taskId, namespace: b.namespace, from: iso(b.fromAt), to: iso(b.toAt), concurrency: b.concurrency, total: b.total,
+    created: b.created, skipped: b.skipped, cursor: isoOrNull(b.cursorAt), status: b.status, error: b.error, actor: b.actor,
+    createdAt: iso(b.createdAt), updatedAt: iso(b.updatedAt), finishedAt: isoOrNull(b.finishedAt),
   };
 }

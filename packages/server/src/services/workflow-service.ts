@@ -3,7 +3,7 @@
  * `/api/v1/workflow-runs`. As for tasks, every input is validated here, every mutation is audited
  * in its store transaction, and a workflow outside the caller's namespaces does not exist for it.
  */
-import { describeFieldIssues, WorkflowSpecSchema, type FieldIssue, type RunStatus, type TaskSpec, type TaskState, type WorkflowSpec } from '@ecron/contracts';
+import { describeFieldIssues, WorkflowSpecSchema, type FieldIssue, type RunStatus, type TaskSpec, type TaskState, type WorkflowRunStatus, type WorkflowSpec } from '@ecron/contracts';
 import type { Clock } from '../core/clock.ts';
 import { EcronError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
@@ -18,6 +18,7 @@ import { mergeSecrets, SUPPORTED_TARGET_TYPES, validationError } from './task-sp
 
 export interface ListWorkflowsQuery {
   namespace?: string;
+  name?: string;
   state?: TaskState;
   q?: string;
   lastRunStatus?: RunStatus;
@@ -28,7 +29,7 @@ export interface ListWorkflowsQuery {
 export interface ListWorkflowRunsQuery {
   workflowId?: string;
   namespace?: string;
-  status?: RunStatus;
+  status?: WorkflowRunStatus;
   cursor?: string | null;
   limit: number;
 }
@@ -63,6 +64,15 @@ export interface WorkflowService {
   cancelRun(caller: Caller, id: string): Promise<WorkflowRunView>;
   recover(caller: Caller, id: string, action: RecoveryAction): Promise<WorkflowRunView>;
 }
+
+/** The statuses of a workflow run's own run that show as each workflow run status (see `workflowRunStatus`). */
+const RUN_STATUSES_OF: Record<WorkflowRunStatus, RunStatus[]> = {
+  pending: ['pending', 'dispatched', 'no_executor'],
+  running: ['running'],
+  succeeded: ['succeeded'],
+  cancelled: ['cancelled'],
+  failed: ['failed', 'timed_out', 'lost', 'skipped'],
+};
 
 const RECOVERY_AUDIT: Record<RecoveryAction['kind'], string> = {
   'rerun-failed': 'workflow_run.rerun_failed',
@@ -171,7 +181,7 @@ export function createWorkflowService(deps: { store: Store; control: RunControl;
 
     async list(caller, query) {
       return store.listWorkflows({
-        namespaces: namespaceFilter(caller), namespace: query.namespace, state: query.state, nameContains: query.q, lastRunStatus: query.lastRunStatus,
+        namespaces: namespaceFilter(caller), namespace: query.namespace, name: query.name, state: query.state, nameContains: query.q, lastRunStatus: query.lastRunStatus,
         cursor: query.cursor, limit: query.limit,
       });
     },
@@ -239,7 +249,8 @@ export function createWorkflowService(deps: { store: Store; control: RunControl;
     async listRuns(caller, query) {
       if (query.workflowId !== undefined) await load(caller, query.workflowId);
       return store.listRuns({
-        namespaces: namespaceFilter(caller), workflowRuns: true, taskId: query.workflowId, namespace: query.namespace, status: query.status,
+        namespaces: namespaceFilter(caller), workflowRuns: true, taskId: query.workflowId, namespace: query.namespace,
+        ...(query.status ? { statuses: RUN_STATUSES_OF[query.status] } : {}),
         cursor: query.cursor, limit: query.limit,
       });
     },

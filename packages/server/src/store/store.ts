@@ -7,7 +7,7 @@
  * transaction: the scheduler's throughput depends on it.
  */
 import type { AttemptStatus, RunStatus, TaskSpec, TaskState, TokenRole, WorkflowSpec } from '@ecron/contracts';
-import type { AttemptRecord, AuditRecord, RunLogRecord, RunRecord, ScheduledRecord, TaskRecord, TaskRevisionRecord, TokenRecord, WorkflowRecord } from '../core/model.ts';
+import type { AttemptRecord, AuditRecord, BackfillRecord, RunLogRecord, RunRecord, ScheduledRecord, TaskRecord, TaskRevisionRecord, TokenRecord, WorkflowRecord } from '../core/model.ts';
 import type { WorkflowNodeRecord } from '../core/workflow/node-state.ts';
 import type { WorkflowAction } from '../core/workflow/transaction.ts';
 
@@ -57,6 +57,8 @@ export interface ListRunsParams extends PageParams {
   workflowRuns?: boolean;
   namespace?: string;
   status?: RunStatus;
+  /** Any of these statuses (with `status`, both apply). */
+  statuses?: RunStatus[];
   /** scheduledAt >= from */
   from?: number;
   /** scheduledAt < to */
@@ -386,6 +388,27 @@ export interface Store {
    * many runs were deleted. Tasks, their revisions and the audit log are not touched.
    */
   deleteHistory(p: { finishedBefore: number; limit: number }): Promise<number>;
+
+  // ---- backfills --------------------------------------------------------------------------
+  /** Audit: resourceType "backfill", resourceId its id. */
+  createBackfill(p: { backfill: BackfillRecord; audit: AuditInput }): Promise<BackfillRecord>;
+  getBackfill(id: string): Promise<BackfillRecord | null>;
+  /** A task's or workflow's backfills, newest first; with `running`, every running backfill instead. */
+  listBackfills(p: { taskId?: string; running?: boolean; limit: number }): Promise<BackfillRecord[]>;
+  /**
+   * Records progress or an end. Compare-and-set: only while the backfill is `running`, and, with
+   * `owner`, held by that node (a node that lost it to an adopter changes nothing); null otherwise.
+   * Audit (optional): resourceType "backfill".
+   */
+  updateBackfill(p: {
+    id: string; owner?: string; at: number; audit?: AuditInput;
+    patch: Partial<Pick<BackfillRecord, 'cursorAt' | 'created' | 'skipped' | 'status' | 'error' | 'finishedAt'>>;
+  }): Promise<BackfillRecord | null>;
+  /**
+   * Running backfills whose owner is null or not in `liveNodeIds` become `nodeId`'s, by
+   * compare-and-set on the owner each had. Returns those adopted.
+   */
+  adoptBackfills(p: { nodeId: string; liveNodeIds: string[] }): Promise<BackfillRecord[]>;
 
   // ---- cluster ---------------------------------------------------------------------------
   /**

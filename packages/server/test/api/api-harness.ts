@@ -26,6 +26,8 @@ export const UNUSED_RUN_CONTROL: RunControl = {
   cancel: async () => { throw new Error('not used'); },
   report: async () => { throw new Error('not used'); },
   actOnWorkflowRun: async () => { throw new Error('not used'); },
+  nodeId: 'unused',
+  startBackfill: () => { throw new Error('not used'); },
 };
 const SIGNING_KEY = 'api-test-signing-key-0123456789';
 const CALLBACK_KEY = 'api-test-callback-key-0123456789';

@@ -96,6 +96,21 @@ describe('workflow recovery', () => {
     expect(b.body.params).toEqual({ from: 'by hand' });
   });
 
+  it('marking a node by hand decides again only its skipped successors: one that ran keeps its result', async () => {
+    h = await new WorkflowHarness().start();
+    const wf = await h.createWorkflow('keep', [{ id: 'a', path: '/fail' }, { id: 'b', needs: [{ node: 'a', optional: true }] }, { id: 'c', needs: ['a'] }]);
+    const first = await h.runToEnd(wf.id);
+    expect(first.nodes.get('b')!.status).toBe('succeeded');
+    expect(first.nodes.get('c')).toMatchObject({ status: 'skipped', reason: 'upstream_failed' });
+    const ended = h.next('run:ended', (r) => r.id === first.run.id);
+    await h.workflows.recover(ADMIN, first.run.id, { kind: 'succeed-node', nodeId: 'a', output: null });
+    expect((await ended).status).toBe('succeeded');
+    const nodes = new Map((await h.store.listWorkflowNodes(first.run.id)).map((n) => [n.nodeId, n]));
+    expect(nodes.get('b')).toMatchObject({ status: 'succeeded', attempts: 1, runId: first.nodes.get('b')!.runId });
+    expect(nodes.get('c')).toMatchObject({ status: 'succeeded', attempts: 1 });
+    expect(h.executor.received.filter((r) => r.body.task === 'keep/b')).toHaveLength(1);
+  });
+
   it('cancelling a workflow run cancels its running nodes and skips the rest', async () => {
     h = await new WorkflowHarness().start();
     h.executor.behaviours.set('/hang', (_req, signal) => new Promise((resolve) => signal.addEventListener('abort', () => resolve({ status: 500 }))));

@@ -139,9 +139,9 @@ export function skipWaiting(state: WorkflowState, now: number): void {
 }
 
 /**
- * Puts nodes back to wait, to be decided again: the given ones and, when `descendants`, every
- * node downstream of them (running ones excepted); with `descendants: 'skipped'` only the
- * downstream nodes that were skipped. Returns the nodes reset.
+ * Puts nodes back to wait, to be decided again, and returns those reset. With `all`: the seeds and
+ * every node downstream of them. With `skipped`: the seeds, and the nodes downstream of them that
+ * were skipped (a node that ran keeps its result). Running and waiting nodes are left alone.
  */
 export function resetNodes(state: WorkflowState, seeds: Iterable<string>, descendants: 'all' | 'skipped'): string[] {
   const seedSet = new Set(seeds);
@@ -154,6 +154,11 @@ export function resetNodes(state: WorkflowState, seeds: Iterable<string>, descen
     reset.push(id);
   }
   return reset;
+}
+
+/** The successors of `id` that were skipped: what marking `id` by hand decides again. */
+export function skippedSuccessors(state: WorkflowState, id: string): string[] {
+  return (state.dag.succs.get(id) ?? []).filter((next) => state.node(next).status === 'skipped');
 }
 
 /** The nodes "rerun from failed" starts from: those that ended badly. */

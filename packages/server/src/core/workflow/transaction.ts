@@ -15,7 +15,7 @@ import type { WorkflowSpec } from '@ecron/contracts';
 import type { NewRun } from '../../store/store.ts';
 import { activate, taskNamesOf, type NodeTask } from './activation.ts';
 import { isFinalNode, nodeStatusOfRun, type WorkflowNodeRecord } from './node-state.ts';
-import { failedNodes, resetNodes, settle, skipWaiting, successorsOf, WorkflowState } from './step.ts';
+import { failedNodes, resetNodes, settle, skippedSuccessors, skipWaiting, successorsOf, WorkflowState } from './step.ts';
 
 export type WorkflowAction =
   | { kind: 'start' }
@@ -109,7 +109,8 @@ export function* planWorkflowEvent(input: WorkflowTransactionInput): Generator<s
       if (event.kind === 'rerun-node') {
         candidates = resetNodes(state, [event.nodeId], 'skipped');
       } else {
-        const reset = resetNodes(state, successorsOf(state, [event.nodeId]), 'skipped');
+        // Successors that ran keep their result; those skipped are decided again.
+        const reset = resetNodes(state, skippedSuccessors(state, event.nodeId), 'skipped');
         state.set(event.nodeId, event.kind === 'succeed-node'
           ? { status: 'succeeded', reason: null, output: event.output ?? null, runId: null, finishedAt: at }
           : { status: 'skipped', reason: 'manual', output: null, runId: null, finishedAt: at });

@@ -5,6 +5,7 @@
  */
 import { describe } from 'vitest';
 import { describeAttempts } from './attempts.ts';
+import { describeBackfills } from './backfills.ts';
 import { describeCluster } from './cluster.ts';
 import { describeExecutors } from './executors.ts';
 import { describeFires } from './fires.ts';
@@ -34,5 +35,6 @@ export function exerciseStore(name: string, factory: StoreFactory): void {
     describeCluster(ctx);
     describeExecutors(ctx);
     describeWorkflows(ctx);
+    describeBackfills(ctx);
   });
 }

@@ -42,6 +42,29 @@ CREATE TABLE `audit_log` (
   KEY `audit_log_action` (`action`,`id`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
+CREATE TABLE `backfills` (
+  `id` varchar(64) NOT NULL,
+  `task_id` varchar(64) NOT NULL,
+  `namespace` varchar(128) NOT NULL,
+  `from_at` bigint(20) NOT NULL,
+  `to_at` bigint(20) NOT NULL,
+  `concurrency` int(11) NOT NULL,
+  `total` int(11) NOT NULL,
+  `cursor_at` bigint(20) DEFAULT NULL,
+  `created` int(11) NOT NULL DEFAULT 0,
+  `skipped` int(11) NOT NULL DEFAULT 0,
+  `status` varchar(16) NOT NULL CHECK (`status` in ('running','succeeded','cancelled','failed')),
+  `error` text DEFAULT NULL,
+  `owner` varchar(64) DEFAULT NULL,
+  `actor` varchar(256) NOT NULL,
+  `created_at` bigint(20) NOT NULL,
+  `updated_at` bigint(20) NOT NULL,
+  `finished_at` bigint(20) DEFAULT NULL,
+  PRIMARY KEY (`id`),
+  KEY `backfills_task` (`task_id`,`id`),
+  KEY `backfills_running` (`status`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
 CREATE TABLE `bucket_leases` (
   `bucket` int(11) NOT NULL,
   `owner` varchar(64) NOT NULL,

@@ -42,6 +42,28 @@ CREATE TABLE audit_log (
   CONSTRAINT audit_log_pkey PRIMARY KEY (id)
 );
 
+CREATE TABLE backfills (
+  id text COLLATE "C" NOT NULL,
+  task_id text COLLATE "C" NOT NULL,
+  namespace text COLLATE "C" NOT NULL,
+  from_at bigint NOT NULL,
+  to_at bigint NOT NULL,
+  concurrency integer NOT NULL,
+  total integer NOT NULL,
+  cursor_at bigint,
+  created integer NOT NULL DEFAULT 0,
+  skipped integer NOT NULL DEFAULT 0,
+  status text NOT NULL,
+  error text,
+  owner text COLLATE "C",
+  actor text NOT NULL,
+  created_at bigint NOT NULL,
+  updated_at bigint NOT NULL,
+  finished_at bigint,
+  CONSTRAINT backfills_status_check CHECK ((status = ANY (ARRAY['running'::text, 'succeeded'::text, 'cancelled'::text, 'failed'::text]))),
+  CONSTRAINT backfills_pkey PRIMARY KEY (id)
+);
+
 CREATE TABLE bucket_leases (
   bucket integer NOT NULL,
   owner text COLLATE "C" NOT NULL,
@@ -197,6 +219,10 @@ CREATE TABLE workflow_nodes (
 CREATE INDEX audit_log_action ON audit_log USING btree (action, id);
 
 CREATE INDEX audit_log_resource ON audit_log USING btree (resource_id, id);
+
+CREATE INDEX backfills_running ON backfills USING btree (status) WHERE (status = 'running'::text);
+
+CREATE INDEX backfills_task ON backfills USING btree (task_id, id);
 
 CREATE INDEX changes_at ON changes USING btree (at);
 

@@ -43,6 +43,7 @@ export async function listRuns(ctx: SqlContext, p: ListRunsParams): Promise<Page
   if (p.workflowRuns === false) where.push(sql`(workflow_run_id IS NULL OR workflow_run_id <> id)`);
   if (p.namespace !== undefined) where.push(sql`namespace = ${p.namespace}`);
   if (p.status !== undefined) where.push(sql`status = ${p.status}`);
+  if (p.statuses !== undefined) where.push(p.statuses.length === 0 ? sql`1 = 0` : inList(ctx, 'status', p.statuses));
   if (p.from !== undefined) where.push(sql`scheduled_at >= ${p.from}`);
   if (p.to !== undefined) where.push(sql`scheduled_at < ${p.to}`);
   if (after) where.push(sql`id < ${after[0]!}`);

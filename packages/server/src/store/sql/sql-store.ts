@@ -11,6 +11,7 @@ import type { Kysely } from 'kysely';
 import { EcronError } from '../../core/errors.ts';
 import type { Store } from '../store.ts';
 import * as attempts from './attempts.ts';
+import * as backfills from './backfills.ts';
 import * as changeFeed from './change-feed.ts';
 import * as cluster from './cluster.ts';
 import type { SqlContext } from './context.ts';
@@ -135,6 +136,13 @@ class SqlStore implements Store {
   acceptReport: Store['acceptReport'] = (p) => this.#use((ctx) => runs.acceptReport(ctx, p));
   appendRunLogs: Store['appendRunLogs'] = (lines) => this.#use((ctx) => runLogs.appendRunLogs(ctx, lines));
   listRunLogs: Store['listRunLogs'] = (p) => this.#use((ctx) => runLogs.listRunLogs(ctx, p));
+
+  // ---- backfills
+  createBackfill: Store['createBackfill'] = (p) => this.#use((ctx) => backfills.createBackfill(ctx, p));
+  getBackfill: Store['getBackfill'] = (id) => this.#use((ctx) => backfills.getBackfill(ctx, id));
+  listBackfills: Store['listBackfills'] = (p) => this.#use((ctx) => backfills.listBackfills(ctx, p));
+  updateBackfill: Store['updateBackfill'] = (p) => this.#use((ctx) => backfills.updateBackfill(ctx, p));
+  adoptBackfills: Store['adoptBackfills'] = (p) => this.#use((ctx) => backfills.adoptBackfills(ctx, p));
 
   // ---- cluster
   heartbeatNode: Store['heartbeatNode'] = (p) => this.#use((ctx) => cluster.heartbeatNode(ctx, p));

@@ -107,6 +107,7 @@ export function listRuns(conn: SqliteConnection, p: ListRunsParams): Page<RunRec
   if (p.workflowRuns === false) where.push('(workflow_run_id IS NULL OR workflow_run_id <> id)');
   if (p.namespace !== undefined) { where.push('namespace = ?'); params.push(p.namespace); }
   if (p.status !== undefined) { where.push('status = ?'); params.push(p.status); }
+  if (p.statuses !== undefined) { where.push('status IN (SELECT value FROM json_each(?))'); params.push(JSON.stringify(p.statuses)); }
   if (p.from !== undefined) { where.push('scheduled_at >= ?'); params.push(p.from); }
   if (p.to !== undefined) { where.push('scheduled_at < ?'); params.push(p.to); }
   if (after) { where.push('id < ?'); params.push(after[0]!); }

@@ -171,3 +171,27 @@ CREATE TABLE workflow_nodes (
   finished_at INTEGER,
   PRIMARY KEY (workflow_run_id, node_id)
 ) STRICT, WITHOUT ROWID;
+
+CREATE TABLE backfills (
+  id TEXT PRIMARY KEY NOT NULL,
+  task_id TEXT NOT NULL, -- a task or a workflow; kept when it is deleted (the backfill then fails)
+  namespace TEXT NOT NULL,
+  from_at INTEGER NOT NULL, -- first instant (inclusive)
+  to_at INTEGER NOT NULL, -- last instant (inclusive)
+  concurrency INTEGER NOT NULL, -- runs of the backfill active at once, at most
+  total INTEGER NOT NULL, -- fires of the schedule in the range
+  cursor_at INTEGER, -- the last instant handled; null before the first
+  created INTEGER NOT NULL DEFAULT 0, -- fires created
+  skipped INTEGER NOT NULL DEFAULT 0, -- instants that had a fire already
+  status TEXT NOT NULL CHECK (status = 'running' OR status = 'succeeded' OR status = 'cancelled' OR status = 'failed'),
+  error TEXT,
+  owner TEXT, -- the scheduler node creating its fires
+  actor TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  finished_at INTEGER
+) STRICT;
+
+CREATE INDEX backfills_task ON backfills (task_id, id);
+
+CREATE INDEX backfills_running ON backfills (status) WHERE status = 'running';

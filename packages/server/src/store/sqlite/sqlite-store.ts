@@ -11,6 +11,7 @@ import type { ScheduledRecord } from '../../core/model.ts';
 import { LocalChangeFeed } from '../change-feed.ts';
 import type { Store } from '../store.ts';
 import { classifySqliteError, openSqliteConnection, type SqliteConnection } from './connection.ts';
+import * as backfills from './backfills.ts';
 import * as cluster from './cluster.ts';
 import * as executors from './executors.ts';
 import { dbNow } from './fence.ts';
@@ -123,6 +124,13 @@ class SqliteStore implements Store {
   actOnWorkflowRun: Store['actOnWorkflowRun'] = (p) => this.#use((conn) => workflows.actOnWorkflowRun(conn, p));
   appendRunLogs: Store['appendRunLogs'] = (lines) => this.#use((conn) => runLogs.appendRunLogs(conn, lines));
   listRunLogs: Store['listRunLogs'] = (p) => this.#use((conn) => runLogs.listRunLogs(conn, p));
+
+  // ---- backfills
+  createBackfill: Store['createBackfill'] = (p) => this.#use((conn) => backfills.createBackfill(conn, p));
+  getBackfill: Store['getBackfill'] = (id) => this.#use((conn) => backfills.getBackfill(conn, id));
+  listBackfills: Store['listBackfills'] = (p) => this.#use((conn) => backfills.listBackfills(conn, p));
+  updateBackfill: Store['updateBackfill'] = (p) => this.#use((conn) => backfills.updateBackfill(conn, p));
+  adoptBackfills: Store['adoptBackfills'] = (p) => this.#use((conn) => backfills.adoptBackfills(conn, p));
 
   // ---- cluster
   heartbeatNode: Store['heartbeatNode'] = (p) => this.#use((conn) => cluster.heartbeatNode(conn, p));

@@ -1,6 +1,6 @@
 /**
  * Workflows, as SQLite's `0007_workflows` (which explains the model): `tasks.kind`, the workflow
- * links of `runs`, and `workflow_nodes`.
+ * links of `runs`, `workflow_nodes`, and `backfills`.
  *
  * MySQL runs DDL outside transactions, so this migration may be cut short and run again: each
  * step checks whether it was done.
@@ -40,9 +40,31 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   PRIMARY KEY (workflow_run_id, node_id),
   CONSTRAINT workflow_nodes_run FOREIGN KEY (workflow_run_id) REFERENCES runs (id) ON DELETE CASCADE
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`).execute(db);
+  await sql.raw(`CREATE TABLE IF NOT EXISTS backfills (
+  id ${ID} NOT NULL PRIMARY KEY,
+  task_id ${ID} NOT NULL,
+  namespace VARCHAR(128) NOT NULL,
+  from_at BIGINT NOT NULL,
+  to_at BIGINT NOT NULL,
+  concurrency INT NOT NULL,
+  total INT NOT NULL,
+  cursor_at BIGINT NULL,
+  created INT NOT NULL DEFAULT 0,
+  skipped INT NOT NULL DEFAULT 0,
+  status VARCHAR(16) NOT NULL CHECK (status IN ('running', 'succeeded', 'cancelled', 'failed')),
+  error TEXT NULL,
+  owner ${ID} NULL,
+  actor VARCHAR(256) NOT NULL,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  finished_at BIGINT NULL,
+  INDEX backfills_task (task_id, id),
+  INDEX backfills_running (status)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`).execute(db);
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
+  await sql`DROP TABLE IF EXISTS backfills`.execute(db);
   await sql`DROP TABLE IF EXISTS workflow_nodes`.execute(db);
   if (await hasIndex(db, 'runs', 'runs_workflow')) await sql`DROP INDEX runs_workflow ON runs`.execute(db);
   if (await hasColumn(db, 'runs', 'node_id')) await sql`ALTER TABLE runs DROP COLUMN node_id`.execute(db);

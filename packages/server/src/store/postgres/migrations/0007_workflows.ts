@@ -1,6 +1,6 @@
 /**
  * Workflows, as SQLite's `0007_workflows` (which explains the model): `tasks.kind`, the workflow
- * links of `runs`, and `workflow_nodes`. Adding nullable columns, or one with a constant default,
+ * links of `runs`, `workflow_nodes`, and `backfills`. Adding nullable columns, or one with a constant default,
  * rewrites no table.
  */
 import { sql, type Kysely } from 'kysely';
@@ -24,9 +24,31 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   finished_at bigint,
   PRIMARY KEY (workflow_run_id, node_id)
 )`).execute(db);
+  await sql.raw(`CREATE TABLE backfills (
+  id ${KEY} PRIMARY KEY,
+  task_id ${KEY} NOT NULL,
+  namespace ${KEY} NOT NULL,
+  from_at bigint NOT NULL,
+  to_at bigint NOT NULL,
+  concurrency integer NOT NULL,
+  total integer NOT NULL,
+  cursor_at bigint,
+  created integer NOT NULL DEFAULT 0,
+  skipped integer NOT NULL DEFAULT 0,
+  status text NOT NULL CHECK (status IN ('running', 'succeeded', 'cancelled', 'failed')),
+  error text,
+  owner ${KEY},
+  actor text NOT NULL,
+  created_at bigint NOT NULL,
+  updated_at bigint NOT NULL,
+  finished_at bigint
+)`).execute(db);
+  await sql`CREATE INDEX backfills_task ON backfills (task_id, id)`.execute(db);
+  await sql`CREATE INDEX backfills_running ON backfills (status) WHERE status = 'running'`.execute(db);
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
+  await sql`DROP TABLE backfills`.execute(db);
   await sql`DROP TABLE workflow_nodes`.execute(db);
   await sql`DROP INDEX runs_workflow`.execute(db);
   await sql`ALTER TABLE runs DROP COLUMN node_id, DROP COLUMN workflow_run_id`.execute(db);

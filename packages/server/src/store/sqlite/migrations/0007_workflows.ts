@@ -4,7 +4,9 @@
  * one of its fires (`runs.workflow_run_id` = its own id); each node that runs gets an ordinary run
  * (`workflow_run_id` = the workflow run, `node_id` = the node). `workflow_nodes` holds the state of
  * every node of every workflow run, changed only in the transactions that end its runs or act on
- * the workflow run. As the SQL stores' `0007_workflows`.
+ * the workflow run. `backfills` holds each backfill of a task or workflow: the fires its schedule
+ * would have had in a past range, created by one scheduler node at a time. As the SQL stores'
+ * `0007_workflows`.
  */
 import { sql, type Kysely } from 'kysely';
 
@@ -28,9 +30,33 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   finished_at INTEGER,
   PRIMARY KEY (workflow_run_id, node_id)
 ) STRICT, WITHOUT ROWID`).execute(db);
+  await sql.raw(BACKFILLS).execute(db);
+  await sql`CREATE INDEX backfills_task ON backfills (task_id, id)`.execute(db);
+  await sql`CREATE INDEX backfills_running ON backfills (status) WHERE status = 'running'`.execute(db);
 }
 
+const BACKFILLS = `CREATE TABLE backfills (
+  id TEXT PRIMARY KEY NOT NULL,
+  task_id TEXT NOT NULL, -- a task or a workflow; kept when it is deleted (the backfill then fails)
+  namespace TEXT NOT NULL,
+  from_at INTEGER NOT NULL, -- first instant (inclusive)
+  to_at INTEGER NOT NULL, -- last instant (inclusive)
+  concurrency INTEGER NOT NULL, -- runs of the backfill active at once, at most
+  total INTEGER NOT NULL, -- fires of the schedule in the range
+  cursor_at INTEGER, -- the last instant handled; null before the first
+  created INTEGER NOT NULL DEFAULT 0, -- fires created
+  skipped INTEGER NOT NULL DEFAULT 0, -- instants that had a fire already
+  status TEXT NOT NULL ${oneOf('status', ['running', 'succeeded', 'cancelled', 'failed'])},
+  error TEXT,
+  owner TEXT, -- the scheduler node creating its fires
+  actor TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  finished_at INTEGER
+) STRICT`;
+
 export async function down(db: Kysely<unknown>): Promise<void> {
+  await sql`DROP TABLE backfills`.execute(db);
   await sql`DROP TABLE workflow_nodes`.execute(db);
   await sql`DROP INDEX runs_workflow`.execute(db);
   await sql`ALTER TABLE runs DROP COLUMN node_id`.execute(db);
