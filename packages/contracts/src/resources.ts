@@ -155,21 +155,8 @@ export const TriggerSchema = z.strictObject({
   params: z.record(z.string(), z.unknown()).optional(),
 });
 
-/** A workflow as the API returns it (inline targets without their secrets). */
-export interface WorkflowResource {
-  id: string;
-  namespace: string;
-  name: string;
-  revision: number;
-  state: TaskState;
-  spec: WorkflowSpec;
-  nextFireAt: string | null;
-  lastFireAt: string | null;
-  lastRunStatus: RunStatus | null;
-  skippedFires: number;
-  createdAt: string;
-  updatedAt: string;
-}
+/** A workflow as the API returns it (inline targets without their secrets): a task's fields, a workflow's spec. */
+export type WorkflowResource = Omit<TaskResource, 'spec'> & { spec: WorkflowSpec };
 
 export const WORKFLOW_RUN_STATUSES = ['pending', 'running', 'succeeded', 'failed', 'cancelled'] as const;
 /** A workflow run's status: `pending` until it starts; a finished one is succeeded, failed or cancelled. */
