@@ -1,7 +1,7 @@
 /** A typed client of the ecron REST API (`/api/v1/…`) over the global fetch. */
 import type {
-  ExecutorList, Page, RunLogResource, RunResource, RunStatus, TaskResource, TaskSpecInput, TaskState, WorkflowResource, WorkflowRunResource,
-  WorkflowSpec, WorkflowSpecInput,
+  BackfillRequest, BackfillResource, ExecutorList, Page, RunLogResource, RunResource, RunStatus, TaskResource, TaskSpecInput, TaskState, WorkflowResource,
+  WorkflowRunResource, WorkflowSpec, WorkflowSpecInput,
 } from '@ecron/contracts';
 import { apiRequest, parseBaseUrl, type ApiCall, type ApiConnection, type QueryValue } from './api-request.ts';
 import { EcronApiError } from './errors.ts';
@@ -51,6 +51,14 @@ export interface RunLogsParams {
   limit?: number;
 }
 
+/**
+ * A backfill's range and limits (`POST /api/v1/{tasks|workflows}/{id}/backfill`): `from` and `to`
+ * are inclusive instants (ISO-8601 with a zone, or a Date), `to` not in the future. `maxCount`
+ * (default 1000) refuses a larger range with BACKFILL_TOO_LARGE; `concurrency` (default 1) bounds
+ * the backfill's runs active at once.
+ */
+export type BackfillParams = Omit<BackfillRequest, 'from' | 'to'> & { from: string | Date; to: string | Date };
+
 export interface TasksApi {
   create(spec: TaskSpecInput): Promise<TaskResource>;
   get(id: string): Promise<TaskResource>;
@@ -66,6 +74,14 @@ export interface TasksApi {
   clone(id: string, as: { name: string; namespace?: string }): Promise<TaskResource>;
   /** Creates the task, or replaces the spec of the task with its namespace and name. */
   upsert(spec: TaskSpecInput): Promise<TaskResource>;
+  /**
+   * Starts a backfill: one fire for each instant the task's schedule had from `from` to `to`, each
+   * with that instant as its scheduledAt (an instant that has a fire already is skipped). Refused
+   * with BACKFILL_RANGE_INVALID, BACKFILL_EMPTY or BACKFILL_TOO_LARGE. Follow it with `backfills.get`.
+   */
+  backfill(id: string, params: BackfillParams): Promise<BackfillResource>;
+  /** The task's backfills, newest first (the latest 100). */
+  backfills(id: string): Promise<BackfillResource[]>;
 }
 
 export interface RunsApi {
@@ -124,6 +140,17 @@ export interface WorkflowsApi {
   /** Every revision of the workflow, oldest first. */
   revisions(id: string): Promise<WorkflowRevision[]>;
   revision(id: string, revision: number): Promise<WorkflowRevision>;
+  /** Starts a backfill of the workflow, as `tasks.backfill` does: one workflow run for each instant of its schedule in the range. */
+  backfill(id: string, params: BackfillParams): Promise<BackfillResource>;
+  /** The workflow's backfills, newest first (the latest 100). */
+  backfills(id: string): Promise<BackfillResource[]>;
+}
+
+export interface BackfillsApi {
+  /** A backfill and its progress (`created` + `skipped` of `total`); `status` stays `running` until every fire was created and every run it created ended. */
+  get(id: string): Promise<BackfillResource>;
+  /** Stops creating fires (runs already started go on); BACKFILL_FINISHED when the backfill has already ended. */
+  cancel(id: string): Promise<BackfillResource>;
 }
 
 export interface WorkflowRunsApi {
@@ -149,6 +176,7 @@ export interface ExecutorsApi {
 }
 
 const enc = encodeURIComponent;
+const isoOf = (at: string | Date): string => (at instanceof Date ? at.toISOString() : at);
 
 /**
  * ```ts
@@ -163,6 +191,7 @@ export class EcronClient {
   readonly executors: ExecutorsApi;
   readonly workflows: WorkflowsApi;
   readonly workflowRuns: WorkflowRunsApi;
+  readonly backfills: BackfillsApi;
   readonly #connection: ApiConnection;
 
   constructor(options: EcronClientOptions) {
@@ -175,6 +204,10 @@ export class EcronClient {
     };
     const call = <T>(method: ApiCall['method'], path: string, extra: Omit<ApiCall, 'method' | 'path'> = {}) =>
       this.request<T>({ method, path, ...extra });
+    const backfill = (kind: 'tasks' | 'workflows', id: string, params: BackfillParams) =>
+      call<BackfillResource>('POST', `/api/v1/${kind}/${enc(id)}/backfill`, { body: { ...params, from: isoOf(params.from), to: isoOf(params.to) } });
+    const backfills = async (kind: 'tasks' | 'workflows', id: string) =>
+      (await call<{ items: BackfillResource[] }>('GET', `/api/v1/${kind}/${enc(id)}/backfills`)).items;
 
     this.tasks = {
       create: (spec) => call('POST', '/api/v1/tasks', { body: spec }),
@@ -189,6 +222,8 @@ export class EcronClient {
       pause: (id) => call('POST', `/api/v1/tasks/${enc(id)}/pause`),
       resume: (id) => call('POST', `/api/v1/tasks/${enc(id)}/resume`),
       upsert: (spec) => this.#upsert(spec),
+      backfill: (id, params) => backfill('tasks', id, params),
+      backfills: (id) => backfills('tasks', id),
     };
     this.runs = {
       list: (params = {}) => call('GET', '/api/v1/runs', { query: { ...params } as Record<string, QueryValue> }),
@@ -214,6 +249,8 @@ export class EcronClient {
       trigger: (id, params) => call('POST', `/api/v1/workflows/${enc(id)}/trigger`, { body: params === undefined ? {} : { params } }),
       revisions: async (id) => (await call<{ items: WorkflowRevision[] }>('GET', `/api/v1/workflows/${enc(id)}/revisions`)).items,
       revision: (id, revision) => call('GET', `/api/v1/workflows/${enc(id)}/revisions/${enc(String(revision))}`),
+      backfill: (id, params) => backfill('workflows', id, params),
+      backfills: (id) => backfills('workflows', id),
     };
     const node = (id: string, nodeId: string, verb: string) => `/api/v1/workflow-runs/${enc(id)}/nodes/${enc(nodeId)}/${verb}`;
     this.workflowRuns = {
@@ -224,6 +261,10 @@ export class EcronClient {
       rerunNode: (id, nodeId) => call('POST', node(id, nodeId, 'rerun')),
       succeedNode: (id, nodeId, output) => call('POST', node(id, nodeId, 'succeed'), { body: output === undefined ? {} : { output } }),
       skipNode: (id, nodeId) => call('POST', node(id, nodeId, 'skip')),
+    };
+    this.backfills = {
+      get: (id) => call('GET', `/api/v1/backfills/${enc(id)}`),
+      cancel: (id) => call('POST', `/api/v1/backfills/${enc(id)}/cancel`),
     };
   }
 

@@ -6,8 +6,9 @@ export { Executor, type ExecutorEvents, type ExecutorTaskSpec, type RunEventInfo
 export type { ExecutorOptions, ResolvedExecutorOptions } from './options.ts';
 export type { AbortReason, DetachedRun, Handler, HandlerContext } from './context.ts';
 export {
-  EcronClient, type EcronClientOptions, type ExecutorsApi, type ListRunsParams, type ListTasksParams, type ListWorkflowRunsParams, type ListWorkflowsParams,
-  type RunLogsParams, type RunsApi, type TasksApi, type WorkflowRevision, type WorkflowRunsApi, type WorkflowsApi,
+  type BackfillParams, type BackfillsApi, EcronClient, type EcronClientOptions, type ExecutorsApi, type ListRunsParams, type ListTasksParams,
+  type ListWorkflowRunsParams, type ListWorkflowsParams, type RunLogsParams, type RunsApi, type TasksApi, type WorkflowRevision, type WorkflowRunsApi,
+  type WorkflowsApi,
 } from './client.ts';
 export { EcronApiError, ExecutorError, type ExecutorErrorCode } from './errors.ts';
 export { installSignalHandlers } from './signals.ts';

@@ -19,6 +19,11 @@ export class CliContext {
   }
 }
 
+/** Errors that may pass while something is waited for (a restarting or draining server): the wait goes on. */
+export const TRANSIENT_CODES: ReadonlySet<string> = new Set(['SERVER_UNREACHABLE', 'NOT_READY', 'SHUTTING_DOWN', 'STORE_UNAVAILABLE']);
+/** How long a wait goes on through transient errors in a row before giving up. */
+export const TRANSIENT_LIMIT_MS = 60_000;
+
 /** An option parser for a whole number from `min` up. */
 export function integerOption(name: string, min = 1, max = Number.MAX_SAFE_INTEGER): (value: string) => number {
   return (value: string): number => {

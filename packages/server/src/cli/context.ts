@@ -15,6 +15,8 @@ export interface CliIo extends Output {
   readStdin: () => Promise<string>;
   /** True when standard input is a terminal (a confirmation can be asked). */
   stdinIsTty: boolean;
+  /** True when standard error is a terminal: progress is then redrawn on one line, not printed line by line. */
+  stderrIsTty?: boolean;
   /** Asks a question on the terminal and returns the answer. */
   prompt: (question: string) => Promise<string>;
   /** Waits; injected so that tests of polling need not sleep. */

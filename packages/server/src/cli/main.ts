@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { CliError } from './cli-error.ts';
 import { CliContext } from './command-support.ts';
 import { registerAgentCommand } from './commands/agent.ts';
+import { registerBackfillCommands } from './commands/backfill.ts';
 import { registerExecutorCommands } from './commands/executor.ts';
 import { registerRunCommands } from './commands/run.ts';
 import { registerTaskCommands } from './commands/task.ts';
@@ -15,7 +16,7 @@ import { formatError, formatJsonError } from './output.ts';
 import { VERSION } from '../version.ts';
 
 /** The command groups that only talk to a server over HTTP. */
-const CLIENT_COMMANDS = new Set(['task', 'workflow', 'run', 'token', 'executor']);
+const CLIENT_COMMANDS = new Set(['task', 'workflow', 'backfill', 'run', 'token', 'executor']);
 
 /** The first argument that is not an option (the command), skipping the values of global options. */
 function commandName(args: readonly string[]): string | undefined {
@@ -71,6 +72,7 @@ export async function buildProgram(io: CliIo, args: readonly string[], ctx: CliC
   }
   registerTaskCommands(program, ctx);
   registerWorkflowCommands(program, ctx);
+  registerBackfillCommands(program, ctx);
   registerRunCommands(program, ctx);
   registerTokenCommands(program, ctx);
   registerNodeCommands(program, ctx);
@@ -138,6 +140,7 @@ export function processIo(): CliIo {
     env: process.env,
     cwd: process.cwd(),
     stdinIsTty: process.stdin.isTTY === true,
+    stderrIsTty: process.stderr.isTTY === true,
     readStdin: async () => {
       const chunks: Buffer[] = [];
       for await (const chunk of process.stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);

@@ -70,7 +70,6 @@ export function createBackfillService(deps: { store: Store; control: RunControl;
 
     async cancel(caller, id) {
       const backfill = await load(caller, id);
-      if (!canAccessNamespace(caller, backfill.namespace)) throw new EcronError('BACKFILL_NOT_FOUND');
       const now = clock.now();
       const cancelled = await store.updateBackfill({
         id, at: now, patch: { status: 'cancelled', finishedAt: now }, audit: { actor: caller.actor, action: 'backfill.cancel', details: { taskId: backfill.taskId } },

@@ -41,7 +41,8 @@ export const BackfillResourceSchema = z.object({
 });
 
 const tags = ['backfills'];
-const description = 'Creates, one after another, the fires the schedule would have had from `from` to `to` (both inclusive, in the schedule\'s zone), '
+const description = 'Creates, one after another, the fires the schedule would have had from `from` to `to` (ISO-8601 instants with an offset, both inclusive; '
+  + 'the schedule computes its fires in its own zone), '
   + 'each with its own scheduledAt, at most `concurrency` of its runs active at once. An instant that has a fire already is not fired again. '
   + 'Refused: `to` in the future or before `from` (BACKFILL_RANGE_INVALID), no fire in the range (BACKFILL_EMPTY), more than `maxCount` (BACKFILL_TOO_LARGE).';
 

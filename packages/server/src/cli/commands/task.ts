@@ -8,6 +8,7 @@ import { taskDetails, taskLabel, taskTable } from '../resource-views.ts';
 import { loadSpecFile } from '../spec-file.ts';
 import { resolveTask, taskPath } from '../task-ref.ts';
 import { RUN_STATUSES, TASK_STATES } from '../vocabulary.ts';
+import { addBackfillCommand } from './backfill.ts';
 
 const REF_HELP = 'task id, NAME or NAMESPACE/NAME';
 
@@ -157,4 +158,6 @@ export function registerTaskCommands(program: Command, ctx: CliContext): void {
       ctx.io.stdout(`next ${fires.length} fires of ${taskLabel(found)}${preview.timezone ? ` (timezone ${preview.timezone})` : ''}:\n`);
       for (const fire of fires) ctx.io.stdout(previewLine(fire, preview.timezone));
     });
+
+  addBackfillCommand(task, ctx, 'task');
 }

@@ -2,7 +2,8 @@ import { type Command, Option } from 'commander';
 import type { Page, WorkflowResource, WorkflowRunResource } from '@ecron/contracts';
 import type { ApiClient } from '../api-client.ts';
 import { CliError, usageError } from '../cli-error.ts';
-import { type CliContext, collect, integerOption, listPages, moreHint } from '../command-support.ts';
+import { type CliContext, collect, integerOption, listPages, moreHint, TRANSIENT_CODES, TRANSIENT_LIMIT_MS } from '../command-support.ts';
+import { addBackfillCommand } from './backfill.ts';
 import type { Session } from '../context.ts';
 import { formatInstant, printJson } from '../output.ts';
 import { PARAM_HELP, PARAM_OPTION_HELP, runParams } from '../run-params.ts';
@@ -12,10 +13,6 @@ import { resolveWorkflow, workflowPath, workflowRunPath } from '../workflow-ref.
 import { workflowDetails, workflowLabel, workflowRunDetails, workflowRunTable, workflowTable } from '../workflow-views.ts';
 
 const REF_HELP = 'workflow id, NAME or NAMESPACE/NAME';
-/** Errors that may pass while a run is waited for (a restarting or draining server): the wait goes on. */
-const TRANSIENT = new Set(['SERVER_UNREACHABLE', 'NOT_READY', 'SHUTTING_DOWN', 'STORE_UNAVAILABLE']);
-/** How long the wait goes on through transient errors in a row before giving up. */
-const TRANSIENT_LIMIT_MS = 60_000;
 
 /**
  * The spec of the revision a workflow run executes, for drawing its nodes as a tree; undefined
@@ -46,7 +43,7 @@ async function waitForEnd(ctx: CliContext, api: ApiClient, id: string): Promise<
       failingSince = null;
       if (isFinalWorkflowRunStatus(run.status)) return run;
     } catch (error) {
-      if (!(error instanceof CliError) || !TRANSIENT.has(error.code)) throw error;
+      if (!(error instanceof CliError) || !TRANSIENT_CODES.has(error.code)) throw error;
       failingSince ??= Date.now();
       if (Date.now() - failingSince > TRANSIENT_LIMIT_MS) throw error;
     }
@@ -221,6 +218,7 @@ export function registerWorkflowCommands(program: Command, ctx: CliContext): voi
       ctx.io.stdout(`rerunning workflow run ${result.id} from its failed nodes (status: ${result.status})${again.length > 0 ? `; to run: ${again.join(', ')}` : ''}\n`);
     });
 
+  addBackfillCommand(workflow, ctx, 'workflow');
   registerWorkflowRunCommands(workflow, ctx);
 }
 
