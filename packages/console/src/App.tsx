@@ -1,6 +1,6 @@
 /** The shell: sign-in gate, side menu (a drawer-like collapsed menu on phones), header and routes. */
 import {
-  AuditOutlined, CloseOutlined, ClusterOutlined, DashboardOutlined, DeploymentUnitOutlined, KeyOutlined, LogoutOutlined, MenuOutlined, ScheduleOutlined, UnorderedListOutlined,
+  ApartmentOutlined, AuditOutlined, CloseOutlined, ClusterOutlined, DashboardOutlined, DeploymentUnitOutlined, KeyOutlined, LogoutOutlined, MenuOutlined, ScheduleOutlined, UnorderedListOutlined,
 } from '@ant-design/icons';
 import { App as AntApp, Button, ConfigProvider, Grid, Layout, Menu, Space, Spin, Tag, Typography } from 'antd';
 import enUS from 'antd/locale/en_US';
@@ -18,6 +18,10 @@ const Dashboard = lazy(() => import('./pages/Dashboard.tsx'));
 const Tasks = lazy(() => import('./pages/Tasks.tsx'));
 const TaskForm = lazy(() => import('./pages/TaskForm.tsx'));
 const TaskDetail = lazy(() => import('./pages/TaskDetail.tsx'));
+const Workflows = lazy(() => import('./pages/Workflows.tsx'));
+const WorkflowDetail = lazy(() => import('./pages/WorkflowDetail.tsx'));
+const WorkflowEditor = lazy(() => import('./pages/WorkflowEditor.tsx'));
+const WorkflowRunDetail = lazy(() => import('./pages/WorkflowRunDetail.tsx'));
 const Runs = lazy(() => import('./pages/Runs.tsx'));
 const RunDetail = lazy(() => import('./pages/RunDetail.tsx'));
 const Tokens = lazy(() => import('./pages/Tokens.tsx'));
@@ -51,10 +55,13 @@ function Shell() {
   const screens = Grid.useBreakpoint();
   const narrow = !screens.md;
   const [collapsed, setCollapsed] = useState(true);
-  const section = '/' + (location.pathname.split('/')[1] ?? '');
+  // A workflow run's page belongs to the Workflows entry.
+  const first = location.pathname.split('/')[1] ?? '';
+  const section = '/' + (first === 'workflow-runs' ? 'workflows' : first);
   const items = [
     { key: '/', icon: <DashboardOutlined />, label: <Link to="/">{t('nav.dashboard')}</Link> },
     { key: '/tasks', icon: <ScheduleOutlined />, label: <Link to="/tasks">{t('nav.tasks')}</Link> },
+    { key: '/workflows', icon: <ApartmentOutlined />, label: <Link to="/workflows">{t('nav.workflows')}</Link> },
     { key: '/runs', icon: <UnorderedListOutlined />, label: <Link to="/runs">{t('nav.runs')}</Link> },
     { key: '/nodes', icon: <ClusterOutlined />, label: <Link to="/nodes">{t('nav.nodes')}</Link> },
     { key: '/executors', icon: <DeploymentUnitOutlined />, label: <Link to="/executors">{t('nav.executors')}</Link> },
@@ -99,6 +106,11 @@ function Shell() {
               <Route path="/tasks/new" element={<TaskForm />} />
               <Route path="/tasks/:id" element={<TaskDetail />} />
               <Route path="/tasks/:id/edit" element={<TaskForm />} />
+              <Route path="/workflows" element={<Workflows />} />
+              <Route path="/workflows/new" element={<WorkflowEditor />} />
+              <Route path="/workflows/:id" element={<WorkflowDetail />} />
+              <Route path="/workflows/:id/edit" element={<WorkflowEditor />} />
+              <Route path="/workflow-runs/:id" element={<WorkflowRunDetail />} />
               <Route path="/runs" element={<Runs />} />
               <Route path="/runs/:id" element={<RunDetail />} />
               <Route path="/nodes" element={<Nodes />} />

@@ -7,9 +7,12 @@ import type {
   AuditEntryResource, ExecutorList, ExecutorResource, NodeList, NodeResource, Page, RunLogResource, RunResource, TaskResource, TokenResource, TokenRole,
 } from '@ecron/contracts';
 
+import type { WorkflowResource, WorkflowRevision, WorkflowRunResource, WorkflowSpec } from './workflow/types.ts';
+
 export type {
   AuditEntryResource, ExecutorList, ExecutorResource, NodeList, NodeResource, Page, RunLogResource, RunResource, TaskResource, TokenResource, TokenRole,
 };
+export type { WorkflowResource, WorkflowRevision, WorkflowRunResource, WorkflowSpec };
 
 const TOKEN_KEY = 'ecron.token';
 
@@ -143,3 +146,55 @@ export function cloneTask(id: string, as: { name: string; namespace?: string }):
 export const FINAL_STATUSES = ['succeeded', 'failed', 'timed_out', 'cancelled', 'skipped', 'lost'];
 export const RUN_STATUSES = ['pending', 'no_executor', 'dispatched', 'running', 'succeeded', 'failed', 'timed_out', 'cancelled', 'skipped', 'lost'];
 
+
+const workflowPath = (id: string) => `/workflows/${encodeURIComponent(id)}`;
+const workflowRunPath = (id: string) => `/workflow-runs/${encodeURIComponent(id)}`;
+
+/** Creates a workflow (201), or saves a new revision of one. 400 VALIDATION_FAILED with issues as `validateWorkflow`. */
+export function saveWorkflow(spec: WorkflowSpec, id?: string): Promise<WorkflowResource> {
+  return id ? api<WorkflowResource>('PUT', workflowPath(id), spec) : api<WorkflowResource>('POST', '/workflows', spec);
+}
+
+/**
+ * Checks a spec without saving it: `{ ok: true, spec }` (defaults filled), or 400
+ * VALIDATION_FAILED whose issues have paths such as `nodes[2].needs[0]` and codes such as
+ * DEPENDENCY_CYCLE, SELF_DEPENDENCY, UNKNOWN_NODE, DUPLICATE_NODE_ID, TEMPLATE_NOT_ANCESTOR,
+ * NODE_TARGET_REQUIRED.
+ */
+export function validateWorkflow(spec: unknown): Promise<{ ok: true; spec: WorkflowSpec }> {
+  return api<{ ok: true; spec: WorkflowSpec }>('POST', '/workflows/validate', spec);
+}
+
+export function workflowAction(id: string, action: 'pause' | 'resume'): Promise<WorkflowResource> {
+  return api<WorkflowResource>('POST', `${workflowPath(id)}/${action}`);
+}
+
+export function deleteWorkflow(id: string): Promise<void> {
+  return api<void>('DELETE', workflowPath(id));
+}
+
+/** Starts a run now; `params` are sent only when given (the API merges them with the workflow's). */
+export function triggerWorkflow(id: string, params?: Record<string, unknown>): Promise<WorkflowRunResource> {
+  return api<WorkflowRunResource>('POST', `${workflowPath(id)}/trigger`, params && Object.keys(params).length ? { params } : {});
+}
+
+/** The spec of one revision: what a run of that revision follows. */
+export function workflowRevision(id: string, revision: number): Promise<WorkflowRevision> {
+  return api<WorkflowRevision>('GET', `${workflowPath(id)}/revisions/${revision}`);
+}
+
+/**
+ * Recovery of a workflow run: cancel it, or run again its failed, timed-out and upstream-skipped
+ * nodes and everything downstream of them (allowed while the run still runs). Each answers the run.
+ */
+export function workflowRunAction(id: string, action: 'cancel' | 'rerun-failed'): Promise<WorkflowRunResource> {
+  return action === 'cancel'
+    ? api<WorkflowRunResource>('POST', `${workflowRunPath(id)}/cancel`)
+    : api<WorkflowRunResource>('POST', `${workflowRunPath(id)}/rerun`, { from: 'failed' });
+}
+
+/** One node of a workflow run: run it again (and what is downstream), mark it succeeded (with an output), or skip it. */
+export function workflowNodeAction(runId: string, nodeId: string, action: 'rerun' | 'succeed' | 'skip', output?: unknown): Promise<WorkflowRunResource> {
+  const body = action === 'succeed' && output !== undefined ? { output } : action === 'succeed' ? {} : undefined;
+  return api<WorkflowRunResource>('POST', `${workflowRunPath(runId)}/nodes/${encodeURIComponent(nodeId)}/${action}`, body);
+}

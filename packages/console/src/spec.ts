@@ -93,15 +93,28 @@ export function parseJsonObject(text: string | undefined, what: string): Record<
   return value as Record<string, unknown>;
 }
 
-export function formToSpec(values: FormValues): Spec {
-  const t = values.target;
-  let target: Spec;
+/** The target fields (see TargetFields.tsx) as a spec's `target`: a task's, or a workflow node's. */
+export function targetToSpec(t: FormValues['target']): Spec {
   switch (t.type) {
-    case 'http': target = clean({ type: 'http', url: t.url, cancelUrl: t.cancelUrl, secret: t.secret, headers: parseJsonObject(t.headers, 'headers') }); break;
-    case 'executor': target = clean({ type: 'executor', group: t.group, handler: t.handler, routing: routingToSpec(t.routing) }); break;
-    case 'shell': target = clean({ type: 'shell', group: t.group, command: t.command, routing: routingToSpec(t.routing) }); break;
-    default: target = { type: 'grpc', url: t.url };
+    case 'http': return clean({ type: 'http', url: t.url, cancelUrl: t.cancelUrl, secret: t.secret, headers: parseJsonObject(t.headers, 'headers') });
+    case 'executor': return clean({ type: 'executor', group: t.group, handler: t.handler, routing: routingToSpec(t.routing) });
+    case 'shell': return clean({ type: 'shell', group: t.group, command: t.command, routing: routingToSpec(t.routing) });
+    default: return { type: 'grpc', url: t.url };
   }
+}
+
+/** A spec's `target` in the target fields. */
+export function targetToForm(target: Spec | undefined): FormValues['target'] {
+  const t = target ?? { type: 'http' };
+  return {
+    type: t.type, url: t.url, cancelUrl: t.cancelUrl, secret: t.secret ?? undefined,
+    headers: t.headers ? JSON.stringify(t.headers) : undefined, group: t.group, handler: t.handler, command: t.command,
+    routing: routingToForm(t.routing),
+  };
+}
+
+export function formToSpec(values: FormValues): Spec {
+  const target = targetToSpec(values.target);
   const b = values.retry?.backoff ?? {};
   return clean({
     namespace: values.namespace,
@@ -162,7 +175,6 @@ export function routingToForm(r: Spec | undefined): RoutingValues {
 export function specToForm(spec: Spec): FormValues {
   const s = spec.schedule ?? {};
   const kind: ScheduleKind = s.cron !== undefined ? 'cron' : s.every !== undefined ? (s.mode === 'fixed-delay' ? 'fixed-delay' : 'every') : s.at !== undefined ? 'at' : s.manual ? 'manual' : 'cron';
-  const t = spec.target ?? { type: 'http' };
   const retry = spec.retry ?? {};
   const backoff = retry.backoff ?? {};
   const misfire = spec.misfire ?? {};
@@ -175,11 +187,7 @@ export function specToForm(spec: Spec): FormValues {
       cron: s.cron, timezone: s.timezone ?? (kind === 'cron' ? 'UTC' : undefined), every: msText(s.every), at: s.at,
       startAt: s.startAt, endAt: s.endAt, jitterMs: msText(s.jitterMs),
     },
-    target: {
-      type: t.type, url: t.url, cancelUrl: t.cancelUrl, secret: t.secret ?? undefined,
-      headers: t.headers ? JSON.stringify(t.headers) : undefined, group: t.group, handler: t.handler, command: t.command,
-      routing: routingToForm(t.routing),
-    },
+    target: targetToForm(spec.target),
     retry: {
       maxAttempts: retry.maxAttempts ?? 1,
       backoff: { type: backoff.type ?? 'exponential', initialMs: msText(backoff.initialMs) ?? '1s', maxMs: msText(backoff.maxMs) ?? '1m', multiplier: backoff.multiplier ?? 2, jitter: backoff.jitter ?? 0 },

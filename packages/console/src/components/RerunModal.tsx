@@ -11,7 +11,7 @@ import { rerunRun, type RunResource } from '../api.ts';
 import { errorMessage } from './common.tsx';
 
 /** The params as typed, or why they cannot be sent. */
-function readParams(text: string): { params: Record<string, unknown> } | { problem: 'json'; detail: string } | { problem: 'object' } {
+export function readParams(text: string): { params: Record<string, unknown> } | { problem: 'json'; detail: string } | { problem: 'object' } {
   let value: unknown;
   try {
     value = JSON.parse(text);

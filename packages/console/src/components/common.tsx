@@ -1,14 +1,45 @@
 /** Small pieces shared by the pages: status tags, instants with their zone, error and permission screens. */
-import { Alert, Result, Tag, Tooltip } from 'antd';
+import { Alert, Result, Tag, theme, Tooltip } from 'antd';
+import { useCallback } from 'react';
 import { useTranslation } from 'react-i18next';
 import { ApiError, serverNow } from '../api.ts';
 import { formatAge, formatInstant, instantParts } from '../format.ts';
 
 const STATUS_COLORS: Record<string, string> = {
   pending: 'default', no_executor: 'orange', dispatched: 'processing', running: 'processing', succeeded: 'success', failed: 'error',
-  timed_out: 'error', cancelled: 'warning', skipped: 'default', lost: 'magenta',
+  timed_out: 'error', cancelled: 'warning', skipped: 'default', lost: 'magenta', waiting: 'default',
   active: 'success', paused: 'warning', completed: 'default',
 };
+
+export interface StatusColors {
+  background: string;
+  border: string;
+  /** The tag's text colour: the strongest of the three. */
+  color: string;
+  /** A mark of the status on a drawing (a node's left border, the minimap): the text colour, a light grey for grey tags. */
+  accent: string;
+}
+
+/**
+ * The colours a status tag of each status has (antd's tag styles, from the theme's tokens), for
+ * things drawn outside a tag: the nodes of a workflow graph.
+ */
+export function useStatusColors(): (status: string | null | undefined) => StatusColors {
+  const { token } = theme.useToken();
+  return useCallback((status) => {
+    const color = STATUS_COLORS[status ?? ''] ?? 'default';
+    const tokens = token as unknown as Record<string, string>;
+    const tag = (background: string, border: string, text: string, accent = text): StatusColors => ({ background, border, color: text, accent });
+    switch (color) {
+      case 'success': return tag(token.colorSuccessBg, token.colorSuccessBorder, token.colorSuccess);
+      case 'processing': return tag(token.colorInfoBg, token.colorInfoBorder, token.colorInfo);
+      case 'error': return tag(token.colorErrorBg, token.colorErrorBorder, token.colorError);
+      case 'warning': return tag(token.colorWarningBg, token.colorWarningBorder, token.colorWarning);
+      case 'default': return tag(token.colorFillTertiary, token.colorBorder, token.colorText, token.colorTextQuaternary);
+      default: return tag(tokens[`${color}1`]!, tokens[`${color}3`]!, tokens[`${color}7`]!);
+    }
+  }, [token]);
+}
 
 export function StatusTag({ status }: { status: string | null }) {
   const { t } = useTranslation();

@@ -62,6 +62,9 @@ export default function RunDetail() {
           <Typography.Title level={3} style={{ margin: 0 }}>{t('run.title')}</Typography.Title>
           <span data-testid="run-status"><StatusTag status={data.status} /></span>
           <Link to={`/tasks/${data.taskId}`}>{data.namespace}/{data.taskName}</Link>
+          {data.workflowRunId && (
+            <Link to={`/workflow-runs/${data.workflowRunId}`} data-testid="run-workflow-run">{t('workflowRun.partOf', { node: data.nodeId ?? '?' })}</Link>
+          )}
         </Space>
         {can('editor') && active && (
           <Popconfirm title={t('run.cancelConfirm')} okText={t('run.cancel')} cancelText={t('common.back')} okButtonProps={{ danger: true, 'data-testid': 'cancel-ok' } as never} onConfirm={cancel}>
