@@ -181,6 +181,8 @@ describe('fan-out', () => {
   }, 60_000);
 });
 
+// Each test waits up to 30 s for the start and 15 s for the abort on a loaded machine: longer than
+// the default test timeout, which must not cut those waits short.
 describe('cancel', () => {
   it('reaches the handler, and the run ends cancelled', async () => {
     const task = await createTask({ handler: 'slow' });
@@ -190,7 +192,7 @@ describe('cancel', () => {
     expect(res.body.status).toBe('cancelled');
     await nodes.next((e) => e.runId === runId && e.event === 'aborted', 15_000);
     expect((await finished(runId)).status).toBe('cancelled');
-  });
+  }, 90_000);
 
   it('reaches every node of a broadcast run', async () => {
     await allThreeRoutable();
@@ -202,7 +204,7 @@ describe('cancel', () => {
     const aborted = await Promise.all(['node-a', 'node-b', 'node-c'].map((node) => nodes.next((e) => e.runId === runId && e.node === node && e.event === 'aborted', 15_000)))
       .catch((error) => { console.log(JSON.stringify(nodes.events.filter((e) => e.runId === runId))); throw error; });
     expect(aborted).toHaveLength(3);
-  });
+  }, 90_000);
 });
 
 describe('pull mode', () => {
