@@ -221,6 +221,16 @@ export function createWorkflowService(deps: { store: Store; control: RunControl;
 
     async delete(caller, id) {
       const existing = await load(caller, id);
+      // Its runs in progress end first (cancelled): once deleted, its revisions are gone.
+      const active = (await store.listActiveRuns({ taskId: id, limit: 10_000 })).filter((run) => run.workflowRunId === run.id);
+      for (const run of active) {
+        await control.actOnWorkflowRun({
+          runId: run.id, action: { kind: 'cancel', status: 'cancelled', error: 'the workflow was deleted' },
+          audit: { actor: caller.actor, action: 'run.cancel', details: { workflowId: id, reason: 'workflow.delete' } },
+        }).catch((error: unknown) => {
+          if (!(error instanceof EcronError && (error.code === 'RUN_ALREADY_FINISHED' || error.code === 'WORKFLOW_RUN_NOT_STARTED'))) throw error;
+        });
+      }
       await store.deleteWorkflow({
         id, at: clock.now(), audit: { actor: caller.actor, action: 'workflow.delete', details: { namespace: existing.namespace, name: existing.name } },
       });

@@ -165,4 +165,26 @@ describe('workflow recovery', () => {
     expect(requests.filter((r) => r.body.task === 'crash/b')).toHaveLength(1);
     expect(requests.filter((r) => r.body.task === 'crash/c')).toHaveLength(1);
   });
+
+  it('deleting a workflow cancels its runs in progress: running nodes cancelled, the rest skipped', async () => {
+    h = await new WorkflowHarness().start();
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => { release = resolve; });
+    h.executor.behaviours.set('/gate', async (_req, signal) => {
+      await Promise.race([gate, new Promise((resolve) => signal.addEventListener('abort', resolve))]);
+      return { status: 200, body: {} };
+    });
+    const wf = await h.createWorkflow('deleted', [{ id: 'a', path: '/gate' }, { id: 'b', needs: ['a'] }]);
+    const { run } = await h.workflows.trigger(ADMIN, wf.id);
+    await h.executor.next((r) => r.body.task === 'deleted/a');
+    const ended = h.next('run:ended', (r) => r.id === run.id);
+    await h.workflows.delete(ADMIN, wf.id);
+    expect(await ended).toMatchObject({ status: 'cancelled', error: 'the workflow was deleted' });
+    release();
+    await h.ended((await h.store.listWorkflowNodes(run.id))[0]!.runId!);
+    const nodes = new Map((await h.store.listWorkflowNodes(run.id)).map((n) => [n.nodeId, n]));
+    expect(nodes.get('a')!.status).toBe('cancelled');
+    expect(nodes.get('b')).toMatchObject({ status: 'skipped', reason: 'cancelled' });
+    expect(h.executor.received.filter((r) => r.body.task === 'deleted/b')).toHaveLength(0);
+  });
 });

@@ -46,7 +46,8 @@ export interface WorkflowPlan {
 export interface WorkflowTransactionInput {
   /** The workflow run, as locked by the transaction. */
   driver: RunRecord;
-  spec: WorkflowSpec;
+  /** The revision it runs; null when the workflow was deleted (its revisions went with it). */
+  spec: WorkflowSpec | null;
   /** Its stored nodes (none before it started). */
   nodes: WorkflowNodeRecord[];
   event: WorkflowEvent;
@@ -60,6 +61,7 @@ const isFinalRun = (run: RunRecord): boolean => run.finishedAt !== null;
 /** Yields lists of task names to look up; returns the plan (null: nothing to do, e.g. already started). */
 export function* planWorkflowEvent(input: WorkflowTransactionInput): Generator<string[], WorkflowPlan | null, ReadonlyMap<string, NodeTask>> {
   const { driver, spec, event, at } = input;
+  if (spec === null) return planWithoutSpec({ ...input, spec });
   const started = input.nodes.length > 0;
   if (event.kind === 'start') {
     if (started || isFinalRun(driver)) return null;
@@ -140,4 +142,34 @@ export function* planWorkflowEvent(input: WorkflowTransactionInput): Generator<s
     }
   }
   return { fresh: !started, nodes: started ? state.changedRows() : [...state.nodes.values()], runs, driver: driverChange, cancel };
+}
+
+/**
+ * A workflow run whose workflow was deleted: nothing more can be activated (the edges are gone).
+ * Node ends are still recorded; the workflow run ends `failed` (or `cancelled` when asked) at the
+ * first event, its waiting nodes skipped; running nodes go on and record their ends.
+ */
+function planWithoutSpec(input: WorkflowTransactionInput & { spec: null }): WorkflowPlan | null {
+  const { driver, event, at } = input;
+  const active = !isFinalRun(driver);
+  if (event.kind !== 'nodes-ended' && event.kind !== 'cancel') {
+    if (event.kind === 'start' && !active) return null;
+    throw new EcronError('WORKFLOW_NOT_FOUND', `the workflow of workflow run ${driver.id} was deleted`, { runId: driver.id, workflowId: driver.taskId });
+  }
+  if (event.kind === 'cancel' && !active) throw new EcronError('RUN_ALREADY_FINISHED', `workflow run ${driver.id} has already finished`, { runId: driver.id });
+  const byRun = new Map(event.kind === 'nodes-ended' ? event.runs.map((run) => [run.id, run]) : []);
+  const nodes: WorkflowNodeRecord[] = [];
+  for (const node of input.nodes) {
+    const ended = node.runId === null ? undefined : byRun.get(node.runId);
+    if (ended && node.status === 'running') {
+      nodes.push({ ...node, status: nodeStatusOfRun(ended.status), output: ended.output, finishedAt: ended.finishedAt ?? at });
+    } else if (active && node.status === 'waiting') {
+      nodes.push({ ...node, status: 'skipped', reason: 'cancelled', finishedAt: at });
+    }
+  }
+  const driverChange: DriverChange | null = !active ? null
+    : event.kind === 'cancel' ? { status: event.status, error: event.error }
+      : { status: 'failed', error: 'the workflow was deleted' };
+  const cancel = event.kind === 'cancel' ? input.nodes.filter((n) => n.status === 'running' && n.runId !== null).map((n) => n.runId!) : [];
+  return { fresh: false, nodes, runs: [], driver: driverChange, cancel };
 }

@@ -46,6 +46,7 @@ export async function listWorkflowNodes(ctx: SqlContext, workflowRunId: string):
   const driver = await firstRow<{ task_id: string; task_revision: number }>(ctx.db, sql`SELECT task_id, task_revision FROM runs WHERE id = ${workflowRunId}`);
   if (!driver) return nodes;
   const spec = await loadSpec(ctx.db, driver.task_id, Number(driver.task_revision));
+  if (!spec) return nodes;
   const order = new Map(spec.nodes.map((node, i) => [node.id, i]));
   return nodes.sort((a, b) => (order.get(a.nodeId) ?? 0) - (order.get(b.nodeId) ?? 0));
 }

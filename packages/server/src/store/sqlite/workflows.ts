@@ -31,6 +31,7 @@ export function listWorkflowNodes(conn: SqliteConnection, workflowRunId: string)
   const driver = conn.statement('SELECT task_id, task_revision FROM runs WHERE id = ?').get(workflowRunId) as Row | undefined;
   if (!driver) return nodes;
   const spec = loadSpec(conn, driver.task_id as string, driver.task_revision as number);
+  if (!spec) return nodes;
   const order = new Map(spec.nodes.map((node, i) => [node.id, i]));
   return nodes.sort((a, b) => (order.get(a.nodeId) ?? 0) - (order.get(b.nodeId) ?? 0));
 }
