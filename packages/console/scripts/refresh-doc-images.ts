@@ -14,7 +14,8 @@ import { join, resolve } from 'node:path';
 const ROOT = resolve(import.meta.dirname, '../../..');
 const SCREENSHOTS = join(ROOT, 'packages/console/test-output/screenshots');
 const DOCS_IMAGES = join(ROOT, 'docs/images');
-const E2E = 'packages/console/test/console.e2e.test.ts';
+/** The browser tests that take the screenshots, run one after the other (each builds the console and starts a server and Chromium). */
+const E2E = ['packages/console/test/console.e2e.test.ts', 'packages/console/test/workflow.e2e.test.ts'];
 
 /** docs/images/NAME ← the test's screenshot. */
 const IMAGES: Record<string, string> = {
@@ -30,17 +31,24 @@ const IMAGES: Record<string, string> = {
   'run-detail-phone.png': 'layout/run-detail-390x844-en.png',
   'audit-zh.png': 'layout/audit-1280x800-zh.png',
   'tokens.png': 'layout/tokens-1280x800-en.png',
+  // The workflow pages (workflow.e2e.test.ts): the editor with a DAG, a run with a failed node, the same run after "Rerun from failed".
+  'workflow-editor.png': 'workflow-editor.png',
+  'workflow-editor-zh.png': 'workflow-editor-zh.png',
+  'workflow-run-failed.png': 'workflow-run-failed.png',
+  'workflow-run-failed-zh.png': 'workflow-run-failed-zh.png',
+  'workflow-run-rerun.png': 'workflow-run-rerun.png',
+  'workflow-run-rerun-zh.png': 'workflow-run-rerun-zh.png',
 };
 
 const started = Date.now();
 const run = !process.argv.includes('--no-run');
 if (run) {
   // Throws (and copies nothing) when a test fails.
-  execFileSync(join(ROOT, 'node_modules/.bin/vitest'), ['run', E2E], { cwd: ROOT, stdio: 'inherit', env: { ...process.env, CI: 'true' } });
+  execFileSync(join(ROOT, 'node_modules/.bin/vitest'), ['run', '--no-file-parallelism', ...E2E], { cwd: ROOT, stdio: 'inherit', env: { ...process.env, CI: 'true' } });
 }
 const missing = Object.values(IMAGES).filter((from) => !existsSync(join(SCREENSHOTS, from)) || (run && statSync(join(SCREENSHOTS, from)).mtimeMs < started));
 if (missing.length > 0) {
-  process.stderr.write(`no fresh screenshot ${missing.join(', ')} in ${SCREENSHOTS}: run the browser tests (${E2E}; they need chromium)\n`);
+  process.stderr.write(`no fresh screenshot ${missing.join(', ')} in ${SCREENSHOTS}: run the browser tests (${E2E.join(', ')}; they need chromium)\n`);
   process.exit(1);
 }
 for (const [name, from] of Object.entries(IMAGES)) {

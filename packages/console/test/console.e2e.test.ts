@@ -12,31 +12,20 @@
  * Chromium comes from apt (`apt-get install chromium`, as .ci/run does). Without it the suite is
  * skipped locally, and fails under CI=true.
  */
-import { execFileSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { chromium, type BrowserContext, type Locator, type Page, type Request } from 'playwright-core';
+import { join } from 'node:path';
+import type { BrowserContext, Locator, Page, Request } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ServerProcess, tempDataDir } from '../../server/test/support/server-process.ts';
 import { TestExecutor, type ReceivedRequest } from '../../server/test/support/test-executor.ts';
+import {
+  BUILD_MARK, buildConsole, chromiumFor, directoryState, DOCS_IMAGES, launchChromium, SCREENSHOT_TIMEOUT, SCREENSHOTS, SERVED_DIST, signed, UI_TIMEOUT,
+} from './e2e-support.ts';
 
-const ROOT = resolve(import.meta.dirname, '../../..');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-/** Screenshots of this run (ignored by git; `npm run docs:images` copies some into docs/images/). */
-const SCREENSHOTS = join(ROOT, 'packages/console/test-output/screenshots');
-/** The build `ecron start` serves by default: the tests must not touch it. */
-const SERVED_DIST = join(ROOT, 'packages/console/dist');
-/** Tracked images of the docs: only `npm run docs:images` writes them. */
-const DOCS_IMAGES = join(ROOT, 'docs/images');
-/** Appended to the test build's index.html: the page served must be that build's. */
-const BUILD_MARK = '<!-- ecron console e2e build -->';
 const ADMIN_TOKEN = 'ecr_console_e2e_admin_token_0123456789';
 /** Longer than the task list shows on a line. */
 const DESCRIPTION = 'Pings the orders service every two seconds and records its answer, so that an outage shows on the dashboard within seconds.';
-const UI_TIMEOUT = 20_000;
-/** A full-page screenshot waits for fonts and layout: slow on a busy 2-vCPU machine (it once took over 20 s at load 10). */
-const SCREENSHOT_TIMEOUT = 60_000;
 
 /** A duration as the console writes it (src/format.ts's formatDuration, for the fire lags here: under a minute). */
 function shownDuration(ms: number): string {
@@ -49,22 +38,7 @@ function shownInstant(iso: string): string {
   return `${new Date(Date.parse(iso) + 8 * 3_600_000).toISOString().slice(0, 23).replace('T', ' ')} UTC+08:00 Asia/Shanghai`;
 }
 
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium && process.env.CI === 'true') {
-  throw new Error(`chromium is not installed at ${CHROMIUM}: the console tests need it in CI (apt-get install -y chromium)`);
-}
-if (!haveChromium) console.warn(`console e2e tests skipped: no chromium at ${CHROMIUM} (apt-get install -y chromium)`);
-
-/** The files of a directory with their sizes and mtimes (empty when it does not exist): to see that a run left it alone. */
-function directoryState(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile())
-    .map((e) => join(e.parentPath, e.name)).sort().map((file) => `${file} ${statSync(file).size} ${statSync(file).mtimeMs}`);
-}
-
-/** A behaviour that refuses requests whose signature does not check. */
-const signed = (fn: (req: ReceivedRequest, signal: AbortSignal) => Promise<{ status: number; body?: unknown }> | { status: number; body?: unknown }) =>
-  (req: ReceivedRequest, signal: AbortSignal) => (req.signatureOk ? fn(req, signal) : { status: 401, body: { error: 'bad signature' } });
+const haveChromium = chromiumFor('console e2e tests');
 
 /** Answers 202, then reports log lines and a failure to the run's callback, like an asynchronous job that breaks. */
 async function failWithLog(req: ReceivedRequest): Promise<void> {
@@ -151,12 +125,7 @@ describe.skipIf(!haveChromium)('web console in Chromium', { timeout: 90_000 }, (
   beforeAll(async () => {
     servedDistBefore = directoryState(SERVED_DIST);
     docsImagesBefore = directoryState(DOCS_IMAGES);
-    consoleDir = mkdtempSync(join(tmpdir(), 'ecron-console-build-'));
-    // vitest sets NODE_ENV=test, which would give a build with React's and antd's development code.
-    execFileSync('npm', ['run', 'build', '-w', '@ecron/console', '--', '--outDir', consoleDir, '--emptyOutDir'], {
-      cwd: ROOT, stdio: 'pipe', env: { ...process.env, NODE_ENV: 'production' },
-    });
-    appendFileSync(join(consoleDir, 'index.html'), `${BUILD_MARK}\n`);
+    consoleDir = buildConsole();
     mkdirSync(SCREENSHOTS, { recursive: true });
     server = new ServerProcess(tempDataDir('ecron-console-'));
     await server.start([], { ECRON_ADMIN_TOKEN: ADMIN_TOKEN, ECRON_CONSOLE_DIR: consoleDir });
@@ -175,14 +144,7 @@ describe.skipIf(!haveChromium)('web console in Chromium', { timeout: 90_000 }, (
     executorUrl = await executor.start();
 
     userDataDir = mkdtempSync(join(tmpdir(), 'ecron-chromium-'));
-    context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
-      viewport: { width: 1280, height: 800 },
-      locale: 'en-US',
-      timezoneId: 'Asia/Shanghai',
-    });
+    context = await launchChromium(userDataDir);
     page = context.pages()[0] ?? await context.newPage();
     page.setDefaultTimeout(UI_TIMEOUT);
     page.on('console', (message) => consoleMessages.push(`${message.type()}: ${message.text()}`));

@@ -52,7 +52,7 @@ export function WorkflowDag(props: WorkflowDagProps) {
 function GraphView({ dag, layoutKey, height = 520, ...rest }: WorkflowDagProps) {
   const { t } = useTranslation();
   const state = useDagLayout(dag, layoutKey);
-  if (state.error) return <Alert type="error" showIcon message={t('dag.layoutFailed', { message: state.error })} />;
+  if (state.error) return <Alert type="error" showIcon title={t('dag.layoutFailed', { message: state.error })} />;
   if (!state.layout) {
     return (
       <div style={{ height, display: 'flex', alignItems: 'center', justifyContent: 'center' }}>
@@ -137,7 +137,7 @@ function NodesTable({ dag, states, actions, onNodeClick, height = 520 }: Workflo
   const virtual = rows.length > 200;
   return (
     <Table<Row>
-      rowKey="id" size="small" dataSource={rows} pagination={false} virtual={virtual} scroll={virtual ? { x: 1100, y: height } : { x: true }}
+      rowKey="id" size="small" dataSource={rows} pagination={false} virtual={virtual} scroll={virtual ? { x: 960, y: height } : { x: true }}
       data-testid="dag-list" onRow={onNodeClick && !states ? (row) => ({ onClick: () => onNodeClick(row.id), style: { cursor: 'pointer' } }) : undefined}
       columns={[
         { title: t('dag.node'), dataIndex: 'id', width: 200, render: (id: string) => <Typography.Text strong data-testid="dag-list-node">{id}</Typography.Text> },
