@@ -62,6 +62,9 @@ type EndedStatus = FinishAttemptParams['attemptStatus'];
 const FINISH_LINGER_MS = 10;
 /** A retry whose attempt could not be recorded (the store failed) is tried again this much later. */
 const RETRY_START_AGAIN_MS = 1000;
+/** An adopted attempt's executor is asked for its end this long after adoption, then twice as long each time, up to the max. */
+const ADOPTED_STATUS_FIRST_MS = 5000;
+const ADOPTED_STATUS_MAX_MS = 60_000;
 /** An executor's answer that could not be recorded (the store failed) is recorded again this much later. */
 const REPLY_RECORD_AGAIN_MS = 1000;
 
@@ -171,10 +174,38 @@ export class RunSupervisor {
       .catch((error) => this.#deps.log('warn', 'marking an attempt sent failed', { runId: run.id, error: String(error) }));
   }
 
-  /** Re-attaches a run found `dispatched`/`running` at start-up whose executor says it is still running. */
+  /**
+   * Re-attaches a run found `dispatched`/`running` at start-up whose executor says it is still
+   * running. Its end may come by callback (an executor that accepted with 202), but a synchronous
+   * executor answered the request of the node that died, and nobody hears that answer: so the
+   * executor is asked again, every 5 s at first and at most every minute, until it tells the end.
+   */
   adoptRunning(run: RunRecord, task: TaskRecord): void {
     const target = task.spec.target;
-    if (target.type === 'http' || target.type === 'grpc') this.#attach(run, target, true);
+    if (target.type !== 'http' && target.type !== 'grpc') return;
+    const entry = this.#attach(run, target, true);
+    this.#checkAdopted(entry, task, ADOPTED_STATUS_FIRST_MS);
+  }
+
+  #checkAdopted(entry: InFlight, task: TaskRecord, delayMs: number): void {
+    this.#deps.clock.setTimer(() => {
+      const current = () => this.#inflight.get(entry.run.id) === entry && !entry.ending && !this.#stopping;
+      if (!current()) return;
+      void this.askStatus(entry.run, task).then(async (reply) => {
+        if (!current()) return;
+        if (reply.status === 'succeeded' || reply.status === 'failed') {
+          await this.endAttempt(entry.run.id, reply.status, { output: reply.output, error: reply.error ?? null });
+        } else if (reply.status === 'unknown') {
+          // The executor no longer knows the attempt (it restarted): send the run again.
+          entry.ending = true;
+          if (entry.deadline) this.#deps.clock.clearTimer(entry.deadline);
+          this.#inflight.delete(entry.run.id);
+          await this.resend(entry.run);
+        } else {
+          this.#checkAdopted(entry, task, Math.min(delayMs * 2, ADOPTED_STATUS_MAX_MS));
+        }
+      }).catch((error) => this.#deps.log('warn', 'asking an executor for an adopted attempt failed', { runId: entry.run.id, error: String(error) }));
+    }, delayMs);
   }
 
   /**

@@ -157,4 +157,27 @@ describe('runs in flight at a crash', () => {
     await h.scheduler.report({ runId, token: request.body.callback.token, report: { attempt: 1, seq: 0, status: 'succeeded', output: { done: 1 } } });
     expect(await h.ended(runId)).toMatchObject({ status: 'succeeded', output: { done: 1 } });
   });
+
+  it('an adopted attempt of a synchronous executor ends when the executor, asked again, says it ended', async () => {
+    h = await new SchedulerHarness().start();
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => { release = resolve; });
+    h.executor.behaviours.set('/sync', async () => { await gate; return { status: 200, body: { rows: 3 } }; });
+    await h.createTask({ name: 'sync', schedule: { every: '1h' } }, '/sync');
+    const fire = h.next('fire');
+    await h.clock.advance(3_600_000);
+    const runId = (await fire).runId;
+    await h.executor.next((r) => r.body.runId === runId);
+    h.executor.statusReplies.set(runId, { status: 'running' });
+    await h.crashAndRestart();
+    await h.executor.next((r) => r.event === 'status' && r.body.runId === runId);
+    // The executor finishes; its answer goes to the request of the scheduler that died.
+    release();
+    h.executor.statusReplies.set(runId, { status: 'succeeded', output: { rows: 3 } });
+    const ended = h.ended(runId);
+    const asked = h.executor.next((r) => r.event === 'status' && r.body.runId === runId);
+    await h.clock.advance(5000);
+    await asked;
+    expect(await ended).toMatchObject({ status: 'succeeded', output: { rows: 3 } });
+  });
 });
