@@ -55,6 +55,8 @@ export interface RunResource {
   workflowRunId: string | null;
   /** The workflow node this run executes; null unless it is a node's run. */
   nodeId: string | null;
+  /** The backfill that created this run's fire; null otherwise. */
+  backfillId: string | null;
   scheduledAt: string;
   status: RunStatus;
   attempt: number;
@@ -226,6 +228,9 @@ export interface BackfillResource {
   skipped: number;
   /** The last instant handled; null before the first. */
   cursor: string | null;
+  /** The runs it created: not ended yet, succeeded, and ended otherwise. */
+  runs: { active: number; succeeded: number; failed: number };
+  /** `running`; then `succeeded` when every run it created succeeded, else `failed`; or `cancelled`. */
   status: (typeof BACKFILL_STATUSES)[number];
   error: string | null;
   actor: string;

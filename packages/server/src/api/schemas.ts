@@ -119,6 +119,7 @@ export const RunResourceSchema = z.object({
   trigger: z.enum(['schedule', 'manual']),
   workflowRunId: z.string().nullable().describe('the workflow run this run is a node of (its own id for a workflow run); null otherwise'),
   nodeId: z.string().nullable().describe('the workflow node this run executes; null unless it is a node\'s run'),
+  backfillId: z.string().nullable().describe('the backfill that created this run\'s fire; null otherwise'),
   scheduledAt: instant,
   status: z.enum(RUN_STATUSES),
   attempt: z.number().int(),

@@ -32,6 +32,7 @@ export function backfillDetails(backfill: BackfillResource, target?: string): st
     ['status', backfill.status],
     ['range', `${formatInstant(backfill.from)} to ${formatInstant(backfill.to)}`],
     ['progress', backfillCounts(backfill)],
+    ['runs', backfill.runs ? `${backfill.runs.active} active, ${backfill.runs.succeeded} succeeded, ${backfill.runs.failed} failed` : '-'],
     ['last instant', formatInstant(backfill.cursor)],
     ['concurrency', String(backfill.concurrency)],
     ['error', formatValue(backfill.error)],

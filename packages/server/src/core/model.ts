@@ -61,6 +61,8 @@ export interface RunRecord {
   workflowRunId: string | null;
   /** The workflow node this run executes; null unless it is a node's run. */
   nodeId: string | null;
+  /** The backfill that created this run's fire; null otherwise. */
+  backfillId: string | null;
   scheduledAt: number;
   status: RunStatus;
   /** The current attempt number; 0 before the first dispatch. */

@@ -1,7 +1,7 @@
 /**
  * Runs the backfills this scheduler node owns: for each, the next instants of its task's (or
- * workflow's) schedule in its range are fired one after another, at most `concurrency` of its runs
- * active at once, each recorded under the fire's unique key `(taskId, scheduledAt)`, so that an
+ * workflow's) schedule in its range are fired one after another, at most `concurrency` of the runs
+ * it created active at once (runs carry their `backfillId`), each recorded under the fire's unique key `(taskId, scheduledAt)`, so that an
  * instant that has a fire already is skipped and none is fired twice, whoever runs the backfill.
  * Progress is written to the store (compare-and-set on the owner) after each step; a cancelled
  * backfill, or one adopted by another node, is dropped here at its next write. Backfills of a dead
@@ -16,8 +16,8 @@ export interface BackfillRunnerDeps {
   store: Store;
   clock: Clock;
   nodeId: () => string;
-  /** Records (or finds) the fire of `task` at `scheduledAt` and sends it; `created` is false when it existed. */
-  fire: (task: ScheduledRecord, scheduledAt: number) => Promise<{ run: RunRecord; created: boolean }>;
+  /** Records (or finds) the fire of `task` at `scheduledAt` for the backfill and sends it; `created` is false when it existed. */
+  fire: (task: ScheduledRecord, scheduledAt: number, backfillId: string) => Promise<{ run: RunRecord; created: boolean }>;
   log: (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
 }
 
@@ -109,8 +109,7 @@ export class BackfillRunner {
       await this.#write(backfill, { status: 'failed', error: 'the task was deleted', finishedAt: clock.now() });
       return;
     }
-    const active = (await store.listActiveRuns({ taskId: task.id, limit: 10_000 }))
-      .filter((run) => run.trigger === 'schedule' && run.nodeId === null && run.scheduledAt >= backfill.fromAt && run.scheduledAt <= backfill.toAt).length;
+    const { active } = await store.countBackfillRuns(backfill.id);
     let { cursorAt, created, skipped } = backfill;
     let running = active;
     let exhausted = false;
@@ -120,7 +119,7 @@ export class BackfillRunner {
         exhausted = true;
         break;
       }
-      const fired = await this.#deps.fire(task, next);
+      const fired = await this.#deps.fire(task, next, backfill.id);
       if (fired.created) {
         created += 1;
         running += 1;
@@ -134,8 +133,15 @@ export class BackfillRunner {
       exhausted = peek === null || peek > backfill.toAt || created + skipped >= backfill.total;
     }
     const done = exhausted && running === 0;
-    if (done || cursorAt !== backfill.cursorAt) {
-      await this.#write(backfill, { cursorAt, created, skipped, ...(done ? { status: 'succeeded' as const, finishedAt: clock.now() } : {}) });
+    if (done) {
+      // Every fire created and every run ended: it succeeded when they all did.
+      const { failed } = await store.countBackfillRuns(backfill.id);
+      await this.#write(backfill, {
+        cursorAt, created, skipped, finishedAt: clock.now(),
+        ...(failed === 0 ? { status: 'succeeded' as const } : { status: 'failed' as const, error: `${failed} of the ${created} runs it created did not succeed` }),
+      });
+    } else if (cursorAt !== backfill.cursorAt) {
+      await this.#write(backfill, { cursorAt, created, skipped });
     }
   }
 

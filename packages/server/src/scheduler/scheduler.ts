@@ -185,7 +185,7 @@ export class Scheduler implements RunControl {
     this.#workflows.events.on('started', (run) => this.events.emit('workflow:started', run));
     this.#backfills = new BackfillRunner({
       store: options.store, clock: options.clock, nodeId: () => this.nodeId, log: this.#o.log,
-      fire: (task, scheduledAt) => this.#backfillFire(task, scheduledAt),
+      fire: (task, scheduledAt, backfillId) => this.#backfillFire(task, scheduledAt, backfillId),
     });
   }
 
@@ -348,12 +348,12 @@ export class Scheduler implements RunControl {
   }
 
   /** One fire of a backfill: recorded under its unique key (an existing fire is returned as is), then sent. */
-  async #backfillFire(task: ScheduledRecord, scheduledAt: number): Promise<{ run: RunRecord; created: boolean }> {
+  async #backfillFire(task: ScheduledRecord, scheduledAt: number, backfillId: string): Promise<{ run: RunRecord; created: boolean }> {
     const id = newId();
     const now = this.#o.clock.now();
     const run = await this.#o.store.createRun({
       run: {
-        id, ...(task.kind === 'workflow' ? { workflowRunId: id } : {}), taskId: task.id, namespace: task.namespace, taskName: task.name,
+        id, ...(task.kind === 'workflow' ? { workflowRunId: id } : {}), backfillId, taskId: task.id, namespace: task.namespace, taskName: task.name,
         taskRevision: task.revision, trigger: 'schedule', scheduledAt, status: 'dispatched', params: task.spec.params, createdAt: now, owner: this.nodeId,
         attempt: { executor: executorOf(task), startedAt: now, deadlineAt: task.spec.timeoutMs ? now + task.spec.timeoutMs : null },
       },

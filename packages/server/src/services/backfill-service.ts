@@ -20,6 +20,8 @@ export interface BackfillService {
   get(caller: Caller, id: string): Promise<BackfillRecord>;
   list(caller: Caller, target: ScheduledRecord): Promise<BackfillRecord[]>;
   cancel(caller: Caller, id: string): Promise<BackfillRecord>;
+  /** What became of the runs a backfill created. */
+  runCounts(backfill: BackfillRecord): Promise<{ active: number; succeeded: number; failed: number }>;
 }
 
 const rangeError = (message: string, path: string) => new EcronError('BACKFILL_RANGE_INVALID', `${path}: ${message}`, { issues: [{ path, code: 'BACKFILL_RANGE_INVALID', message }] });
@@ -63,6 +65,8 @@ export function createBackfillService(deps: { store: Store; control: RunControl;
     },
 
     get: load,
+
+    runCounts: (backfill) => store.countBackfillRuns(backfill.id),
 
     async list(_caller, target) {
       return store.listBackfills({ taskId: target.id, limit: 100 });

@@ -84,6 +84,7 @@ export function toRunResource(run: RunRecord, attempts: readonly AttemptRecord[]
     trigger: run.trigger,
     workflowRunId: run.workflowRunId,
     nodeId: run.nodeId,
+    backfillId: run.backfillId,
     scheduledAt: iso(run.scheduledAt),
     status: run.status,
     attempt: run.attempt,
@@ -171,8 +172,9 @@ export function toWorkflowRunResource(run: RunRecord, nodes?: readonly WorkflowN
   };
 }
 
-export function toBackfillResource(b: BackfillRecord): BackfillResource {
+export function toBackfillResource(b: BackfillRecord, runs: BackfillResource['runs']): BackfillResource {
   return {
+    runs,
     id: b.id, taskId: b.taskId, namespace: b.namespace, from: iso(b.fromAt), to: iso(b.toAt), concurrency: b.concurrency, total: b.total,
     created: b.created, skipped: b.skipped, cursor: isoOrNull(b.cursorAt), status: b.status, error: b.error, actor: b.actor,
     createdAt: iso(b.createdAt), updatedAt: iso(b.updatedAt), finishedAt: isoOrNull(b.finishedAt),

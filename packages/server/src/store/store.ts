@@ -78,6 +78,8 @@ export interface NewRun extends Pick<RunRecord, 'id' | 'taskId' | 'namespace' | 
   workflowRunId?: string | null;
   /** See RunRecord.nodeId. @default null */
   nodeId?: string | null;
+  /** See RunRecord.backfillId. @default null */
+  backfillId?: string | null;
   /**
    * `pending` (waiting to be dispatched), `no_executor` (waiting for a live executor node),
    * `dispatched` (with `attempt`) or `skipped` (final).
@@ -409,6 +411,8 @@ export interface Store {
    * compare-and-set on the owner each had. Returns those adopted.
    */
   adoptBackfills(p: { nodeId: string; liveNodeIds: string[] }): Promise<BackfillRecord[]>;
+  /** The runs a backfill created, by where they are: not ended, succeeded, or ended otherwise. */
+  countBackfillRuns(backfillId: string): Promise<{ active: number; succeeded: number; failed: number }>;
 
   // ---- cluster ---------------------------------------------------------------------------
   /**

@@ -94,12 +94,12 @@ describe('sqlite migration 0004_executors', () => {
     await store.open();
     await store.close();
 
-    // Later migrations add to runs (0007: the workflow links and their index); 0004 kept the rest.
+    // Later migrations add to runs (0007: the workflow and backfill links and their indexes); 0004 kept the rest.
     const later = snapshot();
     const after = {
       ...later,
-      runs: later.runs.map((row) => Object.fromEntries(Object.entries(row as object).filter(([column]) => column !== 'workflow_run_id' && column !== 'node_id'))),
-      indexes: later.indexes.filter((index) => (index as { name: string }).name !== 'runs_workflow'),
+      runs: later.runs.map((row) => Object.fromEntries(Object.entries(row as object).filter(([column]) => !['workflow_run_id', 'node_id', 'backfill_id'].includes(column)))),
+      indexes: later.indexes.filter((index) => !['runs_workflow', 'runs_backfill'].includes((index as { name: string }).name)),
     };
     expect(later.runs.every((row) => (row as { workflow_run_id: unknown }).workflow_run_id === null)).toBe(true);
     expect(after).toEqual(before);

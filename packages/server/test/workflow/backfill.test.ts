@@ -122,4 +122,20 @@ describe('backfill', () => {
     const sent = h.executor.received.filter((r) => r.event === 'run' && r.body.taskId === task.id).map((r) => r.body.scheduledAt);
     expect(new Set(sent).size).toBe(5);
   });
+
+  it('links the runs it creates, counts only those for its concurrency, and fails when one of them did not succeed', async () => {
+    await start();
+    const t0 = h.clock.now();
+    const task = await h.createTask({ name: 'half-bad', schedule: { cron: '* * * * *' } }, '/odd');
+    let calls = 0;
+    h.executor.behaviours.set('/odd', () => (++calls % 2 === 0 ? { status: 500, body: 'even calls fail' } : { status: 200, body: {} }));
+    await h.tasks.pause(ADMIN, task.id);
+    await h.clock.advance(4 * MINUTE);
+    const backfill = await backfills.start(ADMIN, (await h.store.getTask(task.id))!, { from: new Date(t0).toISOString(), to: new Date(t0 + 3 * MINUTE).toISOString(), concurrency: 4 });
+    const ended = await untilEnded(backfill.id);
+    expect(ended).toMatchObject({ status: 'failed', created: 4, error: '2 of the 4 runs it created did not succeed' });
+    expect(await backfills.runCounts(ended)).toEqual({ active: 0, succeeded: 2, failed: 2 });
+    const runs = (await h.store.listRuns({ taskId: task.id, limit: 10 })).items;
+    expect(runs.map((r) => r.backfillId)).toEqual([backfill.id, backfill.id, backfill.id, backfill.id]);
+  });
 });

@@ -7,6 +7,7 @@
 import { BackfillRequestSchema, BACKFILL_STATUSES } from '@ecron/contracts';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import type { BackfillRecord } from '../../core/model.ts';
 import type { BackfillService } from '../../services/backfill-service.ts';
 import { toBackfillResource } from '../../services/resources.ts';
 import type { TaskService } from '../../services/task-service.ts';
@@ -32,7 +33,9 @@ export const BackfillResourceSchema = z.object({
   created: z.number().int().describe('fires created so far'),
   skipped: z.number().int().describe('instants that had a fire already (not fired again)'),
   cursor: instant.nullable().describe('the last instant handled'),
-  status: z.enum(BACKFILL_STATUSES).describe('running until every fire was created and every run it created ended'),
+  runs: z.object({ active: z.number().int(), succeeded: z.number().int(), failed: z.number().int() })
+    .describe('the runs it created: not ended yet, succeeded, and ended otherwise'),
+  status: z.enum(BACKFILL_STATUSES).describe('running until every fire was created and every run it created ended; then succeeded when they all succeeded, else failed'),
   error: z.string().nullable(),
   actor: z.string(),
   createdAt: instant,
@@ -47,6 +50,7 @@ const description = 'Creates, one after another, the fires the schedule would ha
   + 'Refused: `to` in the future or before `from` (BACKFILL_RANGE_INVALID), no fire in the range (BACKFILL_EMPTY), more than `maxCount` (BACKFILL_TOO_LARGE).';
 
 export const backfillRoutes: FastifyPluginAsyncZod<BackfillRoutesOptions> = async (app, { backfills, tasks, workflows }) => {
+  const resource = async (backfill: BackfillRecord) => toBackfillResource(backfill, await backfills.runCounts(backfill));
   for (const kind of ['tasks', 'workflows'] as const) {
     const load = (request: { params: { id: string } } & Parameters<typeof callerOf>[0]) =>
       (kind === 'tasks' ? tasks.get(callerOf(request), request.params.id) : workflows.get(callerOf(request), request.params.id));
@@ -58,7 +62,7 @@ export const backfillRoutes: FastifyPluginAsyncZod<BackfillRoutesOptions> = asyn
       },
     }, async (request, reply) => {
       const target = await load(request);
-      return reply.status(201).send(toBackfillResource(await backfills.start(callerOf(request), target, request.body)));
+      return reply.status(201).send(await resource(await backfills.start(callerOf(request), target, request.body)));
     });
     app.get(`/${kind}/:id/backfills`, {
       config: { access: 'viewer' },
@@ -66,13 +70,13 @@ export const backfillRoutes: FastifyPluginAsyncZod<BackfillRoutesOptions> = asyn
         summary: `The backfills of a ${kind === 'tasks' ? 'task' : 'workflow'}, newest first`, tags: [...tags, kind], security: BEARER_SECURITY,
         params: IdParams, response: { 200: z.object({ items: z.array(BackfillResourceSchema) }), ...ERROR_RESPONSES },
       },
-    }, async (request) => ({ items: (await backfills.list(callerOf(request), await load(request))).map(toBackfillResource) }));
+    }, async (request) => ({ items: await Promise.all((await backfills.list(callerOf(request), await load(request))).map(resource)) }));
   }
 
   app.get('/backfills/:id', {
     config: { access: 'viewer' },
     schema: { summary: 'A backfill and its progress', tags, security: BEARER_SECURITY, params: IdParams, response: { 200: BackfillResourceSchema, ...ERROR_RESPONSES } },
-  }, async (request) => toBackfillResource(await backfills.get(callerOf(request), request.params.id)));
+  }, async (request) => resource(await backfills.get(callerOf(request), request.params.id)));
 
   app.post('/backfills/:id/cancel', {
     config: { access: 'editor' },
@@ -80,5 +84,5 @@ export const backfillRoutes: FastifyPluginAsyncZod<BackfillRoutesOptions> = asyn
       summary: 'Cancel a backfill: no more fires are created (runs already started go on)', tags, security: BEARER_SECURITY,
       params: IdParams, response: { 200: BackfillResourceSchema, ...ERROR_RESPONSES },
     },
-  }, async (request) => toBackfillResource(await backfills.cancel(callerOf(request), request.params.id)));
+  }, async (request) => resource(await backfills.cancel(callerOf(request), request.params.id)));
 };

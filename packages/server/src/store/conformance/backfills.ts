@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { newId } from '../../core/ids.ts';
 import type { BackfillRecord } from '../../core/model.ts';
 import type { Store } from '../store.ts';
-import { audit, MINUTE, T0 } from './fixtures.ts';
+import { audit, MINUTE, newRun, seedTask, T0 } from './fixtures.ts';
 
 function backfillRecord(overrides: Partial<BackfillRecord> = {}): BackfillRecord {
   return {
@@ -42,6 +42,23 @@ export function describeBackfills(ctx: { readonly store: Store }): void {
       expect((await store.getBackfill(held.id))!.owner).toBe('alive');
       expect((await store.getBackfill(ended.id))!.owner).toBe('dead');
       expect(['node-x', 'node-y']).toContain((await store.getBackfill(orphan.id))!.owner);
+    });
+
+    it('counts the runs of a backfill by where they are', async () => {
+      const { store } = ctx;
+      const task = await seedTask(store);
+      const backfill = await store.createBackfill({ backfill: backfillRecord({ taskId: task.id }), audit: audit('task.backfill') });
+      expect(await store.countBackfillRuns(backfill.id)).toEqual({ active: 0, succeeded: 0, failed: 0 });
+      const ids = [0, 1, 2].map(() => newId());
+      for (const [i, id] of ids.entries()) {
+        await store.createRun({ run: { ...newRun(task, { id, trigger: 'schedule', scheduledAt: T0 + i * MINUTE }), backfillId: backfill.id, status: 'pending' } });
+      }
+      await store.createRun({ run: newRun(task, { trigger: 'schedule', scheduledAt: T0 + 9 * MINUTE, status: 'pending' }) });
+      await store.finishRun({ runId: ids[0]!, status: 'failed', at: T0 });
+      await store.startAttempts([{ runId: ids[1]!, attempt: 1, executor: null, startedAt: T0, deadlineAt: null }]);
+      await store.finishAttempts([{ runId: ids[1]!, attempt: 1, attemptStatus: 'succeeded', at: T0, outcome: { kind: 'final', status: 'succeeded' } }]);
+      expect(await store.countBackfillRuns(backfill.id)).toEqual({ active: 1, succeeded: 1, failed: 1 });
+      expect((await store.getRun(ids[2]!))!.backfillId).toBe(backfill.id);
     });
   });
 }

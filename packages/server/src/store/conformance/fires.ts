@@ -33,7 +33,7 @@ export function describeFires(ctx: { readonly store: Store }): void {
       expect(result).toEqual({
         taskId: task.id, recorded: true, runs: [{
           id: run.id, taskId: task.id, namespace: task.namespace, taskName: task.name, taskRevision: 1, trigger: 'schedule',
-          workflowRunId: null, nodeId: null, scheduledAt: task.nextFireAt, status: 'pending', attempt: 0, params: { source: 'test' }, progress: null, output: null, error: null,
+          workflowRunId: null, nodeId: null, backfillId: null, scheduledAt: task.nextFireAt, status: 'pending', attempt: 0, params: { source: 'test' }, progress: null, output: null, error: null,
           nextAttemptAt: null, deadlineAt: null, reportSeq: -1, owner: null, createdAt: task.nextFireAt, startedAt: null, finishedAt: null,
         }],
       });

@@ -154,11 +154,13 @@ CREATE TABLE `runs` (
   `fire_task_id` varchar(64) GENERATED ALWAYS AS (case when `trigger` = 'schedule' then `task_id` end) STORED,
   `workflow_run_id` varchar(64) DEFAULT NULL,
   `node_id` varchar(128) DEFAULT NULL,
+  `backfill_id` varchar(64) DEFAULT NULL,
   PRIMARY KEY (`id`),
   UNIQUE KEY `runs_fire` (`scheduled_at`,`fire_task_id`),
   KEY `runs_task` (`task_id`,`id`),
   KEY `runs_finished` (`finished_at`,`task_id`,`id`),
   KEY `runs_workflow` (`workflow_run_id`,`id`),
+  KEY `runs_backfill` (`backfill_id`,`status`),
   CONSTRAINT `runs_status` CHECK (`status` in ('pending','no_executor','dispatched','running','succeeded','failed','timed_out','cancelled','skipped','lost')),
   CONSTRAINT `runs_final` CHECK (`finished_at` is null = `status` in ('pending','no_executor','dispatched','running'))
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;

@@ -164,6 +164,7 @@ CREATE TABLE runs (
   finished_at bigint,
   workflow_run_id text COLLATE "C",
   node_id text COLLATE "C",
+  backfill_id text COLLATE "C",
   CONSTRAINT runs_final CHECK (((finished_at IS NULL) = (status = ANY (ARRAY['pending'::text, 'no_executor'::text, 'dispatched'::text, 'running'::text])))),
   CONSTRAINT runs_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'no_executor'::text, 'dispatched'::text, 'running'::text, 'succeeded'::text, 'failed'::text, 'timed_out'::text, 'cancelled'::text, 'skipped'::text, 'lost'::text]))),
   CONSTRAINT runs_trigger_check CHECK ((trigger = ANY (ARRAY['schedule'::text, 'manual'::text]))),
@@ -229,6 +230,8 @@ CREATE INDEX changes_at ON changes USING btree (at);
 CREATE INDEX executor_nodes_group ON executor_nodes USING btree ("group", id);
 
 CREATE INDEX runs_active ON runs USING btree (task_id, id) WHERE (finished_at IS NULL);
+
+CREATE INDEX runs_backfill ON runs USING btree (backfill_id, status) WHERE (backfill_id IS NOT NULL);
 
 CREATE INDEX runs_finished ON runs USING btree (finished_at) WHERE (finished_at IS NOT NULL);
 

@@ -46,3 +46,12 @@ export async function adoptBackfills(ctx: SqlContext, p: { nodeId: string; liveN
   }
   return adopted;
 }
+
+export async function countBackfillRuns(ctx: SqlContext, backfillId: string): Promise<{ active: number; succeeded: number; failed: number }> {
+  const row = (await firstRow(ctx.db, sql`SELECT
+    coalesce(sum(CASE WHEN finished_at IS NULL THEN 1 ELSE 0 END), 0) AS active,
+    coalesce(sum(CASE WHEN status = 'succeeded' THEN 1 ELSE 0 END), 0) AS succeeded,
+    coalesce(sum(CASE WHEN finished_at IS NOT NULL AND status <> 'succeeded' THEN 1 ELSE 0 END), 0) AS failed
+    FROM runs WHERE backfill_id = ${backfillId}`))!;
+  return { active: Number(row.active), succeeded: Number(row.succeeded), failed: Number(row.failed) };
+}

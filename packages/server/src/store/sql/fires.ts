@@ -25,6 +25,7 @@ const RUN_COLUMNS: readonly Column[] = [
   { name: 'status', type: 'text' }, { name: 'attempt', type: 'int' }, { name: 'params', type: 'json' }, { name: 'error', type: 'text' },
   { name: 'deadline_at', type: 'bigint' }, { name: 'created_at', type: 'bigint' }, { name: 'started_at', type: 'bigint' },
   { name: 'finished_at', type: 'bigint' }, { name: 'owner', type: 'text' }, { name: 'workflow_run_id', type: 'text' }, { name: 'node_id', type: 'text' },
+  { name: 'backfill_id', type: 'text' },
 ];
 
 export const ATTEMPT_COLUMNS: readonly Column[] = [
@@ -46,7 +47,7 @@ function runRow(run: NewRun): SqlValue[] {
   return [
     run.id, run.taskId, run.namespace, run.taskName, run.taskRevision, run.trigger, run.scheduledAt, run.status, attempt ? 1 : 0,
     JSON.stringify(run.params), run.error ?? null, attempt ? attempt.deadlineAt : null, run.createdAt, attempt ? attempt.startedAt : null,
-    run.status === 'skipped' ? run.createdAt : null, run.owner ?? null, run.workflowRunId ?? null, run.nodeId ?? null,
+    run.status === 'skipped' ? run.createdAt : null, run.owner ?? null, run.workflowRunId ?? null, run.nodeId ?? null, run.backfillId ?? null,
   ];
 }
 

@@ -143,6 +143,7 @@ class SqlStore implements Store {
   listBackfills: Store['listBackfills'] = (p) => this.#use((ctx) => backfills.listBackfills(ctx, p));
   updateBackfill: Store['updateBackfill'] = (p) => this.#use((ctx) => backfills.updateBackfill(ctx, p));
   adoptBackfills: Store['adoptBackfills'] = (p) => this.#use((ctx) => backfills.adoptBackfills(ctx, p));
+  countBackfillRuns: Store['countBackfillRuns'] = (id) => this.#use((ctx) => backfills.countBackfillRuns(ctx, id));
 
   // ---- cluster
   heartbeatNode: Store['heartbeatNode'] = (p) => this.#use((ctx) => cluster.heartbeatNode(ctx, p));

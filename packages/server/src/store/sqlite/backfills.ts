@@ -51,3 +51,12 @@ export function adoptBackfills(conn: SqliteConnection, p: { nodeId: string; live
     return adopted;
   });
 }
+
+export function countBackfillRuns(conn: SqliteConnection, backfillId: string): { active: number; succeeded: number; failed: number } {
+  const row = conn.statement(`SELECT
+    coalesce(sum(CASE WHEN finished_at IS NULL THEN 1 ELSE 0 END), 0) AS active,
+    coalesce(sum(CASE WHEN status = 'succeeded' THEN 1 ELSE 0 END), 0) AS succeeded,
+    coalesce(sum(CASE WHEN finished_at IS NOT NULL AND status <> 'succeeded' THEN 1 ELSE 0 END), 0) AS failed
+    FROM runs WHERE backfill_id = ?`).get(backfillId) as Row;
+  return { active: Number(row.active), succeeded: Number(row.succeeded), failed: Number(row.failed) };
+}

@@ -39,7 +39,7 @@ const ADVANCE_AND_COMPLETE_TASK = `UPDATE tasks SET next_fire_at = ?, last_fire_
  * task_id)); manual runs always insert.
  */
 const INSERT_RUN = `INSERT INTO runs (id, task_id, namespace, task_name, task_revision, trigger, scheduled_at, status, attempt, params,
-  error, deadline_at, created_at, started_at, finished_at, owner, workflow_run_id, node_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+  error, deadline_at, created_at, started_at, finished_at, owner, workflow_run_id, node_id, backfill_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
   ON CONFLICT (scheduled_at, task_id) WHERE trigger = 'schedule' DO NOTHING`;
 
 /** INSERT_FIRST_ATTEMPT — in: run id, executor, started_at. Attempt 1 of a run created dispatched. */
@@ -66,7 +66,7 @@ export function insertRun(conn: SqliteConnection, run: NewRun): boolean {
   const { changes } = conn.statement(INSERT_RUN).run(
     run.id, run.taskId, run.namespace, run.taskName, run.taskRevision, run.trigger, run.scheduledAt, run.status, attempt ? 1 : 0,
     JSON.stringify(run.params), run.error ?? null, attempt ? attempt.deadlineAt : null, run.createdAt, attempt ? attempt.startedAt : null,
-    run.status === 'skipped' ? run.createdAt : null, run.owner ?? null, run.workflowRunId ?? null, run.nodeId ?? null,
+    run.status === 'skipped' ? run.createdAt : null, run.owner ?? null, run.workflowRunId ?? null, run.nodeId ?? null, run.backfillId ?? null,
   );
   if (changes === 0) return false;
   if (attempt) conn.statement(INSERT_FIRST_ATTEMPT).run(run.id, attempt.executor, attempt.startedAt);

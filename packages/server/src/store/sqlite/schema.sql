@@ -141,7 +141,7 @@ CREATE TABLE "runs" (
   created_at INTEGER NOT NULL,
   started_at INTEGER,
   finished_at INTEGER, -- set exactly when the status becomes final
-  owner TEXT, workflow_run_id TEXT, node_id TEXT, -- the scheduler node supervising the run; null when none does yet
+  owner TEXT, workflow_run_id TEXT, node_id TEXT, backfill_id TEXT, -- the scheduler node supervising the run; null when none does yet
   CONSTRAINT runs_final CHECK ((finished_at IS NULL) = (status = 'pending' OR status = 'no_executor' OR status = 'dispatched' OR status = 'running'))
 ) STRICT;
 
@@ -158,6 +158,8 @@ CREATE INDEX tasks_last_run_status ON tasks (last_run_status, namespace, name);
 CREATE INDEX tasks_by_name ON tasks (name, namespace);
 
 CREATE INDEX runs_workflow ON runs (workflow_run_id, id) WHERE workflow_run_id IS NOT NULL;
+
+CREATE INDEX runs_backfill ON runs (backfill_id, status) WHERE backfill_id IS NOT NULL;
 
 CREATE TABLE workflow_nodes (
   workflow_run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,

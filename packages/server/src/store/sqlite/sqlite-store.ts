@@ -131,6 +131,7 @@ class SqliteStore implements Store {
   listBackfills: Store['listBackfills'] = (p) => this.#use((conn) => backfills.listBackfills(conn, p));
   updateBackfill: Store['updateBackfill'] = (p) => this.#use((conn) => backfills.updateBackfill(conn, p));
   adoptBackfills: Store['adoptBackfills'] = (p) => this.#use((conn) => backfills.adoptBackfills(conn, p));
+  countBackfillRuns: Store['countBackfillRuns'] = (id) => this.#use((conn) => backfills.countBackfillRuns(conn, id));
 
   // ---- cluster
   heartbeatNode: Store['heartbeatNode'] = (p) => this.#use((conn) => cluster.heartbeatNode(conn, p));

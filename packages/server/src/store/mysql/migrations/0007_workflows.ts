@@ -27,6 +27,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   if (!await hasColumn(db, 'runs', 'workflow_run_id')) await sql.raw(`ALTER TABLE runs ADD COLUMN workflow_run_id ${ID} NULL`).execute(db);
   if (!await hasColumn(db, 'runs', 'node_id')) await sql`ALTER TABLE runs ADD COLUMN node_id VARCHAR(128) NULL`.execute(db);
   if (!await hasIndex(db, 'runs', 'runs_workflow')) await sql`CREATE INDEX runs_workflow ON runs (workflow_run_id, id)`.execute(db);
+  if (!await hasColumn(db, 'runs', 'backfill_id')) await sql.raw(`ALTER TABLE runs ADD COLUMN backfill_id ${ID} NULL`).execute(db);
+  if (!await hasIndex(db, 'runs', 'runs_backfill')) await sql`CREATE INDEX runs_backfill ON runs (backfill_id, status)`.execute(db);
   await sql.raw(`CREATE TABLE IF NOT EXISTS workflow_nodes (
   workflow_run_id ${ID} NOT NULL,
   node_id VARCHAR(128) NOT NULL,
@@ -66,6 +68,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 export async function down(db: Kysely<unknown>): Promise<void> {
   await sql`DROP TABLE IF EXISTS backfills`.execute(db);
   await sql`DROP TABLE IF EXISTS workflow_nodes`.execute(db);
+  if (await hasIndex(db, 'runs', 'runs_backfill')) await sql`DROP INDEX runs_backfill ON runs`.execute(db);
+  if (await hasColumn(db, 'runs', 'backfill_id')) await sql`ALTER TABLE runs DROP COLUMN backfill_id`.execute(db);
   if (await hasIndex(db, 'runs', 'runs_workflow')) await sql`DROP INDEX runs_workflow ON runs`.execute(db);
   if (await hasColumn(db, 'runs', 'node_id')) await sql`ALTER TABLE runs DROP COLUMN node_id`.execute(db);
   if (await hasColumn(db, 'runs', 'workflow_run_id')) await sql`ALTER TABLE runs DROP COLUMN workflow_run_id`.execute(db);

@@ -12,6 +12,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`ALTER TABLE tasks ADD COLUMN kind text NOT NULL DEFAULT 'task'`.execute(db);
   await sql.raw(`ALTER TABLE runs ADD COLUMN workflow_run_id ${KEY}, ADD COLUMN node_id ${KEY}`).execute(db);
   await sql`CREATE INDEX runs_workflow ON runs (workflow_run_id, id) WHERE workflow_run_id IS NOT NULL`.execute(db);
+  await sql.raw(`ALTER TABLE runs ADD COLUMN backfill_id ${KEY}`).execute(db);
+  await sql`CREATE INDEX runs_backfill ON runs (backfill_id, status) WHERE backfill_id IS NOT NULL`.execute(db);
   await sql.raw(`CREATE TABLE workflow_nodes (
   workflow_run_id ${KEY} NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
   node_id ${KEY} NOT NULL,
@@ -50,6 +52,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 export async function down(db: Kysely<unknown>): Promise<void> {
   await sql`DROP TABLE backfills`.execute(db);
   await sql`DROP TABLE workflow_nodes`.execute(db);
+  await sql`DROP INDEX runs_backfill`.execute(db);
+  await sql`ALTER TABLE runs DROP COLUMN backfill_id`.execute(db);
   await sql`DROP INDEX runs_workflow`.execute(db);
   await sql`ALTER TABLE runs DROP COLUMN node_id, DROP COLUMN workflow_run_id`.execute(db);
   await sql`ALTER TABLE tasks DROP COLUMN kind`.execute(db);

@@ -18,6 +18,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`ALTER TABLE runs ADD COLUMN workflow_run_id TEXT`.execute(db);
   await sql`ALTER TABLE runs ADD COLUMN node_id TEXT`.execute(db);
   await sql`CREATE INDEX runs_workflow ON runs (workflow_run_id, id) WHERE workflow_run_id IS NOT NULL`.execute(db);
+  await sql`ALTER TABLE runs ADD COLUMN backfill_id TEXT`.execute(db);
+  await sql`CREATE INDEX runs_backfill ON runs (backfill_id, status) WHERE backfill_id IS NOT NULL`.execute(db);
   await sql.raw(`CREATE TABLE workflow_nodes (
   workflow_run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
   node_id TEXT NOT NULL,
@@ -58,6 +60,8 @@ const BACKFILLS = `CREATE TABLE backfills (
 export async function down(db: Kysely<unknown>): Promise<void> {
   await sql`DROP TABLE backfills`.execute(db);
   await sql`DROP TABLE workflow_nodes`.execute(db);
+  await sql`DROP INDEX runs_backfill`.execute(db);
+  await sql`ALTER TABLE runs DROP COLUMN backfill_id`.execute(db);
   await sql`DROP INDEX runs_workflow`.execute(db);
   await sql`ALTER TABLE runs DROP COLUMN node_id`.execute(db);
   await sql`ALTER TABLE runs DROP COLUMN workflow_run_id`.execute(db);
