@@ -20,7 +20,8 @@
  *   others, who may have adopted its runs: it drops everything it held (`presumed-dead`) and starts
  *   over as a new member.
  * - With an exclusive store (SQLite: one process per file, enforced by a lock), the single node
- *   holds every bucket for good: no step-down, no fencing needed.
+ *   holds every bucket for good: no step-down, no fencing needed; leases that expired on the
+ *   store's clock while the process stalled are taken again in the same tick, never let go.
  * - Same tz database: each node heartbeats its tz version (`process.versions.tz`, which decides
  *   zone offsets and so the instants of cron fires). Only nodes on the cluster's version (the most
  *   common among live nodes, ties to the oldest node: `core/cluster-tz-version.ts`) are counted in
@@ -178,7 +179,7 @@ export class BucketLeases {
       await this.#o.store.releaseBuckets({ nodeId: this.#o.nodeId, terms });
       await this.#o.store.removeNode({ nodeId: this.#o.nodeId });
     } catch (error) {
-      this.#o.log?.('warn', 'leaving the cluster failed; other nodes take over when the leases expire', { error: String(error) });
+      this.#o.log?.('warn', 'leaving the cluster failed; its leases were released, and other nodes count it out once its registration lapses', { error: String(error) });
     }
   }
 
@@ -234,7 +235,16 @@ export class BucketLeases {
       const renewed = await store.renewBuckets({ nodeId, ttlMs, terms: [...this.#held].map(([bucket, held]) => ({ bucket, epoch: held.epoch })) });
       const kept = new Set(renewed.map((lease) => lease.bucket));
       for (const lease of renewed) this.#held.set(lease.bucket, { epoch: lease.epoch, validUntil: started + ttlMs - safetyMarginMs });
-      this.#drop([...this.#held.keys()].filter((bucket) => !kept.has(bucket)));
+      let lost = [...this.#held.keys()].filter((bucket) => !kept.has(bucket));
+      if (this.#o.exclusive && lost.length > 0) {
+        // The only node of its store, stalled past its TTL on the store's clock (asleep, stopped):
+        // nobody else can have taken its buckets, so it takes them again without letting go.
+        const again = await store.acquireBuckets({ nodeId, buckets: lost, ttlMs });
+        for (const lease of again) this.#held.set(lease.bucket, { epoch: lease.epoch, validUntil: started + ttlMs - safetyMarginMs });
+        const retaken = new Set(again.map((lease) => lease.bucket));
+        lost = lost.filter((bucket) => !retaken.has(bucket));
+      }
+      this.#drop(lost);
     }
 
     const [nodes, leases] = await Promise.all([store.listNodes(), store.listBucketLeases()]);
