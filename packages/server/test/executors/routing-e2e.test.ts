@@ -195,16 +195,30 @@ describe('cancel', () => {
   }, 90_000);
 
   it('reaches every node of a broadcast run', async () => {
-    await allThreeRoutable();
     const task = await createTask({ handler: 'slow', routing: { broadcast: true } });
-    const runId = await trigger(task);
-    await Promise.all(['node-a', 'node-b', 'node-c'].map((node) => nodes.next((e) => e.runId === runId && e.node === node && e.event === 'start', 30_000)))
-      .catch(async (error) => { console.log(JSON.stringify(nodes.events.filter((e) => e.runId === runId)), JSON.stringify((await server.api('GET', `/api/v1/runs/${runId}`)).body)); throw error; });
+    // A broadcast goes to the nodes live when it is sent: on a loaded machine a node whose
+    // heartbeat came late may be left out of one (the run then has 2 legs). Such a run is
+    // cancelled and the test tries again with a run that reached all three.
+    let runId = '';
+    for (let attempt = 1; runId === ''; attempt += 1) {
+      await allThreeRoutable();
+      const candidate = await trigger(task);
+      const reachedAll = await Promise.all(['node-a', 'node-b', 'node-c'].map((node) => nodes.next((e) => e.runId === candidate && e.node === node && e.event === 'start', 15_000)))
+        .then(() => true, () => false);
+      if (reachedAll) {
+        runId = candidate;
+        break;
+      }
+      const run = (await server.api('GET', `/api/v1/runs/${candidate}`)).body;
+      console.log(`broadcast attempt ${attempt} did not reach all three nodes:`, JSON.stringify(nodes.events.filter((e) => e.runId === candidate)), JSON.stringify(run.attempts));
+      await server.api('POST', `/api/v1/runs/${candidate}/cancel`);
+      expect(attempt, 'three broadcasts in a row missed a node').toBeLessThan(3);
+    }
     await server.api('POST', `/api/v1/runs/${runId}/cancel`);
     const aborted = await Promise.all(['node-a', 'node-b', 'node-c'].map((node) => nodes.next((e) => e.runId === runId && e.node === node && e.event === 'aborted', 15_000)))
       .catch((error) => { console.log(JSON.stringify(nodes.events.filter((e) => e.runId === runId))); throw error; });
     expect(aborted).toHaveLength(3);
-  }, 90_000);
+  }, 150_000);
 });
 
 describe('pull mode', () => {
