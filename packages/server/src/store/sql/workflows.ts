@@ -14,7 +14,7 @@ import { planWorkflowEvent, type WorkflowAction, type WorkflowEvent, type Workfl
 import { outputJson } from '../history-caps.ts';
 import { insertedRun, toRun, toScheduled, toWorkflowNode } from '../sqlite/rows.ts';
 import type { AuditInput, EndedRun, WorkflowEffects } from '../store.ts';
-import { WorkflowSpecCache } from '../workflow-specs.ts';
+import { inSpecOrder, nodeEndsByWorkflowRun, WorkflowSpecCache } from '../workflow-specs.ts';
 import { firstRow, inList, inTransaction, rows, updateRows, type SqlContext } from './context.ts';
 import type { Column } from './dialect.ts';
 import { ATTEMPT_COLUMNS, insertRuns } from './fires.ts';
@@ -46,9 +46,7 @@ export async function listWorkflowNodes(ctx: SqlContext, workflowRunId: string):
   const driver = await firstRow<{ task_id: string; task_revision: number }>(ctx.db, sql`SELECT task_id, task_revision FROM runs WHERE id = ${workflowRunId}`);
   if (!driver) return nodes;
   const spec = await loadSpec(ctx.db, driver.task_id, Number(driver.task_revision));
-  if (!spec) return nodes;
-  const order = new Map(spec.nodes.map((node, i) => [node.id, i]));
-  return nodes.sort((a, b) => (order.get(a.nodeId) ?? 0) - (order.get(b.nodeId) ?? 0));
+  return inSpecOrder(nodes, spec);
 }
 
 async function lookUpTasks(ctx: SqlContext, db: Kysely<unknown>, namespace: string, names: string[]): Promise<Map<string, NodeTask>> {
@@ -134,15 +132,7 @@ export async function actOnWorkflowRun(ctx: SqlContext, p: {
  * ended run of each.
  */
 export async function recordNodeEnds(ctx: SqlContext, db: Kysely<unknown>, ended: EndedRun[], at: number): Promise<void> {
-  const byWorkflowRun = new Map<string, EndedRun[]>();
-  for (const run of ended) {
-    if (run.nodeId === null || run.workflowRunId === null || run.finishedAt === null) continue;
-    const list = byWorkflowRun.get(run.workflowRunId);
-    if (list) list.push(run);
-    else byWorkflowRun.set(run.workflowRunId, [run]);
-  }
-  for (const workflowRunId of [...byWorkflowRun.keys()].sort()) {
-    const runs = byWorkflowRun.get(workflowRunId)!;
+  for (const [workflowRunId, runs] of nodeEndsByWorkflowRun(ended)) {
     const driver = await lockDriver(db, workflowRunId);
     if (!driver) continue;
     runs[0]!.workflow = await advanceWorkflow(ctx, db, driver, { kind: 'nodes-ended', runs }, at, runs[0]!.owner);

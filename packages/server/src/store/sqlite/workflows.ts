@@ -9,8 +9,8 @@ import type { NodeTask } from '../../core/workflow/activation.ts';
 import type { WorkflowNodeRecord } from '../../core/workflow/node-state.ts';
 import { planWorkflowEvent, type WorkflowEvent, type WorkflowPlan } from '../../core/workflow/transaction.ts';
 import { outputJson } from '../history-caps.ts';
-import type { AuditInput, WorkflowEffects } from '../store.ts';
-import { WorkflowSpecCache } from '../workflow-specs.ts';
+import type { AuditInput, EndedRun, WorkflowEffects } from '../store.ts';
+import { inSpecOrder, nodeEndsByWorkflowRun, WorkflowSpecCache } from '../workflow-specs.ts';
 import type { SqliteConnection } from './connection.ts';
 import { insertRun } from './fires.ts';
 import { insertedRun, toRun, toScheduled, toWorkflowNode, type Row } from './rows.ts';
@@ -31,9 +31,7 @@ export function listWorkflowNodes(conn: SqliteConnection, workflowRunId: string)
   const driver = conn.statement('SELECT task_id, task_revision FROM runs WHERE id = ?').get(workflowRunId) as Row | undefined;
   if (!driver) return nodes;
   const spec = loadSpec(conn, driver.task_id as string, driver.task_revision as number);
-  if (!spec) return nodes;
-  const order = new Map(spec.nodes.map((node, i) => [node.id, i]));
-  return nodes.sort((a, b) => (order.get(a.nodeId) ?? 0) - (order.get(b.nodeId) ?? 0));
+  return inSpecOrder(nodes, spec);
 }
 
 function loadSpec(conn: SqliteConnection, taskId: string, revision: number) {
@@ -127,15 +125,8 @@ export function actOnWorkflowRun(conn: SqliteConnection, p: {
  * After runs ended in this transaction: records the ends of node runs in their workflow runs and
  * activates what follows, once per workflow run. The effects go on the first ended run of each.
  */
-export function recordNodeEnds(conn: SqliteConnection, ended: (RunRecord & { workflow?: WorkflowEffects })[], at: number): void {
-  const byWorkflowRun = new Map<string, (RunRecord & { workflow?: WorkflowEffects })[]>();
-  for (const run of ended) {
-    if (run.nodeId === null || run.workflowRunId === null || run.finishedAt === null) continue;
-    const list = byWorkflowRun.get(run.workflowRunId);
-    if (list) list.push(run);
-    else byWorkflowRun.set(run.workflowRunId, [run]);
-  }
-  for (const [workflowRunId, runs] of byWorkflowRun) {
+export function recordNodeEnds(conn: SqliteConnection, ended: EndedRun[], at: number): void {
+  for (const [workflowRunId, runs] of nodeEndsByWorkflowRun(ended)) {
     const row = conn.statement('SELECT * FROM runs WHERE id = ?').get(workflowRunId) as Row | undefined;
     if (!row) continue;
     runs[0]!.workflow = advanceWorkflow(conn, toRun(row), { kind: 'nodes-ended', runs }, at, runs[0]!.owner);
