@@ -16,6 +16,7 @@ import { SHELL_HANDLER, type CancelRequest, type RunRequest, type Target } from 
 import { retryDelay } from '../core/backoff.ts';
 import type { Clock, Random } from '../core/clock.ts';
 import type { RunRecord, TaskRecord } from '../core/model.ts';
+import type { AttemptContext, CancelReason, RunTransport, StatusAnswer } from './run-transport.ts';
 import type { ExecutorNodeRecord } from '../store/store.ts';
 import type { ExecutorDirectory } from './executor-directory.ts';
 import type { DispatchResult, HttpDispatcher } from './http-dispatcher.ts';
@@ -40,15 +41,6 @@ export interface ExecutorDispatchDeps {
   transports?: Partial<Record<'grpc', NodeTransport>>;
   clock: Clock;
   random: Random;
-  /** Builds the request of one leg (envelope with its callback token). */
-  envelope: (run: RunRecord, task: TaskRecord, leg: Leg, fanOut: boolean) => RunRequest;
-  /** Writes a line to the run's log (what went where). */
-  note: (run: RunRecord, level: 'info' | 'warn', message: string) => void;
-  /**
-   * The attempt reached `executor` (a unicast's node, as the request reached it), or went out as
-   * a fan-out (its summary, as its legs were planned): recorded on the attempt.
-   */
-  sent: (run: RunRecord, executor: string) => void;
 }
 
 /** Re-sends of one leg to other nodes after nodes vanished, before the leg fails. */
@@ -73,7 +65,13 @@ export function handlerOf(target: ExecutorTarget): string {
   return target.type === 'executor' ? target.handler : SHELL_HANDLER;
 }
 
-export class ExecutorDispatch {
+/**
+ * The {@link RunTransport} of `executor` and `shell` targets. The attempt is marked sent with the
+ * node it reached (a unicast, as the request reached it) or with a summary of a fan-out (as its
+ * legs were planned).
+ */
+export class ExecutorDispatch implements RunTransport {
+  readonly recovery = 'resend' as const;
   readonly #deps: ExecutorDispatchDeps;
   readonly #router = new RouterState();
   /** The node a run's last failed attempt went to: its retry avoids it. */
@@ -96,20 +94,21 @@ export class ExecutorDispatch {
     return this.#candidates(target).length > 0;
   }
 
-  async run(run: RunRecord, task: TaskRecord, signal: AbortSignal): Promise<ExecutorResult> {
-    const target = task.spec.target as ExecutorTarget;
+  async send(attempt: AttemptContext, signal: AbortSignal): Promise<ExecutorResult> {
+    const target = attempt.task.spec.target as ExecutorTarget;
     let candidates = this.#candidates(target);
     if (candidates.length === 0) {
       await this.#deps.directory.refresh().catch(() => {});
       candidates = this.#candidates(target);
     }
     if (candidates.length === 0) return this.#noExecutor(target);
-    if (!isFanOut(target.routing)) return this.#unicast(run, task, target, signal);
-    return this.#fanOut(run, task, target, candidates, signal);
+    if (!isFanOut(target.routing)) return this.#unicast(attempt, target, signal);
+    return this.#fanOut(attempt, target, candidates, signal);
   }
 
   /** Tells every node running a leg of the run's attempt to stop (cancel, deadline). */
-  cancel(runId: string, attempt: number, reason: CancelRequest['reason']): void {
+  cancel({ run }: Pick<AttemptContext, 'run'>, reason: CancelReason): void {
+    const { id: runId, attempt } = run;
     const current = this.#legs.get(runId);
     if (!current || current.attempt !== attempt) return;
     for (const leg of current.legs) {
@@ -119,12 +118,18 @@ export class ExecutorDispatch {
     }
   }
 
+  /** Executor nodes are not asked after a restart: their attempts are sent again (`recovery`). */
+  status(): Promise<StatusAnswer> {
+    return Promise.resolve({ status: 'no-answer' });
+  }
+
   /** The run ended for good: forget what was kept for its retries. */
   forget(runId: string): void {
     this.#lastFailed.delete(runId);
   }
 
-  async #unicast(run: RunRecord, task: TaskRecord, target: ExecutorTarget, signal: AbortSignal): Promise<ExecutorResult> {
+  async #unicast(attempt: AttemptContext, target: ExecutorTarget, signal: AbortSignal): Promise<ExecutorResult> {
+    const { run, task } = attempt;
     const tried = new Set<string>();
     const lastFailed = this.#lastFailed.get(run.id);
     const state: LegState = { leg: { index: 0, total: 1 }, node: null, status: 'running', tries: 0 };
@@ -136,14 +141,14 @@ export class ExecutorDispatch {
         const avoid = new Set(lastFailed && candidates.length > 1 ? [lastFailed] : []);
         const node = this.#pick(target, task, run, candidates, avoid);
         state.node = node;
-        const result = await this.#send(node, this.#deps.envelope(run, task, state.leg, false), signal, () => this.#deps.sent(run, node.id));
+        const result = await this.#send(node, attempt.request(state.leg, false), signal, () => attempt.sent(node.id));
         if (result.kind === 'aborted' || result.kind === 'succeeded' || result.kind === 'accepted') {
           if (result.kind !== 'aborted') this.#lastFailed.delete(run.id);
           return result;
         }
         if (result.kind === 'handed_back' || (result.kind === 'failed' && result.unreachable)) {
           tried.add(node.id);
-          this.#deps.note(run, 'warn', `executor ${node.id} ${result.kind === 'handed_back' ? 'handed the run back' : `did not answer (${result.error})`}; sending to another node`);
+          attempt.note('warn', `executor ${node.id} ${result.kind === 'handed_back' ? 'handed the run back' : `did not answer (${result.error})`}; sending to another node`);
           continue;
         }
         this.#lastFailed.set(run.id, node.id);
@@ -154,16 +159,17 @@ export class ExecutorDispatch {
     }
   }
 
-  async #fanOut(run: RunRecord, task: TaskRecord, target: ExecutorTarget, candidates: ExecutorNodeRecord[], signal: AbortSignal): Promise<ExecutorResult> {
+  async #fanOut(attempt: AttemptContext, target: ExecutorTarget, candidates: ExecutorNodeRecord[], signal: AbortSignal): Promise<ExecutorResult> {
+    const { run, task } = attempt;
     const byId = new Map(candidates.map((n) => [n.id, n]));
     const planned = planLegs(target.routing, candidates.map((n) => this.#routeNode(n)), this.#context(target, task, run));
     const legs: LegState[] = planned.map(({ leg, node }) => ({ leg, node: byId.get(node.id)!, status: 'running', tries: 0 }));
     this.#legs.set(run.id, { attempt: run.attempt, legs });
     const mode = target.routing?.sharding ? 'shard' : 'leg';
-    this.#deps.note(run, 'info', `${legs.length} ${mode}s: ${legs.map((l) => `${l.leg.index}→${l.node!.id}`).join(', ')}`);
-    this.#deps.sent(run, `${target.group} (${legs.length} ${mode}s)`);
+    attempt.note('info', `${legs.length} ${mode}s: ${legs.map((l) => `${l.leg.index}→${l.node!.id}`).join(', ')}`);
+    attempt.sent(`${target.group} (${legs.length} ${mode}s)`);
     try {
-      await Promise.all(legs.map((leg) => this.#runLeg(run, task, target, leg, signal)));
+      await Promise.all(legs.map((leg) => this.#runLeg(attempt, target, leg, signal)));
     } finally {
       if (this.#legs.get(run.id)?.legs === legs) this.#legs.delete(run.id);
     }
@@ -178,7 +184,8 @@ export class ExecutorDispatch {
   }
 
   /** Runs one leg to success or failure, moving it to other nodes as the routing allows. */
-  async #runLeg(run: RunRecord, task: TaskRecord, target: ExecutorTarget, state: LegState, signal: AbortSignal): Promise<void> {
+  async #runLeg(attempt: AttemptContext, target: ExecutorTarget, state: LegState, signal: AbortSignal): Promise<void> {
+    const { run, task } = attempt;
     const movable = !target.routing?.broadcast;
     const avoid = new Set<string>();
     let resends = 0;
@@ -192,7 +199,7 @@ export class ExecutorDispatch {
         state.node = this.#nextNode(target, task, run, avoid);
         continue;
       }
-      const result = await this.#send(node, this.#deps.envelope(run, task, state.leg, true), signal);
+      const result = await this.#send(node, attempt.request(state.leg, true), signal);
       if (result.kind === 'aborted') return;
       if (result.kind === 'succeeded') {
         state.tries += 1;
@@ -215,7 +222,7 @@ export class ExecutorDispatch {
       const exhausted = vanished ? resends > MAX_RESENDS : state.tries >= task.spec.retry.maxAttempts;
       if (!movable || exhausted) return this.#failLeg(state, error);
       state.node = this.#nextNode(target, task, run, avoid);
-      this.#deps.note(run, 'warn', `${what} failed: ${error}; ${state.node ? `sending it to ${state.node.id}` : 'waiting for a live executor'}`);
+      attempt.note('warn', `${what} failed: ${error}; ${state.node ? `sending it to ${state.node.id}` : 'waiting for a live executor'}`);
       if (!vanished) await this.#wait(retryDelay(task.spec.retry.backoff, state.tries, this.#deps.random), signal);
     }
   }

@@ -6,6 +6,7 @@
  * answer → the attempt is `lost` and the run retried per its policy.
  */
 import type { RunRecord, ScheduledRecord, TaskRecord, WorkflowRecord } from '../core/model.ts';
+import type { StatusAnswer } from '../dispatch/run-transport.ts';
 import type { RunSupervisor } from './run-supervisor.ts';
 
 export interface RecoveryDeps {
@@ -68,19 +69,19 @@ export async function recoverRuns(deps: RecoveryDeps, runs: RunRecord[]): Promis
 
 async function resolveInFlight(deps: RecoveryDeps, run: RunRecord, summary: RecoverySummary): Promise<void> {
   const task = await deps.getTask(run);
-  const target = task?.spec.target;
+  const transport = task ? deps.supervisor.transportOf(task) : null;
   // An executor node (SDK, agent) stops a held run when its scheduler's connection closes, and a
   // detached one reports to the callback, which is refused once the attempt is superseded.
-  if (target?.type === 'executor' || target?.type === 'shell') {
+  if (transport?.recovery === 'resend') {
     summary.resent += 1;
     await deps.supervisor.resend(run);
     return;
   }
-  let reply: Awaited<ReturnType<RunSupervisor['askStatus']>> = { status: 'no-answer' };
+  let reply: StatusAnswer = { status: 'no-answer' };
   // An executor that does not answer may be busy: ask again before deciding.
-  for (let ask = 0; ask < STATUS_ASKS && task && (target?.type === 'http' || target?.type === 'grpc'); ask += 1) {
+  for (let ask = 0; ask < STATUS_ASKS && task && transport; ask += 1) {
     if (ask > 0) await new Promise((resolve) => setTimeout(resolve, STATUS_RETRY_MS));
-    reply = await deps.supervisor.askStatus(run, task);
+    reply = await transport.status({ run, task });
     if (reply.status !== 'no-answer') break;
   }
   if (reply.status === 'running' && task) {

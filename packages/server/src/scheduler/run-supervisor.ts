@@ -3,10 +3,11 @@
  * deadline or cancel, retries it after backoff, and tells the scheduler when a run has ended.
  * All attempt state changes go through batched store writes (one transaction per event-loop turn).
  */
-import type { HttpTarget, RunRequest, StatusReply } from '@ecron/contracts';
+import type { RunRequest, Target } from '@ecron/contracts';
 import { ExecutorDispatch, isExecutorTarget, type ExecutorDispatchDeps, type ExecutorResult } from '../dispatch/executor-dispatch.ts';
-import type { GrpcTarget, GrpcTargetTransport } from '../dispatch/grpc-transport.ts';
+import type { GrpcTargetTransport } from '../dispatch/grpc-transport.ts';
 import { isFanOut, type Leg } from '../dispatch/routing.ts';
+import { grpcRunTransport, httpRunTransport, RunTransports, type AttemptContext, type CancelReason, type RunTransport } from '../dispatch/run-transport.ts';
 import type { Clock, Random, TimerHandle } from '../core/clock.ts';
 import type { RunRecord, ScheduledRecord, TaskRecord } from '../core/model.ts';
 import { runLogAppends } from '../core/run-log-signal.ts';
@@ -40,12 +41,15 @@ export interface SupervisorDeps {
   log: (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
   /** Executor groups: the registry, pull deliveries and other transports. Without it, executor and shell targets fail (grpc targets too, without `transports.grpc`). */
   executors?: Pick<ExecutorDispatchDeps, 'directory' | 'pull' | 'transports'> & { transports?: { grpc?: GrpcTargetTransport } };
+  /** Transports that replace the built-in one of their target type (tests drive attempts by hand through them). */
+  transports?: Partial<Record<Target['type'], RunTransport>>;
 }
 
 interface InFlight {
   run: RunRecord;
-  /** The HTTP or gRPC target; null for executor and shell targets (sent by {@link ExecutorDispatch}). */
-  target: HttpTarget | GrpcTarget | null;
+  task: TaskRecord;
+  /** The transport of the task's target type, chosen once when the attempt was sent or adopted. */
+  transport: RunTransport;
   /** A fan-out attempt (broadcast, multicast, sharding): its legs were retried already, the run is not. */
   fanOut: boolean;
   abort: AbortController;
@@ -82,6 +86,7 @@ export class RunSupervisor {
    */
   readonly #sent: WriteBatcher<{ runId: string; attempt: number; at: number; executor?: string }, undefined>;
   readonly #executors: ExecutorDispatch | null;
+  readonly #transports: RunTransports;
   /** Runs waiting as `no_executor` for a live node of their group, by run id. */
   readonly #waiting = new Map<string, RunRecord>();
   #stopping = false;
@@ -95,12 +100,14 @@ export class RunSupervisor {
       await deps.store.markSent(items);
       return items.map(() => undefined);
     });
-    this.#executors = deps.executors ? new ExecutorDispatch({
-      ...deps.executors, http: deps.dispatcher, clock: deps.clock, random: deps.random,
-      envelope: (run, task, leg, fanOut) => this.#envelope(run, task, leg, fanOut),
-      note: (run, level, message) => this.#note(run, level, message),
-      sent: (run, executor) => this.#markSent(run, executor),
-    }) : null;
+    this.#executors = deps.executors ? new ExecutorDispatch({ ...deps.executors, http: deps.dispatcher, clock: deps.clock, random: deps.random }) : null;
+    const grpc = deps.executors?.transports?.grpc;
+    this.#transports = new RunTransports({
+      http: httpRunTransport(deps.dispatcher),
+      ...(grpc ? { grpc: grpcRunTransport(grpc) } : {}),
+      ...(this.#executors ? { executor: this.#executors, shell: this.#executors } : {}),
+      ...deps.transports,
+    });
     deps.executors?.directory.events.on('refreshed', () => void this.#wakeWaiting());
   }
 
@@ -145,27 +152,30 @@ export class RunSupervisor {
   /** Sends a run whose current attempt was just recorded as `dispatched`. */
   launch(run: RunRecord, task: TaskRecord): void {
     const target = task.spec.target;
-    let entry: InFlight;
-    let reply: Promise<ExecutorResult>;
-    if (target.type === 'http') {
-      entry = this.#attach(run, target, false);
-      reply = this.#deps.dispatcher.dispatch(target, this.#envelope(run, task), entry.abort.signal, () => this.#markSent(run));
-    } else if (isExecutorTarget(target) && this.#executors) {
-      entry = this.#attach(run, null, false, isFanOut(target.routing));
-      reply = this.#executors.run(run, task, entry.abort.signal);
-    } else if (target.type === 'grpc' && this.#deps.executors?.transports?.grpc) {
-      entry = this.#attach(run, target, false);
-      reply = this.#deps.executors.transports.grpc.dispatchTarget(target, this.#envelope(run, task), entry.abort.signal);
-    } else {
+    const transport = this.#transports.of(target);
+    if (!transport) {
       void this.#end(run, 'failed', { error: `target type ${target.type} is not supported by this server` }, false, { kind: 'final', status: 'failed' });
       return;
     }
-    entry.request = reply
+    const entry = this.#attach(run, task, transport, false, isExecutorTarget(target) && isFanOut(target.routing));
+    entry.request = transport.send(this.#attempt(run, task), entry.abort.signal)
       .then((result) => this.#onReply(entry, result))
       .catch((error) => this.#deps.log('error', 'dispatch handling failed', { runId: run.id, error: String(error) }));
-    // HTTP targets are marked sent once the request is on the executor's connection, executor
-    // targets once it reached their node (ExecutorDispatch calls #markSent), gRPC targets now.
-    if (entry.target?.type === 'grpc') this.#markSent(run);
+  }
+
+  /** The transport of a task's target type, or null when this server cannot send it. */
+  transportOf(task: TaskRecord): RunTransport | null {
+    return this.#transports.of(task.spec.target);
+  }
+
+  /** What a transport needs of an attempt: its envelope, where to mark it sent, its log. */
+  #attempt(run: RunRecord, task: TaskRecord): AttemptContext {
+    return {
+      run, task,
+      request: (leg, fanOut) => this.#envelope(run, task, leg, fanOut),
+      sent: (executor) => this.#markSent(run, executor),
+      note: (level, message) => this.#note(run, level, message),
+    };
   }
 
   /** Records (batched) that the attempt went out, and where to when known. */
@@ -181,9 +191,9 @@ export class RunSupervisor {
    * executor is asked again, every 5 s at first and at most every minute, until it tells the end.
    */
   adoptRunning(run: RunRecord, task: TaskRecord): void {
-    const target = task.spec.target;
-    if (target.type !== 'http' && target.type !== 'grpc') return;
-    const entry = this.#attach(run, target, true);
+    const transport = this.#transports.of(task.spec.target);
+    if (transport?.recovery !== 'ask') return;
+    const entry = this.#attach(run, task, transport, true);
     this.#checkAdopted(entry, task, ADOPTED_STATUS_FIRST_MS);
   }
 
@@ -191,7 +201,7 @@ export class RunSupervisor {
     this.#deps.clock.setTimer(() => {
       const current = () => this.#inflight.get(entry.run.id) === entry && !entry.ending && !this.#stopping;
       if (!current()) return;
-      void this.askStatus(entry.run, task).then(async (reply) => {
+      void entry.transport.status(entry).then(async (reply) => {
         if (!current()) return;
         if (reply.status === 'succeeded' || reply.status === 'failed') {
           await this.endAttempt(entry.run.id, reply.status, { output: reply.output, error: reply.error ?? null });
@@ -208,22 +218,9 @@ export class RunSupervisor {
     }, delayMs);
   }
 
-  /**
-   * Asks an HTTP or gRPC target what became of the run's current attempt (recovery after a
-   * restart); `no-answer` for other targets or when the target gives no usable reply.
-   */
-  async askStatus(run: RunRecord, task: TaskRecord): Promise<StatusReply | { status: 'no-answer' }> {
-    const target = task.spec.target;
-    const body = { event: 'status' as const, runId: run.id, attempt: run.attempt };
-    if (target.type === 'http') return this.#deps.dispatcher.status(target, body);
-    const grpc = this.#deps.executors?.transports?.grpc;
-    if (target.type === 'grpc' && grpc) return grpc.statusTarget(target, body);
-    return { status: 'no-answer' };
-  }
-
   /** Tracks an attempt in flight and arms its deadline. */
-  #attach(run: RunRecord, target: HttpTarget | GrpcTarget | null, accepted: boolean, fanOut = false): InFlight {
-    const entry: InFlight = { run, target, fanOut, abort: new AbortController(), deadline: null, accepted, ending: false, request: null };
+  #attach(run: RunRecord, task: TaskRecord, transport: RunTransport, accepted: boolean, fanOut = false): InFlight {
+    const entry: InFlight = { run, task, transport, fanOut, abort: new AbortController(), deadline: null, accepted, ending: false, request: null };
     this.#track(run);
     this.#inflight.set(run.id, entry);
     if (run.deadlineAt !== null) {
@@ -267,7 +264,7 @@ export class RunSupervisor {
   }
 
   /** Cancels a run this supervisor is handling; false when it is not tracked here. */
-  async cancel(runId: string, reason: 'user' | 'overlap'): Promise<RunRecord | null> {
+  async cancel(runId: string, reason: Extract<CancelReason, 'user' | 'overlap'>): Promise<RunRecord | null> {
     const waiting = this.#retries.get(runId)?.value ?? this.#waiting.get(runId);
     if (waiting) {
       this.#retries.delete(runId);
@@ -403,11 +400,8 @@ export class RunSupervisor {
   }
 
   /** Asks the executor(s) of an attempt in flight to stop it. */
-  #cancelRemote(entry: InFlight, reason: 'user' | 'overlap' | 'deadline'): void {
-    const body = { event: 'cancel' as const, runId: entry.run.id, attempt: entry.run.attempt, reason };
-    if (entry.target?.type === 'grpc') this.#deps.executors?.transports?.grpc?.cancelTarget(entry.target, body);
-    else if (entry.target) void this.#deps.dispatcher.cancel(entry.target, body);
-    else this.#executors?.cancel(entry.run.id, entry.run.attempt, reason);
+  #cancelRemote(entry: InFlight, reason: CancelReason): void {
+    entry.transport.cancel(entry, reason);
   }
 
   /** Registry read: runs waiting for an executor whose group has a live node now go out (as a new attempt). */

@@ -29,7 +29,7 @@ import { WorkflowRuns } from './workflow-runs.ts';
 import { BackfillRunner } from './backfill-runner.ts';
 
 /** The scheduler's dependencies are the supervisor's, plus its tuning. */
-export interface SchedulerOptions extends Pick<SupervisorDeps, 'store' | 'clock' | 'random' | 'dispatcher' | 'callbackKey' | 'publicUrl' | 'executors'> {
+export interface SchedulerOptions extends Pick<SupervisorDeps, 'store' | 'clock' | 'random' | 'dispatcher' | 'callbackKey' | 'publicUrl' | 'executors' | 'transports'> {
   log?: SupervisorDeps['log'];
   /** How far ahead fires are read into memory. @default 2000 */
   lookAheadMs?: number;
@@ -79,7 +79,7 @@ export interface SchedulerEvents {
   poll: [{ due: number }];
 }
 
-type Resolved = Required<Omit<SchedulerOptions, 'onFire' | 'leases' | 'executors'>> & Pick<SchedulerOptions, 'onFire'>;
+type Resolved = Required<Omit<SchedulerOptions, 'onFire' | 'leases' | 'executors' | 'transports'>> & Pick<SchedulerOptions, 'onFire'>;
 const DUE_PAGE = 50_000;
 /** Most fires recorded (one transaction) and dispatched in one turn of the event loop. */
 const FIRE_CHUNK = 500;
@@ -127,7 +127,7 @@ export class Scheduler implements RunControl {
   #deferred: { run: RunRecord; task: ScheduledRecord }[] = [];
 
   constructor(options: SchedulerOptions) {
-    const { leases, executors, ...rest } = options;
+    const { leases, executors, transports, ...rest } = options;
     this.#o = {
       lookAheadMs: 2000, pollIntervalMs: 1000, fullPollIntervalMs: 60_000, recordAheadMs: 20, misfireThresholdMs: 5000, shutdownGraceMs: 10_000,
       log: () => {}, ...rest,
@@ -157,7 +157,7 @@ export class Scheduler implements RunControl {
     });
     this.#supervisor = new RunSupervisor({
       store: options.store, clock: options.clock, random: options.random, dispatcher: options.dispatcher,
-      callbackKey: options.callbackKey, publicUrl: options.publicUrl, log: this.#o.log, ...(executors ? { executors } : {}),
+      callbackKey: options.callbackKey, publicUrl: options.publicUrl, log: this.#o.log, ...(executors ? { executors } : {}), ...(transports ? { transports } : {}),
       getTask: (run) => this.#taskOf(run),
       onRunEnded: (run) => this.#onRunEnded(run),
       onWorkflowEffects: (effects) => void this.#workflows.apply(effects),

@@ -1,0 +1,90 @@
+/**
+ * The one seam between the run supervisor and the wire. Every target type has one
+ * {@link RunTransport} (send, cancel, status), chosen once per attempt by {@link RunTransports};
+ * the supervisor never looks at `target.type` again.
+ *
+ * - `http`: one signed request per attempt ({@link HttpDispatcher}).
+ * - `grpc`: one signed unary call per attempt ({@link GrpcTargetTransport}).
+ * - `executor` and `shell`: the live nodes of an executor group, over whatever each node speaks
+ *   (HTTP, gRPC, pull, stream), with routing, fan-out and re-sends ({@link ExecutorDispatch}).
+ */
+import type { CancelRequest, HttpTarget, RunRequest, StatusReply, Target } from '@ecron/contracts';
+import type { RunRecord, TaskRecord } from '../core/model.ts';
+import type { ExecutorResult } from './executor-dispatch.ts';
+import type { GrpcTarget, GrpcTargetTransport } from './grpc-transport.ts';
+import type { HttpDispatcher } from './http-dispatcher.ts';
+import type { Leg } from './routing.ts';
+
+export type CancelReason = CancelRequest['reason'];
+export type StatusAnswer = StatusReply | { status: 'no-answer' };
+
+/** One attempt of a run, as a transport sees it. */
+export interface AttemptContext {
+  run: RunRecord;
+  task: TaskRecord;
+  /** The signed-for envelope of the attempt (of one leg of a fan-out). */
+  request(leg?: Leg, fanOut?: boolean): RunRequest;
+  /** The attempt reached its executor (`executor`: which, when the transport knows). */
+  sent(executor?: string): void;
+  /** A line for the run's log (where the attempt went, re-sends). */
+  note(level: 'info' | 'warn', message: string): void;
+}
+
+export interface RunTransport {
+  /** Sends the attempt and resolves with what it came to; `signal` aborts it (cancel, deadline, shutdown). */
+  send(attempt: AttemptContext, signal: AbortSignal): Promise<ExecutorResult>;
+  /** Asks the executor(s) of the attempt to stop it (best effort). */
+  cancel(attempt: Pick<AttemptContext, 'run' | 'task'>, reason: CancelReason): void;
+  /** Asks what became of the attempt (recovery after a restart); `no-answer` when it cannot tell. */
+  status(attempt: Pick<AttemptContext, 'run' | 'task'>): Promise<StatusAnswer>;
+  /**
+   * What a restarted scheduler does with an attempt of this transport it finds in flight: `ask`
+   * its executor (a target that outlives its caller), or `resend` it (an executor node stops the
+   * runs of a scheduler whose connection closed, and refuses a superseded attempt's report).
+   */
+  readonly recovery: 'ask' | 'resend';
+}
+
+function selector(run: RunRecord) {
+  return { runId: run.id, attempt: run.attempt };
+}
+
+/** `http` targets: a signed request per attempt, marked sent once written to the connection. */
+export function httpRunTransport(http: HttpDispatcher): RunTransport {
+  const target = (task: TaskRecord) => task.spec.target as HttpTarget;
+  return {
+    recovery: 'ask',
+    send: (attempt, signal) => http.dispatch(target(attempt.task), attempt.request(), signal, () => attempt.sent()),
+    cancel: ({ run, task }, reason) => void http.cancel(target(task), { event: 'cancel', ...selector(run), reason }),
+    status: ({ run, task }) => http.status(target(task), { event: 'status', ...selector(run) }),
+  };
+}
+
+/** `grpc` targets: a signed unary call per attempt, marked sent as the call starts (gRPC tells nothing earlier). */
+export function grpcRunTransport(grpc: GrpcTargetTransport): RunTransport {
+  const target = (task: TaskRecord) => task.spec.target as GrpcTarget;
+  return {
+    recovery: 'ask',
+    send: (attempt, signal) => {
+      const reply = grpc.dispatchTarget(target(attempt.task), attempt.request(), signal);
+      attempt.sent();
+      return reply;
+    },
+    cancel: ({ run, task }, reason) => grpc.cancelTarget(target(task), { event: 'cancel', ...selector(run), reason }),
+    status: ({ run, task }) => grpc.statusTarget(target(task), { event: 'status', ...selector(run) }),
+  };
+}
+
+/** Chooses the transport of a target type, once per attempt. */
+export class RunTransports {
+  readonly #byType: Partial<Record<Target['type'], RunTransport>>;
+
+  constructor(byType: Partial<Record<Target['type'], RunTransport>>) {
+    this.#byType = byType;
+  }
+
+  /** The transport of the target's type, or null when this server cannot send it. */
+  of(target: Target): RunTransport | null {
+    return this.#byType[target.type] ?? null;
+  }
+}
