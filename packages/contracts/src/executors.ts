@@ -21,7 +21,10 @@ export const ExecutorNodeIdSchema = z.string().regex(NODE_ID, 'must be 1-128 cha
 /** `PUT /api/v1/executors/{id}`: registers a node or heartbeats it (the same call, repeated). */
 export const ExecutorHeartbeatSchema = z.strictObject({
   group: z.string().regex(GROUP, 'must be 1-128 characters: letters, digits, ".", "_" or "-", starting with a letter or digit'),
-  /** `push`: the server sends runs to `address`. `pull`: the node long-polls for them. */
+  /**
+   * `push`: the server sends runs to `address`. `pull`: the node takes them, by long polls or
+   * over the stream it holds to each scheduler node (`GET /api/v1/executors/{id}/stream`).
+   */
   mode: z.enum(['push', 'pull']).default('push'),
   transport: z.enum(['http', 'grpc']).default('http'),
   /** Where runs are sent in push mode: `http(s)://host:port/path` for http, `host:port` for grpc. */

@@ -4,6 +4,8 @@
  * authentication in `auth.ts`; error answers in `errors.ts`.
  */
 import fastifySwagger from '@fastify/swagger';
+import fastifyWebsocket from '@fastify/websocket';
+import { STREAM_MAX_FRAME_BYTES, STREAM_SUBPROTOCOL } from '@ecron/contracts/executor-stream';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler } from 'fastify-type-provider-zod';
 import type { Clock } from '../core/clock.ts';
@@ -79,6 +81,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandling(app);
+  // Before the auth hook: an upgrade refused by it must still have its socket closed (the plugin's own hooks).
+  if (deps.pull) {
+    await app.register(fastifyWebsocket, { options: { maxPayload: STREAM_MAX_FRAME_BYTES, handleProtocols: (protocols) => (protocols.has(STREAM_SUBPROTOCOL) ? STREAM_SUBPROTOCOL : false) } });
+  }
   installAuth(app, { tokens });
 
   await app.register(fastifySwagger, {

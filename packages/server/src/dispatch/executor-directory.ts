@@ -7,9 +7,9 @@
  * the new process in. A node that stops heartbeating leaves routing when its registration expires (the store's
  * clock), at most `refreshMs` later here.
  */
-import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Clock, TimerHandle } from '../core/clock.ts';
+import { groupSecret } from '../services/executor-registry.ts';
 import type { ExecutorNodeRecord, Store } from '../store/store.ts';
 
 export interface DirectoryEvents {
@@ -30,9 +30,6 @@ export interface ExecutorDirectoryOptions {
   suspectMs?: number;
   log: (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
 }
-
-/** The store's name of an executor group's signing secret. */
-export const groupSecretName = (group: string): string => `executor-group:${group}`;
 
 export class ExecutorDirectory {
   readonly events = new EventEmitter<DirectoryEvents>();
@@ -103,7 +100,7 @@ export class ExecutorDirectory {
   secret(group: string): Promise<string> {
     let secret = this.#secrets.get(group);
     if (!secret) {
-      secret = this.#o.store.ensureSecret({ name: groupSecretName(group), candidate: randomBytes(32).toString('base64url') });
+      secret = groupSecret(this.#o.store, group);
       secret.catch(() => this.#secrets.delete(group));
       this.#secrets.set(group, secret);
     }

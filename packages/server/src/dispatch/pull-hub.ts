@@ -29,6 +29,14 @@ interface Waiter {
   wake: () => void;
 }
 
+/** What an executor answered for a delivery (a poll's results, or a stream's). */
+export interface DeliveryResult {
+  id: string;
+  status: 'succeeded' | 'failed' | 'handed_back';
+  output?: unknown;
+  error?: string;
+}
+
 export class PullHub {
   /** Deliveries by id. */
   readonly #deliveries = new Map<string, Delivery>();
@@ -94,7 +102,7 @@ export class PullHub {
    * Waits up to `waitMs` (or until `signal` aborts, e.g. the poller went away) when there is nothing.
    */
   async poll(nodeId: string, p: { max: number; waitMs: number; running: string[] }, signal: AbortSignal): Promise<PollReply> {
-    let reply = this.#take(nodeId, p.max, p.running);
+    let reply = this.take(nodeId, p.max, p.running);
     if (reply.deliveries.length > 0 || reply.cancels.length > 0 || p.waitMs === 0 || this.#closing) return reply;
     await new Promise<void>((resolve) => {
       const waiters = this.#waiters.get(nodeId) ?? new Set<Waiter>();
@@ -112,8 +120,39 @@ export class PullHub {
       waiters.add(waiter);
     });
     if (signal.aborted) return { deliveries: [], cancels: [] };
-    reply = this.#take(nodeId, p.max, p.running);
+    reply = this.take(nodeId, p.max, p.running);
     return reply;
+  }
+
+  /**
+   * Calls `wake` whenever a delivery or a cancel for the node arrives, until the returned function
+   * is called (a stream, which takes them itself with {@link take}).
+   */
+  attach(nodeId: string, wake: () => void): () => void {
+    const waiters = this.#waiters.get(nodeId) ?? new Set<Waiter>();
+    this.#waiters.set(nodeId, waiters);
+    const waiter: Waiter = { wake };
+    waiters.add(waiter);
+    return () => {
+      waiters.delete(waiter);
+      if (waiters.size === 0 && this.#waiters.get(nodeId) === waiters) this.#waiters.delete(nodeId);
+    };
+  }
+
+  /** Deliveries waiting to be taken by the node. */
+  pending(nodeId: string): number {
+    return this.#queues.get(nodeId)?.length ?? 0;
+  }
+
+  /**
+   * Deliveries the node took that will not be answered (the stream they went out on closed): they
+   * resolve as unreachable, and the attempt is sent again (to the node when it is back, or to another).
+   */
+  lost(nodeId: string, ids: Iterable<string>, error: string): void {
+    for (const id of ids) {
+      const delivery = this.#deliveries.get(id);
+      if (delivery?.nodeId === nodeId && delivery.taken) delivery.resolve({ kind: 'failed', error, unreachable: true });
+    }
   }
 
   /**
@@ -126,15 +165,15 @@ export class PullHub {
   }
 
   /** A node's answers. Unknown ids (answered already, aborted, another node's) are ignored; returns how many were taken. */
-  results(nodeId: string, results: { id: string; status: 'succeeded' | 'failed'; output?: unknown; error?: string }[]): number {
+  results(nodeId: string, results: readonly DeliveryResult[]): number {
     let taken = 0;
     for (const result of results) {
       const delivery = this.#deliveries.get(result.id);
       if (!delivery || delivery.nodeId !== nodeId) continue;
       taken += 1;
-      delivery.resolve(result.status === 'succeeded'
-        ? { kind: 'succeeded', output: result.output ?? null }
-        : { kind: 'failed', error: result.error ?? 'failed', output: result.output });
+      delivery.resolve(result.status === 'succeeded' ? { kind: 'succeeded', output: result.output ?? null }
+        : result.status === 'handed_back' ? { kind: 'handed_back', error: result.error ?? 'handed back' }
+          : { kind: 'failed', error: result.error ?? 'failed', output: result.output });
     }
     return taken;
   }
@@ -147,7 +186,8 @@ export class PullHub {
     this.#cancels.delete(nodeId);
   }
 
-  #take(nodeId: string, max: number, running: string[]): PollReply {
+  /** Takes up to `max` of the node's deliveries, and the cancels of those among `running`. */
+  take(nodeId: string, max: number, running: Iterable<string>): PollReply {
     const queue = this.#queues.get(nodeId) ?? [];
     const batch = queue.splice(0, max);
     if (queue.length === 0) this.#queues.delete(nodeId);

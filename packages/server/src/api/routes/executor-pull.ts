@@ -1,15 +1,20 @@
 /**
- * Pull mode (`/api/v1/executors/{id}/poll` and `/results`): executors the scheduler cannot reach
- * long-poll for their runs and return their outcomes (see `dispatch/pull-hub.ts`). Log lines and
- * progress still go to each run's callback.
+ * Pull mode: executors the scheduler cannot reach take their runs and return their outcomes
+ * (see `dispatch/pull-hub.ts`), either by long polls (`/api/v1/executors/{id}/poll` and
+ * `/results`) or over a stream (`/api/v1/executors/{id}/stream`, a WebSocket: see
+ * `dispatch/stream-session.ts`). Log lines and progress still go to each run's callback.
  */
 import { ExecutorNodeIdSchema, PollRequestSchema, PollResultsSchema } from '@ecron/contracts';
+import { STREAM_CLOSE_NOT_REGISTERED, STREAM_NONCE_HEADER, STREAM_SUBPROTOCOL } from '@ecron/contracts/executor-stream';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { EcronError } from '../../core/errors.ts';
 import type { ExecutorDirectory } from '../../dispatch/executor-directory.ts';
 import type { PullHub } from '../../dispatch/pull-hub.ts';
-import type { Store } from '../../store/store.ts';
+import { StreamSession } from '../../dispatch/stream-session.ts';
+import { groupSecret } from '../../services/executor-registry.ts';
+import type { ExecutorNodeRecord, Store } from '../../store/store.ts';
+import type { WebSocket } from 'ws';
 import { BEARER_SECURITY } from '../auth.ts';
 import { ERROR_RESPONSES } from '../schemas.ts';
 
@@ -34,14 +39,60 @@ export const executorPullRoutes: FastifyPluginAsyncZod<{ store: Store; pull: Pul
    */
   async function requirePullNode(id: string): Promise<void> {
     if (directory?.isLivePullNode(id)) return;
+    await readPullNode(id);
+  }
+
+  /** The node's registration, read from the store (its group is needed too). */
+  async function readPullNode(id: string): Promise<ExecutorNodeRecord> {
     const [now, nodes] = await Promise.all([store.now(), store.listExecutors()]);
     const node = nodes.find((n) => n.id === id);
     if (!node || node.expiresAt <= now) throw new EcronError('EXECUTOR_NOT_FOUND', `executor ${id} is not registered (or its registration expired): register with PUT /api/v1/executors/${id} first`);
     if (node.mode !== 'pull') throw new EcronError('VALIDATION_FAILED', `executor ${id} is registered in push mode: runs are sent to ${node.address}`);
+    return node;
   }
+
+  /** Open streams, to end them when their node leaves the registry or the server closes. */
+  const streams = new Map<string, Set<WebSocket>>();
+  directory?.events.on('node:gone', (id) => {
+    for (const socket of streams.get(id) ?? []) socket.close(STREAM_CLOSE_NOT_REGISTERED, 'EXECUTOR_NOT_FOUND');
+  });
 
   // Long polls wait up to 30 s: answer them when the server closes, or they hold its exit.
   app.addHook('preClose', async () => pull.close());
+
+  app.get('/executors/:id/stream', {
+    websocket: true,
+    config: { access: 'editor' },
+    schema: {
+      summary: 'Take runs for a pull-mode executor over a stream (WebSocket)', tags, security: BEARER_SECURITY,
+      description: `Upgrades to a WebSocket (subprotocol \`${STREAM_SUBPROTOCOL}\`; header \`${STREAM_NONCE_HEADER}\`: a fresh nonce of 16–64 characters of [A-Za-z0-9_-]). Runs go to the executor many to a signed frame, as far as its credit allows, and results come back the same way: see docs/executor-protocol.md, "The stream".`,
+      params: Params,
+    },
+  }, async (socket, request) => {
+    const { id } = request.params;
+    const nonce = request.headers[STREAM_NONCE_HEADER];
+    if (typeof nonce !== 'string' || !/^[A-Za-z0-9_-]{16,64}$/.test(nonce)) {
+      socket.close(STREAM_CLOSE_NOT_REGISTERED, 'STREAM_NONCE_INVALID');
+      return;
+    }
+    let node: ExecutorNodeRecord;
+    let secret: string;
+    try {
+      node = await readPullNode(id);
+      secret = await (directory ? directory.secret(node.group) : groupSecret(store, node.group));
+    } catch (error) {
+      socket.close(STREAM_CLOSE_NOT_REGISTERED, error instanceof EcronError ? error.code : 'INTERNAL');
+      return;
+    }
+    let open = streams.get(id);
+    if (!open) streams.set(id, (open = new Set()));
+    open.add(socket);
+    socket.once('close', () => {
+      open.delete(socket);
+      if (open.size === 0 && streams.get(id) === open) streams.delete(id);
+    });
+    new StreamSession({ nodeId: id, nonce, secret, hub: pull, socket, log: (level, message, fields) => request.log[level](fields ?? {}, message) });
+  });
 
   app.post('/executors/:id/poll', {
     config: { access: 'editor', requestLog: 'debug' }, // back to back, per pull-mode node
