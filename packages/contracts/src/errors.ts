@@ -47,6 +47,9 @@ export const ERROR_CODES = {
   ADDRESS_IN_USE: { status: 500, message: 'the address to listen on is already in use' },
   SPEC_FILE_INVALID: { status: 400, message: 'the spec file cannot be read' },
   SERVER_UNREACHABLE: { status: 503, message: 'the ecron server cannot be reached' },
+  BATCH_TOO_LARGE: { status: 400, message: 'the request names more items than one call may (10000)' },
+  IDEMPOTENCY_KEY_REUSED: { status: 422, message: 'this Idempotency-Key was used with another request' },
+  IDEMPOTENCY_KEY_IN_PROGRESS: { status: 409, message: 'a request with this Idempotency-Key is still in progress' },
   INTERNAL: { status: 500, message: 'internal error' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

@@ -10,3 +10,4 @@ export * from './executors.ts';
 export * from './workflow-graph.ts';
 export * from './workflow-template.ts';
 export * from './workflow-spec.ts';
+export * from './task-bulk.ts';

@@ -5,6 +5,12 @@ import { isValidTimeZone } from './timezone.ts';
 
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const NAME_MESSAGE = 'must be 1-128 characters: letters, digits, ".", "_" or "-", starting with a letter or digit';
+/** A task label key: 1-63 characters, letters, digits, ".", "_", "/" or "-" (never a quote: stores put it in JSON paths). */
+export const TASK_LABEL_KEY = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}$/;
+/** Labels of a task, for selecting tasks in bulk (`POST /api/v1/tasks:pause` with a selector). At most 64. */
+export const TaskLabelsSchema = z.record(
+  z.string().regex(TASK_LABEL_KEY, 'label keys are 1-63 characters: letters, digits, ".", "_", "/" or "-"'), z.string().max(256),
+).refine((labels) => Object.keys(labels).length <= 64, 'at most 64 labels');
 /** Largest JSON size of `params`, in bytes. */
 export const MAX_PARAMS_BYTES = 64 * 1024;
 
@@ -138,6 +144,7 @@ export const TaskSpecSchema = z.strictObject({
   namespace: z.string().regex(NAME_PATTERN, NAME_MESSAGE).default('default'),
   name: z.string().regex(NAME_PATTERN, NAME_MESSAGE),
   description: z.string().max(2000).optional(),
+  labels: TaskLabelsSchema.optional().describe('key/value labels: bulk actions select tasks by them'),
   schedule: ScheduleSchema,
   target: TargetSchema,
   retry: RetrySchema.default(() => RetrySchema.parse({})),

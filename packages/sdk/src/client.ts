@@ -1,7 +1,9 @@
 /** A typed client of the ecron REST API (`/api/v1/…`) over the global fetch. */
-import type {
-  BackfillRequest, BackfillResource, ExecutorList, Page, RunLogResource, RunResource, RunStatus, TaskResource, TaskSpecInput, TaskState, WorkflowResource,
-  WorkflowRunResource, WorkflowSpec, WorkflowSpecInput,
+import {
+  MAX_BULK_ITEMS,
+  type BackfillRequest, type BackfillResource, type BulkActionItemResult, type BulkActionResponse, type BulkTaskActionName, type ExecutorList, type Page,
+  type RunLogResource, type RunResource, type RunStatus, type TaskBatchItemResult, type TaskBatchResponse, type TaskResource, type TaskSelector,
+  type TaskSpecInput, type TaskState, type WorkflowResource, type WorkflowRunResource, type WorkflowSpec, type WorkflowSpecInput,
 } from '@ecron/contracts';
 import { apiRequest, parseBaseUrl, type ApiCall, type ApiConnection, type QueryValue } from './api-request.ts';
 import { EcronApiError } from './errors.ts';
@@ -29,9 +31,17 @@ export interface ListTasksParams {
   /** Case-insensitive substring of the name. */
   q?: string;
   lastRunStatus?: RunStatus;
+  /** Only tasks with these labels (all must match). */
+  labels?: Record<string, string>;
   cursor?: string;
   limit?: number;
 }
+
+/** The tasks a bulk action names: by ids, or every task whose labels hold the selector's (in its namespace, when given). */
+export type TaskTargets = { ids: string[] } | { selector: TaskSelector };
+
+/** Specs per `tasks:batch` call of {@link TasksApi.upsertMany}. */
+export const UPSERT_MANY_CHUNK = 1000;
 
 export interface ListRunsParams {
   taskId?: string;
@@ -74,6 +84,21 @@ export interface TasksApi {
   clone(id: string, as: { name: string; namespace?: string }): Promise<TaskResource>;
   /** Creates the task, or replaces the spec of the task with its namespace and name. */
   upsert(spec: TaskSpecInput): Promise<TaskResource>;
+  /**
+   * Creates or updates many tasks by namespace and name, through `POST /api/v1/tasks:batch` in calls of
+   * `chunkSize` specs (default 1000, at most 10,000). One result per spec, in order: `{ id, action }`
+   * (`created`, `updated` or `unchanged`) or `{ error: { code, message } }`. An invalid spec is its own
+   * error; the call throws only when a whole request fails (then the calls before it stand).
+   */
+  upsertMany(specs: readonly TaskSpecInput[], options?: { chunkSize?: number }): Promise<TaskBatchItemResult[]>;
+  /** Pauses many tasks: one result per task, `{ id, ok: true }` or `{ id, error }`, in order (of ids, or of the matches by namespace and name). */
+  pauseMany(targets: TaskTargets): Promise<BulkActionItemResult[]>;
+  /** Resumes many tasks, as {@link pauseMany}. */
+  resumeMany(targets: TaskTargets): Promise<BulkActionItemResult[]>;
+  /** Deletes many tasks (their runs stay as history), as {@link pauseMany}. */
+  deleteMany(targets: TaskTargets): Promise<BulkActionItemResult[]>;
+  /** Runs many tasks now, as {@link pauseMany}; each success names its `runId`. */
+  triggerMany(targets: TaskTargets, params?: Record<string, unknown>): Promise<BulkActionItemResult[]>;
   /**
    * Starts a backfill: one fire for each instant the task's schedule had from `from` to `to`, each
    * with that instant as its scheduledAt (an instant that has a fire already is skipped). Refused
@@ -212,7 +237,9 @@ export class EcronClient {
     this.tasks = {
       create: (spec) => call('POST', '/api/v1/tasks', { body: spec }),
       get: (id) => call('GET', `/api/v1/tasks/${enc(id)}`),
-      list: (params = {}) => call('GET', '/api/v1/tasks', { query: { ...params } }),
+      list: ({ labels, ...params } = {}) => call('GET', '/api/v1/tasks', {
+        query: { ...params, label: labels ? Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(',') : undefined },
+      }),
       update: (id, spec, options = {}) => call('PUT', `/api/v1/tasks/${enc(id)}`, { body: spec, query: { revision: options.revision } }),
       delete: async (id) => {
         await call('DELETE', `/api/v1/tasks/${enc(id)}`);
@@ -222,6 +249,11 @@ export class EcronClient {
       pause: (id) => call('POST', `/api/v1/tasks/${enc(id)}/pause`),
       resume: (id) => call('POST', `/api/v1/tasks/${enc(id)}/resume`),
       upsert: (spec) => this.#upsert(spec),
+      upsertMany: (specs, options = {}) => this.#upsertMany(specs, options.chunkSize ?? UPSERT_MANY_CHUNK),
+      pauseMany: (targets) => this.#bulk('pause', targets),
+      resumeMany: (targets) => this.#bulk('resume', targets),
+      deleteMany: (targets) => this.#bulk('delete', targets),
+      triggerMany: (targets, params) => this.#bulk('trigger', targets, params),
       backfill: (id, params) => backfill('tasks', id, params),
       backfills: (id) => backfills('tasks', id),
     };
@@ -271,6 +303,29 @@ export class EcronClient {
   /** Any other API call, with the same authentication and error mapping. */
   request<T>(call: ApiCall): Promise<T> {
     return apiRequest<T>(this.#connection, call);
+  }
+
+  async #upsertMany(specs: readonly TaskSpecInput[], chunkSize: number): Promise<TaskBatchItemResult[]> {
+    if (!Number.isInteger(chunkSize) || chunkSize < 1 || chunkSize > MAX_BULK_ITEMS) throw new RangeError(`chunkSize must be 1..${MAX_BULK_ITEMS}`);
+    const results: TaskBatchItemResult[] = [];
+    for (let start = 0; start < specs.length; start += chunkSize) {
+      const answer = await this.request<TaskBatchResponse>({ method: 'POST', path: '/api/v1/tasks:batch', body: { items: specs.slice(start, start + chunkSize) } });
+      results.push(...answer.items);
+    }
+    return results;
+  }
+
+  /** A bulk action; ids beyond the server's limit go in several calls. */
+  async #bulk(action: BulkTaskActionName, targets: TaskTargets, params?: Record<string, unknown>): Promise<BulkActionItemResult[]> {
+    const extra = params === undefined ? {} : { params };
+    const path = `/api/v1/tasks:${action}`;
+    if (!('ids' in targets)) return (await this.request<BulkActionResponse>({ method: 'POST', path, body: { selector: targets.selector, ...extra } })).items;
+    const results: BulkActionItemResult[] = [];
+    for (let start = 0; start < targets.ids.length; start += MAX_BULK_ITEMS) {
+      const ids = targets.ids.slice(start, start + MAX_BULK_ITEMS);
+      results.push(...(await this.request<BulkActionResponse>({ method: 'POST', path, body: { ids, ...extra } })).items);
+    }
+    return results;
   }
 
   async #upsert(spec: TaskSpecInput): Promise<TaskResource> {

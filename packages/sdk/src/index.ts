@@ -7,8 +7,8 @@ export type { ExecutorOptions, ResolvedExecutorOptions } from './options.ts';
 export type { AbortReason, DetachedRun, Handler, HandlerContext } from './context.ts';
 export {
   type BackfillParams, type BackfillsApi, EcronClient, type EcronClientOptions, type ExecutorsApi, type ListRunsParams, type ListTasksParams,
-  type ListWorkflowRunsParams, type ListWorkflowsParams, type RunLogsParams, type RunsApi, type TasksApi, type WorkflowRevision, type WorkflowRunsApi,
-  type WorkflowsApi,
+  type ListWorkflowRunsParams, type ListWorkflowsParams, type RunLogsParams, type RunsApi, type TasksApi, type TaskTargets, UPSERT_MANY_CHUNK,
+  type WorkflowRevision, type WorkflowRunsApi, type WorkflowsApi,
 } from './client.ts';
 export { EcronApiError, ExecutorError, type ExecutorErrorCode } from './errors.ts';
 export { installSignalHandlers } from './signals.ts';

@@ -134,3 +134,45 @@ describe('EcronClient errors', () => {
     expect(() => new EcronClient({ server: 'not a url', token: 't' })).toThrow(/not a URL/);
   });
 });
+
+/** A manual task of namespace `bulk`. */
+const bulkSpec = (name: string, extra: Record<string, unknown> = {}) => ({
+  namespace: 'bulk', name, schedule: { manual: true as const }, target: { type: 'http' as const, url: 'http://127.0.0.1:1/never' }, ...extra,
+});
+
+describe('EcronClient bulk task calls', () => {
+  it('upserts many specs in chunks, answering each in order', async () => {
+    const specs = Array.from({ length: 25 }, (_, i) => bulkSpec(`m-${String(i).padStart(2, '0')}`, { labels: { batch: 'one' } }));
+    const created = await client.tasks.upsertMany(specs, { chunkSize: 10 });
+    expect(created).toHaveLength(25);
+    expect(created.every((r) => 'action' in r && r.action === 'created')).toBe(true);
+    const again = await client.tasks.upsertMany([{ ...specs[0]!, params: { v: 2 } }, specs[1]!, { name: 'broken' } as never]);
+    expect(again[0]).toEqual({ id: (created[0] as { id: string }).id, action: 'updated' });
+    expect(again[1]).toEqual({ id: (created[1] as { id: string }).id, action: 'unchanged' });
+    expect(again[2]).toMatchObject({ error: { code: 'VALIDATION_FAILED' } });
+    const listed = await client.tasks.list({ labels: { batch: 'one' }, limit: 100 });
+    expect(listed.items).toHaveLength(25);
+    await expect(client.tasks.upsertMany(specs, { chunkSize: 0 })).rejects.toThrow(RangeError);
+  });
+
+  it('pauses, resumes, triggers and deletes by ids and by selector', async () => {
+    const [a, b] = (await client.tasks.upsertMany([bulkSpec('a', { labels: { team: 'x' } }), bulkSpec('b', { labels: { team: 'x' } })])) as { id: string }[];
+    expect(await client.tasks.pauseMany({ ids: [a!.id, 'missing'] })).toEqual([
+      { id: a!.id, ok: true }, { id: 'missing', error: expect.objectContaining({ code: 'TASK_NOT_FOUND' }) },
+    ]);
+    expect((await client.tasks.get(a!.id)).state).toBe('paused');
+    expect(await client.tasks.resumeMany({ selector: { labels: { team: 'x' }, namespace: 'bulk' } })).toEqual([{ id: a!.id, ok: true }, { id: b!.id, ok: true }]);
+    const triggered = await client.tasks.triggerMany({ ids: [b!.id] }, { n: 1 });
+    expect(triggered).toEqual([{ id: b!.id, ok: true, runId: expect.any(String) }]);
+    expect(await client.tasks.deleteMany({ selector: { labels: { team: 'x' } } })).toHaveLength(2);
+    const error = await client.tasks.get(a!.id).then(() => null, (e: unknown) => e);
+    expect(error).toBeInstanceOf(EcronApiError);
+    expect((error as EcronApiError).code).toBe('TASK_NOT_FOUND');
+  });
+
+  it('throws the API error of a request refused whole', async () => {
+    const viewer = new EcronClient({ server: real.url, token: real.viewer });
+    const error = await viewer.tasks.upsertMany([bulkSpec('v')]).then(() => null, (e: unknown) => e);
+    expect((error as EcronApiError).code).toBe('FORBIDDEN');
+  });
+});

@@ -29,8 +29,10 @@ export const en = {
   },
   tasks: {
     title: 'Tasks', new: 'New task', searchName: 'Search by name', state: 'State', lastOutcome: 'Last outcome', schedule: 'Schedule', nextFire: 'Next fire',
-    selected: '{{count}} selected', pauseSelected: 'Pause', resumeSelected: 'Resume',
-    pausedCount: 'Paused {{count}} task(s)', resumedCount: 'Resumed {{count}} task(s)', bulkFailed: '{{count}} failed: {{message}}',
+    selected: '{{count}} selected', pauseSelected: 'Pause', resumeSelected: 'Resume', triggerSelected: 'Trigger', deleteSelected: 'Delete',
+    deleteSelectedConfirm: 'Delete {{count}} task(s)? Their runs stay as history.',
+    bulkDone: { pause: 'Paused {{count}} task(s)', resume: 'Resumed {{count}} task(s)', trigger: 'Triggered {{count}} task(s)', delete: 'Deleted {{count}} task(s)' },
+    bulkFailed: '{{count}} failed: {{message}}',
   },
   kinds: { cron: 'Cron', every: 'Fixed rate', 'fixed-delay': 'Fixed delay', at: 'One-shot', manual: 'Manual' },
   targets: { http: 'HTTP endpoint', executor: 'Executor group', shell: 'Shell (agent)', grpc: 'gRPC' },

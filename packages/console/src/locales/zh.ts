@@ -31,8 +31,10 @@ export const zh: Strings = {
   },
   tasks: {
     title: '任务', new: '新建任务', searchName: '按名称搜索', state: '状态', lastOutcome: '最近结果', schedule: '调度', nextFire: '下次触发',
-    selected: '已选 {{count}} 项', pauseSelected: '暂停', resumeSelected: '恢复',
-    pausedCount: '已暂停 {{count}} 个任务', resumedCount: '已恢复 {{count}} 个任务', bulkFailed: '{{count}} 个失败：{{message}}',
+    selected: '已选 {{count}} 项', pauseSelected: '暂停', resumeSelected: '恢复', triggerSelected: '立即运行', deleteSelected: '删除',
+    deleteSelectedConfirm: '删除 {{count}} 个任务？其运行记录会保留。',
+    bulkDone: { pause: '已暂停 {{count}} 个任务', resume: '已恢复 {{count}} 个任务', trigger: '已触发 {{count}} 个任务', delete: '已删除 {{count}} 个任务' },
+    bulkFailed: '{{count}} 个失败：{{message}}',
   },
   kinds: { cron: 'Cron', every: '固定频率', 'fixed-delay': '固定延迟', at: '一次性', manual: '手动' },
   targets: { http: 'HTTP 端点', executor: '执行器组', shell: 'Shell（agent）', grpc: 'gRPC' },

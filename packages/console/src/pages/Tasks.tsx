@@ -1,7 +1,11 @@
-/** The task list: search by name, filter by namespace, state and last outcome, keyset pages, bulk pause and resume. */
-import { PauseCircleOutlined, PlayCircleOutlined, PlusOutlined } from '@ant-design/icons';
+/**
+ * The task list: search by name, filter by namespace, state and last outcome, keyset pages, and bulk
+ * pause, resume, trigger and delete of the selected rows (one call to `POST /api/v1/tasks:<action>`).
+ */
+import { DeleteOutlined, PauseCircleOutlined, PlayCircleOutlined, PlusOutlined, ThunderboltOutlined } from '@ant-design/icons';
+import type { BulkActionResponse, BulkTaskActionName } from '@ecron/contracts';
 import { keepPreviousData, useQuery, useQueryClient } from '@tanstack/react-query';
-import { App, Button, Input, Select, Space, Table, Typography } from 'antd';
+import { App, Button, Input, Popconfirm, Select, Space, Table, Typography } from 'antd';
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link } from 'react-router-dom';
@@ -34,14 +38,19 @@ export default function Tasks() {
     setFilters((f) => ({ ...f, [key]: value || undefined }));
   };
 
-  async function bulk(action: 'pause' | 'resume') {
+  async function bulk(action: BulkTaskActionName) {
     setBusy(true);
-    const results = await Promise.allSettled(selected.map((id) => api('POST', `/tasks/${id}/${action}`)));
-    setBusy(false);
-    const failed = results.filter((r) => r.status === 'rejected');
-    if (failed.length) message.error(t('tasks.bulkFailed', { count: failed.length, message: errorMessage((failed[0] as PromiseRejectedResult).reason) }));
-    else message.success(t(action === 'pause' ? 'tasks.pausedCount' : 'tasks.resumedCount', { count: results.length }));
-    setSelected([]);
+    try {
+      const { items } = await api<BulkActionResponse>('POST', `/tasks:${action}`, { ids: selected });
+      const failed = items.flatMap((item) => ('error' in item ? [item.error] : []));
+      if (failed.length) message.error(t('tasks.bulkFailed', { count: failed.length, message: `${failed[0]!.code}: ${failed[0]!.message}` }));
+      else message.success(t(`tasks.bulkDone.${action}`, { count: items.length }));
+      setSelected([]);
+    } catch (error) {
+      message.error(errorMessage(error));
+    } finally {
+      setBusy(false);
+    }
     await client.invalidateQueries({ queryKey: ['tasks'] });
   }
 
@@ -65,6 +74,11 @@ export default function Tasks() {
           <Typography.Text type="secondary">{t('tasks.selected', { count: selected.length })}</Typography.Text>
           <Button icon={<PauseCircleOutlined />} disabled={!selected.length} loading={busy} onClick={() => bulk('pause')}>{t('tasks.pauseSelected')}</Button>
           <Button icon={<PlayCircleOutlined />} disabled={!selected.length} loading={busy} onClick={() => bulk('resume')}>{t('tasks.resumeSelected')}</Button>
+          <Button icon={<ThunderboltOutlined />} disabled={!selected.length} loading={busy} onClick={() => bulk('trigger')} data-testid="bulk-trigger">{t('tasks.triggerSelected')}</Button>
+          <Popconfirm title={t('tasks.deleteSelectedConfirm', { count: selected.length })} okText={t('tasks.deleteSelected')} okButtonProps={{ danger: true }}
+            cancelText={t('common.back')} onConfirm={() => bulk('delete')} disabled={!selected.length}>
+            <Button danger icon={<DeleteOutlined />} disabled={!selected.length} loading={busy} data-testid="bulk-delete">{t('tasks.deleteSelected')}</Button>
+          </Popconfirm>
         </Space>
       )}
       <Table<TaskResource>

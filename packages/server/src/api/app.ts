@@ -13,6 +13,9 @@ import type { RunControl } from '../scheduler/run-control.ts';
 import type { Store } from '../store/store.ts';
 import { createRunService } from '../services/run-service.ts';
 import { createTaskService } from '../services/task-service.ts';
+import { createTaskBatchService } from '../services/task-batch-service.ts';
+import { createTaskBulkService } from '../services/task-bulk-service.ts';
+import { createIdempotencyService } from '../services/idempotency.ts';
 import { createWorkflowService } from '../services/workflow-service.ts';
 import { createBackfillService } from '../services/backfill-service.ts';
 import { createTokenService } from '../services/tokens.ts';
@@ -27,6 +30,7 @@ import { runRoutes } from './routes/runs.ts';
 import { scheduleRoutes } from './routes/schedules.ts';
 import { statsRoutes } from './routes/stats.ts';
 import { taskRoutes } from './routes/tasks.ts';
+import { taskBulkRoutes } from './routes/task-bulk.ts';
 import { workflowRoutes } from './routes/workflows.ts';
 import { backfillRoutes } from './routes/backfills.ts';
 import { nodeRoutes } from './routes/nodes.ts';
@@ -75,6 +79,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   const tokens = createTokenService({ store, clock });
   const tasks = createTaskService({ store, control, clock });
+  const idempotency = createIdempotencyService({ store, clock });
   const runs = createRunService({ store, control, clock });
   const workflows = createWorkflowService({ store, control, clock });
   const backfills = createBackfillService({ store, control, clock });
@@ -103,7 +108,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   app.get('/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());
   await app.register(healthRoutes, { store, control });
-  await app.register(taskRoutes, { prefix: API_PREFIX, tasks, control, store });
+  await app.register(taskRoutes, { prefix: API_PREFIX, tasks, store, idempotency });
+  await app.register(taskBulkRoutes, {
+    prefix: API_PREFIX, idempotency, batch: createTaskBatchService({ store, control, clock }), bulk: createTaskBulkService({ tasks }),
+  });
   await app.register(runRoutes, { prefix: API_PREFIX, runs, clock });
   await app.register(workflowRoutes, { prefix: API_PREFIX, workflows });
   await app.register(backfillRoutes, { prefix: API_PREFIX, backfills, tasks, workflows });

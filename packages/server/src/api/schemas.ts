@@ -21,14 +21,28 @@ const pageQuery = {
   limit: z.coerce.number().int().min(1).max(MAX_PAGE_LIMIT).default(DEFAULT_PAGE_LIMIT),
 };
 
+const LABEL_PAIR = '[A-Za-z0-9][A-Za-z0-9._/-]{0,62}=[^,]*';
+const LABEL_QUERY = new RegExp(`^${LABEL_PAIR}(,${LABEL_PAIR})*$`);
+
 export const ListTasksQuery = z.strictObject({
   namespace: z.string().max(128).optional(),
   state: z.enum(TASK_STATES).optional(),
   name: z.string().max(128).optional().describe('exact name (case-sensitive; one task per namespace)'),
   q: z.string().max(128).optional().describe('case-insensitive substring of the name; `%` and `_` are plain characters'),
   lastRunStatus: z.enum(RUN_STATUSES).optional(),
+  label: z.string().max(4096).regex(LABEL_QUERY, 'expected key=value pairs separated by commas, such as team=data,tier=gold').optional()
+    .describe('only tasks with these labels: key=value pairs separated by commas (all must match)'),
   ...pageQuery,
 });
+
+/** The labels of a `label` query (`team=data,tier=gold`); undefined for none. */
+export function parseLabelQuery(label: string | undefined): Record<string, string> | undefined {
+  if (label === undefined || label === '') return undefined;
+  return Object.fromEntries(label.split(',').map((pair) => {
+    const at = pair.indexOf('=');
+    return [pair.slice(0, at), pair.slice(at + 1)];
+  }));
+}
 
 export const UpdateTaskQuery = z.strictObject({
   revision: z.coerce.number().int().min(1).optional().describe('refuse the update (409) unless the task is at this revision'),

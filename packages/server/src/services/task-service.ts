@@ -4,14 +4,14 @@
  * transaction, and the scheduler is told about each change through {@link RunControl.taskChanged}.
  * Namespace scope is enforced here too: a task outside the caller's scope does not exist for it.
  */
-import type { RunStatus, Schedule, TaskState } from '@ecron/contracts';
+import type { RunStatus, Schedule, TaskSpec, TaskState } from '@ecron/contracts';
 import type { Clock } from '../core/clock.ts';
 import { EcronError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
-import type { TaskRecord, TaskRevisionRecord } from '../core/model.ts';
+import type { RunRecord, TaskRecord, TaskRevisionRecord } from '../core/model.ts';
 import { previewFires } from '../core/schedule/next-fire.ts';
 import type { RunControl } from '../scheduler/run-control.ts';
-import type { Page, Store } from '../store/store.ts';
+import type { AuditInput, Page, Store } from '../store/store.ts';
 import { canAccessNamespace, namespaceFilter, type Caller } from './access.ts';
 import { initialFireState, resumedFireState, updatedFireState } from './schedule-state.ts';
 import { mergeSecrets, normalizeNewSpec, parseTaskSpec, scheduleTimeZone } from './task-spec-input.ts';
@@ -24,6 +24,8 @@ export interface ListTasksQuery {
   /** Case-insensitive substring of the name. */
   q?: string;
   lastRunStatus?: RunStatus;
+  /** Only tasks whose labels hold every one of these pairs. */
+  labels?: Record<string, string>;
   cursor?: string | null;
   limit: number;
 }
@@ -49,6 +51,8 @@ export interface TaskService {
   pause(caller: Caller, id: string): Promise<TaskRecord>;
   resume(caller: Caller, id: string): Promise<TaskRecord>;
   delete(caller: Caller, id: string): Promise<void>;
+  /** Creates a manual run now (task params shallow-merged with `params`) and returns it: `RunControl.trigger`. */
+  trigger(caller: Caller, id: string, params?: Record<string, unknown>): Promise<RunRecord>;
   revisions(caller: Caller, id: string): Promise<TaskRevisionRecord[]>;
   /** The task's next `count` fires from now. */
   preview(caller: Caller, id: string, count: number): Promise<SchedulePreview>;
@@ -57,6 +61,41 @@ export interface TaskService {
 /** The next `count` fires of a validated schedule from `from`, counting `every` from `anchor`. */
 export function previewSchedule(schedule: Schedule, from: number, count: number, anchor: number = from): SchedulePreview {
   return { fires: previewFires(schedule, from, count, { anchor }), timezone: scheduleTimeZone(schedule) };
+}
+
+/** A new task of `spec` (validated), created at `now`: revision 1, its first fire from now. */
+export function newTaskRecord(spec: TaskSpec, now: number, id: string = newId()): TaskRecord {
+  return {
+    id,
+    kind: 'task',
+    namespace: spec.namespace,
+    name: spec.name,
+    revision: 1,
+    ...initialFireState(spec.schedule, now),
+    spec,
+    lastFireAt: null,
+    lastRunStatus: null,
+    skippedFires: 0,
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
+/** The audit entry of a task's creation. */
+export function createAudit(caller: Caller, spec: TaskSpec): AuditInput {
+  return { actor: caller.actor, action: 'task.create', details: { namespace: spec.namespace, name: spec.name } };
+}
+
+/** The audit entry of a new revision of a task. */
+export function updateAudit(caller: Caller, spec: TaskSpec, fromRevision: number): AuditInput {
+  return { actor: caller.actor, action: 'task.update', details: { namespace: spec.namespace, name: spec.name, fromRevision } };
+}
+
+/** FORBIDDEN unless the caller may manage tasks in `namespace`. */
+export function checkNamespace(caller: Caller, namespace: string): void {
+  if (!canAccessNamespace(caller, namespace)) {
+    throw new EcronError('FORBIDDEN', `this token cannot manage tasks in namespace ${JSON.stringify(namespace)}`);
+  }
 }
 
 export function createTaskService(deps: { store: Store; control: RunControl; clock: Clock }): TaskService {
@@ -68,12 +107,6 @@ export function createTaskService(deps: { store: Store; control: RunControl; clo
     return task;
   }
 
-  function checkNamespace(caller: Caller, namespace: string): void {
-    if (!canAccessNamespace(caller, namespace)) {
-      throw new EcronError('FORBIDDEN', `this token cannot manage tasks in namespace ${JSON.stringify(namespace)}`);
-    }
-  }
-
   const service: TaskService = {
     async clone(caller, id, as) {
       const source = await load(caller, id);
@@ -83,24 +116,7 @@ export function createTaskService(deps: { store: Store; control: RunControl; clo
     async create(caller, input) {
       const spec = normalizeNewSpec(parseTaskSpec(input));
       checkNamespace(caller, spec.namespace);
-      const now = clock.now();
-      const task: TaskRecord = {
-        id: newId(),
-        kind: 'task',
-        namespace: spec.namespace,
-        name: spec.name,
-        revision: 1,
-        ...initialFireState(spec.schedule, now),
-        spec,
-        lastFireAt: null,
-        lastRunStatus: null,
-        skippedFires: 0,
-        createdAt: now,
-        updatedAt: now,
-      };
-      const created = await store.createTask({
-        task, audit: { actor: caller.actor, action: 'task.create', details: { namespace: spec.namespace, name: spec.name } },
-      });
+      const created = await store.createTask({ task: newTaskRecord(spec, clock.now()), audit: createAudit(caller, spec) });
       control.taskChanged(created.id);
       return created;
     },
@@ -115,6 +131,7 @@ export function createTaskService(deps: { store: Store; control: RunControl; clo
         name: query.name,
         nameContains: query.q,
         lastRunStatus: query.lastRunStatus,
+        labels: query.labels,
         cursor: query.cursor,
         limit: query.limit,
       });
@@ -128,10 +145,7 @@ export function createTaskService(deps: { store: Store; control: RunControl; clo
       const { nextFireAt, anchorAt, state } = updatedFireState(existing, spec.schedule, now);
       const updated = await store.updateTask({
         id, expectedRevision: options.expectedRevision, spec, nextFireAt, anchorAt, state, at: now,
-        audit: {
-          actor: caller.actor, action: 'task.update',
-          details: { namespace: spec.namespace, name: spec.name, fromRevision: existing.revision },
-        },
+        audit: updateAudit(caller, spec, existing.revision),
       });
       control.taskChanged(id);
       return updated;
@@ -165,6 +179,11 @@ export function createTaskService(deps: { store: Store; control: RunControl; clo
         audit: { actor: caller.actor, action: 'task.delete', details: { namespace: existing.namespace, name: existing.name } },
       });
       control.taskChanged(id);
+    },
+
+    async trigger(caller, id, params) {
+      const task = await load(caller, id);
+      return control.trigger({ task, params, actor: caller.actor });
     },
 
     async revisions(caller, id) {

@@ -56,6 +56,11 @@ export function sameSchedule(a: Schedule, b: Schedule): boolean {
   return canonicalJson(a) === canonicalJson(b);
 }
 
+/** Structural equality of two specs (key order ignored): an upsert of an equal spec changes nothing. */
+export function sameSpec(a: TaskSpec, b: TaskSpec): boolean {
+  return canonicalJson(a) === canonicalJson(b);
+}
+
 function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (value !== null && typeof value === 'object') {

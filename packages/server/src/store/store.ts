@@ -46,6 +46,47 @@ export interface ListTasksParams extends PageParams {
   /** Case-insensitive (ASCII) substring of the name; `%`, `_` and `\` match only themselves. */
   nameContains?: string;
   lastRunStatus?: RunStatus;
+  /** Only tasks whose spec's labels hold every one of these pairs. */
+  labels?: Record<string, string>;
+}
+
+/** A task's key: names are unique among tasks and workflows in a namespace. */
+export interface TaskKey {
+  namespace: string;
+  name: string;
+}
+
+/**
+ * One item of `upsertTasks`: a new task (its (namespace, name) expected free), or a new revision of
+ * a task the caller read at `expectedRevision` (same namespace and name).
+ */
+export type TaskUpsert =
+  | { op: 'create'; task: TaskRecord; audit: AuditInput }
+  | { op: 'update'; update: UpdateParams<TaskSpec> & { expectedRevision: number } };
+
+export interface UpsertTasksResult {
+  /** The tasks as stored, in item order; empty when any item conflicted. */
+  tasks: TaskRecord[];
+  /**
+   * The items whose expectation no longer held when the transaction ran: a create whose name is taken
+   * now (TASK_NAME_TAKEN), an update of a task deleted (TASK_NOT_FOUND) or changed
+   * (TASK_VERSION_CONFLICT) since it was read. When any item conflicted, nothing was written.
+   */
+  conflicts: { index: number; code: 'TASK_NAME_TAKEN' | 'TASK_NOT_FOUND' | 'TASK_VERSION_CONFLICT' }[];
+}
+
+/** An idempotency key of an API request and, once known, the first answer to it. */
+export interface IdempotencyRecord {
+  /** Whose key it is (the caller): keys of different callers never meet. */
+  scope: string;
+  key: string;
+  /** A hash of the request the key was first used with. */
+  fingerprint: string;
+  /** The first answer's HTTP status and JSON body; null while the first request runs. */
+  status: number | null;
+  body: string | null;
+  createdAt: number;
+  expiresAt: number;
 }
 
 export interface ListRunsParams extends PageParams {
@@ -294,6 +335,16 @@ export interface Store {
   /** As deleteTask, for a workflow; throws WORKFLOW_NOT_FOUND. */
   deleteWorkflow(p: { id: string; at: number; audit: AuditInput }): Promise<void>;
   listTaskRevisions(taskId: string): Promise<TaskRevisionRecord[]>;
+  /** The tasks and workflows with these keys (those that exist), in no particular order. */
+  getScheduledByNames(p: { keys: TaskKey[] }): Promise<ScheduledRecord[]>;
+  /**
+   * Creates and updates tasks in ONE transaction, all or nothing, with the audit entries, revision rows
+   * and change notices each would get from `createTask` or `updateTask` (audit details as given).
+   * Compare-and-set on what the caller read: a create whose (namespace, name) exists (a task or a
+   * workflow), or an update of a task that is gone, is a workflow, or is at another revision, is a
+   * conflict, and then nothing is written. Callers keep a call to a chunk (about a thousand items).
+   */
+  upsertTasks(p: { items: TaskUpsert[] }): Promise<UpsertTasksResult>;
   /** One revision of a task or workflow; null when there is none (deleted, or no such revision). */
   getTaskRevision(p: { taskId: string; revision: number }): Promise<TaskRevisionRecord | null>;
 
@@ -492,6 +543,21 @@ export interface Store {
   appendAudit(entry: Omit<AuditRecord, 'id'> & { id?: string }): Promise<void>;
   /** Newest first. */
   listAudit(p: ListAuditParams): Promise<Page<AuditRecord>>;
+
+  // ---- idempotency keys ------------------------------------------------------------------
+  /**
+   * Takes `key` for a request: inserts it in progress (status null) and answers null, unless a row of
+   * (scope, key) exists that has not expired by `at` and is not an abandoned claim (in progress and
+   * created before `staleBefore`): then nothing changes and that row is returned. Of concurrent
+   * claims of one key exactly one gets null (the primary key decides).
+   */
+  claimIdempotencyKey(p: { scope: string; key: string; fingerprint: string; at: number; expiresAt: number; staleBefore: number }): Promise<IdempotencyRecord | null>;
+  /** Stores the first answer of a claimed key (only while it is in progress with this fingerprint). */
+  completeIdempotencyKey(p: { scope: string; key: string; fingerprint: string; status: number; body: string }): Promise<void>;
+  /** Lets a claimed key go (the request failed without an answer worth repeating), while it is in progress with this fingerprint. */
+  releaseIdempotencyKey(p: { scope: string; key: string; fingerprint: string }): Promise<void>;
+  /** Deletes up to `limit` keys that expired before `before`; returns how many. */
+  deleteExpiredIdempotencyKeys(p: { before: number; limit: number }): Promise<number>;
 }
 
 /** Per-run cap on stored log lines; further lines are dropped and one notice line is kept. */

@@ -134,3 +134,8 @@ export function errorOf(res: LightMyRequestResponse): { code: string; message: s
 export function issuesOf(res: LightMyRequestResponse): { path: string; code: string; message: string }[] {
   return res.json().error.details?.issues ?? [];
 }
+
+/** A spec with an every-minute schedule and an http target nothing listens on (tasks that must not run). */
+export function idleTaskSpec(name: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { name, schedule: { every: '1m' }, target: { type: 'http', url: 'http://127.0.0.1:9000/run' }, ...extra };
+}

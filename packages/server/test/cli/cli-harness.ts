@@ -162,7 +162,7 @@ export function runResource(overrides: Record<string, unknown> = {}): Record<str
  * The real REST API (buildApp over the SQLite store, {@link ApiHarness}) listening on a local port
  * from before the file's tests to after them, and `ecron` run against it with the admin token.
  */
-export function useApiForCli(): { readonly h: ApiHarness; ecron(args: string[]): Promise<CliResult> } {
+export function useApiForCli(): { readonly h: ApiHarness; ecron(args: string[], options?: CliOptions): Promise<CliResult> } {
   let h: ApiHarness | undefined;
   let server = '';
   beforeAll(async () => {
@@ -178,6 +178,6 @@ export function useApiForCli(): { readonly h: ApiHarness; ecron(args: string[]):
       if (!h) throw new Error('the API is not started yet (use it inside a test)');
       return h;
     },
-    ecron: (args) => runCli([...args, '--server', server, '--token', h!.admin]),
+    ecron: (args, options) => runCli([...args, '--server', server, '--token', h!.admin], options),
   };
 }

@@ -2,36 +2,37 @@
 import { TaskSpecSchema, TriggerSchema } from '@ecron/contracts';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { RunControl } from '../../scheduler/run-control.ts';
 import type { Store } from '../../store/store.ts';
+import type { IdempotencyService } from '../../services/idempotency.ts';
 import { iso, toRunResource, toTaskResource, toTaskRevisionResource } from '../../services/resources.ts';
 import type { TaskService } from '../../services/task-service.ts';
 import { BEARER_SECURITY, callerOf } from '../auth.ts';
+import { IDEMPOTENCY_HEADERS, sendIdempotent } from '../idempotent-reply.ts';
 import {
-  ERROR_RESPONSES, IdParams, ListTasksQuery, pageOf, PreviewQuery, PreviewSchema, RunResourceSchema, TaskResourceSchema,
+  ERROR_RESPONSES, IdParams, ListTasksQuery, pageOf, parseLabelQuery, PreviewQuery, PreviewSchema, RunResourceSchema, TaskResourceSchema,
   TaskRevisionSchema, UpdateTaskQuery,
 } from '../schemas.ts';
 
 export interface TaskRoutesOptions {
   tasks: TaskService;
-  control: RunControl;
   store: Store;
+  idempotency: IdempotencyService;
 }
 
 const tags = ['tasks'];
 
-export const taskRoutes: FastifyPluginAsyncZod<TaskRoutesOptions> = async (app, { tasks, control, store }) => {
+export const taskRoutes: FastifyPluginAsyncZod<TaskRoutesOptions> = async (app, { tasks, store, idempotency }) => {
   app.post('/tasks', {
     config: { access: 'editor' },
     schema: {
       summary: 'Create a task', tags, security: BEARER_SECURITY,
+      headers: IDEMPOTENCY_HEADERS,
       body: TaskSpecSchema,
       response: { 201: TaskResourceSchema, ...ERROR_RESPONSES },
     },
-  }, async (request, reply) => {
-    const task = await tasks.create(callerOf(request), request.body);
-    return reply.status(201).send(toTaskResource(task));
-  });
+  }, async (request, reply) => sendIdempotent(request, reply, idempotency, async () => ({
+    status: 201, body: toTaskResource(await tasks.create(callerOf(request), request.body)),
+  })));
 
   app.post('/tasks/:id/clone', {
     config: { access: 'editor' },
@@ -56,7 +57,8 @@ export const taskRoutes: FastifyPluginAsyncZod<TaskRoutesOptions> = async (app, 
       response: { 200: pageOf(TaskResourceSchema), ...ERROR_RESPONSES },
     },
   }, async (request) => {
-    const page = await tasks.list(callerOf(request), request.query);
+    const { label, ...query } = request.query;
+    const page = await tasks.list(callerOf(request), { ...query, labels: parseLabelQuery(label) });
     return { items: page.items.map(toTaskResource), nextCursor: page.nextCursor };
   });
 
@@ -99,16 +101,13 @@ export const taskRoutes: FastifyPluginAsyncZod<TaskRoutesOptions> = async (app, 
     schema: {
       summary: 'Run a task now', tags, security: BEARER_SECURITY,
       description: 'The run gets the task params shallow-merged with the given params.',
-      params: IdParams, body: TriggerSchema.optional(),
+      headers: IDEMPOTENCY_HEADERS, params: IdParams, body: TriggerSchema.optional(),
       response: { 201: RunResourceSchema, ...ERROR_RESPONSES },
     },
-  }, async (request, reply) => {
-    const caller = callerOf(request);
-    const task = await tasks.get(caller, request.params.id);
-    const run = await control.trigger({ task, params: request.body?.params, actor: caller.actor });
-    const attempts = await store.listAttempts([run.id]);
-    return reply.status(201).send(toRunResource(run, attempts));
-  });
+  }, async (request, reply) => sendIdempotent(request, reply, idempotency, async () => {
+    const run = await tasks.trigger(callerOf(request), request.params.id, request.body?.params);
+    return { status: 201, body: toRunResource(run, await store.listAttempts([run.id])) };
+  }));
 
   app.post('/tasks/:id/pause', {
     config: { access: 'editor' },

@@ -9,8 +9,21 @@ import { loadSpecFile } from '../spec-file.ts';
 import { resolveTask, taskPath } from '../task-ref.ts';
 import { RUN_STATUSES, TASK_STATES } from '../vocabulary.ts';
 import { addBackfillCommand } from './backfill.ts';
+import { actOnSelected, addTaskApplyCommand, parseSelector } from './task-bulk.ts';
 
 const REF_HELP = 'task id, NAME or NAMESPACE/NAME';
+const BULK_REF_HELP = `${REF_HELP} (or -l to select tasks by their labels)`;
+const SELECTOR_HELP = 'act on every task with these labels: key=value[,key=value…] (repeatable; all must match)';
+
+/** The one task named, or the selector of `-l`: exactly one of the two. */
+function bulkOrSingle(ref: string | undefined, options: { selector?: string[] }): { ref: string } | { labels: Record<string, string> } {
+  if (options.selector?.length) {
+    if (ref !== undefined) throw usageError('give a task or -l labels, not both');
+    return { labels: parseSelector(options.selector) };
+  }
+  if (ref === undefined) throw usageError('name a task, or select tasks with -l key=value');
+  return { ref };
+}
 
 /** A fire as the preview lists it, with the local time in the task's zone when that is not UTC. */
 function previewLine(fire: unknown, timezone: string | undefined): string {
@@ -48,12 +61,14 @@ export function registerTaskCommands(program: Command, ctx: CliContext): void {
     .option('--name <name>', 'only tasks with exactly this name (one per namespace)')
     .option('--search <text>', 'only tasks whose name contains this text, in any case')
     .addOption(new Option('--last-status <status>', 'only tasks whose last run ended so').choices([...RUN_STATUSES]))
+    .option('-l, --selector <labels>', 'only tasks with these labels: key=value[,key=value…] (repeatable)', collect)
     .option('--limit <n>', 'tasks per page', integerOption('--limit'))
     .option('--all', 'fetch every page')
-    .action(async (options: { namespace?: string; state?: string; name?: string; search?: string; lastStatus?: string; limit?: number; all?: boolean }, command: Command) => {
+    .action(async (options: { namespace?: string; state?: string; name?: string; search?: string; lastStatus?: string; selector?: string[]; limit?: number; all?: boolean }, command: Command) => {
       const session = ctx.open(command);
+      const labels = options.selector?.length ? Object.entries(parseSelector(options.selector)).map(([k, v]) => `${k}=${v}`).join(',') : undefined;
       const page = await listPages<TaskResource>(session.api, '/api/v1/tasks',
-        { namespace: options.namespace, state: options.state, name: options.name, q: options.search, lastRunStatus: options.lastStatus }, options);
+        { namespace: options.namespace, state: options.state, name: options.name, q: options.search, lastRunStatus: options.lastStatus, label: labels }, options);
       if (session.json) return printJson(ctx.io, page);
       ctx.io.stdout(page.items.length === 0 ? '(no tasks)\n' : taskTable(page.items));
       moreHint(session, page, 'tasks');
@@ -100,15 +115,19 @@ export function registerTaskCommands(program: Command, ctx: CliContext): void {
     });
 
   task.command('trigger')
-    .description('run a task now')
-    .argument('<ref>', REF_HELP)
+    .description('run a task now (or every task with the labels of -l)')
+    .argument('[ref]', BULK_REF_HELP)
+    .option('-l, --selector <labels>', SELECTOR_HELP, collect)
+    .option('--namespace <namespace>', 'with -l: only tasks of this namespace')
     .option('--param <key=value>', PARAM_OPTION_HELP, collect)
     .option('--params <json>', 'run parameters as a JSON object (--param entries override it)')
     .addHelpText('after', PARAM_HELP)
-    .action(async (ref: string, options: { param?: string[]; params?: string }, command: Command) => {
+    .action(async (ref: string | undefined, options: { param?: string[]; params?: string; selector?: string[]; namespace?: string }, command: Command) => {
       const params = runParams(options);
+      const target = bulkOrSingle(ref, options);
+      if ('labels' in target) return actOnSelected(ctx, command, 'trigger', { labels: target.labels, namespace: options.namespace, params });
       const session = ctx.open(command);
-      const found = await resolveTask(session.api, ref);
+      const found = await resolveTask(session.api, target.ref);
       const run = await session.api.request<RunResource>({ method: 'POST', path: taskPath(found.id, '/trigger'), body: params ? { params } : {} });
       if (session.json) return printJson(ctx.io, run);
       ctx.io.stdout(`triggered task ${taskLabel(found)}: run ${run.id} (${run.status})\n`);
@@ -116,11 +135,15 @@ export function registerTaskCommands(program: Command, ctx: CliContext): void {
 
   for (const [verb, done] of [['pause', 'paused'], ['resume', 'resumed']] as const) {
     task.command(verb)
-      .description(verb === 'pause' ? 'stop firing a task (manual triggers still work)' : 'fire a paused task again')
-      .argument('<ref>', REF_HELP)
-      .action(async (ref: string, _options: unknown, command: Command) => {
+      .description(verb === 'pause' ? 'stop firing a task (manual triggers still work), or every task with the labels of -l' : 'fire a paused task again, or every task with the labels of -l')
+      .argument('[ref]', BULK_REF_HELP)
+      .option('-l, --selector <labels>', SELECTOR_HELP, collect)
+      .option('--namespace <namespace>', 'with -l: only tasks of this namespace')
+      .action(async (ref: string | undefined, options: { selector?: string[]; namespace?: string }, command: Command) => {
+        const target = bulkOrSingle(ref, options);
+        if ('labels' in target) return actOnSelected(ctx, command, verb, { labels: target.labels, namespace: options.namespace });
         const session = ctx.open(command);
-        const found = await resolveTask(session.api, ref);
+        const found = await resolveTask(session.api, target.ref);
         const changed = await session.api.request<TaskResource>({ method: 'POST', path: taskPath(found.id, `/${verb}`) });
         if (session.json) return printJson(ctx.io, changed);
         ctx.io.stdout(`${done} task ${taskLabel(changed)} (${changed.id}); state: ${changed.state}, next fire: ${formatInstant(changed.nextFireAt)}\n`);
@@ -128,12 +151,16 @@ export function registerTaskCommands(program: Command, ctx: CliContext): void {
   }
 
   task.command('delete')
-    .description('delete a task')
-    .argument('<ref>', REF_HELP)
+    .description('delete a task, or every task with the labels of -l')
+    .argument('[ref]', BULK_REF_HELP)
+    .option('-l, --selector <labels>', SELECTOR_HELP, collect)
+    .option('--namespace <namespace>', 'with -l: only tasks of this namespace')
     .option('-y, --yes', 'do not ask for confirmation')
-    .action(async (ref: string, options: { yes?: boolean }, command: Command) => {
+    .action(async (ref: string | undefined, options: { yes?: boolean; selector?: string[]; namespace?: string }, command: Command) => {
+      const target = bulkOrSingle(ref, options);
+      if ('labels' in target) return actOnSelected(ctx, command, 'delete', { labels: target.labels, namespace: options.namespace, yes: options.yes });
       const session = ctx.open(command);
-      const found = await resolveTask(session.api, ref);
+      const found = await resolveTask(session.api, target.ref);
       if (!options.yes) {
         if (!ctx.io.stdinIsTty) throw usageError(`deleting task ${taskLabel(found)} needs --yes when standard input is not a terminal`);
         const answer = await ctx.io.prompt(`delete task ${taskLabel(found)} (${found.id})? [y/N] `);
@@ -159,5 +186,6 @@ export function registerTaskCommands(program: Command, ctx: CliContext): void {
       for (const fire of fires) ctx.io.stdout(previewLine(fire, preview.timezone));
     });
 
+  addTaskApplyCommand(task, ctx);
   addBackfillCommand(task, ctx, 'task');
 }

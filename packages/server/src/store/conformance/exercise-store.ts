@@ -14,6 +14,7 @@ import { describeInstants } from './instants.ts';
 import { describeListing } from './listing.ts';
 import { describeReportsAndLogs } from './reports-logs.ts';
 import { describeRetention } from './retention.ts';
+import { describeTaskBatch } from './task-batch.ts';
 import { describeTasks } from './tasks.ts';
 import { describeTokensAndAudit } from './tokens-audit.ts';
 import { describeWorkflows } from './workflows.ts';
@@ -25,6 +26,7 @@ export function exerciseStore(name: string, factory: StoreFactory): void {
   describe(`store conformance: ${name}`, () => {
     const ctx = useStore(factory);
     describeTasks(ctx);
+    describeTaskBatch(ctx);
     describeListing(ctx);
     describeFires(ctx);
     describeAttempts(ctx);

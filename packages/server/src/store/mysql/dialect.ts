@@ -89,6 +89,7 @@ export function mysqlDialect(options: { description: string }): SqlDialect {
     // mysql2 expands the array parameter into `v1, v2, …`.
     // No index serves a substring (FULLTEXT's ngram parser matches tokens, not substrings): a scan.
     nameContains: (needle) => sql`position(lower(${needle}) in lower(name)) > 0`,
+    labelEquals: (key, value) => sql`JSON_UNQUOTE(JSON_EXTRACT(spec, ${`$.labels."${key}"`})) = ${value}`,
     inList: (expr, values) => sql`${expr} IN (${values})`,
     rowsTable: (alias, columns, rows) => {
       const [first, ...rest] = rows as SqlValue[][];

@@ -118,6 +118,18 @@ CREATE TABLE `executor_nodes` (
   KEY `executor_nodes_group` (`group`,`id`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
+CREATE TABLE `idempotency_keys` (
+  `scope` varchar(128) NOT NULL,
+  `idem_key` varchar(255) NOT NULL,
+  `fingerprint` varchar(128) NOT NULL,
+  `status` int(11) DEFAULT NULL,
+  `body` longtext DEFAULT NULL,
+  `created_at` bigint(20) NOT NULL,
+  `expires_at` bigint(20) NOT NULL,
+  PRIMARY KEY (`scope`,`idem_key`),
+  KEY `idempotency_keys_expiry` (`expires_at`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
 CREATE TABLE `kysely_migration` (
   `name` varchar(255) NOT NULL,
   `timestamp` varchar(255) NOT NULL,

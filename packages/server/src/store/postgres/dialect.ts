@@ -172,6 +172,7 @@ export function postgresDialect(options: { schema: string; description: string; 
     listenForChanges: (onWake) => listener(options.url, changeChannel(options.schema), onWake),
     nowMs: sql`(extract(epoch FROM clock_timestamp()) * 1000)::int8`,
     nameContains,
+    labelEquals: (key, value) => sql`(spec -> 'labels' ->> ${key}::text) = ${value}::text`,
     inList: (expr, values, type) => sql`${expr} = ANY(${arrayLiteral(values)}::${sql.raw(ARRAY_TYPES[type])})`,
     rowsTable,
     async insertRows(db, p) {

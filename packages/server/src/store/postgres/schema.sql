@@ -117,6 +117,17 @@ CREATE TABLE executor_nodes (
   CONSTRAINT executor_nodes_pkey PRIMARY KEY (id)
 );
 
+CREATE TABLE idempotency_keys (
+  scope text COLLATE "C" NOT NULL,
+  idem_key text COLLATE "C" NOT NULL,
+  fingerprint text NOT NULL,
+  status integer,
+  body text,
+  created_at bigint NOT NULL,
+  expires_at bigint NOT NULL,
+  CONSTRAINT idempotency_keys_pkey PRIMARY KEY (scope, idem_key)
+);
+
 CREATE TABLE kysely_migration (
   name character varying(255) NOT NULL,
   "timestamp" character varying(255) NOT NULL,
@@ -228,6 +239,8 @@ CREATE INDEX backfills_task ON backfills USING btree (task_id, id);
 CREATE INDEX changes_at ON changes USING btree (at);
 
 CREATE INDEX executor_nodes_group ON executor_nodes USING btree ("group", id);
+
+CREATE INDEX idempotency_keys_expiry ON idempotency_keys USING btree (expires_at);
 
 CREATE INDEX runs_active ON runs USING btree (task_id, id) WHERE (finished_at IS NULL);
 

@@ -50,6 +50,13 @@ export interface SqlDialect {
    */
   nameContains(needle: string): RawBuilder<unknown>;
 
+  /**
+   * The condition that a task's spec has label `key` with `value` (`spec.labels[key]`). `key` matches
+   * the spec's TASK_LABEL_KEY (no quote). No index serves it: it filters the rows the other conditions
+   * leave.
+   */
+  labelEquals(key: string, value: string): RawBuilder<unknown>;
+
   /** `expr IN (values…)` with `values` bound as one list parameter; `values` is never empty. */
   inList(expr: RawBuilder<unknown>, values: readonly SqlValue[], type: ColumnType): RawBuilder<unknown>;
 

@@ -19,7 +19,9 @@ import type { SqlDialect } from './dialect.ts';
 import * as executors from './executors.ts';
 import * as fires from './fires.ts';
 import * as runLogs from './run-logs.ts';
+import * as idempotency from './idempotency.ts';
 import * as runs from './runs.ts';
+import * as taskBatch from './task-batch.ts';
 import * as tasks from './tasks.ts';
 import * as tokensAudit from './tokens-audit.ts';
 import * as workflows from './workflows.ts';
@@ -114,6 +116,8 @@ class SqlStore implements Store {
   deleteWorkflow: Store['deleteWorkflow'] = (p) => this.#use((ctx) => tasks.deleteTask(ctx, 'workflow', p));
   listTaskRevisions: Store['listTaskRevisions'] = (taskId) => this.#use((ctx) => tasks.listTaskRevisions(ctx, taskId));
   getTaskRevision: Store['getTaskRevision'] = (p) => this.#use((ctx) => tasks.getTaskRevision(ctx, p));
+  getScheduledByNames: Store['getScheduledByNames'] = (p) => this.#use((ctx) => taskBatch.getScheduledByNames(ctx, p));
+  upsertTasks: Store['upsertTasks'] = (p) => this.#use((ctx) => taskBatch.upsertTasks(ctx, p));
   listWorkflowNodes: Store['listWorkflowNodes'] = (runId) => this.#use((ctx) => workflows.listWorkflowNodes(ctx, runId));
   actOnWorkflowRun: Store['actOnWorkflowRun'] = (p) => this.#use((ctx) => workflows.actOnWorkflowRun(ctx, p));
 
@@ -172,6 +176,12 @@ class SqlStore implements Store {
   touchToken: Store['touchToken'] = (p) => this.#use((ctx) => tokensAudit.touchToken(ctx, p));
   appendAudit: Store['appendAudit'] = (entry) => this.#use((ctx) => tokensAudit.appendAudit(ctx, entry));
   listAudit: Store['listAudit'] = (p) => this.#use((ctx) => tokensAudit.listAudit(ctx, p));
+
+  // ---- idempotency keys
+  claimIdempotencyKey: Store['claimIdempotencyKey'] = (p) => this.#use((ctx) => idempotency.claimIdempotencyKey(ctx, p));
+  completeIdempotencyKey: Store['completeIdempotencyKey'] = (p) => this.#use((ctx) => idempotency.completeIdempotencyKey(ctx, p));
+  releaseIdempotencyKey: Store['releaseIdempotencyKey'] = (p) => this.#use((ctx) => idempotency.releaseIdempotencyKey(ctx, p));
+  deleteExpiredIdempotencyKeys: Store['deleteExpiredIdempotencyKeys'] = (p) => this.#use((ctx) => idempotency.deleteExpiredIdempotencyKeys(ctx, p));
 }
 
 /** A SQL store. Call `open()` before any other verb; it connects and migrates. */

@@ -164,6 +164,7 @@ export async function listTasks<K extends Kind>(ctx: SqlContext, kind: K, p: Lis
   if (p.name !== undefined) where.push(sql`name = ${p.name}`);
   if (p.state !== undefined) where.push(sql`state = ${p.state}`);
   if (p.lastRunStatus !== undefined) where.push(sql`last_run_status = ${p.lastRunStatus}`);
+  for (const [key, value] of Object.entries(p.labels ?? {})) where.push(ctx.dialect.labelEquals(key, value));
   const substring = p.nameContains !== undefined && p.nameContains !== '';
   if (substring) where.push(ctx.dialect.nameContains(p.nameContains!));
   if (after) where.push(sql`(namespace, name) > (${after[0]!}, ${after[1]!})`);

@@ -197,3 +197,16 @@ CREATE TABLE backfills (
 CREATE INDEX backfills_task ON backfills (task_id, id);
 
 CREATE INDEX backfills_running ON backfills (status) WHERE status = 'running';
+
+CREATE TABLE idempotency_keys (
+  scope TEXT NOT NULL, -- the caller (token:<id>)
+  idem_key TEXT NOT NULL,
+  fingerprint TEXT NOT NULL, -- a hash of the request (method, route, params, body)
+  status INTEGER, -- the answer's HTTP status; null while the first request runs
+  body TEXT, -- the answer's body as JSON; null while the first request runs
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  PRIMARY KEY (scope, idem_key)
+) STRICT;
+
+CREATE INDEX idempotency_keys_expiry ON idempotency_keys (expires_at);

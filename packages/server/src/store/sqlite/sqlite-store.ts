@@ -18,7 +18,9 @@ import { dbNow } from './fence.ts';
 import * as fires from './fires.ts';
 import { migrateToLatest } from './migrate.ts';
 import * as runLogs from './run-logs.ts';
+import * as idempotency from './idempotency.ts';
 import * as runs from './runs.ts';
+import * as taskBatch from './task-batch.ts';
 import * as tasks from './tasks.ts';
 import * as tokensAudit from './tokens-audit.ts';
 import * as workflows from './workflows.ts';
@@ -102,6 +104,12 @@ class SqliteStore implements Store {
   });
   listTaskRevisions: Store['listTaskRevisions'] = (taskId) => this.#use((conn) => tasks.listTaskRevisions(conn, taskId));
   getTaskRevision: Store['getTaskRevision'] = (p) => this.#use((conn) => tasks.getTaskRevision(conn, p));
+  getScheduledByNames: Store['getScheduledByNames'] = (p) => this.#use((conn) => taskBatch.getScheduledByNames(conn, p));
+  upsertTasks: Store['upsertTasks'] = (p) => this.#use((conn) => {
+    const result = taskBatch.upsertTasks(conn, p);
+    this.#changes.publish(result.tasks.map((task) => ({ kind: 'task' as const, id: task.id })));
+    return result;
+  });
 
   // ---- scheduling
   listDueTasks: Store['listDueTasks'] = (p) => this.#use((conn) => fires.listDueTasks(conn, p));
@@ -169,6 +177,12 @@ class SqliteStore implements Store {
   touchToken: Store['touchToken'] = (p) => this.#use((conn) => tokensAudit.touchToken(conn, p));
   appendAudit: Store['appendAudit'] = (entry) => this.#use((conn) => tokensAudit.appendAudit(conn, entry));
   listAudit: Store['listAudit'] = (p) => this.#use((conn) => tokensAudit.listAudit(conn, p));
+
+  // ---- idempotency keys
+  claimIdempotencyKey: Store['claimIdempotencyKey'] = (p) => this.#use((conn) => idempotency.claimIdempotencyKey(conn, p));
+  completeIdempotencyKey: Store['completeIdempotencyKey'] = (p) => this.#use((conn) => idempotency.completeIdempotencyKey(conn, p));
+  releaseIdempotencyKey: Store['releaseIdempotencyKey'] = (p) => this.#use((conn) => idempotency.releaseIdempotencyKey(conn, p));
+  deleteExpiredIdempotencyKeys: Store['deleteExpiredIdempotencyKeys'] = (p) => this.#use((conn) => idempotency.deleteExpiredIdempotencyKeys(conn, p));
 }
 
 /** A SQLite store. Call `open()` before any other verb; it migrates and takes the process lock. */

@@ -122,6 +122,11 @@ export function listTasks<K extends Kind>(conn: SqliteConnection, kind: K, p: Li
   if (p.name !== undefined) { where.push('name = ?'); params.push(p.name); }
   if (p.state !== undefined) { where.push('state = ?'); params.push(p.state); }
   if (p.lastRunStatus !== undefined) { where.push('last_run_status = ?'); params.push(p.lastRunStatus); }
+  for (const [key, value] of Object.entries(p.labels ?? {})) {
+    // Label keys are checked by the spec schema (TASK_LABEL_KEY): never a quote.
+    where.push('json_extract(spec, ?) = ?');
+    params.push(`$.labels."${key}"`, value);
+  }
   if (p.nameContains !== undefined && p.nameContains !== '') {
     where.push('instr(lower(name), lower(?)) > 0');
     params.push(p.nameContains);

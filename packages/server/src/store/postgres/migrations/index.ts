@@ -10,6 +10,7 @@ import * as executors from './0004_executors.ts';
 import * as taskNameSearch from './0005_task_name_search.ts';
 import * as nodeTzVersion from './0006_node_tz_version.ts';
 import * as workflows from './0007_workflows.ts';
+import * as idempotencyKeys from './0008_idempotency_keys.ts';
 
 export const POSTGRES_MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001_init': init,
@@ -19,4 +20,5 @@ export const POSTGRES_MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0005_task_name_search': taskNameSearch,
   '0006_node_tz_version': nodeTzVersion,
   '0007_workflows': workflows,
+  '0008_idempotency_keys': idempotencyKeys,
 };
