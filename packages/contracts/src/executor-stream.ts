@@ -61,7 +61,8 @@ export const ExecutorFrameSchema = z.strictObject({
 });
 export type ExecutorFrame = z.infer<typeof ExecutorFrameSchema>;
 
-export type FrameRefusal = 'FRAME_MALFORMED' | 'FRAME_SIGNATURE_MISMATCH' | 'FRAME_STALE' | 'FRAME_REPLAYED';
+/** Why a frame was refused; FRAME_CREDIT_EXCEEDED: the server sent more runs than the executor granted (the SDK refuses it). */
+export type FrameRefusal = 'FRAME_MALFORMED' | 'FRAME_SIGNATURE_MISMATCH' | 'FRAME_STALE' | 'FRAME_REPLAYED' | 'FRAME_CREDIT_EXCEEDED';
 
 function mac(secret: string, conn: string, direction: StreamDirection, json: string): Buffer {
   return createHmac('sha256', secret).update(`${conn}\n${direction}\n${json}`).digest();

@@ -3,11 +3,13 @@
  * pulled), and leaves gracefully.
  *
  *   start(): listen (push) → register (the first heartbeat; fails loudly) → upsert declared
- *            tasks → heartbeat → poll (pull)
+ *            tasks → heartbeat → poll (pull) or open the streams (stream)
  *   stop():  push: stop heartbeats → leave the registry → refuse new runs (503) → wait up to
  *            shutdownGraceMs → hand back the rest (503 + x-ecron-handed-back) → close;
  *            pull: stop polling → wait → hand back the rest (failed results) → post results →
- *            stop heartbeats → leave the registry
+ *            stop heartbeats → leave the registry;
+ *            stream: grant no more credit → wait → hand back the rest (`handed_back` results) →
+ *            send results and close the streams → stop heartbeats → leave the registry
  */
 import { EventEmitter } from 'node:events';
 import type {
@@ -26,6 +28,7 @@ import { CallbackReporter, ReportSequencer } from './reports.ts';
 import { RunExecution, runKey, type RunOutcome } from './run-execution.ts';
 import { RunTracker, type RunSelector } from './run-tracker.ts';
 import { SignatureGate } from './signature-gate.ts';
+import { StreamTransport } from './stream-transport.ts';
 import type { ExecutorTransport, RunHost, StartResult } from './transport.ts';
 import { SDK_VERSION } from './version.ts';
 
@@ -63,6 +66,10 @@ export interface ExecutorEvents {
   polled: [PollReply];
   'poll-failed': [Error];
   'results-posted': [PollResults['results']];
+  /** Stream mode: a stream to an API node opened (its hello verified). */
+  'stream-opened': [{ node: string }];
+  /** Stream mode: a stream closed (`refused`: the code of a server frame this node refused); it opens again after a pause unless stopping. */
+  'stream-closed': [{ node: string; code: number; reason: string; refused: string | null }];
   stopping: [];
   stopped: [];
 }
@@ -81,6 +88,8 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
   #client: EcronClient | null = null;
   #transport: ExecutorTransport | null = null;
   #registration: Registration | null = null;
+  /** The group's secret from the latest heartbeat reply. */
+  #secret: string | null = null;
   #state: State = 'new';
   #address: string | null = null;
   #starting: Promise<void> | null = null;
@@ -143,7 +152,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
     return this;
   }
 
-  /** Listens (push), registers, upserts declared tasks, then heartbeats (and polls, in pull mode). */
+  /** Listens (push), registers, upserts declared tasks, then heartbeats (and polls or streams, in pull or stream mode). */
   start(): Promise<void> {
     if (this.#state !== 'new') return Promise.reject(new ExecutorError('EXECUTOR_STATE_INVALID', `start() was already called (the executor is ${this.#state})`));
     this.#state = 'starting';
@@ -154,17 +163,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
   async #start(): Promise<void> {
     const { options } = this;
     const host = this.#runHost();
-    this.#transport = options.mode === 'pull'
-      ? new PullTransport(host, {
-        connection: this.#connection, id: options.id, maxConcurrency: options.maxConcurrency, waitMs: options.pollWaitMs,
-        onPolled: (reply) => this.emit('polled', reply),
-        onPollFailed: (error) => this.emit('poll-failed', error),
-        onResultsPosted: (results) => this.emit('results-posted', results),
-      })
-      : options.transport === 'grpc'
-        // Loaded only when used: grpc-js and the proto add about half a second to an import of the SDK.
-        ? new (await import('./grpc-transport.ts')).GrpcTransport(host, { host: options.listen.host, port: options.listen.port, advertiseAddress: options.advertiseUrl ?? undefined })
-        : new HttpTransport(host, { host: options.listen.host, port: options.listen.port, advertiseUrl: options.advertiseUrl ?? undefined });
+    this.#transport = await this.#makeTransport(host);
     this.#registration = new Registration({
       connection: this.#connection,
       id: options.id,
@@ -172,6 +171,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
       log: options.log,
       onReply: (reply, first) => {
         this.#gate.setSecret(reply.secret);
+        this.#secret = reply.secret;
         this.emit(first ? 'registered' : 'heartbeat', reply);
       },
       onFailure: (error) => this.emit('heartbeat-failed', error),
@@ -190,9 +190,35 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
       throw error;
     }
     this.#registration.startHeartbeats();
-    if (options.mode === 'pull') await this.#transport.start();
+    if (options.mode !== 'push') await this.#transport.start();
     this.#state = 'running';
     options.log('info', 'executor started', { id: options.id, group: options.group, mode: options.mode, address: this.#address, handlers: [...this.#handlers.keys()] });
+  }
+
+  async #makeTransport(host: RunHost): Promise<ExecutorTransport> {
+    const { options } = this;
+    const { id, maxConcurrency, listen, advertiseUrl } = options;
+    switch (options.mode) {
+      case 'pull':
+        return new PullTransport(host, {
+          connection: this.#connection, id, maxConcurrency, waitMs: options.pollWaitMs,
+          onPolled: (reply) => this.emit('polled', reply),
+          onPollFailed: (error) => this.emit('poll-failed', error),
+          onResultsPosted: (results) => this.emit('results-posted', results),
+        });
+      case 'stream':
+        return new StreamTransport(host, {
+          connection: this.#connection, id, maxConcurrency, lingerMs: options.streamLingerMs,
+          secret: () => this.#secret,
+          onOpened: (node) => this.emit('stream-opened', { node }),
+          onClosed: (node, { code, reason, refused }) => this.emit('stream-closed', { node, code, reason, refused }),
+        });
+      case 'push':
+        return options.transport === 'grpc'
+          // Loaded only when used: grpc-js and the proto add about half a second to an import of the SDK.
+          ? new (await import('./grpc-transport.ts')).GrpcTransport(host, { host: listen.host, port: listen.port, advertiseAddress: advertiseUrl ?? undefined })
+          : new HttpTransport(host, { host: listen.host, port: listen.port, advertiseUrl: advertiseUrl ?? undefined });
+    }
   }
 
   /**
@@ -220,8 +246,8 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
     const registration = this.#registration!;
     const transport = this.#transport!;
     // Push: leave routing first; runs in flight keep their open requests.
-    // Pull: the server gives up on a node's deliveries when it leaves the registry, so the node
-    // stays registered (and heartbeats) until the results of its runs are posted.
+    // Pull and stream: the server gives up on a node's deliveries when it leaves the registry, so
+    // the node stays registered (and heartbeats) until the results of its runs are sent.
     const push = options.mode === 'push';
     if (push) await this.#leave(registration);
     await transport.quiesce();
@@ -248,7 +274,8 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
     const { options } = this;
     return {
       group: options.group,
-      mode: options.mode,
+      // A stream node is a pull node to the registry: the server sends it nothing unasked.
+      mode: options.mode === 'push' ? 'push' : 'pull',
       transport: options.transport,
       address: options.mode === 'push' ? this.#address : null,
       labels: { ...options.labels },

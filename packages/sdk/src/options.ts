@@ -26,10 +26,13 @@ export interface ExecutorOptions {
   weight?: number;
   /**
    * `push`: the server sends runs to this node's HTTP listener. `pull`: the node long-polls for
-   * them, for networks where only the executor can open connections.
+   * them, for networks where only the executor can open connections. `stream`: the node registers
+   * as a pull node and holds one WebSocket to each API node, over which runs come and results go
+   * back in signed batches, as many as `maxConcurrency` allows (the fastest mode; it needs a
+   * server that serves `GET /api/v1/executors/{id}/stream`).
    * @default 'push'
    */
-  mode?: 'push' | 'pull';
+  mode?: 'push' | 'pull' | 'stream';
   /**
    * Push mode: the protocol the server sends runs with. `grpc` serves the Executor service of
    * executor.proto (the same signed requests, over HTTP/2) and registers `host:port`.
@@ -47,10 +50,16 @@ export interface ExecutorOptions {
   shutdownGraceMs?: number;
   /** The SDK's own diagnostics. @default silent, or JSON lines on stderr when ECRON_SDK_DEBUG is set */
   log?: SdkLogger;
-  /** Pull mode: most runs in flight at once (more wait on the server). @default 64 */
+  /** Pull and stream modes: most runs in flight at once (more wait on the server). @default 64 */
   maxConcurrency?: number;
   /** Pull mode: longest wait of one poll, in ms (0 to 30000). @default 20000 */
   pollWaitMs?: number;
+  /**
+   * Stream mode: longest wait for more results before a frame of them goes out, in ms (a full
+   * batch goes at once). Longer batches more results per frame; shorter answers sooner.
+   * @default 2
+   */
+  streamLingerMs?: number;
   /** Version shown in the registry, up to 64 characters. @default the SDK's version */
   version?: string;
   /** Time limit of each API call (registration, results), in ms. @default 10000 */
@@ -66,7 +75,7 @@ export interface ResolvedExecutorOptions {
   readonly id: string;
   readonly labels: Readonly<Record<string, string>>;
   readonly weight: number;
-  readonly mode: 'push' | 'pull';
+  readonly mode: 'push' | 'pull' | 'stream';
   readonly transport: 'http' | 'grpc';
   readonly listen: { readonly host: string; readonly port: number };
   readonly advertiseUrl: string | null;
@@ -74,6 +83,7 @@ export interface ResolvedExecutorOptions {
   readonly log: SdkLogger;
   readonly maxConcurrency: number;
   readonly pollWaitMs: number;
+  readonly streamLingerMs: number;
   readonly version: string;
   readonly requestTimeoutMs: number;
   readonly reportIntervalMs: number;
@@ -97,14 +107,14 @@ export function resolveExecutorOptions(options: ExecutorOptions, env: Record<str
     throw invalid(`id ${JSON.stringify(id)} must be 1-128 characters: letters, digits, ".", "_", ":", "@" or "-", starting with a letter or digit`);
   }
   const mode = options.mode ?? 'push';
-  if (mode !== 'push' && mode !== 'pull') throw invalid(`mode must be "push" or "pull", not ${JSON.stringify(mode)}`);
+  if (mode !== 'push' && mode !== 'pull' && mode !== 'stream') throw invalid(`mode must be "push", "pull" or "stream", not ${JSON.stringify(mode)}`);
   const weight = options.weight ?? 1;
   if (!Number.isInteger(weight) || weight < 1 || weight > 1000) throw invalid(`weight must be an integer from 1 to 1000, not ${weight}`);
   const port = options.listen?.port ?? 0;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw invalid(`listen.port must be 0 to 65535, not ${port}`);
   const transport = options.transport ?? 'http';
   if (transport !== 'http' && transport !== 'grpc') throw invalid(`transport must be "http" or "grpc", not ${JSON.stringify(transport)}`);
-  if (transport === 'grpc' && mode === 'pull') throw invalid('transport "grpc" is for push mode; pull mode polls the API over HTTP');
+  if (transport === 'grpc' && mode !== 'push') throw invalid(`transport "grpc" is for push mode; ${mode} mode opens its own connections to the API`);
   if (transport === 'grpc' && options.advertiseUrl !== undefined) {
     if (!/^[A-Za-z0-9.[\]:-]+:\d{1,5}$/.test(options.advertiseUrl)) throw invalid(`advertiseUrl must be host:port with transport "grpc", not ${JSON.stringify(options.advertiseUrl)}`);
   } else if (options.advertiseUrl !== undefined) {
@@ -138,6 +148,7 @@ export function resolveExecutorOptions(options: ExecutorOptions, env: Record<str
     log: options.log ?? (env.ECRON_SDK_DEBUG ? stderrLogger : silentLogger),
     maxConcurrency,
     pollWaitMs,
+    streamLingerMs: nonNegative('streamLingerMs', options.streamLingerMs ?? 2),
     version,
     requestTimeoutMs: nonNegative('requestTimeoutMs', options.requestTimeoutMs ?? 10_000) || 10_000,
     reportIntervalMs: nonNegative('reportIntervalMs', options.reportIntervalMs ?? 200),

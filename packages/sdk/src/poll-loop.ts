@@ -8,32 +8,28 @@ import type { PollReply, PollRequest, PollResults } from '@ecron/contracts';
 import { apiRequest, type ApiConnection } from './api-request.ts';
 import { EcronApiError } from './errors.ts';
 import { describeError } from './log.ts';
-import { HANDED_BACK_ERROR, type RunAnswer, type RunExecution, type RunOutcome } from './run-execution.ts';
-import { parseRunRequest, type RunHost } from './transport.ts';
+import { startDelivery } from './delivery.ts';
+import { nextBackoff } from './per-node-transport.ts';
+import { HANDED_BACK_ERROR, type RunExecution } from './run-execution.ts';
+import type { SlotBudget } from './slot-budget.ts';
+import type { RunHost } from './transport.ts';
 
 export type PollResult = PollResults['results'][number];
 
+/** Most deliveries asked for in one poll. */
+const MAX_PER_POLL = 1000;
 /** Most results posted in one request. */
 const MAX_RESULTS_PER_POST = 1000;
-const MIN_BACKOFF_MS = 1000;
-const MAX_BACKOFF_MS = 10_000;
 /** Result posts tried at close before the rest is given up (and logged). */
 const CLOSE_RESULT_TRIES = 3;
-
-/** The concurrency budget shared by the loops of one executor. */
-export interface PollSlots {
-  /** Waits for free slots and reserves up to a fair share of them; 0 when stopping. */
-  reserve(signal: AbortSignal): Promise<number>;
-  /** Gives back `count` reserved or occupied slots. */
-  release(count: number): void;
-}
 
 export interface PollLoopOptions {
   /** The API node polled (its base URL), with the executor's token. */
   connection: ApiConnection;
   id: string;
   waitMs: number;
-  slots: PollSlots;
+  /** The concurrency budget shared by the loops of one executor; a poll holds its reservation until it answers. */
+  slots: SlotBudget;
   onPolled(reply: PollReply): void;
   onPollFailed(error: Error): void;
   onResultsPosted(results: PollResult[]): void;
@@ -86,7 +82,7 @@ export class PollLoop {
     const signal = this.#stop.signal;
     let backoff = 0;
     while (!signal.aborted) {
-      const max = await slots.reserve(signal);
+      const max = await slots.reserve(signal, { most: MAX_PER_POLL });
       if (max === 0 || signal.aborted) {
         slots.release(max);
         break;
@@ -103,7 +99,7 @@ export class PollLoop {
       } catch (error) {
         slots.release(max);
         if (signal.aborted) break;
-        backoff = backoff === 0 ? MIN_BACKOFF_MS : Math.min(backoff * 2, MAX_BACKOFF_MS);
+        backoff = nextBackoff(backoff);
         this.#host.log('warn', 'poll failed; polling again after a pause', { node: connection.server, error: describeError(error), retryInMs: backoff });
         this.#options.onPollFailed(error as Error);
         await sleep(backoff, undefined, { signal }).catch(() => {});
@@ -114,29 +110,13 @@ export class PollLoop {
   #take(reply: PollReply): void {
     for (const cancel of reply.cancels ?? []) this.#running.get(cancel.id)?.abort('cancelled');
     for (const delivery of reply.deliveries ?? []) {
-      const done = (result: PollResult) => {
+      const execution = startDelivery(this.#host, delivery.id, delivery.request, (result) => {
+        this.#running.delete(delivery.id);
         this.#options.slots.release(1);
-        this.#queue(result);
-      };
-      if (!this.#host.accepting) {
-        done({ id: delivery.id, status: 'failed', error: HANDED_BACK_ERROR });
-        continue;
-      }
-      const request = parseRunRequest(delivery.request);
-      if (typeof request === 'string') {
-        done({ id: delivery.id, status: 'failed', error: `invalid run request: ${request}` });
-        continue;
-      }
-      const started = this.#host.startRun(request, { acceptDetached: false });
-      if (started.kind === 'no-handler') done({ id: delivery.id, status: 'failed', error: started.message });
-      else if (started.kind === 'recent') done(toResult(delivery.id, started.outcome));
-      else {
-        this.#running.set(delivery.id, started.execution);
-        void started.execution.answer.then((answer) => {
-          this.#running.delete(delivery.id);
-          done(toResult(delivery.id, answer));
-        });
-      }
+        // Pull results predate `handed_back`: a handed-back run fails with a fixed error.
+        this.#queue(result.status === 'handed_back' ? { id: result.id, status: 'failed', error: HANDED_BACK_ERROR } : result as PollResult);
+      });
+      if (execution) this.#running.set(delivery.id, execution);
     }
     this.#options.onPolled(reply);
   }
@@ -171,7 +151,7 @@ export class PollLoop {
             this.#results = [];
             break;
           }
-          backoff = backoff === 0 ? MIN_BACKOFF_MS : Math.min(backoff * 2, MAX_BACKOFF_MS);
+          backoff = nextBackoff(backoff);
           this.#host.log('warn', 'posting results failed; trying again after a pause', { ...fields, retryInMs: backoff });
           await sleep(this.#closing ? Math.min(backoff, 1000) : backoff);
         }
@@ -181,17 +161,5 @@ export class PollLoop {
       if (this.#results.length > 0 && !this.#closing) void this.#postResults();
     });
     return this.#posting;
-  }
-}
-
-function toResult(id: string, answer: RunAnswer | RunOutcome): PollResult {
-  switch (answer.status) {
-    case 'succeeded':
-      return { id, status: 'succeeded', output: answer.output };
-    case 'failed':
-      return { id, status: 'failed', error: answer.error };
-    case 'handed-back':
-    case 'accepted':
-      return { id, status: 'failed', error: HANDED_BACK_ERROR };
   }
 }

@@ -1,6 +1,7 @@
 /**
- * The seam between the executor and the wire. A transport (HTTP today, gRPC beside it later, or
- * the pull loop) turns requests into calls on a {@link RunHost} and answers with what it returns.
+ * The seam between the executor and the wire. A transport (HTTP or gRPC in push mode, the poll
+ * loops of pull mode, the streams of stream mode) turns requests into calls on a {@link RunHost}
+ * and answers with what it returns.
  */
 import type { RunRequest, StatusReply } from '@ecron/contracts';
 import type { SdkLogger } from './log.ts';
@@ -32,8 +33,8 @@ export interface RunHost {
 }
 
 export interface ExecutorTransport {
-  readonly kind: 'http' | 'grpc' | 'pull';
-  /** Starts serving; resolves with the address to advertise (null for the pull loop). */
+  readonly kind: 'http' | 'grpc' | 'pull' | 'stream';
+  /** Starts serving; resolves with the address to advertise (null for pull and stream). */
   start(): Promise<string | null>;
   /** Stops taking new runs; runs in flight go on. */
   quiesce(): Promise<void>;

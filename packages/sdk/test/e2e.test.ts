@@ -202,6 +202,56 @@ describe('with a real server', () => {
     expect((await client.runs.logs(run.id)).items.map((l) => l.message)).toContain('pulled');
   });
 
+  it('stream mode: takes runs over the stream, many at once, and returns outcomes, failures and cancels', async () => {
+    const group = `g${++seq}`;
+    const blocked = deferred<HandlerContext>();
+    const node = executor({ group, mode: 'stream', maxConcurrency: 8 })
+      .handle('report', (ctx) => {
+        ctx.log('streamed');
+        return { streamed: ctx.runId };
+      })
+      .handle('fails', () => { throw new Error('stream failure'); })
+      .handle('blocks', (ctx) => {
+        blocked.resolve(ctx);
+        return new Promise((_resolve, reject) => ctx.signal.addEventListener('abort', () => reject(new Error(`stopped: ${String(ctx.signal.reason)}`))));
+      });
+    const opened = nextEvent(node, 'stream-opened');
+    await node.start();
+    await opened;
+    expect((await client.executors.list(group)).items[0]).toMatchObject({ mode: 'pull', address: null, alive: true });
+    const task = await executorTask(group, 'report');
+    const runs = await Promise.all(Array.from({ length: 40 }, () => client.tasks.trigger(task.id)));
+    for (const run of runs) expect(await waitForRun(run.id)).toMatchObject({ status: 'succeeded', output: { streamed: run.id } });
+    expect((await client.runs.logs(runs[0]!.id)).items.map((l) => l.message)).toContain('streamed');
+    const failing = await executorTask(group, 'fails', { retry: { maxAttempts: 1 } });
+    expect(await waitForRun((await client.tasks.trigger(failing.id)).id)).toMatchObject({ status: 'failed', error: expect.stringContaining('stream failure') });
+    const blocking = await executorTask(group, 'blocks');
+    const run = await client.tasks.trigger(blocking.id);
+    const ctx = await blocked.promise;
+    await client.runs.cancel(run.id);
+    expect(await waitForRun(run.id)).toMatchObject({ status: 'cancelled' });
+    await new Promise<void>((resolve) => (ctx.signal.aborted ? resolve() : ctx.signal.addEventListener('abort', () => resolve())));
+    expect(ctx.signal.reason).toBe('cancelled');
+  });
+
+  it('stream mode: a run handed back at shutdown goes to another stream node, in the same attempt', async () => {
+    const group = `g${++seq}`;
+    const started = deferred<HandlerContext>();
+    const leaving = executor({ group, id: `a-leaving-${seq}`, mode: 'stream', shutdownGraceMs: 200 }).handle('report', (ctx) => {
+      started.resolve(ctx);
+      return new Promise(() => {}); // outlives the grace period
+    });
+    await leaving.start();
+    const task = await executorTask(group, 'report', { retry: { maxAttempts: 1 }, target: { type: 'executor', group, handler: 'report', routing: { strategy: 'first' } } });
+    const run = await client.tasks.trigger(task.id);
+    await started.promise;
+    const staying = executor({ group, id: `b-staying-${seq}`, mode: 'stream' }).handle('report', () => 'finished elsewhere');
+    await staying.start();
+    for (let i = 0; i < 2; i++) await nextEvent(staying, 'heartbeat');
+    await leaving.stop();
+    expect(await waitForRun(run.id)).toMatchObject({ status: 'succeeded', output: 'finished elsewhere', attempt: 1 });
+  });
+
   it('a run handed back at shutdown goes to another node of the group, in the same attempt', async () => {
     const group = `g${++seq}`;
     const started = deferred<HandlerContext>();

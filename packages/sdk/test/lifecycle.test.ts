@@ -106,6 +106,9 @@ describe('registration and heartbeats', () => {
     expect(code(() => new Executor({ ...base, weight: 0 }))).toBe('EXECUTOR_CONFIG_INVALID');
     expect(code(() => new Executor({ ...base, id: 'has space' }))).toBe('EXECUTOR_CONFIG_INVALID');
     expect(code(() => new Executor({ ...base, mode: 'carrier-pigeon' as 'push' }))).toBe('EXECUTOR_CONFIG_INVALID');
+    expect(code(() => new Executor({ ...base, mode: 'stream', transport: 'grpc' }))).toBe('EXECUTOR_CONFIG_INVALID');
+    expect(code(() => new Executor({ ...base, mode: 'stream', streamLingerMs: -1 }))).toBe('EXECUTOR_CONFIG_INVALID');
+    expect(new Executor({ ...base, mode: 'stream' }).options).toMatchObject({ mode: 'stream', streamLingerMs: 2, maxConcurrency: 64 });
     const executor = new Executor(base).handle('report', () => 1);
     expect(code(() => executor.handle('report', () => 2))).toBe('HANDLER_INVALID');
     expect(code(() => executor.handle('', () => 2))).toBe('HANDLER_INVALID');

@@ -61,6 +61,11 @@ export class FakeEcron extends EventEmitter<FakeEcronEvents> {
     });
   }
 
+  /** The HTTP server (a stream fake handles its upgrades). */
+  get httpServer(): Server {
+    return this.#server;
+  }
+
   async start(): Promise<this> {
     await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
     this.url = `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
