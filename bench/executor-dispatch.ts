@@ -5,7 +5,8 @@
  * `every: 1s` target `{ type: 'executor', group, handler: 'noop', routing: round-robin }`, so the
  * offered rate is N runs/s (their phases spread over the second by their creation times).
  *
- * Each mode (push: the server POSTs each run to the SDK's HTTP listener; pull: the SDK long-polls
+ * Each mode (push: the server POSTs each run to the SDK's HTTP listener; stream: the SDK holds a
+ * WebSocket and runs and results travel in signed batches; pull: the SDK long-polls
  * for runs and posts results back) and level gets a fresh server and fresh executors. After the
  * first fire of every task and a warm-up, a window is measured:
  * - runs/s handled by the executors (handler calls in the window, from their own records), and
@@ -15,7 +16,7 @@
  * - missed fires (due in the window, not handled within the grace) and duplicates;
  * - the CPU of the server and of each executor, the machine's load.
  *
- *   node bench/executor-dispatch.ts [--mode push|pull|both] [--levels 1000,2000,5000,10000]
+ *   node bench/executor-dispatch.ts [--mode push|pull|stream|both|all] [--levels 1000,2000,5000,10000]
  *     [--window-s 10] [--warmup-s 5] [--grace-s 3] [--quick] [--store sqlite|postgres] [--postgres-url URL]
  *     [--max-concurrency N] [--all-levels] [--cpu-prof] [--cpu-prof-dir DIR] [--cpu-prof-executors] [--json FILE] [--rev COMMIT] [--keep-store]
  *
@@ -63,13 +64,14 @@ const { values } = parseArgs({
   },
 });
 const quick = values.quick;
-const modes = (values.mode === 'both' ? ['push', 'pull'] : [values.mode]) as ('push' | 'pull')[];
+type Mode = 'push' | 'pull' | 'stream';
+const modes = (values.mode === 'both' ? ['push', 'pull'] : values.mode === 'all' ? ['push', 'pull', 'stream'] : values.mode!.split(',')) as Mode[];
 const levels = (values.levels ?? (quick ? '200' : '1000,2000,5000,10000')).split(',').map(Number);
 const windowS = Number(values['window-s'] ?? (quick ? 2 : 10));
 const warmupS = Number(values['warmup-s'] ?? (quick ? 1 : 5));
 const graceS = Number(values['grace-s'] ?? (quick ? 2 : 3));
 const maxConcurrency = values['max-concurrency'] === undefined ? undefined : Number(values['max-concurrency']);
-if (modes.some((m) => m !== 'push' && m !== 'pull')) throw new Error('--mode: push, pull or both');
+if (modes.some((m) => m !== 'push' && m !== 'pull' && m !== 'stream')) throw new Error('--mode: push, pull, stream (comma-separated), both (push,pull) or all');
 if (levels.some((n) => !Number.isInteger(n) || n < 1 || n > 100_000)) throw new Error('--levels: integers 1..100000');
 if (!Number.isInteger(windowS) || windowS < 1 || windowS > 600) throw new Error('--window-s: whole seconds 1..600');
 if (!(warmupS >= 0 && warmupS <= 600) || !(graceS >= 0 && graceS <= 120)) throw new Error('--warmup-s / --grace-s out of range');
@@ -97,7 +99,7 @@ let crashes = 0;
 const profileArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
 
 interface LevelResult extends WindowFigures {
-  mode: 'push' | 'pull';
+  mode: Mode;
   n: number;
   /** Handler calls in the window per executor, per second. */
   perExecutor: Record<string, number>;
@@ -126,7 +128,7 @@ interface LevelRig {
   stop(): Promise<void>;
 }
 
-async function startLevelRig(mode: 'push' | 'pull', dataDir: string, scratch: Scratch | null): Promise<LevelRig> {
+async function startLevelRig(mode: Mode, dataDir: string, scratch: Scratch | null): Promise<LevelRig> {
   const token = `ecr_bench_${randomBytes(16).toString('hex')}`;
   const server = await startEcronServer({
     dataDir, keepDataDir: true, adminToken: token, logLevel: values['log-level'], readyTimeoutMs: 60_000,
@@ -157,7 +159,7 @@ async function startLevelRig(mode: 'push' | 'pull', dataDir: string, scratch: Sc
   return rig;
 }
 
-async function runLevel(mode: 'push' | 'pull', n: number): Promise<LevelResult> {
+async function runLevel(mode: Mode, n: number): Promise<LevelResult> {
   const keep = values['keep-store'];
   const dataDir = mkdtempSync(join(tmpdir(), 'ecron-bench-'));
   if (!keep) atExit(() => rmSync(dataDir, { recursive: true, force: true }));
@@ -179,7 +181,7 @@ async function runLevel(mode: 'push' | 'pull', n: number): Promise<LevelResult> 
   }
 }
 
-async function measureLevel(rig: LevelRig, mode: 'push' | 'pull', n: number): Promise<LevelResult> {
+async function measureLevel(rig: LevelRig, mode: Mode, n: number): Promise<LevelResult> {
   const { executors } = rig;
   const created = await rig.api.createTasks(n, (i) => ({
     name: `dispatch-${i}`, schedule: { every: '1s' },

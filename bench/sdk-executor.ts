@@ -4,7 +4,7 @@
  *
  *   node bench/sdk-executor.ts     (started by the driver with an IPC channel; settings in env)
  *
- * Env: ECRON_SERVER, ECRON_TOKEN, GROUP, NODE_ID, MODE (push|pull), MAX_CONCURRENCY (pull; empty =
+ * Env: ECRON_SERVER, ECRON_TOKEN, GROUP, NODE_ID, MODE (push|pull|stream), MAX_CONCURRENCY (pull, stream; empty =
  * the SDK's default), ECRON_BENCH_SDK (the SDK's entry module, e.g. a frozen copy's
  * packages/sdk/src/index.ts; empty = the working tree's `@ecron/sdk`).
  *
@@ -22,7 +22,7 @@ import type * as Sdk from '@ecron/sdk';
 const { Executor } = (await import(process.env.ECRON_BENCH_SDK ? pathToFileURL(process.env.ECRON_BENCH_SDK).href : '@ecron/sdk')) as typeof Sdk;
 
 const env = process.env;
-const mode = env.MODE === 'pull' ? 'pull' : 'push';
+const mode = env.MODE === 'pull' || env.MODE === 'stream' ? env.MODE : 'push';
 const maxConcurrency = env.MAX_CONCURRENCY ? Number(env.MAX_CONCURRENCY) : undefined;
 
 let at: number[] = [];

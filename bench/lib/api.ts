@@ -60,6 +60,39 @@ export class EcronApi {
     return { ids, ms, perSecond: count / (ms / 1000) };
   }
 
+  /**
+   * Creates `count` tasks through `POST /api/v1/tasks:batch`, `batch` specs per request and
+   * `concurrency` requests in flight (the bulk path: one transaction per 500 specs).
+   */
+  async createTasksBatch(count: number, specAt: (i: number) => unknown, options: { batch?: number; concurrency?: number } = {}): Promise<CreateResult> {
+    const batch = options.batch ?? 5000;
+    const concurrency = Math.max(1, options.concurrency ?? 2);
+    const ids = new Array<string>(count);
+    const started = performance.now();
+    let next = 0;
+    const worker = async () => {
+      while (next < count) {
+        const from = next;
+        next = Math.min(count, next + batch);
+        const items = Array.from({ length: next - from }, (_, k) => specAt(from + k));
+        const response = await this.#pool.request({
+          path: '/api/v1/tasks:batch', method: 'POST', body: JSON.stringify({ items }),
+          headers: { 'content-type': 'application/json', authorization: this.#auth }, headersTimeout: 120_000, bodyTimeout: 120_000,
+        });
+        const text = await response.body.text();
+        if (response.statusCode !== 200) throw new Error(`POST /api/v1/tasks:batch answered ${response.statusCode}: ${text.slice(0, 500)}`);
+        const answer = JSON.parse(text) as { items: ({ id: string } | { error: { code: string; message: string } })[] };
+        answer.items.forEach((item, k) => {
+          if ('error' in item) throw new Error(`tasks:batch item ${from + k}: ${item.error.code}: ${item.error.message}`);
+          ids[from + k] = item.id;
+        });
+      }
+    };
+    await Promise.all(Array.from({ length: concurrency }, worker));
+    const ms = performance.now() - started;
+    return { ids, ms, perSecond: count / (ms / 1000) };
+  }
+
   async close(): Promise<void> {
     await this.#pool.close();
   }
@@ -69,8 +102,12 @@ export class EcronApi {
  * Measures the creation rate with `count` manual tasks (they never fire), so that a benchmark can
  * pick instants that fall after its real tasks are all created.
  */
-export async function measureCreateRate(api: EcronApi, count = 300): Promise<number> {
+export async function measureCreateRate(api: EcronApi, count = 300, bulk = false): Promise<number> {
   const spec = (i: number) => ({ name: `calibrate-${i}`, schedule: { manual: true }, target: { type: 'http', url: 'http://127.0.0.1:9/unused' } });
+  if (bulk) {
+    await api.createTasksBatch(1000, (i) => spec(10 * count + i)); // warm-up
+    return (await api.createTasksBatch(5 * count, spec)).perSecond;
+  }
   await api.createTasks(100, (i) => spec(count + i)); // warm-up: the first requests compile the server's code
   const { perSecond } = await api.createTasks(count, spec);
   return perSecond;

@@ -16,7 +16,7 @@ export interface SdkExecutorOptions {
   token: string;
   group: string;
   id: string;
-  mode: 'push' | 'pull';
+  mode: 'push' | 'pull' | 'stream';
   /** Pull mode: the SDK's maxConcurrency (undefined: its default). */
   maxConcurrency?: number;
   /** Extra node flags, e.g. ['--cpu-prof', '--cpu-prof-dir=DIR']. */

@@ -9,7 +9,7 @@
  */
 
 /** The systems, in the order of the tables. */
-export const SYSTEMS = ['ecron-sdk', 'ecron-inproc', 'ecron-http', 'ecron-pg', 'pg-boss', 'bullmq', 'graphile-worker'] as const;
+export const SYSTEMS = ['ecron-sdk', 'ecron-stream', 'ecron-inproc', 'ecron-http', 'ecron-pg', 'pg-boss', 'bullmq', 'graphile-worker'] as const;
 export type SystemId = (typeof SYSTEMS)[number];
 
 /** One handler start: which job or occurrence, its due instant and when the handler began (epoch ms). */

@@ -2,7 +2,7 @@
  * One system, one workload, one repetition, in this process (bench/peers/run.ts starts one driver
  * per cell). Prints the figures as a BENCH_RESULT line.
  *
- *   node bench/peers/driver.ts --system ecron-sdk|ecron-inproc|ecron-http|ecron-pg|pg-boss|bullmq|graphile-worker --workload w1|w2|w3|w4
+ *   node bench/peers/driver.ts --system ecron-sdk|ecron-stream|ecron-inproc|ecron-http|ecron-pg|pg-boss|bullmq|graphile-worker --workload w1|w2|w3|w4
  *     [--n N] [--seconds S] [--occurrences K] [--warmup-ms MS] [--bulk] [--set key=value,...]
  *
  * `--set` overrides a peer's settings (e.g. `--set batchSize=50,pollingIntervalSeconds=1`), to try
@@ -23,6 +23,7 @@ import { w1Burst, w2Precision, w3Recurring, w4Scale, type Metrics } from './work
 function makeSystem(id: SystemId, settings: Record<string, number> = {}): System {
   switch (id) {
     case 'ecron-sdk': return new EcronSystem('sdk');
+    case 'ecron-stream': return new EcronSystem('stream');
     case 'ecron-inproc': return new EcronSystem('inproc');
     case 'ecron-http': return new EcronSystem('http');
     case 'ecron-pg': return new EcronSystem('postgres');

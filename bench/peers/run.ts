@@ -10,7 +10,7 @@
  *     [--w3-repeat 1] [--w4-n 1000000] [--json FILE] [--ecron-rev HEAD|REV|worktree]
  *   npm run bench:peers [-- --quick]
  *
- * Systems: ecron-sdk (handler in an SDK executor process), ecron-inproc (server and SDK executor in
+ * Systems: ecron-sdk (handler in an SDK executor process, push), ecron-stream (the same, over the stream), ecron-inproc (server and SDK executor in
  * one process), ecron-http (bare HTTP listener as the executor), ecron-pg (as ecron-http, on
  * PostgreSQL), pg-boss, bullmq, graphile-worker (see common.ts and systems/).
  *
@@ -65,7 +65,7 @@ const MINUTE_SYSTEMS: SystemId[] = ['pg-boss', 'graphile-worker'];
  */
 const QUICK_W1_W4_ONLY: SystemId[] = ['ecron-inproc', 'ecron-http', 'ecron-pg'];
 /** The system the ratios are taken to: ecron with its handler in an SDK executor process, or the first ecron mode run. */
-const REFERENCE = (['ecron-sdk', 'ecron-inproc', 'ecron-http', 'ecron-pg'] as SystemId[]).find((s) => systems.includes(s));
+const REFERENCE = (['ecron-sdk', 'ecron-stream', 'ecron-inproc', 'ecron-http', 'ecron-pg'] as SystemId[]).find((s) => systems.includes(s));
 /** A cell's time limit, s: W4 registers up to a million schedules (BullMQ through its API). */
 const cellTimeoutS = (workload: string): number => (quick ? 90 : workload === 'w4' ? 1800 : 900);
 

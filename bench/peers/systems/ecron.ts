@@ -38,7 +38,7 @@ import { RESULT_PREFIX } from '../../lib/table.ts';
 import { databaseSizeMb, databaseUrl, recreateDatabase } from './pg.ts';
 import { cronAtMinute, dailyCron, dailyMinute, MINUTES_PER_DAY, mb, type Footprint, type OneShot, type RegisterResult, type Start, type System } from '../common.ts';
 
-export type EcronMode = 'sdk' | 'inproc' | 'http' | 'postgres';
+export type EcronMode = 'sdk' | 'stream' | 'inproc' | 'http' | 'postgres';
 
 const PG_DB = 'bench_ecron';
 const GROUP = 'bench';
@@ -98,13 +98,13 @@ interface Rig {
 }
 
 /** `ecron start` in its own process, with the SDK executor process or the bare listener. */
-async function processRig(handler: 'sdk' | 'http', args: string[]): Promise<Rig> {
+async function processRig(handler: 'sdk' | 'http', args: string[], sdkMode: 'push' | 'stream' = 'push'): Promise<Rig> {
   const port = await freePort();
   let server: ServerHandle | null = await startEcronServer({ keepDataDir: true, args, port });
   const { dataDir, token, url } = server;
   atExit(() => rmSync(dataDir, { recursive: true, force: true }));
   const handlerSide = handler === 'sdk' ? await (async () => {
-    const executor = await SdkExecutorProcess.start({ server: url, token, group: GROUP, id: 'bench-sdk-1', mode: 'push', sdk: sdkEntry() });
+    const executor = await SdkExecutorProcess.start({ server: url, token, group: GROUP, id: 'bench-sdk-1', mode: sdkMode, sdk: sdkEntry() });
     await waitRoutable(url, token, GROUP, 1);
     return {
       target: { type: 'executor', group: GROUP, handler: HANDLER },
@@ -190,9 +190,10 @@ async function inprocRig(): Promise<Rig> {
   };
 }
 
-const NAMES: Record<EcronMode, string> = { sdk: 'ecron SDK', inproc: 'ecron in-process', http: 'ecron bare HTTP', postgres: 'ecron PostgreSQL' };
+const NAMES: Record<EcronMode, string> = { sdk: 'ecron SDK', stream: 'ecron SDK stream', inproc: 'ecron in-process', http: 'ecron bare HTTP', postgres: 'ecron PostgreSQL' };
 const MODES: Record<EcronMode, string> = {
   sdk: 'handler in an SDK executor process (@ecron/sdk Executor, push over loopback HTTP, signatures verified)',
+  stream: 'handler in an SDK executor process (@ecron/sdk Executor, mode stream: one WebSocket, runs and results in signed batches)',
   inproc: 'server and SDK Executor in one process (push over loopback HTTP, signatures verified)',
   http: 'bare HTTP listener in its own process (bench/executor.ts: records, answers 200 at once; no SDK, signatures not verified)',
   postgres: 'bare HTTP listener in its own process, as ecron bare HTTP',
@@ -214,14 +215,17 @@ export class EcronSystem implements System {
     this.name = NAMES[mode];
     this.mode = MODES[mode];
     this.config = {
-      store: mode === 'postgres' ? `PostgreSQL (database ${PG_DB}, one node)` : 'SQLite (embedded)', createConcurrency: 64, logLevel: 'warn',
-      ...(mode === 'sdk' || mode === 'inproc' ? { executor: `@ecron/sdk Executor, push, group ${GROUP}, 1 node, round-robin`, signatures: 'verified by the SDK' } : { signatures: 'sent, not verified' }),
+      store: mode === 'postgres' ? `PostgreSQL (database ${PG_DB}, one node)` : 'SQLite (embedded)', create: 'POST /api/v1/tasks:batch, 5,000 per request, 2 in flight', logLevel: 'warn',
+      ...(mode === 'sdk' || mode === 'inproc' || mode === 'stream'
+        ? { executor: `@ecron/sdk Executor, ${mode === 'stream' ? 'stream' : 'push'}, group ${GROUP}, 1 node, round-robin`, signatures: 'verified by the SDK' }
+        : { signatures: 'sent, not verified' }),
     };
   }
 
   async prepare(): Promise<void> {
     switch (this.#mode) {
       case 'sdk': this.#rig = await processRig('sdk', []); break;
+      case 'stream': this.#rig = await processRig('sdk', [], 'stream'); break;
       case 'http': this.#rig = await processRig('http', []); break;
       case 'postgres': this.#rig = await processRig('http', ['--store', await recreateDatabase(PG_DB)]); break;
       case 'inproc': this.#rig = await inprocRig(); break;
@@ -244,7 +248,7 @@ export class EcronSystem implements System {
 
   async #create(keys: string[], scheduleOf: (i: number) => unknown): Promise<number> {
     const target = this.#rig!.target;
-    const created = await this.#api!.createTasks(keys.length, (i) => ({ name: keys[i], schedule: scheduleOf(i), target }));
+    const created = await this.#api!.createTasksBatch(keys.length, (i) => ({ name: keys[i], schedule: scheduleOf(i), target }));
     created.ids.forEach((id, i) => this.#keys.set(id, keys[i]!));
     return created.ms;
   }
@@ -256,7 +260,7 @@ export class EcronSystem implements System {
   async addRecurring(keys: string[], kind: 'finest' | 'daily', bulk = false): Promise<RegisterResult> {
     if (bulk && kind === 'daily') return this.#bulkDaily(keys);
     const ms = await this.#create(keys, (i) => (kind === 'daily' ? { cron: dailyCron(i), timezone: 'UTC' } : { every: '1s' }));
-    return { ms, method: 'POST /api/v1/tasks (public API, 64 in flight)' };
+    return { ms, method: 'POST /api/v1/tasks:batch (public API, 5,000 per request, 2 in flight)' };
   }
 
   /**
@@ -302,9 +306,9 @@ export class EcronSystem implements System {
     return this.#rig!.count();
   }
 
-  /** Creation goes through the REST API, one request per task: measured on throwaway manual tasks. */
+  /** Creation goes through the bulk API (tasks:batch): measured on throwaway manual tasks. */
   async enqueueRateHint(): Promise<number> {
-    return measureCreateRate(this.#api!, 300);
+    return measureCreateRate(this.#api!, 300, true);
   }
 
   async listSchedules(): Promise<number> {
