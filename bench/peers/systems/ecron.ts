@@ -43,6 +43,8 @@ export type EcronMode = 'sdk' | 'stream' | 'inproc' | 'http' | 'postgres';
 const PG_DB = 'bench_ecron';
 const GROUP = 'bench';
 const HANDLER = 'noop';
+/** The stream's credit (the SDK's maxConcurrency): as BullMQ's concurrency here, for a handler that returns at once. */
+const STREAM_CONCURRENCY = 10_000;
 
 /** A handler start: when the handler was called (or the request received), the task and its instant. */
 type Row = { receivedAt: number; taskId: string; scheduledAt: number };
@@ -104,7 +106,9 @@ async function processRig(handler: 'sdk' | 'http', args: string[], sdkMode: 'pus
   const { dataDir, token, url } = server;
   atExit(() => rmSync(dataDir, { recursive: true, force: true }));
   const handlerSide = handler === 'sdk' ? await (async () => {
-    const executor = await SdkExecutorProcess.start({ server: url, token, group: GROUP, id: 'bench-sdk-1', mode: sdkMode, sdk: sdkEntry() });
+    const executor = await SdkExecutorProcess.start({ server: url, token, group: GROUP, id: 'bench-sdk-1', mode: sdkMode, sdk: sdkEntry(), ...(sdkMode === 'stream' ? { maxConcurrency: STREAM_CONCURRENCY } : {}),
+      // ECRON_BENCH_SDK_NODE_ARGS adds node flags to the SDK executor process (e.g. "--cpu-prof --cpu-prof-dir=DIR").
+      nodeArgs: (process.env.ECRON_BENCH_SDK_NODE_ARGS ?? '').split(' ').filter(Boolean) });
     await waitRoutable(url, token, GROUP, 1);
     return {
       target: { type: 'executor', group: GROUP, handler: HANDLER },
@@ -217,7 +221,7 @@ export class EcronSystem implements System {
     this.config = {
       store: mode === 'postgres' ? `PostgreSQL (database ${PG_DB}, one node)` : 'SQLite (embedded)', create: 'POST /api/v1/tasks:batch, 5,000 per request, 2 in flight', logLevel: 'warn',
       ...(mode === 'sdk' || mode === 'inproc' || mode === 'stream'
-        ? { executor: `@ecron/sdk Executor, ${mode === 'stream' ? 'stream' : 'push'}, group ${GROUP}, 1 node, round-robin`, signatures: 'verified by the SDK' }
+        ? { executor: `@ecron/sdk Executor, ${mode === 'stream' ? `stream, maxConcurrency ${STREAM_CONCURRENCY}` : 'push'}, group ${GROUP}, 1 node, round-robin`, signatures: 'verified by the SDK' }
         : { signatures: 'sent, not verified' }),
     };
   }

@@ -11,8 +11,7 @@ import type { TimerHandle } from '../core/clock.ts';
 import { EcronError } from '../core/errors.ts';
 import { planFire, type FirePlan } from './fire-plan.ts';
 import { newId } from '../core/ids.ts';
-import type { BackfillRecord, RunRecord, ScheduledRecord, TaskRecord, WorkflowRecord } from '../core/model.ts';
-import { nodeTaskView } from '../core/workflow/activation.ts';
+import type { BackfillRecord, RunRecord, ScheduledRecord } from '../core/model.ts';
 import type { WorkflowAction } from '../core/workflow/transaction.ts';
 import { jitterDelay } from '../core/schedule/next-fire.ts';
 import { handleReport } from './report.ts';
@@ -25,6 +24,7 @@ import type { AuditInput, ChangeSubscription, EndedRun, StoreChange } from '../s
 import { VERSION } from '../version.ts';
 import { BucketLeases } from './bucket-leases.ts';
 import { RunAdoption } from './run-adoption.ts';
+import { TaskCache } from './task-cache.ts';
 import { WorkflowRuns } from './workflow-runs.ts';
 import { BackfillRunner } from './backfill-runner.ts';
 
@@ -83,6 +83,10 @@ type Resolved = Required<Omit<SchedulerOptions, 'onFire' | 'leases' | 'executors
 const DUE_PAGE = 50_000;
 /** Most fires recorded (one transaction) and dispatched in one turn of the event loop. */
 const FIRE_CHUNK = 500;
+/** Recording cost assumed until measured (SQLite on a small machine). */
+const INITIAL_FIRE_COST_MS = 0.03;
+/** A burst is recorded ahead by this many times its measured recording time (dispatching it costs too). */
+const BURST_LEAD_MARGIN = 2;
 
 export class Scheduler implements RunControl {
   readonly events = new EventEmitter<SchedulerEvents>();
@@ -94,9 +98,7 @@ export class Scheduler implements RunControl {
   #launchesDrained: (() => void)[] = [];
   readonly #supervisor: RunSupervisor;
   /** Tasks whose runs are in progress here, to avoid a store read per attempt. */
-  readonly #tasks = new Map<string, ScheduledRecord>();
-  /** Workflow specs of past revisions, for the runs of inline nodes, by `id:revision`. */
-  readonly #revisions = new Map<string, WorkflowRecord>();
+  readonly #tasks: TaskCache;
   readonly #workflows: WorkflowRuns;
   readonly #backfills: BackfillRunner;
   /** The run waiting in a task's `queue-one` slot. */
@@ -123,11 +125,14 @@ export class Scheduler implements RunControl {
   readonly #leases: BucketLeases;
   #changes: ChangeSubscription | null = null;
   readonly #adoption: RunAdoption;
+  /** What recording one fire costs here (ms, a moving average of recent transactions): the lead of a burst. */
+  #fireCostMs = INITIAL_FIRE_COST_MS;
   /** Runs recorded but held back while this node's heartbeat was overdue (see #launch). */
   #deferred: { run: RunRecord; task: ScheduledRecord }[] = [];
 
   constructor(options: SchedulerOptions) {
     const { leases, executors, transports, ...rest } = options;
+    this.#tasks = new TaskCache(options.store);
     this.#o = {
       lookAheadMs: 2000, pollIntervalMs: 1000, fullPollIntervalMs: 60_000, recordAheadMs: 20, misfireThresholdMs: 5000, shutdownGraceMs: 10_000,
       log: () => {}, ...rest,
@@ -147,9 +152,12 @@ export class Scheduler implements RunControl {
         void this.#backfills.adopt(this.#leases.liveNodeIds()).catch((error) => this.#o.log('warn', 'adopting backfills failed', { error: String(error) }));
       }
     });
-    // Fires are recorded ahead of their instant, those due within recordAheadMs of each other in one batch.
+    // Fires are recorded ahead of their instant, those due within recordAheadMs of each other in one
+    // batch; a burst due at one instant is recorded ahead by as long as recording it takes (as
+    // measured), up to half the look-ahead, so that it goes out at its instant, not after it.
     this.#queue = new TimerQueue(options.clock, (due) => this.#enqueueFire(due.map((d) => d.value)), {
-      leadMs: this.#o.recordAheadMs, spanMs: this.#o.recordAheadMs,
+      leadMs: (count) => this.#o.recordAheadMs + (count > 1 ? Math.min(this.#o.lookAheadMs / 2, Math.ceil(count * this.#fireCostMs * BURST_LEAD_MARGIN)) : 0),
+      spanMs: this.#o.recordAheadMs,
     });
     this.#launches = new TimerQueue(options.clock, (due) => {
       for (const { value } of due) this.#launch(value.run, value.task);
@@ -158,15 +166,15 @@ export class Scheduler implements RunControl {
     this.#supervisor = new RunSupervisor({
       store: options.store, clock: options.clock, random: options.random, dispatcher: options.dispatcher,
       callbackKey: options.callbackKey, publicUrl: options.publicUrl, log: this.#o.log, ...(executors ? { executors } : {}), ...(transports ? { transports } : {}),
-      getTask: (run) => this.#taskOf(run),
+      getTask: (run) => this.#tasks.of(run),
       onRunEnded: (run) => this.#onRunEnded(run),
       onWorkflowEffects: (effects) => void this.#workflows.apply(effects),
       onRunWaiting: (run) => this.events.emit('run:waiting', run),
     });
     this.#adoption = new RunAdoption({
       store: options.store, clock: options.clock, leases: this.#leases, supervisor: this.#supervisor,
-      getTask: (run) => this.#taskOf(run),
-      getScheduled: (id) => this.#getTask(id),
+      getTask: (run) => this.#tasks.of(run),
+      getScheduled: (id) => this.#tasks.scheduled(id),
       onQueued: (run) => this.#queued.set(run.taskId, run),
       onWorkflowRun: (run, workflow) => this.#workflows.launch(run, workflow),
       isHeldHere: (runId) => this.#supervisor.isTracked(runId) || this.#workflows.isTracked(runId) || this.#launches.has(runId) || this.#deferred.some((d) => d.run.id === runId),
@@ -337,7 +345,7 @@ export class Scheduler implements RunControl {
       },
       audit,
     });
-    this.#tasks.set(task.id, task);
+    this.#tasks.set(task);
     this.#start(run, task);
     return run;
   }
@@ -359,7 +367,7 @@ export class Scheduler implements RunControl {
       },
     });
     if (run.id !== id) return { run, created: false };
-    this.#tasks.set(task.id, task);
+    this.#tasks.set(task);
     this.#start(run, task);
     return { run, created: true };
   }
@@ -533,7 +541,9 @@ export class Scheduler implements RunControl {
       await Promise.all(this.#workflows.activeRunIds(plan.record.taskId).map((id) => this.#workflows.act(id, { kind: 'cancel', status: 'cancelled', error: 'cancelled (overlap)' })
         .catch((error) => this.#o.log('warn', 'cancelling a workflow run (overlap) failed', { runId: id, error: String(error) }))));
     }
+    const recording = performance.now();
     const results = await this.#o.store.recordFires(plans.map((p) => p.record), this.#leases.fence());
+    this.#fireCostMs = 0.7 * this.#fireCostMs + 0.3 * ((performance.now() - recording) / plans.length);
     results.forEach((result, i) => {
       const task = tasks[i]!;
       const plan = plans[i]!;
@@ -553,7 +563,7 @@ export class Scheduler implements RunControl {
       };
       for (const run of result.runs) {
         if (run.status === 'dispatched') {
-          this.#tasks.set(task.id, advanced);
+          this.#tasks.set(advanced);
           // Counted as active from now on, so that the overlap policy sees it before it goes out.
           if (advanced.kind === 'workflow') this.#workflows.reserve(run);
           else this.#supervisor.reserve(run);
@@ -606,34 +616,5 @@ export class Scheduler implements RunControl {
     const task = this.#tasks.get(taskId);
     if (task?.kind === 'workflow') this.#workflows.launch(queued, task);
     else this.#supervisor.scheduleRetry({ ...queued, nextAttemptAt: this.#o.clock.now() });
-  }
-
-  async #getTask(taskId: string): Promise<ScheduledRecord | null> {
-    const cached = this.#tasks.get(taskId);
-    if (cached) return cached;
-    const task = await this.#o.store.getScheduled(taskId);
-    if (task) this.#tasks.set(taskId, task);
-    return task;
-  }
-
-  /**
-   * The task a run executes: its task's, or for a node's run of an inline node, the node's target
-   * and policies in the workflow revision the workflow run was fired with.
-   */
-  async #taskOf(run: RunRecord): Promise<TaskRecord | null> {
-    const task = await this.#getTask(run.taskId);
-    if (task?.kind === 'task') return task;
-    if (run.nodeId === null) return null;
-    const key = `${run.taskId}:${run.taskRevision}`;
-    let workflow = this.#revisions.get(key) ?? (task?.revision === run.taskRevision ? task : undefined);
-    if (!workflow) {
-      const revision = await this.#o.store.getTaskRevision({ taskId: run.taskId, revision: run.taskRevision });
-      if (!revision || !('nodes' in revision.spec)) return null;
-      workflow = { ...(task ?? { id: run.taskId, kind: 'workflow', state: 'active', nextFireAt: null, lastFireAt: null, lastRunStatus: null, skippedFires: 0, anchorAt: 0, createdAt: 0, updatedAt: 0 }),
-        kind: 'workflow', namespace: revision.spec.namespace, name: revision.spec.name, revision: revision.revision, spec: revision.spec };
-      if (this.#revisions.size > 256) this.#revisions.clear();
-    }
-    this.#revisions.set(key, workflow);
-    return nodeTaskView(workflow, run.nodeId, workflow);
   }
 }

@@ -24,19 +24,30 @@ export class TimerQueue<T> {
   #timerAt = Infinity;
   #stopped = false;
 
-  readonly #leadMs: number;
+  readonly #lead: (count: number) => number;
   readonly #spanMs: number;
+  /** Entries by instant: how many share the earliest one (a burst is handed out earlier). */
+  readonly #countAt = new Map<number, number>();
 
   /**
-   * @param options.leadMs hand entries out this long before their instant (default 0: at it).
+   * @param options.leadMs hand entries out this long before their instant (default 0: at it); a
+   *   function gets the number of entries due at the earliest instant (a burst can be handed out
+   *   earlier than a single entry).
    * @param options.spanMs a wake-up also hands out the entries due up to this long after the
    *   first one, so that entries close in time come out in one batch (default 0).
    */
-  constructor(clock: Clock, onDue: (entries: { key: string; at: number; value: T }[]) => void, options: { leadMs?: number; spanMs?: number } = {}) {
+  constructor(clock: Clock, onDue: (entries: { key: string; at: number; value: T }[]) => void,
+    options: { leadMs?: number | ((count: number) => number); spanMs?: number } = {}) {
     this.#clock = clock;
     this.#onDue = onDue;
-    this.#leadMs = options.leadMs ?? 0;
+    const lead = options.leadMs ?? 0;
+    this.#lead = typeof lead === 'number' ? () => lead : lead;
     this.#spanMs = options.spanMs ?? 0;
+  }
+
+  /** The lead of the earliest entry: what `leadMs` says for the entries due at its instant. */
+  #leadOf(first: Entry<T>): number {
+    return Math.max(0, this.#lead(this.#countAt.get(first.at) ?? 1));
   }
 
   get size(): number {
@@ -58,6 +69,7 @@ export class TimerQueue<T> {
     const entry: Entry<T> = { key, at, seq: this.#seq++, value, index: this.#heap.length };
     this.#heap.push(entry);
     this.#byKey.set(key, entry);
+    this.#countAt.set(at, (this.#countAt.get(at) ?? 0) + 1);
     this.#up(entry.index);
     this.#arm();
   }
@@ -66,6 +78,9 @@ export class TimerQueue<T> {
     const entry = this.#byKey.get(key);
     if (!entry) return false;
     this.#byKey.delete(key);
+    const count = this.#countAt.get(entry.at)! - 1;
+    if (count === 0) this.#countAt.delete(entry.at);
+    else this.#countAt.set(entry.at, count);
     const last = this.#heap.pop()!;
     if (last !== entry) {
       this.#heap[entry.index] = last;
@@ -80,6 +95,7 @@ export class TimerQueue<T> {
   clear(): void {
     this.#heap.length = 0;
     this.#byKey.clear();
+    this.#countAt.clear();
     this.#disarm();
   }
 
@@ -101,7 +117,7 @@ export class TimerQueue<T> {
       this.#disarm();
       return;
     }
-    const wakeAt = first.at - this.#leadMs;
+    const wakeAt = first.at - this.#leadOf(first);
     if (this.#timer && this.#timerAt <= wakeAt) return;
     this.#disarm();
     this.#timerAt = wakeAt;
@@ -114,7 +130,8 @@ export class TimerQueue<T> {
     const now = this.#clock.now();
     const due: { key: string; at: number; value: T }[] = [];
     const first = this.#heap[0];
-    const until = first && first.at - this.#leadMs <= now ? Math.max(now + this.#leadMs, first.at + this.#spanMs) : now + this.#leadMs;
+    const lead = first ? this.#leadOf(first) : 0;
+    const until = first && first.at - lead <= now ? Math.max(now + lead, first.at + this.#spanMs) : now + lead;
     while (this.#heap.length > 0 && this.#heap[0]!.at <= until) {
       const entry = this.#heap[0]!;
       this.delete(entry.key);

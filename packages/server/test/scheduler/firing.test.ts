@@ -137,6 +137,28 @@ describe('firing', () => {
     expect((await fire).scheduledAt).toBe(T0 + 6000);
   });
 
+  it('records a burst due at one instant ahead of it (by what recording it takes), and sends every run at the instant, none early', async () => {
+    h = await new SchedulerHarness().start();
+    const at = '2026-03-01T00:00:01.500Z';
+    const tasks = [];
+    for (let i = 0; i < 300; i += 1) tasks.push(await h.createTask({ name: `burst-${i}`, schedule: { at } }));
+    const fires: { lagMs: number; runId: string }[] = [];
+    h.scheduler.events.on('fire', (e) => fires.push(e));
+    // 21 ms before: a single fire would not be recorded yet (its lead is 20 ms); the burst is, and not sent.
+    await h.clock.advance(1479);
+    const recorded = (await Promise.all(tasks.map((t) => h.runsOf(t.id)))).flat();
+    expect(recorded).toHaveLength(300);
+    expect(recorded.every((r) => r.status === 'dispatched')).toBe(true);
+    await h.clock.advance(20);
+    expect(fires).toEqual([]);
+    expect(h.executor.runs()).toHaveLength(0);
+    await h.clock.advance(1);
+    expect(fires).toHaveLength(300);
+    expect(fires.every((f) => f.lagMs === 0)).toBe(true);
+    await Promise.all(recorded.map((r) => h.ended(r.id)));
+    expect(h.executor.runs().every((r) => Date.parse(r.body.scheduledAt) === Date.parse(at))).toBe(true);
+  });
+
   it('fires a one-shot task once and marks it completed', async () => {
     h = await new SchedulerHarness().start();
     const task = await h.createTask({ name: 'once', schedule: { at: '2026-03-01T00:00:01.500Z' } });

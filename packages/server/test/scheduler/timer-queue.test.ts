@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/testing/manual-clock.ts';
 import { TimerQueue } from '../../src/scheduler/timer-queue.ts';
 
-function setup(options?: { leadMs?: number; spanMs?: number }) {
+function setup(options?: { leadMs?: number | ((count: number) => number); spanMs?: number }) {
   const clock = new ManualClock(0);
   const batches: { now: number; keys: string[] }[] = [];
   const queue = new TimerQueue<string>(clock, (due) => batches.push({ now: clock.now(), keys: due.map((d) => d.key) }), options);
@@ -49,5 +49,26 @@ describe('TimerQueue', () => {
     expect(batches[1]).toEqual({ now: 101, keys: ['121'] });
     await clock.advance(29); // 130
     expect(batches[2]).toEqual({ now: 130, keys: ['150'] });
+  });
+
+  it('a lead that grows with the entries sharing the earliest instant hands a burst out earlier, and shrinks as they go', async () => {
+    const { clock, queue, batches } = setup({ leadMs: (count) => 10 + (count > 1 ? count * 5 : 0) });
+    queue.set('single', 100, 'single');
+    for (let i = 0; i < 6; i += 1) queue.set(`burst-${i}`, 200, `burst-${i}`);
+    await clock.advance(89);
+    expect(batches).toEqual([]);
+    await clock.advance(1); // 100 − 10
+    expect(batches).toEqual([{ now: 90, keys: ['single'] }]);
+    await clock.advance(69);
+    expect(batches).toHaveLength(1);
+    await clock.advance(1); // 200 − (10 + 6 × 5)
+    expect(batches[1]).toEqual({ now: 160, keys: ['burst-0', 'burst-1', 'burst-2', 'burst-3', 'burst-4', 'burst-5'] });
+    // Deleted entries no longer count: two left at 300 wake 20 ms before it, not 40.
+    for (let i = 0; i < 6; i += 1) queue.set(`late-${i}`, 300, `late-${i}`);
+    for (let i = 0; i < 4; i += 1) queue.delete(`late-${i}`);
+    await clock.advance(119); // 279
+    expect(batches).toHaveLength(2);
+    await clock.advance(1);
+    expect(batches[2]).toEqual({ now: 280, keys: ['late-4', 'late-5'] });
   });
 });
