@@ -5,7 +5,9 @@
  * delivery on a stream is a pull delivery answered sooner.
  *
  * - Frames go out at `maxBatch` runs, or `lingerMs` after the first delivery waiting, whichever
- *   comes first; cancels go out with the next frame.
+ *   comes first; cancels go out with the next frame. A delivery that finds no frame sent within the
+ *   last `lingerMs` goes out at the end of the event-loop turn instead (with whatever else the turn
+ *   queued): the linger batches a busy stream and adds no delay to a quiet one.
  * - The executor grants credit (its free slots); the session never sends more runs than granted,
  *   so a slow executor holds only its own deliveries (they wait in the hub), never another's.
  * - A frame that fails its MAC, its sequence number or its age closes the connection
@@ -47,7 +49,9 @@ export class StreamSession {
   #credit = 0;
   /** Deliveries sent on this connection and not answered yet. */
   readonly #open = new Set<string>();
-  #flushTimer: NodeJS.Timeout | null = null;
+  /** The pending flush: at the end of the turn (a quiet stream) or after the linger (a busy one). */
+  #flushTimer: { cancel: () => void } | null = null;
+  #lastSentAt = -Infinity;
   #pingTimer: NodeJS.Timeout | null = null;
   #alive = true;
   #closed = false;
@@ -83,6 +87,7 @@ export class StreamSession {
   #send(body: Omit<ServerFrame, 'seq' | 't'>): void {
     const frame: ServerFrame = { seq: this.#sendSeq++, t: this.#o.now(), ...body };
     this.#o.socket.send(encodeFrame(this.#o.secret, this.conn, 'server', frame));
+    this.#lastSentAt = performance.now();
   }
 
   /** A delivery or cancel arrived, or credit did: a frame goes out at once when full, else after the linger. */
@@ -92,12 +97,23 @@ export class StreamSession {
       this.#flush();
       return;
     }
-    this.#flushTimer ??= setTimeout(() => this.#flush(), this.#o.lingerMs);
+    if (this.#flushTimer) return;
+    if (performance.now() - this.#lastSentAt >= this.#o.lingerMs) {
+      const immediate = setImmediate(() => this.#flush());
+      this.#flushTimer = { cancel: () => clearImmediate(immediate) };
+    } else {
+      const timer = setTimeout(() => this.#flush(), this.#o.lingerMs);
+      this.#flushTimer = { cancel: () => clearTimeout(timer) };
+    }
+  }
+
+  #clearFlush(): void {
+    this.#flushTimer?.cancel();
+    this.#flushTimer = null;
   }
 
   #flush(): void {
-    if (this.#flushTimer) clearTimeout(this.#flushTimer);
-    this.#flushTimer = null;
+    this.#clearFlush();
     if (this.#closed) return;
     const { hub, nodeId, maxBatch } = this.#o;
     for (;;) {
@@ -141,7 +157,7 @@ export class StreamSession {
     if (this.#closed) return;
     this.#closed = true;
     this.#detach();
-    if (this.#flushTimer) clearTimeout(this.#flushTimer);
+    this.#clearFlush();
     if (this.#pingTimer) clearInterval(this.#pingTimer);
     this.#o.hub.lost(this.#o.nodeId, this.#open, `the stream of executor ${this.#o.nodeId} closed`);
     this.#open.clear();
