@@ -7,9 +7,11 @@
  *
  * 1. A scratch schema (PostgreSQL) or database (MariaDB) on the machine's server, or, for
  *    `--fault db-restart`, on a private server started for the run (private-db.ts): the shared
- *    one is never restarted. N `ecron start` processes on it, and one executor process
- *    (bench/executor.ts) that records every delivery, verifies signatures, and answers status
- *    requests truthfully (`succeeded` for attempts it received, `unknown` for the others).
+ *    one is never restarted. N `ecron start` processes on it, and one executor process: with
+ *    `--executor http` (the default), bench/executor.ts, which records every delivery, verifies
+ *    signatures, and answers status requests truthfully (`succeeded` for attempts it received,
+ *    `unknown` for the others); with `--executor stream`, an SDK executor process in stream mode
+ *    (bench/sdk-executor.ts: one WebSocket to every node, `noop` handler recording each call).
  * 2. `--tasks` tasks every `--every`, misfire policy catch-up (10 min window); waits until every
  *    task has been delivered once and the buckets are balanced.
  * 3. For `--duration`, every `--fault-every`: `kill` SIGKILLs a random node and starts a new process
@@ -30,6 +32,7 @@ import { parseArgs } from 'node:util';
 import { EcronApi, ExecutorClient } from '../lib/api.ts';
 import { sleep, startWatchdog } from '../lib/children.ts';
 import { startBenchExecutor } from '../lib/processes.ts';
+import { SdkExecutorProcess, waitRoutable } from '../lib/sdk-executors.ts';
 import { snapshotServer } from '../lib/snapshot.ts';
 import { fmt } from '../lib/stats.ts';
 import { cpuLine, cpuSnapshot, loadLine, machineLine, printTable, progress } from '../lib/table.ts';
@@ -58,6 +61,7 @@ const { values } = parseArgs({
     'postgres-url': { type: 'string', default: process.env.ECRON_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test' },
     'mysql-url': { type: 'string', default: process.env.ECRON_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test' },
     rev: { type: 'string' },
+    executor: { type: 'string', default: 'http' },
     'log-dir': { type: 'string' },
     'log-level': { type: 'string', default: 'info' },
     seed: { type: 'string' },
@@ -129,17 +133,26 @@ const cluster = new ChaosCluster(serverUrl, leaseArgs, { logDir, logLevel: value
 progress(`node logs in ${logDir}`);
 await cluster.start(nodeCount);
 progress(`${nodeCount} nodes up on ${cluster.storeUrl}`);
-const executor = await startBenchExecutor({ verifyKeyFile: cluster.signingKeyFile(), trackStatus: true });
-const received = new ExecutorClient(executor.url);
-progress(`executor up at ${executor.url} (signatures verified, status requests answered from its receipts)`);
+if (values.executor !== 'http' && values.executor !== 'stream') throw new Error('--executor: http or stream');
 progress(`balanced in ${await cluster.waitBalanced(30_000)} ms`);
+const viaUrl = (await cluster.nodeList()).items.find((item) => item.alive)?.address;
+const { executor, received, target } = values.executor === 'stream' ? await (async () => {
+  const sdk = await SdkExecutorProcess.start({ server: viaUrl!, token: ADMIN_TOKEN, group: 'chaos', id: 'chaos-stream-1', mode: 'stream', maxConcurrency: 10_000 });
+  await waitRoutable(viaUrl!, ADMIN_TOKEN, 'chaos', 1);
+  progress('SDK executor up in stream mode (group chaos: one WebSocket to each node)');
+  // The SDK refuses a frame that fails its MAC before any handler runs: no bad signature reaches the records.
+  return { executor: sdk, received: { records: async () => ({ records: await sdk.records(), badSignatures: 0 }) }, target: { type: 'executor', group: 'chaos', handler: 'noop' } };
+})() : await (async () => {
+  const bench = await startBenchExecutor({ verifyKeyFile: cluster.signingKeyFile(), trackStatus: true });
+  progress(`executor up at ${bench.url} (signatures verified, status requests answered from its receipts)`);
+  return { executor: bench, received: new ExecutorClient(bench.url), target: { type: 'http', url: bench.runUrl } };
+})();
 
 // 2. The tasks.
-const viaUrl = (await cluster.nodeList()).items.find((item) => item.alive)?.address;
 const api = new EcronApi(viaUrl!, ADMIN_TOKEN, 16);
 const created = await api.createTasks(taskCount, (i) => ({
   name: `chaos-${i}`, schedule: { every: periodMs }, misfire: { policy: 'catch-up', windowMs: 600_000, maxCatchUp: 1000 },
-  target: { type: 'http', url: executor.runUrl },
+  target,
 }), { concurrency: 16 });
 await api.close();
 const taskIds = created.ids;

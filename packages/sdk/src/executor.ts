@@ -175,6 +175,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
         this.emit(first ? 'registered' : 'heartbeat', reply);
       },
       onFailure: (error) => this.emit('heartbeat-failed', error),
+      alternates: () => this.#transport?.nodes ?? [],
     });
     let registered = false;
     try {

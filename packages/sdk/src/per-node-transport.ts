@@ -96,14 +96,23 @@ export abstract class PerNodeTransport<T extends NodeMember> implements Executor
   /** Starts a member for each live API node, and retires the members of nodes that left. */
   async #discover(): Promise<void> {
     const { connection } = this.#options;
-    let bases: string[];
-    try {
-      const list = await apiRequest<NodeList>(connection, { method: 'GET', path: '/api/v1/nodes' });
-      const addresses = [...new Set((list?.items ?? []).filter((node) => node.alive && node.address).map((node) => node.address!.replace(/\/+$/, '')))];
-      bases = addresses.length > 1 ? addresses : [connection.server];
-    } catch (error) {
+    let bases: string[] | null = null;
+    let failure: unknown = null;
+    // The configured server first, then the nodes known: a cluster whose configured node is down
+    // (or restarted at another address) is still followed through the others.
+    for (const server of [connection.server, ...[...this.#members.keys()].filter((base) => base !== connection.server)]) {
+      try {
+        const list = await apiRequest<NodeList>({ ...connection, server }, { method: 'GET', path: '/api/v1/nodes' });
+        const addresses = [...new Set((list?.items ?? []).filter((node) => node.alive && node.address).map((node) => node.address!.replace(/\/+$/, '')))];
+        bases = addresses.length > 1 ? addresses : [server];
+        break;
+      } catch (error) {
+        failure ??= error;
+      }
+    }
+    if (bases === null) {
       if (this.#members.size > 0) {
-        this.#host.log('debug', 'reading the list of API nodes failed; serving the same nodes', { error: describeError(error) });
+        this.#host.log('debug', 'reading the list of API nodes failed; serving the same nodes', { error: describeError(failure) });
         return;
       }
       bases = [connection.server];

@@ -1,7 +1,9 @@
 /**
  * The node's place in the executor registry: `PUT /api/v1/executors/{id}` registers it and is
  * repeated as the heartbeat (at the interval the server's reply names); `DELETE` takes it out of
- * routing at shutdown. A failed heartbeat is logged and tried again; it never throws.
+ * routing at shutdown. A failed heartbeat is logged and tried again; it never throws. When the
+ * configured server does not answer, the heartbeat goes to the other API nodes the executor knows
+ * (a cluster whose node restarted elsewhere keeps the executor registered).
  */
 import { EXECUTOR_HEARTBEAT_MS, type ExecutorHeartbeat, type ExecutorHeartbeatReply } from '@ecron/contracts';
 import { apiRequest, type ApiConnection } from './api-request.ts';
@@ -16,6 +18,8 @@ export interface RegistrationOptions {
   log: SdkLogger;
   onReply(reply: ExecutorHeartbeatReply, first: boolean): void;
   onFailure(error: Error): void;
+  /** Other API nodes' base URLs (the cluster's, as discovered) to heartbeat when the configured server fails. */
+  alternates?(): string[];
 }
 
 export class Registration {
@@ -82,17 +86,27 @@ export class Registration {
   }
 
   async #heartbeat(): Promise<void> {
-    try {
-      this.#options.onReply(await this.#put(), false);
-    } catch (error) {
-      this.#options.log('warn', 'heartbeat failed; trying again', { error: describeError(error), code: (error as EcronApiError).code });
-      this.#options.onFailure(error as Error);
+    const { connection } = this.#options;
+    const servers = [connection.server, ...(this.#options.alternates?.() ?? []).filter((base) => base !== connection.server)];
+    let failure: unknown = null;
+    for (const server of servers) {
+      try {
+        this.#options.onReply(await this.#put(undefined, server), false);
+        if (failure !== null) this.#options.log('info', 'heartbeat went to another API node', { node: server, error: describeError(failure) });
+        return;
+      } catch (error) {
+        failure ??= error;
+        // A refusal is the cluster's answer, the same on every node; only a node that did not answer is passed over.
+        if (error instanceof EcronApiError && error.status !== undefined && error.status >= 400 && error.status < 500) break;
+      }
     }
+    this.#options.log('warn', 'heartbeat failed; trying again', { error: describeError(failure), code: (failure as EcronApiError).code });
+    this.#options.onFailure(failure as Error);
   }
 
   /** One PUT; a heartbeat is useless once the next one is due, so its time is capped at the interval (at least 1 s). */
-  async #put(timeoutMs = Math.min(this.#options.connection.timeoutMs, Math.max(this.#intervalMs, 1000))): Promise<ExecutorHeartbeatReply> {
-    const { connection } = this.#options;
+  async #put(timeoutMs = Math.min(this.#options.connection.timeoutMs, Math.max(this.#intervalMs, 1000)), server?: string): Promise<ExecutorHeartbeatReply> {
+    const connection = server ? { ...this.#options.connection, server } : this.#options.connection;
     const reply = await apiRequest<ExecutorHeartbeatReply>(connection, { method: 'PUT', path: this.#path, body: this.#options.body(), timeoutMs });
     if (!reply || typeof reply.secret !== 'string') {
       throw new EcronApiError({ status: 200, code: 'UNEXPECTED_RESPONSE', message: 'the heartbeat reply has no secret' });

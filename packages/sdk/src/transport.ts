@@ -34,6 +34,8 @@ export interface RunHost {
 
 export interface ExecutorTransport {
   readonly kind: 'http' | 'grpc' | 'pull' | 'stream';
+  /** The API nodes' base URLs it follows (pull and stream: every live node of the cluster). */
+  readonly nodes?: string[];
   /** Starts serving; resolves with the address to advertise (null for pull and stream). */
   start(): Promise<string | null>;
   /** Stops taking new runs; runs in flight go on. */

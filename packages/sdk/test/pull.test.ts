@@ -146,4 +146,26 @@ describe('pull mode', () => {
     expect((await resultsB)[1]).toEqual([{ id: 'b-1', status: 'succeeded', output: fromB.runId }]);
     expect((await resultsA)[1]).toEqual([{ id: 'a-1', status: 'succeeded', output: fromA.runId }]);
   });
+
+  it('heartbeats another API node of the cluster when the configured one stops answering, and keeps following the cluster through it', async () => {
+    const a = await startFake(cleanup);
+    const b = await new FakeEcron().start();
+    cleanup(() => b.stop());
+    const nodes = [{ id: 'node-a', address: a.url, alive: true }, { id: 'node-b', address: b.url, alive: true }];
+    a.nodes = nodes;
+    b.nodes = nodes;
+    const executor = makeExecutor(a, cleanup, { mode: 'pull', pollWaitMs: 200 }).handle('report', (ctx) => ctx.runId);
+    const polledB = nextEvent(b, 'poll');
+    await executor.start();
+    await polledB;
+    expect(b.heartbeats).toHaveLength(0);
+    await a.stop();
+    // The configured server is gone: the next heartbeats land on node b.
+    await nextEvent(b, 'heartbeat');
+    expect(b.heartbeats[0]!.id).toBe(executor.id);
+    const request = runRequest(b);
+    const results = nextEvent(b, 'results');
+    b.deliver('b-after', request);
+    expect((await results)[1]).toEqual([{ id: 'b-after', status: 'succeeded', output: request.runId }]);
+  });
 });
