@@ -8,7 +8,11 @@
  *
  *   node bench/cluster-throughput.ts [--levels 1000,2000,4000,6000,8000,10000] [--nodes 3]
  *     [--window-s 15] [--warmup-s 5] [--grace-s 3] [--quick] [--postgres-url URL] [--dump-dir DIR] [--keep-store]
- *     [--log-dir DIR --log-level info] [--all-levels] [--rev COMMIT]
+ *     [--log-dir DIR --log-level info] [--all-levels] [--rev COMMIT] [--executor http|stream]
+ *
+ * `--executor http` (the default): bench/executor.ts, a bare listener, as the target of `http`
+ * tasks. `--executor stream`: an SDK executor process in stream mode (one WebSocket to each node,
+ * `noop` handler, maxConcurrency 10,000), started for each level, as the target of `executor` tasks.
  *
  * Levels stop early once one is saturated (achieved < 80 % of expected, or lag p99 > 2 s), unless --all-levels.
  * Reports the highest level with lag p99 < 100 ms and nothing missed (goal ≥ 10,000 fires/s).
@@ -17,7 +21,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { EcronApi, ExecutorClient } from './lib/api.ts';
+import { EcronApi, ExecutorClient, type Received } from './lib/api.ts';
+import { SdkExecutorProcess, waitRoutable } from './lib/sdk-executors.ts';
 import { sleep, startWatchdog } from './lib/children.ts';
 import { serverBin, startBenchExecutor } from './lib/processes.ts';
 import { snapshotServer } from './lib/snapshot.ts';
@@ -41,8 +46,11 @@ const { values } = parseArgs({
     'log-level': { type: 'string', default: 'warn' },
     rev: { type: 'string' },
     quick: { type: 'boolean', default: false },
+    executor: { type: 'string', default: 'http' },
   },
 });
+if (values.executor !== 'http' && values.executor !== 'stream') throw new Error('--executor: http or stream');
+const streamExecutor = values.executor === 'stream';
 const quick = values.quick;
 const levels = (values.levels ?? (quick ? '300' : '1000,2000,4000,6000,8000,10000')).split(',').map(Number);
 const nodeCount = Number(values.nodes);
@@ -71,23 +79,52 @@ interface LevelResult extends WindowFigures {
   crashes: number;
 }
 
-async function runLevel(n: number, received: ExecutorClient, runUrl: string, executorPid: number | undefined): Promise<LevelResult> {
-  await received.reset();
+/** What a level needs of its executor: its records, its pid, what tasks target. */
+interface LevelExecutor {
+  records(): Promise<{ records: Received[] }>;
+  waitForCount(count: number, deadline: number): Promise<void>;
+  pid: number | undefined;
+  target: Record<string, unknown>;
+  stop(): Promise<void>;
+}
+
+/** An SDK executor process in stream mode, registered with this level's cluster. */
+async function streamExecutorFor(server: string, n: number): Promise<LevelExecutor> {
+  const sdk = await SdkExecutorProcess.start({ server, token: ADMIN_TOKEN, group: 'tp', id: `tp-stream-${n}`, mode: 'stream', maxConcurrency: 10_000 });
+  await waitRoutable(server, ADMIN_TOKEN, 'tp', 1);
+  return {
+    records: async () => ({ records: await sdk.records() }),
+    waitForCount: async (count, deadline) => {
+      while ((await sdk.count()) < count && Date.now() < deadline) await sleep(500);
+    },
+    pid: sdk.pid, target: { type: 'executor', group: 'tp', handler: 'noop' },
+    stop: () => sdk.stop(),
+  };
+}
+
+async function runLevel(n: number, shared: ExecutorClient | null, runUrl: string, executorPid: number | undefined): Promise<LevelResult> {
+  await shared?.reset();
   const logDir = values['log-dir'] ? join(values['log-dir'], `n${n}`) : undefined;
   if (logDir) mkdirSync(logDir, { recursive: true });
   const cluster = new ChaosCluster(values['postgres-url'], [], { logDir, logLevel: values['log-level'] });
   const apis: EcronApi[] = [];
+  let levelExecutor: LevelExecutor | null = null;
   try {
     await cluster.start(nodeCount);
     await cluster.waitBalanced(60_000);
     progress(`N=${n}: ${nodeCount} nodes balanced on ${cluster.storeUrl}; creating ${n} tasks every 1s`);
     const urls = cluster.processes.map((p) => p.url);
+    levelExecutor = shared
+      ? { records: () => shared.records(), waitForCount: async (count, deadline) => { await shared.waitForCount(count, deadline); }, pid: executorPid, target: { type: 'http', url: runUrl }, stop: async () => {} }
+      : await streamExecutorFor(urls[0]!, n);
+    const received = levelExecutor;
+    const target = levelExecutor.target;
     for (const url of urls) apis.push(new EcronApi(url, ADMIN_TOKEN, 32));
     const share = Math.ceil(n / urls.length);
     const started = performance.now();
     // Each node creates a share, all at once: creation times (the phases) spread over the second.
     await Promise.all(apis.map((api, k) => api.createTasks(Math.max(0, Math.min(share, n - k * share)), (i) => ({
-      name: `tp-${k}-${i}`, schedule: { every: '1s' }, target: { type: 'http', url: runUrl },
+      name: `tp-${k}-${i}`, schedule: { every: '1s' }, target,
     }), { concurrency: 16 })));
     const createPerSecond = n / ((performance.now() - started) / 1000);
     progress(`N=${n}: created at ${Math.round(createPerSecond)}/s; waiting for a first fire of each, then a warm-up of ${warmupS} s`);
@@ -97,7 +134,7 @@ async function runLevel(n: number, received: ExecutorClient, runUrl: string, exe
     const windowEnd = windowStart + windowS * 1000;
     progress(`N=${n}: measuring ${windowS} s (${loadLine()})`);
     const pids: Record<string, number | undefined> = Object.fromEntries(cluster.processes.map((p) => [`node ${p.slot + 1}`, p.pid]));
-    pids.executor = executorPid;
+    pids.executor = levelExecutor.pid;
     const pgBefore = cpuMsByCommand('postgres');
     const pgStarted = performance.now();
     const machine = await watchWindow(windowEnd, pids);
@@ -115,21 +152,22 @@ async function runLevel(n: number, received: ExecutorClient, runUrl: string, exe
     return { n, ...result, createPerSecond, machine, postgresCpuPct, crashes: crashes.length };
   } finally {
     await Promise.all(apis.map((api) => api.close().catch(() => {})));
+    await levelExecutor?.stop();
     await cluster.stop();
     await cluster.dropStore(values['keep-store']);
   }
 }
 
 async function main(): Promise<number> {
-  console.log(`# cluster-throughput: ${nodeCount} nodes on PostgreSQL, one executor; N tasks every 1s, levels ${levels.join(', ')}; warm-up ${warmupS} s, window ${windowS} s, grace ${graceS} s`);
+  console.log(`# cluster-throughput: ${nodeCount} nodes on PostgreSQL, one executor (${streamExecutor ? "SDK, stream mode" : "bench/executor.ts, http tasks"}); N tasks every 1s, levels ${levels.join(', ')}; warm-up ${warmupS} s, window ${windowS} s, grace ${graceS} s`);
   console.log(machineLine());
   console.log(`server: ${serverBin()}`);
-  const executor = await startBenchExecutor();
-  const received = new ExecutorClient(executor.url);
+  const executor = streamExecutor ? null : await startBenchExecutor();
+  const received = executor ? new ExecutorClient(executor.url) : null;
   const results: LevelResult[] = [];
   try {
     for (const n of levels) {
-      const result = await runLevel(n, received, executor.runUrl, executor.child.pid);
+      const result = await runLevel(n, received, executor?.runUrl ?? '', executor?.child.pid);
       results.push(result);
       if (result.duplicates > 0 || result.crashes > 0) break;
       if (!values['all-levels'] && (result.achievedPerSecond < 0.8 * n || result.lag.p99 > 2000)) {
@@ -138,7 +176,7 @@ async function main(): Promise<number> {
       }
     }
   } finally {
-    await executor.stop();
+    await executor?.stop();
   }
 
   const nodeNames = Array.from({ length: nodeCount }, (_, i) => `node ${i + 1}`);
