@@ -9,8 +9,12 @@ import type { AuditInput } from '../store/store.ts';
  * interface, so the API can run on nodes without the scheduler role later.
  */
 export interface RunControl {
-  /** A task was created, changed, paused, resumed or deleted: drop cached fires and reload it. */
-  taskChanged(taskId: string): void;
+  /**
+   * A task was created, changed, paused, resumed or deleted: drop cached fires and reload it, or
+   * take `current`, the record the write just stored (no store read: a bulk create of 20,000 tasks
+   * read each one back).
+   */
+  taskChanged(taskId: string, current?: ScheduledRecord): void;
   /**
    * Creates a manual run now (params = task params shallow-merged with `params`), dispatches it,
    * and returns it as stored. Writes an audit entry `task.trigger` (`workflow.trigger` for a workflow). With `rerunOf` (the id of a

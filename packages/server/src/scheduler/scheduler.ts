@@ -319,10 +319,14 @@ export class Scheduler implements RunControl {
     await this.#firing;
   }
 
-  taskChanged(taskId: string): void {
+  taskChanged(taskId: string, current?: ScheduledRecord): void {
     this.#queue.delete(taskId);
     this.#tasks.delete(taskId);
     if (this.#stopped) return;
+    if (current) {
+      this.#consider(current);
+      return;
+    }
     void this.#o.store.getScheduled(taskId).then((task) => {
       if (task) this.#consider(task);
     }).catch((error) => this.#o.log('error', 'reloading a changed task failed', { taskId, error: String(error) }));

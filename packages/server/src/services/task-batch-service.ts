@@ -86,7 +86,7 @@ export function createTaskBatchService(deps: { store: Store; control: RunControl
       if (outcome.conflicts.length === 0) {
         outcome.tasks.forEach((task, i) => {
           results[writes[i]!.index] = { id: task.id, action: writes[i]!.item.op === 'create' ? 'created' : 'updated' };
-          control.taskChanged(task.id);
+          control.taskChanged(task.id, task);
         });
         return;
       }

@@ -117,7 +117,7 @@ export function createTaskService(deps: { store: Store; control: RunControl; clo
       const spec = normalizeNewSpec(parseTaskSpec(input));
       checkNamespace(caller, spec.namespace);
       const created = await store.createTask({ task: newTaskRecord(spec, clock.now()), audit: createAudit(caller, spec) });
-      control.taskChanged(created.id);
+      control.taskChanged(created.id, created);
       return created;
     },
 

@@ -56,7 +56,8 @@ export function upsertTasks(conn: SqliteConnection, p: { items: TaskUpsert[] }):
         conn.statement(INSERT_TASK).run(...taskParams(task));
         conn.statement(INSERT_REVISION).run(task.id, task.revision, JSON.stringify(task.spec), task.createdAt, item.audit.actor);
         insertAudit(conn, item.audit, task.createdAt, 'task', task.id);
-        tasks.push(getOfKind(conn, task.id, 'task')!);
+        // The row is the record as given (no column has a default the record lacks): not read back.
+        tasks.push(task);
         continue;
       }
       const u = item.update;
