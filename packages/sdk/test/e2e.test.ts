@@ -234,10 +234,10 @@ describe('with a real server', () => {
     expect(ctx.signal.reason).toBe('cancelled');
   });
 
-  it('stream mode: a run handed back at shutdown goes to another stream node, in the same attempt', async () => {
+  it.each(['push', 'stream'] as const)('%s mode: a run handed back at shutdown goes to another node of the group, in the same attempt', async (mode) => {
     const group = `g${++seq}`;
     const started = deferred<HandlerContext>();
-    const leaving = executor({ group, id: `a-leaving-${seq}`, mode: 'stream', shutdownGraceMs: 200 }).handle('report', (ctx) => {
+    const leaving = executor({ group, id: `a-leaving-${seq}`, mode, shutdownGraceMs: 200 }).handle('report', (ctx) => {
       started.resolve(ctx);
       return new Promise(() => {}); // outlives the grace period
     });
@@ -245,25 +245,7 @@ describe('with a real server', () => {
     const task = await executorTask(group, 'report', { retry: { maxAttempts: 1 }, target: { type: 'executor', group, handler: 'report', routing: { strategy: 'first' } } });
     const run = await client.tasks.trigger(task.id);
     await started.promise;
-    const staying = executor({ group, id: `b-staying-${seq}`, mode: 'stream' }).handle('report', () => 'finished elsewhere');
-    await staying.start();
-    for (let i = 0; i < 2; i++) await nextEvent(staying, 'heartbeat');
-    await leaving.stop();
-    expect(await waitForRun(run.id)).toMatchObject({ status: 'succeeded', output: 'finished elsewhere', attempt: 1 });
-  });
-
-  it('a run handed back at shutdown goes to another node of the group, in the same attempt', async () => {
-    const group = `g${++seq}`;
-    const started = deferred<HandlerContext>();
-    const leaving = executor({ group, id: `a-leaving-${seq}`, shutdownGraceMs: 200 }).handle('report', (ctx) => {
-      started.resolve(ctx);
-      return new Promise(() => {}); // outlives the grace period
-    });
-    await leaving.start();
-    const task = await executorTask(group, 'report', { retry: { maxAttempts: 1 }, target: { type: 'executor', group, handler: 'report', routing: { strategy: 'first' } } });
-    const run = await client.tasks.trigger(task.id);
-    await started.promise;
-    const staying = executor({ group, id: `b-staying-${seq}` }).handle('report', () => 'finished elsewhere');
+    const staying = executor({ group, id: `b-staying-${seq}`, mode }).handle('report', () => 'finished elsewhere');
     await staying.start();
     // The scheduler reads the registry every second: two heartbeats later it knows the second node.
     for (let i = 0; i < 2; i++) await nextEvent(staying, 'heartbeat');
