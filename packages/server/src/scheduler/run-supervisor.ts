@@ -15,6 +15,7 @@ import type { HttpDispatcher } from '../dispatch/http-dispatcher.ts';
 import { runEnvelope } from '../dispatch/run-envelope.ts';
 import type { EndedRun, FinishAttemptParams, RunOutcome, StartAttemptParams, Store, WorkflowEffects } from '../store/store.ts';
 import { decideOutcome, fixedDelayNextFire } from './outcome.ts';
+import { HeldRuns } from './held-runs.ts';
 import { TimerQueue } from './timer-queue.ts';
 import { WriteBatcher } from './write-batcher.ts';
 
@@ -41,6 +42,8 @@ export interface SupervisorDeps {
   log: (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
   /** Executor groups: the registry, pull deliveries and other transports. Without it, executor and shell targets fail (grpc targets too, without `transports.grpc`). */
   executors?: Pick<ExecutorDispatchDeps, 'directory' | 'pull' | 'transports'> & { transports?: { grpc?: GrpcTargetTransport } };
+  /** The runs this node holds, shared with the scheduler. @default a fresh one (a supervisor on its own, in tests) */
+  held?: HeldRuns;
   /** Transports that replace the built-in one of their target type (tests drive attempts by hand through them). */
   transports?: Partial<Record<Target['type'], RunTransport>>;
 }
@@ -74,10 +77,12 @@ const REPLY_RECORD_AGAIN_MS = 1000;
 
 export class RunSupervisor {
   readonly #deps: SupervisorDeps;
+  /** The I/O of each attempt out to its executor (its request, deadline, transport), by run id. */
   readonly #inflight = new Map<string, InFlight>();
-  /** Runs waiting for their next attempt (backoff), by run id. */
+  /** The backoff timers of runs waiting for their next attempt, by run id. */
   readonly #retries: TimerQueue<RunRecord>;
-  readonly #activeByTask = new Map<string, Set<string>>();
+  /** Which runs this node holds and in what phase (sending, retrying, waiting, …): shared with the scheduler. */
+  readonly #held: HeldRuns;
   readonly #starts: WriteBatcher<StartAttemptParams, RunRecord | null>;
   readonly #finishes: WriteBatcher<FinishAttemptParams, EndedRun | null>;
   /**
@@ -87,12 +92,11 @@ export class RunSupervisor {
   readonly #sent: WriteBatcher<{ runId: string; attempt: number; at: number; executor?: string }, undefined>;
   readonly #executors: ExecutorDispatch | null;
   readonly #transports: RunTransports;
-  /** Runs waiting as `no_executor` for a live node of their group, by run id. */
-  readonly #waiting = new Map<string, RunRecord>();
   #stopping = false;
 
   constructor(deps: SupervisorDeps) {
     this.#deps = deps;
+    this.#held = deps.held ?? new HeldRuns();
     this.#retries = new TimerQueue(deps.clock, (due) => void this.#startRetries(due.map((d) => d.value)));
     this.#starts = new WriteBatcher((items) => deps.store.startAttempts(items));
     this.#finishes = new WriteBatcher((items) => deps.store.finishAttempts(items), { lingerMs: FINISH_LINGER_MS });
@@ -124,16 +128,16 @@ export class RunSupervisor {
 
   /** Runs waiting for an executor here. */
   get waitingCount(): number {
-    return this.#waiting.size;
+    return this.#held.count('waiting');
   }
 
-  /** Runs of a task that are dispatched, running or waiting to retry. */
+  /** Runs of a task held here and active: recorded, sending, retrying, waiting for an executor. */
   activeCount(taskId: string): number {
-    return this.#activeByTask.get(taskId)?.size ?? 0;
+    return this.#held.activeCount(taskId);
   }
 
   activeRunIds(taskId: string): string[] {
-    return [...(this.#activeByTask.get(taskId) ?? [])];
+    return this.#held.activeRunIds(taskId);
   }
 
   get inflightCount(): number {
@@ -141,12 +145,8 @@ export class RunSupervisor {
   }
 
   isTracked(runId: string): boolean {
-    return this.#inflight.has(runId) || this.#retries.has(runId) || this.#waiting.has(runId);
-  }
-
-  /** Counts a recorded run as active before it is sent (it goes out at its instant). */
-  reserve(run: RunRecord): void {
-    this.#track(run);
+    const phase = this.#held.phase(runId);
+    return this.#inflight.has(runId) || phase === 'retrying' || phase === 'waiting';
   }
 
   /** Sends a run whose current attempt was just recorded as `dispatched`. */
@@ -221,7 +221,7 @@ export class RunSupervisor {
   /** Tracks an attempt in flight and arms its deadline. */
   #attach(run: RunRecord, task: TaskRecord, transport: RunTransport, accepted: boolean, fanOut = false): InFlight {
     const entry: InFlight = { run, task, transport, fanOut, abort: new AbortController(), deadline: null, accepted, ending: false, request: null };
-    this.#track(run);
+    this.#held.hold(run, 'sending');
     this.#inflight.set(run.id, entry);
     if (run.deadlineAt !== null) {
       entry.deadline = this.#deps.clock.setTimer(() => void this.#onDeadline(run.id), run.deadlineAt - this.#deps.clock.now());
@@ -232,13 +232,12 @@ export class RunSupervisor {
   /** Starts the first attempts of runs created waiting (a workflow's node runs), now. */
   startNow(runs: RunRecord[]): void {
     if (this.#stopping) return;
-    for (const run of runs) this.#track(run);
     void this.#startRetries(runs);
   }
 
   /** Queues a run that waits for its next attempt (after a failure, or found so at start-up). */
   scheduleRetry(run: RunRecord): void {
-    this.#track(run);
+    this.#held.hold(run, 'retrying');
     this.#retries.set(run.id, run.nextAttemptAt ?? this.#deps.clock.now(), run);
   }
 
@@ -265,10 +264,10 @@ export class RunSupervisor {
 
   /** Cancels a run this supervisor is handling; false when it is not tracked here. */
   async cancel(runId: string, reason: Extract<CancelReason, 'user' | 'overlap'>): Promise<RunRecord | null> {
-    const waiting = this.#retries.get(runId)?.value ?? this.#waiting.get(runId);
-    if (waiting) {
+    const held = this.#held.get(runId);
+    if (held && (held.phase === 'retrying' || held.phase === 'waiting')) {
+      const waiting = held.run;
       this.#retries.delete(runId);
-      this.#waiting.delete(runId);
       this.#untrack(waiting);
       const run = await this.#deps.store.finishRun({ runId, status: 'cancelled', at: this.#deps.clock.now(), error: `cancelled (${reason})` });
       if (run) this.#deps.onRunEnded(run);
@@ -345,8 +344,7 @@ export class RunSupervisor {
     }
     this.#inflight.clear();
     this.#retries.clear();
-    this.#waiting.clear();
-    this.#activeByTask.clear();
+    this.#held.clear();
   }
 
   /**
@@ -357,8 +355,8 @@ export class RunSupervisor {
    */
   reconcile(run: RunRecord): void {
     const entry = this.#inflight.get(run.id);
-    const waiting = this.#retries.get(run.id) ?? this.#waiting.get(run.id);
-    if (!entry && !waiting) return;
+    const phase = this.#held.phase(run.id);
+    if (!entry && phase !== 'retrying' && phase !== 'waiting') return;
     if (run.finishedAt !== null) {
       this.#drop(run.id);
       this.#untrack(run);
@@ -381,7 +379,6 @@ export class RunSupervisor {
       this.#inflight.delete(runId);
     }
     this.#retries.delete(runId);
-    this.#waiting.delete(runId);
   }
 
   #publicUrl(): string {
@@ -406,12 +403,12 @@ export class RunSupervisor {
 
   /** Registry read: runs waiting for an executor whose group has a live node now go out (as a new attempt). */
   async #wakeWaiting(): Promise<void> {
-    if (this.#stopping || this.#waiting.size === 0 || !this.#executors) return;
-    for (const run of [...this.#waiting.values()]) {
+    if (this.#stopping || !this.#executors) return;
+    for (const { run } of this.#held.inPhase('waiting')) {
       const task = await this.#deps.getTask(run).catch(() => null);
-      if (this.#waiting.get(run.id) !== run) continue;
+      const held = this.#held.get(run.id);
+      if (held?.run !== run || held.phase !== 'waiting') continue;
       if (task && !this.#executors.hasLiveNode(task)) continue;
-      this.#waiting.delete(run.id);
       this.scheduleRetry(run);
     }
   }
@@ -492,7 +489,7 @@ export class RunSupervisor {
     }
     if (outcome.kind === 'retry' && !this.#stopping) this.scheduleRetry(ended);
     else if (outcome.kind === 'no_executor') {
-      this.#waiting.set(ended.id, ended);
+      this.#held.hold(ended, 'waiting');
       this.#deps.onRunWaiting?.(ended);
     } else if (outcome.kind === 'final') {
       this.#untrack(run);
@@ -504,6 +501,7 @@ export class RunSupervisor {
   async #startRetries(runs: RunRecord[]): Promise<void> {
     if (this.#stopping) return;
     const now = this.#deps.clock.now();
+    for (const run of runs) this.#held.hold(run, 'starting');
     await Promise.all(runs.map(async (run) => {
       try {
         const task = await this.#deps.getTask(run);
@@ -523,36 +521,19 @@ export class RunSupervisor {
         // The store failed (nothing was recorded, or the next try finds the attempt started and
         // lets go): try again shortly, unless the run was dropped meanwhile (reset, cancel).
         this.#deps.log('warn', 'starting a retry failed; trying again', { runId: run.id, inMs: RETRY_START_AGAIN_MS, error: String(error) });
-        if (!this.#stopping && !this.isTracked(run.id) && this.#activeByTask.get(run.taskId)?.has(run.id)) {
+        if (!this.#stopping && this.#held.phase(run.id) === 'starting') {
+          this.#held.move(run.id, 'retrying');
           this.#retries.set(run.id, this.#deps.clock.now() + RETRY_START_AGAIN_MS, run);
         }
       }
     }));
   }
 
-  #track(run: RunRecord): void {
-    const key = activityKey(run);
-    let set = this.#activeByTask.get(key);
-    if (!set) this.#activeByTask.set(key, (set = new Set()));
-    set.add(run.id);
-  }
-
+  /** The run is no longer held here (it ended, or another node has it). */
   #untrack(run: RunRecord): void {
     this.#executors?.forget(run.id);
-    const key = activityKey(run);
-    const set = this.#activeByTask.get(key);
-    if (!set) return;
-    set.delete(run.id);
-    if (set.size === 0) this.#activeByTask.delete(key);
+    this.#held.release(run.id);
   }
-}
-
-/**
- * What a run counts against for overlap and concurrency: its task, or for a workflow node's run
- * its node (a workflow's overlap policy counts workflow runs, not their nodes' runs).
- */
-function activityKey(run: RunRecord): string {
-  return run.nodeId === null ? run.taskId : `${run.taskId}/${run.nodeId}`;
 }
 
 /** The executor an attempt goes to, as recorded on the attempt. */

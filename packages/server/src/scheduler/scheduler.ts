@@ -24,6 +24,7 @@ import type { AuditInput, ChangeSubscription, EndedRun, StoreChange } from '../s
 import { VERSION } from '../version.ts';
 import { BucketLeases } from './bucket-leases.ts';
 import { RunAdoption } from './run-adoption.ts';
+import { HeldRuns } from './held-runs.ts';
 import { TaskCache } from './task-cache.ts';
 import { WorkflowRuns } from './workflow-runs.ts';
 import { BackfillRunner } from './backfill-runner.ts';
@@ -93,7 +94,9 @@ export class Scheduler implements RunControl {
   readonly #o: Resolved;
   /** Tasks by the instant their next fire is recorded (recordAheadMs before it). */
   readonly #queue: TimerQueue<ScheduledRecord>;
-  /** Recorded runs waiting for their instant, by run id. */
+  /** Which runs this node holds and where they are: shared with the supervisor. */
+  readonly #held = new HeldRuns();
+  /** The instants of recorded runs (held as `recorded`), by run id. */
   readonly #launches: TimerQueue<{ run: RunRecord; task: ScheduledRecord }>;
   #launchesDrained: (() => void)[] = [];
   readonly #supervisor: RunSupervisor;
@@ -101,8 +104,6 @@ export class Scheduler implements RunControl {
   readonly #tasks: TaskCache;
   readonly #workflows: WorkflowRuns;
   readonly #backfills: BackfillRunner;
-  /** The run waiting in a task's `queue-one` slot. */
-  readonly #queued = new Map<string, RunRecord>();
   /**
    * Fires taken from the queue (being recorded or recorded since the last poll began), by task:
    * the instant fired and a sequence number. A poll whose read predates the record must not queue
@@ -127,8 +128,6 @@ export class Scheduler implements RunControl {
   readonly #adoption: RunAdoption;
   /** What recording one fire costs here (ms, a moving average of recent transactions): the lead of a burst. */
   #fireCostMs = INITIAL_FIRE_COST_MS;
-  /** Runs recorded but held back while this node's heartbeat was overdue (see #launch). */
-  #deferred: { run: RunRecord; task: ScheduledRecord }[] = [];
 
   constructor(options: SchedulerOptions) {
     const { leases, executors, transports, ...rest } = options;
@@ -145,7 +144,7 @@ export class Scheduler implements RunControl {
     this.#leases.events.on('presumed-dead', () => this.#resync());
     this.#leases.events.on('tick', ({ ok }) => {
       if (!ok) return;
-      for (const { run, task } of this.#deferred.splice(0)) this.#launch(run, task);
+      for (const { run, task } of this.#held.inPhase('deferred')) this.#launch(run, task!);
       // An exclusive store has no other node whose runs could be orphaned after the start.
       if (!this.#leases.exclusive) {
         void this.#adoption.sweep();
@@ -166,6 +165,7 @@ export class Scheduler implements RunControl {
     this.#supervisor = new RunSupervisor({
       store: options.store, clock: options.clock, random: options.random, dispatcher: options.dispatcher,
       callbackKey: options.callbackKey, publicUrl: options.publicUrl, log: this.#o.log, ...(executors ? { executors } : {}), ...(transports ? { transports } : {}),
+      held: this.#held,
       getTask: (run) => this.#tasks.of(run),
       onRunEnded: (run) => this.#onRunEnded(run),
       onWorkflowEffects: (effects) => void this.#workflows.apply(effects),
@@ -175,9 +175,9 @@ export class Scheduler implements RunControl {
       store: options.store, clock: options.clock, leases: this.#leases, supervisor: this.#supervisor,
       getTask: (run) => this.#tasks.of(run),
       getScheduled: (id) => this.#tasks.scheduled(id),
-      onQueued: (run) => this.#queued.set(run.taskId, run),
+      onQueued: (run) => this.#held.hold(run, 'queued'),
       onWorkflowRun: (run, workflow) => this.#workflows.launch(run, workflow),
-      isHeldHere: (runId) => this.#supervisor.isTracked(runId) || this.#workflows.isTracked(runId) || this.#launches.has(runId) || this.#deferred.some((d) => d.run.id === runId),
+      isHeldHere: (runId) => this.#held.get(runId) !== undefined || this.#workflows.isTracked(runId),
       onAdopted: (runs) => {
         this.events.emit('runs:adopted', { count: runs.length });
         for (const run of runs) if (run.status === 'pending' && run.attempt === 0) this.#startQueuedIfFree(run.taskId);
@@ -241,13 +241,11 @@ export class Scheduler implements RunControl {
 
   /** This node was presumed dead: others may have adopted its runs. Start over from the store. */
   #resync(): void {
-    this.#supervisor.reset();
+    this.#supervisor.reset(); // and every run held here
     this.#workflows.reset();
-    this.#deferred = [];
     this.#pendingFires = [];
     this.#queue.clear();
     this.#launches.clear();
-    this.#queued.clear();
     this.#fired.clear();
     this.#tasks.clear();
     this.#wantFullRead();
@@ -384,8 +382,12 @@ export class Scheduler implements RunControl {
 
   /** Sends a run whose first attempt was recorded, or starts a workflow run. */
   #start(run: RunRecord, task: ScheduledRecord): void {
-    if (task.kind === 'workflow') this.#workflows.launch(run, task);
-    else this.#supervisor.launch(run, task);
+    if (task.kind === 'workflow') {
+      this.#held.release(run.id); // its workflow controller tracks it from here
+      this.#workflows.launch(run, task);
+    } else {
+      this.#supervisor.launch(run, task);
+    }
   }
 
   async cancel(p: { runId: string; actor: string }): Promise<RunRecord> {
@@ -399,9 +401,9 @@ export class Scheduler implements RunControl {
       return ended;
     }
     let ended: RunRecord | null;
-    const queued = this.#queued.get(run.taskId)?.id === run.id;
+    const queued = this.#held.phase(run.id) === 'queued';
     if (queued || !this.#supervisor.isTracked(run.id)) {
-      if (queued) this.#queued.delete(run.taskId);
+      if (queued) this.#held.release(run.id);
       if (run.status === 'pending' || run.status === 'no_executor') {
         ended = await this.#o.store.finishRun({ runId: run.id, status: 'cancelled', at: this.#o.clock.now(), error: 'cancelled (user)' });
         if (ended) this.#onRunEnded(ended);
@@ -535,7 +537,7 @@ export class Scheduler implements RunControl {
     const fireAt = tasks.map((task, i) => Math.max(now, task.nextFireAt! + jitter[i]!));
     const plans: FirePlan[] = tasks.map((task, i) => planFire({
       task, now: fireAt[i]!, thresholdMs: this.#o.misfireThresholdMs,
-      activeCount: this.#activeCount(task.id), queuedCount: this.#queued.has(task.id) ? 1 : 0,
+      activeCount: this.#activeCount(task.id), queuedCount: this.#held.queuedOf(task.id) ? 1 : 0,
       jitterMs: jitter[i]!, holdForExecutor: task.kind === 'task' && this.#supervisor.holdsFires(task),
       newId, executor: executorOf(task), owner: this.nodeId,
     }));
@@ -570,13 +572,13 @@ export class Scheduler implements RunControl {
           this.#tasks.set(advanced);
           // Counted as active from now on, so that the overlap policy sees it before it goes out.
           if (advanced.kind === 'workflow') this.#workflows.reserve(run);
-          else this.#supervisor.reserve(run);
+          this.#held.hold(run, 'recorded', advanced);
           if (fireAt[i]! <= this.#o.clock.now()) this.#launch(run, advanced);
           else this.#launches.set(run.id, fireAt[i]!, { run, task: advanced });
           continue;
         }
         this.events.emit('fire', { taskId: task.id, runId: run.id, scheduledAt: run.scheduledAt, lagMs: fireAt[i]! - run.scheduledAt, status: run.status });
-        if (run.status === 'pending') this.#queued.set(task.id, run);
+        if (run.status === 'pending') this.#held.hold(run, 'queued');
       }
       this.#consider(advanced);
     });
@@ -590,7 +592,7 @@ export class Scheduler implements RunControl {
    */
   #launch(run: RunRecord, task: ScheduledRecord): void {
     if (!this.#leases.nodeAlive()) {
-      this.#deferred.push({ run, task });
+      this.#held.hold(run, 'deferred', task);
       return;
     }
     const lagMs = this.#o.clock.now() - run.scheduledAt;
@@ -601,7 +603,7 @@ export class Scheduler implements RunControl {
 
   /** Runs of the task (or workflow runs of the workflow) active here: what its overlap policy counts. */
   #activeCount(taskId: string): number {
-    return this.#supervisor.activeCount(taskId) + this.#workflows.activeCount(taskId);
+    return this.#held.activeCount(taskId) + this.#workflows.activeCount(taskId);
   }
 
   #onRunEnded(run: EndedRun): void {
@@ -610,13 +612,13 @@ export class Scheduler implements RunControl {
     const task = this.#tasks.get(run.taskId);
     if (task?.spec.schedule && 'every' in task.spec.schedule && task.spec.schedule.mode === 'fixed-delay') this.taskChanged(run.taskId);
     this.#startQueuedIfFree(run.taskId);
-    if (this.#activeCount(run.taskId) === 0 && !this.#queued.has(run.taskId)) this.#tasks.delete(run.taskId);
+    if (this.#activeCount(run.taskId) === 0 && !this.#held.queuedOf(run.taskId)) this.#tasks.delete(run.taskId);
   }
 
   #startQueuedIfFree(taskId: string): void {
-    const queued = this.#queued.get(taskId);
+    const queued = this.#held.queuedOf(taskId);
     if (!queued || this.#activeCount(taskId) > 0 || this.#stopped) return;
-    this.#queued.delete(taskId);
+    this.#held.release(queued.id);
     const task = this.#tasks.get(taskId);
     if (task?.kind === 'workflow') this.#workflows.launch(queued, task);
     else this.#supervisor.scheduleRetry({ ...queued, nextAttemptAt: this.#o.clock.now() });
