@@ -46,7 +46,7 @@ export class Agent implements AsyncDisposable {
       ...(config.listen === undefined ? {} : { listen: { ...config.listen } }),
       ...(config.advertiseUrl === undefined ? {} : { advertiseUrl: config.advertiseUrl }),
       ...(config.shutdownGraceMs === undefined ? {} : { shutdownGraceMs: config.shutdownGraceMs }),
-      // Pull mode takes no more runs than the agent runs at once.
+      // Pull and stream modes take no more runs than the agent runs at once.
       maxConcurrency: config.maxConcurrency,
       ...(options.log === undefined ? {} : { log: options.log }),
       ...(options.version === undefined ? {} : { version: options.version }),
@@ -98,7 +98,8 @@ export class Agent implements AsyncDisposable {
   describe(): string {
     const { config } = this;
     const entries = `${config.allowlist.size} allowlist ${config.allowlist.size === 1 ? 'entry' : 'entries'}`;
-    const where = config.mode === 'pull' ? `pulling runs from ${config.server}` : `listening on ${this.address ?? '(not started)'}`;
+    const where = config.mode === 'pull' ? `pulling runs from ${config.server}`
+      : config.mode === 'stream' ? `streaming runs from ${config.server}` : `listening on ${this.address ?? '(not started)'}`;
     return `group ${config.group}, id ${this.id}, ${where}, ${entries}`;
   }
 }

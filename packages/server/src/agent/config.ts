@@ -60,8 +60,12 @@ const AgentFileSchema = z.strictObject({
   }).optional(),
   /** The URL the server sends runs to, when it differs from the listen address (NAT, proxy). */
   advertiseUrl: httpUrl.optional(),
-  /** push: the server sends runs; pull: the agent long-polls (only it can open connections). */
-  mode: z.enum(['push', 'pull']).optional(),
+  /**
+   * push: the server sends runs; pull: the agent long-polls (only it can open connections);
+   * stream: the agent holds a WebSocket to each scheduler node (only it opens connections, and
+   * runs arrive as they are due, many to a frame).
+   */
+  mode: z.enum(['push', 'pull', 'stream']).optional(),
   maxConcurrency: z.number().int().min(1).max(10_000).optional(),
   /** How long a stopping agent lets its runs finish before aborting them. @default the SDK's */
   shutdownGraceMs: duration({ max: 3_600_000 }).optional(),
@@ -96,7 +100,7 @@ export interface AgentConfig {
   readonly weight: number;
   readonly listen?: { readonly host?: string; readonly port?: number };
   readonly advertiseUrl?: string;
-  readonly mode: 'push' | 'pull';
+  readonly mode: 'push' | 'pull' | 'stream';
   readonly maxConcurrency: number;
   readonly shutdownGraceMs?: number;
   readonly workingDir: string;

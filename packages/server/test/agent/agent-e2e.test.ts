@@ -180,6 +180,25 @@ describe('ecron agent with a real server', () => {
     }
   });
 
+  it('runs in stream mode too: one WebSocket to the server, no port of its own', async () => {
+    const config = join(workDir, 'agent-stream.yaml');
+    writeFileSync(config, `server: ${server.url}\ngroup: ops-stream\nid: agent-stream\nmode: stream\nallow: ["echo *"]\n`);
+    const streamer = await startAgent(config, server.adminToken);
+    try {
+      expect(streamer.line).toMatch(/group ops-stream, id agent-stream, streaming runs from http:\/\/127\.0\.0\.1:\d+, 1 allowlist entry$/);
+      const created = await server.api('POST', '/api/v1/tasks', {
+        name: 'streamed', schedule: { manual: true }, target: { type: 'shell', group: 'ops-stream', command: 'echo "streamed"' }, retry: { maxAttempts: 1 },
+      });
+      const run = await finished((await server.api('POST', `/api/v1/tasks/${created.body.id}/trigger`, {})).body.id);
+      expect(run).toMatchObject({ status: 'succeeded', output: { exitCode: 0 } });
+      expect(await logs(run.id)).toContainEqual(expect.objectContaining({ level: 'info', message: 'streamed' }));
+    } finally {
+      const exited = new Promise((resolve) => streamer.child.once('exit', resolve));
+      streamer.child.kill('SIGTERM');
+      await exited;
+    }
+  });
+
   it('on SIGTERM, a command still running after shutdownGraceMs is stopped with its process group, and the agent exits 0', async () => {
     const config = join(workDir, 'agent-stop.yaml');
     writeFileSync(config, `server: ${server.url}\ngroup: ops-stop\nid: agent-stop\nshutdownGraceMs: 500ms\nkillGraceMs: 1s\nallow: ["sh -c *"]\n`);
