@@ -12,6 +12,9 @@ import type { SlotBudget } from './slot-budget.ts';
 import { StreamConnection, type ConnectionEnd, type ConnectionSlots } from './stream-connection.ts';
 import type { RunHost } from './transport.ts';
 
+/** The first pause before opening again a stream that was open: 100 ms, doubling (to 10 s) while it fails. */
+const REOPEN_FIRST_MS = 100;
+
 export interface StreamTransportOptions {
   connection: ApiConnection;
   id: string;
@@ -91,7 +94,8 @@ class NodeStream implements NodeMember {
       const end = await this.#connect();
       if (end) this.#options.onClosed(connection.server, end);
       if (signal.aborted) break;
-      backoff = nextBackoff(end?.opened ? 0 : backoff);
+      // A stream that was open (its server restarting, say) is opened again soon, then less often.
+      backoff = end?.opened ? REOPEN_FIRST_MS : nextBackoff(backoff);
       this.#host.log('warn', 'executor stream closed; opening it again after a pause', { node: connection.server, code: end?.code, reason: end?.reason, retryInMs: backoff });
       await sleep(backoff, undefined, { signal }).catch(() => {});
     }

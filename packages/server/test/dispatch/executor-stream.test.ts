@@ -14,6 +14,7 @@ import WebSocket from 'ws';
 import { buildApp } from '../../src/api/app.ts';
 import { systemClock } from '../../src/core/clock.ts';
 import type { DispatchResult } from '../../src/dispatch/http-dispatcher.ts';
+import { ExecutorDirectory } from '../../src/dispatch/executor-directory.ts';
 import { PullHub } from '../../src/dispatch/pull-hub.ts';
 import { SYSTEM_CALLER } from '../../src/services/access.ts';
 import { createTokenService } from '../../src/services/tokens.ts';
@@ -205,6 +206,24 @@ describe('the executor stream (server side)', () => {
       expect(settled).toBe(true);
     });
   }
+
+  it('closes the streams of a node that left the registry (4004 EXECUTOR_NOT_FOUND); its open deliveries go out again', async () => {
+    await start();
+    await app.close();
+    const directory = new ExecutorDirectory({ store, clock: systemClock, log: () => {} });
+    app = await buildApp({ store, control: UNUSED_RUN_CONTROL, clock: systemClock, version: '0.0.0-test', pull: hub, directory });
+    base = (await app.listen({ host: '127.0.0.1', port: 0 })).replace(/^http/, 'ws');
+    await directory.refresh();
+    const peer = await connected();
+    peer.send({ credit: 1 });
+    const reply = deliver(1);
+    await peer.until(() => peer.runs.length === 1);
+    const left = await app.inject({ method: 'DELETE', url: `/api/v1/executors/${NODE}`, headers: { authorization: `Bearer ${token}` } });
+    expect(left.statusCode).toBe(204);
+    await directory.refresh();
+    expect(await peer.closed).toEqual({ code: STREAM_CLOSE_NOT_REGISTERED, reason: 'EXECUTOR_NOT_FOUND' });
+    expect(await reply).toMatchObject({ kind: 'failed', unreachable: true });
+  });
 
   it('refuses a node that is not registered, a missing nonce, and a caller without a token', async () => {
     await start();
