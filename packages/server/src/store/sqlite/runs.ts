@@ -62,9 +62,12 @@ const FINISH_ATTEMPT = `UPDATE attempts SET status = ?, finished_at = ?, error =
 /**
  * END_TASK_RUN — in: status, next fire, task id. Sets the task's last run status, and its next
  * fire only when it has none and is active (fixed-delay schedules time the next fire from here).
+ * A run that changes neither (a recurring task that succeeds again) writes nothing: no page of
+ * the tasks table is rewritten per run.
  */
-const END_TASK_RUN = `UPDATE tasks SET last_run_status = ?,
-  next_fire_at = CASE WHEN next_fire_at IS NULL AND state = 'active' THEN ? ELSE next_fire_at END WHERE id = ?`;
+const END_TASK_RUN = `UPDATE tasks SET last_run_status = ?1,
+  next_fire_at = CASE WHEN next_fire_at IS NULL AND state = 'active' THEN ?2 ELSE next_fire_at END
+  WHERE id = ?3 AND (last_run_status IS NOT ?1 OR (?2 IS NOT NULL AND next_fire_at IS NULL AND state = 'active'))`;
 
 /** FINISH_PENDING_RUN — in: status, error (null keeps), finished_at, run id. CAS on pending or no_executor. */
 const FINISH_PENDING_RUN = `UPDATE runs SET status = ?, error = coalesce(?, error), finished_at = ?, next_attempt_at = NULL
