@@ -121,7 +121,11 @@ export async function finishAttempts(ctx: SqlContext, items: readonly FinishAtte
       set: [['status', 'v.status'], ['finished_at', 'v.finished_at'], ['error', 'v.error'], ['output', 'v.output']],
     });
     await updateRows(ctx, trx, {
-      table: 'tasks', alias: 't', columns: ENDED_TASK_COLUMNS, on: 't.id = v.id',
+      // A run that changes neither its task's last status nor its next fire (a recurring task that
+      // succeeds again) leaves the task's row alone.
+      table: 'tasks', alias: 't', columns: ENDED_TASK_COLUMNS,
+      on: `t.id = v.id AND (t.last_run_status IS NULL OR t.last_run_status <> v.status
+        OR (v.next_fire_at IS NOT NULL AND t.next_fire_at IS NULL AND t.state = 'active'))`,
       rows: [...tasks].sort(([a], [b]) => (a < b ? -1 : 1)).map(([id, task]) => [id, task.status, task.nextFireAt]),
       set: [['last_run_status', 'v.status'],
         ['next_fire_at', `CASE WHEN t.next_fire_at IS NULL AND t.state = 'active' THEN v.next_fire_at ELSE t.next_fire_at END`]],
