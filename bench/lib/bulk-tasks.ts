@@ -1,16 +1,13 @@
 /**
  * Bulk task setup, for benchmarks that need far more tasks than the API can create in reasonable
- * time (a million). Two paths, both building each task as `TaskService.create` would:
+ * time (a million) on PostgreSQL with the server stopped (on SQLite, `POST /api/v1/tasks:batch` is
+ * fast enough), building each task as `TaskService.create` would:
  *
  * - {@link insertTasks}: straight into a PostgreSQL store's `tasks` and `task_revisions` tables.
  *   Batches of `batchSize` rows go in one multi-row INSERT each (`unnest` of column arrays), on one
  *   connection. What the API also writes and this skips: one audit entry and one change-log entry
  *   per task (nodes must not be running during the insert, or must not care: they learn of new rows
  *   only by their look-ahead polls).
- * - {@link createTasksThroughStore}: through the store's own `createTask` verb (any store; used on
- *   SQLite, which one process holds at a time, so the server must be stopped). Each call is one
- *   transaction with the task, its revision 1 and its audit entry, exactly what the API's create
- *   stores; only the HTTP request, the token check and the scheduler's wake-up are skipped.
  *
  * The records ({@link taskRecordBuilder}): the spec validated by the server's own `parseTaskSpec` and
  * `normalizeNewSpec` (once per distinct template; each row then differs only by namespace and
@@ -23,7 +20,6 @@ import { newId } from '../../packages/server/src/core/ids.ts';
 import type { TaskRecord } from '../../packages/server/src/core/model.ts';
 import { nextFireAfter, previousFireBefore } from '../../packages/server/src/core/schedule/next-fire.ts';
 import { normalizeNewSpec, parseTaskSpec } from '../../packages/server/src/services/task-spec-input.ts';
-import type { Store } from '../../packages/server/src/store/store.ts';
 
 /** One task to create: a template spec (as a user writes it) and what varies per task. */
 export interface BulkTask {
@@ -120,30 +116,6 @@ export async function insertTasks(options: BulkOptions & { serverUrl: string; sc
     await client.query('ANALYZE task_revisions');
   } finally {
     await client.end();
-  }
-  return ids;
-}
-
-/**
- * Creates `count` tasks through `store.createTask` (the store open, no server on it), `batchSize`
- * calls in flight at a time, each with the audit entry the API writes (`task.create` by `actor`).
- * Returns the ids in order.
- */
-export async function createTasksThroughStore(options: BulkOptions & { store: Store; actor?: string }): Promise<string[]> {
-  const build = taskRecordBuilder(options.templates);
-  const batchSize = options.batchSize ?? 10_000;
-  const actor = options.actor ?? 'bench';
-  const ids: string[] = [];
-  for (let start = 0; start < options.count; start += batchSize) {
-    const end = Math.min(options.count, start + batchSize);
-    const batch: Promise<TaskRecord>[] = [];
-    for (let i = start; i < end; i += 1) {
-      const task = build(options.taskAt(i));
-      ids.push(task.id);
-      batch.push(options.store.createTask({ task, audit: { actor, action: 'task.create', details: { namespace: task.namespace, name: task.name } } }));
-    }
-    await Promise.all(batch);
-    options.onBatch?.(end);
   }
   return ids;
 }

@@ -18,11 +18,11 @@
  * - `postgres` ("ecron PostgreSQL"): as `http`, on the machine's PostgreSQL (database bench_ecron).
  *
  * Tasks are created through the REST API (POST /api/v1/tasks, 64 in flight). W4's million daily
- * schedules go in by a bulk path with the server stopped (bench/lib/bulk-tasks.ts): on SQLite the
- * store's `createTask` verb (bench/peers/ecron-bulk.ts), on PostgreSQL a direct SQL insert. The
+ * schedules go in by a bulk path: on SQLite the public bulk API (`POST /api/v1/tasks:batch`, the
+ * server running), on PostgreSQL a direct SQL insert with the server stopped (bench/lib/bulk-tasks.ts). The
  * handler start is the SDK's call of the handler, or the bare listener's receipt of the request.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -31,10 +31,9 @@ import type * as Sdk from '@ecron/sdk';
 import type { RunningServer, startServer as StartServer } from '../../../packages/server/src/server.ts';
 import { EcronApi, ExecutorClient, measureCreateRate } from '../../lib/api.ts';
 import { insertTasks } from '../../lib/bulk-tasks.ts';
-import { atExit, spawnTracked, waitForExit } from '../../lib/children.ts';
-import { freePort, REPO_ROOT, serverBin, startBenchExecutor, startEcronServer, type ServerHandle } from '../../lib/processes.ts';
+import { atExit } from '../../lib/children.ts';
+import { freePort, serverBin, startBenchExecutor, startEcronServer, type ServerHandle } from '../../lib/processes.ts';
 import { SdkExecutorProcess, waitRoutable } from '../../lib/sdk-executors.ts';
-import { RESULT_PREFIX } from '../../lib/table.ts';
 import { databaseSizeMb, databaseUrl, recreateDatabase } from './pg.ts';
 import { cronAtMinute, dailyCron, dailyMinute, MINUTES_PER_DAY, mb, type Footprint, type OneShot, type RegisterResult, type Start, type System } from '../common.ts';
 
@@ -273,32 +272,22 @@ export class EcronSystem implements System {
    */
   async #bulkDaily(keys: string[]): Promise<RegisterResult> {
     const rig = this.#rig!;
+    if (this.#mode !== 'postgres') {
+      // The public bulk API, the server running (startWorkers({ restart }) restarts it afterwards).
+      const started = performance.now();
+      await this.#api!.createTasksBatch(keys.length, (i) => ({ name: keys[i], schedule: { cron: dailyCron(i), timezone: 'UTC' }, target: rig.target }));
+      return { ms: performance.now() - started, method: 'POST /api/v1/tasks:batch (public API, 5,000 per request, 2 in flight), server running' };
+    }
     await this.#closeApi();
     await rig.stopServer();
     const started = performance.now();
-    if (this.#mode === 'postgres') {
-      const templates = Array.from({ length: MINUTES_PER_DAY }, (_, m) => ({ name: 'x', schedule: { cron: cronAtMinute(m), timezone: 'UTC' }, target: rig.target }));
-      const createdAt = Date.now();
-      await insertTasks({
-        serverUrl: databaseUrl(PG_DB), schema: 'public', templates, count: keys.length,
-        taskAt: (i) => ({ template: dailyMinute(i), namespace: 'default', name: keys[i]!, createdAt }),
-      });
-      return { ms: performance.now() - started, method: 'direct SQL INSERT into tasks + task_revisions (bench/lib/bulk-tasks.ts: rows built by the server\'s own functions; no audit or change-log rows), 10,000 per statement, server stopped' };
-    }
-    const jobFile = join(rig.dataDir, 'bulk-job.json');
-    writeFileSync(jobFile, JSON.stringify({ dataDir: rig.dataDir, names: keys, target: rig.target }));
-    const child = spawnTracked(process.execPath, [join(REPO_ROOT, 'bench/peers/ecron-bulk.ts'), jobFile], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-    let output = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      output += chunk.toString('utf8');
+    const templates = Array.from({ length: MINUTES_PER_DAY }, (_, m) => ({ name: 'x', schedule: { cron: cronAtMinute(m), timezone: 'UTC' }, target: rig.target }));
+    const createdAt = Date.now();
+    await insertTasks({
+      serverUrl: databaseUrl(PG_DB), schema: 'public', templates, count: keys.length,
+      taskAt: (i) => ({ template: dailyMinute(i), namespace: 'default', name: keys[i]!, createdAt }),
     });
-    const { code } = await waitForExit(child, 30 * 60_000);
-    rmSync(jobFile, { force: true });
-    if (code !== 0 || !output.split('\n').some((line) => line.startsWith(RESULT_PREFIX))) throw new Error(`ecron-bulk.ts failed (exit ${code}):\n${output}`);
-    return {
-      ms: performance.now() - started,
-      method: 'the store\'s createTask verb (bench/peers/ecron-bulk.ts, own process, server stopped): one transaction per task with its revision and audit entry, as POST /api/v1/tasks stores it; no HTTP',
-    };
+    return { ms: performance.now() - started, method: 'direct SQL INSERT into tasks + task_revisions (bench/lib/bulk-tasks.ts: rows built by the server\'s own functions; no audit or change-log rows), 10,000 per statement, server stopped' };
   }
 
   async starts(): Promise<Start[]> {
