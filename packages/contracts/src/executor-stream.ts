@@ -14,7 +14,7 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
-import { SIGNATURE_MAX_AGE_MS, type RunRequest } from './executor-protocol.ts';
+import { SIGNATURE_MAX_AGE_MS, type CancelRequest, type RunRequest } from './executor-protocol.ts';
 
 export const STREAM_SUBPROTOCOL = 'ecron.stream.v1';
 /** The executor's nonce for the connection (16–64 characters of [A-Za-z0-9_-]). */
@@ -29,7 +29,7 @@ export const STREAM_MAX_FRAME_BYTES = 64 * 1024 * 1024;
 export const STREAM_MAX_BATCH = 1000;
 
 export type StreamDirection = 'server' | 'executor';
-export type StreamCancelReason = 'user' | 'deadline' | 'overlap' | 'shutdown';
+export type StreamCancelReason = CancelRequest['reason'];
 
 /** Server → executor. */
 export interface ServerFrame {

@@ -3,7 +3,8 @@
  * (see {@link PerNodeTransport}) over which runs come in batches and results go back in batches (see
  * {@link StreamConnection}). The connections share one concurrency budget; each node's connection
  * holds at most its share (granted credit plus runs in flight). A connection that closes is opened
- * again after a pause (1 s doubling to 10 s) while the executor runs.
+ * again after a pause while the executor runs: 100 ms after an open connection closed (1 s when it
+ * never opened), doubling to 10 s while opening fails.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ApiConnection } from './api-request.ts';

@@ -11,6 +11,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { CancelRequest, PollReply, RunRequest } from '@ecron/contracts';
+import type { StreamResult } from '@ecron/contracts/executor-stream';
 import type { DispatchResult } from './http-dispatcher.ts';
 
 type CancelReason = CancelRequest['reason'];
@@ -30,12 +31,7 @@ interface Waiter {
 }
 
 /** What an executor answered for a delivery (a poll's results, or a stream's). */
-export interface DeliveryResult {
-  id: string;
-  status: 'succeeded' | 'failed' | 'handed_back';
-  output?: unknown;
-  error?: string;
-}
+export type DeliveryResult = StreamResult;
 
 export class PullHub {
   /** Deliveries by id. */

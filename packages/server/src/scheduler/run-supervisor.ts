@@ -194,10 +194,10 @@ export class RunSupervisor {
     const transport = this.#transports.of(task.spec.target);
     if (transport?.recovery !== 'ask') return;
     const entry = this.#attach(run, task, transport, true);
-    this.#checkAdopted(entry, task, ADOPTED_STATUS_FIRST_MS);
+    this.#checkAdopted(entry, ADOPTED_STATUS_FIRST_MS);
   }
 
-  #checkAdopted(entry: InFlight, task: TaskRecord, delayMs: number): void {
+  #checkAdopted(entry: InFlight, delayMs: number): void {
     this.#deps.clock.setTimer(() => {
       const current = () => this.#inflight.get(entry.run.id) === entry && !entry.ending && !this.#stopping;
       if (!current()) return;
@@ -212,7 +212,7 @@ export class RunSupervisor {
           this.#inflight.delete(entry.run.id);
           await this.resend(entry.run);
         } else {
-          this.#checkAdopted(entry, task, Math.min(delayMs * 2, ADOPTED_STATUS_MAX_MS));
+          this.#checkAdopted(entry, Math.min(delayMs * 2, ADOPTED_STATUS_MAX_MS));
         }
       }).catch((error) => this.#deps.log('warn', 'asking an executor for an adopted attempt failed', { runId: entry.run.id, error: String(error) }));
     }, delayMs);

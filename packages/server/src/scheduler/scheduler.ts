@@ -96,8 +96,8 @@ export class Scheduler implements RunControl {
   readonly #queue: TimerQueue<ScheduledRecord>;
   /** Which runs this node holds and where they are: shared with the supervisor. */
   readonly #held = new HeldRuns();
-  /** The instants of recorded runs (held as `recorded`), by run id. */
-  readonly #launches: TimerQueue<{ run: RunRecord; task: ScheduledRecord }>;
+  /** The instants of recorded runs (held as `recorded`, with their task), by run id. */
+  readonly #launches: TimerQueue<null>;
   #launchesDrained: (() => void)[] = [];
   readonly #supervisor: RunSupervisor;
   /** Tasks whose runs are in progress here, to avoid a store read per attempt. */
@@ -159,7 +159,10 @@ export class Scheduler implements RunControl {
       spanMs: this.#o.recordAheadMs,
     });
     this.#launches = new TimerQueue(options.clock, (due) => {
-      for (const { value } of due) this.#launch(value.run, value.task);
+      for (const { key } of due) {
+        const held = this.#held.get(key);
+        if (held?.phase === 'recorded') this.#launch(held.run, held.task!);
+      }
       if (this.#launches.size === 0) for (const resolve of this.#launchesDrained.splice(0)) resolve();
     });
     this.#supervisor = new RunSupervisor({
@@ -574,7 +577,7 @@ export class Scheduler implements RunControl {
           if (advanced.kind === 'workflow') this.#workflows.reserve(run);
           this.#held.hold(run, 'recorded', advanced);
           if (fireAt[i]! <= this.#o.clock.now()) this.#launch(run, advanced);
-          else this.#launches.set(run.id, fireAt[i]!, { run, task: advanced });
+          else this.#launches.set(run.id, fireAt[i]!, null);
           continue;
         }
         this.events.emit('fire', { taskId: task.id, runId: run.id, scheduledAt: run.scheduledAt, lagMs: fireAt[i]! - run.scheduledAt, status: run.status });

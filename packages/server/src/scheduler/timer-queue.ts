@@ -26,8 +26,8 @@ export class TimerQueue<T> {
 
   readonly #lead: (count: number) => number;
   readonly #spanMs: number;
-  /** Entries by instant: how many share the earliest one (a burst is handed out earlier). */
-  readonly #countAt = new Map<number, number>();
+  /** Entries by instant, kept only when the lead depends on how many share the earliest instant. */
+  readonly #countAt: Map<number, number> | null;
 
   /**
    * @param options.leadMs hand entries out this long before their instant (default 0: at it); a
@@ -42,12 +42,13 @@ export class TimerQueue<T> {
     this.#onDue = onDue;
     const lead = options.leadMs ?? 0;
     this.#lead = typeof lead === 'number' ? () => lead : lead;
+    this.#countAt = typeof lead === 'number' ? null : new Map();
     this.#spanMs = options.spanMs ?? 0;
   }
 
   /** The lead of the earliest entry: what `leadMs` says for the entries due at its instant. */
   #leadOf(first: Entry<T>): number {
-    return Math.max(0, this.#lead(this.#countAt.get(first.at) ?? 1));
+    return Math.max(0, this.#lead(this.#countAt?.get(first.at) ?? 1));
   }
 
   get size(): number {
@@ -69,7 +70,7 @@ export class TimerQueue<T> {
     const entry: Entry<T> = { key, at, seq: this.#seq++, value, index: this.#heap.length };
     this.#heap.push(entry);
     this.#byKey.set(key, entry);
-    this.#countAt.set(at, (this.#countAt.get(at) ?? 0) + 1);
+    this.#countAt?.set(at, (this.#countAt.get(at) ?? 0) + 1);
     this.#up(entry.index);
     this.#arm();
   }
@@ -78,9 +79,11 @@ export class TimerQueue<T> {
     const entry = this.#byKey.get(key);
     if (!entry) return false;
     this.#byKey.delete(key);
-    const count = this.#countAt.get(entry.at)! - 1;
-    if (count === 0) this.#countAt.delete(entry.at);
-    else this.#countAt.set(entry.at, count);
+    if (this.#countAt) {
+      const count = this.#countAt.get(entry.at)! - 1;
+      if (count === 0) this.#countAt.delete(entry.at);
+      else this.#countAt.set(entry.at, count);
+    }
     const last = this.#heap.pop()!;
     if (last !== entry) {
       this.#heap[entry.index] = last;
@@ -95,7 +98,7 @@ export class TimerQueue<T> {
   clear(): void {
     this.#heap.length = 0;
     this.#byKey.clear();
-    this.#countAt.clear();
+    this.#countAt?.clear();
     this.#disarm();
   }
 
