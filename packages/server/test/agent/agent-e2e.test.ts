@@ -157,44 +157,21 @@ describe('ecron agent with a real server', () => {
     for (const pid of members) expect(spawnSync('ps', ['-o', 'stat=', '-p', String(pid)], { encoding: 'utf8' }).stdout.trim()).toMatch(/^(Z.*)?$/);
   });
 
-  it('runs in pull mode too', async (test) => {
-    // The pull routes (POST /api/v1/executors/{id}/poll and /results) are being wired into the API
-    // by the executors work; until they answer, there is nothing to pull from.
-    const probe = await server.api('POST', '/api/v1/executors/probe/poll', { waitMs: 0 });
-    if (probe.body?.error?.code === 'ROUTE_NOT_FOUND') test.skip('the server has no pull routes yet');
-    const config = join(workDir, 'agent-pull.yaml');
-    writeFileSync(config, `server: ${server.url}\ngroup: ops-pull\nid: agent-pull\nmode: pull\nallow: ["echo *"]\n`);
-    const puller = await startAgent(config, server.adminToken);
+  it.each([['pull', 'pulling'], ['stream', 'streaming']] as const)('runs in %s mode too (%s runs, no port of its own)', async (mode, verb) => {
+    const config = join(workDir, `agent-${mode}.yaml`);
+    writeFileSync(config, `server: ${server.url}\ngroup: ops-${mode}\nid: agent-${mode}\nmode: ${mode}\nallow: ["echo *"]\n`);
+    const agent = await startAgent(config, server.adminToken);
     try {
-      expect(puller.line).toMatch(/group ops-pull, id agent-pull, pulling runs from http:\/\/127\.0\.0\.1:\d+, 1 allowlist entry$/);
+      expect(agent.line).toMatch(new RegExp(`group ops-${mode}, id agent-${mode}, ${verb} runs from http://127\\.0\\.0\\.1:\\d+, 1 allowlist entry$`));
       const created = await server.api('POST', '/api/v1/tasks', {
-        name: 'pulled', schedule: { manual: true }, target: { type: 'shell', group: 'ops-pull', command: 'echo "pulled, not pushed"' }, retry: { maxAttempts: 1 },
+        name: `${mode}ed`, schedule: { manual: true }, target: { type: 'shell', group: `ops-${mode}`, command: `echo "${mode}ed, not pushed"` }, retry: { maxAttempts: 1 },
       });
       const run = await finished((await server.api('POST', `/api/v1/tasks/${created.body.id}/trigger`, {})).body.id);
       expect(run).toMatchObject({ status: 'succeeded', output: { exitCode: 0 } });
-      expect(await logs(run.id)).toContainEqual(expect.objectContaining({ level: 'info', message: 'pulled, not pushed' }));
+      expect(await logs(run.id)).toContainEqual(expect.objectContaining({ level: 'info', message: `${mode}ed, not pushed` }));
     } finally {
-      const exited = new Promise((resolve) => puller.child.once('exit', resolve));
-      puller.child.kill('SIGTERM');
-      await exited;
-    }
-  });
-
-  it('runs in stream mode too: one WebSocket to the server, no port of its own', async () => {
-    const config = join(workDir, 'agent-stream.yaml');
-    writeFileSync(config, `server: ${server.url}\ngroup: ops-stream\nid: agent-stream\nmode: stream\nallow: ["echo *"]\n`);
-    const streamer = await startAgent(config, server.adminToken);
-    try {
-      expect(streamer.line).toMatch(/group ops-stream, id agent-stream, streaming runs from http:\/\/127\.0\.0\.1:\d+, 1 allowlist entry$/);
-      const created = await server.api('POST', '/api/v1/tasks', {
-        name: 'streamed', schedule: { manual: true }, target: { type: 'shell', group: 'ops-stream', command: 'echo "streamed"' }, retry: { maxAttempts: 1 },
-      });
-      const run = await finished((await server.api('POST', `/api/v1/tasks/${created.body.id}/trigger`, {})).body.id);
-      expect(run).toMatchObject({ status: 'succeeded', output: { exitCode: 0 } });
-      expect(await logs(run.id)).toContainEqual(expect.objectContaining({ level: 'info', message: 'streamed' }));
-    } finally {
-      const exited = new Promise((resolve) => streamer.child.once('exit', resolve));
-      streamer.child.kill('SIGTERM');
+      const exited = new Promise((resolve) => agent.child.once('exit', resolve));
+      agent.child.kill('SIGTERM');
       await exited;
     }
   });
