@@ -17,6 +17,14 @@ import { z } from 'zod';
 import { SIGNATURE_MAX_AGE_MS, type CancelRequest, type RunRequest } from './executor-protocol.ts';
 
 export const STREAM_SUBPROTOCOL = 'ecron.stream.v1';
+/**
+ * The same stream, where a run may come before its instant: its `startInMs` says how long after
+ * the frame arrived the executor starts it. An executor offers both subprotocols, this one first;
+ * a server that chooses it may deliver runs early, a server that chooses v1 never does.
+ */
+export const STREAM_SUBPROTOCOL_TIMED = 'ecron.stream.v2';
+/** The latest start a timed run may be told (ms after its frame arrives); a larger one is FRAME_MALFORMED. */
+export const STREAM_MAX_START_IN_MS = 60_000;
 /** The executor's nonce for the connection (16–64 characters of [A-Za-z0-9_-]). */
 export const STREAM_NONCE_HEADER = 'x-ecron-stream-nonce';
 /** Close code of a connection whose peer sent a frame that was refused (reason: its code). */
@@ -31,13 +39,25 @@ export const STREAM_MAX_BATCH = 1000;
 export type StreamDirection = 'server' | 'executor';
 export type StreamCancelReason = CancelRequest['reason'];
 
+/** A run on the stream. */
+export interface StreamRun {
+  id: string;
+  request: RunRequest;
+  /**
+   * Only on {@link STREAM_SUBPROTOCOL_TIMED}: start the run this many ms after the frame arrived,
+   * not before (its instant, as the server's clock saw it when the frame went out). Absent or 0:
+   * at once. The run holds its slot (its credit) from its arrival.
+   */
+  startInMs?: number;
+}
+
 /** Server → executor. */
 export interface ServerFrame {
   seq: number;
   t: number;
   /** Only in frame 0: the connection's id (the executor's nonce, a dot, the server's part). */
   hello?: { conn: string; maxBatch: number };
-  runs?: { id: string; request: RunRequest }[];
+  runs?: StreamRun[];
   /** Deliveries sent on this connection that must stop. */
   cancels?: { id: string; reason: StreamCancelReason }[];
 }

@@ -13,13 +13,16 @@
  *   whichever comes first; credit with no result waiting goes at once.
  * - When the socket closes, runs it delivered are aborted and their results dropped: the server
  *   counts those deliveries as unreachable and sends them again.
+ * - On the timed subprotocol a run may come before its instant, with its `startInMs`: it holds its
+ *   slot from its arrival and starts then (never earlier by this machine's clock). A cancel drops
+ *   it unstarted; quiesce hands it back at once; a close drops it (the server sends it again).
  * - quiesce(): no more credit; the socket closes once the runs it delivered have answered (a
  *   handed-back run as `handed_back`) and their results went out.
  */
 import { randomBytes } from 'node:crypto';
 import {
-  decodeFrame, encodeFrame, peekFrame, STREAM_CLOSE_REFUSED, STREAM_MAX_BATCH, STREAM_MAX_FRAME_BYTES, STREAM_NONCE_HEADER, STREAM_SUBPROTOCOL,
-  type ExecutorFrame, type FrameRefusal, type ServerFrame,
+  decodeFrame, encodeFrame, peekFrame, STREAM_CLOSE_REFUSED, STREAM_MAX_BATCH, STREAM_MAX_FRAME_BYTES, STREAM_MAX_START_IN_MS, STREAM_NONCE_HEADER,
+  STREAM_SUBPROTOCOL, STREAM_SUBPROTOCOL_TIMED, type ExecutorFrame, type FrameRefusal, type ServerFrame, type StreamRun,
 } from '@ecron/contracts/executor-stream';
 import WebSocket from 'ws';
 import { apiUrl, type ApiConnection } from './api-request.ts';
@@ -83,6 +86,10 @@ export class StreamConnection {
   #results: DeliveryResult[] = [];
   /** delivery id → its run, until answered. */
   readonly #running = new Map<string, RunExecution>();
+  /** Runs that came before their instant: delivery id → the run and its start (Date.now() ms). */
+  readonly #held = new Map<string, { run: StreamRun; at: number }>();
+  /** One timer per instant of held runs: instant → its timer and delivery ids. */
+  readonly #starts = new Map<number, { timer: NodeJS.Timeout; ids: string[] }>();
   #timer: NodeJS.Timeout | null = null;
   #pinger: NodeJS.Timeout | null = null;
   #pongDue = false;
@@ -101,7 +108,7 @@ export class StreamConnection {
     const { connection, id } = options;
     const url = apiUrl(connection.server, `/api/v1/executors/${encodeURIComponent(id)}/stream`);
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-    this.#ws = new WebSocket(url, STREAM_SUBPROTOCOL, {
+    this.#ws = new WebSocket(url, [STREAM_SUBPROTOCOL_TIMED, STREAM_SUBPROTOCOL], {
       headers: { authorization: `Bearer ${connection.token}`, [STREAM_NONCE_HEADER]: this.#nonce, 'user-agent': connection.userAgent },
       maxPayload: STREAM_MAX_FRAME_BYTES,
       handshakeTimeout: connection.timeoutMs,
@@ -125,13 +132,16 @@ export class StreamConnection {
   quiesce(): void {
     this.#quiescing = true;
     this.#granting.abort();
-    if (this.#conn === null) this.#ws.terminate();
-    else this.#closeWhenDone();
+    if (this.#conn === null) return void this.#ws.terminate();
+    // Runs not started yet go back at once: the server sends them to another node.
+    for (const id of [...this.#held.keys()]) this.#unhold(id, { id, status: 'handed_back' });
+    this.#clearStarts();
+    this.#closeWhenDone();
   }
 
   #onMessage(text: string | null): void {
     if (this.#ended || this.#closing) return;
-    const read = readFrame(this.#options.secret, this.#nonce, this.#conn, text, this.#inSeq);
+    const read = readFrame(this.#options.secret, this.#nonce, this.#conn, text, this.#inSeq, this.#ws.protocol === STREAM_SUBPROTOCOL_TIMED);
     if (!read.ok) return this.#refuse(read.code);
     const { frame } = read;
     const runs = frame.runs ?? [];
@@ -139,11 +149,59 @@ export class StreamConnection {
     this.#inSeq += 1;
     this.#credit -= runs.length;
     if (this.#conn === null) this.#opened(read.conn, frame.hello!.maxBatch);
-    for (const cancel of frame.cancels ?? []) this.#running.get(cancel.id)?.abort('cancelled');
-    for (const run of runs) {
-      const execution = startDelivery(this.#host, run.id, run.request, (result) => this.#answered(run.id, result));
-      if (execution) this.#running.set(run.id, execution);
+    for (const cancel of frame.cancels ?? []) {
+      if (this.#held.has(cancel.id)) this.#unhold(cancel.id, { id: cancel.id, status: 'failed', error: `cancelled (${cancel.reason}) before it started` });
+      else this.#running.get(cancel.id)?.abort('cancelled');
     }
+    const now = Date.now();
+    for (const run of runs) {
+      if (run.startInMs !== undefined && run.startInMs > 0) this.#hold(run, now + run.startInMs);
+      else this.#start(run);
+    }
+  }
+
+  #start(run: StreamRun): void {
+    const execution = startDelivery(this.#host, run.id, run.request, (result) => this.#answered(run.id, result));
+    if (execution) this.#running.set(run.id, execution);
+  }
+
+  /** Holds a run that came before its instant `at`, for its instant's timer. */
+  #hold(run: StreamRun, at: number): void {
+    this.#held.set(run.id, { run, at });
+    const slot = this.#starts.get(at);
+    if (slot) slot.ids.push(run.id);
+    else this.#starts.set(at, { timer: setTimeout(() => this.#due(at), at - Date.now()), ids: [run.id] });
+  }
+
+  /** An instant's timer: its held runs start, or wait on when the timer woke before the clock reached it. */
+  #due(at: number): void {
+    const slot = this.#starts.get(at);
+    if (!slot) return;
+    const early = at - Date.now();
+    if (early > 0) {
+      slot.timer = setTimeout(() => this.#due(at), early);
+      return;
+    }
+    this.#starts.delete(at);
+    for (const id of slot.ids) {
+      const held = this.#held.get(id);
+      if (!held) continue;
+      this.#held.delete(id);
+      this.#start(held.run);
+    }
+  }
+
+  #clearStarts(): void {
+    for (const slot of this.#starts.values()) clearTimeout(slot.timer);
+    this.#starts.clear();
+  }
+
+  /** A held run that will not start here: answered with `result` (its slot is freed as a run's end frees it). */
+  #unhold(id: string, result: DeliveryResult): void {
+    const held = this.#held.get(id);
+    if (!held) return;
+    this.#held.delete(id); // its instant's timer finds it gone
+    this.#answered(id, result);
   }
 
   #opened(conn: string, maxBatch: number): void {
@@ -210,7 +268,7 @@ export class StreamConnection {
   }
 
   #closeWhenDone(): void {
-    if (this.#running.size > 0 || this.#ended) return;
+    if (this.#running.size > 0 || this.#held.size > 0 || this.#ended) return;
     this.#flush();
     this.#close(1000, 'executor stopping');
   }
@@ -237,8 +295,11 @@ export class StreamConnection {
     this.#granting.abort();
     if (this.#timer) clearTimeout(this.#timer);
     if (this.#pinger) clearInterval(this.#pinger);
-    this.#options.slots.release(this.#credit);
+    // Held runs were never started: their slots go back with the unused credit.
+    this.#options.slots.release(this.#credit + this.#held.size);
     this.#credit = 0;
+    this.#clearStarts();
+    this.#held.clear();
     this.#results = [];
     for (const execution of this.#running.values()) execution.connectionClosed();
   }
@@ -246,8 +307,11 @@ export class StreamConnection {
 
 type Read = { ok: true; conn: string; frame: ServerFrame } | { ok: false; code: string };
 
-/** Server frame `seq` of the connection, verified and well formed; frame 0 is the hello, which names the connection. */
-function readFrame(secret: string, nonce: string, conn: string | null, text: string | null, seq: number): Read {
+/**
+ * Server frame `seq` of the connection, verified and well formed; frame 0 is the hello, which
+ * names the connection. `timed`: the connection's subprotocol lets runs carry a `startInMs`.
+ */
+function readFrame(secret: string, nonce: string, conn: string | null, text: string | null, seq: number, timed: boolean): Read {
   if (text === null) return { ok: false, code: 'FRAME_MALFORMED' };
   if (conn === null) {
     const hello = (peekFrame(text)?.value as Partial<ServerFrame> | null | undefined)?.hello;
@@ -261,5 +325,7 @@ function readFrame(secret: string, nonce: string, conn: string | null, text: str
   const frame = decoded.frame as unknown as ServerFrame;
   const listOk = (list: unknown) => list === undefined || (Array.isArray(list) && list.every((item) => typeof (item as { id?: unknown } | null)?.id === 'string'));
   if (!listOk(frame.runs) || !listOk(frame.cancels) || (seq > 0 && frame.hello !== undefined)) return { ok: false, code: 'FRAME_MALFORMED' };
+  const startOk = (start: unknown) => start === undefined || (timed && Number.isSafeInteger(start) && (start as number) >= 0 && (start as number) <= STREAM_MAX_START_IN_MS);
+  if (frame.runs?.some((run) => !startOk(run.startInMs))) return { ok: false, code: 'FRAME_MALFORMED' };
   return { ok: true, conn, frame };
 }

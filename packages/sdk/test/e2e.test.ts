@@ -234,6 +234,32 @@ describe('with a real server', () => {
     expect(ctx.signal.reason).toBe('cancelled');
   });
 
+  it('stream mode: scheduled runs come ahead of their instant and start at it, never before', async () => {
+    const group = `g${++seq}`;
+    const starts: { runId: string; lateMs: number }[] = [];
+    const node = executor({ group, mode: 'stream', maxConcurrency: 64 }).handle('report', (ctx) => {
+      starts.push({ runId: ctx.runId, lateMs: Date.now() - ctx.scheduledAt.getTime() });
+      return 'ok';
+    });
+    const opened = nextEvent(node, 'stream-opened');
+    await node.start();
+    await opened;
+    const at = new Date(Math.ceil((Date.now() + 1500) / 1000) * 1000).toISOString();
+    const tasks = await Promise.all(Array.from({ length: 30 }, (_, i) => client.tasks.create({
+      name: `t-${group}-at-${i}`, schedule: { at }, target: { type: 'executor', group, handler: 'report' },
+    })));
+    const runs = await Promise.all(tasks.map(async (task) => {
+      for (;;) {
+        const page = await client.runs.list({ taskId: task.id });
+        if (page.items.length > 0) return waitForRun(page.items[0]!.id);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    }));
+    expect(runs.map((run) => run.status)).toEqual(runs.map(() => 'succeeded'));
+    expect(starts).toHaveLength(30);
+    for (const start of starts) expect(start.lateMs).toBeGreaterThanOrEqual(0);
+  });
+
   it.each(['push', 'stream'] as const)('%s mode: a run handed back at shutdown goes to another node of the group, in the same attempt', async (mode) => {
     const group = `g${++seq}`;
     const started = deferred<HandlerContext>();

@@ -3,7 +3,7 @@
  * hello and credit, batches both ways, cancels, the refusal of bad frames, reconnection, and
  * hand-back at stop.
  */
-import { STREAM_CLOSE_REFUSED, STREAM_SUBPROTOCOL, type ServerFrame } from '@ecron/contracts/executor-stream';
+import { STREAM_CLOSE_REFUSED, STREAM_MAX_START_IN_MS, STREAM_SUBPROTOCOL, STREAM_SUBPROTOCOL_TIMED, type ServerFrame } from '@ecron/contracts/executor-stream';
 import { describe, expect, it } from 'vitest';
 import type { Executor, ExecutorOptions, HandlerContext } from '../src/index.ts';
 import { FakeEcron } from './support/fake-ecron.ts';
@@ -48,7 +48,7 @@ describe('stream mode', () => {
     const session = await open(executor, stream);
     expect(fake.heartbeats[0]!.body).toMatchObject({ mode: 'pull', address: null, transport: 'http' });
     expect(session.id).toBe(executor.id);
-    expect(session.protocol).toBe(STREAM_SUBPROTOCOL);
+    expect(session.protocol).toBe(STREAM_SUBPROTOCOL_TIMED);
     expect(session.nonce).toMatch(/^[A-Za-z0-9_-]{24}$/);
     expect(session.frames[0]).toEqual({ seq: 0, t: expect.any(Number), credit: 5 });
     expect((await opened)[0]).toEqual({ node: fake.url });
@@ -207,6 +207,76 @@ describe('stream mode', () => {
     expect(session.log.filter((entry) => entry !== 'frame')).toEqual(['result d-short', 'result d-long', 'closed 1000 executor stopping', 'deleted']);
     expect(session.granted).toBe(4);
     expect(stream.sessions).toHaveLength(sessions);
+  });
+
+  it('starts a run that came before its instant at it, never earlier, holding its slot meanwhile', async () => {
+    const { fake, stream } = await startStream();
+    const starts: { id: string; at: number }[] = [];
+    const executor = streamExecutor(fake, { maxConcurrency: 3 }).handle('report', (ctx) => {
+      starts.push({ id: ctx.runId, at: Date.now() });
+      return 'ok';
+    });
+    const session = await open(executor, stream);
+    const sentAt = Date.now();
+    session.send({ runs: [
+      { id: 'd-late', request: runRequest(fake, { runId: 'r-late' }), startInMs: 300 },
+      { id: 'd-soon', request: runRequest(fake, { runId: 'r-soon' }), startInMs: 150 },
+      { id: 'd-now', request: runRequest(fake, { runId: 'r-now' }) },
+    ] });
+    await session.until(() => session.results.length === 3);
+    expect(starts.map((s) => s.id)).toEqual(['r-now', 'r-soon', 'r-late']);
+    expect(starts[1]!.at - sentAt).toBeGreaterThanOrEqual(150);
+    expect(starts[2]!.at - sentAt).toBeGreaterThanOrEqual(300);
+    // No slot came back before its run ended: 3 granted at first, then one per result.
+    expect(session.granted).toBe(6);
+  });
+
+  it('drops a held run the server cancels before its instant, and hands back held runs at stop', async () => {
+    const { fake, stream } = await startStream();
+    let started = 0;
+    const executor = streamExecutor(fake, { maxConcurrency: 4 }).handle('report', () => {
+      started += 1;
+      return 'ok';
+    });
+    const session = await open(executor, stream);
+    session.send({ runs: [
+      { id: 'd-cancelled', request: runRequest(fake, { runId: 'r-1' }), startInMs: 30_000 },
+      { id: 'd-kept', request: runRequest(fake, { runId: 'r-2' }), startInMs: 30_000 },
+    ] });
+    session.send({ cancels: [{ id: 'd-cancelled', reason: 'user' }] });
+    await session.until(() => session.results.length === 1);
+    expect(session.results).toEqual([{ id: 'd-cancelled', status: 'failed', error: 'cancelled (user) before it started' }]);
+    await executor.stop();
+    expect(session.results.at(-1)).toEqual({ id: 'd-kept', status: 'handed_back' });
+    expect(session.closed).toEqual({ code: 1000, reason: 'executor stopping' });
+    expect(started).toBe(0);
+  });
+
+  it.each([
+    ['a negative startInMs', -1],
+    ['a fractional startInMs', 1.5],
+    ['a startInMs beyond the limit', STREAM_MAX_START_IN_MS + 1],
+    ['a startInMs that is not a number', '100'],
+  ])('refuses %s as FRAME_MALFORMED', async (_name, startInMs) => {
+    const { fake, stream } = await startStream();
+    let started = 0;
+    const executor = streamExecutor(fake).handle('report', () => { started += 1; return 'ok'; });
+    const session = await open(executor, stream);
+    session.send({ runs: [{ id: 'd-bad', request: runRequest(fake), startInMs: startInMs as number }] });
+    await session.until(() => session.closed !== null);
+    expect(session.closed).toEqual({ code: STREAM_CLOSE_REFUSED, reason: 'FRAME_MALFORMED' });
+    expect(started).toBe(0);
+  });
+
+  it('on a server that chooses v1, refuses a run with a startInMs (v1 has none)', async () => {
+    const { fake, stream } = await startStream();
+    stream.timed = false;
+    const executor = streamExecutor(fake).handle('report', () => 'ok');
+    const session = await open(executor, stream);
+    expect(session.protocol).toBe(STREAM_SUBPROTOCOL);
+    session.send({ runs: [{ id: 'd-early', request: runRequest(fake), startInMs: 100 }] });
+    await session.until(() => session.closed !== null);
+    expect(session.closed).toEqual({ code: STREAM_CLOSE_REFUSED, reason: 'FRAME_MALFORMED' });
   });
 
   it('opens one stream per live API node and shares maxConcurrency between them', async () => {

@@ -100,7 +100,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       log: (level, message, fields) => log[level]({ nodeId, ...fields }, message),
     });
     const directory = new ExecutorDirectory({ store, clock, log: (level, message, fields) => log[level](fields ?? {}, message) });
-    const pull = new PullHub();
+    const pull = new PullHub({ now: () => clock.now() });
     directory.events.on('node:gone', (id) => pull.nodeGone(id));
     const grpc = new GrpcTransport({ clock, directory, signingKey: keys.signingKey });
     cleanup.unshift(() => grpc.close());

@@ -10,7 +10,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import {
   decodeFrame, encodeFrame, ExecutorFrameSchema, STREAM_CLOSE_REFUSED, STREAM_MAX_BATCH, STREAM_MAX_FRAME_BYTES, STREAM_NONCE_HEADER,
-  STREAM_SUBPROTOCOL, type ExecutorFrame, type ServerFrame, type StreamResult,
+  STREAM_SUBPROTOCOL, STREAM_SUBPROTOCOL_TIMED, type ExecutorFrame, type ServerFrame, type StreamResult,
 } from '@ecron/contracts/executor-stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { FAKE_TOKEN, type FakeEcron } from './fake-ecron.ts';
@@ -42,8 +42,13 @@ export class FakeStream extends Watched {
   conn = (nonce: string): string => `${nonce}.${randomBytes(9).toString('base64url')}`;
   /** The hello's `maxBatch`. */
   maxBatch = STREAM_MAX_BATCH;
+  /** Whether the server chooses the timed subprotocol when offered (as ecron does), or v1 (an older server). */
+  timed = true;
   readonly #fake: FakeEcron;
-  readonly #wss = new WebSocketServer({ noServer: true, maxPayload: STREAM_MAX_FRAME_BYTES });
+  readonly #wss = new WebSocketServer({
+    noServer: true, maxPayload: STREAM_MAX_FRAME_BYTES,
+    handleProtocols: (protocols) => (this.timed && protocols.has(STREAM_SUBPROTOCOL_TIMED) ? STREAM_SUBPROTOCOL_TIMED : STREAM_SUBPROTOCOL),
+  });
 
   constructor(fake: FakeEcron) {
     super();

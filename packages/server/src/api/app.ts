@@ -5,7 +5,7 @@
  */
 import fastifySwagger from '@fastify/swagger';
 import fastifyWebsocket from '@fastify/websocket';
-import { STREAM_MAX_FRAME_BYTES, STREAM_SUBPROTOCOL } from '@ecron/contracts/executor-stream';
+import { STREAM_MAX_FRAME_BYTES, STREAM_SUBPROTOCOL, STREAM_SUBPROTOCOL_TIMED } from '@ecron/contracts/executor-stream';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler } from 'fastify-type-provider-zod';
 import type { Clock } from '../core/clock.ts';
@@ -88,7 +88,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   installErrorHandling(app);
   // Before the auth hook: an upgrade refused by it must still have its socket closed (the plugin's own hooks).
   if (deps.pull) {
-    await app.register(fastifyWebsocket, { options: { maxPayload: STREAM_MAX_FRAME_BYTES, handleProtocols: (protocols) => (protocols.has(STREAM_SUBPROTOCOL) ? STREAM_SUBPROTOCOL : false) } });
+    await app.register(fastifyWebsocket, { options: { maxPayload: STREAM_MAX_FRAME_BYTES, handleProtocols: chooseStreamProtocol } });
   }
   installAuth(app, { tokens });
 
@@ -125,4 +125,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(meRoutes, { prefix: API_PREFIX });
   await app.register(consoleRoutes, { distDir: deps.consoleDir });
   return app;
+}
+
+/** The stream's subprotocol: the timed one when the executor offers it (see `@ecron/contracts/executor-stream`). */
+function chooseStreamProtocol(protocols: Set<string>): string | false {
+  if (protocols.has(STREAM_SUBPROTOCOL_TIMED)) return STREAM_SUBPROTOCOL_TIMED;
+  return protocols.has(STREAM_SUBPROTOCOL) ? STREAM_SUBPROTOCOL : false;
 }

@@ -25,3 +25,19 @@ export const systemClock: Clock = {
 /** A source of randomness in [0, 1), injected so that jitter is reproducible in tests. */
 export type Random = () => number;
 export const systemRandom: Random = Math.random;
+
+/** Resolves after `ms` of the clock's time, or at once when `signal` aborts (false then). */
+export function waitOn(clock: Clock, ms: number, signal: AbortSignal): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve(false);
+    const onAbort = (): void => {
+      clock.clearTimer(timer);
+      resolve(false);
+    };
+    const timer = clock.setTimer(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(true);
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}

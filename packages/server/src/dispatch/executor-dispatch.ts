@@ -14,7 +14,7 @@
  */
 import { SHELL_HANDLER, type CancelRequest, type RunRequest, type Target } from '@ecron/contracts';
 import { retryDelay } from '../core/backoff.ts';
-import type { Clock, Random } from '../core/clock.ts';
+import { waitOn, type Clock, type Random } from '../core/clock.ts';
 import type { RunRecord, TaskRecord } from '../core/model.ts';
 import type { AttemptContext, CancelReason, RunTransport, StatusAnswer } from './run-transport.ts';
 import type { ExecutorNodeRecord } from '../store/store.ts';
@@ -28,8 +28,11 @@ export type ExecutorResult = DispatchResult | { kind: 'no_executor'; error: stri
 
 /** Sends one request to one node: HTTP, pull, or gRPC. */
 export interface NodeTransport {
-  /** `onSent`: the request reached the node (written to its connection, or taken by its poll). */
-  send(node: ExecutorNodeRecord, request: RunRequest, signal: AbortSignal, onSent?: () => void): Promise<DispatchResult>;
+  /**
+   * `onSent`: the request reached the node (written to its connection, or taken by its poll).
+   * `notBefore`: its instant, when it is handed in before it (only to a node whose stream takes it so).
+   */
+  send(node: ExecutorNodeRecord, request: RunRequest, signal: AbortSignal, onSent?: () => void, notBefore?: number): Promise<DispatchResult>;
   cancel(node: ExecutorNodeRecord, body: CancelRequest): void;
 }
 
@@ -72,6 +75,8 @@ export function handlerOf(target: ExecutorTarget): string {
  */
 export class ExecutorDispatch implements RunTransport {
   readonly recovery = 'resend' as const;
+  /** An attempt handed in before its instant goes at once to a node whose stream starts it then, else at its instant. */
+  readonly timedStart = true;
   readonly #deps: ExecutorDispatchDeps;
   readonly #router = new RouterState();
   /** The node a run's last failed attempt went to: its retry avoids it. */
@@ -141,7 +146,7 @@ export class ExecutorDispatch implements RunTransport {
         const avoid = new Set(lastFailed && candidates.length > 1 ? [lastFailed] : []);
         const node = this.#pick(target, task, run, candidates, avoid);
         state.node = node;
-        const result = await this.#send(node, attempt.request(state.leg, false), signal, () => attempt.sent(node.id));
+        const result = await this.#send(node, attempt.request(state.leg, false), signal, attempt.notBefore, () => attempt.sent(node.id));
         if (result.kind === 'aborted' || result.kind === 'succeeded' || result.kind === 'accepted') {
           if (result.kind !== 'aborted') this.#lastFailed.delete(run.id);
           return result;
@@ -199,7 +204,7 @@ export class ExecutorDispatch implements RunTransport {
         state.node = this.#nextNode(target, task, run, avoid);
         continue;
       }
-      const result = await this.#send(node, attempt.request(state.leg, true), signal);
+      const result = await this.#send(node, attempt.request(state.leg, true), signal, attempt.notBefore);
       if (result.kind === 'aborted') return;
       if (result.kind === 'succeeded') {
         state.tries += 1;
@@ -269,13 +274,20 @@ export class ExecutorDispatch implements RunTransport {
    * went out (its idle timeout, on a loaded machine) resets without the node ever reading it, and
    * a fresh connection tells whether the node is really gone. Resending is safe: an executor
    * answers a second delivery of a run shard it holds from that run, and runs it once.
+   *
+   * A request before its instant (`notBefore`) goes at once to a node whose stream starts runs at
+   * their instant; to any other node it goes at its instant.
    */
-  async #send(node: ExecutorNodeRecord, request: RunRequest, signal: AbortSignal, onSent?: () => void): Promise<DispatchResult> {
+  async #send(node: ExecutorNodeRecord, request: RunRequest, signal: AbortSignal, notBefore: number, onSent?: () => void): Promise<DispatchResult> {
+    const early = notBefore - this.#deps.clock.now();
+    if (early > 0 && !(node.mode === 'pull' && this.#deps.pull.timed(node.id))) {
+      if (!await waitOn(this.#deps.clock, early, signal)) return { kind: 'aborted' };
+    }
     this.#deps.directory.track(node.id, 1);
     try {
       const transport = this.#transport(node);
-      let result = await transport.send(node, request, signal, onSent);
-      if (result.kind === 'failed' && result.unreachable && !signal.aborted) result = await transport.send(node, request, signal, onSent);
+      let result = await transport.send(node, request, signal, onSent, notBefore);
+      if (result.kind === 'failed' && result.unreachable && !signal.aborted) result = await transport.send(node, request, signal, onSent, notBefore);
       if (result.kind === 'failed' && result.unreachable) this.#deps.directory.suspect(node);
       return result;
     } finally {
@@ -304,23 +316,11 @@ export class ExecutorDispatch implements RunTransport {
   };
 
   readonly #pullTransport: NodeTransport = {
-    send: (node, request, signal, onSent) => this.#deps.pull.send(node.id, request, signal, onSent),
+    send: (node, request, signal, onSent, notBefore) => this.#deps.pull.send(node.id, request, signal, onSent, notBefore),
     cancel: (_node, body) => this.#deps.pull.cancelRun(body.runId, body.attempt, body.reason),
   };
 
-  #wait(ms: number, signal: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
-      if (signal.aborted) return resolve();
-      const timer = this.#deps.clock.setTimer(done, ms);
-      function done(): void {
-        signal.removeEventListener('abort', onAbort);
-        resolve();
-      }
-      const onAbort = (): void => {
-        this.#deps.clock.clearTimer(timer);
-        done();
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-    });
+  async #wait(ms: number, signal: AbortSignal): Promise<void> {
+    await waitOn(this.#deps.clock, ms, signal);
   }
 }

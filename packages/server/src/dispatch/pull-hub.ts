@@ -8,10 +8,15 @@
  * Deliveries live in the memory of the scheduler that sent them, so a pull executor polls every
  * scheduler node of a cluster (the SDK does). A delivery whose node leaves the registry before
  * answering resolves as unreachable (the attempt goes to another node).
+ *
+ * A delivery may be handed in before its instant (`notBefore`) when the node's stream takes runs
+ * early ({@link PullHub.attach} with `timed`): such a stream receives it at once with how long to
+ * wait (`startInMs`). A poll, or a stream that does not take runs early, never gets it before its
+ * instant: it waits in the queue until then.
  */
 import { randomBytes } from 'node:crypto';
 import type { CancelRequest, PollReply, RunRequest } from '@ecron/contracts';
-import type { StreamResult } from '@ecron/contracts/executor-stream';
+import type { StreamResult, StreamRun } from '@ecron/contracts/executor-stream';
 import type { DispatchResult } from './http-dispatcher.ts';
 
 type CancelReason = CancelRequest['reason'];
@@ -21,6 +26,10 @@ interface Delivery {
   nodeId: string;
   request: RunRequest;
   taken: boolean;
+  /** Its instant (ms, the hub's clock): not taken before it, except by a stream that starts it then. */
+  notBefore: number;
+  /** Counted in #early: queued while its instant was ahead. */
+  early: boolean;
   /** Called when a poll takes the delivery. */
   onTaken?: () => void;
   resolve: (result: DispatchResult) => void;
@@ -28,6 +37,8 @@ interface Delivery {
 
 interface Waiter {
   wake: () => void;
+  /** A stream that takes deliveries before their instant (and tells each one's start). */
+  timed?: boolean;
 }
 
 /** What an executor answered for a delivery (a poll's results, or a stream's). */
@@ -43,6 +54,12 @@ export class PullHub {
   readonly #waiters = new Map<string, Set<Waiter>>();
   /** The server is closing: polls answer at once, so that open long polls do not hold its exit. */
   #closing = false;
+  readonly #now: () => number;
+  /** Queued deliveries whose instant is still ahead: while there are none, a take skips the check. */
+  #early = 0;
+  /** Wakes the nodes whose queued deliveries come due (for the takers that wait for their instant). */
+  #dueTimer: NodeJS.Timeout | null = null;
+  #dueAt = Infinity;
   /**
    * Delivery ids: a counter behind a random prefix drawn once per hub, so that a result meant for
    * a delivery of an earlier process (before a restart) matches no delivery of this one. Cheaper
@@ -50,6 +67,11 @@ export class PullHub {
    */
   readonly #idPrefix = randomBytes(12).toString('base64url');
   #idSeq = 0;
+
+  /** @param options.now the scheduler's clock (instants of deliveries handed in early are on it). */
+  constructor(options: { now?: () => number } = {}) {
+    this.#now = options.now ?? Date.now;
+  }
 
   /** Deliveries waiting to be taken (all nodes). */
   get queued(): number {
@@ -60,12 +82,15 @@ export class PullHub {
 
   /**
    * Hands `request` to node `nodeId`; resolves when the node answers, when `signal` aborts, or when
-   * the node is gone. `onTaken` is called when a poll of the node takes it.
+   * the node is gone. `onTaken` is called when a poll of the node takes it. `notBefore`: the
+   * request's instant, when it is handed in before it (see {@link timed}).
    */
-  send(nodeId: string, request: RunRequest, signal: AbortSignal, onTaken?: () => void): Promise<DispatchResult> {
+  send(nodeId: string, request: RunRequest, signal: AbortSignal, onTaken?: () => void, notBefore = 0): Promise<DispatchResult> {
     if (signal.aborted) return Promise.resolve({ kind: 'aborted' });
     return new Promise((resolve) => {
-      const delivery: Delivery = { id: `${this.#idPrefix}.${(this.#idSeq++).toString(36)}`, nodeId, request, taken: false, ...(onTaken ? { onTaken } : {}), resolve: () => {} };
+      const delivery: Delivery = {
+        id: `${this.#idPrefix}.${(this.#idSeq++).toString(36)}`, nodeId, request, taken: false, notBefore, early: notBefore > this.#now(), ...(onTaken ? { onTaken } : {}), resolve: () => {},
+      };
       const onAbort = (): void => {
         if (!this.#deliveries.has(delivery.id)) return;
         if (delivery.taken) this.#cancel(delivery, 'user');
@@ -82,8 +107,15 @@ export class PullHub {
       let queue = this.#queues.get(nodeId);
       if (!queue) this.#queues.set(nodeId, (queue = []));
       queue.push(delivery);
+      if (delivery.early) this.#early += 1;
       this.#wake(nodeId);
     });
+  }
+
+  /** True when a stream of the node takes runs before their instant: only then may a delivery be handed in early. */
+  timed(nodeId: string): boolean {
+    for (const waiter of this.#waiters.get(nodeId) ?? []) if (waiter.timed) return true;
+    return false;
   }
 
   /** Tells the node running `runId`'s attempt to stop it (cancel or deadline); the send still resolves as aborted by its signal. */
@@ -122,12 +154,13 @@ export class PullHub {
 
   /**
    * Calls `wake` whenever a delivery or a cancel for the node arrives, until the returned function
-   * is called (a stream, which takes them itself with {@link take}).
+   * is called (a stream, which takes them itself with {@link take}). `timed`: the stream takes
+   * deliveries before their instant, told when to start each.
    */
-  attach(nodeId: string, wake: () => void): () => void {
+  attach(nodeId: string, wake: () => void, timed = false): () => void {
     const waiters = this.#waiters.get(nodeId) ?? new Set<Waiter>();
     this.#waiters.set(nodeId, waiters);
-    const waiter: Waiter = { wake };
+    const waiter: Waiter = { wake, ...(timed ? { timed } : {}) };
     waiters.add(waiter);
     return () => {
       waiters.delete(waiter);
@@ -135,7 +168,7 @@ export class PullHub {
     };
   }
 
-  /** Deliveries waiting to be taken by the node. */
+  /** Deliveries waiting to be taken by the node (some may be ahead of their instant). */
   pending(nodeId: string): number {
     return this.#queues.get(nodeId)?.length ?? 0;
   }
@@ -157,6 +190,7 @@ export class PullHub {
    */
   close(): void {
     this.#closing = true;
+    if (this.#dueTimer) clearTimeout(this.#dueTimer);
     for (const waiters of [...this.#waiters.values()]) for (const waiter of [...waiters]) waiter.wake();
   }
 
@@ -182,14 +216,35 @@ export class PullHub {
     this.#cancels.delete(nodeId);
   }
 
-  /** Takes up to `max` of the node's deliveries, and the cancels of those among `running`. */
-  take(nodeId: string, max: number, running: Iterable<string>): PollReply {
+  /**
+   * Takes up to `max` of the node's deliveries, and the cancels of those among `running`. A taker
+   * that is not `timed` gets only deliveries whose instant has come; a `timed` one gets each with
+   * its `startInMs` (0 when due).
+   */
+  take(nodeId: string, max: number, running: Iterable<string>, timed = false): PollReply & { deliveries: StreamRun[] } {
     const queue = this.#queues.get(nodeId) ?? [];
-    const batch = queue.splice(0, max);
+    const now = this.#now();
+    let batch: Delivery[];
+    if (this.#early === 0 || timed) {
+      batch = queue.splice(0, max);
+    } else {
+      batch = [];
+      let kept = 0;
+      for (const delivery of queue) {
+        if (batch.length < max && delivery.notBefore <= now) batch.push(delivery);
+        else queue[kept++] = delivery;
+      }
+      queue.length = kept;
+      this.#armDue(queue, now);
+    }
     if (queue.length === 0) this.#queues.delete(nodeId);
+    const deliveries: StreamRun[] = [];
     for (const delivery of batch) {
       delivery.taken = true;
+      this.#unqueued(delivery);
       delivery.onTaken?.();
+      const startInMs = delivery.notBefore - now;
+      deliveries.push(startInMs > 0 ? { id: delivery.id, request: delivery.request, startInMs } : { id: delivery.id, request: delivery.request });
     }
     const pending = this.#cancels.get(nodeId);
     const cancels: PollReply['cancels'] = [];
@@ -201,7 +256,28 @@ export class PullHub {
       // A cancel is told once for a delivery the node runs, and forgotten for one it no longer runs.
       this.#cancels.delete(nodeId);
     }
-    return { deliveries: batch.map((d) => ({ id: d.id, request: d.request })), cancels };
+    return { deliveries, cancels };
+  }
+
+  #unqueued(delivery: Delivery): void {
+    if (!delivery.early) return;
+    delivery.early = false;
+    this.#early -= 1;
+  }
+
+  /** Wakes the node when the earliest of its deliveries still ahead of their instant comes due. */
+  #armDue(queue: readonly Delivery[], now: number): void {
+    let at = Infinity;
+    for (const delivery of queue) if (delivery.notBefore > now && delivery.notBefore < at) at = delivery.notBefore;
+    if (at === Infinity || at >= this.#dueAt) return;
+    if (this.#dueTimer) clearTimeout(this.#dueTimer);
+    this.#dueAt = at;
+    this.#dueTimer = setTimeout(() => {
+      this.#dueTimer = null;
+      this.#dueAt = Infinity;
+      for (const nodeId of [...this.#queues.keys()]) this.#wake(nodeId);
+    }, at - now);
+    this.#dueTimer.unref?.();
   }
 
   #cancel(delivery: Delivery, reason: CancelReason): void {
@@ -215,6 +291,7 @@ export class PullHub {
     this.#deliveries.delete(delivery.id);
     const queue = this.#queues.get(delivery.nodeId);
     if (!queue || delivery.taken) return;
+    this.#unqueued(delivery);
     const index = queue.indexOf(delivery);
     if (index >= 0) queue.splice(index, 1);
     if (queue.length === 0) this.#queues.delete(delivery.nodeId);

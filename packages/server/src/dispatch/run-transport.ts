@@ -22,6 +22,11 @@ export type StatusAnswer = StatusReply | { status: 'no-answer' };
 export interface AttemptContext {
   run: RunRecord;
   task: TaskRecord;
+  /**
+   * The attempt's instant when it is handed to the transport before it (a fire launched ahead,
+   * ms on the scheduler's clock), else 0. Only a transport with `timedStart` gets one ahead.
+   */
+  notBefore: number;
   /** The signed-for envelope of the attempt (of one leg of a fan-out). */
   request(leg?: Leg, fanOut?: boolean): RunRequest;
   /** The attempt reached its executor (`executor`: which, when the transport knows). */
@@ -43,6 +48,11 @@ export interface RunTransport {
    * runs of a scheduler whose connection closed, and refuses a superseded attempt's report).
    */
   readonly recovery: 'ask' | 'resend';
+  /**
+   * The transport takes attempts before their instant (`notBefore`) and sees that none starts
+   * before it. Without it, the supervisor hands an attempt over at its instant.
+   */
+  readonly timedStart?: boolean;
 }
 
 function selector(run: RunRecord) {

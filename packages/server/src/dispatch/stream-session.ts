@@ -12,6 +12,8 @@
  *   so a slow executor holds only its own deliveries (they wait in the hub), never another's.
  * - A frame that fails its MAC, its sequence number or its age closes the connection
  *   ({@link STREAM_CLOSE_REFUSED}, the refusal's code as reason); nothing in it is applied.
+ * - On the timed subprotocol (`ecron.stream.v2`) a run may go out before its instant, with its
+ *   `startInMs`: the executor holds it (and its slot) and starts it then.
  * - When the connection closes, deliveries sent on it and not answered resolve as unreachable: the
  *   attempt goes out again (the SDK stops the runs of a stream that closed).
  */
@@ -30,6 +32,8 @@ export interface StreamSessionOptions {
   secret: string;
   hub: PullHub;
   socket: WebSocket;
+  /** The executor chose the timed subprotocol: runs may go out before their instant. @default false */
+  timed?: boolean;
   now?: () => number;
   /** Longest wait for more deliveries before a frame goes out. @default 2 */
   lingerMs?: number;
@@ -58,10 +62,10 @@ export class StreamSession {
   readonly #detach: () => void;
 
   constructor(options: StreamSessionOptions) {
-    this.#o = { now: Date.now, lingerMs: 2, maxBatch: STREAM_MAX_BATCH, pingMs: 15_000, ...options };
+    this.#o = { now: Date.now, timed: false, lingerMs: 2, maxBatch: STREAM_MAX_BATCH, pingMs: 15_000, ...options };
     this.conn = `${options.nonce}.${randomBytes(12).toString('base64url')}`;
     const { socket, hub, nodeId } = this.#o;
-    this.#detach = hub.attach(nodeId, () => this.#schedule());
+    this.#detach = hub.attach(nodeId, () => this.#schedule(), this.#o.timed);
     socket.on('message', (data, isBinary) => this.#onMessage(isBinary ? null : data.toString()));
     socket.on('close', () => this.#onClose());
     socket.on('error', (error) => this.#o.log('warn', 'executor stream failed', { node: nodeId, error: String(error) }));
@@ -117,7 +121,7 @@ export class StreamSession {
     if (this.#closed) return;
     const { hub, nodeId, maxBatch } = this.#o;
     for (;;) {
-      const reply = hub.take(nodeId, Math.min(this.#credit, maxBatch), this.#open);
+      const reply = hub.take(nodeId, Math.min(this.#credit, maxBatch), this.#open, this.#o.timed);
       if (reply.deliveries.length === 0 && reply.cancels.length === 0) return;
       this.#credit -= reply.deliveries.length;
       for (const delivery of reply.deliveries) this.#open.add(delivery.id);

@@ -8,7 +8,7 @@ import { ExecutorDispatch, isExecutorTarget, type ExecutorDispatchDeps, type Exe
 import type { GrpcTargetTransport } from '../dispatch/grpc-transport.ts';
 import { isFanOut, type Leg } from '../dispatch/routing.ts';
 import { grpcRunTransport, httpRunTransport, RunTransports, type AttemptContext, type CancelReason, type RunTransport } from '../dispatch/run-transport.ts';
-import type { Clock, Random, TimerHandle } from '../core/clock.ts';
+import { waitOn, type Clock, type Random, type TimerHandle } from '../core/clock.ts';
 import type { RunRecord, ScheduledRecord, TaskRecord } from '../core/model.ts';
 import { runLogAppends } from '../core/run-log-signal.ts';
 import type { HttpDispatcher } from '../dispatch/http-dispatcher.ts';
@@ -149,8 +149,12 @@ export class RunSupervisor {
     return this.#inflight.has(runId) || phase === 'retrying' || phase === 'waiting';
   }
 
-  /** Sends a run whose current attempt was just recorded as `dispatched`. */
-  launch(run: RunRecord, task: TaskRecord): void {
+  /**
+   * Sends a run whose current attempt was just recorded as `dispatched`. `notBefore`: its instant,
+   * when it is launched ahead of it: a transport with `timedStart` gets it now and starts it then,
+   * any other gets it then.
+   */
+  launch(run: RunRecord, task: TaskRecord, notBefore = 0): void {
     const target = task.spec.target;
     const transport = this.#transports.of(target);
     if (!transport) {
@@ -158,7 +162,13 @@ export class RunSupervisor {
       return;
     }
     const entry = this.#attach(run, task, transport, false, isExecutorTarget(target) && isFanOut(target.routing));
-    entry.request = transport.send(this.#attempt(run, task), entry.abort.signal)
+    const signal = entry.abort.signal;
+    const ahead = notBefore - this.#deps.clock.now();
+    const attempt = this.#attempt(run, task, ahead > 0 ? notBefore : 0);
+    const reply = ahead > 0 && !transport.timedStart
+      ? waitOn(this.#deps.clock, ahead, signal).then((due): Promise<ExecutorResult> => (due ? transport.send(attempt, signal) : Promise.resolve({ kind: 'aborted' })))
+      : transport.send(attempt, signal);
+    entry.request = reply
       .then((result) => this.#onReply(entry, result))
       .catch((error) => this.#deps.log('error', 'dispatch handling failed', { runId: run.id, error: String(error) }));
   }
@@ -169,18 +179,18 @@ export class RunSupervisor {
   }
 
   /** What a transport needs of an attempt: its envelope, where to mark it sent, its log. */
-  #attempt(run: RunRecord, task: TaskRecord): AttemptContext {
+  #attempt(run: RunRecord, task: TaskRecord, notBefore = 0): AttemptContext {
     return {
-      run, task,
+      run, task, notBefore,
       request: (leg, fanOut) => this.#envelope(run, task, leg, fanOut),
-      sent: (executor) => this.#markSent(run, executor),
+      sent: (executor) => this.#markSent(run, executor, notBefore),
       note: (level, message) => this.#note(run, level, message),
     };
   }
 
-  /** Records (batched) that the attempt went out, and where to when known. */
-  #markSent(run: RunRecord, executor?: string): void {
-    this.#sent.push({ runId: run.id, attempt: run.attempt, at: this.#deps.clock.now(), ...(executor ? { executor } : {}) })
+  /** Records (batched) that the attempt went out (at its instant, when it went ahead of it), and where to when known. */
+  #markSent(run: RunRecord, executor?: string, notBefore = 0): void {
+    this.#sent.push({ runId: run.id, attempt: run.attempt, at: Math.max(this.#deps.clock.now(), notBefore), ...(executor ? { executor } : {}) })
       .catch((error) => this.#deps.log('warn', 'marking an attempt sent failed', { runId: run.id, error: String(error) }));
   }
 

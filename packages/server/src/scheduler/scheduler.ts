@@ -17,6 +17,7 @@ import { jitterDelay } from '../core/schedule/next-fire.ts';
 import { handleReport } from './report.ts';
 import type { RunControl } from './run-control.ts';
 import { executorOf, RunSupervisor, type SupervisorDeps } from './run-supervisor.ts';
+import { LaunchQueue } from './launch-queue.ts';
 import { TimerQueue } from './timer-queue.ts';
 import { bucketOf } from '../core/buckets.ts';
 import { systemClock } from '../core/clock.ts';
@@ -43,6 +44,14 @@ export interface SchedulerOptions extends Pick<SupervisorDeps, 'store' | 'clock'
    * the next fire. @default 20
    */
   recordAheadMs?: number;
+  /**
+   * Runs are launched this long before their instant (and recorded this much earlier too): a
+   * transport that can start a run at its instant (an executor's timed stream) gets it now, so that
+   * sending it is not on its way; any other transport gets it at its instant. A burst due at one
+   * instant is launched ahead by twice what launching it takes (as measured), up to a quarter of the
+   * look-ahead. @default 20
+   */
+  dispatchAheadMs?: number;
   /** How often a poll reads every due task rather than only the newly covered slice. @default 60000 */
   fullPollIntervalMs?: number;
   /** A fire this much later than its instant is a misfire (see the task's misfire policy). @default 5000 */
@@ -86,7 +95,7 @@ const DUE_PAGE = 50_000;
 const FIRE_CHUNK = 500;
 /** Recording cost assumed until measured (SQLite on a small machine). */
 const INITIAL_FIRE_COST_MS = 0.03;
-/** A burst is recorded ahead by this many times its measured recording time (dispatching it costs too). */
+/** A burst is recorded ahead by this many times its measured recording time. */
 const BURST_LEAD_MARGIN = 2;
 
 export class Scheduler implements RunControl {
@@ -97,8 +106,8 @@ export class Scheduler implements RunControl {
   /** Which runs this node holds and where they are: shared with the supervisor. */
   readonly #held = new HeldRuns();
   /** The instants of recorded runs (held as `recorded`, with their task), by run id. */
-  readonly #launches: TimerQueue<null>;
-  #launchesDrained: (() => void)[] = [];
+  /** Recorded runs waiting for their instant (or for their launch ahead of it). */
+  readonly #launches: LaunchQueue;
   readonly #supervisor: RunSupervisor;
   /** Tasks whose runs are in progress here, to avoid a store read per attempt. */
   readonly #tasks: TaskCache;
@@ -133,7 +142,7 @@ export class Scheduler implements RunControl {
     const { leases, executors, transports, ...rest } = options;
     this.#tasks = new TaskCache(options.store);
     this.#o = {
-      lookAheadMs: 2000, pollIntervalMs: 1000, fullPollIntervalMs: 60_000, recordAheadMs: 20, misfireThresholdMs: 5000, shutdownGraceMs: 10_000,
+      lookAheadMs: 2000, pollIntervalMs: 1000, fullPollIntervalMs: 60_000, recordAheadMs: 20, dispatchAheadMs: 20, misfireThresholdMs: 5000, shutdownGraceMs: 10_000,
       log: () => {}, ...rest,
     };
     this.#leases = leases ?? new BucketLeases({
@@ -151,19 +160,22 @@ export class Scheduler implements RunControl {
         void this.#backfills.adopt(this.#leases.liveNodeIds()).catch((error) => this.#o.log('warn', 'adopting backfills failed', { error: String(error) }));
       }
     });
-    // Fires are recorded ahead of their instant, those due within recordAheadMs of each other in one
+    // Fires are recorded ahead of their launch, those due within recordAheadMs of each other in one
     // batch; a burst due at one instant is recorded ahead by as long as recording it takes (as
     // measured), up to half the look-ahead, so that it goes out at its instant, not after it.
     this.#queue = new TimerQueue(options.clock, (due) => this.#enqueueFire(due.map((d) => d.value)), {
-      leadMs: (count) => this.#o.recordAheadMs + (count > 1 ? Math.min(this.#o.lookAheadMs / 2, Math.ceil(count * this.#fireCostMs * BURST_LEAD_MARGIN)) : 0),
+      leadMs: (count) => this.#o.recordAheadMs + (count > 1 ? Math.min(this.#o.lookAheadMs / 2, Math.ceil(count * this.#fireCostMs * BURST_LEAD_MARGIN)) : 0)
+        + this.#launches.lead(count),
       spanMs: this.#o.recordAheadMs,
     });
-    this.#launches = new TimerQueue(options.clock, (due) => {
-      for (const { key } of due) {
-        const held = this.#held.get(key);
-        if (held?.phase === 'recorded') this.#launch(held.run, held.task!);
-      }
-      if (this.#launches.size === 0) for (const resolve of this.#launchesDrained.splice(0)) resolve();
+    this.#launches = new LaunchQueue({
+      clock: options.clock, dispatchAheadMs: this.#o.dispatchAheadMs, lookAheadMs: this.#o.lookAheadMs,
+      launch: (runId, at) => {
+        const held = this.#held.get(runId);
+        if (held?.phase !== 'recorded') return false;
+        this.#launch(held.run, held.task!, at);
+        return true;
+      },
     });
     this.#supervisor = new RunSupervisor({
       store: options.store, clock: options.clock, random: options.random, dispatcher: options.dispatcher,
@@ -297,7 +309,7 @@ export class Scheduler implements RunControl {
     this.#workflows.stop();
     this.#backfills.stop();
     // Fires already recorded go out at their instant (at most recordAheadMs away).
-    if (this.#launches.size > 0) await new Promise<void>((resolve) => this.#launchesDrained.push(resolve));
+    await this.#launches.drained();
     await this.#supervisor.stop(this.#o.shutdownGraceMs);
     await this.#changes?.close();
     await this.#adoption.stop();
@@ -383,13 +395,13 @@ export class Scheduler implements RunControl {
     return this.#workflows.act(p.runId, p.action, p.audit);
   }
 
-  /** Sends a run whose first attempt was recorded, or starts a workflow run. */
-  #start(run: RunRecord, task: ScheduledRecord): void {
+  /** Sends a run whose first attempt was recorded (for its instant `notBefore`, when ahead of it), or starts a workflow run. */
+  #start(run: RunRecord, task: ScheduledRecord, notBefore = 0): void {
     if (task.kind === 'workflow') {
       this.#held.release(run.id); // its workflow controller tracks it from here
       this.#workflows.launch(run, task);
     } else {
-      this.#supervisor.launch(run, task);
+      this.#supervisor.launch(run, task, notBefore);
     }
   }
 
@@ -577,7 +589,7 @@ export class Scheduler implements RunControl {
           if (advanced.kind === 'workflow') this.#workflows.reserve(run);
           this.#held.hold(run, 'recorded', advanced);
           if (fireAt[i]! <= this.#o.clock.now()) this.#launch(run, advanced);
-          else this.#launches.set(run.id, fireAt[i]!, null);
+          else this.#launches.set(run.id, fireAt[i]!, advanced.kind === 'task' && this.#supervisor.transportOf(advanced)?.timedStart === true);
           continue;
         }
         this.events.emit('fire', { taskId: task.id, runId: run.id, scheduledAt: run.scheduledAt, lagMs: fireAt[i]! - run.scheduledAt, status: run.status });
@@ -588,20 +600,21 @@ export class Scheduler implements RunControl {
   }
 
   /**
-   * Dispatches a recorded run at its instant, unless this node's heartbeat is overdue (it may have
+   * Dispatches a recorded run for its instant `at` (0: now; see dispatchAheadMs), unless this node's heartbeat is overdue (it may have
    * been frozen, and presumed dead, with others adopting the run): then the run waits for the next
    * heartbeat. If that finds the node was presumed dead, the resync drops it and adopts it again
    * only if it is still this node's; otherwise it goes out then.
    */
-  #launch(run: RunRecord, task: ScheduledRecord): void {
+  #launch(run: RunRecord, task: ScheduledRecord, at = 0): void {
     if (!this.#leases.nodeAlive()) {
       this.#held.hold(run, 'deferred', task);
       return;
     }
-    const lagMs = this.#o.clock.now() - run.scheduledAt;
+    const now = this.#o.clock.now();
+    const lagMs = Math.max(now, at) - run.scheduledAt;
     this.#o.onFire?.({ taskId: task.id, scheduledAt: run.scheduledAt, lagMs });
     this.events.emit('fire', { taskId: task.id, runId: run.id, scheduledAt: run.scheduledAt, lagMs, status: run.status });
-    this.#start(run, task);
+    this.#start(run, task, at > now ? at : 0);
   }
 
   /** Runs of the task (or workflow runs of the workflow) active here: what its overlap policy counts. */

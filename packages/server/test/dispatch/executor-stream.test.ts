@@ -6,7 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import type { RunRequest } from '@ecron/contracts';
 import {
-  decodeFrame, encodeFrame, peekFrame, STREAM_CLOSE_NOT_REGISTERED, STREAM_CLOSE_REFUSED, STREAM_NONCE_HEADER, STREAM_SUBPROTOCOL, type ServerFrame,
+  decodeFrame, encodeFrame, peekFrame, STREAM_CLOSE_NOT_REGISTERED, STREAM_CLOSE_REFUSED, STREAM_NONCE_HEADER, STREAM_SUBPROTOCOL, STREAM_SUBPROTOCOL_TIMED,
+  type ServerFrame, type StreamRun,
 } from '@ecron/contracts/executor-stream';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -60,8 +61,8 @@ class Peer {
   readonly socket: WebSocket;
   #waiters: (() => void)[] = [];
 
-  constructor(id = NODE, headers: Record<string, string> = {}) {
-    this.socket = new WebSocket(`${base}/api/v1/executors/${id}/stream`, STREAM_SUBPROTOCOL, {
+  constructor(id = NODE, headers: Record<string, string> = {}, protocols: string[] = [STREAM_SUBPROTOCOL]) {
+    this.socket = new WebSocket(`${base}/api/v1/executors/${id}/stream`, protocols, {
       headers: { authorization: `Bearer ${token}`, [STREAM_NONCE_HEADER]: this.nonce, ...headers },
     });
     sockets.push(this.socket);
@@ -85,7 +86,7 @@ class Peer {
     this.socket.send(encodeFrame(secret, this.conn, 'executor', { seq: this.seq++, t: Date.now(), ...body }));
   }
 
-  get runs(): { id: string; request: RunRequest }[] {
+  get runs(): StreamRun[] {
     return this.frames.flatMap((f) => f.runs ?? []);
   }
 }
@@ -101,8 +102,8 @@ function deliver(n: number, signal = new AbortController().signal): Promise<Disp
   return hub.send(NODE, request(n), signal);
 }
 
-async function connected(): Promise<Peer> {
-  const peer = new Peer();
+async function connected(protocols?: string[]): Promise<Peer> {
+  const peer = new Peer(NODE, {}, protocols);
   await peer.until(() => peer.frames.length === 1);
   return peer;
 }
@@ -114,6 +115,38 @@ describe('the executor stream (server side)', () => {
     expect(peer.socket.protocol).toBe(STREAM_SUBPROTOCOL);
     expect(peer.frames[0]).toMatchObject({ seq: 0, hello: { maxBatch: 1000 } });
     expect(peer.conn.startsWith(`${peer.nonce}.`)).toBe(true);
+  });
+
+  it('on the timed subprotocol, sends a run handed in before its instant at once, with its startInMs', async () => {
+    await start();
+    const peer = await connected([STREAM_SUBPROTOCOL_TIMED, STREAM_SUBPROTOCOL]);
+    expect(peer.socket.protocol).toBe(STREAM_SUBPROTOCOL_TIMED);
+    expect(hub.timed(NODE)).toBe(true);
+    peer.send({ credit: 2 });
+    const instant = Date.now() + 5000;
+    void hub.send(NODE, request(1), new AbortController().signal, undefined, instant);
+    void deliver(2);
+    await peer.until(() => peer.runs.length === 2);
+    const [early, due] = peer.runs;
+    expect(early!.request.runId).toBe('run-1');
+    expect(early!.startInMs).toBeGreaterThan(4000);
+    expect(early!.startInMs).toBeLessThanOrEqual(5000);
+    expect(due).not.toHaveProperty('startInMs');
+  });
+
+  it('on v1, sends a run handed in before its instant only once its instant has come', async () => {
+    await start();
+    const peer = await connected();
+    expect(hub.timed(NODE)).toBe(false);
+    peer.send({ credit: 2 });
+    const instant = Date.now() + 300;
+    void hub.send(NODE, request(1), new AbortController().signal, undefined, instant);
+    void deliver(2);
+    await peer.until(() => peer.runs.length === 1);
+    expect(peer.runs[0]!.request.runId).toBe('run-2');
+    await peer.until(() => peer.runs.length === 2);
+    expect(Date.now()).toBeGreaterThanOrEqual(instant);
+    expect(peer.runs[1]).toEqual({ id: expect.any(String), request: request(1) });
   });
 
   it('sends no more runs than the credit granted, and sends the rest as results give credit back', async () => {

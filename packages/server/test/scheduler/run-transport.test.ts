@@ -18,6 +18,7 @@ interface Sent {
 /** A transport the test answers by hand. */
 class ScriptedTransport implements RunTransport {
   recovery: 'ask' | 'resend' = 'ask';
+  timedStart = false;
   readonly sent: Sent[] = [];
   readonly cancels: { runId: string; attempt: number; reason: CancelReason }[] = [];
   readonly statusAsks: { runId: string; attempt: number }[] = [];
@@ -52,8 +53,9 @@ let h: SchedulerHarness;
 let transport: ScriptedTransport;
 afterEach(async () => h?.close());
 
-async function start(): Promise<void> {
+async function start(timedStart = false): Promise<void> {
   transport = new ScriptedTransport();
+  transport.timedStart = timedStart;
   h = await new SchedulerHarness({ scheduler: { transports: { http: transport } } }).start();
 }
 
@@ -62,6 +64,46 @@ async function until(check: () => Promise<boolean>): Promise<void> {
 }
 
 describe('the run transport seam', () => {
+  // The harness's clock starts at 2026-03-01T00:00:00Z; a scheduler launches 20 ms ahead by default.
+  const T = Date.parse('2026-03-01T00:00:10.000Z');
+
+  it('a transport that starts runs at their instant gets a fire 20 ms ahead, with the instant; its sent mark is the instant', async () => {
+    await start(true);
+    const task = await h.createTask({ name: 'ahead', schedule: { at: new Date(T).toISOString() } });
+    await h.clock.advance(T - 21 - h.clock.now());
+    expect(transport.sent).toEqual([]);
+    await h.clock.advance(1);
+    const first = await transport.nth(1);
+    expect(h.clock.now()).toBe(T - 20);
+    expect(first.attempt.notBefore).toBe(T);
+    expect(first.attempt.run).toMatchObject({ taskId: task.id, scheduledAt: T });
+    first.attempt.sent('node-a');
+    await until(async () => (await h.store.listAttempts([first.attempt.run.id]))[0]?.sentAt === T);
+    const ended = h.ended(first.attempt.run.id);
+    first.answer({ kind: 'succeeded', output: null });
+    expect(await ended).toMatchObject({ status: 'succeeded' });
+  });
+
+  it('a burst for such a transport goes out ahead of its instant, every run with the instant', async () => {
+    await start(true);
+    for (let i = 0; i < 50; i++) await h.createTask({ name: `burst-${i}`, schedule: { at: new Date(T).toISOString() } });
+    await h.clock.advance(T - 20 - h.clock.now());
+    await transport.nth(50);
+    expect(h.clock.now()).toBeLessThan(T);
+    expect(new Set(transport.sent.map((s) => s.attempt.notBefore))).toEqual(new Set([T]));
+  });
+
+  it('any other transport gets the fire at its instant, not a millisecond earlier, and no instant with it', async () => {
+    await start();
+    await h.createTask({ name: 'on-time', schedule: { at: new Date(T).toISOString() } });
+    await h.clock.advance(T - 1 - h.clock.now());
+    expect(transport.sent).toEqual([]);
+    await h.clock.advance(1);
+    const first = await transport.nth(1);
+    expect(first.attempt.notBefore).toBe(0);
+    first.answer({ kind: 'succeeded', output: null });
+  });
+
   it('sends through the transport of the target type, records the sent mark at the clock\'s instant, and ends with the answer', async () => {
     await start();
     const task = await h.createTask({ name: 'seam', schedule: { manual: true } }, '/x', { waitQueued: false });

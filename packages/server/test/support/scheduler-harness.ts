@@ -32,7 +32,7 @@ export class SchedulerHarness {
   readonly #options: Partial<SchedulerOptions>;
   /** The executor registry as the scheduler sees it (with `executors: true`): refreshed on the manual clock. */
   readonly directory: ExecutorDirectory | null;
-  readonly pull = new PullHub();
+  readonly pull = new PullHub({ now: () => this.clock.now() });
 
   constructor(options: { start?: string; scheduler?: Partial<SchedulerOptions>; executors?: boolean } = {}) {
     this.clock = new ManualClock(options.start ?? '2026-03-01T00:00:00.000Z');

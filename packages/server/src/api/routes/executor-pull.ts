@@ -5,7 +5,7 @@
  * `dispatch/stream-session.ts`). Log lines and progress still go to each run's callback.
  */
 import { ExecutorNodeIdSchema, PollRequestSchema, PollResultsSchema } from '@ecron/contracts';
-import { STREAM_CLOSE_NOT_REGISTERED, STREAM_NONCE_HEADER, STREAM_SUBPROTOCOL } from '@ecron/contracts/executor-stream';
+import { STREAM_CLOSE_NOT_REGISTERED, STREAM_NONCE_HEADER, STREAM_SUBPROTOCOL, STREAM_SUBPROTOCOL_TIMED } from '@ecron/contracts/executor-stream';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { EcronError } from '../../core/errors.ts';
@@ -65,7 +65,7 @@ export const executorPullRoutes: FastifyPluginAsyncZod<{ store: Store; pull: Pul
     config: { access: 'editor' },
     schema: {
       summary: 'Take runs for a pull-mode executor over a stream (WebSocket)', tags, security: BEARER_SECURITY,
-      description: `Upgrades to a WebSocket (subprotocol \`${STREAM_SUBPROTOCOL}\`; header \`${STREAM_NONCE_HEADER}\`: a fresh nonce of 16–64 characters of [A-Za-z0-9_-]). Runs go to the executor many to a signed frame, as far as its credit allows, and results come back the same way: see docs/executor-protocol.md, "The stream".`,
+      description: `Upgrades to a WebSocket (subprotocol \`${STREAM_SUBPROTOCOL_TIMED}\`, where runs may come before their instant with their \`startInMs\`, or \`${STREAM_SUBPROTOCOL}\`; header \`${STREAM_NONCE_HEADER}\`: a fresh nonce of 16–64 characters of [A-Za-z0-9_-]). Runs go to the executor many to a signed frame, as far as its credit allows, and results come back the same way: see docs/executor-protocol.md, "The stream".`,
       params: Params,
     },
   }, async (socket, request) => {
@@ -91,7 +91,7 @@ export const executorPullRoutes: FastifyPluginAsyncZod<{ store: Store; pull: Pul
       open.delete(socket);
       if (open.size === 0 && streams.get(id) === open) streams.delete(id);
     });
-    new StreamSession({ nodeId: id, nonce, secret, hub: pull, socket, log: (level, message, fields) => request.log[level](fields ?? {}, message) });
+    new StreamSession({ nodeId: id, nonce, secret, hub: pull, socket, timed: socket.protocol === STREAM_SUBPROTOCOL_TIMED, log: (level, message, fields) => request.log[level](fields ?? {}, message) });
   });
 
   app.post('/executors/:id/poll', {
