@@ -29,7 +29,7 @@ import { RunExecution, runKey, type RunOutcome } from './run-execution.ts';
 import { RunTracker, type RunSelector } from './run-tracker.ts';
 import { SignatureGate } from './signature-gate.ts';
 import { StreamTransport } from './stream-transport.ts';
-import type { ExecutorTransport, RunHost, StartResult } from './transport.ts';
+import type { ExecutorTransport, PreparedRun, RunHost, StartResult } from './transport.ts';
 import { SDK_VERSION } from './version.ts';
 
 type ExecutorRouting = Extract<TaskSpecInput['target'], { type: 'executor' }>['routing'];
@@ -309,14 +309,22 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
         return accepting();
       },
       authenticate: (body, signature) => this.#gate.check(body, signature),
-      startRun: (request, options) => this.#startRun(request, options.acceptDetached),
+      startRun: (request, options) => {
+        const prepared = this.#prepareRun(request, options.acceptDetached);
+        return prepared.kind === 'ready' ? prepared.start() : prepared;
+      },
+      prepareRun: (request, options) => this.#prepareRun(request, options.acceptDetached),
       cancel: (selector: RunSelector) => this.#tracker.cancel(selector),
       status: (selector: RunSelector): StatusReply => this.#tracker.status(selector),
       refused: (code, status) => this.emit('refused', { code, status }),
     };
   }
 
-  #startRun(request: RunRequest, acceptDetached: boolean): StartResult {
+  /**
+   * Builds the run of a request (its reporter, execution and handler context); its start() checks
+   * for a duplicate (the same run shard in flight, or ended a moment ago) and calls the handler.
+   */
+  #prepareRun(request: RunRequest, acceptDetached: boolean): PreparedRun {
     const name = request.handler;
     const handler = name === undefined ? undefined : this.#handlers.get(name);
     if (name === undefined || !handler) {
@@ -325,11 +333,6 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
     }
     const key = runKey(request.runId, request.attempt, request.shard.index);
     const info: RunEventInfo = { runId: request.runId, attempt: request.attempt, shard: request.shard, task: request.task, handler: name };
-    const active = this.#tracker.get(key);
-    const recent = active ? undefined : this.#tracker.recentOutcome(key);
-    if (active || recent) this.emit('run-duplicate', info);
-    if (active) return { kind: 'started', execution: active, joined: true };
-    if (recent) return { kind: 'recent', outcome: recent };
     const { log } = this.options;
     const reporter = new CallbackReporter(request, this.#sequencer, {
       log, userAgent: this.#connection.userAgent, timeoutMs: this.options.requestTimeoutMs, flushIntervalMs: this.options.reportIntervalMs,
@@ -342,12 +345,22 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
         this.emit('run-ended', { ...info, outcome });
       },
     });
-    void execution.answer.then((answer) => {
-      if (answer.status === 'handed-back') this.emit('run-handed-back', info);
-    });
-    this.#tracker.add(execution);
-    this.emit('run-started', info);
-    execution.start();
-    return { kind: 'started', execution, joined: false };
+    const start = (): StartResult => {
+      const active = this.#tracker.get(key);
+      const recent = active ? undefined : this.#tracker.recentOutcome(key);
+      if (active || recent) {
+        reporter.close();
+        this.emit('run-duplicate', info);
+        return active ? { kind: 'started', execution: active, joined: true } : { kind: 'recent', outcome: recent! };
+      }
+      void execution.answer.then((answer) => {
+        if (answer.status === 'handed-back') this.emit('run-handed-back', info);
+      });
+      this.#tracker.add(execution);
+      this.emit('run-started', info);
+      execution.start();
+      return { kind: 'started', execution, joined: false };
+    };
+    return { kind: 'ready', start, discard: () => reporter.close() };
   }
 }

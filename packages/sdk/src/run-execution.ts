@@ -52,6 +52,9 @@ export class RunExecution {
   /** The outcome is decided (or the run handed back): later outcomes are ignored. */
   #settled = false;
   #deadlineTimer: NodeJS.Timeout | null = null;
+  /** The request's deadline (ms; NaN without one) and the handler's context, built before the start. */
+  readonly #deadline: number;
+  readonly #ctx: HandlerContext;
 
   constructor(options: RunExecutionOptions) {
     this.#options = options;
@@ -60,6 +63,9 @@ export class RunExecution {
     this.answer = new Promise((resolve) => { this.#resolveAnswer = resolve; });
     this.finished = new Promise((resolve) => { this.#resolveFinished = resolve; });
     this.whenSettled = new Promise((resolve) => { this.#resolveSettled = resolve; });
+    const { deadline } = options.request;
+    this.#deadline = deadline ? Date.parse(deadline) : NaN;
+    this.#ctx = this.#context(Number.isFinite(this.#deadline) ? new Date(this.#deadline) : null);
   }
 
   get signal(): AbortSignal {
@@ -73,8 +79,7 @@ export class RunExecution {
 
   /** Calls the handler (after the deadline check) in a later microtask. */
   start(): void {
-    const { request } = this;
-    const deadline = request.deadline ? Date.parse(request.deadline) : NaN;
+    const deadline = this.#deadline;
     if (Number.isFinite(deadline)) {
       const wait = deadline - Date.now();
       if (wait <= 0) {
@@ -83,7 +88,7 @@ export class RunExecution {
       }
       if (wait <= MAX_TIMER_MS) this.#deadlineTimer = setTimeout(() => this.#onDeadline(), wait);
     }
-    const ctx = this.#context(Number.isFinite(deadline) ? new Date(deadline) : null);
+    const ctx = this.#ctx;
     this.#options.reporter.announceRunning();
     new Promise((resolve) => resolve(this.#options.handler(ctx))).then(
       (output) => {

@@ -26,7 +26,7 @@ import {
 } from '@ecron/contracts/executor-stream';
 import WebSocket from 'ws';
 import { apiUrl, type ApiConnection } from './api-request.ts';
-import { startDelivery, type DeliveryResult } from './delivery.ts';
+import { prepareDelivery, startDelivery, type DeliveryResult, type PreparedDelivery } from './delivery.ts';
 import { describeError } from './log.ts';
 import type { RunExecution } from './run-execution.ts';
 import type { RunHost } from './transport.ts';
@@ -86,8 +86,8 @@ export class StreamConnection {
   #results: DeliveryResult[] = [];
   /** delivery id → its run, until answered. */
   readonly #running = new Map<string, RunExecution>();
-  /** Runs that came before their instant: delivery id → the run and its start (Date.now() ms). */
-  readonly #held = new Map<string, { run: StreamRun; at: number }>();
+  /** Runs that came before their instant, made ready to start: delivery id → the run and its start (Date.now() ms). */
+  readonly #held = new Map<string, { run: PreparedDelivery; at: number }>();
   /** One timer per instant of held runs: instant → its timer and delivery ids. */
   readonly #starts = new Map<number, { timer: NodeJS.Timeout; ids: string[] }>();
   #timer: NodeJS.Timeout | null = null;
@@ -165,29 +165,42 @@ export class StreamConnection {
     if (execution) this.#running.set(run.id, execution);
   }
 
-  /** Holds a run that came before its instant `at`, for its instant's timer. */
+  /**
+   * Holds a run that came before its instant `at`, for its instant's timer; what starting it takes
+   * before the handler's call is done now, so that at its instant only the call is left.
+   */
   #hold(run: StreamRun, at: number): void {
-    this.#held.set(run.id, { run, at });
+    const prepared = prepareDelivery(this.#host, run.id, run.request, (result) => this.#answered(run.id, result));
+    if (!prepared) return; // answered at once
+    this.#held.set(run.id, { run: prepared, at });
     const slot = this.#starts.get(at);
     if (slot) slot.ids.push(run.id);
     else this.#starts.set(at, { timer: setTimeout(() => this.#due(at), at - Date.now()), ids: [run.id] });
   }
 
-  /** An instant's timer: its held runs start, or wait on when the timer woke before the clock reached it. */
+  /**
+   * An instant's timer: the held runs of every instant reached start, one after the other with
+   * nothing in between; a timer that woke before the clock reached its instant waits on.
+   */
   #due(at: number): void {
     const slot = this.#starts.get(at);
     if (!slot) return;
-    const early = at - Date.now();
-    if (early > 0) {
-      slot.timer = setTimeout(() => this.#due(at), early);
+    const now = Date.now();
+    if (at > now) {
+      slot.timer = setTimeout(() => this.#due(at), at - now);
       return;
     }
-    this.#starts.delete(at);
-    for (const id of slot.ids) {
-      const held = this.#held.get(id);
-      if (!held) continue;
-      this.#held.delete(id);
-      this.#start(held.run);
+    for (const [instant, due] of this.#starts) {
+      if (instant > now) continue;
+      clearTimeout(due.timer);
+      this.#starts.delete(instant);
+      for (const id of due.ids) {
+        const held = this.#held.get(id);
+        if (!held) continue;
+        this.#held.delete(id);
+        const execution = held.run.start();
+        if (execution) this.#running.set(id, execution);
+      }
     }
   }
 
@@ -201,6 +214,7 @@ export class StreamConnection {
     const held = this.#held.get(id);
     if (!held) return;
     this.#held.delete(id); // its instant's timer finds it gone
+    held.run.discard();
     this.#answered(id, result);
   }
 
@@ -299,6 +313,7 @@ export class StreamConnection {
     this.#options.slots.release(this.#credit + this.#held.size);
     this.#credit = 0;
     this.#clearStarts();
+    for (const held of this.#held.values()) held.run.discard();
     this.#held.clear();
     this.#results = [];
     for (const execution of this.#running.values()) execution.connectionClosed();

@@ -17,6 +17,15 @@ export type StartResult =
   | { kind: 'recent'; outcome: RunOutcome }
   | { kind: 'no-handler'; message: string };
 
+/**
+ * A run request made ready to start (parsed, its handler found, its run and context built):
+ * `start()` is all that is left at its instant (the duplicate check, then the handler's call).
+ */
+export type PreparedRun =
+  /** `discard()`: it will not start (what it holds is let go). */
+  | { kind: 'ready'; start(): StartResult; discard(): void }
+  | { kind: 'no-handler'; message: string };
+
 /** What the executor offers its transports. */
 export interface RunHost {
   readonly log: SdkLogger;
@@ -26,6 +35,8 @@ export interface RunHost {
   authenticate(body: string, signature: string | undefined): GateResult;
   /** `acceptDetached`: answer 202 as soon as the handler detaches. */
   startRun(request: RunRequest, options: { acceptDetached: boolean }): StartResult;
+  /** What startRun does before the handler's call, now; the rest when the returned run's start() is called. */
+  prepareRun(request: RunRequest, options: { acceptDetached: boolean }): PreparedRun;
   cancel(selector: RunSelector): number;
   status(selector: RunSelector): StatusReply;
   /** Tells listeners that a request was refused (tests and metrics). */
