@@ -154,6 +154,8 @@ export class StreamConnection {
       else this.#running.get(cancel.id)?.abort('cancelled');
     }
     const now = Date.now();
+    // Runs held for an instant already reached go before the runs of this frame.
+    if (runs.length > 0 && this.#held.size > 0) this.#startDue(now);
     for (const run of runs) {
       if (run.startInMs !== undefined && run.startInMs > 0) this.#hold(run, now + run.startInMs);
       else this.#start(run);
@@ -190,6 +192,11 @@ export class StreamConnection {
       slot.timer = setTimeout(() => this.#due(at), at - now);
       return;
     }
+    this.#startDue(now);
+  }
+
+  /** Starts the held runs of every instant up to `now`. */
+  #startDue(now: number): void {
     for (const [instant, due] of this.#starts) {
       if (instant > now) continue;
       clearTimeout(due.timer);

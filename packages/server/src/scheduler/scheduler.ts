@@ -33,7 +33,10 @@ import { BackfillRunner } from './backfill-runner.ts';
 /** The scheduler's dependencies are the supervisor's, plus its tuning. */
 export interface SchedulerOptions extends Pick<SupervisorDeps, 'store' | 'clock' | 'random' | 'dispatcher' | 'callbackKey' | 'publicUrl' | 'executors' | 'transports'> {
   log?: SupervisorDeps['log'];
-  /** How far ahead fires are read into memory. @default 2000 */
+  /**
+   * How far ahead fires are read into memory. A burst is recorded up to half of it ahead of its
+   * instant, and launched up to a quarter of it ahead (see dispatchAheadMs). @default 5000
+   */
   lookAheadMs?: number;
   /** How often the store is polled for due tasks (the fallback to in-process change notices). @default 1000 */
   pollIntervalMs?: number;
@@ -142,7 +145,7 @@ export class Scheduler implements RunControl {
     const { leases, executors, transports, ...rest } = options;
     this.#tasks = new TaskCache(options.store);
     this.#o = {
-      lookAheadMs: 2000, pollIntervalMs: 1000, fullPollIntervalMs: 60_000, recordAheadMs: 20, dispatchAheadMs: 20, misfireThresholdMs: 5000, shutdownGraceMs: 10_000,
+      lookAheadMs: 5000, pollIntervalMs: 1000, fullPollIntervalMs: 60_000, recordAheadMs: 20, dispatchAheadMs: 20, misfireThresholdMs: 5000, shutdownGraceMs: 10_000,
       log: () => {}, ...rest,
     };
     this.#leases = leases ?? new BucketLeases({
