@@ -195,18 +195,25 @@ export class StreamConnection {
     this.#startDue(now);
   }
 
-  /** Starts the held runs of every instant up to `now`. */
+  /**
+   * Starts the held runs of every instant up to `now`, and then of every instant reached while
+   * they started (a burst's runs, held under instants a millisecond apart, start back to back).
+   */
   #startDue(now: number): void {
-    for (const [instant, due] of this.#starts) {
-      if (instant > now) continue;
-      clearTimeout(due.timer);
-      this.#starts.delete(instant);
-      for (const id of due.ids) {
-        const held = this.#held.get(id);
-        if (!held) continue;
-        this.#held.delete(id);
-        const execution = held.run.start();
-        if (execution) this.#running.set(id, execution);
+    for (let started = true; started; now = Date.now()) {
+      started = false;
+      for (const [instant, due] of this.#starts) {
+        if (instant > now) continue;
+        started = true;
+        clearTimeout(due.timer);
+        this.#starts.delete(instant);
+        for (const id of due.ids) {
+          const held = this.#held.get(id);
+          if (!held) continue;
+          this.#held.delete(id);
+          const execution = held.run.start();
+          if (execution) this.#running.set(id, execution);
+        }
       }
     }
   }
