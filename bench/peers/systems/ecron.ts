@@ -43,7 +43,7 @@ const PG_DB = 'bench_ecron';
 const GROUP = 'bench';
 const HANDLER = 'noop';
 /** The stream's credit (the SDK's maxConcurrency): as BullMQ's concurrency here, for a handler that returns at once. */
-const STREAM_CONCURRENCY = Number(process.env.ECRON_BENCH_STREAM_CONCURRENCY ?? 10_000);
+const STREAM_CONCURRENCY = Number(process.env.ECRON_BENCH_STREAM_CONCURRENCY ?? 25_000);
 
 /** A handler start: when the handler was called (or the request received), the task and its instant. */
 type Row = { receivedAt: number; taskId: string; scheduledAt: number };
