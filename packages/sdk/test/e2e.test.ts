@@ -234,14 +234,14 @@ describe('with a real server', () => {
     expect(ctx.signal.reason).toBe('cancelled');
   });
 
-  it('stream mode: scheduled runs come ahead of their instant and start at it, never before', async () => {
+  it.each(['stream', 'push'] as const)('%s mode: a burst of scheduled runs starts at its instant, never before (stream: they come ahead of it)', async (mode) => {
     const group = `g${++seq}`;
     const starts: { runId: string; lateMs: number }[] = [];
-    const node = executor({ group, mode: 'stream', maxConcurrency: 64 }).handle('report', (ctx) => {
+    const node = executor({ group, mode, maxConcurrency: 64 }).handle('report', (ctx) => {
       starts.push({ runId: ctx.runId, lateMs: Date.now() - ctx.scheduledAt.getTime() });
       return 'ok';
     });
-    const opened = nextEvent(node, 'stream-opened');
+    const opened = mode === 'stream' ? nextEvent(node, 'stream-opened') : null;
     await node.start();
     await opened;
     const at = new Date(Math.ceil((Date.now() + 1500) / 1000) * 1000).toISOString();

@@ -26,6 +26,18 @@ export const systemClock: Clock = {
 export type Random = () => number;
 export const systemRandom: Random = Math.random;
 
+/**
+ * Resolves once the clock reads `at` or later (true), never before: a timer that fires early (Node
+ * arms timers from the event loop's cached time, which can lag the clock by as long as the current
+ * turn has run) waits again. Resolves false at once when `signal` aborts.
+ */
+export async function waitUntil(clock: Clock, at: number, signal: AbortSignal): Promise<boolean> {
+  for (let left = at - clock.now(); left > 0; left = at - clock.now()) {
+    if (!await waitOn(clock, left, signal)) return false;
+  }
+  return !signal.aborted;
+}
+
 /** Resolves after `ms` of the clock's time, or at once when `signal` aborts (false then). */
 export function waitOn(clock: Clock, ms: number, signal: AbortSignal): Promise<boolean> {
   return new Promise((resolve) => {

@@ -14,7 +14,7 @@
  */
 import { SHELL_HANDLER, type CancelRequest, type RunRequest, type Target } from '@ecron/contracts';
 import { retryDelay } from '../core/backoff.ts';
-import { waitOn, type Clock, type Random } from '../core/clock.ts';
+import { waitOn, waitUntil, type Clock, type Random } from '../core/clock.ts';
 import type { RunRecord, TaskRecord } from '../core/model.ts';
 import type { AttemptContext, CancelReason, RunTransport, StatusAnswer } from './run-transport.ts';
 import type { ExecutorNodeRecord } from '../store/store.ts';
@@ -281,7 +281,7 @@ export class ExecutorDispatch implements RunTransport {
   async #send(node: ExecutorNodeRecord, request: RunRequest, signal: AbortSignal, notBefore: number, onSent?: () => void): Promise<DispatchResult> {
     const early = notBefore - this.#deps.clock.now();
     if (early > 0 && !(node.mode === 'pull' && this.#deps.pull.timed(node.id))) {
-      if (!await waitOn(this.#deps.clock, early, signal)) return { kind: 'aborted' };
+      if (!await waitUntil(this.#deps.clock, notBefore, signal)) return { kind: 'aborted' };
     }
     this.#deps.directory.track(node.id, 1);
     try {

@@ -8,7 +8,7 @@ import { ExecutorDispatch, isExecutorTarget, type ExecutorDispatchDeps, type Exe
 import type { GrpcTargetTransport } from '../dispatch/grpc-transport.ts';
 import { isFanOut, type Leg } from '../dispatch/routing.ts';
 import { grpcRunTransport, httpRunTransport, RunTransports, type AttemptContext, type CancelReason, type RunTransport } from '../dispatch/run-transport.ts';
-import { waitOn, type Clock, type Random, type TimerHandle } from '../core/clock.ts';
+import { waitUntil, type Clock, type Random, type TimerHandle } from '../core/clock.ts';
 import type { RunRecord, ScheduledRecord, TaskRecord } from '../core/model.ts';
 import { runLogAppends } from '../core/run-log-signal.ts';
 import type { HttpDispatcher } from '../dispatch/http-dispatcher.ts';
@@ -166,7 +166,7 @@ export class RunSupervisor {
     const ahead = notBefore - this.#deps.clock.now();
     const attempt = this.#attempt(run, task, ahead > 0 ? notBefore : 0);
     const reply = ahead > 0 && !transport.timedStart
-      ? waitOn(this.#deps.clock, ahead, signal).then((due): Promise<ExecutorResult> => (due ? transport.send(attempt, signal) : Promise.resolve({ kind: 'aborted' })))
+      ? waitUntil(this.#deps.clock, notBefore, signal).then((due): Promise<ExecutorResult> => (due ? transport.send(attempt, signal) : Promise.resolve({ kind: 'aborted' })))
       : transport.send(attempt, signal);
     entry.request = reply
       .then((result) => this.#onReply(entry, result))
