@@ -75,8 +75,6 @@ export function handlerOf(target: ExecutorTarget): string {
  */
 export class ExecutorDispatch implements RunTransport {
   readonly recovery = 'resend' as const;
-  /** An attempt handed in before its instant goes at once to a node whose stream starts it then, else at its instant. */
-  readonly timedStart = true;
   readonly #deps: ExecutorDispatchDeps;
   readonly #router = new RouterState();
   /** The node a run's last failed attempt went to: its retry avoids it. */
@@ -109,6 +107,20 @@ export class ExecutorDispatch implements RunTransport {
     if (candidates.length === 0) return this.#noExecutor(target);
     if (!isFanOut(target.routing)) return this.#unicast(attempt, target, signal);
     return this.#fanOut(attempt, target, candidates, signal);
+  }
+
+  /**
+   * An attempt handed in before its instant goes at once to a node whose stream starts it then,
+   * and to any other node at its instant: launching ahead gains when a live node of the task's
+   * group has such a stream.
+   */
+  startsAhead(task: TaskRecord): boolean {
+    const target = task.spec.target;
+    return isExecutorTarget(target) && this.#candidates(target).some((node) => this.#timed(node));
+  }
+
+  #timed(node: ExecutorNodeRecord): boolean {
+    return node.mode === 'pull' && this.#deps.pull.timed(node.id);
   }
 
   /** Tells every node running a leg of the run's attempt to stop (cancel, deadline). */
@@ -280,7 +292,7 @@ export class ExecutorDispatch implements RunTransport {
    */
   async #send(node: ExecutorNodeRecord, request: RunRequest, signal: AbortSignal, notBefore: number, onSent?: () => void): Promise<DispatchResult> {
     const early = notBefore - this.#deps.clock.now();
-    if (early > 0 && !(node.mode === 'pull' && this.#deps.pull.timed(node.id))) {
+    if (early > 0 && !this.#timed(node)) {
       if (!await waitUntil(this.#deps.clock, notBefore, signal)) return { kind: 'aborted' };
     }
     this.#deps.directory.track(node.id, 1);

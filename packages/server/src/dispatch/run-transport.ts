@@ -24,7 +24,7 @@ export interface AttemptContext {
   task: TaskRecord;
   /**
    * The attempt's instant when it is handed to the transport before it (a fire launched ahead,
-   * ms on the scheduler's clock), else 0. Only a transport with `timedStart` gets one ahead.
+   * ms on the scheduler's clock), else 0. Only a transport with `startsAhead` gets one ahead.
    */
   notBefore: number;
   /** The signed-for envelope of the attempt (of one leg of a fan-out). */
@@ -49,10 +49,12 @@ export interface RunTransport {
    */
   readonly recovery: 'ask' | 'resend';
   /**
-   * The transport takes attempts before their instant (`notBefore`) and sees that none starts
-   * before it. Without it, the supervisor hands an attempt over at its instant.
+   * Present when the transport takes attempts before their instant (`notBefore`) and sees that
+   * none starts before it (without it, the supervisor hands an attempt over at its instant). Says
+   * whether launching the task's fires ahead gains anything now: a node of its target can hold a
+   * run and start it at its instant.
    */
-  readonly timedStart?: boolean;
+  startsAhead?(task: TaskRecord): boolean;
 }
 
 function selector(run: RunRecord) {

@@ -151,7 +151,7 @@ export class RunSupervisor {
 
   /**
    * Sends a run whose current attempt was just recorded as `dispatched`. `notBefore`: its instant,
-   * when it is launched ahead of it: a transport with `timedStart` gets it now and starts it then,
+   * when it is launched ahead of it: a transport with `startsAhead` gets it now and starts it then,
    * any other gets it then.
    */
   launch(run: RunRecord, task: TaskRecord, notBefore = 0): void {
@@ -165,7 +165,7 @@ export class RunSupervisor {
     const signal = entry.abort.signal;
     const ahead = notBefore - this.#deps.clock.now();
     const attempt = this.#attempt(run, task, ahead > 0 ? notBefore : 0);
-    const reply = ahead > 0 && !transport.timedStart
+    const reply = ahead > 0 && !transport.startsAhead
       ? waitUntil(this.#deps.clock, notBefore, signal).then((due): Promise<ExecutorResult> => (due ? transport.send(attempt, signal) : Promise.resolve({ kind: 'aborted' })))
       : transport.send(attempt, signal);
     entry.request = reply

@@ -592,7 +592,7 @@ export class Scheduler implements RunControl {
           if (advanced.kind === 'workflow') this.#workflows.reserve(run);
           this.#held.hold(run, 'recorded', advanced);
           if (fireAt[i]! <= this.#o.clock.now()) this.#launch(run, advanced);
-          else this.#launches.set(run.id, fireAt[i]!, advanced.kind === 'task' && this.#supervisor.transportOf(advanced)?.timedStart === true);
+          else this.#launches.set(run.id, fireAt[i]!, advanced.kind === 'task' && this.#supervisor.transportOf(advanced)?.startsAhead?.(advanced) === true);
           continue;
         }
         this.events.emit('fire', { taskId: task.id, runId: run.id, scheduledAt: run.scheduledAt, lagMs: fireAt[i]! - run.scheduledAt, status: run.status });

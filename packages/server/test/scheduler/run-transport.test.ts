@@ -18,7 +18,7 @@ interface Sent {
 /** A transport the test answers by hand. */
 class ScriptedTransport implements RunTransport {
   recovery: 'ask' | 'resend' = 'ask';
-  timedStart = false;
+  startsAhead?: () => boolean;
   readonly sent: Sent[] = [];
   readonly cancels: { runId: string; attempt: number; reason: CancelReason }[] = [];
   readonly statusAsks: { runId: string; attempt: number }[] = [];
@@ -55,7 +55,7 @@ afterEach(async () => h?.close());
 
 async function start(timedStart = false): Promise<void> {
   transport = new ScriptedTransport();
-  transport.timedStart = timedStart;
+  if (timedStart) transport.startsAhead = () => true;
   h = await new SchedulerHarness({ scheduler: { transports: { http: transport } } }).start();
 }
 
