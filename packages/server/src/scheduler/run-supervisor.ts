@@ -86,7 +86,7 @@ export class RunSupervisor {
   readonly #starts: WriteBatcher<StartAttemptParams, RunRecord | null>;
   readonly #finishes: WriteBatcher<FinishAttemptParams, EndedRun | null>;
   /**
-   * Attempts that reached their executor, marked so in batches at the end of each event-loop turn
+   * Attempts that reached their executor, marked so in batches gathered over FINISH_LINGER_MS
    * (AttemptRecord.sentAt: the dashboard's fire lag is sentAt − scheduledAt of first attempts).
    */
   readonly #sent: WriteBatcher<{ runId: string; attempt: number; at: number; executor?: string }, undefined>;
@@ -103,7 +103,7 @@ export class RunSupervisor {
     this.#sent = new WriteBatcher(async (items) => {
       await deps.store.markSent(items);
       return items.map(() => undefined);
-    });
+    }, { lingerMs: FINISH_LINGER_MS });
     this.#executors = deps.executors ? new ExecutorDispatch({ ...deps.executors, http: deps.dispatcher, clock: deps.clock, random: deps.random }) : null;
     const grpc = deps.executors?.transports?.grpc;
     this.#transports = new RunTransports({
