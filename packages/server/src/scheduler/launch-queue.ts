@@ -1,8 +1,10 @@
 /**
  * Recorded runs waiting for their instant, by run id. A run goes out at its instant, or ahead of it
  * when its transport starts runs at their instant (an executor's timed stream): `dispatchAheadMs`
- * ahead, and a burst due at one instant ahead by twice what launching it takes (as measured here),
- * up to a quarter of the look-ahead, so that sending it is done by its instant.
+ * ahead, plus twice what launching the runs due at that instant takes (a burst), or twice what
+ * launching a second's worth of runs takes at the recent rate (a steady load), whichever is more,
+ * up to a quarter of the look-ahead: so that sending them is done by their instant even when the
+ * node is busy. Launching costs are measured here.
  */
 import type { Clock } from '../core/clock.ts';
 import { TimerQueue } from './timer-queue.ts';
@@ -27,6 +29,10 @@ export class LaunchQueue {
   #drained: (() => void)[] = [];
   /** What launching one run costs here (ms, a moving average of recent batches). */
   #costMs = INITIAL_LAUNCH_COST_MS;
+  /** Runs launched per second (a moving average over windows of about a second). */
+  #rate = 0;
+  #windowStart = performance.now();
+  #windowCount = 0;
 
   constructor(options: LaunchQueueOptions) {
     this.#o = options;
@@ -34,7 +40,7 @@ export class LaunchQueue {
       const started = performance.now();
       let launched = 0;
       for (const { key, at } of due) if (this.#o.launch(key, at)) launched += 1;
-      if (launched > 0) this.#costMs = 0.7 * this.#costMs + 0.3 * ((performance.now() - started) / launched);
+      if (launched > 0) this.#measure(launched, started, performance.now());
       if (this.size === 0) for (const resolve of this.#drained.splice(0)) resolve();
     };
     this.#atInstant = new TimerQueue(options.clock, onDue);
@@ -43,8 +49,18 @@ export class LaunchQueue {
 
   /** How long before their instant `count` runs due at one instant are launched, when they may go ahead. */
   lead(count: number): number {
-    const burst = count > 1 ? Math.min(this.#o.lookAheadMs / 4, Math.ceil(count * this.#costMs * BURST_LEAD_MARGIN)) : 0;
-    return this.#o.dispatchAheadMs + burst;
+    const load = Math.max(count > 1 ? count : 0, this.#rate);
+    return this.#o.dispatchAheadMs + Math.min(this.#o.lookAheadMs / 4, Math.ceil(load * this.#costMs * BURST_LEAD_MARGIN));
+  }
+
+  #measure(launched: number, started: number, now: number): void {
+    this.#costMs = 0.7 * this.#costMs + 0.3 * ((now - started) / launched);
+    this.#windowCount += launched;
+    const elapsed = now - this.#windowStart;
+    if (elapsed < 1000) return;
+    this.#rate = 0.5 * this.#rate + 0.5 * (this.#windowCount * 1000 / elapsed);
+    this.#windowStart = now;
+    this.#windowCount = 0;
   }
 
   /** Queues a run for its instant `at`; `ahead`: its transport starts it at its instant, so it may go ahead. */
