@@ -51,8 +51,9 @@ export interface SchedulerOptions extends Pick<SupervisorDeps, 'store' | 'clock'
    * Runs are launched this long before their instant (and recorded this much earlier too): a
    * transport that can start a run at its instant (an executor's timed stream) gets it now, so that
    * sending it is not on its way; any other transport gets it at its instant. A burst due at one
-   * instant is launched ahead by twice what launching it takes (as measured), up to a quarter of the
-   * look-ahead. @default 20
+   * instant, or a steady load, is launched further ahead: twice what launching the instant's runs,
+   * or a second's worth at the recent rate, takes (as measured), up to a quarter of the look-ahead
+   * (see launch-queue.ts). @default 20
    */
   dispatchAheadMs?: number;
   /** How often a poll reads every due task rather than only the newly covered slice. @default 60000 */
@@ -108,8 +109,7 @@ export class Scheduler implements RunControl {
   readonly #queue: TimerQueue<ScheduledRecord>;
   /** Which runs this node holds and where they are: shared with the supervisor. */
   readonly #held = new HeldRuns();
-  /** The instants of recorded runs (held as `recorded`, with their task), by run id. */
-  /** Recorded runs waiting for their instant (or for their launch ahead of it). */
+  /** Recorded runs (held as `recorded`, with their task) waiting for their instant, or for their launch ahead of it. */
   readonly #launches: LaunchQueue;
   readonly #supervisor: RunSupervisor;
   /** Tasks whose runs are in progress here, to avoid a store read per attempt. */
@@ -311,7 +311,7 @@ export class Scheduler implements RunControl {
     await this.#firing;
     this.#workflows.stop();
     this.#backfills.stop();
-    // Fires already recorded go out at their instant (at most recordAheadMs away).
+    // Fires already recorded go out (at most their record lead away).
     await this.#launches.drained();
     await this.#supervisor.stop(this.#o.shutdownGraceMs);
     await this.#changes?.close();
@@ -614,10 +614,12 @@ export class Scheduler implements RunControl {
       return;
     }
     const now = this.#o.clock.now();
-    const lagMs = Math.max(now, at) - run.scheduledAt;
+    // The fire's instant: a run deferred before it (a launch ahead) keeps it when it goes out later.
+    const instant = Math.max(at, run.startedAt ?? 0);
+    const lagMs = Math.max(now, instant) - run.scheduledAt;
     this.#o.onFire?.({ taskId: task.id, scheduledAt: run.scheduledAt, lagMs });
     this.events.emit('fire', { taskId: task.id, runId: run.id, scheduledAt: run.scheduledAt, lagMs, status: run.status });
-    this.#start(run, task, at > now ? at : 0);
+    this.#start(run, task, instant > now ? instant : 0);
   }
 
   /** Runs of the task (or workflow runs of the workflow) active here: what its overlap policy counts. */

@@ -84,6 +84,22 @@ describe('the run transport seam', () => {
     expect(await ended).toMatchObject({ status: 'succeeded' });
   });
 
+  it('a fire held back before its instant (this node\'s heartbeat overdue) still carries its instant when it goes out', async () => {
+    await start(true);
+    await h.createTask({ name: 'deferred', schedule: { at: new Date(T).toISOString() } });
+    const leases = h.scheduler.leases;
+    const alive = leases.nodeAlive.bind(leases);
+    leases.nodeAlive = () => false;
+    await h.clock.advance(T - 20 - h.clock.now());
+    expect(transport.sent).toEqual([]);
+    leases.nodeAlive = alive;
+    await h.clock.advance(10);
+    leases.events.emit('tick', { ok: true });
+    const first = await transport.nth(1);
+    expect(h.clock.now()).toBe(T - 10);
+    expect(first.attempt.notBefore).toBe(T);
+  });
+
   it('a burst for such a transport goes out ahead of its instant, every run with the instant', async () => {
     await start(true);
     for (let i = 0; i < 50; i++) await h.createTask({ name: `burst-${i}`, schedule: { at: new Date(T).toISOString() } });
