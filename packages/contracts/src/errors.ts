@@ -50,6 +50,7 @@ export const ERROR_CODES = {
   BATCH_TOO_LARGE: { status: 400, message: 'the request names more items than one call may (10000)' },
   IDEMPOTENCY_KEY_REUSED: { status: 422, message: 'this Idempotency-Key was used with another request' },
   IDEMPOTENCY_KEY_IN_PROGRESS: { status: 409, message: 'a request with this Idempotency-Key is still in progress' },
+  OUTBOUND_DENIED: { status: 422, message: 'the outbound policy does not let the server call this address' },
   INTERNAL: { status: 500, message: 'internal error' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

@@ -20,6 +20,7 @@ import { EXECUTOR_PROTO_LOADER_OPTIONS, type GrpcCancelReply, type GrpcRunReply,
 import { EXECUTOR_PROTO_PATH, PROTO_ROOT } from '@ecron/contracts/proto-path';
 import { signBody } from '@ecron/contracts/signature';
 import type { Clock } from '../core/clock.ts';
+import { OUTBOUND_DENIED, OutboundPolicy } from './outbound-policy.ts';
 import type { ExecutorNodeRecord } from '../store/store.ts';
 import { OUTPUT_BYTES_CAP } from '../store/store.ts';
 import type { ExecutorDirectory } from './executor-directory.ts';
@@ -36,6 +37,8 @@ export interface GrpcTransportOptions {
   signingKey: string;
   /** Time limit of cancel and status calls. @default 5000 */
   controlTimeoutMs?: number;
+  /** Where calls may go (the address's name and what it resolves to, checked before each call). @default the default policy */
+  outbound?: OutboundPolicy;
   /**
    * A run call's gRPC deadline is the run's deadline plus this much: the scheduler's own deadline
    * (which cancels the call and records `timed_out`) comes first, the executor still learns it.
@@ -101,7 +104,7 @@ export class GrpcTransport implements GrpcTargetTransport {
   #closed = false;
 
   constructor(options: GrpcTransportOptions) {
-    this.#o = { controlTimeoutMs: 5000, deadlineMarginMs: 1000, idleCloseMs: 300_000, ...options };
+    this.#o = { controlTimeoutMs: 5000, deadlineMarginMs: 1000, idleCloseMs: 300_000, outbound: new OutboundPolicy(), ...options };
   }
 
   /** Open channels (one per address). */
@@ -142,9 +145,12 @@ export class GrpcTransport implements GrpcTargetTransport {
    * Calls Run at `address`; `signal` cancels the call (cancel, deadline, shutdown). `onSent` is
    * called once the call is handed to the channel (gRPC tells no earlier sign of its delivery).
    */
-  dispatch(address: string, secret: string, request: RunRequest, signal: AbortSignal, onSent?: () => void): Promise<DispatchResult> {
-    if (signal.aborted) return Promise.resolve({ kind: 'aborted' });
-    if (this.#closed) return Promise.resolve({ kind: 'failed', error: 'the gRPC transport is closed', unreachable: true });
+  async dispatch(address: string, secret: string, request: RunRequest, signal: AbortSignal, onSent?: () => void): Promise<DispatchResult> {
+    if (signal.aborted) return { kind: 'aborted' };
+    if (this.#closed) return { kind: 'failed', error: 'the gRPC transport is closed', unreachable: true };
+    const denied = await this.#o.outbound.checkResolved(hostOf(address));
+    if (denied) return { kind: 'failed', error: `gRPC call to ${address} refused: ${OUTBOUND_DENIED}: ${denied}` };
+    if (signal.aborted) return { kind: 'aborted' };
     const body = JSON.stringify(request);
     const remaining = request.deadline === null ? NaN : Date.parse(request.deadline) - this.#o.clock.now();
     // gRPC deadlines are wall-clock instants; the run's deadline is on the injected clock.
@@ -190,8 +196,10 @@ export class GrpcTransport implements GrpcTargetTransport {
     this.#channels.clear();
   }
 
-  #control<R, T>(address: string, method: 'Cancel' | 'Status', secret: string, request: CancelRequest | StatusRequest, ok: (reply: R) => T, failed: (error: ServiceError | Error) => T): Promise<T> {
-    if (this.#closed) return Promise.resolve(failed(new Error('the gRPC transport is closed')));
+  async #control<R, T>(address: string, method: 'Cancel' | 'Status', secret: string, request: CancelRequest | StatusRequest, ok: (reply: R) => T, failed: (error: ServiceError | Error) => T): Promise<T> {
+    if (this.#closed) return failed(new Error('the gRPC transport is closed'));
+    const denied = await this.#o.outbound.checkResolved(hostOf(address));
+    if (denied) return failed(new Error(`${OUTBOUND_DENIED}: ${denied}`));
     const body = JSON.stringify(request);
     const deadline = Date.now() + this.#o.controlTimeoutMs;
     return new Promise((resolve) => {
@@ -294,4 +302,13 @@ function parseOutput(text: string): unknown {
 function describe(error: ServiceError | Error): string {
   const e = error as Partial<ServiceError>;
   return e.code === undefined ? error.message : `${GrpcStatus[e.code] ?? e.code}${e.details ? `: ${e.details}` : ''}`;
+}
+
+/** The host of a gRPC address (`host:port`, `[v6]:port`, or a `dns:`/`ipv4:`/`ipv6:` target). */
+function hostOf(address: string): string {
+  const target = address.replace(/^(dns|ipv4|ipv6):(\/\/[^/]*\/)?/, '');
+  const bracketed = /^\[([^\]]+)\]/.exec(target);
+  if (bracketed) return bracketed[1]!;
+  const colon = target.lastIndexOf(':');
+  return colon > 0 && target.indexOf(':') === colon ? target.slice(0, colon) : target;
 }

@@ -1,8 +1,9 @@
 import { randomFillSync } from 'node:crypto';
 import { EVENT_HEADER, SIGNATURE_HEADER, StatusReplySchema, type CancelRequest, type HttpTarget, type RunRequest, type StatusReply, type StatusRequest } from '@ecron/contracts';
 import { signBody } from '@ecron/contracts/signature';
-import { Agent, Dispatcher, request } from 'undici';
+import { Agent, buildConnector, Dispatcher, request } from 'undici';
 import type { Clock } from '../core/clock.ts';
+import { OUTBOUND_DENIED, OutboundPolicy } from './outbound-policy.ts';
 import { OUTPUT_BYTES_CAP } from '../store/store.ts';
 
 /** What one HTTP dispatch came to. */
@@ -26,6 +27,8 @@ export interface HttpDispatcherOptions {
   connectionsPerOrigin?: number;
   /** Timeout of cancel and status requests. @default 5000 */
   controlTimeoutMs?: number;
+  /** Where requests may connect (checked on every connection, against every resolved address). @default the default policy */
+  outbound?: OutboundPolicy;
 }
 
 /**
@@ -38,11 +41,12 @@ export class HttpDispatcher {
   readonly #nonces = new NoncePool();
 
   constructor(options: HttpDispatcherOptions) {
-    this.#options = { connectionsPerOrigin: 128, controlTimeoutMs: 5000, ...options };
+    this.#options = { connectionsPerOrigin: 128, controlTimeoutMs: 5000, outbound: new OutboundPolicy(), ...options };
     this.#agent = new Agent({
       connections: this.#options.connectionsPerOrigin,
       keepAliveTimeout: 30_000,
       pipelining: 1,
+      connect: policedConnector(this.#options.outbound),
     });
   }
 
@@ -70,6 +74,9 @@ export class HttpDispatcher {
       return { kind: 'failed', error: `executor answered HTTP ${response.statusCode}${reason === null ? excerpt(output) : `: ${reason}`}`, output };
     } catch (error) {
       if (signal.aborted) return { kind: 'aborted' };
+      // A refused address is the task's (or the node's) fault, not a node that went away.
+      const denied = outboundDenial(error);
+      if (denied) return { kind: 'failed', error: `request to ${origin(target.url)} refused: ${denied}` };
       return { kind: 'failed', error: `request to ${origin(target.url)} failed: ${describe(error)}`, unreachable: true };
     }
   }
@@ -126,6 +133,33 @@ export class HttpDispatcher {
       [SIGNATURE_HEADER]: signBody(target.secret ?? this.#options.signingKey, body, this.#options.clock.now(), this.#nonces.next()),
     };
   }
+}
+
+/**
+ * undici's connector behind the outbound policy: an address in the URL is checked before the
+ * socket opens; a name is checked with each address it resolves to, by the socket's own lookup
+ * (so the check and the connection use the same answer).
+ */
+function policedConnector(policy: OutboundPolicy): buildConnector.connector {
+  const connect = buildConnector({ lookup: policy.lookup } as buildConnector.BuildOptions);
+  return (options, callback) => {
+    const denied = policy.checkHost(options.hostname);
+    if (denied) {
+      const error: NodeJS.ErrnoException = new Error(`${OUTBOUND_DENIED}: ${denied}`);
+      error.code = OUTBOUND_DENIED;
+      callback(error, null);
+      return;
+    }
+    connect(options, callback);
+  };
+}
+
+/** The OUTBOUND_DENIED message of a failed request (undici may wrap the connector's error), or null. */
+function outboundDenial(error: unknown): string | null {
+  for (let e = error as { code?: unknown; message?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth++) {
+    if (e.code === OUTBOUND_DENIED && typeof e.message === 'string') return e.message;
+  }
+  return null;
 }
 
 /**

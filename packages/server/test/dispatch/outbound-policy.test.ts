@@ -1,0 +1,108 @@
+/**
+ * The outbound policy (issue 17, F2): a task pointed at an internal address is refused before any
+ * connection, in every spelling of the address, through names that resolve to it, and with the
+ * same answer whether anything listens there or not.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { RunRequest } from '@ecron/contracts';
+import { afterEach, describe, expect, it } from 'vitest';
+import { systemClock } from '../../src/core/clock.ts';
+import { OutboundPolicy } from '../../src/dispatch/outbound-policy.ts';
+import { HttpDispatcher } from '../../src/dispatch/http-dispatcher.ts';
+
+const LOOPBACK_DENIED = new OutboundPolicy({ deny: ['127.0.0.0/8', '::1/128'] });
+
+describe('OutboundPolicy', () => {
+  it('denies link-local and cloud metadata addresses and hosts by default, in every spelling', () => {
+    const policy = new OutboundPolicy();
+    for (const url of ['http://169.254.169.254/latest/meta-data', 'http://[::ffff:169.254.169.254]/', 'http://[::ffff:a9fe:a9fe]/',
+      'http://2852039166/', 'http://0xa9fea9fe/', 'http://169.254.43518/', 'http://[fe80::1]/', 'http://metadata.google.internal/', 'http://[fd00:ec2::254]/']) {
+      expect(() => policy.assertUrl(url), url).toThrow(/OUTBOUND_DENIED|denied/);
+    }
+    expect(policy.checkHost('127.0.0.1')).toBeNull();
+    expect(policy.checkHost('example.com')).toBeNull();
+  });
+
+  it('denies what a deny rule names, in every spelling of the address', () => {
+    for (const host of ['127.0.0.1', '127.1', '2130706433', '0x7f000001', '0177.0.0.1', '127.0.0.2', '[::ffff:127.0.0.1]', '[::1]']) {
+      expect(() => LOOPBACK_DENIED.assertUrl(`http://${host}:8080/x`), host).toThrow(/denied by the outbound policy/);
+    }
+    expect(LOOPBACK_DENIED.checkAddress('10.1.2.3')).toBeNull();
+  });
+
+  it('with allow rules, permits only what they name; an allow rule can open a default-denied address', () => {
+    const policy = new OutboundPolicy({ allow: ['10.0.0.0/8', '*.example.com', '169.254.10.0/24'] });
+    expect(policy.checkAddress('10.9.9.9')).toBeNull();
+    expect(policy.checkAddress('192.168.1.1')).toMatch(/not allowed/);
+    expect(policy.checkAddress('93.184.216.34', 'api.example.com')).toBeNull();
+    expect(policy.checkAddress('169.254.10.5')).toBeNull();
+    expect(policy.checkAddress('169.254.169.254')).toMatch(/link-local/);
+  });
+
+  it('refuses rules that are neither a CIDR nor a host name, naming the rule', () => {
+    expect(() => new OutboundPolicy({ deny: ['10.0.0.0/33'] })).toThrow(/"10.0.0.0\/33"/);
+    expect(() => new OutboundPolicy({ allow: ['http://x'] })).toThrow(/"http:\/\/x"/);
+  });
+});
+
+describe('HttpDispatcher behind the policy', () => {
+  let server: Server | null = null;
+  let dispatcher: HttpDispatcher | null = null;
+  afterEach(async () => {
+    await dispatcher?.close();
+    await new Promise((resolve) => (server ? server.close(resolve) : resolve(null)));
+    server = null;
+  });
+
+  const envelope = { runId: 'r', attempt: 1 } as unknown as RunRequest;
+
+  it('refuses a denied target before connecting, with the same answer for an open and a closed port', async () => {
+    let received = 0;
+    server = createServer((_req, res) => { received += 1; res.end('{"leaked":true}'); });
+    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+    const open = (server.address() as AddressInfo).port;
+    const closed = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as AddressInfo;
+        probe.close(() => resolve(port));
+      });
+    });
+    dispatcher = new HttpDispatcher({ clock: systemClock, signingKey: 'k', outbound: LOOPBACK_DENIED });
+    const answers = [];
+    for (const url of [`http://127.1:${open}/run`, `http://2130706433:${open}/run`, `http://localhost:${open}/run`, `http://127.0.0.1:${closed}/run`]) {
+      const result = await dispatcher.dispatch({ type: 'http', url }, envelope, new AbortController().signal);
+      expect(result, url).toMatchObject({ kind: 'failed', error: expect.stringContaining('OUTBOUND_DENIED') });
+      expect(result).not.toHaveProperty('unreachable');
+      answers.push((result as { error: string }).error.replace(/:\d+/g, ':PORT').replace(/localhost/g, '127.0.0.1'));
+    }
+    expect(received).toBe(0);
+    // The open port and the closed one read the same: the refusal does not tell which is which.
+    expect(answers[0]).toBe(answers[3]);
+  });
+
+  it('lets through what the policy allows', async () => {
+    server = createServer((_req, res) => { res.setHeader('content-type', 'application/json'); res.end('{"ok":true}'); });
+    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    dispatcher = new HttpDispatcher({ clock: systemClock, signingKey: 'k', outbound: new OutboundPolicy({ deny: ['10.0.0.0/8'] }) });
+    expect(await dispatcher.dispatch({ type: 'http', url: `http://localhost:${port}/run` }, envelope, new AbortController().signal))
+      .toEqual({ kind: 'succeeded', output: { ok: true } });
+  });
+});
+
+describe('GrpcTransport behind the policy', () => {
+  it('refuses a denied address, and a name that resolves to one, before any call', async () => {
+    const { GrpcTransport } = await import('../../src/dispatch/grpc-transport.ts');
+    const grpc = new GrpcTransport({ clock: systemClock, directory: { secret: async () => 's' }, signingKey: 'k', outbound: LOOPBACK_DENIED });
+    try {
+      for (const address of ['127.0.0.1:50051', 'localhost:50051', '[::1]:50051']) {
+        const result = await grpc.dispatch(address, 's', { runId: 'r', attempt: 1, deadline: null } as unknown as RunRequest, new AbortController().signal);
+        expect(result, address).toMatchObject({ kind: 'failed', error: expect.stringContaining('OUTBOUND_DENIED') });
+      }
+      expect(grpc.channelCount).toBe(0);
+    } finally {
+      grpc.close();
+    }
+  });
+});
