@@ -10,6 +10,7 @@ export const ERROR_CODES = {
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'the body must be application/json' },
   UNAUTHENTICATED: { status: 401, message: 'a valid bearer token is required' },
   FORBIDDEN: { status: 403, message: 'the token does not allow this operation' },
+  TOO_MANY_FAILED_AUTHENTICATIONS: { status: 429, message: 'too many failed authentications from this address: try again later' },
   NOT_FOUND: { status: 404, message: 'no such resource' },
   ROUTE_NOT_FOUND: { status: 404, message: 'no such route' },
   METHOD_NOT_ALLOWED: { status: 405, message: 'method not allowed' },

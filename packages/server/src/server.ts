@@ -3,15 +3,17 @@
  * roles asked for (api, scheduler) in this process. Everything else receives its dependencies.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { buildApp } from './api/app.ts';
+import type { AuthFailureLimit } from './api/auth-failures.ts';
 import { systemClock, systemRandom, type Clock } from './core/clock.ts';
 import { EcronError } from './core/errors.ts';
+import { makePrivateDir } from './data-dir.ts';
 import { ExecutorDirectory } from './dispatch/executor-directory.ts';
 import { GrpcTransport } from './dispatch/grpc-transport.ts';
 import { HttpDispatcher } from './dispatch/http-dispatcher.ts';
@@ -55,6 +57,8 @@ export interface ServerOptions {
   nodeId?: string;
   /** The web console's build directory, served at `/` by the api role. @default packages/console/dist of this checkout */
   consoleDir?: string;
+  /** Failed authentications allowed per client address and window, on this node. @default 20 per minute */
+  authFailureLimit?: AuthFailureLimit;
 }
 
 export interface RunningServer {
@@ -79,7 +83,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   if (!options.roles.includes('api') || !options.roles.includes('scheduler')) {
     throw new EcronError('CONFIG_INVALID', '--roles: every ecron process runs the api and scheduler roles together in this version: use --roles api,scheduler');
   }
-  mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+  makePrivateDir(options.dataDir);
   const storeConfig = parseStoreUrl(options.storeUrl, options.dataDir);
   const store = createStore(storeConfig);
   await store.open();
@@ -110,7 +114,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       log: (level, message, fields) => log[level](fields ?? {}, message),
       ...options.scheduler,
     });
-    const app = await buildApp({ store, control: scheduler, clock, logger: log, version: VERSION, publicUrl, pull, directory, consoleDir: options.consoleDir });
+    const app = await buildApp({
+      store, control: scheduler, clock, logger: log, version: VERSION, publicUrl, pull, directory, consoleDir: options.consoleDir,
+      ...(options.authFailureLimit ? { authFailureLimit: options.authFailureLimit } : {}),
+    });
     cleanup.unshift(() => app.close());
     const address = await app.listen({ port: options.port, host: options.host }).catch((error: NodeJS.ErrnoException) => {
       if (error.code !== 'EADDRINUSE') throw error;

@@ -3,6 +3,7 @@
  * elsewhere (tests drive it with `inject()`). Routes live in `routes/`, one file per resource;
  * authentication in `auth.ts`; error answers in `errors.ts`.
  */
+import fastifyHelmet from '@fastify/helmet';
 import fastifySwagger from '@fastify/swagger';
 import fastifyWebsocket from '@fastify/websocket';
 import { STREAM_MAX_FRAME_BYTES, STREAM_SUBPROTOCOL, STREAM_SUBPROTOCOL_TIMED } from '@ecron/contracts/executor-stream';
@@ -20,9 +21,11 @@ import { createWorkflowService } from '../services/workflow-service.ts';
 import { createBackfillService } from '../services/backfill-service.ts';
 import { createTokenService } from '../services/tokens.ts';
 import { installAuth } from './auth.ts';
+import { DEFAULT_AUTH_FAILURE_LIMIT, installAuthFailureLimit, type AuthFailureLimit } from './auth-failures.ts';
 import { consoleRoutes } from './console.ts';
 import { BODY_LIMIT_BYTES, installErrorHandling } from './errors.ts';
 import { RequestLogController } from './request-log.ts';
+import { SECURITY_HEADERS } from './security-headers.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { healthRoutes } from './routes/health.ts';
 import { meRoutes } from './routes/me.ts';
@@ -69,6 +72,11 @@ export interface AppDeps {
    * @default packages/console/dist of this checkout
    */
   consoleDir?: string;
+  /**
+   * Failed authentications allowed per client address and window (see `auth-failures.ts`).
+   * @default 20 per minute
+   */
+  authFailureLimit?: AuthFailureLimit;
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -86,11 +94,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandling(app);
+  // First of the onRequest hooks: the answers the later ones refuse with (401, 429) carry the headers too.
+  await app.register(fastifyHelmet, SECURITY_HEADERS);
+  const countFailure = await installAuthFailureLimit(app, deps.authFailureLimit ?? DEFAULT_AUTH_FAILURE_LIMIT);
   // Before the auth hook: an upgrade refused by it must still have its socket closed (the plugin's own hooks).
   if (deps.pull) {
     await app.register(fastifyWebsocket, { options: { maxPayload: STREAM_MAX_FRAME_BYTES, handleProtocols: chooseStreamProtocol } });
   }
-  installAuth(app, { tokens });
+  installAuth(app, { tokens, countFailure });
 
   await app.register(fastifySwagger, {
     openapi: {

@@ -78,9 +78,12 @@ export function openSession(command: Command, io: CliIo): Session {
   return session;
 }
 
+/** Failures a wrong or missing token causes (the second after many of the first from one address). */
+const AUTH_FAILURE_CODES = new Set(['UNAUTHENTICATED', 'TOO_MANY_FAILED_AUTHENTICATIONS']);
+
 /** Adds a hint to an authentication failure that says where the token came from. */
 export function explainAuthError(error: unknown, session: Session | undefined): unknown {
-  if (!(error instanceof CliError) || error.code !== 'UNAUTHENTICATED' || !session) return error;
+  if (!(error instanceof CliError) || !AUTH_FAILURE_CODES.has(error.code) || !session) return error;
   const hint = session.tokenSource === 'none'
     ? 'no token was given: pass --token, set ECRON_TOKEN, or run where .ecron/admin.token is (or set ECRON_DATA_DIR)'
     : session.tokenSource === 'file' ? `the token came from ${session.tokenFile}`

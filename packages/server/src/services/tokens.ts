@@ -5,13 +5,14 @@
  * file only the server's user can read.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { chmod, mkdir, rename, writeFile } from 'node:fs/promises';
+import { chmod, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CreateTokenSchema, describeFieldIssues, toFieldIssues, type CreateTokenInput } from '@ecron/contracts';
 import type { Clock } from '../core/clock.ts';
 import { EcronError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import type { TokenRecord } from '../core/model.ts';
+import { makePrivateDir, PRIVATE_FILE_MODE } from '../data-dir.ts';
 import type { Store } from '../store/store.ts';
 import { ALL_NAMESPACES, scopeCovers, type Caller } from './access.ts';
 
@@ -97,17 +98,22 @@ export function createTokenService(deps: { store: Store; clock: Clock }): TokenS
 
 /** Printable ASCII without spaces: the secret travels in an HTTP header. */
 const ADMIN_SECRET_PATTERN = /^[\x21-\x7e]+$/;
-const ADMIN_SECRET_MIN = 16;
+/**
+ * A chosen admin secret is as strong as its length allows: 32 characters, as many as the hex of
+ * 16 random bytes, leave online guessing hopeless (a generated secret carries 32 random bytes).
+ */
+const ADMIN_SECRET_MIN = 32;
 const ADMIN_SECRET_MAX = 512;
 
 export type BootstrapResult = { created: true; path: string } | { created: false };
 
 /**
  * On first start (the store has no token at all), creates the admin token named `admin` with
- * role admin and all namespaces. Its secret is `env.ECRON_ADMIN_TOKEN` when set (at least 16
- * printable characters, else CONFIG_INVALID), or a new random one. The secret is written to
- * `dataDir/admin.token` (mode 0600) BEFORE the token is stored: if the write fails, nothing is
- * stored and the next start tries again, so the server can never hold an admin nobody knows.
+ * role admin and all namespaces. Its secret is `env.ECRON_ADMIN_TOKEN` when set (at least
+ * {@link ADMIN_SECRET_MIN} printable characters, else CONFIG_INVALID), or a new random one. The
+ * secret is written to `dataDir/admin.token` (mode 0600, in a data dir made 0700) BEFORE the token
+ * is stored: if the write fails, nothing is stored and the next start tries again, so the server
+ * can never hold an admin nobody knows.
  */
 export async function bootstrapAdminToken(deps: {
   store: Store; dataDir: string; env: Readonly<Record<string, string | undefined>>; clock: Clock;
@@ -119,16 +125,17 @@ export async function bootstrapAdminToken(deps: {
   if (fromEnv !== undefined) {
     if (fromEnv.length < ADMIN_SECRET_MIN || fromEnv.length > ADMIN_SECRET_MAX || !ADMIN_SECRET_PATTERN.test(fromEnv)) {
       throw new EcronError('CONFIG_INVALID',
-        `ECRON_ADMIN_TOKEN must be ${ADMIN_SECRET_MIN}-${ADMIN_SECRET_MAX} printable characters without spaces`);
+        `ECRON_ADMIN_TOKEN must be ${ADMIN_SECRET_MIN}-${ADMIN_SECRET_MAX} printable characters without spaces (it has ${fromEnv.length} characters); `
+        + 'make one with: echo ecr_$(openssl rand -hex 24)');
     }
   }
   const secret = fromEnv ?? generateTokenSecret();
 
-  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  makePrivateDir(dataDir);
   const path = join(dataDir, ADMIN_TOKEN_FILE);
   const temporary = `${path}.${process.pid}.tmp`;
-  await writeFile(temporary, `${secret}\n`, { mode: 0o600 });
-  await chmod(temporary, 0o600); // the umask may have narrowed it; never widened, but be explicit
+  await writeFile(temporary, `${secret}\n`, { mode: PRIVATE_FILE_MODE });
+  await chmod(temporary, PRIVATE_FILE_MODE); // a file left by a crash keeps its mode: writeFile's applies to new files only
   await rename(temporary, path);
 
   const token: TokenRecord = {

@@ -38,14 +38,14 @@ describe('bootstrapAdminToken', () => {
     const audit = await store.listAudit({ limit: 10 });
     expect(audit.items).toEqual([expect.objectContaining({ actor: 'system', action: 'token.create', resourceId: token!.id })]);
 
-    const second = await bootstrapAdminToken({ store, dataDir, env: { ECRON_ADMIN_TOKEN: 'another-admin-token-123' }, clock });
+    const second = await bootstrapAdminToken({ store, dataDir, env: { ECRON_ADMIN_TOKEN: 'another-admin-token-0123456789abcdef' }, clock });
     expect(second).toEqual({ created: false });
     expect(await store.countTokens()).toBe(1);
     expect((await readFile(file, 'utf8')).trim()).toBe(secret);
   });
 
   it('uses ECRON_ADMIN_TOKEN as the admin secret when set', async () => {
-    const chosen = 'my-chosen-admin-token-0001';
+    const chosen = 'my-chosen-admin-token-0123456789'; // 32 characters, the least accepted
     const result = await bootstrapAdminToken({ store, dataDir: dir, env: { ECRON_ADMIN_TOKEN: chosen }, clock });
     expect(result.created).toBe(true);
     expect((await readFile(join(dir, 'admin.token'), 'utf8')).trim()).toBe(chosen);
@@ -53,11 +53,11 @@ describe('bootstrapAdminToken', () => {
     expect(await store.findTokenByHash(hashTokenSecret(chosen))).toMatchObject({ role: 'admin' });
   });
 
-  it('refuses a weak ECRON_ADMIN_TOKEN and creates nothing', async () => {
-    for (const weak of ['short', '', 'has spaces in the middle', 'x'.repeat(15)]) {
+  it('refuses a weak ECRON_ADMIN_TOKEN (under 32 characters, or with spaces) and creates nothing', async () => {
+    for (const weak of ['short', '', 'a 20-character token', 'twenty-characters-01', 'x'.repeat(31), `${'x'.repeat(30)} has spaces`]) {
       const attempt = bootstrapAdminToken({ store, dataDir: dir, env: { ECRON_ADMIN_TOKEN: weak }, clock });
       await expect(attempt).rejects.toBeInstanceOf(EcronError);
-      await expect(attempt).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
+      await expect(attempt).rejects.toMatchObject({ code: 'CONFIG_INVALID', message: expect.stringContaining('32-512 printable characters') });
     }
     expect(await store.countTokens()).toBe(0);
     await expect(stat(join(dir, 'admin.token'))).rejects.toMatchObject({ code: 'ENOENT' });

@@ -31,9 +31,9 @@ describe('ecron start', () => {
   it('takes ECRON_ADMIN_TOKEN as the admin token at first start', async () => {
     const server = new ServerProcess(tempDataDir());
     servers.push(server);
-    await server.start([], { ECRON_ADMIN_TOKEN: 'my-own-admin-token-123' });
-    expect(server.adminToken).toBe('my-own-admin-token-123');
-    const res = await fetch(`${server.url}/api/v1/tasks`, { headers: { authorization: 'Bearer my-own-admin-token-123' } });
+    await server.start([], { ECRON_ADMIN_TOKEN: 'my-own-admin-token-0123456789abcdef' });
+    expect(server.adminToken).toBe('my-own-admin-token-0123456789abcdef');
+    const res = await fetch(`${server.url}/api/v1/tasks`, { headers: { authorization: 'Bearer my-own-admin-token-0123456789abcdef' } });
     expect(res.status).toBe(200);
   });
 
@@ -137,11 +137,31 @@ describe('ecron start', () => {
     expect((await retry.api('GET', '/api/v1/me')).status).toBe(200);
   });
 
-  it('refuses a too short ECRON_ADMIN_TOKEN and stores no token', () => {
+  it('refuses a too short ECRON_ADMIN_TOKEN (20 characters; 32 are needed) and stores no token', () => {
     const dataDir = tempDataDir();
-    const result = ecron(['start', '--data-dir', dataDir, '--port', '0'], { ECRON_ADMIN_TOKEN: 'short' });
+    const result = ecron(['start', '--data-dir', dataDir, '--port', '0'], { ECRON_ADMIN_TOKEN: 'twenty-characters-01' });
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/CONFIG_INVALID/);
+    expect(result.stderr).toMatch(/CONFIG_INVALID: ECRON_ADMIN_TOKEN must be 32-512 printable characters without spaces \(it has 20 characters\)/);
+    expect(result.stderr).not.toContain('twenty-characters-01');
     expect(() => statSync(join(dataDir, 'admin.token'))).toThrow();
+  });
+
+  it('limits failed authentications as --auth-failure-limit and --auth-failure-window say, and refuses bad values', async () => {
+    for (const [flag, value] of [['--auth-failure-limit', '0'], ['--auth-failure-limit', '2.5'], ['--auth-failure-window', '10ms'], ['--auth-failure-window', 'soon']]) {
+      const result = ecron(['start', '--data-dir', tempDataDir(), '--port', '0', flag!, value!]);
+      expect(result.code, `${flag} ${value}`).toBe(1);
+      expect(result.stderr, `${flag} ${value}`).toContain(`CONFIG_INVALID: ${flag} ${value}`);
+    }
+    const server = new ServerProcess(tempDataDir());
+    servers.push(server);
+    await server.start(['--auth-failure-limit', '2', '--auth-failure-window', '30s']);
+    const wrong = () => fetch(`${server.url}/api/v1/tasks`, { headers: { authorization: 'Bearer ecr_wrong' } });
+    expect([(await wrong()).status, (await wrong()).status]).toEqual([401, 401]);
+    const limited = await wrong();
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(Number(limited.headers.get('retry-after'))).toBeLessThanOrEqual(30);
+    expect(((await limited.json()) as { error: { code: string } }).error.code).toBe('TOO_MANY_FAILED_AUTHENTICATIONS');
+    expect((await server.api('GET', '/api/v1/tasks')).status).toBe(200);
   });
 });

@@ -20,6 +20,8 @@ interface StartFlags {
   leaseRenew: string;
   leaseMargin: string;
   nodeId?: string;
+  authFailureLimit: string;
+  authFailureWindow: string;
 }
 
 /** A duration flag in milliseconds, at least `minMs`. */
@@ -45,6 +47,8 @@ export function registerStartCommand(program: Command): void {
     .option('--lease-renew <duration>', 'cluster: how often a node heartbeats and renews its leases', '1s')
     .option('--lease-margin <duration>', 'cluster: a node stops using a lease this long before it could expire', '1s')
     .option('--node-id <id>', 'cluster: this node\'s id (default HOSTNAME-PID-RANDOM)')
+    .option('--auth-failure-limit <n>', 'requests without a valid token one client address may send per window before it gets 429', process.env.ECRON_AUTH_FAILURE_LIMIT ?? '20')
+    .option('--auth-failure-window <duration>', 'the window of --auth-failure-limit, from an address\'s first failure', process.env.ECRON_AUTH_FAILURE_WINDOW ?? '1m')
     .action(async (flags: StartFlags) => {
       const port = Number(flags.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new EcronError('CONFIG_INVALID', `--port ${flags.port}: expected a port number 0-65535`);
@@ -67,11 +71,16 @@ export function registerStartCommand(program: Command): void {
       if (flags.nodeId !== undefined && !/^[A-Za-z0-9._:-]{1,100}$/.test(flags.nodeId)) {
         throw new EcronError('CONFIG_INVALID', `--node-id ${flags.nodeId}: use 1-100 letters, digits, '.', '_', ':' or '-'`);
       }
+      const authFailureMax = Number(flags.authFailureLimit);
+      if (!/^\d+$/.test(flags.authFailureLimit) || authFailureMax < 1 || authFailureMax > 1_000_000) {
+        throw new EcronError('CONFIG_INVALID', `--auth-failure-limit ${flags.authFailureLimit}: expected a whole number from 1 to 1000000`);
+      }
+      const authFailureLimit = { max: authFailureMax, windowMs: durationFlag('auth-failure-window', flags.authFailureWindow, 1000) };
       limitHeapGrowth({ execArgv: process.execArgv, nodeOptions: process.env.NODE_OPTIONS });
       const logger = pino({ level: flags.logLevel, base: { service: 'ecron' } });
       const server = await startServer({
         dataDir: flags.dataDir, port, host: flags.host, storeUrl: flags.store, roles: roles as Role[],
-        publicUrl: flags.publicUrl, env: process.env, logger, historyRetentionMs, leases,
+        publicUrl: flags.publicUrl, env: process.env, logger, historyRetentionMs, leases, authFailureLimit,
         ...(flags.nodeId ? { nodeId: flags.nodeId } : {}),
         // Another console build than packages/console/dist (the console's tests serve their own).
         ...(process.env.ECRON_CONSOLE_DIR ? { consoleDir: resolve(process.env.ECRON_CONSOLE_DIR) } : {}),

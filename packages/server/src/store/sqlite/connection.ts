@@ -3,6 +3,7 @@
  * transactions. Every verb of the SQLite store runs synchronously from BEGIN to COMMIT, so two
  * verbs never interleave on the connection even when callers run them concurrently.
  */
+import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { EcronError } from '../../core/errors.ts';
 
@@ -73,8 +74,27 @@ export class SqliteConnection {
   }
 }
 
+/** The store holds group secrets and target credentials: only the server's user may read its files. */
+const PRIVATE_FILE_MODE = 0o600;
+/** Files SQLite keeps next to the database: its write-ahead log, shared memory, rollback journal. */
+const COMPANION_SUFFIXES = ['-wal', '-shm', '-journal'];
+
 /**
- * Opens the database at `path` (or `:memory:`) for this process alone.
+ * Gives the database file mode 0600 before SQLite opens it: creates it empty (SQLite takes an
+ * empty file for a new database) or narrows an existing one (an older version created it 0644).
+ * SQLite creates its -wal, -shm and -journal files with the mode of the database file, whatever
+ * the umask, so they follow; ones left by a crash keep theirs, and are narrowed here too.
+ */
+function makeStoreFilesPrivate(path: string): void {
+  closeSync(openSync(path, 'a', PRIVATE_FILE_MODE));
+  for (const file of [path, ...COMPANION_SUFFIXES.map((suffix) => path + suffix)]) {
+    if (existsSync(file)) chmodSync(file, PRIVATE_FILE_MODE);
+  }
+}
+
+/**
+ * Opens the database at `path` (or `:memory:`) for this process alone. Its files get mode 0600
+ * (see {@link makeStoreFilesPrivate}).
  *
  * `locking_mode=EXCLUSIVE` makes SQLite keep the file lock after the first write, and the empty
  * `BEGIN EXCLUSIVE; COMMIT` is that write: from then on a second process cannot even read the
@@ -84,6 +104,7 @@ export class SqliteConnection {
 export function openSqliteConnection(path: string): SqliteConnection {
   let db: DatabaseSync;
   try {
+    if (path !== ':memory:') makeStoreFilesPrivate(path);
     db = new DatabaseSync(path, { timeout: LOCK_WAIT_MS, enableForeignKeyConstraints: true });
   } catch (error) {
     throw new EcronError('STORE_UNAVAILABLE', `cannot open the SQLite store ${path}: ${(error as Error).message}`);
