@@ -17,6 +17,7 @@ import { makePrivateDir } from './data-dir.ts';
 import { ExecutorDirectory } from './dispatch/executor-directory.ts';
 import { GrpcTransport } from './dispatch/grpc-transport.ts';
 import { HttpDispatcher } from './dispatch/http-dispatcher.ts';
+import { OutboundPolicy, type OutboundRules } from './dispatch/outbound-policy.ts';
 import { PullHub } from './dispatch/pull-hub.ts';
 import { HistoryRetention } from './scheduler/history-retention.ts';
 import { Scheduler } from './scheduler/scheduler.ts';
@@ -59,6 +60,8 @@ export interface ServerOptions {
   consoleDir?: string;
   /** Failed authentications allowed per client address and window, on this node. @default 20 per minute */
   authFailureLimit?: AuthFailureLimit;
+  /** Where the server may connect for targets and executor nodes (see dispatch/outbound-policy.ts). @default link-local and metadata addresses denied */
+  outbound?: OutboundRules;
 }
 
 export interface RunningServer {
@@ -83,6 +86,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   if (!options.roles.includes('api') || !options.roles.includes('scheduler')) {
     throw new EcronError('CONFIG_INVALID', '--roles: every ecron process runs the api and scheduler roles together in this version: use --roles api,scheduler');
   }
+  // Bad rules refuse the start before anything opens.
+  const outbound = new OutboundPolicy(options.outbound);
   makePrivateDir(options.dataDir);
   const storeConfig = parseStoreUrl(options.storeUrl, options.dataDir);
   const store = createStore(storeConfig);
@@ -94,7 +99,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const admin = await bootstrapAdminToken({ store, dataDir: options.dataDir, env: options.env, clock });
     const configuredUrl = options.publicUrl ?? options.env.ECRON_PUBLIC_URL;
     let publicUrl = (configuredUrl ?? `http://${urlHost(options.host)}:${options.port}`).replace(/\/+$/, '');
-    const dispatcher = new HttpDispatcher({ clock, signingKey: keys.signingKey });
+    const dispatcher = new HttpDispatcher({ clock, signingKey: keys.signingKey, outbound });
     cleanup.unshift(() => dispatcher.close());
     const nodeId = options.nodeId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
     const leases = new BucketLeases({
@@ -106,7 +111,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const directory = new ExecutorDirectory({ store, clock, log: (level, message, fields) => log[level](fields ?? {}, message) });
     const pull = new PullHub({ now: () => clock.now() });
     directory.events.on('node:gone', (id) => pull.nodeGone(id));
-    const grpc = new GrpcTransport({ clock, directory, signingKey: keys.signingKey });
+    const grpc = new GrpcTransport({ clock, directory, signingKey: keys.signingKey, outbound });
     cleanup.unshift(() => grpc.close());
     const scheduler = new Scheduler({
       store, clock, random: systemRandom, dispatcher, callbackKey: keys.callbackKey, publicUrl: () => publicUrl, leases,

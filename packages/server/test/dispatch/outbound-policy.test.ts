@@ -106,3 +106,41 @@ describe('GrpcTransport behind the policy', () => {
     }
   });
 });
+
+describe('the server with an outbound policy', () => {
+  it('fails a task aimed at a denied address with OUTBOUND_DENIED, and refuses a bad rule at start', async () => {
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { pino } = await import('pino');
+    const { startServer } = await import('../../src/server.ts');
+    const dir = mkdtempSync(join(tmpdir(), 'ecron-outbound-'));
+    const admin = 'ecr_outbound_policy_admin_token_0123456789';
+    const base = { port: 0, host: '127.0.0.1', roles: ['api', 'scheduler'] as const, logger: pino({ level: 'silent' }), env: { ECRON_ADMIN_TOKEN: admin }, consoleDir: join(dir, 'none') };
+    await expect(startServer({ ...base, roles: [...base.roles], dataDir: join(dir, 'bad'), outbound: { deny: ['10.0.0.0/99'] } })).rejects.toThrow(/10\.0\.0\.0\/99/);
+    let received = 0;
+    const target = createServer((_req, res) => { received += 1; res.end('{}'); });
+    await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
+    const server = await startServer({ ...base, roles: [...base.roles], dataDir: join(dir, 'ok'), outbound: { deny: ['127.0.0.0/8', '::1/128'] } });
+    try {
+      const api = (path: string, body?: unknown) => fetch(`${server.url}/api/v1${path}`, {
+        method: body === undefined ? 'GET' : 'POST', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      }).then((r) => r.json() as Promise<Record<string, unknown>>);
+      const { port } = target.address() as AddressInfo;
+      const task = await api('/tasks', { name: 'internal', schedule: { manual: true }, target: { type: 'http', url: `http://127.1:${port}/admin` }, retry: { maxAttempts: 1 } });
+      const run = await api(`/tasks/${String(task.id)}/trigger`, {});
+      let ended: Record<string, unknown> = run;
+      for (let i = 0; i < 200 && !['failed', 'succeeded'].includes(String(ended.status)); i++) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        ended = await api(`/runs/${String(run.id)}`);
+      }
+      expect(ended).toMatchObject({ status: 'failed', error: expect.stringContaining('OUTBOUND_DENIED') });
+      expect(received).toBe(0);
+    } finally {
+      await server.stop();
+      await new Promise((resolve) => target.close(resolve));
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

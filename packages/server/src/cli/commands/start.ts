@@ -22,6 +22,8 @@ interface StartFlags {
   nodeId?: string;
   authFailureLimit: string;
   authFailureWindow: string;
+  outboundAllow?: string;
+  outboundDeny?: string;
 }
 
 /** A duration flag in milliseconds, at least `minMs`. */
@@ -49,6 +51,8 @@ export function registerStartCommand(program: Command): void {
     .option('--node-id <id>', 'cluster: this node\'s id (default HOSTNAME-PID-RANDOM)')
     .option('--auth-failure-limit <n>', 'requests without a valid token one client address may send per window before it gets 429', process.env.ECRON_AUTH_FAILURE_LIMIT ?? '20')
     .option('--auth-failure-window <duration>', 'the window of --auth-failure-limit, from an address\'s first failure', process.env.ECRON_AUTH_FAILURE_WINDOW ?? '1m')
+    .option('--outbound-allow <rules>', 'comma-separated CIDRs, addresses, hosts or *.domains the server may call for targets and executors; with any, only those', process.env.ECRON_OUTBOUND_ALLOW)
+    .option('--outbound-deny <rules>', 'comma-separated CIDRs, addresses, hosts or *.domains the server must not call (link-local and metadata addresses always are, unless allowed)', process.env.ECRON_OUTBOUND_DENY)
     .action(async (flags: StartFlags) => {
       const port = Number(flags.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new EcronError('CONFIG_INVALID', `--port ${flags.port}: expected a port number 0-65535`);
@@ -81,6 +85,7 @@ export function registerStartCommand(program: Command): void {
       const server = await startServer({
         dataDir: flags.dataDir, port, host: flags.host, storeUrl: flags.store, roles: roles as Role[],
         publicUrl: flags.publicUrl, env: process.env, logger, historyRetentionMs, leases, authFailureLimit,
+        outbound: { allow: ruleList(flags.outboundAllow), deny: ruleList(flags.outboundDeny) },
         ...(flags.nodeId ? { nodeId: flags.nodeId } : {}),
         // Another console build than packages/console/dist (the console's tests serve their own).
         ...(process.env.ECRON_CONSOLE_DIR ? { consoleDir: resolve(process.env.ECRON_CONSOLE_DIR) } : {}),
@@ -108,4 +113,9 @@ export function registerStartCommand(program: Command): void {
         process.on('SIGINT', onSignal);
       });
     });
+}
+
+/** A comma-separated list of outbound rules (checked when the server builds its policy). */
+function ruleList(value: string | undefined): string[] {
+  return (value ?? '').split(',').map((rule) => rule.trim()).filter((rule) => rule !== '');
 }
