@@ -11,9 +11,16 @@
  *   /fail    always answers 500 with an error body
  * `x-ecron-event: status` and `cancel` requests are answered for runs this process knows.
  * Each run received is printed as one JSON line on stdout.
+ *
+ * The signature covers the body, so the body must be read before the signature can be checked.
+ * What a caller without the key can cost is bounded: a request with no signature header is refused
+ * before its body is read (401), and a body is read up to MAX_BODY_BYTES only (413); both refusals
+ * end the connection without reading the rest (see refuse). Before this, anyone who could reach the
+ * port could make this process buffer a body of any size (docs/security.md, F8).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { EVENT_HEADER, SIGNATURE_HEADER, type RunRequest } from '@ecron/contracts';
 import { verifySignature } from '@ecron/contracts/signature';
@@ -25,12 +32,20 @@ const { values } = parseArgs({
   },
 });
 const signingKey = process.env.ECRON_SIGNING_KEY ?? readFileSync(values['key-file']!, 'utf8').trim();
+/** A run request is a few KiB (params are capped at 64 KiB): 1 MiB is plenty. */
+const MAX_BODY_BYTES = 1024 * 1024;
+/** How long a refused connection stays open, unread, so that the client can read the answer (see refuse). */
+const LINGER_MS = 1000;
 const seenNonces = new Map<string, number>();
 const runs = new Map<string, { status: 'running' | 'succeeded' | 'failed'; controller: AbortController; output?: unknown; error?: string }>();
 
 const server = createServer(async (req, res) => {
+  const signature = req.headers[SIGNATURE_HEADER];
+  if (typeof signature !== 'string' || signature === '') return refuse(req, res, 401, 'SIGNATURE_MISSING');
   const body = await readBody(req);
-  const check = verifySignature(signingKey, body, req.headers[SIGNATURE_HEADER] as string | undefined, Date.now());
+  if (body === 'too-large') return refuse(req, res, 413, 'BODY_TOO_LARGE');
+  if (body === 'aborted') return;
+  const check = verifySignature(signingKey, body, signature, Date.now());
   if (!check.ok) return reply(res, 401, { error: check.code });
   if (seenNonces.has(check.nonce)) return reply(res, 401, { error: 'SIGNATURE_REPLAYED' });
   seenNonces.set(check.nonce, check.timestamp);
@@ -103,13 +118,52 @@ function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
   });
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
+/**
+ * The body as text, or `too-large` as soon as Content-Length or the bytes received pass
+ * MAX_BODY_BYTES (what was read is dropped and reading stops), or `aborted` if the client went away.
+ */
+function readBody(req: IncomingMessage): Promise<string | 'too-large' | 'aborted'> {
+  if (Number(req.headers['content-length']) > MAX_BODY_BYTES) return Promise.resolve('too-large');
+  return new Promise((resolve) => {
     const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
+    let size = 0;
+    let done = false;
+    const settle = (result: string | 'too-large' | 'aborted') => {
+      if (done) return;
+      done = true;
+      req.off('data', onData);
+      resolve(result);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_BODY_BYTES) return void chunks.push(chunk);
+      chunks.length = 0;
+      req.pause();
+      settle('too-large');
+    };
+    req.on('data', onData);
+    req.on('end', () => settle(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', () => settle('aborted'));
+    req.on('close', () => { if (!req.complete) settle('aborted'); });
   });
+}
+
+/**
+ * Answers a refusal and ends the connection without reading the rest of the body. Left to itself,
+ * node answers a request whose body is still arriving with `Connection: close` and destroys the
+ * socket as soon as the answer is written; with the client's bytes unread, the kernel then resets
+ * the connection and the client may never see the answer. So the connection is ended here: the
+ * body stays paused (unread), the answer goes out, then a FIN, and the socket is destroyed
+ * LINGER_MS later, once the client has had time to read the answer.
+ */
+function refuse(req: IncomingMessage, res: ServerResponse, status: number, error: string): void {
+  req.on('data', () => {}).pause();
+  res.once('finish', () => {
+    req.socket.end();
+    setTimeout(() => req.socket.destroy(), LINGER_MS).unref();
+  });
+  res.writeHead(status, { 'content-type': 'application/json', connection: 'keep-alive' });
+  res.end(JSON.stringify({ error }));
 }
 
 function reply(res: ServerResponse, status: number, body: unknown): void {
@@ -118,5 +172,5 @@ function reply(res: ServerResponse, status: number, body: unknown): void {
 }
 
 server.listen(Number(values.port), '127.0.0.1', () => {
-  process.stderr.write(`example executor listening on http://127.0.0.1:${values.port}\n`);
+  process.stderr.write(`example executor listening on http://127.0.0.1:${(server.address() as AddressInfo).port}\n`);
 });

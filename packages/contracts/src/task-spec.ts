@@ -92,10 +92,18 @@ export const ScheduleSchema = RawScheduleSchema.superRefine(checkSchedule).trans
 const headerName = z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,128}$/, 'invalid header name');
 const httpUrl = z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }).max(2048);
 
+/**
+ * What the API shows instead of each header value of an http target to a caller who may not edit
+ * the task (a viewer). A spec that sends it back as a header value is refused (issue code
+ * MASKED_HEADER_VALUE), so that a masked copy never replaces the real value.
+ */
+export const MASKED_HEADER_VALUE = '***';
+
 export const HttpTargetSchema = z.strictObject({
   type: z.literal('http'),
   url: httpUrl,
-  headers: z.record(headerName, z.string().max(4096)).optional().describe('extra request headers'),
+  headers: z.record(headerName, z.string().max(4096)).optional()
+    .describe(`extra request headers; a caller who may not edit the task sees each value as "${MASKED_HEADER_VALUE}"`),
   secret: z.string().min(16).max(256).nullable().optional()
     .describe('HMAC secret for this target; default: the server signing key. Never returned by the API.'),
   cancelUrl: httpUrl.optional().describe('where cancel and status requests go; default: url'),

@@ -2,6 +2,11 @@
  * The HTTP executor protocol, served with node:http on one path (any path is accepted): signed
  * POSTs whose `x-ecron-event` header says run (default), cancel or status. Run requests are held
  * open while the handler works, and answered with its outcome.
+ *
+ * Before the signature is checked nothing about a request is trusted, so what it may cost is
+ * bounded: a request without a signature header is refused before its body is read, a body is
+ * read up to MAX_BODY_BYTES only, and both refusals end the connection without reading the rest
+ * of the body (docs/security.md, F8).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -17,6 +22,8 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 export const HANDED_BACK_HEADER = 'x-ecron-handed-back';
 /** How long close() lets answers drain before it cuts the remaining connections. */
 const CLOSE_TIMEOUT_MS = 2000;
+/** How long a connection refused before its body was read stays open, unread, so that the client can read the answer. */
+const LINGER_MS = 1000;
 
 export interface HttpTransportOptions {
   host: string;
@@ -80,11 +87,18 @@ export class HttpTransport implements ExecutorTransport {
       host.refused(code, status);
       send(res, status, { error: { code, message } }, headers);
     };
+    /** A refusal before the body was read: the rest of it never is (see endUnread). */
+    const refuseUnread = (status: number, code: string, message: string) => {
+      endUnread(req, res);
+      refuse(status, code, message, { connection: 'keep-alive' });
+    };
     if (req.method !== 'POST') return refuse(405, 'METHOD_NOT_ALLOWED', 'the executor takes POST requests only', { allow: 'POST' });
+    const signature = header(req, SIGNATURE_HEADER);
+    if (!signature) return refuseUnread(401, 'SIGNATURE_MISSING', `the request has no ${SIGNATURE_HEADER} header`);
     const read = await readBody(req);
-    if (read === 'too-large') return refuse(413, 'BODY_TOO_LARGE', `the body is larger than ${MAX_BODY_BYTES} bytes`, { connection: 'close' });
+    if (read === 'too-large') return refuseUnread(413, 'BODY_TOO_LARGE', `the body is larger than ${MAX_BODY_BYTES} bytes`);
     if (read === 'aborted') return;
-    const gate = host.authenticate(read, header(req, SIGNATURE_HEADER));
+    const gate = host.authenticate(read, signature);
     if (!gate.ok) return refuse(gate.code === 'EXECUTOR_NOT_READY' ? 503 : 401, gate.code, gate.message);
     let message: unknown;
     try {
@@ -136,18 +150,34 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
   res.end(text);
 }
 
+/**
+ * Ends the connection of a refused request without reading the rest of its body. Left to itself,
+ * node answers a request whose body is still arriving with `Connection: close` and destroys the
+ * socket as soon as the answer is written; with the client's bytes unread, the kernel then resets
+ * the connection and the client may never see the answer. So the body stays paused (unread), the
+ * answer (marked keep-alive, so that node leaves the socket to us) goes out, then a FIN, and the
+ * socket is destroyed LINGER_MS later, once the client has had time to read the answer.
+ */
+function endUnread(req: IncomingMessage, res: ServerResponse): void {
+  req.on('data', () => {}).pause();
+  res.once('finish', () => {
+    req.socket.end();
+    setTimeout(() => req.socket.destroy(), LINGER_MS).unref();
+  });
+}
+
 function header(req: IncomingMessage, name: string): string | undefined {
   const value = req.headers[name];
   return Array.isArray(value) ? value[0] : value;
 }
 
-/** The body as text; `too-large` past MAX_BODY_BYTES, `aborted` if the client went away. */
+/**
+ * The body as text; `too-large` as soon as Content-Length or the bytes received pass
+ * MAX_BODY_BYTES (reading stops there), `aborted` if the client went away.
+ */
 function readBody(req: IncomingMessage): Promise<string | 'too-large' | 'aborted'> {
   const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > MAX_BODY_BYTES) {
-    req.resume();
-    return Promise.resolve('too-large');
-  }
+  if (Number.isFinite(declared) && declared > MAX_BODY_BYTES) return Promise.resolve('too-large');
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -157,6 +187,8 @@ function readBody(req: IncomingMessage): Promise<string | 'too-large' | 'aborted
       size += chunk.length;
       if (size > MAX_BODY_BYTES) {
         done = true;
+        chunks.length = 0;
+        req.pause();
         resolve('too-large');
         return;
       }

@@ -14,7 +14,9 @@
  * and PATH is never consulted to compare them.
  *
  * Beware: an entry that lets the server choose the program, such as `sh -c *`, `bash *`,
- * `env *`, `xargs *` or `python3 *`, allows anything at all.
+ * `env *`, `xargs *` or `python3 *`, allows anything at all, and `find /data -name *` allows
+ * `-exec`. The config refuses such entries unless they say `allowDangerous: true`
+ * (dangerous-programs.ts); this module only compiles and matches them.
  */
 import { parse } from 'shell-quote';
 

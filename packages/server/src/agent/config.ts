@@ -12,6 +12,7 @@ import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { ExecutorHeartbeatSchema, ExecutorNodeIdSchema, duration, type FieldIssue, formatPath, toFieldIssues } from '@ecron/contracts';
 import { Allowlist, parseAllowlistEntry } from './allowlist.ts';
+import { dangerousWildcard } from './dangerous-programs.ts';
 
 export const AGENT_CONFIG_INVALID = 'AGENT_CONFIG_INVALID';
 
@@ -40,6 +41,26 @@ export class AgentConfigError extends Error {
 
 const httpUrl = z.string().regex(/^https?:\/\/[^\s/]+[^\s]*$/, 'expected an http:// or https:// URL');
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** The issue code of an allowlist entry refused because its `*` reaches dangerous options (see dangerous-programs.ts). */
+export const DANGEROUS_ALLOWLIST_ENTRY = 'DANGEROUS_ALLOWLIST_ENTRY';
+
+const AllowEntryObjectSchema = z.strictObject({
+  command: z.string(),
+  /** Accepts an entry whose final `*` reaches options that run commands or write files. @default false */
+  allowDangerous: z.boolean().optional(),
+});
+const isEntryShape = (value: unknown): boolean => typeof value === 'string' || (typeof value === 'object' && value !== null && !Array.isArray(value));
+
+/** An allowlist entry: a command line, or `{ command, allowDangerous }`; both become the object form. */
+const AllowEntrySchema = z.custom<unknown>(isEntryShape, { error: 'expected a command line, or { command, allowDangerous: true }', params: { ecronCode: 'INVALID_TYPE' } })
+  .transform((value, ctx) => {
+    if (typeof value === 'string') return { command: value, allowDangerous: false };
+    const parsed = AllowEntryObjectSchema.safeParse(value);
+    if (parsed.success) return { command: parsed.data.command, allowDangerous: parsed.data.allowDangerous === true };
+    for (const issue of parsed.error.issues) ctx.addIssue(issue as Parameters<typeof ctx.addIssue>[0]);
+    return z.NEVER;
+  });
 
 /** The file's fields, as written (before flags, environment and defaults). */
 const AgentFileSchema = z.strictObject({
@@ -76,8 +97,12 @@ const AgentFileSchema = z.strictObject({
     z.union([z.string(), z.number(), z.boolean()], { error: 'expected a string, number or boolean' }).transform(String)).optional(),
   /** SIGTERM → SIGKILL delay when a run is aborted. @default 5000 */
   killGraceMs: duration({ max: 3_600_000 }).optional(),
-  /** The command lines this agent may run (see allowlist.ts). @default none: nothing runs */
-  allow: z.array(z.string()).max(10_000).optional(),
+  /**
+   * The command lines this agent may run (see allowlist.ts). An entry whose final `*` lets the
+   * server add arguments to a program such as find, tar or sh is refused unless it is written
+   * `{ command, allowDangerous: true }` (dangerous-programs.ts). @default none: nothing runs
+   */
+  allow: z.array(AllowEntrySchema).max(10_000).optional(),
 });
 
 /** What flags may set over the file. */
@@ -107,6 +132,8 @@ export interface AgentConfig {
   readonly env: Readonly<Record<string, string>>;
   readonly killGraceMs: number;
   readonly allowlist: Allowlist;
+  /** What the operator should know but that does not stop the agent: each allowDangerous entry, named with its risk. */
+  readonly warnings: readonly string[];
 }
 
 export interface ResolveAgentConfigOptions {
@@ -178,15 +205,7 @@ export function resolveAgentConfig(raw: unknown, options: ResolveAgentConfigOpti
   // one run of the agent reports every problem.
   const rawValue = (key: string): unknown => (typeof merged === 'object' && merged !== null ? (merged as Record<string, unknown>)[key] : undefined);
   const rawAllow = rawValue('allow');
-  const allow = Array.isArray(rawAllow) ? rawAllow : [];
-  allow.forEach((entry: unknown, i) => {
-    if (typeof entry !== 'string') return; // the schema reports it
-    try {
-      parseAllowlistEntry(entry);
-    } catch (error) {
-      issues.push({ path: formatPath(['allow', i]), code: 'INVALID_VALUE', message: `${JSON.stringify(entry)} ${(error as Error).message}` });
-    }
-  });
+  const warnings = checkAllowlist(Array.isArray(rawAllow) ? rawAllow : [], issues);
 
   const rawDir = rawValue('workingDir');
   const workingDir = typeof rawDir === 'string' && rawDir !== '' ? resolve(options.baseDir, rawDir) : options.cwd;
@@ -216,8 +235,43 @@ export function resolveAgentConfig(raw: unknown, options: ResolveAgentConfigOpti
     workingDir,
     env: Object.freeze({ ...file.env }),
     killGraceMs: file.killGraceMs ?? DEFAULT_KILL_GRACE_MS,
-    allowlist: new Allowlist(file.allow ?? []),
+    allowlist: new Allowlist((file.allow ?? []).map((entry) => entry.command)),
+    warnings: Object.freeze(warnings),
   });
+}
+
+/**
+ * Checks each allowlist entry as written (a string, or an object with a string `command`; the
+ * schema reports any other shape): one that cannot be compiled is INVALID_VALUE, and one whose
+ * final `*` reaches dangerous options is DANGEROUS_ALLOWLIST_ENTRY unless it says
+ * `allowDangerous: true`, in which case it is returned as a warning.
+ */
+function checkAllowlist(entries: readonly unknown[], issues: FieldIssue[]): string[] {
+  const warnings: string[] = [];
+  entries.forEach((raw, i) => {
+    const object = typeof raw === 'object' && raw !== null ? (raw as { command?: unknown; allowDangerous?: unknown }) : undefined;
+    const command = object ? object.command : raw;
+    if (typeof command !== 'string') return;
+    const path = formatPath(object ? ['allow', i, 'command'] : ['allow', i]);
+    let danger: string | undefined;
+    try {
+      danger = dangerousWildcard(parseAllowlistEntry(command));
+    } catch (error) {
+      issues.push({ path, code: 'INVALID_VALUE', message: `${JSON.stringify(command)} ${(error as Error).message}` });
+      return;
+    }
+    if (danger === undefined) return;
+    if (object?.allowDangerous === true) {
+      warnings.push(`${path}: ${JSON.stringify(command)} is allowed with allowDangerous: true, although ${danger}`);
+      return;
+    }
+    issues.push({
+      path, code: DANGEROUS_ALLOWLIST_ENTRY,
+      message: `${JSON.stringify(command)} is refused: ${danger}. Allow the exact command lines instead, `
+        + `or write { command: ${JSON.stringify(command)}, allowDangerous: true } to accept the risk`,
+    });
+  });
+  return warnings;
 }
 
 /** Reads a YAML or JSON config file into a plain value; a file that cannot be read or parsed is an AgentConfigError. */

@@ -285,3 +285,7 @@ export const pageOf = <T extends z.ZodType>(item: T) => z.object({
 
 /** Error answers every route may give; merged into each route's `response`. */
 export const ERROR_RESPONSES = { '4xx': ErrorBodySchema, '5xx': ErrorBodySchema } as const;
+
+/** The description of every read route that returns a spec: who sees header values (docs/security.md, F6). */
+export const MASKED_HEADERS_NOTE = 'The values of an http target\'s headers (inline targets of workflow nodes too) read "***" unless the token may edit '
+  + 'it: role editor or admin, with the namespace in its scope.';

@@ -30,6 +30,11 @@ export function canAccessNamespace(caller: Caller, namespace: string): boolean {
   return isUnscoped(caller.namespaces) || caller.namespaces.includes(namespace);
 }
 
+/** True when the caller may change what lives in `namespace`: an editor or admin whose scope covers it. */
+export function canEditNamespace(caller: Caller, namespace: string): boolean {
+  return roleAllows(caller.role, 'editor') && canAccessNamespace(caller, namespace);
+}
+
 /** The namespace filter for list verbs of the store: null means no restriction. */
 export function namespaceFilter(caller: Caller): string[] | null {
   return isUnscoped(caller.namespaces) ? null : [...caller.namespaces];

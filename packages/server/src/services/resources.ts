@@ -1,45 +1,64 @@
 /**
  * Mappers from stored records to the resources the API returns. Instants become ISO-8601 UTC
- * strings; secrets never leave through here (a task's `target.secret` is removed).
+ * strings. Secrets never leave through here: a target's `secret` is removed for everyone, and the
+ * values of an http target's `headers` (an Authorization, an API key) are masked for a caller who
+ * may not edit the task, since only editors need them (docs/security.md, F6).
  */
-import type {
-  AttemptResource, AuditEntryResource, BackfillResource, RunLogResource, RunResource, TaskResource, TaskSpec, TokenResource, WorkflowNodeResource, WorkflowResource,
-  WorkflowRunResource, WorkflowRunStatus, WorkflowSpec,
+import {
+  MASKED_HEADER_VALUE,
+  type AttemptResource, type AuditEntryResource, type BackfillResource, type HttpTarget, type RunLogResource, type RunResource, type Target, type TaskResource,
+  type TaskSpec, type TokenResource, type WorkflowNodeResource, type WorkflowResource, type WorkflowRunResource, type WorkflowRunStatus, type WorkflowSpec,
 } from '@ecron/contracts';
 import type { WorkflowNodeRecord } from '../core/workflow/node-state.ts';
 import type { AttemptRecord, AuditRecord, BackfillRecord, RunLogRecord, RunRecord, TaskRecord, TaskRevisionRecord, TokenRecord, WorkflowRecord } from '../core/model.ts';
+import { canEditNamespace, type Caller } from './access.ts';
 
 export const iso = (ms: number): string => new Date(ms).toISOString();
 const isoOrNull = (ms: number | null): string | null => (ms === null ? null : iso(ms));
 
-/** A target without secrets: an HTTP target's `secret` is dropped. */
-export function redactTarget<T extends TaskSpec['target']>(target: T): T {
-  if (target.type !== 'http' || !('secret' in target)) return target;
-  const { secret: _secret, ...rest } = target;
-  return rest as T;
+/** Who a spec is shown to: an `editor` sees header values (to edit them), a `viewer` sees them masked. */
+export type SpecAudience = 'editor' | 'viewer';
+
+/** The audience of a spec of `namespace`: an editor or admin whose scope covers it, else a viewer. */
+export function specAudience(caller: Caller, namespace: string): SpecAudience {
+  return canEditNamespace(caller, namespace) ? 'editor' : 'viewer';
 }
 
-/** A copy of the spec without secrets: `target.secret` is dropped. */
-export function redactSpec(spec: TaskSpec): TaskSpec {
-  const target = redactTarget(spec.target);
-  return target === spec.target ? spec : { ...spec, target };
+/** The header names with every value replaced by {@link MASKED_HEADER_VALUE}. */
+function maskHeaders(headers: Readonly<Record<string, string>>): Record<string, string> {
+  return Object.fromEntries(Object.keys(headers).map((name) => [name, MASKED_HEADER_VALUE]));
 }
 
-/** A copy of a workflow spec without the secrets of its inline targets. */
-export function redactWorkflowSpec(spec: WorkflowSpec): WorkflowSpec {
-  return { ...spec, nodes: spec.nodes.map((node) => ('target' in node ? { ...node, target: redactTarget(node.target) } : node)) };
+/** A target as `audience` may see it: an HTTP target's `secret` is dropped, and for a viewer its header values are masked. */
+export function redactTarget<T extends Target>(target: T, audience: SpecAudience): T {
+  if (target.type !== 'http') return target;
+  const { secret: _secret, headers, ...rest } = target as HttpTarget;
+  if (headers === undefined) return rest as T;
+  return { ...rest, headers: audience === 'viewer' ? maskHeaders(headers) : headers } as T;
 }
 
-const redactAnySpec = (spec: TaskSpec | WorkflowSpec): TaskSpec | WorkflowSpec => ('nodes' in spec ? redactWorkflowSpec(spec) : redactSpec(spec));
+/** A copy of the spec as `audience` may see it (see {@link redactTarget}). */
+export function redactSpec(spec: TaskSpec, audience: SpecAudience): TaskSpec {
+  return { ...spec, target: redactTarget(spec.target, audience) };
+}
 
-export function toTaskResource(task: TaskRecord): TaskResource {
+/** A copy of a workflow spec whose inline targets are redacted as a task's (see {@link redactTarget}). */
+export function redactWorkflowSpec(spec: WorkflowSpec, audience: SpecAudience): WorkflowSpec {
+  return { ...spec, nodes: spec.nodes.map((node) => ('target' in node ? { ...node, target: redactTarget(node.target, audience) } : node)) };
+}
+
+const redactAnySpec = (spec: TaskSpec | WorkflowSpec, audience: SpecAudience): TaskSpec | WorkflowSpec => (
+  'nodes' in spec ? redactWorkflowSpec(spec, audience) : redactSpec(spec, audience));
+
+/** A task as `caller` may see it (header values masked unless it may edit the task). */
+export function toTaskResource(task: TaskRecord, caller: Caller): TaskResource {
   return {
     id: task.id,
     namespace: task.namespace,
     name: task.name,
     revision: task.revision,
     state: task.state,
-    spec: redactSpec(task.spec),
+    spec: redactSpec(task.spec, specAudience(caller, task.namespace)),
     nextFireAt: isoOrNull(task.nextFireAt),
     lastFireAt: isoOrNull(task.lastFireAt),
     lastRunStatus: task.lastRunStatus,
@@ -56,8 +75,10 @@ export interface TaskRevisionResource {
   actor: string;
 }
 
-export function toTaskRevisionResource(revision: TaskRevisionRecord): TaskRevisionResource {
-  return { revision: revision.revision, spec: redactAnySpec(revision.spec) as TaskSpec, createdAt: iso(revision.createdAt), actor: revision.actor };
+/** A revision of a task or workflow as `caller` may see it, judged by the namespace the revision names. */
+export function toTaskRevisionResource(revision: TaskRevisionRecord, caller: Caller): TaskRevisionResource {
+  const spec = redactAnySpec(revision.spec, specAudience(caller, revision.spec.namespace)) as TaskSpec;
+  return { revision: revision.revision, spec, createdAt: iso(revision.createdAt), actor: revision.actor };
 }
 
 export function toAttemptResource(attempt: AttemptRecord): AttemptResource {
@@ -141,10 +162,11 @@ export function toAuditEntryResource(entry: AuditRecord, tokenNames: ReadonlyMap
   };
 }
 
-export function toWorkflowResource(workflow: WorkflowRecord): WorkflowResource {
+/** A workflow as `caller` may see it (header values of inline targets masked unless it may edit the workflow). */
+export function toWorkflowResource(workflow: WorkflowRecord, caller: Caller): WorkflowResource {
   return {
     id: workflow.id, namespace: workflow.namespace, name: workflow.name, revision: workflow.revision, state: workflow.state,
-    spec: redactWorkflowSpec(workflow.spec), nextFireAt: isoOrNull(workflow.nextFireAt), lastFireAt: isoOrNull(workflow.lastFireAt),
+    spec: redactWorkflowSpec(workflow.spec, specAudience(caller, workflow.namespace)), nextFireAt: isoOrNull(workflow.nextFireAt), lastFireAt: isoOrNull(workflow.lastFireAt),
     lastRunStatus: workflow.lastRunStatus, skippedFires: workflow.skippedFires, createdAt: iso(workflow.createdAt), updatedAt: iso(workflow.updatedAt),
   };
 }

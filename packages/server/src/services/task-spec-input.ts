@@ -2,7 +2,9 @@
  * Turning user input into a task spec this server can run: validation with the shared schema,
  * the targets available today, and the rules for secrets across updates.
  */
-import { describeFieldIssues, TaskSpecSchema, toFieldIssues, type Schedule, type TaskSpec } from '@ecron/contracts';
+import {
+  describeFieldIssues, formatPath, MASKED_HEADER_VALUE, TaskSpecSchema, toFieldIssues, type FieldIssue, type Schedule, type Target, type TaskSpec,
+} from '@ecron/contracts';
 import type { z } from 'zod';
 import { EcronError } from '../core/errors.ts';
 
@@ -26,7 +28,23 @@ export function parseTaskSpec(input: unknown): TaskSpec {
       issues: [{ path: 'target.type', code: 'TARGET_NOT_SUPPORTED', message }],
     });
   }
+  const masked = maskedHeaderIssues(spec.target, ['target']);
+  if (masked.length > 0) throw new EcronError('VALIDATION_FAILED', describeFieldIssues(masked), { issues: masked });
   return spec;
+}
+
+/**
+ * One MASKED_HEADER_VALUE issue per header of `target` whose value is the mask a viewer is shown.
+ * Such a spec is a viewer's copy: storing it would replace the real value (an Authorization
+ * header, say) with "***", so it is refused rather than guessed at (docs/security.md, F6).
+ */
+export function maskedHeaderIssues(target: Target, path: readonly PropertyKey[]): FieldIssue[] {
+  if (target.type !== 'http' || !target.headers) return [];
+  return Object.entries(target.headers).filter(([, value]) => value === MASKED_HEADER_VALUE).map(([name]) => ({
+    path: formatPath([...path, 'headers', name]),
+    code: 'MASKED_HEADER_VALUE',
+    message: `"${MASKED_HEADER_VALUE}" is the mask shown to viewers, not a header value: send the real value (read the task with an editor token)`,
+  }));
 }
 
 /**

@@ -14,7 +14,7 @@ import type { RunControl } from '../scheduler/run-control.ts';
 import type { Page, Store } from '../store/store.ts';
 import { canAccessNamespace, namespaceFilter, type Caller } from './access.ts';
 import { initialFireState, resumedFireState, updatedFireState } from './schedule-state.ts';
-import { mergeSecrets, SUPPORTED_TARGET_TYPES, validationError } from './task-spec-input.ts';
+import { maskedHeaderIssues, mergeSecrets, SUPPORTED_TARGET_TYPES, validationError } from './task-spec-input.ts';
 
 export interface ListWorkflowsQuery {
   namespace?: string;
@@ -108,7 +108,7 @@ export function createWorkflowService(deps: { store: Store; control: RunControl;
       if ('task' in node) names.add(node.task);
       else if (!SUPPORTED_TARGET_TYPES.includes(node.target.type)) {
         issues.push({ path: `nodes[${i}].target.type`, code: 'TARGET_NOT_SUPPORTED', message: `target type "${node.target.type}" is not available on this server` });
-      }
+      } else issues.push(...maskedHeaderIssues(node.target, ['nodes', i, 'target']));
     });
     const missing = new Set<string>();
     await Promise.all([...names].map(async (name) => {

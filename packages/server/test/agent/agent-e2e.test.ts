@@ -61,7 +61,7 @@ describe('ecron agent with a real server', () => {
       'id: agent-e2e',
       'killGraceMs: 2s',
       'allow:',
-      '  - sh -c *',
+      '  - { command: "sh -c *", allowDangerous: true }',
       '  - echo *',
       '',
     ].join('\n'));
@@ -101,6 +101,8 @@ describe('ecron agent with a real server', () => {
 
   it('registers in its group and prints one start line', async () => {
     expect(agent.line).toMatch(/^ecron agent \S+: group ops, id agent-e2e, listening on http:\/\/127\.0\.0\.1:\d+\/?, 2 allowlist entries$/);
+    // The dangerous entry kept on purpose is said before the start line (F9).
+    expect(agent.stderr()).toMatch(/^ecron agent: warning: allow\[0\]\.command: "sh -c \*" is allowed with allowDangerous: true, although .* sh, which runs the shell code/m);
     expect(agent.stderr()).not.toContain(server.adminToken);
     const executors = await server.api('GET', '/api/v1/executors');
     expect(executors.body.items).toContainEqual(expect.objectContaining({ id: 'agent-e2e', group: 'ops', handlers: ['shell'], alive: true }));
@@ -178,7 +180,7 @@ describe('ecron agent with a real server', () => {
 
   it('on SIGTERM, a command still running after shutdownGraceMs is stopped with its process group, and the agent exits 0', async () => {
     const config = join(workDir, 'agent-stop.yaml');
-    writeFileSync(config, `server: ${server.url}\ngroup: ops-stop\nid: agent-stop\nshutdownGraceMs: 500ms\nkillGraceMs: 1s\nallow: ["sh -c *"]\n`);
+    writeFileSync(config, `server: ${server.url}\ngroup: ops-stop\nid: agent-stop\nshutdownGraceMs: 500ms\nkillGraceMs: 1s\nallow: [{ command: "sh -c *", allowDangerous: true }]\n`);
     const stopping = await startAgent(config, server.adminToken);
     const created = await server.api('POST', '/api/v1/tasks', {
       name: 'long', schedule: { manual: true }, target: { type: 'shell', group: 'ops-stop', command: `sh -c 'echo "pgid $$"; sleep 300 & sleep 300'` }, retry: { maxAttempts: 1 },
@@ -193,6 +195,20 @@ describe('ecron agent with a real server', () => {
     stopping.child.kill('SIGTERM');
     expect(await exited).toBe(0);
     expect(groupMembers(pgid)).toEqual([]);
+  });
+
+  it('an entry whose * reaches dangerous options exits 2 with DANGEROUS_ALLOWLIST_ENTRY, before registering (F9)', async () => {
+    const config = join(workDir, 'agent-find.yaml');
+    writeFileSync(config, `server: ${server.url}\ngroup: ops-find\nid: agent-find\nallow: ["find /data -name *"]\n`);
+    const result = spawnSync(NODE, [ECRON, 'agent', '--config', config], { encoding: 'utf8', env: { ...process.env, ECRON_TOKEN: server.adminToken }, timeout: 20_000 });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/^ecron: AGENT_CONFIG_INVALID: .*agent-find\.yaml is invalid \(1 issue\)$/m);
+    expect(result.stderr).toMatch(/^ {2}allow\[0\]: "find \/data -name \*" is refused: the final "\*" lets the server add any arguments to find, which takes -exec/m);
+    const json = spawnSync(NODE, [ECRON, '--json', 'agent', '--config', config], { encoding: 'utf8', env: { ...process.env, ECRON_TOKEN: server.adminToken }, timeout: 20_000 });
+    expect(json.status).toBe(2);
+    expect(JSON.parse(json.stderr).error).toMatchObject({ code: 'AGENT_CONFIG_INVALID', details: { issues: [{ path: 'allow[0]', code: 'DANGEROUS_ALLOWLIST_ENTRY' }] } });
+    const executors = await server.api('GET', '/api/v1/executors');
+    expect(executors.body.items.filter((e: any) => e.id === 'agent-find')).toEqual([]);
   });
 
   it('a bad config exits 2 with AGENT_CONFIG_INVALID and the field paths, before registering', () => {

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { AgentConfigError, DEFAULT_KILL_GRACE_MS, loadAgentConfig, resolveAgentConfig } from '../../src/agent/config.ts';
+import { AgentConfigError, DANGEROUS_ALLOWLIST_ENTRY, DEFAULT_KILL_GRACE_MS, loadAgentConfig, resolveAgentConfig } from '../../src/agent/config.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'ecron-agent-config-'));
 let n = 0;
@@ -124,6 +124,81 @@ allow:
   });
 
   it('resolveAgentConfig takes an already parsed value', () => {
-    expect(() => resolveAgentConfig({ group: 'ops', token: 't', allow: ['sh -c *'] }, { baseDir: dir, cwd: dir })).not.toThrow();
+    expect(() => resolveAgentConfig({ group: 'ops', token: 't', allow: ['backup.sh *', { command: 'sh -c *', allowDangerous: true }] }, { baseDir: dir, cwd: dir })).not.toThrow();
+  });
+});
+
+/** Security finding F9 (issue 17): `find DIR -name *` let the server add -exec, -delete or -fprint. */
+describe('F9: allowlist entries whose * reaches dangerous options', () => {
+  const resolve = (allow: unknown[]) => resolveAgentConfig({ group: 'ops', token: 't', allow }, { baseDir: dir, cwd: dir, env: {} });
+  /** The error a resolve throws; fails if it does not throw one. */
+  function refusal(allow: unknown[]): AgentConfigError {
+    try {
+      resolve(allow);
+    } catch (error) {
+      expect(error).toBeInstanceOf(AgentConfigError);
+      return error as AgentConfigError;
+    }
+    throw new Error(`expected AGENT_CONFIG_INVALID for ${JSON.stringify(allow)}`);
+  }
+
+  it('refuses "find /data -name *" with DANGEROUS_ALLOWLIST_ENTRY, naming the entry and the reason; the agent gets no config', () => {
+    const file = configFile('group: ops\ntoken: t\nallow:\n  - echo *\n  - find /data -name *\n');
+    const error = loadError(file);
+    expect(error.code).toBe('AGENT_CONFIG_INVALID');
+    expect(error.issues).toEqual([{ path: 'allow[1]', code: DANGEROUS_ALLOWLIST_ENTRY, message: expect.any(String) }]);
+    const { message } = error.issues[0]!;
+    expect(message).toContain('"find /data -name *" is refused');
+    for (const option of ['-exec', '-execdir', '-ok', '-okdir', '-delete', '-fprint', '-fprint0', '-fprintf', '-fls']) expect(message).toContain(option);
+    expect(message).toContain('allowDangerous: true');
+    expect(error.message).toMatch(/^AGENT_CONFIG_INVALID: .*: allow\[1\]: "find \/data -name \*" is refused/);
+  });
+
+  it.each([
+    ['find /data -name *', 'find'], ['/usr/bin/find . *', 'find'], ['xargs *', 'xargs'], ['env *', 'env'], ['env FOO=1 *', 'env'], ['sudo *', 'sudo'],
+    ['sh -c *', 'sh'], ['bash *', 'bash'], ['zsh -c *', 'zsh'], ['dash *', 'dash'], ['sh -- *', 'sh'], ['bash +O extglob *', 'bash'],
+    ['python *', 'python'], ['python3 -c *', 'python3'], ['python3.12 *', 'python3.12'], ['node -e *', 'node'], ['node inspect *', 'node'],
+    ['perl *', 'perl'], ['ruby -e *', 'ruby'],
+    ['tar *', 'tar'], ['tar -czf out.tgz *', 'tar'], ['rsync -a *', 'rsync'], ['git *', 'git'], ['git log *', 'git'], ['curl *', 'curl'], ['wget *', 'wget'],
+    ['cp *', 'cp'], ['mv *', 'mv'], ['rm *', 'rm'], ['dd *', 'dd'], ['tee *', 'tee'], ['chmod *', 'chmod'], ['chown *', 'chown'],
+    ['sed *', 'sed'], ['sed -n *', 'sed'], ['awk *', 'awk'], ['gawk *', 'gawk'],
+  ])('refuses %j', (entry, program) => {
+    const error = refusal([entry]);
+    expect(error.issues).toEqual([expect.objectContaining({ path: 'allow[0]', code: DANGEROUS_ALLOWLIST_ENTRY })]);
+    expect(error.issues[0]!.message).toContain(`add any arguments to ${program}, which `);
+  });
+
+  it('with allowDangerous: true the entry loads, and the config carries a warning that names it and its risk', () => {
+    const file = configFile('group: ops\ntoken: t\nallow:\n  - echo *\n  - { command: "find /data -name *", allowDangerous: true }\n');
+    const config = loadAgentConfig(file, { cwd: dir, env: {} });
+    expect(config.allowlist.entries.map((e) => e.source)).toEqual(['echo *', 'find /data -name *']);
+    expect(config.allowlist.check('find /data -name x.log')).toMatchObject({ allowed: true });
+    expect(config.warnings).toEqual([expect.stringMatching(/^allow\[1\]\.command: "find \/data -name \*" is allowed with allowDangerous: true, although .*-exec/)]);
+    expect(Object.isFrozen(config.warnings)).toBe(true);
+  });
+
+  it('the object form without allowDangerous, or with false, is refused the same way', () => {
+    expect(refusal([{ command: 'find /data -name *' }]).issues).toEqual([expect.objectContaining({ path: 'allow[0].command', code: DANGEROUS_ALLOWLIST_ENTRY })]);
+    expect(refusal([{ command: 'tar *', allowDangerous: false }]).issues).toEqual([expect.objectContaining({ path: 'allow[0].command', code: DANGEROUS_ALLOWLIST_ENTRY })]);
+  });
+
+  it('loads safe entries without a warning: no final *, a program not in the list, an interpreter whose script is fixed', () => {
+    const config = resolve([
+      'echo *', 'backup.sh *', '/usr/local/bin/report.sh --day *', 'find /data -name "*.log" -mtime +7', 'tar -czf /backups/db.tgz /var/lib/db',
+      'python3 /opt/jobs/report.py *', 'bash backup.sh *', 'node scripts/sync.js *', `echo '*'`, { command: 'date *' },
+    ]);
+    expect(config.allowlist.size).toBe(10);
+    expect(config.warnings).toEqual([]);
+  });
+
+  it('reports a bad object entry by its field, and keeps the other checks', () => {
+    const error = refusal([{ cmd: 'echo *' }, { command: 'ls | wc -l', allowDangerous: true }, { command: 'echo *', allowDangerous: 'yes' }, true]);
+    expect(error.issues).toEqual(expect.arrayContaining([
+      expect.objectContaining({ path: 'allow[0].command', code: 'REQUIRED' }),
+      expect.objectContaining({ path: 'allow[0].cmd', code: 'UNKNOWN_FIELD' }),
+      expect.objectContaining({ path: 'allow[1].command', code: 'INVALID_VALUE' }),
+      expect.objectContaining({ path: 'allow[2].allowDangerous', code: 'INVALID_TYPE' }),
+      expect.objectContaining({ path: 'allow[3]', code: 'INVALID_TYPE' }),
+    ]));
   });
 });

@@ -9,7 +9,7 @@ import type { TaskService } from '../../services/task-service.ts';
 import { BEARER_SECURITY, callerOf } from '../auth.ts';
 import { IDEMPOTENCY_HEADERS, sendIdempotent } from '../idempotent-reply.ts';
 import {
-  ERROR_RESPONSES, IdParams, ListTasksQuery, pageOf, parseLabelQuery, PreviewQuery, PreviewSchema, RunResourceSchema, TaskResourceSchema,
+  ERROR_RESPONSES, IdParams, ListTasksQuery, MASKED_HEADERS_NOTE, pageOf, parseLabelQuery, PreviewQuery, PreviewSchema, RunResourceSchema, TaskResourceSchema,
   TaskRevisionSchema, UpdateTaskQuery,
 } from '../schemas.ts';
 
@@ -31,7 +31,7 @@ export const taskRoutes: FastifyPluginAsyncZod<TaskRoutesOptions> = async (app, 
       response: { 201: TaskResourceSchema, ...ERROR_RESPONSES },
     },
   }, async (request, reply) => sendIdempotent(request, reply, idempotency, async () => ({
-    status: 201, body: toTaskResource(await tasks.create(callerOf(request), request.body)),
+    status: 201, body: toTaskResource(await tasks.create(callerOf(request), request.body), callerOf(request)),
   })));
 
   app.post('/tasks/:id/clone', {
@@ -46,42 +46,46 @@ export const taskRoutes: FastifyPluginAsyncZod<TaskRoutesOptions> = async (app, 
     },
   }, async (request, reply) => {
     const task = await tasks.clone(callerOf(request), request.params.id, request.body);
-    return reply.status(201).send(toTaskResource(task));
+    return reply.status(201).send(toTaskResource(task, callerOf(request)));
   });
 
   app.get('/tasks', {
     config: { access: 'viewer' },
     schema: {
       summary: 'List tasks', tags, security: BEARER_SECURITY,
+      description: MASKED_HEADERS_NOTE,
       querystring: ListTasksQuery,
       response: { 200: pageOf(TaskResourceSchema), ...ERROR_RESPONSES },
     },
   }, async (request) => {
     const { label, ...query } = request.query;
-    const page = await tasks.list(callerOf(request), { ...query, labels: parseLabelQuery(label) });
-    return { items: page.items.map(toTaskResource), nextCursor: page.nextCursor };
+    const caller = callerOf(request);
+    const page = await tasks.list(caller, { ...query, labels: parseLabelQuery(label) });
+    return { items: page.items.map((task) => toTaskResource(task, caller)), nextCursor: page.nextCursor };
   });
 
   app.get('/tasks/:id', {
     config: { access: 'viewer' },
     schema: {
       summary: 'Get a task', tags, security: BEARER_SECURITY,
+      description: MASKED_HEADERS_NOTE,
       params: IdParams,
       response: { 200: TaskResourceSchema, ...ERROR_RESPONSES },
     },
-  }, async (request) => toTaskResource(await tasks.get(callerOf(request), request.params.id)));
+  }, async (request) => toTaskResource(await tasks.get(callerOf(request), request.params.id), callerOf(request)));
 
   app.put('/tasks/:id', {
     config: { access: 'editor' },
     schema: {
       summary: 'Replace a task spec (a new revision)', tags, security: BEARER_SECURITY,
-      description: 'An http target that omits "secret" keeps the stored one; "secret": null removes it.',
+      description: 'An http target that omits "secret" keeps the stored one; "secret": null removes it. A header value "***" (the mask '
+        + 'a viewer sees) is refused with VALIDATION_FAILED, issue MASKED_HEADER_VALUE: send the real value.',
       params: IdParams, querystring: UpdateTaskQuery, body: TaskSpecSchema,
       response: { 200: TaskResourceSchema, ...ERROR_RESPONSES },
     },
   }, async (request) => {
     const task = await tasks.update(callerOf(request), request.params.id, request.body, { expectedRevision: request.query.revision });
-    return toTaskResource(task);
+    return toTaskResource(task, callerOf(request));
   });
 
   app.delete('/tasks/:id', {
@@ -116,7 +120,7 @@ export const taskRoutes: FastifyPluginAsyncZod<TaskRoutesOptions> = async (app, 
       params: IdParams,
       response: { 200: TaskResourceSchema, ...ERROR_RESPONSES },
     },
-  }, async (request) => toTaskResource(await tasks.pause(callerOf(request), request.params.id)));
+  }, async (request) => toTaskResource(await tasks.pause(callerOf(request), request.params.id), callerOf(request)));
 
   app.post('/tasks/:id/resume', {
     config: { access: 'editor' },
@@ -125,18 +129,20 @@ export const taskRoutes: FastifyPluginAsyncZod<TaskRoutesOptions> = async (app, 
       params: IdParams,
       response: { 200: TaskResourceSchema, ...ERROR_RESPONSES },
     },
-  }, async (request) => toTaskResource(await tasks.resume(callerOf(request), request.params.id)));
+  }, async (request) => toTaskResource(await tasks.resume(callerOf(request), request.params.id), callerOf(request)));
 
   app.get('/tasks/:id/revisions', {
     config: { access: 'viewer' },
     schema: {
       summary: 'The revisions of a task, oldest first', tags, security: BEARER_SECURITY,
+      description: MASKED_HEADERS_NOTE,
       params: IdParams,
       response: { 200: z.object({ items: z.array(TaskRevisionSchema) }), ...ERROR_RESPONSES },
     },
   }, async (request) => {
-    const revisions = await tasks.revisions(callerOf(request), request.params.id);
-    return { items: revisions.map(toTaskRevisionResource) };
+    const caller = callerOf(request);
+    const revisions = await tasks.revisions(caller, request.params.id);
+    return { items: revisions.map((revision) => toTaskRevisionResource(revision, caller)) };
   });
 
   app.get('/tasks/:id/preview', {

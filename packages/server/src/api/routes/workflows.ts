@@ -11,7 +11,7 @@ import { toTaskRevisionResource, toWorkflowResource, toWorkflowRunResource } fro
 import type { WorkflowRunView, WorkflowService } from '../../services/workflow-service.ts';
 import { BEARER_SECURITY, callerOf } from '../auth.ts';
 import {
-  ERROR_RESPONSES, IdParams, ListWorkflowRunsQuery, ListWorkflowsQuery, pageOf, TaskRevisionSchema, UpdateTaskQuery, WorkflowResourceSchema,
+  ERROR_RESPONSES, IdParams, ListWorkflowRunsQuery, ListWorkflowsQuery, MASKED_HEADERS_NOTE, pageOf, TaskRevisionSchema, UpdateTaskQuery, WorkflowResourceSchema,
   WorkflowRunResourceSchema,
 } from '../schemas.ts';
 
@@ -34,7 +34,7 @@ export const workflowRoutes: FastifyPluginAsyncZod<WorkflowRoutesOptions> = asyn
       body: WorkflowSpecSchema,
       response: { 201: WorkflowResourceSchema, ...ERROR_RESPONSES },
     },
-  }, async (request, reply) => reply.status(201).send(toWorkflowResource(await workflows.create(callerOf(request), request.body))));
+  }, async (request, reply) => reply.status(201).send(toWorkflowResource(await workflows.create(callerOf(request), request.body), callerOf(request))));
 
   app.post('/workflows/validate', {
     config: { access: 'viewer' },
@@ -47,26 +47,35 @@ export const workflowRoutes: FastifyPluginAsyncZod<WorkflowRoutesOptions> = asyn
 
   app.get('/workflows', {
     config: { access: 'viewer' },
-    schema: { summary: 'List workflows', tags, security: BEARER_SECURITY, querystring: ListWorkflowsQuery, response: { 200: pageOf(WorkflowResourceSchema), ...ERROR_RESPONSES } },
+    schema: {
+      summary: 'List workflows', tags, security: BEARER_SECURITY, description: MASKED_HEADERS_NOTE,
+      querystring: ListWorkflowsQuery, response: { 200: pageOf(WorkflowResourceSchema), ...ERROR_RESPONSES },
+    },
   }, async (request) => {
-    const page = await workflows.list(callerOf(request), request.query);
-    return { items: page.items.map(toWorkflowResource), nextCursor: page.nextCursor };
+    const caller = callerOf(request);
+    const page = await workflows.list(caller, request.query);
+    return { items: page.items.map((workflow) => toWorkflowResource(workflow, caller)), nextCursor: page.nextCursor };
   });
 
   app.get('/workflows/:id', {
     config: { access: 'viewer' },
-    schema: { summary: 'Get a workflow', tags, security: BEARER_SECURITY, params: IdParams, response: { 200: WorkflowResourceSchema, ...ERROR_RESPONSES } },
-  }, async (request) => toWorkflowResource(await workflows.get(callerOf(request), request.params.id)));
+    schema: {
+      summary: 'Get a workflow', tags, security: BEARER_SECURITY, description: MASKED_HEADERS_NOTE,
+      params: IdParams, response: { 200: WorkflowResourceSchema, ...ERROR_RESPONSES },
+    },
+  }, async (request) => toWorkflowResource(await workflows.get(callerOf(request), request.params.id), callerOf(request)));
 
   app.put('/workflows/:id', {
     config: { access: 'editor' },
     schema: {
       summary: 'Replace a workflow spec (a new revision)', tags, security: BEARER_SECURITY,
-      description: 'Runs in progress go on with the revision they started with. An inline http target that omits "secret" keeps the stored one.',
+      description: 'Runs in progress go on with the revision they started with. An inline http target that omits "secret" keeps the stored one. '
+        + 'A header value "***" (the mask a viewer sees) is refused with VALIDATION_FAILED, issue MASKED_HEADER_VALUE.',
       params: IdParams, querystring: UpdateTaskQuery, body: WorkflowSpecSchema,
       response: { 200: WorkflowResourceSchema, ...ERROR_RESPONSES },
     },
-  }, async (request) => toWorkflowResource(await workflows.update(callerOf(request), request.params.id, request.body, { expectedRevision: request.query.revision })));
+  }, async (request) => toWorkflowResource(
+    await workflows.update(callerOf(request), request.params.id, request.body, { expectedRevision: request.query.revision }), callerOf(request)));
 
   app.delete('/workflows/:id', {
     config: { access: 'editor' },
@@ -83,7 +92,7 @@ export const workflowRoutes: FastifyPluginAsyncZod<WorkflowRoutesOptions> = asyn
         summary: verb === 'pause' ? 'Pause a workflow: it fires no more until resumed' : 'Resume a workflow from now', tags, security: BEARER_SECURITY,
         params: IdParams, response: { 200: WorkflowResourceSchema, ...ERROR_RESPONSES },
       },
-    }, async (request) => toWorkflowResource(await workflows[verb](callerOf(request), request.params.id)));
+    }, async (request) => toWorkflowResource(await workflows[verb](callerOf(request), request.params.id), callerOf(request)));
   }
 
   app.post('/workflows/:id/trigger', {
@@ -98,16 +107,22 @@ export const workflowRoutes: FastifyPluginAsyncZod<WorkflowRoutesOptions> = asyn
 
   app.get('/workflows/:id/revisions', {
     config: { access: 'viewer' },
-    schema: { summary: 'The revisions of a workflow, oldest first', tags, security: BEARER_SECURITY, params: IdParams, response: { 200: z.object({ items: z.array(TaskRevisionSchema) }), ...ERROR_RESPONSES } },
-  }, async (request) => ({ items: (await workflows.revisions(callerOf(request), request.params.id)).map(toTaskRevisionResource) }));
+    schema: {
+      summary: 'The revisions of a workflow, oldest first', tags, security: BEARER_SECURITY, description: MASKED_HEADERS_NOTE,
+      params: IdParams, response: { 200: z.object({ items: z.array(TaskRevisionSchema) }), ...ERROR_RESPONSES },
+    },
+  }, async (request) => {
+    const caller = callerOf(request);
+    return { items: (await workflows.revisions(caller, request.params.id)).map((revision) => toTaskRevisionResource(revision, caller)) };
+  });
 
   app.get('/workflows/:id/revisions/:revision', {
     config: { access: 'viewer' },
     schema: {
-      summary: 'One revision of a workflow', tags, security: BEARER_SECURITY,
+      summary: 'One revision of a workflow', tags, security: BEARER_SECURITY, description: MASKED_HEADERS_NOTE,
       params: IdParams.extend({ revision: z.coerce.number().int().min(1) }), response: { 200: TaskRevisionSchema, ...ERROR_RESPONSES },
     },
-  }, async (request) => toTaskRevisionResource(await workflows.revision(callerOf(request), request.params.id, request.params.revision)));
+  }, async (request) => toTaskRevisionResource(await workflows.revision(callerOf(request), request.params.id, request.params.revision), callerOf(request)));
 
   app.get('/workflow-runs', {
     config: { access: 'viewer' },

@@ -40,6 +40,8 @@ export function registerAgentCommand(program: Command): void {
         const issues = error.issues.map((issue) => (issue.path ? issue : { ...issue, path: '(file)' }));
         throw new CliError(error.code, message, { details: { file: error.file, issues }, exitCode: 2 });
       }
+      // Entries kept with allowDangerous: true are said once, before the agent takes any run.
+      for (const warning of config.warnings) process.stderr.write(`ecron agent: warning: ${warning}\n`);
       const { Agent } = await import('../../agent/agent.ts');
       const agent = new Agent({
         config,
