@@ -205,7 +205,7 @@ const MODES: Record<EcronMode, string> = {
 export class EcronSystem implements System {
   readonly name: string;
   readonly mode: string;
-  readonly recurring = { intervalMs: 1000, minInterval: '1 ms (every: N ms; cron with a seconds field)', timezones: 'yes (IANA timezone per task, DST rules documented)' };
+  readonly recurring = { intervalMs: 1000, minInterval: '1 s by default, down to 1 ms where an admin lowers a namespace\'s minIntervalMs (every: N ms; cron with a seconds field)', timezones: 'yes (IANA timezone per task, DST rules documented)' };
   readonly config: Record<string, string | number | boolean>;
   readonly #mode: EcronMode;
   #rig: Rig | null = null;

@@ -33,6 +33,8 @@ export const ERROR_CODES = {
   BACKFILL_RANGE_INVALID: { status: 400, message: 'the range is invalid' },
   BACKFILL_FINISHED: { status: 409, message: 'the backfill has already finished' },
   TOKEN_NOT_FOUND: { status: 404, message: 'no such token' },
+  NAMESPACE_NOT_FOUND: { status: 404, message: 'no such namespace' },
+  NAMESPACE_NOT_EMPTY: { status: 409, message: 'the namespace still has tasks or workflows: delete them first' },
   LAST_ADMIN_TOKEN: { status: 409, message: 'the last admin token for all namespaces cannot be revoked: create another one first' },
   EXECUTOR_NOT_FOUND: { status: 404, message: 'no such executor node' },
   CALLBACK_TOKEN_INVALID: { status: 401, message: 'the callback token is missing or invalid' },

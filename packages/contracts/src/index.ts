@@ -11,3 +11,4 @@ export * from './workflow-graph.ts';
 export * from './workflow-template.ts';
 export * from './workflow-spec.ts';
 export * from './task-bulk.ts';
+export * from './namespace.ts';

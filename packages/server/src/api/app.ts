@@ -19,6 +19,7 @@ import { createTaskBulkService } from '../services/task-bulk-service.ts';
 import { createIdempotencyService } from '../services/idempotency.ts';
 import { createWorkflowService } from '../services/workflow-service.ts';
 import { createBackfillService } from '../services/backfill-service.ts';
+import { createNamespaceService } from '../services/namespace-service.ts';
 import { createTokenService } from '../services/tokens.ts';
 import { installAuth } from './auth.ts';
 import { DEFAULT_AUTH_FAILURE_LIMIT, installAuthFailureLimit, type AuthFailureLimit } from './auth-failures.ts';
@@ -42,6 +43,7 @@ import { executorPullRoutes } from './routes/executor-pull.ts';
 import type { ExecutorDirectory } from '../dispatch/executor-directory.ts';
 import type { PullHub } from '../dispatch/pull-hub.ts';
 import { tokenRoutes } from './routes/tokens.ts';
+import { namespaceRoutes } from './routes/namespaces.ts';
 
 export const API_PREFIX = '/api/v1';
 
@@ -91,6 +93,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const runs = createRunService({ store, control, clock });
   const workflows = createWorkflowService({ store, control, clock });
   const backfills = createBackfillService({ store, control, clock });
+  const namespaces = createNamespaceService({ store, clock });
 
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandling(app);
@@ -128,6 +131,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(backfillRoutes, { prefix: API_PREFIX, backfills, tasks, workflows });
   await app.register(scheduleRoutes, { prefix: API_PREFIX, clock });
   await app.register(tokenRoutes, { prefix: API_PREFIX, tokens });
+  await app.register(namespaceRoutes, { prefix: API_PREFIX, namespaces });
   await app.register(auditRoutes, { prefix: API_PREFIX, store });
   await app.register(nodeRoutes, { prefix: API_PREFIX, store });
   await app.register(executorRoutes, { prefix: API_PREFIX, store });

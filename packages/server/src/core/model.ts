@@ -1,4 +1,4 @@
-import type { AttemptStatus, RunStatus, RunTrigger, TaskSpec, TaskState, TokenRole, WorkflowSpec } from '@ecron/contracts';
+import type { AttemptStatus, NamespaceQuotas, RunStatus, RunTrigger, TaskSpec, TaskState, TokenRole, WorkflowSpec } from '@ecron/contracts';
 
 /**
  * What tasks and workflows share: both are scheduled by the same machinery (buckets, fires,
@@ -164,4 +164,23 @@ export interface BackfillRecord {
   createdAt: number;
   updatedAt: number;
   finishedAt: number | null;
+}
+
+/** Quotas as stored: those a namespace set, each with a value. */
+export type NamespaceQuotaSettings = { [K in keyof NamespaceQuotas]?: NonNullable<NamespaceQuotas[K]> };
+
+/**
+ * A namespace's stored settings (one that was PUT). Only what was set is stored: a quota left out
+ * takes its default when read (`core/namespaces.ts`), so that a default changed in a release applies
+ * to every namespace that did not choose otherwise.
+ */
+export interface NamespaceRecord {
+  name: string;
+  description: string;
+  labels: Record<string, string>;
+  /** The quotas set; a quota put back to its default is left out. */
+  quotas: NamespaceQuotaSettings;
+  outbound: { allow: string[]; deny: string[] };
+  createdAt: number;
+  updatedAt: number;
 }

@@ -1,21 +1,23 @@
 /**
  * `tasks:batch`: creates or upserts many task specs, keyed by (namespace, name). Each spec is
- * validated and scope-checked on its own, as `POST /api/v1/tasks` would (its error stands in its place
- * and the others go on). The valid ones are written in chunks of {@link CHUNK_SIZE}, each chunk in one
- * store transaction (`Store.upsertTasks`) with the audit entries and change notices a single create or
- * update writes; the scheduler is told of every task written, as after a single create.
+ * validated, scope-checked and checked against its namespace's settings on its own, as
+ * `POST /api/v1/tasks` would (its error stands in its place and the others go on). The valid ones
+ * are written in chunks of {@link CHUNK_SIZE}, each chunk in one store transaction
+ * (`Store.upsertTasks`) with the audit entries and change notices a single create or update writes;
+ * the scheduler is told of every task written, as after a single create.
  *
  * The store compares each item with what was read: a chunk that raced another writer is read and
  * computed again, up to {@link CHUNK_TRIES} times, after which the items still in conflict get their
  * conflict's code and the rest of the chunk is written without them.
  */
-import { MAX_BULK_ITEMS, type ItemError, type TaskBatchItemResult, type TaskSpec } from '@ecron/contracts';
+import { describeFieldIssues, MAX_BULK_ITEMS, type ItemError, type TaskBatchItemResult, type TaskSpec } from '@ecron/contracts';
 import type { Clock } from '../core/clock.ts';
 import { EcronError } from '../core/errors.ts';
 import type { ScheduledRecord } from '../core/model.ts';
 import type { RunControl } from '../scheduler/run-control.ts';
 import type { Store, TaskUpsert } from '../store/store.ts';
 import type { Caller } from './access.ts';
+import { namespaceLimitIssues } from './namespace-limits.ts';
 import { updatedFireState } from './schedule-state.ts';
 import { checkNamespace, createAudit, newTaskRecord, updateAudit } from './task-service.ts';
 import { mergeSecrets, normalizeNewSpec, parseTaskSpec, sameSpec } from './task-spec-input.ts';
@@ -124,8 +126,14 @@ export function createTaskBatchService(deps: { store: Store; control: RunControl
           results[index] = { error: itemError(error) };
         }
       });
-      for (let start = 0; start < valid.length; start += CHUNK_SIZE) {
-        const chunk = valid.slice(start, start + CHUNK_SIZE);
+      const limitIssues = await namespaceLimitIssues(store, valid.map((p) => p.spec), clock.now());
+      const allowed = valid.filter((p, i) => {
+        const issues = limitIssues[i]!;
+        if (issues.length > 0) results[p.index] = { error: itemError(new EcronError('VALIDATION_FAILED', describeFieldIssues(issues), { issues })) };
+        return issues.length === 0;
+      });
+      for (let start = 0; start < allowed.length; start += CHUNK_SIZE) {
+        const chunk = allowed.slice(start, start + CHUNK_SIZE);
         try {
           await writeChunk(caller, chunk, results);
         } catch (error) {

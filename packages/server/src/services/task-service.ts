@@ -3,6 +3,7 @@
  * Every input is validated here, every mutation is audited by the store in the same
  * transaction, and the scheduler is told about each change through {@link RunControl.taskChanged}.
  * Namespace scope is enforced here too: a task outside the caller's scope does not exist for it.
+ * A spec written must keep to its namespace's settings (`namespace-limits.ts`).
  */
 import type { RunStatus, Schedule, TaskSpec, TaskState } from '@ecron/contracts';
 import type { Clock } from '../core/clock.ts';
@@ -13,6 +14,7 @@ import { previewFires } from '../core/schedule/next-fire.ts';
 import type { RunControl } from '../scheduler/run-control.ts';
 import type { AuditInput, Page, Store } from '../store/store.ts';
 import { canAccessNamespace, namespaceFilter, type Caller } from './access.ts';
+import { checkNamespaceLimits } from './namespace-limits.ts';
 import { initialFireState, resumedFireState, updatedFireState } from './schedule-state.ts';
 import { mergeSecrets, normalizeNewSpec, parseTaskSpec, scheduleTimeZone } from './task-spec-input.ts';
 
@@ -116,7 +118,9 @@ export function createTaskService(deps: { store: Store; control: RunControl; clo
     async create(caller, input) {
       const spec = normalizeNewSpec(parseTaskSpec(input));
       checkNamespace(caller, spec.namespace);
-      const created = await store.createTask({ task: newTaskRecord(spec, clock.now()), audit: createAudit(caller, spec) });
+      const now = clock.now();
+      await checkNamespaceLimits(store, spec, now);
+      const created = await store.createTask({ task: newTaskRecord(spec, now), audit: createAudit(caller, spec) });
       control.taskChanged(created.id, created);
       return created;
     },
@@ -142,6 +146,7 @@ export function createTaskService(deps: { store: Store; control: RunControl; clo
       const spec = mergeSecrets(parseTaskSpec(input), existing.spec);
       checkNamespace(caller, spec.namespace);
       const now = clock.now();
+      await checkNamespaceLimits(store, spec, now);
       const { nextFireAt, anchorAt, state } = updatedFireState(existing, spec.schedule, now);
       const updated = await store.updateTask({
         id, expectedRevision: options.expectedRevision, spec, nextFireAt, anchorAt, state, at: now,

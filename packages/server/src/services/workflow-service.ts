@@ -13,6 +13,7 @@ import type { WorkflowAction } from '../core/workflow/transaction.ts';
 import type { RunControl } from '../scheduler/run-control.ts';
 import type { Page, Store } from '../store/store.ts';
 import { canAccessNamespace, namespaceFilter, type Caller } from './access.ts';
+import { namespaceLimitIssues } from './namespace-limits.ts';
 import { initialFireState, resumedFireState, updatedFireState } from './schedule-state.ts';
 import { maskedHeaderIssues, mergeSecrets, SUPPORTED_TARGET_TYPES, validationError } from './task-spec-input.ts';
 
@@ -96,7 +97,7 @@ export function createWorkflowService(deps: { store: Store; control: RunControl;
     }
   }
 
-  /** Schema, then what only the server knows: target types it runs, and the tasks nodes name. */
+  /** Schema, then what only the server knows: target types it runs, the tasks nodes name, and the namespace's limits. */
   async function parse(caller: Caller, input: unknown): Promise<WorkflowSpec> {
     const parsed = WorkflowSpecSchema.safeParse(input);
     if (!parsed.success) throw validationError(parsed.error);
@@ -119,6 +120,7 @@ export function createWorkflowService(deps: { store: Store; control: RunControl;
         issues.push({ path: `nodes[${i}].task`, code: 'TASK_NOT_FOUND', message: `no task named ${JSON.stringify(node.task)} in namespace ${JSON.stringify(spec.namespace)}` });
       }
     });
+    issues.push(...(await namespaceLimitIssues(store, [spec], clock.now()))[0]!);
     if (issues.length > 0) throw new EcronError('VALIDATION_FAILED', describeFieldIssues(issues), { issues });
     return spec;
   }

@@ -6,8 +6,10 @@
  * Batch verbs (`recordFires`, `startAttempts`, `finishAttempts`) run each call in ONE
  * transaction: the scheduler's throughput depends on it.
  */
-import type { AttemptStatus, RunStatus, TaskSpec, TaskState, TokenRole, WorkflowSpec } from '@ecron/contracts';
-import type { AttemptRecord, AuditRecord, BackfillRecord, RunLogRecord, RunRecord, ScheduledRecord, TaskRecord, TaskRevisionRecord, TokenRecord, WorkflowRecord } from '../core/model.ts';
+import type { AttemptStatus, NamespaceSpec, RunStatus, TaskSpec, TaskState, TokenRole, WorkflowSpec } from '@ecron/contracts';
+import type {
+  AttemptRecord, AuditRecord, BackfillRecord, NamespaceRecord, RunLogRecord, RunRecord, ScheduledRecord, TaskRecord, TaskRevisionRecord, TokenRecord, WorkflowRecord,
+} from '../core/model.ts';
 import type { WorkflowNodeRecord } from '../core/workflow/node-state.ts';
 import type { WorkflowAction } from '../core/workflow/transaction.ts';
 
@@ -87,6 +89,16 @@ export interface IdempotencyRecord {
   body: string | null;
   createdAt: number;
   expiresAt: number;
+}
+
+/** What a namespace holds now (`getNamespaceUsage`). */
+export interface NamespaceUsageCounts {
+  tasks: number;
+  workflows: number;
+  /** Runs of the namespace not finished (`finishedAt` null), workflow runs and node runs included. */
+  activeRuns: number;
+  /** Runs of the namespace created at or after `since`. */
+  runsSince: number;
 }
 
 export interface ListRunsParams extends PageParams {
@@ -543,6 +555,35 @@ export interface Store {
   appendAudit(entry: Omit<AuditRecord, 'id'> & { id?: string }): Promise<void>;
   /** Newest first. */
   listAudit(p: ListAuditParams): Promise<Page<AuditRecord>>;
+
+  // ---- namespaces ------------------------------------------------------------------------
+  // A namespace's stored settings (see `core/namespaces.ts`). Tasks name their namespace without
+  // needing a row here: a namespace with no row has the default settings. Audit entries have
+  // resourceType "namespace" and resourceId the name.
+  /**
+   * Creates namespace `name`, or changes it, with the fields `spec` gives (`applyNamespaceSpec`,
+   * applied to the row as read in this transaction and locked, so that two partial changes at once
+   * both take effect). Compare-and-set on existence: `exists` is whether the caller saw the
+   * namespace stored; when that no longer holds (created or deleted since), nothing is written and
+   * the answer is null.
+   */
+  putNamespace(p: { name: string; spec: NamespaceSpec; exists: boolean; at: number; audit: AuditInput }): Promise<NamespaceRecord | null>;
+  getNamespace(name: string): Promise<NamespaceRecord | null>;
+  /** The stored namespaces, by name (byte order); with `names`, only those among them. */
+  listNamespaces(p?: { names?: readonly string[] | null }): Promise<NamespaceRecord[]>;
+  /**
+   * Deletes a namespace's stored settings. Throws NAMESPACE_NOT_EMPTY (details: counts of tasks and
+   * workflows) while tasks or workflows name it, checked in the transaction of the delete, whether
+   * or not it has a row. False when it had no row (nothing written). A task created in the namespace
+   * while it is deleted may be missed by the check: the namespace then lives on implicitly, with the
+   * default settings.
+   */
+  deleteNamespace(p: { name: string; at: number; audit: AuditInput }): Promise<boolean>;
+  /**
+   * What namespace `namespace` holds (whether or not it has a row): its tasks, workflows, runs not
+   * finished and runs created since `since`. No index serves the last count: it reads the runs.
+   */
+  getNamespaceUsage(p: { namespace: string; since: number }): Promise<NamespaceUsageCounts>;
 
   // ---- idempotency keys ------------------------------------------------------------------
   /**

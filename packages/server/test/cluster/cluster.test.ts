@@ -68,6 +68,8 @@ describe.each(['postgres', 'mysql'] as const)('scheduler cluster on %s', (kind) 
     expect(new Set(even.items.flatMap((n) => n.buckets)).size).toBe(BUCKET_COUNT);
     expect(even.items.every((n) => n.address?.startsWith('http://127.0.0.1:'))).toBe(true);
 
+    // Fires every 200 ms: below the default minimum interval (1 s), so an admin lowers it first.
+    expect((await cluster.api(a, 'PUT', '/api/v1/namespaces/default', { quotas: { minIntervalMs: EVERY_MS } })).status).toBe(201);
     const tasks: string[] = [];
     for (let i = 0; i < 24; i += 1) {
       const created = await cluster.api(cluster.nodes[i % 3]!, 'POST', '/api/v1/tasks', {

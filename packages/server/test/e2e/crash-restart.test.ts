@@ -30,6 +30,9 @@ describe('kill -9 and restart', () => {
     // /slow answers after 1.5 s, so that runs are in flight when the server dies.
     executor.behaviours.set('/slow', () => new Promise((resolve) => setTimeout(() => resolve({ status: 200, body: { slow: true } }), 1500)));
 
+    // Fires every 500 ms: below the default minimum interval (1 s), so an admin lowers it first.
+    const lowered = await server.api('PUT', '/api/v1/namespaces/default', { quotas: { minIntervalMs: 500 } });
+    expect(lowered.status).toBe(201);
     const create = async (name: string, misfire: unknown, path = '/fast') => {
       const res = await server!.api('POST', '/api/v1/tasks', {
         name, schedule: { every: '500ms' }, target: { type: 'http', url: `${url}${path}` }, misfire,

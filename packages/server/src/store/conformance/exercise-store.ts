@@ -12,6 +12,7 @@ import { describeFires } from './fires.ts';
 import { useStore, type StoreFactory } from './fixtures.ts';
 import { describeInstants } from './instants.ts';
 import { describeListing } from './listing.ts';
+import { describeNamespaces } from './namespaces.ts';
 import { describeReportsAndLogs } from './reports-logs.ts';
 import { describeRetention } from './retention.ts';
 import { describeTaskBatch } from './task-batch.ts';
@@ -38,5 +39,6 @@ export function exerciseStore(name: string, factory: StoreFactory): void {
     describeExecutors(ctx);
     describeWorkflows(ctx);
     describeBackfills(ctx);
+    describeNamespaces(ctx);
   });
 }

@@ -142,6 +142,17 @@ CREATE TABLE `kysely_migration_lock` (
   PRIMARY KEY (`id`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
+CREATE TABLE `namespaces` (
+  `name` varchar(128) NOT NULL,
+  `description` text NOT NULL,
+  `labels` mediumtext NOT NULL,
+  `quotas` mediumtext NOT NULL,
+  `outbound` mediumtext NOT NULL,
+  `created_at` bigint(20) NOT NULL,
+  `updated_at` bigint(20) NOT NULL,
+  PRIMARY KEY (`name`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
 CREATE TABLE `runs` (
   `id` varchar(64) NOT NULL,
   `task_id` varchar(64) NOT NULL,

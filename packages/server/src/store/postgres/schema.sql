@@ -140,6 +140,17 @@ CREATE TABLE kysely_migration_lock (
   CONSTRAINT kysely_migration_lock_pkey PRIMARY KEY (id)
 );
 
+CREATE TABLE namespaces (
+  name text COLLATE "C" NOT NULL,
+  description text NOT NULL,
+  labels json NOT NULL,
+  quotas json NOT NULL,
+  outbound json NOT NULL,
+  created_at bigint NOT NULL,
+  updated_at bigint NOT NULL,
+  CONSTRAINT namespaces_pkey PRIMARY KEY (name)
+);
+
 CREATE TABLE run_logs (
   run_id text COLLATE "C" NOT NULL,
   seq integer NOT NULL,

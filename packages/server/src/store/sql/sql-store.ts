@@ -18,6 +18,7 @@ import type { SqlContext } from './context.ts';
 import type { SqlDialect } from './dialect.ts';
 import * as executors from './executors.ts';
 import * as fires from './fires.ts';
+import * as namespaces from './namespaces.ts';
 import * as runLogs from './run-logs.ts';
 import * as idempotency from './idempotency.ts';
 import * as runs from './runs.ts';
@@ -176,6 +177,13 @@ class SqlStore implements Store {
   touchToken: Store['touchToken'] = (p) => this.#use((ctx) => tokensAudit.touchToken(ctx, p));
   appendAudit: Store['appendAudit'] = (entry) => this.#use((ctx) => tokensAudit.appendAudit(ctx, entry));
   listAudit: Store['listAudit'] = (p) => this.#use((ctx) => tokensAudit.listAudit(ctx, p));
+
+  // ---- namespaces
+  putNamespace: Store['putNamespace'] = (p) => this.#use((ctx) => namespaces.putNamespace(ctx, p));
+  getNamespace: Store['getNamespace'] = (name) => this.#use((ctx) => namespaces.getNamespace(ctx, name));
+  listNamespaces: Store['listNamespaces'] = (p) => this.#use((ctx) => namespaces.listNamespaces(ctx, p));
+  deleteNamespace: Store['deleteNamespace'] = (p) => this.#use((ctx) => namespaces.deleteNamespace(ctx, p));
+  getNamespaceUsage: Store['getNamespaceUsage'] = (p) => this.#use((ctx) => namespaces.getNamespaceUsage(ctx, p));
 
   // ---- idempotency keys
   claimIdempotencyKey: Store['claimIdempotencyKey'] = (p) => this.#use((ctx) => idempotency.claimIdempotencyKey(ctx, p));

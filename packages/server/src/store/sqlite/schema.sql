@@ -210,3 +210,13 @@ CREATE TABLE idempotency_keys (
 ) STRICT;
 
 CREATE INDEX idempotency_keys_expiry ON idempotency_keys (expires_at);
+
+CREATE TABLE namespaces (
+  name TEXT PRIMARY KEY NOT NULL,
+  description TEXT NOT NULL,
+  labels TEXT NOT NULL, -- JSON object
+  quotas TEXT NOT NULL, -- JSON object: the quotas set (the others take their defaults)
+  outbound TEXT NOT NULL, -- JSON object: { allow: [rule…], deny: [rule…] }
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+) STRICT;

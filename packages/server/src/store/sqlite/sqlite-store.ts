@@ -17,6 +17,7 @@ import * as executors from './executors.ts';
 import { dbNow } from './fence.ts';
 import * as fires from './fires.ts';
 import { migrateToLatest } from './migrate.ts';
+import * as namespaces from './namespaces.ts';
 import * as runLogs from './run-logs.ts';
 import * as idempotency from './idempotency.ts';
 import * as runs from './runs.ts';
@@ -177,6 +178,13 @@ class SqliteStore implements Store {
   touchToken: Store['touchToken'] = (p) => this.#use((conn) => tokensAudit.touchToken(conn, p));
   appendAudit: Store['appendAudit'] = (entry) => this.#use((conn) => tokensAudit.appendAudit(conn, entry));
   listAudit: Store['listAudit'] = (p) => this.#use((conn) => tokensAudit.listAudit(conn, p));
+
+  // ---- namespaces
+  putNamespace: Store['putNamespace'] = (p) => this.#use((conn) => namespaces.putNamespace(conn, p));
+  getNamespace: Store['getNamespace'] = (name) => this.#use((conn) => namespaces.getNamespace(conn, name));
+  listNamespaces: Store['listNamespaces'] = (p) => this.#use((conn) => namespaces.listNamespaces(conn, p));
+  deleteNamespace: Store['deleteNamespace'] = (p) => this.#use((conn) => namespaces.deleteNamespace(conn, p));
+  getNamespaceUsage: Store['getNamespaceUsage'] = (p) => this.#use((conn) => namespaces.getNamespaceUsage(conn, p));
 
   // ---- idempotency keys
   claimIdempotencyKey: Store['claimIdempotencyKey'] = (p) => this.#use((conn) => idempotency.claimIdempotencyKey(conn, p));

@@ -11,6 +11,7 @@ import * as taskNameSearch from './0005_task_name_search.ts';
 import * as nodeTzVersion from './0006_node_tz_version.ts';
 import * as workflows from './0007_workflows.ts';
 import * as idempotencyKeys from './0008_idempotency_keys.ts';
+import * as namespaces from './0009_namespaces.ts';
 
 export const SQLITE_MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001_init': init,
@@ -21,6 +22,7 @@ export const SQLITE_MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0006_node_tz_version': nodeTzVersion,
   '0007_workflows': workflows,
   '0008_idempotency_keys': idempotencyKeys,
+  '0009_namespaces': namespaces,
 };
 
 export const sqliteMigrationProvider: MigrationProvider = {
