@@ -1,4 +1,5 @@
 /** The signed-in session: the token (sessionStorage only) and what it may do (`GET /api/v1/me`). */
+import type { RankedTokenRole } from '@ecron/contracts';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
 import { api, session, setUnauthenticatedHandler, type Me } from './api.ts';
@@ -10,11 +11,12 @@ interface Auth {
   signOut(reason?: 'expired'): void;
   /** Set when the session ended because the API refused the token. */
   expired: boolean;
-  can(role: 'viewer' | 'editor' | 'admin'): boolean;
+  /** The token has `role` or a higher one (viewer < operator < editor < admin); never for an executor token. */
+  can(role: RankedTokenRole): boolean;
 }
 
 const AuthContext = createContext<Auth | null>(null);
-const RANK = { viewer: 0, editor: 1, admin: 2 } as const;
+const RANK: Record<RankedTokenRole, number> = { viewer: 0, operator: 1, editor: 2, admin: 3 };
 
 export function AuthProvider({ children }: { children: ReactNode }) {
   const [token, setToken] = useState<string | null>(session.token());
@@ -42,7 +44,7 @@ export function AuthProvider({ children }: { children: ReactNode }) {
       setToken(secret);
     },
     signOut,
-    can: (role) => (me.data ? RANK[me.data.role] >= RANK[role] : false),
+    can: (role) => (me.data !== undefined && me.data.role !== 'executor' && RANK[me.data.role] >= RANK[role]),
   }), [token, me.data, expired, signOut]);
   return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;
 }

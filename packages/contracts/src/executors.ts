@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import type { RunRequest } from './executor-protocol.ts';
+import { TaskSpecSchema } from './task-spec.ts';
 
 /** How often the SDK heartbeats by default. */
 export const EXECUTOR_HEARTBEAT_MS = 1000;
@@ -20,6 +21,12 @@ export const ExecutorNodeIdSchema = z.string().regex(NODE_ID, 'must be 1-128 cha
 
 /** `PUT /api/v1/executors/{id}`: registers a node or heartbeats it (the same call, repeated). */
 export const ExecutorHeartbeatSchema = z.strictObject({
+  /**
+   * The namespace the node's group belongs to: it runs only that namespace's tasks, its token must
+   * cover it, and its group's secret is that namespace's (group `g` of namespace `a` and group `g`
+   * of namespace `b` are two groups).
+   */
+  namespace: TaskSpecSchema.shape.namespace,
   group: z.string().regex(GROUP, 'must be 1-128 characters: letters, digits, ".", "_" or "-", starting with a letter or digit'),
   /**
    * `push`: the server sends runs to `address`. `pull`: the node takes them, by long polls or
@@ -51,6 +58,7 @@ export type ExecutorHeartbeat = z.input<typeof ExecutorHeartbeatSchema>;
 /** The answer to a heartbeat: the group's signing secret, and how often to beat. */
 export interface ExecutorHeartbeatReply {
   id: string;
+  namespace: string;
   group: string;
   /** HMAC secret of the group: requests to the node are signed with it. */
   secret: string;
@@ -62,6 +70,7 @@ export interface ExecutorHeartbeatReply {
 /** An executor node as `GET /api/v1/executors` returns it. */
 export interface ExecutorResource {
   id: string;
+  namespace: string;
   group: string;
   mode: 'push' | 'pull';
   transport: 'http' | 'grpc';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { duration } from './duration.ts';
 import type { TaskSpec } from './task-spec.ts';
 import type { WorkflowSpec } from './workflow-spec.ts';
 
@@ -79,7 +80,19 @@ export interface RunLogResource {
   message: string;
 }
 
-export const TOKEN_ROLES = ['admin', 'editor', 'viewer'] as const;
+/**
+ * The roles in their order, least first: `viewer` reads; `operator` also triggers, cancels,
+ * pauses, resumes and reruns; `editor` also creates, changes and deletes; `admin` also manages
+ * tokens, namespaces and reads the audit log. Each may do all that the roles before it may.
+ */
+export const RANKED_TOKEN_ROLES = ['viewer', 'operator', 'editor', 'admin'] as const;
+export type RankedTokenRole = (typeof RANKED_TOKEN_ROLES)[number];
+/**
+ * Every role a token may have: those of the order, and `executor`, outside it, for the
+ * credentials of executor nodes: register, heartbeat and take runs (`/api/v1/executors/{id}…`)
+ * and `GET /api/v1/me`, nothing else.
+ */
+export const TOKEN_ROLES = ['admin', 'editor', 'operator', 'viewer', 'executor'] as const;
 export type TokenRole = (typeof TOKEN_ROLES)[number];
 
 export interface TokenResource {
@@ -90,6 +103,10 @@ export interface TokenResource {
   createdAt: string;
   lastUsedAt: string | null;
   revokedAt: string | null;
+  /** When the token stops working; null: never. */
+  expiresAt: string | null;
+  /** True from `expiresAt` on: the token is refused as an unknown one would be. */
+  expired: boolean;
 }
 
 /** A node of the cluster (`GET /api/v1/nodes`), with the buckets it leases now. */
@@ -146,10 +163,26 @@ export interface Page<T> {
   nextCursor: string | null;
 }
 
+/** The longest life a token may be given: ten years, leap days included. */
+export const MAX_TOKEN_LIFETIME_MS = 3653 * 86_400_000;
+
+/**
+ * `POST /api/v1/tokens`. A token expires at `expiresAt`, or `expiresIn` after its creation; with
+ * neither, it never does. That `expiresAt` lies in the future, and at most
+ * {@link MAX_TOKEN_LIFETIME_MS} away, is checked by the server against its clock.
+ */
 export const CreateTokenSchema = z.strictObject({
   name: z.string().min(1).max(128),
   role: z.enum(TOKEN_ROLES).default('viewer'),
   namespaces: z.array(z.string().min(1).max(128)).max(100).default(['*']),
+  expiresAt: z.iso.datetime({ offset: true, error: 'expected an ISO-8601 instant such as "2026-12-01T00:00:00Z"' }).optional()
+    .describe('when the token stops working: an instant in the future, at most ten years away'),
+  expiresIn: duration({ min: 1000, max: MAX_TOKEN_LIFETIME_MS }).optional()
+    .describe('how long after its creation the token stops working: a duration such as "30d" or "12h", at most ten years (3653d)'),
+}).superRefine((body, ctx) => {
+  if (body.expiresAt !== undefined && body.expiresIn !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['expiresIn'], message: 'give "expiresAt" or "expiresIn", not both', params: { ecronCode: 'FIELD_NOT_ALLOWED' } });
+  }
 });
 export type CreateTokenInput = z.input<typeof CreateTokenSchema>;
 

@@ -274,6 +274,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
   #heartbeatBody(): ExecutorHeartbeat {
     const { options } = this;
     return {
+      namespace: options.namespace,
       group: options.group,
       // A stream node is a pull node to the registry: the server sends it nothing unasked.
       mode: options.mode === 'push' ? 'push' : 'pull',
@@ -293,7 +294,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
       const { routing, ...rest } = spec;
       const target = { type: 'executor' as const, group: this.options.group, handler: name, ...(routing ? { routing } : {}) };
       try {
-        done.push(await this.client.tasks.upsert({ ...rest, name, target }));
+        done.push(await this.client.tasks.upsert({ namespace: this.options.namespace, ...rest, name, target }));
       } catch (error) {
         throw new ExecutorError('EXECUTOR_TASK_SYNC_FAILED', `task "${name}" could not be created or updated: ${describeError(error)}`, { cause: error });
       }

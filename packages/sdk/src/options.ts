@@ -11,10 +11,18 @@ const GROUP = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 export interface ExecutorOptions {
   /** Base URL of the ecron API, such as `http://127.0.0.1:7070`. */
   server: string;
-  /** API bearer token with the editor role (registration, heartbeats, `executor.task()`). */
+  /**
+   * API bearer token: role `executor` (registration, heartbeats, taking runs; nothing else), or
+   * `editor` or `admin`, which `executor.task()` needs as it creates tasks.
+   */
   token: string;
   /** Executor group ("app") this node joins; tasks target it by this name. */
   group: string;
+  /**
+   * The namespace of the group: the node runs that namespace's tasks only, and `token` must cover
+   * it. @default 'default'
+   */
+  namespace?: string;
   /**
    * This node's id in the registry; a restarted process with the same id replaces the old entry.
    * @default `${os.hostname()}-${process.pid}`
@@ -72,6 +80,7 @@ export interface ResolvedExecutorOptions {
   readonly server: string;
   readonly token: string;
   readonly group: string;
+  readonly namespace: string;
   readonly id: string;
   readonly labels: Readonly<Record<string, string>>;
   readonly weight: number;
@@ -98,9 +107,13 @@ export function resolveExecutorOptions(options: ExecutorOptions, env: Record<str
   } catch (error) {
     throw invalid((error as Error).message);
   }
-  if (typeof options.token !== 'string' || options.token === '') throw invalid('token is required (an API token with the editor role)');
+  if (typeof options.token !== 'string' || options.token === '') throw invalid('token is required (an API token with the executor or editor role)');
   if (typeof options.group !== 'string' || !GROUP.test(options.group)) {
     throw invalid(`group ${JSON.stringify(options.group)} must be 1-128 characters: letters, digits, ".", "_" or "-", starting with a letter or digit`);
+  }
+  const namespace = options.namespace ?? 'default';
+  if (typeof namespace !== 'string' || !GROUP.test(namespace)) {
+    throw invalid(`namespace ${JSON.stringify(namespace)} must be 1-128 characters: letters, digits, ".", "_" or "-", starting with a letter or digit`);
   }
   const id = options.id ?? defaultNodeId();
   if (!ExecutorNodeIdSchema.safeParse(id).success) {
@@ -137,6 +150,7 @@ export function resolveExecutorOptions(options: ExecutorOptions, env: Record<str
     server: options.server,
     token: options.token,
     group: options.group,
+    namespace,
     id,
     labels: Object.freeze(labels),
     weight,

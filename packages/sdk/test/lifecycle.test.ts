@@ -22,7 +22,7 @@ describe('registration and heartbeats', () => {
     expect(fake.heartbeats[0]).toEqual({
       id: 'billing-node-1',
       body: {
-        group: 'billing', mode: 'push', transport: 'http', address: executor.address, labels: { zone: 'eu-1' }, weight: 3,
+        namespace: 'default', group: 'billing', mode: 'push', transport: 'http', address: executor.address, labels: { zone: 'eu-1' }, weight: 3,
         handlers: ['report', 'invoice'], version: SDK_VERSION, inflight: 0,
       },
     });

@@ -5,11 +5,11 @@ export const en = {
   nav: { dashboard: 'Dashboard', tasks: 'Tasks', workflows: 'Workflows', runs: 'Runs', nodes: 'Nodes', executors: 'Executors', tokens: 'Tokens', audit: 'Audit log' },
   header: { language: 'Language', signOut: 'Sign out', zone: 'Times in {{zone}}', openMenu: 'Open the menu', closeMenu: 'Close the menu' },
   describe: { every: 'every {{every}}', fixedDelay: 'every {{every}} after the previous run', at: 'once at {{at}}', manual: 'manual' },
-  roles: { admin: 'admin', editor: 'editor', viewer: 'viewer' },
+  roles: { admin: 'admin', editor: 'editor', operator: 'operator', viewer: 'viewer', executor: 'executor' },
   login: {
     intro: 'Sign in with an API token. It is kept for this browser tab only and forgotten when you close it.',
     token: 'API token', tokenRequired: 'Enter a token', signIn: 'Sign in',
-    refused: 'This token is unknown or revoked.', failed: 'Sign-in failed: {{message}}',
+    refused: 'This token is unknown, revoked or expired.', failed: 'Sign-in failed: {{message}}',
     expired: 'Your session ended: the token was refused. Sign in again.',
     hint: 'On first start, the admin token is written to .ecron/admin.token.',
   },
@@ -165,7 +165,16 @@ export const en = {
   tokens: {
     title: 'API tokens', create: 'Create token', role: 'Role', namespaces: 'Namespaces', namespacesHelp: 'Empty means every namespace (*).',
     lastUsed: 'Last used', revokedAt: 'Revoked', actions: 'Actions', revoke: 'Revoke',
-    lastAdmin: 'This is the last admin token for all namespaces: create another admin token before revoking it.', revokeConfirm: 'Revoke {{name}}? Clients using it are refused at once.',
+    expiresAt: 'Expires', expired: 'expired', expiresIn: 'Expires in', expiresInHelp: 'A duration such as 30d or 12h, at most 3653d. Empty: the token never expires.',
+    expiresInInvalid: 'A number and a unit: ms, s, m, h or d (30d)',
+    roleHelp: {
+      viewer: 'Reads tasks, workflows, runs, executors and nodes.',
+      operator: 'As a viewer, and triggers, cancels, pauses, resumes, reruns and backfills tasks and workflows.',
+      editor: 'As an operator, and creates, changes and deletes tasks and workflows; runs executor nodes.',
+      admin: 'As an editor, and manages tokens and namespaces and reads the audit log.',
+      executor: 'Only for executor nodes (SDK services, ecron agent): registers, heartbeats and takes runs, nothing else.',
+    },
+    lastAdmin: 'This is the last admin token for all namespaces that never expires: create another such admin token before revoking it.', revokeConfirm: 'Revoke {{name}}? Clients using it are refused at once.',
     revoked: 'Token revoked', createdTitle: 'Token created', shownOnce: 'Copy the token now: it is shown only once and cannot be recovered.',
   },
   nodes: {

@@ -7,11 +7,11 @@ export const zh: Strings = {
   nav: { dashboard: '仪表盘', tasks: '任务', workflows: '工作流', runs: '运行记录', nodes: '节点', executors: '执行器', tokens: '令牌', audit: '审计日志' },
   header: { language: '语言', signOut: '退出登录', zone: '时间以 {{zone}} 显示', openMenu: '打开菜单', closeMenu: '关闭菜单' },
   describe: { every: '每 {{every}}', fixedDelay: '上次运行结束后每 {{every}}', at: '于 {{at}} 执行一次', manual: '手动' },
-  roles: { admin: '管理员', editor: '编辑者', viewer: '查看者' },
+  roles: { admin: '管理员', editor: '编辑者', operator: '操作员', viewer: '查看者', executor: '执行器' },
   login: {
     intro: '使用 API 令牌登录。令牌只保存在当前浏览器标签页中，关闭后即失效。',
     token: 'API 令牌', tokenRequired: '请输入令牌', signIn: '登录',
-    refused: '令牌不存在或已被吊销。', failed: '登录失败：{{message}}',
+    refused: '令牌不存在、已被吊销或已过期。', failed: '登录失败：{{message}}',
     expired: '会话已结束：令牌被拒绝，请重新登录。',
     hint: '首次启动时，管理员令牌写在 .ecron/admin.token 中。',
   },
@@ -167,7 +167,16 @@ export const zh: Strings = {
   tokens: {
     title: 'API 令牌', create: '创建令牌', role: '角色', namespaces: '命名空间', namespacesHelp: '留空表示所有命名空间（*）。',
     lastUsed: '最近使用', revokedAt: '吊销时间', actions: '操作', revoke: '吊销',
-    lastAdmin: '这是最后一个适用于所有命名空间的管理员令牌：请先创建另一个管理员令牌，再吊销它。', revokeConfirm: '吊销 {{name}}？使用它的客户端将立即被拒绝。',
+    expiresAt: '过期时间', expired: '已过期', expiresIn: '有效期', expiresInHelp: '时长，例如 30d 或 12h，最长 3653d。留空表示永不过期。',
+    expiresInInvalid: '请输入数字加单位：ms、s、m、h 或 d（如 30d）',
+    roleHelp: {
+      viewer: '查看任务、工作流、运行记录、执行器和节点。',
+      operator: '拥有查看者的权限，并可触发、取消、暂停、恢复、重跑和补数任务与工作流。',
+      editor: '拥有操作员的权限，并可创建、修改和删除任务与工作流；可运行执行器节点。',
+      admin: '拥有编辑者的权限，并可管理令牌和命名空间、查看审计日志。',
+      executor: '仅供执行器节点（SDK 服务、ecron agent）使用：注册、心跳和领取运行，不能做其他事。',
+    },
+    lastAdmin: '这是最后一个适用于所有命名空间且永不过期的管理员令牌：请先创建另一个这样的管理员令牌，再吊销它。', revokeConfirm: '吊销 {{name}}？使用它的客户端将立即被拒绝。',
     revoked: '令牌已吊销', createdTitle: '令牌已创建', shownOnce: '请立即复制令牌：它只显示这一次，之后无法找回。',
   },
   nodes: {

@@ -56,18 +56,22 @@ export default function TaskDetail() {
           <Typography.Title level={3} style={{ margin: 0 }} data-testid="task-title">{data.namespace}/{data.name}</Typography.Title>
           <span data-testid="task-state"><StatusTag status={data.state} /></span>
         </Space>
-        {can('editor') && (
+        {can('operator') && (
           <Space wrap>
             <Button type="primary" icon={<ThunderboltOutlined />} onClick={() => setTriggerOpen(true)} data-testid="trigger">{t('task.trigger')}</Button>
             {data.state === 'paused'
               ? <Button icon={<PlayCircleOutlined />} loading={busy === 'resume'} onClick={() => act('resume')} data-testid="resume">{t('task.resume')}</Button>
               : <Button icon={<PauseCircleOutlined />} loading={busy === 'pause'} disabled={data.state === 'completed'} onClick={() => act('pause')} data-testid="pause">{t('task.pause')}</Button>}
-            <Link to={`/tasks/${id}/edit`}><Button icon={<EditOutlined />}>{t('task.edit')}</Button></Link>
-            <Button icon={<CopyOutlined />} onClick={() => setCloneOpen(true)} data-testid="clone">{t('task.clone')}</Button>
-            <Popconfirm title={t('task.deleteConfirm', { name: data.name })} description={t('task.deleteHint')} okText={t('task.delete')} okButtonProps={{ danger: true }}
-              cancelText={t('common.cancel')} onConfirm={() => act('delete')}>
-              <Button danger icon={<DeleteOutlined />} loading={busy === 'delete'}>{t('task.delete')}</Button>
-            </Popconfirm>
+            {can('editor') && (
+              <>
+                <Link to={`/tasks/${id}/edit`}><Button icon={<EditOutlined />}>{t('task.edit')}</Button></Link>
+                <Button icon={<CopyOutlined />} onClick={() => setCloneOpen(true)} data-testid="clone">{t('task.clone')}</Button>
+                <Popconfirm title={t('task.deleteConfirm', { name: data.name })} description={t('task.deleteHint')} okText={t('task.delete')} okButtonProps={{ danger: true }}
+                  cancelText={t('common.cancel')} onConfirm={() => act('delete')}>
+                  <Button danger icon={<DeleteOutlined />} loading={busy === 'delete'}>{t('task.delete')}</Button>
+                </Popconfirm>
+              </>
+            )}
           </Space>
         )}
       </Space>

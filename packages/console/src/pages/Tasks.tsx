@@ -69,16 +69,18 @@ export default function Tasks() {
         <Select allowClear placeholder={t('tasks.lastOutcome')} aria-label={t('tasks.lastOutcome')} style={{ width: 160 }} onChange={(v) => setFilter('lastRunStatus', v)}
           options={RUN_STATUSES.map((s) => ({ value: s, label: t(`status.${s}`) }))} />
       </Space>
-      {can('editor') && (
+      {can('operator') && (
         <Space wrap>
           <Typography.Text type="secondary">{t('tasks.selected', { count: selected.length })}</Typography.Text>
           <Button icon={<PauseCircleOutlined />} disabled={!selected.length} loading={busy} onClick={() => bulk('pause')}>{t('tasks.pauseSelected')}</Button>
           <Button icon={<PlayCircleOutlined />} disabled={!selected.length} loading={busy} onClick={() => bulk('resume')}>{t('tasks.resumeSelected')}</Button>
           <Button icon={<ThunderboltOutlined />} disabled={!selected.length} loading={busy} onClick={() => bulk('trigger')} data-testid="bulk-trigger">{t('tasks.triggerSelected')}</Button>
-          <Popconfirm title={t('tasks.deleteSelectedConfirm', { count: selected.length })} okText={t('tasks.deleteSelected')} okButtonProps={{ danger: true }}
-            cancelText={t('common.back')} onConfirm={() => bulk('delete')} disabled={!selected.length}>
-            <Button danger icon={<DeleteOutlined />} disabled={!selected.length} loading={busy} data-testid="bulk-delete">{t('tasks.deleteSelected')}</Button>
-          </Popconfirm>
+          {can('editor') && (
+            <Popconfirm title={t('tasks.deleteSelectedConfirm', { count: selected.length })} okText={t('tasks.deleteSelected')} okButtonProps={{ danger: true }}
+              cancelText={t('common.back')} onConfirm={() => bulk('delete')} disabled={!selected.length}>
+              <Button danger icon={<DeleteOutlined />} disabled={!selected.length} loading={busy} data-testid="bulk-delete">{t('tasks.deleteSelected')}</Button>
+            </Popconfirm>
+          )}
         </Space>
       )}
       <Table<TaskResource>
@@ -88,7 +90,7 @@ export default function Tasks() {
         dataSource={query.data?.items ?? []}
         pagination={false}
         scroll={{ x: true }}
-        rowSelection={can('editor') ? { selectedRowKeys: selected, onChange: (keys) => setSelected(keys as string[]) } : undefined}
+        rowSelection={can('operator') ? { selectedRowKeys: selected, onChange: (keys) => setSelected(keys as string[]) } : undefined}
         columns={[
           { title: t('common.namespace'), dataIndex: 'namespace', width: 120 },
           {

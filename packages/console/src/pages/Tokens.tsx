@@ -1,11 +1,16 @@
-/** API tokens (admins): list, create (the secret is shown once), revoke. */
+/** API tokens (admins): list (with last use and expiry), create (the secret is shown once; a role, namespaces, an optional expiry), revoke. */
 import { PlusOutlined } from '@ant-design/icons';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { Alert, App, Button, Form, Input, Modal, Popconfirm, Select, Space, Table, Typography } from 'antd';
+import { Alert, App, Button, Form, Input, Modal, Popconfirm, Select, Space, Table, Tag, Typography } from 'antd';
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { api, ApiError, type TokenResource } from '../api.ts';
+import { api, ApiError, type TokenResource, type TokenRole } from '../api.ts';
 import { ErrorView, errorMessage, Instant } from '../components/common.tsx';
+
+/** In the order of what they may do; `executor` stands apart, for executor nodes. */
+const ROLES = ['viewer', 'operator', 'editor', 'admin', 'executor'] as const satisfies readonly TokenRole[];
+/** As the API's durations (`30d`, `12h`); the API checks the bounds. */
+const DURATION = /^\d+(\.\d+)?(ms|s|m|h|d)$/;
 
 export default function Tokens() {
   const { t } = useTranslation();
@@ -13,13 +18,15 @@ export default function Tokens() {
   const client = useQueryClient();
   const [creating, setCreating] = useState(false);
   const [secret, setSecret] = useState<string | null>(null);
-  const [form] = Form.useForm<{ name: string; role: string; namespaces: string[] }>();
+  const [form] = Form.useForm<{ name: string; role: TokenRole; namespaces: string[]; expiresIn?: string }>();
+  const role = Form.useWatch('role', form);
   const tokens = useQuery({ queryKey: ['tokens'], queryFn: () => api<{ items: TokenResource[] }>('GET', '/tokens') });
 
   async function create() {
-    const values = await form.validateFields();
+    const { expiresIn, ...values } = await form.validateFields();
     try {
-      const created = await api<{ token: TokenResource; secret: string }>('POST', '/tokens', { ...values, namespaces: values.namespaces?.length ? values.namespaces : ['*'] });
+      const body = { ...values, namespaces: values.namespaces?.length ? values.namespaces : ['*'], ...(expiresIn?.trim() ? { expiresIn: expiresIn.trim() } : {}) };
+      const created = await api<{ token: TokenResource; secret: string }>('POST', '/tokens', body);
       setCreating(false);
       form.resetFields();
       setSecret(created.secret);
@@ -55,7 +62,13 @@ export default function Tokens() {
           { title: t('tokens.role'), dataIndex: 'role', render: (r: string) => t(`roles.${r}`) },
           { title: t('tokens.namespaces'), dataIndex: 'namespaces', render: (n: string[]) => n.join(', ') },
           { title: t('task.created'), dataIndex: 'createdAt', render: (v: string) => <Instant value={v} /> },
-          { title: t('tokens.lastUsed'), dataIndex: 'lastUsedAt', render: (v: string | null) => <Instant value={v} /> },
+          { title: t('tokens.lastUsed'), dataIndex: 'lastUsedAt', render: (v: string | null) => <span data-testid="token-last-used"><Instant value={v} /></span> },
+          {
+            title: t('tokens.expiresAt'), dataIndex: 'expiresAt',
+            render: (v: string | null, token) => (
+              <Space size={4} data-testid="token-expires-at"><Instant value={v} />{token.expired && <Tag color="red">{t('tokens.expired')}</Tag>}</Space>
+            ),
+          },
           { title: t('tokens.revokedAt'), dataIndex: 'revokedAt', render: (v: string | null) => <span data-testid="token-revoked-at"><Instant value={v} /></span> },
           {
             title: t('tokens.actions'), key: 'actions',
@@ -70,10 +83,14 @@ export default function Tokens() {
       <Modal open={creating} wrapClassName="token-create-modal" title={t('tokens.create')} onOk={create} onCancel={() => setCreating(false)} okText={t('tokens.create')} cancelText={t('common.cancel')}>
         <Form form={form} layout="vertical" initialValues={{ role: 'viewer', namespaces: [] }}>
           <Form.Item name="name" label={t('common.name')} rules={[{ required: true }]}><Input data-testid="token-name" /></Form.Item>
-          <Form.Item name="role" label={t('tokens.role')}>
-            <Select options={['viewer', 'editor', 'admin'].map((r) => ({ value: r, label: t(`roles.${r}`) }))} />
+          <Form.Item name="role" label={t('tokens.role')} extra={role && <span data-testid="token-role-help">{t(`tokens.roleHelp.${role}`)}</span>}>
+            <Select options={ROLES.map((r) => ({ value: r, label: t(`roles.${r}`) }))} />
           </Form.Item>
           <Form.Item name="namespaces" label={t('tokens.namespaces')} extra={t('tokens.namespacesHelp')}><Select mode="tags" /></Form.Item>
+          <Form.Item name="expiresIn" label={t('tokens.expiresIn')} extra={t('tokens.expiresInHelp')}
+            rules={[{ validator: async (_, v?: string) => { if (v?.trim() && !DURATION.test(v.trim())) throw new Error(t('tokens.expiresInInvalid')); } }]}>
+            <Input placeholder="30d" data-testid="token-expires-in" />
+          </Form.Item>
         </Form>
       </Modal>
       <Modal open={secret !== null} wrapClassName="token-secret-modal" title={t('tokens.createdTitle')} onOk={() => setSecret(null)} onCancel={() => setSecret(null)} cancelButtonProps={{ style: { display: 'none' } }}>

@@ -74,7 +74,7 @@ export default function WorkflowRunDetail() {
   if (run.error) return <ErrorView error={run.error} />;
   if (!data) return <Spin />;
   const finished = isWorkflowRunFinished(data.status);
-  const editor = can('editor');
+  const operator = can('operator'); // recovery and cancel are operations on runs
 
   function openNode(node: string) {
     const state = states.get(node);
@@ -88,7 +88,7 @@ export default function WorkflowRunDetail() {
     return [
       ...(state?.runId ? [{ key: 'open', label: t('dag.openRun') }] : []),
       { key: 'details', label: t('workflowRun.details') },
-      ...(editor ? [
+      ...(operator ? [
         { type: 'divider' as const },
         { key: 'rerun', label: t('workflowRun.nodeRerun'), disabled: !allowed.rerun },
         { key: 'succeed', label: t('workflowRun.nodeSucceed'), disabled: !allowed.succeed },
@@ -121,7 +121,7 @@ export default function WorkflowRunDetail() {
           <span data-testid="workflow-run-status"><StatusTag status={data.status} /></span>
           <Link to={`/workflows/${data.workflowId}`}>{data.namespace}/{data.workflowName}</Link>
         </Space>
-        {editor && (
+        {operator && (
           <Space wrap>
             <Button icon={<RedoOutlined />} disabled={!canRerunFromFailed(data)} onClick={() => setPending({ kind: 'rerun-failed' })} data-testid="rerun-failed">
               {t('workflowRun.rerunFailed')}
@@ -175,7 +175,7 @@ export default function WorkflowRunDetail() {
       <Drawer open={!!panel} onClose={() => setPanel(null)} title={panel ? t('workflow.nodeTitle', { id: panel }) : ''} size={420} mask={false} data-testid="node-panel">
         {panel && (
           <NodePanel
-            state={panelState} editor={editor}
+            state={panelState} operator={operator}
             onAction={(action) => setPending({ kind: 'node', action, node: panel })}
             spec={panelSpec && spec ? <NodeSpecDescriptions node={panelSpec} /> : null}
           />
@@ -186,7 +186,7 @@ export default function WorkflowRunDetail() {
   );
 }
 
-function NodePanel({ state, editor, onAction, spec }: { state: WorkflowRunNode | undefined; editor: boolean; onAction(action: NodeAction): void; spec: ReactNode }) {
+function NodePanel({ state, operator, onAction, spec }: { state: WorkflowRunNode | undefined; operator: boolean; onAction(action: NodeAction): void; spec: ReactNode }) {
   const { t } = useTranslation();
   const allowed = state ? nodeActions(state) : null;
   return (
@@ -208,7 +208,7 @@ function NodePanel({ state, editor, onAction, spec }: { state: WorkflowRunNode |
           <Descriptions.Item label={t('dag.duration')}>{formatDuration(durationBetween(state.startedAt, state.finishedAt))}</Descriptions.Item>
         </Descriptions>
       ) : <Typography.Text type="secondary">{t('workflowRun.notStarted')}</Typography.Text>}
-      {editor && allowed && (
+      {operator && allowed && (
         <Space wrap>
           <Button size="small" disabled={!allowed.rerun} onClick={() => onAction('rerun')} data-testid="node-rerun">{t('workflowRun.nodeRerun')}</Button>
           <Button size="small" disabled={!allowed.succeed} onClick={() => onAction('succeed')} data-testid="node-succeed">{t('workflowRun.nodeSucceed')}</Button>

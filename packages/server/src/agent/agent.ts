@@ -39,6 +39,7 @@ export class Agent implements AsyncDisposable {
       server: config.server,
       token: config.token,
       group: config.group,
+      namespace: config.namespace,
       ...(config.id === undefined ? {} : { id: config.id }),
       labels: { ...config.labels },
       weight: config.weight,

@@ -70,6 +70,8 @@ const AgentFileSchema = z.strictObject({
   token: z.string().min(1, 'must not be empty').optional(),
   /** The executor group this agent serves (the `group` of shell targets). Required. */
   group: ExecutorHeartbeatSchema.shape.group.optional(),
+  /** The namespace of the group: the agent runs that namespace's shell tasks, and its token must cover it. @default default */
+  namespace: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'must be 1-128 characters: letters, digits, ".", "_" or "-", starting with a letter or digit').optional(),
   /** The node's id. @default chosen by the SDK (host name based) */
   id: ExecutorNodeIdSchema.optional(),
   labels: ExecutorHeartbeatSchema.shape.labels.optional(),
@@ -120,6 +122,7 @@ export interface AgentConfig {
   readonly server: string;
   readonly token: string;
   readonly group: string;
+  readonly namespace: string;
   readonly id?: string;
   readonly labels: Readonly<Record<string, string>>;
   readonly weight: number;
@@ -224,6 +227,7 @@ export function resolveAgentConfig(raw: unknown, options: ResolveAgentConfigOpti
     server: server.replace(/\/+$/, ''),
     token: token!,
     group: file.group!,
+    namespace: file.namespace ?? 'default',
     ...(file.id === undefined ? {} : { id: file.id }),
     labels: Object.freeze({ ...file.labels }),
     weight: file.weight ?? 1,

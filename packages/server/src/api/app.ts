@@ -130,7 +130,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(workflowRoutes, { prefix: API_PREFIX, workflows });
   await app.register(backfillRoutes, { prefix: API_PREFIX, backfills, tasks, workflows });
   await app.register(scheduleRoutes, { prefix: API_PREFIX, clock });
-  await app.register(tokenRoutes, { prefix: API_PREFIX, tokens });
+  await app.register(tokenRoutes, { prefix: API_PREFIX, tokens, clock });
   await app.register(namespaceRoutes, { prefix: API_PREFIX, namespaces });
   await app.register(auditRoutes, { prefix: API_PREFIX, store });
   await app.register(nodeRoutes, { prefix: API_PREFIX, store });

@@ -1,6 +1,6 @@
 /**
  * The limit on failed authentications: a client address that sent `max` requests without a valid
- * bearer token (missing, unknown or revoked) within `windowMs` gets 429
+ * bearer token (missing, unknown, revoked or expired) within `windowMs` gets 429
  * TOO_MANY_FAILED_AUTHENTICATIONS, with `Retry-After`, for every further request without a valid
  * token until the window that began with its first failure has passed.
  *

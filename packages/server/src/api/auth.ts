@@ -1,18 +1,19 @@
 /**
  * Bearer-token authentication and role checks. Every route states its access in
- * `config.access`: `public`, or the least role it needs (viewer < editor < admin). A route that
- * states nothing fails at startup, so nothing becomes public by omission. A request without a
- * valid token is counted against its address's limit of failed authentications
- * (`auth-failures.ts`); one with a valid token never is.
+ * `config.access`: `public`, or what it needs of the token's role (a {@link RoleRequirement}: the
+ * least role of the order viewer < operator < editor < admin; `executor` for the executor nodes'
+ * routes; `authenticated` for any role). A route that states nothing fails at startup, so nothing
+ * becomes public by omission. A request without a live token (missing, unknown, revoked or
+ * expired, all answered alike) is counted against its address's limit of failed authentications
+ * (`auth-failures.ts`); one with a live token never is.
  */
-import type { TokenRole } from '@ecron/contracts';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { EcronError } from '../core/errors.ts';
-import { callerFromToken, roleAllows, type Caller } from '../services/access.ts';
+import { callerFromToken, describeRequirement, roleAllows, type Caller, type RoleRequirement } from '../services/access.ts';
 import type { TokenService } from '../services/tokens.ts';
 import type { AuthFailureCounter } from './auth-failures.ts';
 
-export type Access = 'public' | TokenRole;
+export type Access = 'public' | RoleRequirement;
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -62,10 +63,10 @@ export function installAuth(app: FastifyInstance, deps: { tokens: TokenService; 
     const token = await deps.tokens.authenticate(secret);
     if (!token) {
       await deps.countFailure(request, reply);
-      throw new EcronError('UNAUTHENTICATED', 'the bearer token is unknown or revoked');
+      throw new EcronError('UNAUTHENTICATED', 'the bearer token is unknown, revoked or expired');
     }
     if (!roleAllows(token.role, access)) {
-      throw new EcronError('FORBIDDEN', `this operation needs a token with role ${access} or higher; this token is ${token.role}`);
+      throw new EcronError('FORBIDDEN', `this operation needs a token with ${describeRequirement(access)}; this token is ${token.role}`);
     }
     request.caller = callerFromToken(token);
   });

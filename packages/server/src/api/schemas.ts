@@ -162,8 +162,10 @@ export const TokenResourceSchema = z.object({
   role: z.enum(TOKEN_ROLES),
   namespaces: z.array(z.string()),
   createdAt: instant,
-  lastUsedAt: instant.nullable(),
+  lastUsedAt: instant.nullable().describe('when the token was last used (recorded at most once a minute); null: never'),
   revokedAt: instant.nullable(),
+  expiresAt: instant.nullable().describe('from this instant on the token is refused; null: never'),
+  expired: z.boolean().describe('true from expiresAt on'),
 });
 
 export const NodeSchema = z.object({
@@ -189,6 +191,7 @@ export const NodeListSchema = z.object({
 
 export const ExecutorSchema = z.object({
   id: z.string(),
+  namespace: z.string().describe('the namespace of its group: it runs only that namespace\'s tasks'),
   group: z.string(),
   mode: z.enum(['push', 'pull']),
   transport: z.enum(['http', 'grpc']),
@@ -208,6 +211,7 @@ export const ExecutorListSchema = z.object({ items: z.array(ExecutorSchema) });
 
 export const ExecutorHeartbeatReplySchema = z.object({
   id: z.string(),
+  namespace: z.string(),
   group: z.string(),
   secret: z.string().describe('HMAC secret of the group: requests to the node are signed with it'),
   heartbeatMs: z.number().int().describe('heartbeat this often'),

@@ -107,10 +107,18 @@ export function logLine(entry: RunLogResource): string {
   return `${entry.at}  ${level}  #${entry.attempt}  ${entry.message}\n`;
 }
 
+/** The expires column: the instant, marked once it has passed. */
+function expiryText(token: TokenResource): string {
+  const at = formatInstant(token.expiresAt);
+  return token.expired ? `${at} (expired)` : at;
+}
+
 export function tokenTable(tokens: readonly TokenResource[]): string {
   return formatTable(
-    ['id', 'name', 'role', 'namespaces', 'created', 'last used', 'revoked'],
-    tokens.map((t) => [t.id, t.name, t.role, (t.namespaces ?? []).join(','), formatInstant(t.createdAt), formatInstant(t.lastUsedAt), formatInstant(t.revokedAt)]),
+    ['id', 'name', 'role', 'namespaces', 'created', 'last used', 'expires', 'revoked'],
+    tokens.map((t) => [
+      t.id, t.name, t.role, (t.namespaces ?? []).join(','), formatInstant(t.createdAt), formatInstant(t.lastUsedAt), expiryText(t), formatInstant(t.revokedAt),
+    ]),
   );
 }
 

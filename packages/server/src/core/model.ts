@@ -125,6 +125,8 @@ export interface TokenRecord {
   createdAt: number;
   lastUsedAt: number | null;
   revokedAt: number | null;
+  /** From this instant on the token is refused; null: it never expires. */
+  expiresAt: number | null;
 }
 
 export interface AuditRecord {

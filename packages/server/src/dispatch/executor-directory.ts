@@ -9,7 +9,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Clock, TimerHandle } from '../core/clock.ts';
-import { groupSecret } from '../services/executor-registry.ts';
+import { groupSecret, groupSecretName, type GroupRef } from '../services/executor-registry.ts';
 import type { ExecutorNodeRecord, Store } from '../store/store.ts';
 
 export interface DirectoryEvents {
@@ -34,7 +34,7 @@ export interface ExecutorDirectoryOptions {
 export class ExecutorDirectory {
   readonly events = new EventEmitter<DirectoryEvents>();
   readonly #o: Required<ExecutorDirectoryOptions>;
-  /** Live nodes by group, in id order. */
+  /** Live nodes by group (its secret's name: namespace and group), in id order. */
   #byGroup = new Map<string, ExecutorNodeRecord[]>();
   /** Nodes left out of routing until `until`, while they are registered at the address that did not answer. */
   readonly #suspects = new Map<string, { until: number; address: string | null }>();
@@ -60,18 +60,18 @@ export class ExecutorDirectory {
     this.#timer = null;
   }
 
-  /** Live nodes of `group` serving `handler` (nodes that declared no handlers serve any), in id order. */
-  live(group: string, handler?: string): ExecutorNodeRecord[] {
-    const nodes = this.#byGroup.get(group) ?? [];
+  /** Live nodes of the group serving `handler` (nodes that declared no handlers serve any), in id order. */
+  live(ref: GroupRef, handler?: string): ExecutorNodeRecord[] {
+    const nodes = this.#byGroup.get(groupSecretName(ref)) ?? [];
     const now = this.#o.clock.now();
     return nodes.filter((node) => !this.#isSuspect(node, now)
       && (handler === undefined || node.handlers.length === 0 || node.handlers.includes(handler)));
   }
 
-  /** True when `nodeId` is a live pull-mode node as of the last registry read. */
-  isLivePullNode(nodeId: string): boolean {
-    for (const list of this.#byGroup.values()) for (const node of list) if (node.id === nodeId) return node.mode === 'pull';
-    return false;
+  /** The live pull-mode node `nodeId` as of the last registry read, or null. */
+  livePullNode(nodeId: string): ExecutorNodeRecord | null {
+    for (const list of this.#byGroup.values()) for (const node of list) if (node.id === nodeId) return node.mode === 'pull' ? node : null;
+    return null;
   }
 
   /** A node's reported load plus what this scheduler has sent it since. */
@@ -97,12 +97,13 @@ export class ExecutorDirectory {
   }
 
   /** The group's HMAC secret (created by the first node or scheduler that asks; shared by the cluster). */
-  secret(group: string): Promise<string> {
-    let secret = this.#secrets.get(group);
+  secret(ref: GroupRef): Promise<string> {
+    const name = groupSecretName(ref);
+    let secret = this.#secrets.get(name);
     if (!secret) {
-      secret = groupSecret(this.#o.store, group);
-      secret.catch(() => this.#secrets.delete(group));
-      this.#secrets.set(group, secret);
+      secret = groupSecret(this.#o.store, ref);
+      secret.catch(() => this.#secrets.delete(name));
+      this.#secrets.set(name, secret);
     }
     return secret;
   }
@@ -118,8 +119,9 @@ export class ExecutorDirectory {
     const next = new Map<string, ExecutorNodeRecord[]>();
     for (const node of nodes) {
       if (node.expiresAt <= now) continue;
-      let list = next.get(node.group);
-      if (!list) next.set(node.group, (list = []));
+      const key = groupSecretName(node);
+      let list = next.get(key);
+      if (!list) next.set(key, (list = []));
       list.push(node);
     }
     for (const list of next.values()) list.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));

@@ -94,15 +94,15 @@ export class ExecutorDispatch implements RunTransport {
   hasLiveNode(task: TaskRecord): boolean {
     const target = task.spec.target;
     if (!isExecutorTarget(target)) return true;
-    return this.#candidates(target).length > 0;
+    return this.#candidates(target, task.namespace).length > 0;
   }
 
   async send(attempt: AttemptContext, signal: AbortSignal): Promise<ExecutorResult> {
     const target = attempt.task.spec.target as ExecutorTarget;
-    let candidates = this.#candidates(target);
+    let candidates = this.#candidates(target, attempt.task.namespace);
     if (candidates.length === 0) {
       await this.#deps.directory.refresh().catch(() => {});
-      candidates = this.#candidates(target);
+      candidates = this.#candidates(target, attempt.task.namespace);
     }
     if (candidates.length === 0) return this.#noExecutor(target);
     if (!isFanOut(target.routing)) return this.#unicast(attempt, target, signal);
@@ -116,7 +116,7 @@ export class ExecutorDispatch implements RunTransport {
    */
   startsAhead(task: TaskRecord): boolean {
     const target = task.spec.target;
-    return isExecutorTarget(target) && this.#candidates(target).some((node) => this.#timed(node));
+    return isExecutorTarget(target) && this.#candidates(target, task.namespace).some((node) => this.#timed(node));
   }
 
   #timed(node: ExecutorNodeRecord): boolean {
@@ -153,7 +153,7 @@ export class ExecutorDispatch implements RunTransport {
     this.#legs.set(run.id, { attempt: run.attempt, legs: [state] });
     try {
       for (;;) {
-        const candidates = this.#candidates(target).filter((n) => !tried.has(n.id));
+        const candidates = this.#candidates(target, task.namespace).filter((n) => !tried.has(n.id));
         if (candidates.length === 0) return this.#noExecutor(target, tried.size);
         const avoid = new Set(lastFailed && candidates.length > 1 ? [lastFailed] : []);
         const node = this.#pick(target, task, run, candidates, avoid);
@@ -250,7 +250,7 @@ export class ExecutorDispatch implements RunTransport {
   }
 
   #nextNode(target: ExecutorTarget, task: TaskRecord, run: RunRecord, avoid: Set<string>): ExecutorNodeRecord | null {
-    const candidates = this.#candidates(target);
+    const candidates = this.#candidates(target, task.namespace);
     return candidates.length === 0 ? null : this.#pick(target, task, run, candidates, avoid);
   }
 
@@ -260,8 +260,9 @@ export class ExecutorDispatch implements RunTransport {
     return candidates.find((n) => n.id === picked.id)!;
   }
 
-  #candidates(target: ExecutorTarget): ExecutorNodeRecord[] {
-    return this.#deps.directory.live(target.group, handlerOf(target)).filter((n) => matchesSelector(n.labels, target.routing?.selector));
+  /** Live nodes that may run the task's runs: of its group in its namespace, serving its handler, matching its selector. */
+  #candidates(target: ExecutorTarget, namespace: string): ExecutorNodeRecord[] {
+    return this.#deps.directory.live({ namespace, group: target.group }, handlerOf(target)).filter((n) => matchesSelector(n.labels, target.routing?.selector));
   }
 
   #routeNode(node: ExecutorNodeRecord): RouteNode {
@@ -319,11 +320,11 @@ export class ExecutorDispatch implements RunTransport {
 
   readonly #httpTransport: NodeTransport = {
     send: async (node, request, signal, onSent) => {
-      const secret = await this.#deps.directory.secret(node.group);
+      const secret = await this.#deps.directory.secret(node);
       return this.#deps.http.dispatch({ type: 'http', url: node.address!, secret }, request, signal, onSent);
     },
     cancel: (node, body) => {
-      void this.#deps.directory.secret(node.group).then((secret) => this.#deps.http.cancel({ type: 'http', url: node.address!, secret }, body));
+      void this.#deps.directory.secret(node).then((secret) => this.#deps.http.cancel({ type: 'http', url: node.address!, secret }, body));
     },
   };
 

@@ -116,7 +116,7 @@ export class GrpcTransport implements GrpcTargetTransport {
     if (!node.address) return { kind: 'failed', error: `executor ${node.id} registered no gRPC address`, unreachable: true };
     let secret: string;
     try {
-      secret = await this.#o.directory.secret(node.group);
+      secret = await this.#o.directory.secret(node);
     } catch (error) {
       return { kind: 'failed', error: `the secret of group "${node.group}" could not be read: ${String(error)}` };
     }
@@ -126,7 +126,7 @@ export class GrpcTransport implements GrpcTargetTransport {
   cancel(node: ExecutorNodeRecord, body: CancelRequest): void {
     if (!node.address) return;
     const address = node.address;
-    void this.#o.directory.secret(node.group).then((secret) => this.cancelAt(address, secret, body), () => {});
+    void this.#o.directory.secret(node).then((secret) => this.cancelAt(address, secret, body), () => {});
   }
 
   dispatchTarget(target: GrpcTarget, request: RunRequest, signal: AbortSignal): Promise<DispatchResult> {

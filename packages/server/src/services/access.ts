@@ -1,8 +1,10 @@
 /**
- * Who is calling a service, and what they may touch. Roles are ordered viewer < editor < admin;
- * a namespace scope of `["*"]` covers every namespace.
+ * Who is calling a service, and what they may touch. Roles are ordered viewer < operator <
+ * editor < admin, each allowed all that the roles below it are; `executor`, the role of executor
+ * nodes' credentials, stands outside that order and is allowed only what a requirement of
+ * `executor` names. A namespace scope of `["*"]` covers every namespace.
  */
-import type { TokenRole } from '@ecron/contracts';
+import type { RankedTokenRole, TokenRole } from '@ecron/contracts';
 import type { TokenRecord } from '../core/model.ts';
 
 export interface Caller {
@@ -15,11 +17,30 @@ export interface Caller {
 
 export const ALL_NAMESPACES = '*';
 
-const ROLE_RANK: Record<TokenRole, number> = { viewer: 0, editor: 1, admin: 2 };
+const ROLE_RANK: Record<RankedTokenRole, number> = { viewer: 0, operator: 1, editor: 2, admin: 3 };
 
-/** True when `role` includes everything `needed` may do. */
-export function roleAllows(role: TokenRole, needed: TokenRole): boolean {
-  return ROLE_RANK[role] >= ROLE_RANK[needed];
+/**
+ * What an operation needs of the caller's role:
+ * - a role of the order: that role or a higher one (never `executor`);
+ * - `executor`: the executor nodes' own operations (register, heartbeat, take runs, return
+ *   results), open to an `executor` token and, as they were before that role existed, to editors
+ *   and admins;
+ * - `authenticated`: any live token, whatever its role.
+ */
+export type RoleRequirement = RankedTokenRole | 'executor' | 'authenticated';
+
+/** True when `role` may do what `needed` asks. */
+export function roleAllows(role: TokenRole, needed: RoleRequirement): boolean {
+  if (needed === 'authenticated') return true;
+  if (needed === 'executor') return role === 'executor' || roleAllows(role, 'editor');
+  return role !== 'executor' && ROLE_RANK[role] >= ROLE_RANK[needed];
+}
+
+/** The roles that meet `needed`, for messages: "role operator or higher". */
+export function describeRequirement(needed: RoleRequirement): string {
+  if (needed === 'authenticated') return 'any role';
+  if (needed === 'executor') return 'role executor, editor or admin';
+  return needed === 'admin' ? 'role admin' : `role ${needed} or higher`;
 }
 
 export function isUnscoped(namespaces: readonly string[]): boolean {

@@ -5,24 +5,45 @@
 import { randomBytes } from 'node:crypto';
 import type { ExecutorResource } from '@ecron/contracts';
 import type { ExecutorNodeRecord, Store } from '../store/store.ts';
+import { canAccessNamespace, type Caller } from './access.ts';
 import { iso } from './resources.ts';
 
-/** The store's name of an executor group's secret. */
-export const groupSecretName = (group: string): string => `executor-group:${group}`;
+/** An executor group: a name within a namespace (group `g` of two namespaces is two groups, with two secrets). */
+export interface GroupRef {
+  namespace: string;
+  group: string;
+}
+
+/**
+ * The store's name of an executor group's secret. The default namespace's groups keep the name
+ * they had before groups belonged to namespaces, so that their nodes keep their secret.
+ */
+export const groupSecretName = ({ namespace, group }: GroupRef): string => (namespace === 'default' ? `executor-group:${group}` : `executor-group:${namespace}/${group}`);
 
 /**
  * The HMAC secret of an executor group: requests to the group's nodes are signed with it, and a
  * node learns it from its heartbeat's answer. The first node or scheduler that asks creates it;
  * every node of the cluster gets the same one (`Store.ensureSecret`).
  */
-export function groupSecret(store: Store, group: string): Promise<string> {
-  return store.ensureSecret({ name: groupSecretName(group), candidate: randomBytes(32).toString('base64url') });
+export function groupSecret(store: Store, ref: GroupRef): Promise<string> {
+  return store.ensureSecret({ name: groupSecretName(ref), candidate: randomBytes(32).toString('base64url') });
+}
+
+/**
+ * Whether `caller` may act as executor node `node` (heartbeat it, remove it, take and answer its
+ * runs): the node's namespace is in the caller's scope, and the caller registered it (an admin of
+ * that namespace may too). A node of older releases has no owner: its next heartbeat claims it.
+ */
+export function mayActAsNode(caller: Caller, node: Pick<ExecutorNodeRecord, 'namespace' | 'owner'>): boolean {
+  if (!canAccessNamespace(caller, node.namespace)) return false;
+  return node.owner === null || node.owner === caller.actor || caller.role === 'admin';
 }
 
 /** A node as `GET /api/v1/executors` lists it; `now` is the store's clock (alive: expiresAt > now). */
 export function toExecutorResource(record: ExecutorNodeRecord, now: number): ExecutorResource {
   return {
     id: record.id,
+    namespace: record.namespace,
     group: record.group,
     mode: record.mode,
     transport: record.transport,

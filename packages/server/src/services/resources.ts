@@ -9,6 +9,7 @@ import {
   type AttemptResource, type AuditEntryResource, type BackfillResource, type HttpTarget, type RunLogResource, type RunResource, type Target, type TaskResource,
   type TaskSpec, type TokenResource, type WorkflowNodeResource, type WorkflowResource, type WorkflowRunResource, type WorkflowRunStatus, type WorkflowSpec,
 } from '@ecron/contracts';
+import { isExpiredAt } from '../core/admin-tokens.ts';
 import type { WorkflowNodeRecord } from '../core/workflow/node-state.ts';
 import type { AttemptRecord, AuditRecord, BackfillRecord, RunLogRecord, RunRecord, TaskRecord, TaskRevisionRecord, TokenRecord, WorkflowRecord } from '../core/model.ts';
 import { canEditNamespace, type Caller } from './access.ts';
@@ -136,7 +137,8 @@ export function toRunLogResource(line: RunLogRecord): RunLogResource {
   return { seq: line.seq, attempt: line.attempt, at: iso(line.at), level: line.level, message: line.message };
 }
 
-export function toTokenResource(token: TokenRecord): TokenResource {
+/** `now`: the instant `expired` is judged at. */
+export function toTokenResource(token: TokenRecord, now: number): TokenResource {
   return {
     id: token.id,
     name: token.name,
@@ -145,6 +147,8 @@ export function toTokenResource(token: TokenRecord): TokenResource {
     createdAt: iso(token.createdAt),
     lastUsedAt: isoOrNull(token.lastUsedAt),
     revokedAt: isoOrNull(token.revokedAt),
+    expiresAt: isoOrNull(token.expiresAt),
+    expired: isExpiredAt(token, now),
   };
 }
 

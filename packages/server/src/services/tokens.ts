@@ -1,13 +1,15 @@
 /**
  * API tokens. A secret is `ecr_` + 32 random bytes in base64url; only its SHA-256 (hex) is
- * stored, so a leaked database does not leak credentials. There are no default credentials:
+ * stored, so a leaked database does not leak credentials. A token may be given an expiry: from
+ * that instant on it is refused exactly as an unknown one is. There are no default credentials:
  * {@link bootstrapAdminToken} creates the first admin token on first start and writes it to a
  * file only the server's user can read.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { chmod, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CreateTokenSchema, describeFieldIssues, toFieldIssues, type CreateTokenInput } from '@ecron/contracts';
+import { CreateTokenSchema, describeFieldIssues, MAX_TOKEN_LIFETIME_MS, toFieldIssues, type CreateTokenInput } from '@ecron/contracts';
+import { isLiveAt } from '../core/admin-tokens.ts';
 import type { Clock } from '../core/clock.ts';
 import { EcronError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
@@ -41,8 +43,23 @@ export interface TokenService {
    * for the last live admin token for all namespaces. Idempotent.
    */
   revoke(caller: Caller, id: string): Promise<TokenRecord>;
-  /** The live token with this secret, or null (unknown or revoked). Records its use. */
+  /** The live token with this secret, or null (unknown, revoked or expired: the caller cannot tell which). Records its use. */
   authenticate(secret: string): Promise<TokenRecord | null>;
+}
+
+/**
+ * The instant a new token expires, from `expiresAt` or `expiresIn` (parsed: milliseconds); null
+ * when neither is given. Throws VALIDATION_FAILED for an `expiresAt` that is not in the future or
+ * lies more than {@link MAX_TOKEN_LIFETIME_MS} away.
+ */
+export function expiryOf(input: { expiresAt?: string | undefined; expiresIn?: number | undefined }, now: number): number | null {
+  if (input.expiresIn !== undefined) return now + input.expiresIn;
+  if (input.expiresAt === undefined) return null;
+  const at = Date.parse(input.expiresAt);
+  const problem = at <= now ? 'must be in the future' : at - now > MAX_TOKEN_LIFETIME_MS ? 'must be at most ten years away' : null;
+  if (problem === null) return at;
+  const issues = [{ path: 'expiresAt', code: 'OUT_OF_RANGE', message: problem }];
+  throw new EcronError('VALIDATION_FAILED', describeFieldIssues(issues), { issues });
 }
 
 export function createTokenService(deps: { store: Store; clock: Clock }): TokenService {
@@ -60,14 +77,15 @@ export function createTokenService(deps: { store: Store; clock: Clock }): TokenS
       if (!scopeCovers(caller.namespaces, scope)) {
         throw new EcronError('FORBIDDEN', 'a token cannot be given namespaces outside the scope of the token creating it');
       }
+      const now = clock.now();
+      const expiresAt = expiryOf(parsed.data, now);
       const secret = generateTokenSecret();
       const token: TokenRecord = {
         id: newId(), name, role, namespaces: scope, secretHash: hashTokenSecret(secret),
-        createdAt: clock.now(), lastUsedAt: null, revokedAt: null,
+        createdAt: now, lastUsedAt: null, revokedAt: null, expiresAt,
       };
-      const stored = await store.createToken({
-        token, audit: { actor: caller.actor, action: 'token.create', details: { name, role, namespaces: scope } },
-      });
+      const details = { name, role, namespaces: scope, ...(expiresAt === null ? {} : { expiresAt: new Date(expiresAt).toISOString() }) };
+      const stored = await store.createToken({ token, audit: { actor: caller.actor, action: 'token.create', details } });
       return { token: stored, secret };
     },
 
@@ -86,8 +104,8 @@ export function createTokenService(deps: { store: Store; clock: Clock }): TokenS
 
     async authenticate(secret) {
       const token = await store.findTokenByHash(hashTokenSecret(secret));
-      if (!token || token.revokedAt !== null) return null;
       const now = clock.now();
+      if (!token || !isLiveAt(token, now)) return null;
       if (token.lastUsedAt === null || now - token.lastUsedAt >= TOKEN_TOUCH_INTERVAL_MS) {
         await store.touchToken({ id: token.id, at: now });
       }
@@ -140,7 +158,7 @@ export async function bootstrapAdminToken(deps: {
 
   const token: TokenRecord = {
     id: newId(), name: 'admin', role: 'admin', namespaces: [ALL_NAMESPACES], secretHash: hashTokenSecret(secret),
-    createdAt: clock.now(), lastUsedAt: null, revokedAt: null,
+    createdAt: clock.now(), lastUsedAt: null, revokedAt: null, expiresAt: null,
   };
   await store.createToken({
     token,

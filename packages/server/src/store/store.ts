@@ -251,6 +251,8 @@ export interface ClusterNodeRecord {
 /** An executor node of an executor group, as it registered itself. Instants are the store's clock. */
 export interface ExecutorNodeRecord {
   id: string;
+  /** The namespace of its group (group `g` of two namespaces is two groups). */
+  namespace: string;
   group: string;
   mode: 'push' | 'pull';
   transport: 'http' | 'grpc';
@@ -262,6 +264,11 @@ export interface ExecutorNodeRecord {
   version: string;
   /** Runs in flight on the node, as of its last heartbeat. */
   inflight: number;
+  /**
+   * Who registered it (the token's actor, `token:<id>`): only the same credential may heartbeat,
+   * poll, answer or remove it while it lives. Null for a registration older than owners.
+   */
+  owner: string | null;
   /** First heartbeat of this registration (kept across heartbeats). */
   startedAt: number;
   heartbeatAt: number;
@@ -527,7 +534,9 @@ export interface Store {
   /**
    * Registers or refreshes an executor node: upserts it with heartbeatAt = the store's now and
    * expiresAt = now + ttlMs (startedAt stays that of the first heartbeat while the row lives), and
-   * forgets executor nodes dead for more than an hour. Returns the stored record.
+   * forgets executor nodes dead for more than an hour. Returns the stored record. A live node
+   * registered by another owner, or in another namespace, is left as it is and returned as it is
+   * (the caller compares its owner): a node id cannot be taken over while its registration lives.
    */
   heartbeatExecutor(p: { node: Omit<ExecutorNodeRecord, 'startedAt' | 'heartbeatAt' | 'expiresAt'>; ttlMs: number }): Promise<ExecutorNodeRecord>;
   /** A node leaving cleanly: deletes it at once. False when it was not registered. */
@@ -536,8 +545,9 @@ export interface Store {
   listExecutors(p?: { group?: string }): Promise<ExecutorNodeRecord[]>;
 
   // ---- tokens and audit -----------------------------------------------------------------
-  /** Audit: resourceType "token", resourceId the token id. */
+  /** Audit: resourceType "token", resourceId the token id. Every role and `expiresAt` (null or any instant) are kept as given. */
   createToken(p: { token: TokenRecord; audit: AuditInput }): Promise<TokenRecord>;
+  /** Revoked and expired tokens too: the caller decides, on its clock, whether one is live. */
   findTokenByHash(secretHash: string): Promise<TokenRecord | null>;
   /** Oldest first. */
   listTokens(): Promise<TokenRecord[]>;
@@ -547,7 +557,8 @@ export interface Store {
    * Throws TOKEN_NOT_FOUND. Idempotent on an already revoked token: no change, no audit entry.
    * With `keepLastAdmin`, throws LAST_ADMIN_TOKEN instead of revoking the last live admin token
    * for all namespaces (`*`), checked in the transaction of the revocation: two revocations that
-   * race cannot both pass the check.
+   * race cannot both pass the check. Only admin tokens that never expire count, and only they are
+   * kept: one that expires would leave nobody to manage the server once it had.
    */
   revokeToken(p: { id: string; at: number; audit: AuditInput; keepLastAdmin?: boolean }): Promise<TokenRecord>;
   /** Sets lastUsedAt, never moving it backwards. */

@@ -140,7 +140,7 @@ describe('tokens', () => {
     expect(secret).toMatch(/^ecr_[A-Za-z0-9_-]{43}$/);
     expect(token).toEqual({
       id: expect.any(String), name: 'ci', role: 'editor', namespaces: ['team-a', 'team-b'],
-      createdAt: new Date(h.clock.now()).toISOString(), lastUsedAt: null, revokedAt: null,
+      createdAt: new Date(h.clock.now()).toISOString(), lastUsedAt: null, revokedAt: null, expiresAt: null, expired: false,
     });
     // Only the hash is stored.
     const stored = (await h.store.listTokens()).find((t) => t.id === token.id);

@@ -27,15 +27,15 @@ describe('registering and heartbeating', () => {
     const res = await beat('billing-1', push('billing', { labels: { zone: 'a' }, handlers: ['report'], weight: 3, version: '2.1.0', inflight: 2 }));
     expect(res.statusCode).toBe(200);
     const reply = res.json();
-    expect(reply).toEqual({ id: 'billing-1', group: 'billing', secret: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/), heartbeatMs: EXECUTOR_HEARTBEAT_MS, ttlMs: EXECUTOR_TTL_MS, expiresAt: expect.any(String) });
+    expect(reply).toEqual({ id: 'billing-1', namespace: 'default', group: 'billing', secret: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/), heartbeatMs: EXECUTOR_HEARTBEAT_MS, ttlMs: EXECUTOR_TTL_MS, expiresAt: expect.any(String) });
     expect(Date.parse(reply.expiresAt)).toBeGreaterThanOrEqual(before + EXECUTOR_TTL_MS);
     expect(Date.parse(reply.expiresAt)).toBeLessThanOrEqual((await h.store.now()) + EXECUTOR_TTL_MS);
     // The secret is the group's, shared with the scheduler through the store.
-    expect(reply.secret).toBe(await h.store.ensureSecret({ name: groupSecretName('billing'), candidate: 'unused' }));
+    expect(reply.secret).toBe(await h.store.ensureSecret({ name: groupSecretName({ namespace: 'default', group: 'billing' }), candidate: 'unused' }));
 
     const items = await list();
     expect(items).toEqual([{
-      id: 'billing-1', group: 'billing', mode: 'push', transport: 'http', address: 'http://10.0.0.7:9000/ecron', labels: { zone: 'a' }, weight: 3,
+      id: 'billing-1', namespace: 'default', group: 'billing', mode: 'push', transport: 'http', address: 'http://10.0.0.7:9000/ecron', labels: { zone: 'a' }, weight: 3,
       handlers: ['report'], version: '2.1.0', inflight: 2, startedAt: expect.any(String), heartbeatAt: expect.any(String), expiresAt: reply.expiresAt, alive: true,
     }]);
     expect(JSON.stringify(items)).not.toContain(reply.secret);
@@ -111,7 +111,7 @@ describe('listing', () => {
     await beat('b-1', push('billing'));
     // A node whose registration has lapsed (TTL 0: it expires at the store's now).
     await h.store.heartbeatExecutor({
-      node: { id: 'a-dead', group: 'analytics', mode: 'push', transport: 'http', address: 'http://x/', labels: {}, weight: 1, handlers: [], version: '', inflight: 0 },
+      node: { id: 'a-dead', namespace: 'default', owner: null, group: 'analytics', mode: 'push', transport: 'http', address: 'http://x/', labels: {}, weight: 1, handlers: [], version: '', inflight: 0 },
       ttlMs: 0,
     });
     expect((await list()).map((item) => [item.id, item.alive])).toEqual([['b-1', true], ['b-2', true], ['o-1', true], ['a-dead', false]]);
@@ -124,13 +124,15 @@ describe('listing', () => {
 });
 
 describe('access', () => {
-  it('lets viewers list, and only editors and admins register or deregister', async () => {
+  it('lets viewers list, and only editors and admins of the node\'s namespace register or deregister', async () => {
     const viewer = await h.token('viewer');
     const editor = await h.token('editor', ['billing']);
     expect((await h.call('GET', '/api/v1/executors', { token: viewer.secret })).statusCode).toBe(200);
     expect(errorOf(await beat('n-1', push('billing'), viewer.secret)).code).toBe('FORBIDDEN');
     expect(errorOf(await h.call('DELETE', '/api/v1/executors/n-1', { token: viewer.secret })).code).toBe('FORBIDDEN');
-    expect((await beat('n-1', push('billing'), editor.secret)).statusCode).toBe(200);
+    // The editor's scope is namespace billing: a node of namespace default is not its to register.
+    expect(errorOf(await beat('n-1', push('billing'), editor.secret)).code).toBe('FORBIDDEN');
+    expect((await beat('n-1', { ...push('billing'), namespace: 'billing' }, editor.secret)).statusCode).toBe(200);
     expect((await h.call('DELETE', '/api/v1/executors/n-1', { token: editor.secret })).statusCode).toBe(204);
     expect(errorOf(await h.call('GET', '/api/v1/executors', { token: null })).code).toBe('UNAUTHENTICATED');
   });

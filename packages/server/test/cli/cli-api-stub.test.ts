@@ -50,10 +50,16 @@ function routes(req: RecordedRequest): StubAnswer | undefined {
   if (method === 'GET' && path === `/api/v1/runs/${RUN_ID}`) return { body: runResource() };
   if (method === 'POST' && path === `/api/v1/runs/${RUN_ID}/cancel`) return { body: runResource({ status: 'cancelled' }) };
   if (method === 'POST' && path === '/api/v1/tokens') {
-    const body = req.body as { name: string; role?: string; namespaces?: string[] };
-    return { status: 201, body: { token: { id: 'tok1', name: body.name, role: body.role ?? 'viewer', namespaces: body.namespaces ?? ['*'], createdAt: '2026-12-01T00:00:00.000Z', lastUsedAt: null, revokedAt: null }, secret: 'ecr_secret_value' } };
+    const body = req.body as { name: string; role?: string; namespaces?: string[]; expiresIn?: string };
+    const expiresAt = body.expiresIn === undefined ? null : '2026-12-31T00:00:00.000Z';
+    return { status: 201, body: { token: { id: 'tok1', name: body.name, role: body.role ?? 'viewer', namespaces: body.namespaces ?? ['*'], createdAt: '2026-12-01T00:00:00.000Z', lastUsedAt: null, revokedAt: null, expiresAt, expired: false }, secret: 'ecr_secret_value' } };
   }
-  if (method === 'GET' && path === '/api/v1/tokens') return { body: { items: [{ id: 'tok1', name: 'ci', role: 'editor', namespaces: ['a', 'b'], createdAt: '2026-12-01T00:00:00.000Z', lastUsedAt: null, revokedAt: null }] } };
+  if (method === 'GET' && path === '/api/v1/tokens') {
+    return { body: { items: [
+      { id: 'tok1', name: 'ci', role: 'editor', namespaces: ['a', 'b'], createdAt: '2026-12-01T00:00:00.000Z', lastUsedAt: null, revokedAt: null, expiresAt: null, expired: false },
+      { id: 'tok2', name: 'nightly', role: 'operator', namespaces: ['*'], createdAt: '2026-12-01T00:00:00.000Z', lastUsedAt: '2026-12-01T10:00:00.000Z', revokedAt: null, expiresAt: '2026-12-02T00:00:00.000Z', expired: true },
+    ] } };
+  }
   if (method === 'DELETE' && path === '/api/v1/tokens/tok1') return { status: 204 };
   return undefined;
 }
@@ -123,7 +129,9 @@ describe('ecron CLI: --json and human output', () => {
     const run = await cli(['run', 'get', RUN_ID]);
     expect(run.stdout).toMatch(/^status: +pending$/m);
     const tokens = await cli(['token', 'list']);
-    expect(tokens.stdout).toMatch(/^tok1 +ci +editor +a,b +2026-12-01T00:00:00Z +- +-$/m);
+    expect(tokens.stdout).toMatch(/^ID +NAME +ROLE +NAMESPACES +CREATED +LAST USED +EXPIRES +REVOKED$/m);
+    expect(tokens.stdout).toMatch(/^tok1 +ci +editor +a,b +2026-12-01T00:00:00Z +- +- +-$/m);
+    expect(tokens.stdout).toMatch(/^tok2 +nightly +operator +\* +2026-12-01T00:00:00Z +2026-12-01T10:00:00Z +2026-12-02T00:00:00Z \(expired\) +-$/m);
     expect(calls()).toEqual([`GET /api/v1/runs?status=succeeded&limit=1`, `GET /api/v1/runs/${RUN_ID}`, 'GET /api/v1/tokens']);
   });
 });
@@ -223,6 +231,12 @@ describe('ecron CLI: commands send what the API expects', () => {
     expect(result.stderr).toContain('store the secret now');
     await cli(['token', 'create', '--name', 'viewer-only']);
     expect(stub.requests[1]?.body).toEqual({ name: 'viewer-only' });
+    const expiring = await cli(['token', 'create', '--name', 'nightly', '--role', 'operator', '--expires-in', '30d']);
+    expect(stub.requests[2]?.body).toEqual({ name: 'nightly', role: 'operator', expiresIn: '30d' });
+    expect(expiring.stdout).toBe('created token nightly (tok1), role operator, namespaces *, expires 2026-12-31T00:00:00Z\nsecret: ecr_secret_value\n');
+    await cli(['token', 'create', '--name', 'node', '--role', 'executor', '--expires-at', '2027-01-01T00:00:00Z']);
+    expect(stub.requests[3]?.body).toEqual({ name: 'node', role: 'executor', expiresAt: '2027-01-01T00:00:00Z' });
+    expect((await cli(['token', 'create', '--name', 'x', '--role', 'root'])).stderr).toContain('admin, editor, operator, viewer, executor');
     const revoked = await cli(['token', 'revoke', 'tok1', '--json']);
     expect(JSON.parse(revoked.stdout)).toEqual({ id: 'tok1', revoked: true });
   });

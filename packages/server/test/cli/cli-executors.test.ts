@@ -25,7 +25,7 @@ describe('ecron executor list', () => {
     await register('billing-1', { group: 'billing', address: 'http://10.0.0.1:9000/ecron' });
     await register('ops-1', { group: 'ops', mode: 'pull' });
     await api.h.store.heartbeatExecutor({
-      node: { id: 'analytics-1', group: 'analytics', mode: 'push', transport: 'grpc', address: '10.0.0.9:50051', labels: {}, weight: 1, handlers: [], version: '', inflight: 0 },
+      node: { id: 'analytics-1', namespace: 'default', owner: null, group: 'analytics', mode: 'push', transport: 'grpc', address: '10.0.0.9:50051', labels: {}, weight: 1, handlers: [], version: '', inflight: 0 },
       ttlMs: 0,
     });
 

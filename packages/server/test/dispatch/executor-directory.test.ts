@@ -15,7 +15,7 @@ describe('executor directory: nodes that did not answer', () => {
     const directory = new ExecutorDirectory({ store, clock, log: () => {} });
     const register = async (address: string): Promise<void> => {
       await store.heartbeatExecutor({
-        node: { id: 'node-b', group: 'g', mode: 'push', transport: 'http', address, labels: {}, weight: 1, handlers: [], version: '', inflight: 0 },
+        node: { id: 'node-b', namespace: 'default', owner: null, group: 'g', mode: 'push', transport: 'http', address, labels: {}, weight: 1, handlers: [], version: '', inflight: 0 },
         ttlMs: 60_000,
       });
     };
@@ -26,25 +26,25 @@ describe('executor directory: nodes that did not answer', () => {
     const { directory, clock, register } = await setUp();
     await register('http://127.0.0.1:9001/');
     await directory.refresh();
-    const [node] = directory.live('g');
+    const [node] = directory.live({ namespace: 'default', group: 'g' });
     directory.suspect(node!);
-    expect(directory.live('g')).toEqual([]);
+    expect(directory.live({ namespace: 'default', group: 'g' })).toEqual([]);
     await directory.refresh();
-    expect(directory.live('g')).toEqual([]);
+    expect(directory.live({ namespace: 'default', group: 'g' })).toEqual([]);
     await clock.advance(3000);
-    expect(directory.live('g').map((n) => n.id)).toEqual(['node-b']);
+    expect(directory.live({ namespace: 'default', group: 'g' }).map((n) => n.id)).toEqual(['node-b']);
   });
 
   it('does not hold a failure at a dead process\'s address against the process that registered after it', async () => {
     const { directory, register } = await setUp();
     await register('http://127.0.0.1:9001/');
     await directory.refresh();
-    const [old] = directory.live('g');
+    const [old] = directory.live({ namespace: 'default', group: 'g' });
     // The node restarts at another port, the registry read brings the new address in, and only
     // then does a request sent earlier to the old address fail.
     await register('http://127.0.0.1:9002/');
     await directory.refresh();
     directory.suspect(old!);
-    expect(directory.live('g').map((n) => n.address)).toEqual(['http://127.0.0.1:9002/']);
+    expect(directory.live({ namespace: 'default', group: 'g' }).map((n) => n.address)).toEqual(['http://127.0.0.1:9002/']);
   });
 });

@@ -19,7 +19,7 @@ const request = (extra: Partial<RunRequest> = {}): RunRequest => ({
 });
 
 const node = (address: string | null, extra: Partial<ExecutorNodeRecord> = {}): ExecutorNodeRecord => ({
-  id: 'node-1', group: 'billing', mode: 'push', transport: 'grpc', address, labels: {}, weight: 1, handlers: ['report'],
+  id: 'node-1', namespace: 'default', owner: null, group: 'billing', mode: 'push', transport: 'grpc', address, labels: {}, weight: 1, handlers: ['report'],
   version: '', inflight: 0, startedAt: T0, heartbeatAt: T0, expiresAt: T0 + 4000, ...extra,
 });
 
@@ -46,7 +46,7 @@ describe('GrpcTransport', () => {
     secretsAsked.length = 0;
     transport = new GrpcTransport({
       clock, signingKey: SIGNING_KEY,
-      directory: { secret: async (group) => { secretsAsked.push(group); return GROUP_SECRET; } },
+      directory: { secret: async ({ group }) => { secretsAsked.push(group); return GROUP_SECRET; } },
     });
   });
 

@@ -39,7 +39,7 @@ describe('no live executor', () => {
 
     // An executor registers: the waiting run goes out as its next attempt, and later fires go out as usual.
     await h.store.heartbeatExecutor({
-      node: { id: 'billing-1', group: 'billing', mode: 'push', transport: 'http', address: `${h.executorUrl}/report`, labels: {}, weight: 1, handlers: ['report'], version: '', inflight: 0 },
+      node: { id: 'billing-1', namespace: 'default', owner: null, group: 'billing', mode: 'push', transport: 'http', address: `${h.executorUrl}/report`, labels: {}, weight: 1, handlers: ['report'], version: '', inflight: 0 },
       ttlMs: 60_000,
     });
     const resumed = h.ended(waiting[0]!.id);

@@ -55,7 +55,7 @@ export const backfillRoutes: FastifyPluginAsyncZod<BackfillRoutesOptions> = asyn
     const load = (request: { params: { id: string } } & Parameters<typeof callerOf>[0]) =>
       (kind === 'tasks' ? tasks.get(callerOf(request), request.params.id) : workflows.get(callerOf(request), request.params.id));
     app.post(`/${kind}/:id/backfill`, {
-      config: { access: 'editor' },
+      config: { access: 'operator' }, // it creates runs, as a trigger does; it changes no spec
       schema: {
         summary: `Backfill a ${kind === 'tasks' ? 'task' : 'workflow'} over a past range`, description, tags: [...tags, kind], security: BEARER_SECURITY,
         params: IdParams, body: BackfillRequestSchema, response: { 201: BackfillResourceSchema, ...ERROR_RESPONSES },
@@ -79,7 +79,7 @@ export const backfillRoutes: FastifyPluginAsyncZod<BackfillRoutesOptions> = asyn
   }, async (request) => resource(await backfills.get(callerOf(request), request.params.id)));
 
   app.post('/backfills/:id/cancel', {
-    config: { access: 'editor' },
+    config: { access: 'operator' },
     schema: {
       summary: 'Cancel a backfill: no more fires are created (runs already started go on)', tags, security: BEARER_SECURITY,
       params: IdParams, response: { 200: BackfillResourceSchema, ...ERROR_RESPONSES },

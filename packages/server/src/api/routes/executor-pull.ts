@@ -12,10 +12,11 @@ import { EcronError } from '../../core/errors.ts';
 import type { ExecutorDirectory } from '../../dispatch/executor-directory.ts';
 import type { PullHub } from '../../dispatch/pull-hub.ts';
 import { StreamSession } from '../../dispatch/stream-session.ts';
-import { groupSecret } from '../../services/executor-registry.ts';
+import type { Caller } from '../../services/access.ts';
+import { groupSecret, mayActAsNode } from '../../services/executor-registry.ts';
 import type { ExecutorNodeRecord, Store } from '../../store/store.ts';
 import type { WebSocket } from 'ws';
-import { BEARER_SECURITY } from '../auth.ts';
+import { BEARER_SECURITY, callerOf } from '../auth.ts';
 import { ERROR_RESPONSES } from '../schemas.ts';
 
 const tags = ['executors'];
@@ -35,11 +36,16 @@ export const executorPullRoutes: FastifyPluginAsyncZod<{ store: Store; pull: Pul
   /**
    * The node must be registered in pull mode and alive: a poll for an unknown id gets nothing,
    * ever. The scheduler's view of the registry (read every second) answers; the store is read
-   * only for a node it does not know yet (it registered a moment ago).
+   * only for a node it does not know yet (it registered a moment ago). Only the credential that
+   * registered the node (or an admin of its namespace) may take or answer its runs: 403 for any
+   * other, as if it tried to read another namespace's runs.
    */
-  async function requirePullNode(id: string): Promise<void> {
-    if (directory?.isLivePullNode(id)) return;
-    await readPullNode(id);
+  async function requirePullNode(id: string, caller: Caller): Promise<ExecutorNodeRecord> {
+    const node = directory?.livePullNode(id) ?? await readPullNode(id);
+    if (!mayActAsNode(caller, node)) {
+      throw new EcronError('FORBIDDEN', `executor ${id} was registered by another credential: only it (or an admin of namespace ${node.namespace}) may take or answer its runs`);
+    }
+    return node;
   }
 
   /** The node's registration, read from the store (its group is needed too). */
@@ -62,7 +68,7 @@ export const executorPullRoutes: FastifyPluginAsyncZod<{ store: Store; pull: Pul
 
   app.get('/executors/:id/stream', {
     websocket: true,
-    config: { access: 'editor' },
+    config: { access: 'executor' },
     schema: {
       summary: 'Take runs for a pull-mode executor over a stream (WebSocket)', tags, security: BEARER_SECURITY,
       description: `Upgrades to a WebSocket (subprotocol \`${STREAM_SUBPROTOCOL_TIMED}\`, where runs may come before their instant with their \`startInMs\`, or \`${STREAM_SUBPROTOCOL}\`; header \`${STREAM_NONCE_HEADER}\`: a fresh nonce of 16–64 characters of [A-Za-z0-9_-]). Runs go to the executor many to a signed frame, as far as its credit allows, and results come back the same way: see docs/executor-protocol.md, "The stream".`,
@@ -78,8 +84,8 @@ export const executorPullRoutes: FastifyPluginAsyncZod<{ store: Store; pull: Pul
     let node: ExecutorNodeRecord;
     let secret: string;
     try {
-      node = await readPullNode(id);
-      secret = await (directory ? directory.secret(node.group) : groupSecret(store, node.group));
+      node = await requirePullNode(id, callerOf(request));
+      secret = await (directory ? directory.secret(node) : groupSecret(store, node));
     } catch (error) {
       socket.close(STREAM_CLOSE_NOT_REGISTERED, error instanceof EcronError ? error.code : 'INTERNAL');
       return;
@@ -95,7 +101,7 @@ export const executorPullRoutes: FastifyPluginAsyncZod<{ store: Store; pull: Pul
   });
 
   app.post('/executors/:id/poll', {
-    config: { access: 'editor', requestLog: 'debug' }, // back to back, per pull-mode node
+    config: { access: 'executor', requestLog: 'debug' }, // back to back, per pull-mode node
     schema: {
       summary: 'Take runs for a pull-mode executor (long poll)', tags, security: BEARER_SECURITY,
       description: 'Answers at once when runs or cancels are waiting, otherwise after up to `waitMs`. `running` lists the deliveries the executor runs; the answer names those cancelled since.',
@@ -103,7 +109,7 @@ export const executorPullRoutes: FastifyPluginAsyncZod<{ store: Store; pull: Pul
       response: { 200: PollReplySchema, ...ERROR_RESPONSES },
     },
   }, async (request, reply) => {
-    await requirePullNode(request.params.id);
+    await requirePullNode(request.params.id, callerOf(request));
     // The response closes early when the poller goes away: stop waiting for it (and only then:
     // an abort costs an error object, and every answered poll closes its response too).
     const gone = new AbortController();
@@ -112,11 +118,14 @@ export const executorPullRoutes: FastifyPluginAsyncZod<{ store: Store; pull: Pul
   });
 
   app.post('/executors/:id/results', {
-    config: { access: 'editor' },
+    config: { access: 'executor' },
     schema: {
       summary: 'Return the outcomes of a pull-mode executor\'s deliveries', tags, security: BEARER_SECURITY,
       params: Params, body: PollResultsSchema,
       response: { 200: z.object({ accepted: z.number().int().describe('results matched to a delivery still waiting') }), ...ERROR_RESPONSES },
     },
-  }, async (request) => ({ accepted: pull.results(request.params.id, request.body.results) }));
+  }, async (request) => {
+    await requirePullNode(request.params.id, callerOf(request));
+    return { accepted: pull.results(request.params.id, request.body.results) };
+  });
 };

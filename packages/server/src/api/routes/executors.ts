@@ -8,10 +8,11 @@ import { EXECUTOR_HEARTBEAT_MS, EXECUTOR_TTL_MS, ExecutorHeartbeatSchema, Execut
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { EcronError } from '../../core/errors.ts';
-import { groupSecret, toExecutorResource } from '../../services/executor-registry.ts';
+import { canAccessNamespace, type Caller } from '../../services/access.ts';
+import { groupSecret, mayActAsNode, toExecutorResource } from '../../services/executor-registry.ts';
 import { iso } from '../../services/resources.ts';
 import type { Store } from '../../store/store.ts';
-import { BEARER_SECURITY } from '../auth.ts';
+import { BEARER_SECURITY, callerOf } from '../auth.ts';
 import { ERROR_RESPONSES, ExecutorHeartbeatReplySchema, ExecutorListSchema } from '../schemas.ts';
 
 const tags = ['executors'];
@@ -20,10 +21,10 @@ const ListExecutorsQuery = z.strictObject({
   group: z.string().max(128).optional().describe('only the nodes of this executor group'),
 });
 
-/** The registry as of the store's clock: live nodes first, then by group and id. */
-export async function listExecutors(store: Store, group?: string): Promise<ExecutorList> {
+/** The registry as of the store's clock, the nodes of the caller's namespaces: live nodes first, then by group and id. */
+export async function listExecutors(store: Store, caller: Caller, group?: string): Promise<ExecutorList> {
   const [now, nodes] = await Promise.all([store.now(), store.listExecutors(group === undefined ? {} : { group })]);
-  const items = nodes.map((node) => toExecutorResource(node, now));
+  const items = nodes.filter((node) => canAccessNamespace(caller, node.namespace)).map((node) => toExecutorResource(node, now));
   // The store orders by group then id; the sort is stable.
   items.sort((a, b) => Number(b.alive) - Number(a.alive));
   return { items };
@@ -31,26 +32,34 @@ export async function listExecutors(store: Store, group?: string): Promise<Execu
 
 export const executorRoutes: FastifyPluginAsyncZod<{ store: Store }> = async (app, { store }) => {
   app.put('/executors/:id', {
-    config: { access: 'editor', requestLog: 'debug' }, // every few seconds per node
+    config: { access: 'executor', requestLog: 'debug' }, // every few seconds per node
     schema: {
       summary: 'Register an executor node, or heartbeat it (the same call, repeated)', tags, security: BEARER_SECURITY,
       description: `Send every \`heartbeatMs\` (${EXECUTOR_HEARTBEAT_MS} ms). A node that has not heartbeated for \`ttlMs\` (${EXECUTOR_TTL_MS} ms) leaves routing; `
-        + 'one dead for an hour is forgotten. The answer holds the HMAC secret of the node\'s group: requests sent to the node are signed with it.',
+        + 'one dead for an hour is forgotten. The answer holds the HMAC secret of the node\'s group: requests sent to the node are signed with it. '
+        + 'The node belongs to `namespace` (default `default`), which the token must cover, and to the credential that registered it: '
+        + 'while it lives, another credential gets 409 EXECUTOR_ID_TAKEN.',
       params: Params,
       body: ExecutorHeartbeatSchema,
       response: { 200: ExecutorHeartbeatReplySchema, ...ERROR_RESPONSES },
     },
   }, async (request): Promise<ExecutorHeartbeatReply> => {
     const { id } = request.params;
-    const [record, secret] = await Promise.all([
-      store.heartbeatExecutor({ node: { id, ...request.body }, ttlMs: EXECUTOR_TTL_MS }),
-      groupSecret(store, request.body.group),
-    ]);
-    return { id: record.id, group: record.group, secret, heartbeatMs: EXECUTOR_HEARTBEAT_MS, ttlMs: EXECUTOR_TTL_MS, expiresAt: iso(record.expiresAt) };
+    const caller = callerOf(request);
+    const { namespace } = request.body;
+    if (!canAccessNamespace(caller, namespace)) {
+      throw new EcronError('FORBIDDEN', `this token does not cover namespace ${JSON.stringify(namespace)}: an executor of its groups needs a token of that namespace`);
+    }
+    const record = await store.heartbeatExecutor({ node: { id, ...request.body, owner: caller.actor }, ttlMs: EXECUTOR_TTL_MS });
+    if (record.owner !== caller.actor || record.namespace !== namespace) {
+      throw new EcronError('EXECUTOR_ID_TAKEN', `executor id ${JSON.stringify(id)} is registered, alive, by another credential or in another namespace: choose another id, or wait until it expires`, { id });
+    }
+    const secret = await groupSecret(store, record);
+    return { id: record.id, namespace: record.namespace, group: record.group, secret, heartbeatMs: EXECUTOR_HEARTBEAT_MS, ttlMs: EXECUTOR_TTL_MS, expiresAt: iso(record.expiresAt) };
   });
 
   app.delete('/executors/:id', {
-    config: { access: 'editor' },
+    config: { access: 'executor' },
     schema: {
       summary: 'Deregister an executor node (it leaves routing at once)', tags, security: BEARER_SECURITY,
       params: Params,
@@ -58,7 +67,13 @@ export const executorRoutes: FastifyPluginAsyncZod<{ store: Store }> = async (ap
     },
   }, async (request, reply) => {
     const { id } = request.params;
-    if (!(await store.removeExecutor({ id }))) throw new EcronError('EXECUTOR_NOT_FOUND', `no executor node with id "${id}" is registered`, { id });
+    const notFound = () => new EcronError('EXECUTOR_NOT_FOUND', `no executor node with id "${id}" is registered`, { id });
+    const node = (await store.listExecutors()).find((n) => n.id === id);
+    const caller = callerOf(request);
+    // Another namespace's node reads as absent; one of this namespace registered by another credential is refused.
+    if (!node || !canAccessNamespace(caller, node.namespace)) throw notFound();
+    if (!mayActAsNode(caller, node)) throw new EcronError('FORBIDDEN', `executor ${id} was registered by another credential: only it, or an admin of namespace ${node.namespace}, may remove it`);
+    if (!(await store.removeExecutor({ id }))) throw notFound();
     return reply.status(204).send(null);
   });
 
@@ -70,5 +85,5 @@ export const executorRoutes: FastifyPluginAsyncZod<{ store: Store }> = async (ap
       querystring: ListExecutorsQuery,
       response: { 200: ExecutorListSchema, ...ERROR_RESPONSES },
     },
-  }, async (request) => listExecutors(store, request.query.group));
+  }, async (request) => listExecutors(store, callerOf(request), request.query.group));
 };

@@ -13,7 +13,7 @@ export const MeSchema = z.object({
 
 export const meRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get('/me', {
-    config: { access: 'viewer' },
+    config: { access: 'authenticated' }, // an executor token too
     schema: {
       summary: 'The caller: role and namespace scope of the bearer token', tags: ['tokens'], security: BEARER_SECURITY,
       response: { 200: MeSchema, ...ERROR_RESPONSES },

@@ -28,7 +28,8 @@ export async function listNodes(store: Store): Promise<NodeList> {
 
 export const nodeRoutes: FastifyPluginAsyncZod<{ store: Store }> = async (app, { store }) => {
   app.get('/nodes', {
-    config: { access: 'viewer' },
+    // An executor token too: the SDK's pull and stream executors find the cluster's API nodes here.
+    config: { access: 'authenticated' },
     schema: {
       summary: 'List the cluster\'s nodes with their buckets, lease expiry and last heartbeat', tags: ['cluster'], security: BEARER_SECURITY,
       response: { 200: NodeListSchema, ...ERROR_RESPONSES },

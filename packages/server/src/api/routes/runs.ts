@@ -87,7 +87,7 @@ export const runRoutes: FastifyPluginAsyncZod<{ runs: RunService; clock: Clock }
   });
 
   app.post('/runs/:id/cancel', {
-    config: { access: 'editor' },
+    config: { access: 'operator' },
     schema: {
       summary: 'Cancel a run', tags, security: BEARER_SECURITY,
       params: IdParams,
@@ -99,7 +99,7 @@ export const runRoutes: FastifyPluginAsyncZod<{ runs: RunService; clock: Clock }
   });
 
   app.post('/runs/:id/rerun', {
-    config: { access: 'editor' },
+    config: { access: 'operator' },
     schema: {
       summary: 'Run a finished run again', tags, security: BEARER_SECURITY,
       description: 'Starts a new manual run of the finished run\'s task with the same params, or with the given params in their place (not merged). '

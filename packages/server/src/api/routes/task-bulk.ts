@@ -53,7 +53,8 @@ export const taskBulkRoutes: FastifyPluginAsyncZod<TaskBulkRoutesOptions> = asyn
   for (const action of BULK_TASK_ACTIONS) {
     const trigger = action === 'trigger';
     app.post(`/tasks::${action}`, {
-      config: { access: 'editor' },
+      // Pausing, resuming and triggering are operations on tasks; deleting one changes the specs.
+      config: { access: action === 'delete' ? 'editor' : 'operator' },
       schema: {
         summary: ACTION_SUMMARY[action], tags, security: BEARER_SECURITY,
         description: `The tasks are named by "ids" or by a "selector" ({ "labels": {…}, "namespace"? }: the tasks whose labels hold every pair, `

@@ -1,4 +1,7 @@
-/** `/api/v1/tasks`: create, read, list, update, delete, trigger, pause, resume, revisions, preview. */
+/**
+ * `/api/v1/tasks`: create, read, list, update, delete, trigger, pause, resume, revisions, preview.
+ * Viewers read; operators also trigger, pause and resume; editors also write specs.
+ */
 import { TaskSpecSchema, TriggerSchema } from '@ecron/contracts';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -101,7 +104,7 @@ export const taskRoutes: FastifyPluginAsyncZod<TaskRoutesOptions> = async (app, 
   });
 
   app.post('/tasks/:id/trigger', {
-    config: { access: 'editor' },
+    config: { access: 'operator' },
     schema: {
       summary: 'Run a task now', tags, security: BEARER_SECURITY,
       description: 'The run gets the task params shallow-merged with the given params.',
@@ -114,7 +117,7 @@ export const taskRoutes: FastifyPluginAsyncZod<TaskRoutesOptions> = async (app, 
   }));
 
   app.post('/tasks/:id/pause', {
-    config: { access: 'editor' },
+    config: { access: 'operator' },
     schema: {
       summary: 'Pause a task: it fires no more until resumed', tags, security: BEARER_SECURITY,
       params: IdParams,
@@ -123,7 +126,7 @@ export const taskRoutes: FastifyPluginAsyncZod<TaskRoutesOptions> = async (app, 
   }, async (request) => toTaskResource(await tasks.pause(callerOf(request), request.params.id), callerOf(request)));
 
   app.post('/tasks/:id/resume', {
-    config: { access: 'editor' },
+    config: { access: 'operator' },
     schema: {
       summary: 'Resume a task from now', tags, security: BEARER_SECURITY,
       params: IdParams,

@@ -1,8 +1,9 @@
 /**
  * `/api/v1/workflows` and `/api/v1/workflow-runs`: workflows with their revisions, trigger, pause,
  * resume and delete; workflow runs with their nodes, cancel, and the recovery actions (rerun from
- * failed, and per node: rerun, mark succeeded, skip). Access as for tasks: viewers read, editors
- * change, within their namespaces.
+ * failed, and per node: rerun, mark succeeded, skip). Access as for tasks, within the token's
+ * namespaces: viewers read; operators also trigger, pause, resume, cancel and recover runs; editors
+ * also create, change and delete workflows.
  */
 import { TriggerSchema, WorkflowSpecSchema } from '@ecron/contracts';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
@@ -87,7 +88,7 @@ export const workflowRoutes: FastifyPluginAsyncZod<WorkflowRoutesOptions> = asyn
 
   for (const verb of ['pause', 'resume'] as const) {
     app.post(`/workflows/:id/${verb}`, {
-      config: { access: 'editor' },
+      config: { access: 'operator' },
       schema: {
         summary: verb === 'pause' ? 'Pause a workflow: it fires no more until resumed' : 'Resume a workflow from now', tags, security: BEARER_SECURITY,
         params: IdParams, response: { 200: WorkflowResourceSchema, ...ERROR_RESPONSES },
@@ -96,7 +97,7 @@ export const workflowRoutes: FastifyPluginAsyncZod<WorkflowRoutesOptions> = asyn
   }
 
   app.post('/workflows/:id/trigger', {
-    config: { access: 'editor' },
+    config: { access: 'operator' },
     schema: {
       summary: 'Run a workflow now', tags, security: BEARER_SECURITY,
       description: 'The workflow run gets the workflow params shallow-merged with the given params.',
@@ -138,7 +139,7 @@ export const workflowRoutes: FastifyPluginAsyncZod<WorkflowRoutesOptions> = asyn
   }, async (request) => view(await workflows.getRun(callerOf(request), request.params.id)));
 
   app.post('/workflow-runs/:id/cancel', {
-    config: { access: 'editor' },
+    config: { access: 'operator' },
     schema: {
       summary: 'Cancel a workflow run: its running nodes are cancelled, the others skipped', tags, security: BEARER_SECURITY,
       params: IdParams, response: { 200: WorkflowRunResourceSchema, ...ERROR_RESPONSES },
@@ -146,7 +147,7 @@ export const workflowRoutes: FastifyPluginAsyncZod<WorkflowRoutesOptions> = asyn
   }, async (request) => view(await workflows.cancelRun(callerOf(request), request.params.id)));
 
   app.post('/workflow-runs/:id/rerun', {
-    config: { access: 'editor' },
+    config: { access: 'operator' },
     schema: {
       summary: 'Rerun from the failed nodes', tags, security: BEARER_SECURITY,
       description: 'The failed, timed-out, cancelled and upstream-skipped nodes run again, and everything downstream of them; succeeded nodes keep '
@@ -158,7 +159,7 @@ export const workflowRoutes: FastifyPluginAsyncZod<WorkflowRoutesOptions> = asyn
   }, async (request) => view(await workflows.recover(callerOf(request), request.params.id, { kind: 'rerun-failed' })));
 
   app.post('/workflow-runs/:id/nodes/:nodeId/rerun', {
-    config: { access: 'editor' },
+    config: { access: 'operator' },
     schema: {
       summary: 'Rerun one node', tags, security: BEARER_SECURITY,
       description: 'The node runs again (its successors that were skipped are decided again once it ends). WORKFLOW_NODE_RUNNING (409) while it runs.',
@@ -167,7 +168,7 @@ export const workflowRoutes: FastifyPluginAsyncZod<WorkflowRoutesOptions> = asyn
   }, async (request) => view(await workflows.recover(callerOf(request), request.params.id, { kind: 'rerun-node', nodeId: request.params.nodeId })));
 
   app.post('/workflow-runs/:id/nodes/:nodeId/succeed', {
-    config: { access: 'editor' },
+    config: { access: 'operator' },
     schema: {
       summary: 'Mark one node succeeded, with a given output', tags, security: BEARER_SECURITY,
       description: 'Its successors go on as if it had succeeded with this output (templates read it).',
@@ -177,7 +178,7 @@ export const workflowRoutes: FastifyPluginAsyncZod<WorkflowRoutesOptions> = asyn
   }, async (request) => view(await workflows.recover(callerOf(request), request.params.id, { kind: 'succeed-node', nodeId: request.params.nodeId, output: request.body?.output ?? null })));
 
   app.post('/workflow-runs/:id/nodes/:nodeId/skip', {
-    config: { access: 'editor' },
+    config: { access: 'operator' },
     schema: {
       summary: 'Skip one node', tags, security: BEARER_SECURITY,
       description: 'It ends skipped (reason manual); its successors treat it as succeeded with no output.',

@@ -1,7 +1,7 @@
 import { type Command, Option } from 'commander';
 import type { TokenResource } from '@ecron/contracts';
 import { type CliContext, collect } from '../command-support.ts';
-import { printJson } from '../output.ts';
+import { formatInstant, printJson } from '../output.ts';
 import { tokenTable } from '../resource-views.ts';
 import { TOKEN_ROLES } from '../vocabulary.ts';
 
@@ -11,22 +11,29 @@ export function registerTokenCommands(program: Command, ctx: CliContext): void {
   token.command('create')
     .description('create an API token; its secret is shown once')
     .requiredOption('--name <name>', 'what the token is for')
-    .addOption(new Option('--role <role>', 'what the token may do (server default: viewer)').choices([...TOKEN_ROLES]))
+    .addOption(new Option('--role <role>', 'what the token may do: viewer reads; operator also triggers, cancels, pauses, resumes and reruns; '
+      + 'editor also creates, changes and deletes; admin also manages tokens and namespaces; executor only runs an executor node '
+      + '(server default: viewer)').choices([...TOKEN_ROLES]))
     .option('--namespace <namespace>', 'a namespace the token may use (repeatable; server default: all)', collect)
-    .action(async (options: { name: string; role?: string; namespace?: string[] }, command: Command) => {
+    .option('--expires-in <duration>', 'the token stops working this long after now, e.g. 30d or 12h (at most 3653d; default: never)')
+    .option('--expires-at <instant>', 'the token stops working at this ISO-8601 instant, e.g. 2027-01-01T00:00:00Z (default: never)')
+    .action(async (options: { name: string; role?: string; namespace?: string[]; expiresIn?: string; expiresAt?: string }, command: Command) => {
       const session = ctx.open(command);
       const body: Record<string, unknown> = { name: options.name };
       if (options.role !== undefined) body.role = options.role;
       if (options.namespace !== undefined) body.namespaces = options.namespace;
+      if (options.expiresIn !== undefined) body.expiresIn = options.expiresIn;
+      if (options.expiresAt !== undefined) body.expiresAt = options.expiresAt;
       const created = await session.api.request<{ token: TokenResource; secret: string }>({ method: 'POST', path: '/api/v1/tokens', body });
       if (session.json) return printJson(ctx.io, created);
       const t = created.token;
-      ctx.io.stdout(`created token ${t.name} (${t.id}), role ${t.role}, namespaces ${(t.namespaces ?? []).join(',')}\nsecret: ${created.secret}\n`);
+      const expiry = t.expiresAt ? `, expires ${formatInstant(t.expiresAt)}` : '';
+      ctx.io.stdout(`created token ${t.name} (${t.id}), role ${t.role}, namespaces ${(t.namespaces ?? []).join(',')}${expiry}\nsecret: ${created.secret}\n`);
       ctx.io.stderr('store the secret now: it cannot be shown again\n');
     });
 
   token.command('list')
-    .description('list API tokens')
+    .description('list API tokens, revoked and expired ones too')
     .action(async (_options: unknown, command: Command) => {
       const session = ctx.open(command);
       const list = await session.api.request<{ items: TokenResource[] }>({ path: '/api/v1/tokens' });

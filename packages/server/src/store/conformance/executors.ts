@@ -14,8 +14,8 @@ type ExecutorNode = Omit<ExecutorNodeRecord, 'startedAt' | 'heartbeatAt' | 'expi
 const HOUR = 3_600_000;
 
 const executor = (id: string, extra: Partial<ExecutorNode> = {}): ExecutorNode => ({
-  id, group: 'billing', mode: 'push', transport: 'http', address: `http://${id}:9000/ecron`, labels: { zone: 'a' }, weight: 1,
-  handlers: ['report'], version: '1.0.0', inflight: 0, ...extra,
+  id, namespace: 'default', group: 'billing', mode: 'push', transport: 'http', address: `http://${id}:9000/ecron`, labels: { zone: 'a' }, weight: 1,
+  handlers: ['report'], version: '1.0.0', inflight: 0, owner: 'token:exec', ...extra,
 });
 
 export function describeExecutors(ctx: { readonly store: Store }): void {
@@ -33,6 +33,19 @@ export function describeExecutors(ctx: { readonly store: Store }): void {
       expect(again.expiresAt).toBe(again.heartbeatAt + 9000);
       expect(again.heartbeatAt).toBeLessThanOrEqual(await ctx.store.now());
       expect(await ctx.store.listExecutors()).toEqual([again]);
+    });
+
+    it('keeps a live node\'s registration from another owner or namespace, and lets it be taken once it expired', async () => {
+      const mine = await ctx.store.heartbeatExecutor({ node: executor('exec-own', { owner: 'token:a', namespace: 'team-a' }), ttlMs: 60_000 });
+      const stolen = await ctx.store.heartbeatExecutor({ node: executor('exec-own', { owner: 'token:b', namespace: 'team-a', address: 'http://evil:1/' }), ttlMs: 60_000 });
+      expect(stolen).toEqual(mine);
+      const moved = await ctx.store.heartbeatExecutor({ node: executor('exec-own', { owner: 'token:a', namespace: 'team-b' }), ttlMs: 60_000 });
+      expect(moved).toMatchObject({ namespace: 'team-a', owner: 'token:a' });
+      expect((await ctx.store.heartbeatExecutor({ node: executor('exec-own', { owner: 'token:a', namespace: 'team-a', inflight: 2 }), ttlMs: 60_000 })).inflight).toBe(2);
+      // Dead (a TTL of -1 leaves it expired): its id may be taken.
+      await ctx.store.heartbeatExecutor({ node: executor('exec-own', { owner: 'token:a', namespace: 'team-a' }), ttlMs: -1 });
+      expect(await ctx.store.heartbeatExecutor({ node: executor('exec-own', { owner: 'token:b', namespace: 'team-b' }), ttlMs: 60_000 }))
+        .toMatchObject({ owner: 'token:b', namespace: 'team-b' });
     });
 
     it('round-trips labels, handlers and a pull-mode node without an address', async () => {

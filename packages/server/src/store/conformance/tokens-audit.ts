@@ -1,3 +1,4 @@
+import { MAX_TOKEN_LIFETIME_MS } from '@ecron/contracts';
 import { describe, expect, it } from 'vitest';
 import type { Store } from '../store.ts';
 import { audit, errorCode, T0, tokenRecord } from './fixtures.ts';
@@ -16,6 +17,37 @@ export function describeTokensAndAudit(ctx: { readonly store: Store }): void {
       expect(await ctx.store.countTokens()).toBe(2);
       const { items } = await ctx.store.listAudit({ limit: 10, resourceId: token.id });
       expect(items).toEqual([expect.objectContaining({ actor: 'system', action: 'token.create', resourceType: 'token', at: T0 })]);
+    });
+
+    it('keeps every role and the expiry of a token, to the millisecond and ten years ahead', async () => {
+      const tenYears = T0 + MAX_TOKEN_LIFETIME_MS - 1;
+      const tokens = (['admin', 'editor', 'operator', 'viewer', 'executor'] as const).map((role, i) => tokenRecord({
+        createdAt: T0 + i, name: role, role, namespaces: role === 'admin' ? ['*'] : ['team-a'], expiresAt: [null, T0 + 1, T0 + 86_400_123, tenYears, T0 + 1000][i]!,
+      }));
+      for (const token of tokens) expect(await ctx.store.createToken({ token, audit: audit('token.create') })).toEqual(token);
+      expect(await ctx.store.listTokens()).toEqual(tokens);
+      for (const token of tokens) expect(await ctx.store.findTokenByHash(token.secretHash)).toEqual(token);
+      // An expired token is still stored and found: whether it is live is the caller's to decide, on its clock.
+      const [, expired] = tokens;
+      expect((await ctx.store.revokeToken({ id: expired!.id, at: T0 + 5, audit: audit('token.revoke') }))).toEqual({ ...expired, revokedAt: T0 + 5 });
+      expect(await ctx.store.findTokenByHash(expired!.secretHash)).toEqual({ ...expired, revokedAt: T0 + 5 });
+    });
+
+    it('with keepLastAdmin, keeps the last admin token for all namespaces that never expires: one that expires does not count', async () => {
+      const forever = tokenRecord({ name: 'admin', role: 'admin', namespaces: ['*'] });
+      const expiring = tokenRecord({ createdAt: T0 + 1, name: 'expiring-admin', role: 'admin', namespaces: ['*'], expiresAt: T0 + 100 });
+      for (const token of [forever, expiring]) await ctx.store.createToken({ token, audit: audit('token.create') });
+      const revoke = (id: string, at: number) => ctx.store.revokeToken({ id, at, audit: audit('token.revoke'), keepLastAdmin: true });
+      // Live or not, an admin that expires stands in for nobody, and is not kept itself.
+      expect(await errorCode(revoke(forever.id, T0 + 10))).toBe('LAST_ADMIN_TOKEN');
+      expect((await revoke(expiring.id, T0 + 10)).revokedAt).toBe(T0 + 10);
+      expect(await errorCode(revoke(forever.id, T0 + 200))).toBe('LAST_ADMIN_TOKEN');
+
+      const second = tokenRecord({ createdAt: T0 + 2, name: 'admin-2', role: 'admin', namespaces: ['*'] });
+      await ctx.store.createToken({ token: second, audit: audit('token.create') });
+      expect((await revoke(forever.id, T0 + 20)).revokedAt).toBe(T0 + 20);
+      expect(await errorCode(revoke(second.id, T0 + 30))).toBe('LAST_ADMIN_TOKEN');
+      expect((await ctx.store.listAudit({ limit: 10, action: 'token.revoke' })).items.map((e) => e.resourceId)).toEqual([forever.id, expiring.id]);
     });
 
     it('revokes a token once, idempotently, and still counts it', async () => {

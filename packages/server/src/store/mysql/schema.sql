@@ -5,14 +5,16 @@
 CREATE TABLE `api_tokens` (
   `id` varchar(64) NOT NULL,
   `name` varchar(255) NOT NULL,
-  `role` varchar(16) NOT NULL CHECK (`role` in ('admin','editor','viewer')),
+  `role` varchar(16) NOT NULL,
   `namespaces` mediumtext NOT NULL,
   `secret_hash` varchar(128) NOT NULL,
   `created_at` bigint(20) NOT NULL,
   `last_used_at` bigint(20) DEFAULT NULL,
   `revoked_at` bigint(20) DEFAULT NULL,
+  `expires_at` bigint(20) DEFAULT NULL,
   PRIMARY KEY (`id`),
-  UNIQUE KEY `api_tokens_secret_hash` (`secret_hash`)
+  UNIQUE KEY `api_tokens_secret_hash` (`secret_hash`),
+  CONSTRAINT `api_tokens_role` CHECK (`role` in ('admin','editor','operator','viewer','executor'))
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 CREATE TABLE `attempts` (
@@ -114,6 +116,8 @@ CREATE TABLE `executor_nodes` (
   `started_at` bigint(20) NOT NULL,
   `heartbeat_at` bigint(20) NOT NULL,
   `expires_at` bigint(20) NOT NULL,
+  `namespace` varchar(128) NOT NULL DEFAULT 'default',
+  `owner` varchar(200) DEFAULT NULL,
   PRIMARY KEY (`id`),
   KEY `executor_nodes_group` (`group`,`id`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;

@@ -11,7 +11,8 @@ CREATE TABLE api_tokens (
   created_at bigint NOT NULL,
   last_used_at bigint,
   revoked_at bigint,
-  CONSTRAINT api_tokens_role_check CHECK ((role = ANY (ARRAY['admin'::text, 'editor'::text, 'viewer'::text]))),
+  expires_at bigint,
+  CONSTRAINT api_tokens_role_check CHECK ((role = ANY (ARRAY['admin'::text, 'editor'::text, 'operator'::text, 'viewer'::text, 'executor'::text]))),
   CONSTRAINT api_tokens_pkey PRIMARY KEY (id),
   CONSTRAINT api_tokens_secret_hash_key UNIQUE (secret_hash)
 );
@@ -112,6 +113,8 @@ CREATE TABLE executor_nodes (
   started_at bigint NOT NULL,
   heartbeat_at bigint NOT NULL,
   expires_at bigint NOT NULL,
+  namespace text COLLATE "C" NOT NULL DEFAULT 'default'::text,
+  owner text,
   CONSTRAINT executor_nodes_mode_check CHECK ((mode = ANY (ARRAY['push'::text, 'pull'::text]))),
   CONSTRAINT executor_nodes_transport_check CHECK ((transport = ANY (ARRAY['http'::text, 'grpc'::text]))),
   CONSTRAINT executor_nodes_pkey PRIMARY KEY (id)

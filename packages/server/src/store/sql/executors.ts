@@ -13,9 +13,9 @@ import type { Column } from './dialect.ts';
 const FORGET_DEAD_EXECUTORS_MS = 3_600_000;
 
 const EXECUTOR_COLUMNS: readonly Column[] = [
-  { name: 'id', type: 'text' }, { name: 'group', type: 'text' }, { name: 'mode', type: 'text' }, { name: 'transport', type: 'text' },
+  { name: 'id', type: 'text' }, { name: 'namespace', type: 'text' }, { name: 'group', type: 'text' }, { name: 'mode', type: 'text' }, { name: 'transport', type: 'text' },
   { name: 'address', type: 'text' }, { name: 'labels', type: 'json' }, { name: 'weight', type: 'int' }, { name: 'handlers', type: 'json' },
-  { name: 'version', type: 'text' }, { name: 'inflight', type: 'int' }, { name: 'started_at', type: 'bigint' },
+  { name: 'version', type: 'text' }, { name: 'inflight', type: 'int' }, { name: 'owner', type: 'text' }, { name: 'started_at', type: 'bigint' },
   { name: 'heartbeat_at', type: 'bigint' }, { name: 'expires_at', type: 'bigint' },
 ];
 
@@ -23,6 +23,7 @@ const json = (value: unknown): unknown => (typeof value === 'string' ? JSON.pars
 
 const toExecutorNode = (row: Row): ExecutorNodeRecord => ({
   id: row.id as string,
+  namespace: row.namespace as string,
   group: row.group as string,
   mode: row.mode as ExecutorNodeRecord['mode'],
   transport: row.transport as ExecutorNodeRecord['transport'],
@@ -32,6 +33,7 @@ const toExecutorNode = (row: Row): ExecutorNodeRecord => ({
   handlers: json(row.handlers) as string[],
   version: row.version as string,
   inflight: Number(row.inflight),
+  owner: (row.owner as string | null) ?? null,
   startedAt: Number(row.started_at),
   heartbeatAt: Number(row.heartbeat_at),
   expiresAt: Number(row.expires_at),
@@ -48,15 +50,18 @@ export async function heartbeatExecutor(ctx: SqlContext, p: { node: Omit<Executo
     const now = await dbNow(ctx, trx);
     const labels = JSON.stringify(node.labels);
     const handlers = JSON.stringify(node.handlers);
-    const update = () => affected(trx, sql`UPDATE executor_nodes SET ${sql.ref('group')} = ${node.group}, mode = ${node.mode},
+    // A live node of another owner or namespace is not updated: a node id cannot be taken over.
+    const update = () => affected(trx, sql`UPDATE executor_nodes SET namespace = ${node.namespace}, ${sql.ref('group')} = ${node.group}, mode = ${node.mode},
       transport = ${node.transport}, address = ${node.address}, labels = ${labels}, weight = ${node.weight}, handlers = ${handlers},
-      version = ${node.version}, inflight = ${node.inflight}, heartbeat_at = ${now}, expires_at = ${now + p.ttlMs} WHERE id = ${node.id}`);
+      version = ${node.version}, inflight = ${node.inflight}, owner = ${node.owner}, heartbeat_at = ${now}, expires_at = ${now + p.ttlMs}
+      WHERE id = ${node.id} AND (expires_at < ${now} OR ((owner IS NULL OR owner = ${node.owner}) AND namespace = ${node.namespace}))`);
     // Forgetting first: a node is never forgotten by its own heartbeat.
     await sql`DELETE FROM executor_nodes WHERE expires_at < ${now - FORGET_DEAD_EXECUTORS_MS}`.execute(trx);
     if (await update() === 0) {
       const { inserted } = await ctx.dialect.insertRows(trx, {
         table: 'executor_nodes', columns: EXECUTOR_COLUMNS, ignoreDuplicates: true,
-        rows: [[node.id, node.group, node.mode, node.transport, node.address, labels, node.weight, handlers, node.version, node.inflight, now, now, now + p.ttlMs]],
+        rows: [[node.id, node.namespace, node.group, node.mode, node.transport, node.address, labels, node.weight, handlers, node.version, node.inflight,
+          node.owner, now, now, now + p.ttlMs]],
       });
       if (inserted === 0) await update();
     }

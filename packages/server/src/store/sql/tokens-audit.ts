@@ -2,7 +2,7 @@
  * API tokens (state) and the audit log (history), for the SQL stores.
  */
 import { sql, type Kysely } from 'kysely';
-import { isUnscopedAdmin, lastAdminError } from '../../core/admin-tokens.ts';
+import { isPermanentAdmin, lastAdminError } from '../../core/admin-tokens.ts';
 import { EcronError } from '../../core/errors.ts';
 import { newId } from '../../core/ids.ts';
 import type { AuditRecord, TokenRecord } from '../../core/model.ts';
@@ -47,9 +47,9 @@ async function getToken(db: Kysely<unknown>, id: string): Promise<TokenRecord | 
 export async function createToken(ctx: SqlContext, p: { token: TokenRecord; audit: AuditInput }): Promise<TokenRecord> {
   const { token } = p;
   return inTransaction(ctx, async (trx) => {
-    await sql`INSERT INTO api_tokens (id, name, role, namespaces, secret_hash, created_at, last_used_at, revoked_at)
+    await sql`INSERT INTO api_tokens (id, name, role, namespaces, secret_hash, created_at, last_used_at, revoked_at, expires_at)
       VALUES (${token.id}, ${token.name}, ${token.role}, ${JSON.stringify(token.namespaces)}, ${token.secretHash}, ${token.createdAt},
-      ${token.lastUsedAt}, ${token.revokedAt})`.execute(trx);
+      ${token.lastUsedAt}, ${token.revokedAt}, ${token.expiresAt})`.execute(trx);
     await insertAudit(trx, auditOf(p.audit, token.createdAt, 'token', token.id));
     return (await getToken(trx, token.id))!;
   });
@@ -73,18 +73,20 @@ export async function countTokens(ctx: SqlContext): Promise<number> {
 
 /**
  * Revoking a revoked token changes nothing and writes no audit entry. With `keepLastAdmin`, the
- * revocation of a live admin token for all namespaces first locks every live admin token, in id
- * order (so two revocations wait for each other instead of deadlocking), and counts those left:
- * of two revocations that race, the second sees the first's.
+ * revocation of an unrevoked admin token for all namespaces that never expires first locks every
+ * unrevoked admin token, in id order (so two revocations wait for each other instead of
+ * deadlocking), and counts those of its kind left: of two revocations that race, the second sees
+ * the first's.
  */
 export async function revokeToken(ctx: SqlContext, p: { id: string; at: number; audit: AuditInput; keepLastAdmin?: boolean }): Promise<TokenRecord> {
   return inTransaction(ctx, async (trx) => {
     if (p.keepLastAdmin) {
       const seen = await getToken(trx, p.id);
-      if (seen !== null && seen.revokedAt === null && isUnscopedAdmin(seen)) {
+      if (seen !== null && seen.revokedAt === null && isPermanentAdmin(seen)) {
         const admins = (await rows(trx, sql`SELECT * FROM api_tokens WHERE role = 'admin' AND revoked_at IS NULL ORDER BY id FOR UPDATE`)).map(toToken);
-        const target = admins.find((t) => t.id === p.id);
-        if (target !== undefined && admins.filter(isUnscopedAdmin).length <= 1) throw lastAdminError(target);
+        const permanent = admins.filter(isPermanentAdmin);
+        const target = permanent.find((t) => t.id === p.id);
+        if (target !== undefined && permanent.length <= 1) throw lastAdminError(target);
       }
     }
     const row = await firstRow(trx, sql`SELECT * FROM api_tokens WHERE id = ${p.id} FOR UPDATE`);

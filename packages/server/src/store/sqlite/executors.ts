@@ -11,18 +11,21 @@ import type { Row } from './rows.ts';
 const FORGET_DEAD_EXECUTORS_MS = 3_600_000;
 
 /**
- * UPSERT_EXECUTOR — in: id, group, mode, transport, address, labels, weight, handlers, version,
- * inflight, started_at, heartbeat_at, expires_at. A registered node keeps its started_at.
+ * UPSERT_EXECUTOR — in: id, namespace, group, mode, transport, address, labels, weight, handlers,
+ * version, inflight, owner, started_at, heartbeat_at, expires_at, then now. A registered node keeps
+ * its started_at; a live node of another owner or namespace is not updated (no takeover).
  */
-const UPSERT_EXECUTOR = `INSERT INTO executor_nodes (id, "group", mode, transport, address, labels, weight, handlers, version, inflight,
-  started_at, heartbeat_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-  ON CONFLICT (id) DO UPDATE SET "group" = excluded."group", mode = excluded.mode, transport = excluded.transport,
+const UPSERT_EXECUTOR = `INSERT INTO executor_nodes (id, namespace, "group", mode, transport, address, labels, weight, handlers, version, inflight,
+  owner, started_at, heartbeat_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+  ON CONFLICT (id) DO UPDATE SET namespace = excluded.namespace, "group" = excluded."group", mode = excluded.mode, transport = excluded.transport,
   address = excluded.address, labels = excluded.labels, weight = excluded.weight, handlers = excluded.handlers,
-  version = excluded.version, inflight = excluded.inflight, heartbeat_at = excluded.heartbeat_at, expires_at = excluded.expires_at`;
+  version = excluded.version, inflight = excluded.inflight, owner = excluded.owner, heartbeat_at = excluded.heartbeat_at, expires_at = excluded.expires_at
+  WHERE executor_nodes.expires_at < ? OR ((executor_nodes.owner IS NULL OR executor_nodes.owner = excluded.owner) AND executor_nodes.namespace = excluded.namespace)`;
 
 export function toExecutorNode(row: Row): ExecutorNodeRecord {
   return {
     id: row.id as string,
+    namespace: row.namespace as string,
     group: row.group as string,
     mode: row.mode as ExecutorNodeRecord['mode'],
     transport: row.transport as ExecutorNodeRecord['transport'],
@@ -32,6 +35,7 @@ export function toExecutorNode(row: Row): ExecutorNodeRecord {
     handlers: JSON.parse(row.handlers as string) as string[],
     version: row.version as string,
     inflight: row.inflight as number,
+    owner: (row.owner as string | null) ?? null,
     startedAt: row.started_at as number,
     heartbeatAt: row.heartbeat_at as number,
     expiresAt: row.expires_at as number,
@@ -44,8 +48,8 @@ export function heartbeatExecutor(conn: SqliteConnection, p: { node: Omit<Execut
     const { node } = p;
     // Forgetting first: a node is never forgotten by its own heartbeat.
     conn.statement('DELETE FROM executor_nodes WHERE expires_at < ?').run(now - FORGET_DEAD_EXECUTORS_MS);
-    conn.statement(UPSERT_EXECUTOR).run(node.id, node.group, node.mode, node.transport, node.address, JSON.stringify(node.labels), node.weight,
-      JSON.stringify(node.handlers), node.version, node.inflight, now, now, now + p.ttlMs);
+    conn.statement(UPSERT_EXECUTOR).run(node.id, node.namespace, node.group, node.mode, node.transport, node.address, JSON.stringify(node.labels), node.weight,
+      JSON.stringify(node.handlers), node.version, node.inflight, node.owner, now, now, now + p.ttlMs, now);
     return toExecutorNode(conn.statement('SELECT * FROM executor_nodes WHERE id = ?').get(node.id) as Row);
   });
 }

@@ -158,6 +158,7 @@ export function toToken(row: Row): TokenRecord {
     createdAt: num(row.created_at),
     lastUsedAt: numOrNull(row.last_used_at),
     revokedAt: numOrNull(row.revoked_at),
+    expiresAt: numOrNull(row.expires_at),
   };
 }
 

@@ -34,17 +34,6 @@ CREATE TABLE task_revisions (
   PRIMARY KEY (task_id, revision)
 ) STRICT;
 
-CREATE TABLE api_tokens (
-  id TEXT PRIMARY KEY NOT NULL,
-  name TEXT NOT NULL,
-  role TEXT NOT NULL CHECK (role = 'admin' OR role = 'editor' OR role = 'viewer'),
-  namespaces TEXT NOT NULL, -- JSON array of namespace names, "*" for all
-  secret_hash TEXT NOT NULL UNIQUE, -- SHA-256 hex of the secret; the secret is never stored
-  created_at INTEGER NOT NULL,
-  last_used_at INTEGER,
-  revoked_at INTEGER
-) STRICT;
-
 CREATE TABLE attempts (
   run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
   number INTEGER NOT NULL,
@@ -117,7 +106,7 @@ CREATE TABLE executor_nodes (
   started_at INTEGER NOT NULL,
   heartbeat_at INTEGER NOT NULL,
   expires_at INTEGER NOT NULL
-) STRICT;
+, namespace TEXT NOT NULL DEFAULT 'default', owner TEXT) STRICT;
 
 CREATE INDEX executor_nodes_group ON executor_nodes ("group", id);
 
@@ -219,4 +208,16 @@ CREATE TABLE namespaces (
   outbound TEXT NOT NULL, -- JSON object: { allow: [rule…], deny: [rule…] }
   created_at INTEGER NOT NULL,
   updated_at INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE "api_tokens" (
+  id TEXT PRIMARY KEY NOT NULL,
+  name TEXT NOT NULL,
+  role TEXT NOT NULL CHECK (role = 'admin' OR role = 'editor' OR role = 'operator' OR role = 'viewer' OR role = 'executor'),
+  namespaces TEXT NOT NULL, -- JSON array of namespace names, "*" for all
+  secret_hash TEXT NOT NULL UNIQUE, -- SHA-256 hex of the secret; the secret is never stored
+  created_at INTEGER NOT NULL,
+  last_used_at INTEGER,
+  revoked_at INTEGER,
+  expires_at INTEGER -- refused from this instant on; null: never
 ) STRICT;

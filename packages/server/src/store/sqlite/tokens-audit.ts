@@ -1,7 +1,7 @@
 /**
  * API tokens (state) and the audit log (history).
  */
-import { isUnscopedAdmin, lastAdminError } from '../../core/admin-tokens.ts';
+import { isPermanentAdmin, lastAdminError } from '../../core/admin-tokens.ts';
 import { EcronError } from '../../core/errors.ts';
 import { newId } from '../../core/ids.ts';
 import type { AuditRecord, TokenRecord } from '../../core/model.ts';
@@ -44,9 +44,10 @@ export function listAudit(conn: SqliteConnection, p: ListAuditParams): Page<Audi
 export function createToken(conn: SqliteConnection, p: { token: TokenRecord; audit: AuditInput }): TokenRecord {
   const { token } = p;
   return conn.transaction(() => {
-    conn.statement(`INSERT INTO api_tokens (id, name, role, namespaces, secret_hash, created_at, last_used_at, revoked_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`).run(
+    conn.statement(`INSERT INTO api_tokens (id, name, role, namespaces, secret_hash, created_at, last_used_at, revoked_at, expires_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
       token.id, token.name, token.role, JSON.stringify(token.namespaces), token.secretHash, token.createdAt, token.lastUsedAt, token.revokedAt,
+      token.expiresAt,
     );
     insertAudit(conn, p.audit, token.createdAt, 'token', token.id);
     return getToken(conn, token.id)!;
@@ -73,15 +74,18 @@ export function countTokens(conn: SqliteConnection): number {
   return (conn.statement('SELECT count(*) AS n FROM api_tokens').get() as { n: number }).n;
 }
 
-/** Revoking a revoked token changes nothing and writes no audit entry. */
+/**
+ * Revoking a revoked token changes nothing and writes no audit entry. With `keepLastAdmin`, the
+ * last unrevoked admin token for all namespaces that never expires stays.
+ */
 export function revokeToken(conn: SqliteConnection, p: { id: string; at: number; audit: AuditInput; keepLastAdmin?: boolean }): TokenRecord {
   return conn.transaction(() => {
     const token = getToken(conn, p.id);
     if (token === null) throw new EcronError('TOKEN_NOT_FOUND', `no token ${p.id}`, { id: p.id });
     if (token.revokedAt !== null) return token;
-    if (p.keepLastAdmin && isUnscopedAdmin(token)) {
+    if (p.keepLastAdmin && isPermanentAdmin(token)) {
       const admins = (conn.statement(`SELECT * FROM api_tokens WHERE role = 'admin' AND revoked_at IS NULL`).all() as Row[]).map(toToken);
-      if (admins.filter(isUnscopedAdmin).length <= 1) throw lastAdminError(token);
+      if (admins.filter(isPermanentAdmin).length <= 1) throw lastAdminError(token);
     }
     conn.statement('UPDATE api_tokens SET revoked_at = ? WHERE id = ?').run(p.at, p.id);
     insertAudit(conn, p.audit, p.at, 'token', p.id);

@@ -12,6 +12,8 @@ import * as nodeTzVersion from './0006_node_tz_version.ts';
 import * as workflows from './0007_workflows.ts';
 import * as idempotencyKeys from './0008_idempotency_keys.ts';
 import * as namespaces from './0009_namespaces.ts';
+import * as tokenExpiry from './0010_token_expiry.ts';
+import * as executorOwner from './0011_executor_owner.ts';
 
 export const POSTGRES_MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001_init': init,
@@ -23,4 +25,6 @@ export const POSTGRES_MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0007_workflows': workflows,
   '0008_idempotency_keys': idempotencyKeys,
   '0009_namespaces': namespaces,
+  '0010_token_expiry': tokenExpiry,
+  '0011_executor_owner': executorOwner,
 };

@@ -1,0 +1,15 @@
+/**
+ * Executor nodes belong to a namespace and to the credential that registered them (issue 17, F1):
+ * `namespace` (the group's namespace; rows of older releases are in `default`) and `owner` (the
+ * registering token's actor; null for older rows, claimed by the node's next heartbeat). As
+ * SQLite's and MySQL's `0011_executor_owner`.
+ */
+import { sql, type Kysely } from 'kysely';
+
+export async function up(db: Kysely<unknown>): Promise<void> {
+  await sql`ALTER TABLE executor_nodes ADD COLUMN namespace text COLLATE "C" NOT NULL DEFAULT 'default', ADD COLUMN owner text NULL`.execute(db);
+}
+
+export async function down(db: Kysely<unknown>): Promise<void> {
+  await sql`ALTER TABLE executor_nodes DROP COLUMN owner, DROP COLUMN namespace`.execute(db);
+}
