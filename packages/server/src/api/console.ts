@@ -53,7 +53,9 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleOption
 
   async function lookForNewBuild(): Promise<void> {
     const now = await buildSignature(distDir);
-    if (now === null || now.signature === build?.signature || Date.now() - now.newestMs < quietMs) return;
+    // mtimes have fractions of a millisecond, Date.now() has none: a file written in this very
+    // millisecond must not read as written in the future (with quietMs 0, as the tests run).
+    if (now === null || now.signature === build?.signature || Date.now() - Math.floor(now.newestMs) < quietMs) return;
     const read = await readBuild(distDir);
     if (!('build' in read)) return;
     if (build) {
