@@ -17,6 +17,7 @@ import { makePrivateDir } from './data-dir.ts';
 import { ExecutorDirectory } from './dispatch/executor-directory.ts';
 import { GrpcTransport } from './dispatch/grpc-transport.ts';
 import { HttpDispatcher } from './dispatch/http-dispatcher.ts';
+import { NamespacePolicies } from './dispatch/namespace-policies.ts';
 import { OutboundPolicy, type OutboundRules } from './dispatch/outbound-policy.ts';
 import { PullHub } from './dispatch/pull-hub.ts';
 import { HistoryRetention } from './scheduler/history-retention.ts';
@@ -99,7 +100,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const admin = await bootstrapAdminToken({ store, dataDir: options.dataDir, env: options.env, clock });
     const configuredUrl = options.publicUrl ?? options.env.ECRON_PUBLIC_URL;
     let publicUrl = (configuredUrl ?? `http://${urlHost(options.host)}:${options.port}`).replace(/\/+$/, '');
-    const dispatcher = new HttpDispatcher({ clock, signingKey: keys.signingKey, outbound });
+    const policies = new NamespacePolicies({ store, clock, server: outbound, log: (level, message, fields) => log[level](fields ?? {}, message) });
+    await policies.start();
+    cleanup.unshift(async () => policies.stop());
+    const dispatcher = new HttpDispatcher({ clock, signingKey: keys.signingKey, outbound: policies });
     cleanup.unshift(() => dispatcher.close());
     const nodeId = options.nodeId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
     const leases = new BucketLeases({
@@ -111,7 +115,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const directory = new ExecutorDirectory({ store, clock, log: (level, message, fields) => log[level](fields ?? {}, message) });
     const pull = new PullHub({ now: () => clock.now() });
     directory.events.on('node:gone', (id) => pull.nodeGone(id));
-    const grpc = new GrpcTransport({ clock, directory, signingKey: keys.signingKey, outbound });
+    const grpc = new GrpcTransport({ clock, directory, signingKey: keys.signingKey, outbound: policies });
     cleanup.unshift(() => grpc.close());
     const scheduler = new Scheduler({
       store, clock, random: systemRandom, dispatcher, callbackKey: keys.callbackKey, publicUrl: () => publicUrl, leases,
@@ -122,6 +126,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const app = await buildApp({
       store, control: scheduler, clock, logger: log, version: VERSION, publicUrl, pull, directory, consoleDir: options.consoleDir,
       ...(options.authFailureLimit ? { authFailureLimit: options.authFailureLimit } : {}),
+      onNamespaceChange: () => policies.refresh(),
     });
     cleanup.unshift(() => app.close());
     const address = await app.listen({ port: options.port, host: options.host }).catch((error: NodeJS.ErrnoException) => {

@@ -79,6 +79,8 @@ export interface AppDeps {
    * @default 20 per minute
    */
   authFailureLimit?: AuthFailureLimit;
+  /** Called after a namespace was written or deleted through this app (the outbound policies read them again). */
+  onNamespaceChange?: () => Promise<void>;
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -93,7 +95,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const runs = createRunService({ store, control, clock });
   const workflows = createWorkflowService({ store, control, clock });
   const backfills = createBackfillService({ store, control, clock });
-  const namespaces = createNamespaceService({ store, clock });
+  const namespaces = createNamespaceService({ store, clock, ...(deps.onNamespaceChange ? { onChange: deps.onNamespaceChange } : {}) });
 
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandling(app);

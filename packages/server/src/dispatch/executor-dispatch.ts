@@ -324,7 +324,7 @@ export class ExecutorDispatch implements RunTransport {
       return this.#deps.http.dispatch({ type: 'http', url: node.address!, secret }, request, signal, onSent);
     },
     cancel: (node, body) => {
-      void this.#deps.directory.secret(node).then((secret) => this.#deps.http.cancel({ type: 'http', url: node.address!, secret }, body));
+      void this.#deps.directory.secret(node).then((secret) => this.#deps.http.cancel({ type: 'http', url: node.address!, secret }, body, node.namespace));
     },
   };
 

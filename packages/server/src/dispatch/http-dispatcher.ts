@@ -3,6 +3,7 @@ import { EVENT_HEADER, SIGNATURE_HEADER, StatusReplySchema, type CancelRequest, 
 import { signBody } from '@ecron/contracts/signature';
 import { Agent, buildConnector, Dispatcher, request } from 'undici';
 import type { Clock } from '../core/clock.ts';
+import { NamespacePolicies } from './namespace-policies.ts';
 import { OUTBOUND_DENIED, OutboundPolicy } from './outbound-policy.ts';
 import { OUTPUT_BYTES_CAP } from '../store/store.ts';
 
@@ -27,8 +28,11 @@ export interface HttpDispatcherOptions {
   connectionsPerOrigin?: number;
   /** Timeout of cancel and status requests. @default 5000 */
   controlTimeoutMs?: number;
-  /** Where requests may connect (checked on every connection, against every resolved address). @default the default policy */
-  outbound?: OutboundPolicy;
+  /**
+   * Where requests may connect (checked on every connection, against every resolved address): one
+   * policy, or each namespace's (a run's, by its envelope's namespace). @default the default policy
+   */
+  outbound?: OutboundPolicy | NamespacePolicies;
 }
 
 /**
@@ -37,17 +41,35 @@ export interface HttpDispatcherOptions {
  */
 export class HttpDispatcher {
   readonly #agent: Agent;
+  /** Connections of namespaces with outbound rules of their own: one agent per namespace, made with its policy. */
+  readonly #namespaceAgents = new Map<string, { policy: OutboundPolicy; agent: Agent }>();
+  readonly #server: OutboundPolicy;
+  readonly #policies: NamespacePolicies | null;
   readonly #options: Required<HttpDispatcherOptions>;
   readonly #nonces = new NoncePool();
 
   constructor(options: HttpDispatcherOptions) {
     this.#options = { connectionsPerOrigin: 128, controlTimeoutMs: 5000, outbound: new OutboundPolicy(), ...options };
-    this.#agent = new Agent({
-      connections: this.#options.connectionsPerOrigin,
-      keepAliveTimeout: 30_000,
-      pipelining: 1,
-      connect: policedConnector(this.#options.outbound),
-    });
+    const { outbound } = this.#options;
+    this.#policies = outbound instanceof NamespacePolicies ? outbound : null;
+    this.#server = outbound instanceof NamespacePolicies ? outbound.server : outbound;
+    this.#agent = this.#newAgent(this.#server);
+  }
+
+  #newAgent(policy: OutboundPolicy): Agent {
+    return new Agent({ connections: this.#options.connectionsPerOrigin, keepAliveTimeout: 30_000, pipelining: 1, connect: policedConnector(policy) });
+  }
+
+  /** The connections of `namespace`: the server's, or its own when it has outbound rules (made again when they change). */
+  #agentFor(namespace: string | undefined): Agent {
+    const policy = namespace === undefined || !this.#policies ? this.#server : this.#policies.of(namespace);
+    if (policy === this.#server) return this.#agent;
+    const known = this.#namespaceAgents.get(namespace!);
+    if (known?.policy === policy) return known.agent;
+    if (known) void known.agent.close().catch(() => {});
+    const agent = this.#newAgent(policy);
+    this.#namespaceAgents.set(namespace!, { policy, agent });
+    return agent;
   }
 
   /**
@@ -59,7 +81,7 @@ export class HttpDispatcher {
     try {
       const response = await request(target.url, {
         method: 'POST',
-        dispatcher: onSent ? new SentSignal(this.#agent, onSent) : this.#agent,
+        dispatcher: onSent ? new SentSignal(this.#agentFor(envelope.namespace), onSent) : this.#agentFor(envelope.namespace),
         headers: this.#headers(target, body, 'run'),
         body,
         signal,
@@ -82,9 +104,9 @@ export class HttpDispatcher {
   }
 
   /** Asks the executor to stop an attempt. Best effort: failures are returned, not thrown. */
-  async cancel(target: HttpTarget, body: CancelRequest): Promise<{ ok: boolean; error?: string }> {
+  async cancel(target: HttpTarget, body: CancelRequest, namespace?: string): Promise<{ ok: boolean; error?: string }> {
     try {
-      const response = await this.#control(target, 'cancel', JSON.stringify(body));
+      const response = await this.#control(target, 'cancel', JSON.stringify(body), namespace);
       await response.body.dump();
       return response.statusCode < 300 ? { ok: true } : { ok: false, error: `HTTP ${response.statusCode}` };
     } catch (error) {
@@ -97,9 +119,9 @@ export class HttpDispatcher {
    * Asks the executor about an attempt. `unknown` is the executor's own answer (it never received
    * the attempt); `no-answer` means no usable reply (unreachable, timeout, not 200, not a status).
    */
-  async status(target: HttpTarget, body: StatusRequest): Promise<StatusReply | { status: 'no-answer' }> {
+  async status(target: HttpTarget, body: StatusRequest, namespace?: string): Promise<StatusReply | { status: 'no-answer' }> {
     try {
-      const response = await this.#control(target, 'status', JSON.stringify(body));
+      const response = await this.#control(target, 'status', JSON.stringify(body), namespace);
       if (response.statusCode !== 200) {
         await response.body.dump();
         return { status: 'no-answer' };
@@ -112,13 +134,13 @@ export class HttpDispatcher {
   }
 
   async close(): Promise<void> {
-    await this.#agent.close();
+    await Promise.all([this.#agent, ...[...this.#namespaceAgents.values()].map((a) => a.agent)].map((agent) => agent.close()));
   }
 
-  #control(target: HttpTarget, event: 'cancel' | 'status', body: string) {
+  #control(target: HttpTarget, event: 'cancel' | 'status', body: string, namespace?: string) {
     return request(target.cancelUrl ?? target.url, {
       method: 'POST',
-      dispatcher: this.#agent,
+      dispatcher: this.#agentFor(namespace),
       headers: this.#headers(target, body, event),
       body,
       signal: AbortSignal.timeout(this.#options.controlTimeoutMs),

@@ -14,6 +14,9 @@
  *   turns `127.1`, `2130706433` or `0x7f000001` into `127.0.0.1` before anything sees them.
  *
  * A refusal is {@link OUTBOUND_DENIED}, with the same text whether or not anything listens there.
+ *
+ * A namespace's policy (`PUT /api/v1/namespaces/{name}` `outbound`) has the server's as its parent:
+ * an address must pass both (see {@link NamespacePolicies}).
  */
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { BlockList, isIP } from 'node:net';
@@ -92,8 +95,11 @@ export class OutboundPolicy {
   readonly #deny: CompiledRules;
   readonly #defaults: CompiledRules;
   readonly #defaultHosts: CompiledRules;
+  readonly #parent: OutboundPolicy | null;
 
-  constructor(rules: OutboundRules = {}) {
+  /** @param parent a policy checked first (the server's, under a namespace's): both must let an address through. */
+  constructor(rules: OutboundRules = {}, parent: OutboundPolicy | null = null) {
+    this.#parent = parent;
     this.#allow = compile(rules.allow ?? [], 'allow');
     this.#deny = compile(rules.deny ?? [], 'deny');
     this.#defaults = compile(DEFAULT_DENIED_RANGES, 'default');
@@ -102,6 +108,8 @@ export class OutboundPolicy {
 
   /** Null when the server may connect to `host` (a name, before it is resolved); else why not. */
   checkHost(host: string): string | null {
+    const above = this.#parent?.checkHost(host);
+    if (above) return above;
     const name = host.toLowerCase().replace(/^\[|\]$/g, '').replace(/\.$/, '');
     if (isIP(name) !== 0) return this.checkAddress(name);
     if (matchesHost(this.#deny, name)) return `${name} is denied by the outbound policy`;
@@ -113,6 +121,8 @@ export class OutboundPolicy {
 
   /** Null when the server may connect to `address` (an IP address), reached through host name `via` if any. */
   checkAddress(raw: string, via?: string): string | null {
+    const above = this.#parent?.checkAddress(raw, via);
+    if (above) return above;
     const { address, family } = unmapIpv4(raw);
     const name = via?.toLowerCase();
     if (matchesAddress(this.#deny, address, family)) return `${address} is denied by the outbound policy`;

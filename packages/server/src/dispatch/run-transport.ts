@@ -67,8 +67,8 @@ export function httpRunTransport(http: HttpDispatcher): RunTransport {
   return {
     recovery: 'ask',
     send: (attempt, signal) => http.dispatch(target(attempt.task), attempt.request(), signal, () => attempt.sent()),
-    cancel: ({ run, task }, reason) => void http.cancel(target(task), { event: 'cancel', ...selector(run), reason }),
-    status: ({ run, task }) => http.status(target(task), { event: 'status', ...selector(run) }),
+    cancel: ({ run, task }, reason) => void http.cancel(target(task), { event: 'cancel', ...selector(run), reason }, task.namespace),
+    status: ({ run, task }) => http.status(target(task), { event: 'status', ...selector(run) }, task.namespace),
   };
 }
 

@@ -102,8 +102,13 @@ function checkAdmin(caller: Caller, name: string): void {
 
 const notFound = (name: string) => new EcronError('NAMESPACE_NOT_FOUND', `no namespace ${JSON.stringify(name)}: PUT /api/v1/namespaces/${name} creates it`, { name });
 
-export function createNamespaceService(deps: { store: Store; clock: Clock }): NamespaceService {
+/**
+ * @param deps.onChange called after a namespace was written or deleted through this service (this
+ *   node's outbound policies read the namespaces again: see dispatch/namespace-policies.ts).
+ */
+export function createNamespaceService(deps: { store: Store; clock: Clock; onChange?: () => Promise<void> | void }): NamespaceService {
   const { store, clock } = deps;
+  const changed = async () => { await deps.onChange?.(); };
   const usageOf = (name: string) => store.getNamespaceUsage({ namespace: name, since: clock.now() - USAGE_WINDOW_MS });
 
   return {
@@ -116,7 +121,10 @@ export function createNamespaceService(deps: { store: Store; clock: Clock }): Na
           name, spec, exists: existing !== null, at: clock.now(),
           audit: { actor: caller.actor, action: existing ? 'namespace.update' : 'namespace.create', details: { name, spec } },
         });
-        if (record !== null) return { namespace: { name, record }, usage: await usageOf(name), created: existing === null };
+        if (record !== null) {
+          await changed();
+          return { namespace: { name, record }, usage: await usageOf(name), created: existing === null };
+        }
         if (attempt >= PUT_TRIES) {
           throw new EcronError('STORE_UNAVAILABLE', `namespace ${JSON.stringify(name)} was created or deleted by other requests at each of ${PUT_TRIES} tries: send this one again`);
         }
@@ -145,6 +153,7 @@ export function createNamespaceService(deps: { store: Store; clock: Clock }): Na
       checkAdmin(caller, name);
       const deleted = await store.deleteNamespace({ name, at: clock.now(), audit: { actor: caller.actor, action: 'namespace.delete', details: { name } } });
       if (!deleted) throw new EcronError('NAMESPACE_NOT_FOUND', `namespace ${JSON.stringify(name)} has no stored settings to delete`, { name });
+      await changed();
     },
   };
 }

@@ -144,3 +144,50 @@ describe('the server with an outbound policy', () => {
     }
   });
 });
+
+describe('a namespace\'s outbound rules', () => {
+  it('hold for its tasks from the moment an admin PUTs them, beneath the server\'s, and leave other namespaces alone', async () => {
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { pino } = await import('pino');
+    const { startServer } = await import('../../src/server.ts');
+    const dir = mkdtempSync(join(tmpdir(), 'ecron-ns-outbound-'));
+    const admin = 'ecr_namespace_outbound_admin_token_0123456789';
+    let received = 0;
+    const target = createServer((_req, res) => { received += 1; res.setHeader('content-type', 'application/json'); res.end('{}'); });
+    await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
+    const server = await startServer({
+      port: 0, host: '127.0.0.1', roles: ['api', 'scheduler'], logger: pino({ level: 'silent' }), env: { ECRON_ADMIN_TOKEN: admin },
+      consoleDir: join(dir, 'none'), dataDir: join(dir, 'data'), outbound: { deny: ['169.254.0.0/16'] },
+    });
+    try {
+      const api = (method: string, path: string, body?: unknown) => fetch(`${server.url}/api/v1${path}`, {
+        method, headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      }).then(async (r) => ({ status: r.status, body: await r.json() as Record<string, unknown> }));
+      const runToEnd = async (namespace: string) => {
+        const { port } = target.address() as AddressInfo;
+        const task = (await api('POST', '/tasks', { namespace, name: `t-${received}-${Date.now()}`, schedule: { manual: true }, target: { type: 'http', url: `http://127.0.0.1:${port}/x` }, retry: { maxAttempts: 1 } })).body;
+        let run = (await api('POST', `/tasks/${String(task.id)}/trigger`, {})).body;
+        for (let i = 0; i < 200 && !['failed', 'succeeded'].includes(String(run.status)); i++) {
+          await new Promise((resolve) => setTimeout(resolve, 50));
+          run = (await api('GET', `/runs/${String(run.id)}`)).body;
+        }
+        return run;
+      };
+      expect(await runToEnd('team-x')).toMatchObject({ status: 'succeeded' });
+      expect((await api('PUT', '/namespaces/team-x', { outbound: { deny: ['127.0.0.0/8'] } })).status).toBe(201);
+      const before = received;
+      expect(await runToEnd('team-x')).toMatchObject({ status: 'failed', error: expect.stringContaining('OUTBOUND_DENIED') });
+      expect(received).toBe(before);
+      expect(await runToEnd('default')).toMatchObject({ status: 'succeeded' });
+      // Lifted again: its tasks reach the address once more.
+      expect((await api('PUT', '/namespaces/team-x', { outbound: { deny: [] } })).status).toBe(200);
+      expect(await runToEnd('team-x')).toMatchObject({ status: 'succeeded' });
+    } finally {
+      await server.stop();
+      await new Promise((resolve) => target.close(resolve));
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
