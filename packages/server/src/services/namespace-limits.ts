@@ -2,7 +2,8 @@
  * What a namespace's settings demand of the specs written into it, checked in this one place by
  * every writer of tasks and workflows: `POST/PUT /tasks` and clone (task-service), `tasks:batch`
  * (task-batch-service) and `POST/PUT /workflows` (workflow-service). Today that is the minimum
- * interval between fires (`quotas.minIntervalMs`, default 1 s; finding F3 in docs/security.md).
+ * interval between fires (`quotas.minIntervalMs`, default 1 s; finding F3 in docs/security.md), and
+ * the target types its tasks and workflow nodes may use (`quotas.allowedTargetTypes`).
  *
  * The settings are read from the store at each write, one primary-key read per namespace, and
  * never cached: a PUT of the namespace holds at once, on this node and on every other. A task
@@ -13,12 +14,34 @@ import { describeFieldIssues, formatDuration, type FieldIssue, type Schedule } f
 import { EcronError } from '../core/errors.ts';
 import { minIntervalOf } from '../core/namespaces.ts';
 import { intervalBelow } from '../core/schedule/fire-interval.ts';
+import type { NamespaceRecord } from '../core/model.ts';
 import type { Store } from '../store/store.ts';
 
 /** What the check needs of a task or workflow spec. */
 export interface ScheduledSpec {
   namespace: string;
   schedule: Schedule;
+  /** A task's target. */
+  target?: { type: string };
+  /** A workflow's nodes (inline targets are checked; a node naming a task was checked with that task). */
+  nodes?: readonly ({ target?: { type: string } } | object)[];
+}
+
+/** The targets a spec names, with their paths: a task's, or a workflow's inline nodes'. */
+function targetsOf(spec: ScheduledSpec): { path: string; type: string }[] {
+  if (spec.target) return [{ path: 'target.type', type: spec.target.type }];
+  return (spec.nodes ?? []).flatMap((node, i) => ('target' in node && node.target ? [{ path: `nodes[${i}].target.type`, type: node.target.type }] : []));
+}
+
+/** An issue per target whose type the namespace's `allowedTargetTypes` does not allow (none when unset). */
+export function targetTypeIssues(spec: ScheduledSpec, allowed: readonly string[] | null | undefined): FieldIssue[] {
+  if (!allowed) return [];
+  return targetsOf(spec).filter((t) => !allowed.includes(t.type)).map((t) => ({
+    path: t.path,
+    code: 'TARGET_TYPE_NOT_ALLOWED',
+    message: `namespace ${JSON.stringify(spec.namespace)} allows the target types ${allowed.map((a) => JSON.stringify(a)).join(', ') || '(none)'}, not ${JSON.stringify(t.type)}`
+      + ` (an admin sets them: PUT /api/v1/namespaces/${spec.namespace} {"quotas":{"allowedTargetTypes":[…]}})`,
+  }));
 }
 
 /** The issue of a schedule that fires more often than `minIntervalMs` allows in `namespace`, or null. */
@@ -36,19 +59,20 @@ export function intervalIssue(spec: ScheduledSpec, minIntervalMs: number, now: n
   };
 }
 
-/** The minimum interval of each namespace named, read once each. */
-async function minimumIntervals(store: Store, namespaces: Iterable<string>): Promise<Map<string, number>> {
+/** Each namespace named, read once each (null: never PUT, the defaults). */
+async function namespacesOf(store: Store, namespaces: Iterable<string>): Promise<Map<string, NamespaceRecord | null>> {
   const names = [...new Set(namespaces)];
   const records = await Promise.all(names.map((name) => store.getNamespace(name)));
-  return new Map(names.map((name, i) => [name, minIntervalOf(records[i] ?? null)]));
+  return new Map(names.map((name, i) => [name, records[i] ?? null]));
 }
 
 /** For each spec, in order, the issues its namespace's settings find in it (empty when none). */
 export async function namespaceLimitIssues(store: Store, specs: readonly ScheduledSpec[], now: number): Promise<FieldIssue[][]> {
-  const minimums = await minimumIntervals(store, specs.map((spec) => spec.namespace));
+  const namespaces = await namespacesOf(store, specs.map((spec) => spec.namespace));
   return specs.map((spec) => {
-    const issue = intervalIssue(spec, minimums.get(spec.namespace)!, now);
-    return issue === null ? [] : [issue];
+    const namespace = namespaces.get(spec.namespace)!;
+    const interval = intervalIssue(spec, minIntervalOf(namespace), now);
+    return [...(interval === null ? [] : [interval]), ...targetTypeIssues(spec, namespace?.quotas.allowedTargetTypes)];
   });
 }
 

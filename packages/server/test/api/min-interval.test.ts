@@ -113,3 +113,26 @@ describe('the minimum interval of a namespace (F3)', () => {
     expect((await h.store.getWorkflow(created.json().id))!.revision).toBe(1);
   });
 });
+
+describe('the target types a namespace allows', () => {
+  it('refuses a task or an inline workflow node of another type, on every writer, and stores nothing', async () => {
+    const put = await h.call('PUT', '/api/v1/namespaces/default', { body: { quotas: { allowedTargetTypes: ['executor', 'shell'] } } });
+    expect([200, 201]).toContain(put.statusCode);
+    const http = idleTaskSpec('outbound-http');
+    const refused = await createAsEditor(http);
+    expect(refused.statusCode, refused.body).toBe(400);
+    expect(issuesOf(refused)).toEqual([expect.objectContaining({ path: 'target.type', code: 'TARGET_TYPE_NOT_ALLOWED' })]);
+    expect((await h.call('GET', '/api/v1/tasks')).json().items).toEqual([]);
+    const executor = await createAsEditor({ ...http, name: 'via-executor', target: { type: 'executor', group: 'g', handler: 'h' } });
+    expect(executor.statusCode, executor.body).toBe(201);
+    const batch = await h.call('POST', '/api/v1/tasks:batch', { token: editor, body: { items: [http, { ...http, name: 'ok', target: { type: 'shell', group: 'g', command: 'true' } }] } });
+    const [first, second] = batch.json().items;
+    expect(first.error.details.issues).toEqual([expect.objectContaining({ code: 'TARGET_TYPE_NOT_ALLOWED' })]);
+    expect(second).toHaveProperty('id');
+    const workflow = await h.call('POST', '/api/v1/workflows', { token: editor, body: {
+      name: 'wf', schedule: { manual: true }, nodes: [{ id: 'a', target: { type: 'http', url: 'http://127.0.0.1:1/x' } }],
+    } });
+    expect(workflow.statusCode, workflow.body).toBe(400);
+    expect(issuesOf(workflow)).toEqual(expect.arrayContaining([expect.objectContaining({ path: 'nodes[0].target.type', code: 'TARGET_TYPE_NOT_ALLOWED' })]));
+  });
+});
