@@ -1,6 +1,6 @@
-/** The shell: sign-in gate, side menu (a drawer-like collapsed menu on phones), header and routes. */
+/** The shell: sign-in gate, side menu (a drawer-like collapsed menu on phones), header (namespace and language switches) and routes. */
 import {
-  ApartmentOutlined, AuditOutlined, CloseOutlined, ClusterOutlined, DashboardOutlined, DeploymentUnitOutlined, KeyOutlined, LogoutOutlined, MenuOutlined, ScheduleOutlined, UnorderedListOutlined,
+  ApartmentOutlined, AppstoreOutlined, AuditOutlined, CloseOutlined, ClusterOutlined, DashboardOutlined, DeploymentUnitOutlined, KeyOutlined, LogoutOutlined, MenuOutlined, ScheduleOutlined, UnorderedListOutlined,
 } from '@ant-design/icons';
 import { App as AntApp, Button, ConfigProvider, Grid, Layout, Menu, Space, Spin, Tag, Typography } from 'antd';
 import enUS from 'antd/locale/en_US';
@@ -11,7 +11,9 @@ import { Link, Navigate, Route, Routes, useLocation } from 'react-router-dom';
 import { useAuth } from './auth.tsx';
 import type { Language } from './i18n.ts';
 import { LanguageSwitch } from './components/LanguageSwitch.tsx';
+import { NamespaceSwitch } from './components/NamespaceSwitch.tsx';
 import { viewerZone } from './format.ts';
+import { NamespaceProvider, useNamespace } from './namespace.tsx';
 import { Login } from './pages/Login.tsx';
 
 const Dashboard = lazy(() => import('./pages/Dashboard.tsx'));
@@ -27,6 +29,7 @@ const RunDetail = lazy(() => import('./pages/RunDetail.tsx'));
 const Tokens = lazy(() => import('./pages/Tokens.tsx'));
 const Nodes = lazy(() => import('./pages/Nodes.tsx'));
 const Executors = lazy(() => import('./pages/Executors.tsx'));
+const Namespaces = lazy(() => import('./pages/Namespaces.tsx'));
 const Audit = lazy(() => import('./pages/Audit.tsx'));
 
 export function App() {
@@ -44,13 +47,16 @@ export function App() {
 function Gate() {
   const { token } = useAuth();
   if (!token) return <Login />;
-  return <Shell />;
+  return <NamespaceProvider><Shell /></NamespaceProvider>;
 }
 
 
 function Shell() {
   const { t } = useTranslation();
   const { me, signOut, can } = useAuth();
+  const { namespace } = useNamespace();
+  // The lists start again (first page, filters cleared) when the header's namespace changes.
+  const scope = namespace ?? '*';
   const location = useLocation();
   const screens = Grid.useBreakpoint();
   const narrow = !screens.md;
@@ -65,6 +71,7 @@ function Shell() {
     { key: '/runs', icon: <UnorderedListOutlined />, label: <Link to="/runs">{t('nav.runs')}</Link> },
     { key: '/nodes', icon: <ClusterOutlined />, label: <Link to="/nodes">{t('nav.nodes')}</Link> },
     { key: '/executors', icon: <DeploymentUnitOutlined />, label: <Link to="/executors">{t('nav.executors')}</Link> },
+    ...(can('viewer') ? [{ key: '/namespaces', icon: <AppstoreOutlined />, label: <Link to="/namespaces">{t('nav.namespaces')}</Link> }] : []),
     ...(can('admin') ? [
       { key: '/tokens', icon: <KeyOutlined />, label: <Link to="/tokens">{t('nav.tokens')}</Link> },
       { key: '/audit', icon: <AuditOutlined />, label: <Link to="/audit">{t('nav.audit')}</Link> },
@@ -94,6 +101,7 @@ function Shell() {
           <Space wrap size="small">
             {!narrow && <Typography.Text type="secondary">{t('header.zone', { zone: viewerZone() })}</Typography.Text>}
             {me && <Tag color="blue" data-testid="role-tag">{t(`roles.${me.role}`)}{me.namespaces.includes('*') ? '' : ` · ${me.namespaces.join(', ')}`}</Tag>}
+            {can('viewer') && <NamespaceSwitch width={narrow ? 150 : 180} />}
             <LanguageSwitch />
             <Button size="small" icon={<LogoutOutlined />} onClick={() => signOut()}>{t('header.signOut')}</Button>
           </Space>
@@ -102,19 +110,20 @@ function Shell() {
           <Suspense fallback={<Spin />}>
             <Routes>
               <Route path="/" element={<Dashboard />} />
-              <Route path="/tasks" element={<Tasks />} />
+              <Route path="/tasks" element={<Tasks key={scope} />} />
               <Route path="/tasks/new" element={<TaskForm />} />
               <Route path="/tasks/:id" element={<TaskDetail />} />
               <Route path="/tasks/:id/edit" element={<TaskForm />} />
-              <Route path="/workflows" element={<Workflows />} />
+              <Route path="/workflows" element={<Workflows key={scope} />} />
               <Route path="/workflows/new" element={<WorkflowEditor />} />
               <Route path="/workflows/:id" element={<WorkflowDetail />} />
               <Route path="/workflows/:id/edit" element={<WorkflowEditor />} />
               <Route path="/workflow-runs/:id" element={<WorkflowRunDetail />} />
-              <Route path="/runs" element={<Runs />} />
+              <Route path="/runs" element={<Runs key={scope} />} />
               <Route path="/runs/:id" element={<RunDetail />} />
               <Route path="/nodes" element={<Nodes />} />
               <Route path="/executors" element={<Executors />} />
+              <Route path="/namespaces" element={<Namespaces />} />
               <Route path="/tokens" element={<Tokens />} />
               <Route path="/audit" element={<Audit />} />
               <Route path="*" element={<Navigate to="/" replace />} />

@@ -4,13 +4,15 @@
  * validation failures, its field issues.
  */
 import type {
-  AuditEntryResource, ExecutorList, ExecutorResource, NodeList, NodeResource, Page, RunLogResource, RunResource, TaskResource, TokenResource, TokenRole,
+  AuditEntryResource, ExecutorList, ExecutorResource, NamespaceList, NamespaceListItem, NamespaceResource, NamespaceSpecInput, NodeList, NodeResource, Page,
+  RunLogResource, RunResource, TaskResource, TokenResource, TokenRole,
 } from '@ecron/contracts';
 
 import type { WorkflowResource, WorkflowRevision, WorkflowRunResource, WorkflowSpec } from './workflow/types.ts';
 
 export type {
-  AuditEntryResource, ExecutorList, ExecutorResource, NodeList, NodeResource, Page, RunLogResource, RunResource, TaskResource, TokenResource, TokenRole,
+  AuditEntryResource, ExecutorList, ExecutorResource, NamespaceList, NamespaceListItem, NamespaceResource, NamespaceSpecInput, NodeList, NodeResource, Page,
+  RunLogResource, RunResource, TaskResource, TokenResource, TokenRole,
 };
 export type { WorkflowResource, WorkflowRevision, WorkflowRunResource, WorkflowSpec };
 
@@ -26,11 +28,14 @@ export class ApiError extends Error {
   readonly status: number;
   readonly code: string;
   readonly issues: FieldIssue[];
-  constructor(status: number, code: string, message: string, issues: FieldIssue[] = []) {
+  /** The error's `details` as the API sent them (`{ tasks, workflows }` of NAMESPACE_NOT_EMPTY), or {}. */
+  readonly details: Record<string, unknown>;
+  constructor(status: number, code: string, message: string, issues: FieldIssue[] = [], details: Record<string, unknown> = {}) {
     super(message);
     this.status = status;
     this.code = code;
     this.issues = issues;
+    this.details = details;
   }
 }
 
@@ -81,8 +86,8 @@ export async function api<T>(method: string, path: string, body?: unknown, token
     json = null;
   }
   if (!response.ok) {
-    const error = (json as { error?: { code?: string; message?: string; details?: { issues?: FieldIssue[] } } } | null)?.error;
-    const apiError = new ApiError(response.status, error?.code ?? 'HTTP_' + response.status, error?.message ?? response.statusText, error?.details?.issues ?? []);
+    const error = (json as { error?: { code?: string; message?: string; details?: { issues?: FieldIssue[] } & Record<string, unknown> } } | null)?.error;
+    const apiError = new ApiError(response.status, error?.code ?? 'HTTP_' + response.status, error?.message ?? response.statusText, error?.details?.issues ?? [], error?.details ?? {});
     if (response.status === 401 && token === session.token()) onUnauthenticated();
     throw apiError;
   }
@@ -197,4 +202,30 @@ export function workflowRunAction(id: string, action: 'cancel' | 'rerun-failed')
 export function workflowNodeAction(runId: string, nodeId: string, action: 'rerun' | 'succeed' | 'skip', output?: unknown): Promise<WorkflowRunResource> {
   const body = action === 'succeed' && output !== undefined ? { output } : action === 'succeed' ? {} : undefined;
   return api<WorkflowRunResource>('POST', `${workflowRunPath(runId)}/nodes/${encodeURIComponent(nodeId)}/${action}`, body);
+}
+
+const namespacePath = (name: string) => `/namespaces/${encodeURIComponent(name)}`;
+
+/** The stored namespaces and `default`, those the token's scope covers, by name; without usage. */
+export function listNamespaces(): Promise<NamespaceList> {
+  return api<NamespaceList>('GET', '/namespaces');
+}
+
+/** A namespace's settings and usage now. 404 NAMESPACE_NOT_FOUND when it is neither stored nor holds tasks or workflows. */
+export function getNamespace(name: string): Promise<NamespaceResource> {
+  return api<NamespaceResource>('GET', namespacePath(name));
+}
+
+/**
+ * Creates a namespace or changes it (admin of that namespace). Partial: a field left out keeps its
+ * stored value, a quota set to null goes back to its default. 400 VALIDATION_FAILED with issues at
+ * paths such as `quotas.minIntervalMs`, `outbound.allow[1]` or `params.name`.
+ */
+export function putNamespace(name: string, spec: NamespaceSpecInput): Promise<NamespaceResource> {
+  return api<NamespaceResource>('PUT', namespacePath(name), spec);
+}
+
+/** Deletes a namespace's stored settings. 409 NAMESPACE_NOT_EMPTY (details: tasks, workflows) while tasks or workflows name it. */
+export function deleteNamespace(name: string): Promise<void> {
+  return api<void>('DELETE', namespacePath(name));
 }

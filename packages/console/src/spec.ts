@@ -57,7 +57,7 @@ export const DEFAULT_FORM: FormValues = {
 };
 
 /** A duration as typed: digits are milliseconds, anything else ("10s") goes to the API as written. */
-function duration(value: string | number | undefined | null): number | string | undefined {
+export function duration(value: string | number | undefined | null): number | string | undefined {
   if (value === undefined || value === null || String(value).trim() === '') return undefined;
   const text = String(value).trim();
   return /^\d+$/.test(text) ? Number(text) : text;

@@ -369,7 +369,7 @@ describe.skipIf(!haveChromium)('web console in Chromium', { timeout: 90_000 }, (
     const revokedAt = row.getByTestId('token-revoked-at');
     expect(await revokedAt.textContent()).toBe('—');
     const titles = await page.locator('.ant-table-thead th').allTextContents();
-    expect(titles).toEqual(['Name', 'Role', 'Namespaces', 'Created', 'Last used', 'Revoked', 'Actions']);
+    expect(titles).toEqual(['Name', 'Role', 'Namespaces', 'Created', 'Last used', 'Expires', 'Revoked', 'Actions']);
     expect(await row.locator('td').nth(titles.indexOf('Revoked')).getByRole('button').count()).toBe(0);
     await row.locator('td').nth(titles.indexOf('Actions')).getByRole('button', { name: 'Revoke' }).click();
     await page.locator('.ant-popconfirm').getByRole('button', { name: 'Revoke' }).click();

@@ -1,5 +1,5 @@
 /**
- * What the console's browser tests (console.e2e.test.ts, workflow.e2e.test.ts) share: where
+ * What the console's browser tests (test/*.e2e.test.ts) share: where
  * things are, Chromium (Debian's, driven by playwright-core), a production build of the console
  * of their own, and a TestExecutor behaviour that checks signatures.
  *
@@ -11,7 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import type { ReceivedRequest } from '../../server/test/support/test-executor.ts';
 
 export const ROOT = resolve(import.meta.dirname, '../../..');
@@ -74,4 +74,30 @@ export function launchChromium(userDataDir: string, viewport = { width: 1280, he
     locale: 'en-US',
     timezoneId: 'Asia/Shanghai',
   });
+}
+
+/**
+ * The dropdown open now: not hidden, and not one still playing its closing animation (under load,
+ * the previous list can still be leaving when the next one opens).
+ */
+export const OPEN_DROPDOWN = '.ant-select-dropdown:not(.ant-select-dropdown-hidden):not(.ant-slide-up-leave)';
+
+/**
+ * Picks the option with this exact label in the antd Select named `name`, by keyboard as a user
+ * without a mouse would: focus, ArrowDown opens the list, ArrowDown moves to the option, Enter picks it.
+ * (As console.e2e.test.ts's `pick`.)
+ */
+export async function pickOption(page: Page, name: string, option: string): Promise<void> {
+  const box = page.getByRole('combobox', { name });
+  await box.focus();
+  await box.press('ArrowDown');
+  const list = page.locator(OPEN_DROPDOWN);
+  await list.waitFor({ state: 'visible' });
+  for (let moves = 0; moves < 40; moves++) {
+    const active = await list.locator('.ant-select-item-option-active').first().getAttribute('title', { timeout: 2000 }).catch(() => null);
+    if (active === option) break;
+    await box.press('ArrowDown');
+  }
+  await box.press('Enter');
+  await list.waitFor({ state: 'hidden' });
 }

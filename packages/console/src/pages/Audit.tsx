@@ -16,7 +16,7 @@ import { useCursorPages } from '../components/useCursorPages.ts';
 /** Every action the server records (`audit.actions.*` labels them); an unknown one shows its code. */
 const AUDIT_ACTIONS = [
   'task.create', 'task.update', 'task.pause', 'task.resume', 'task.delete', 'task.trigger',
-  'run.cancel', 'run.rerun', 'token.create', 'token.revoke',
+  'run.cancel', 'run.rerun', 'token.create', 'token.revoke', 'namespace.create', 'namespace.update', 'namespace.delete',
 ] as const;
 
 export default function Audit() {
@@ -70,7 +70,8 @@ export default function Audit() {
 
 /**
  * The resource of an entry: its kind, and a link to its page: a task by its name (as the entry
- * recorded it), a run by its id, a token (to the tokens page) by its name. The id is in a tooltip.
+ * recorded it), a run by its id, a token (to the tokens page) and a namespace (its details) by
+ * its name. The id is in a tooltip.
  */
 function Resource({ entry }: { entry: AuditEntryResource }) {
   const { t } = useTranslation();
@@ -80,7 +81,7 @@ function Resource({ entry }: { entry: AuditEntryResource }) {
   const details = (typeof entry.details === 'object' && entry.details !== null ? entry.details : {}) as { namespace?: unknown; name?: unknown };
   const name = typeof details.name !== 'string' ? null
     : type === 'task' && typeof details.namespace === 'string' ? `${details.namespace}/${details.name}` : details.name;
-  const href = type === 'task' ? `/tasks/${id}` : type === 'run' ? `/runs/${id}` : type === 'token' ? '/tokens' : null;
+  const href = type === 'task' ? `/tasks/${id}` : type === 'run' ? `/runs/${id}` : type === 'token' ? '/tokens' : type === 'namespace' ? `/namespaces?name=${encodeURIComponent(id)}` : null;
   const text = name ?? <Typography.Text code style={{ ...NOWRAP, fontSize: 12 }}>{id}</Typography.Text>;
   return (
     <span style={NOWRAP} data-testid="audit-resource">

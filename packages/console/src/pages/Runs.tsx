@@ -1,4 +1,7 @@
-/** Runs, newest first, filtered by task, status and a time range (by scheduled instant); refreshed every 3 s. A run id pasted in opens that run. */
+/**
+ * Runs, newest first, of the header's namespace (or all), filtered by task, status and a time range
+ * (by scheduled instant); refreshed every 3 s. A run id pasted in opens that run.
+ */
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { DatePicker, Input, Select, Space, Typography } from 'antd';
 import { useState } from 'react';
@@ -10,20 +13,25 @@ import { Pager } from '../components/Pager.tsx';
 import { RunsTable } from '../components/RunsTable.tsx';
 import { useCursorPages } from '../components/useCursorPages.ts';
 import { viewerZone } from '../format.ts';
+import { useNamespace } from '../namespace.tsx';
 
 export default function Runs() {
   const { t } = useTranslation();
   const [search, setSearch] = useSearchParams();
   const navigate = useNavigate();
+  const { namespace } = useNamespace();
   const taskId = search.get('taskId') ?? undefined;
   const status = search.get('status') ?? undefined;
   const [range, setRange] = useState<{ from?: string; to?: string }>({});
   const [taskSearch, setTaskSearch] = useState('');
   const pages = useCursorPages();
-  const tasks = useQuery({ queryKey: ['tasks', 'pick', taskSearch], queryFn: () => api<Page<TaskResource>>('GET', `/tasks${qs({ q: taskSearch, limit: 50 })}`) });
+  const tasks = useQuery({
+    queryKey: ['tasks', 'pick', namespace, taskSearch],
+    queryFn: () => api<Page<TaskResource>>('GET', `/tasks${qs({ namespace, q: taskSearch, limit: 50 })}`),
+  });
   const runs = useQuery({
-    queryKey: ['runs', taskId, status, range, pages.cursor],
-    queryFn: () => api<Page<RunResource>>('GET', `/runs${qs({ taskId, status, ...range, cursor: pages.cursor, limit: 50 })}`),
+    queryKey: ['runs', namespace, taskId, status, range, pages.cursor],
+    queryFn: () => api<Page<RunResource>>('GET', `/runs${qs({ namespace, taskId, status, ...range, cursor: pages.cursor, limit: 50 })}`),
     placeholderData: keepPreviousData,
     refetchInterval: 3000,
   });

@@ -17,6 +17,7 @@ import { SchedulePreview } from '../components/SchedulePreview.tsx';
 import { TargetFields } from '../components/TargetFields.tsx';
 import { TimezoneSelect } from '../components/TimezoneSelect.tsx';
 import { dayjs, viewerZone } from '../format.ts';
+import { useNamespace } from '../namespace.tsx';
 import { DEFAULT_FORM, formToSpec, scheduleOf, specToForm, specToText, textToSpec, type FormValues, type Spec, type SpecFormat } from '../spec.ts';
 
 type View = 'form' | SpecFormat;
@@ -41,7 +42,10 @@ function TaskFormBody({ task }: { task: TaskResource | undefined }) {
   const navigate = useNavigate();
   const client = useQueryClient();
   const [form] = Form.useForm<FormValues>();
-  const initial = useMemo(() => (task ? specToForm(task.spec as Spec) : DEFAULT_FORM), [task]);
+  const { namespace } = useNamespace();
+  // A new task starts in the header's namespace. (Read once: switching it later leaves the form alone.)
+  const [startIn] = useState(namespace);
+  const initial = useMemo(() => (task ? specToForm(task.spec as Spec) : { ...DEFAULT_FORM, namespace: startIn ?? DEFAULT_FORM.namespace }), [task, startIn]);
   const [view, setView] = useState<View>('form');
   const [text, setText] = useState('');
   const [issues, setIssues] = useState<FieldIssue[]>([]);

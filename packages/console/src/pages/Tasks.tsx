@@ -1,5 +1,6 @@
 /**
- * The task list: search by name, filter by namespace, state and last outcome, keyset pages, and bulk
+ * The task list: search by name, filter by namespace (the header's, or typed here when the header
+ * shows all), state and last outcome, keyset pages, and bulk
  * pause, resume, trigger and delete of the selected rows (one call to `POST /api/v1/tasks:<action>`).
  */
 import { DeleteOutlined, PauseCircleOutlined, PlayCircleOutlined, PlusOutlined, ThunderboltOutlined } from '@ant-design/icons';
@@ -11,6 +12,7 @@ import { useTranslation } from 'react-i18next';
 import { Link } from 'react-router-dom';
 import { api, qs, RUN_STATUSES, type Page, type TaskResource } from '../api.ts';
 import { useAuth } from '../auth.tsx';
+import { useNamespace } from '../namespace.tsx';
 import { ErrorView, errorMessage, Instant, StatusTag } from '../components/common.tsx';
 import { Pager } from '../components/Pager.tsx';
 import { useCursorPages } from '../components/useCursorPages.ts';
@@ -23,13 +25,14 @@ export default function Tasks() {
   const { can } = useAuth();
   const { message } = App.useApp();
   const client = useQueryClient();
+  const { namespace } = useNamespace();
   const [filters, setFilters] = useState<{ q?: string; namespace?: string; state?: string; lastRunStatus?: string }>({});
   const [selected, setSelected] = useState<string[]>([]);
   const [busy, setBusy] = useState(false);
   const pages = useCursorPages();
   const query = useQuery({
-    queryKey: ['tasks', filters, pages.cursor],
-    queryFn: () => api<Page<TaskResource>>('GET', `/tasks${qs({ ...filters, cursor: pages.cursor, limit: PAGE_SIZE })}`),
+    queryKey: ['tasks', namespace, filters, pages.cursor],
+    queryFn: () => api<Page<TaskResource>>('GET', `/tasks${qs({ ...filters, namespace: namespace ?? filters.namespace, cursor: pages.cursor, limit: PAGE_SIZE })}`),
     placeholderData: keepPreviousData,
     refetchInterval: 10_000,
   });
@@ -63,7 +66,9 @@ export default function Tasks() {
       </Space>
       <Space wrap>
         <Input.Search allowClear placeholder={t('tasks.searchName')} aria-label={t('tasks.searchName')} onSearch={(v) => setFilter('q', v)} style={{ width: 220 }} data-testid="task-search" />
-        <Input.Search allowClear placeholder={t('common.namespace')} aria-label={t('common.namespace')} onSearch={(v) => setFilter('namespace', v)} style={{ width: 180 }} />
+        {namespace === null && (
+          <Input.Search allowClear placeholder={t('common.namespace')} aria-label={t('common.namespace')} onSearch={(v) => setFilter('namespace', v)} style={{ width: 180 }} />
+        )}
         <Select allowClear placeholder={t('tasks.state')} aria-label={t('tasks.state')} style={{ width: 140 }} onChange={(v) => setFilter('state', v)}
           options={['active', 'paused', 'completed'].map((s) => ({ value: s, label: t(`status.${s}`) }))} />
         <Select allowClear placeholder={t('tasks.lastOutcome')} aria-label={t('tasks.lastOutcome')} style={{ width: 160 }} onChange={(v) => setFilter('lastRunStatus', v)}

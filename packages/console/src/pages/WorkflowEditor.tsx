@@ -25,6 +25,7 @@ import { ErrorView, errorMessage } from '../components/common.tsx';
 import { dagFlowNode, NODE_TYPES, type DagFlowNode } from '../components/workflow/DagNodeView.tsx';
 import { NodeModal } from '../components/workflow/NodeModal.tsx';
 import { useDagLayout } from '../components/workflow/useDagLayout.ts';
+import { useNamespace } from '../namespace.tsx';
 import { specToText } from '../spec.ts';
 import {
   addNeed, addNode, compactNeeds, markIssues, nodeRuns, removeNeeds, removeNodes, replaceNode, specToDag, toggleNeedOptional,
@@ -63,7 +64,9 @@ function Editor({ workflow }: { workflow?: WorkflowResource }) {
   const { message } = App.useApp();
   const navigate = useNavigate();
   const client = useQueryClient();
-  const [spec, setSpec] = useState<WorkflowSpec>(() => (workflow ? compactNeeds(workflow.spec) : NEW_SPEC));
+  const { namespace } = useNamespace();
+  // A new workflow starts in the header's namespace.
+  const [spec, setSpec] = useState<WorkflowSpec>(() => (workflow ? compactNeeds(workflow.spec) : { ...NEW_SPEC, namespace: namespace ?? NEW_SPEC.namespace }));
   const [text, setText] = useState(() => specToText(spec, 'yaml'));
   const [parseError, setParseError] = useState<string | null>(null);
   /** Where the user dragged nodes; the others go where the layout puts them. */

@@ -1,4 +1,4 @@
-/** The workflow list: search by name, filter by namespace, state and last outcome, keyset pages; each with its schedule, node count, state, last run's status and next fire. */
+/** The workflow list: search by name, filter by namespace (the header's, or typed here when it shows all), state and last outcome, keyset pages; each with its schedule, node count, state, last run's status and next fire. */
 import { PlusOutlined } from '@ant-design/icons';
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { Button, Input, Select, Space, Table, Typography } from 'antd';
@@ -7,6 +7,7 @@ import { useTranslation } from 'react-i18next';
 import { Link } from 'react-router-dom';
 import { api, qs, type Page, type WorkflowResource } from '../api.ts';
 import { useAuth } from '../auth.tsx';
+import { useNamespace } from '../namespace.tsx';
 import { ErrorView, Instant, StatusTag } from '../components/common.tsx';
 import { Pager } from '../components/Pager.tsx';
 import { useCursorPages } from '../components/useCursorPages.ts';
@@ -18,11 +19,12 @@ const PAGE_SIZE = 20;
 export default function Workflows() {
   const { t } = useTranslation();
   const { can } = useAuth();
+  const { namespace } = useNamespace();
   const [filters, setFilters] = useState<{ q?: string; namespace?: string; state?: string; lastRunStatus?: string }>({});
   const pages = useCursorPages();
   const query = useQuery({
-    queryKey: ['workflows', filters, pages.cursor],
-    queryFn: () => api<Page<WorkflowResource>>('GET', `/workflows${qs({ ...filters, cursor: pages.cursor, limit: PAGE_SIZE })}`),
+    queryKey: ['workflows', namespace, filters, pages.cursor],
+    queryFn: () => api<Page<WorkflowResource>>('GET', `/workflows${qs({ ...filters, namespace: namespace ?? filters.namespace, cursor: pages.cursor, limit: PAGE_SIZE })}`),
     placeholderData: keepPreviousData,
     refetchInterval: 10_000,
   });
@@ -41,7 +43,9 @@ export default function Workflows() {
       <Space wrap>
         <Input.Search allowClear placeholder={t('workflows.searchName')} aria-label={t('workflows.searchName')} onSearch={(v) => setFilter('q', v)}
           style={{ width: 220 }} data-testid="workflow-search" />
-        <Input.Search allowClear placeholder={t('common.namespace')} aria-label={t('common.namespace')} onSearch={(v) => setFilter('namespace', v)} style={{ width: 180 }} />
+        {namespace === null && (
+          <Input.Search allowClear placeholder={t('common.namespace')} aria-label={t('common.namespace')} onSearch={(v) => setFilter('namespace', v)} style={{ width: 180 }} />
+        )}
         <Select allowClear placeholder={t('workflows.state')} aria-label={t('workflows.state')} style={{ width: 140 }} onChange={(v: string | undefined) => setFilter('state', v)}
           options={['active', 'paused', 'completed'].map((s) => ({ value: s, label: t(`status.${s}`) }))} />
         <Select allowClear placeholder={t('workflows.lastOutcome')} aria-label={t('workflows.lastOutcome')} style={{ width: 160 }} onChange={(v: string | undefined) => setFilter('lastRunStatus', v)}

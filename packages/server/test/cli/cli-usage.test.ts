@@ -57,7 +57,7 @@ describe('ecron CLI: argument parsing and usage errors', () => {
       [['task', 'list', '--limit', '0'], /--limit must be between 1 and/],
       [['task', 'list', '--state', 'sleeping'], /Allowed choices are active, paused, completed/],
       [['run', 'list', '--status', 'done'], /Allowed choices are pending, .*lost/],
-      [['token', 'create', '--name', 'ci', '--role', 'root'], /Allowed choices are admin, editor, viewer/],
+      [['token', 'create', '--name', 'ci', '--role', 'root'], /Allowed choices are admin, editor, operator, viewer, executor/],
       [['task', 'preview', 'x', '--count', '-1'], /./],
       [['task', 'trigger', 'x', '--params', '{not json'], /^ecron: USAGE: --params is not valid JSON/],
       [['task', 'trigger', 'x', '--params', '[1,2]'], /^ecron: USAGE: --params must be a JSON object/],

@@ -1,0 +1,116 @@
+/**
+ * The namespace form's model and its mapping to the body of `PUT /api/v1/namespaces/{name}`.
+ *
+ * The API takes partial updates (a field left out keeps its stored value, a quota set to null goes
+ * back to its default), so an edit sends only what the user changed: two admins editing different
+ * quotas of one namespace do not undo each other's change. Form field names follow the body's
+ * paths, so the API's field issues (`quotas.minIntervalMs`, `outbound.allow[1]`) land on their fields.
+ */
+import type { NamespaceListItem, NamespaceQuotas, NamespaceSpecInput, NamespaceTargetType } from '@ecron/contracts';
+import { duration, msText, parseSelectorEntry } from './spec.ts';
+
+/** As the contracts' NAMESPACE_TARGET_TYPES (not imported: the contracts' index would bring zod into the bundle). */
+export const TARGET_TYPES = ['http', 'grpc', 'executor', 'shell'] as const satisfies readonly NamespaceTargetType[];
+
+/** The quotas that are counts: empty in the form means no limit. */
+export const COUNT_QUOTAS = ['maxConcurrentRuns', 'maxFiresPerMinute', 'maxTasks', 'maxWorkflows'] as const;
+type CountQuota = (typeof COUNT_QUOTAS)[number];
+
+export interface NamespaceFormValues {
+  name: string;
+  description?: string;
+  /** `key=value` entries. */
+  labels: string[];
+  quotas: Partial<Record<CountQuota, number | null>> & {
+    /** A duration as typed (`1s`, `500ms`, or digits for milliseconds); empty: the default. */
+    minIntervalMs?: string;
+    /** Empty: every target type. */
+    allowedTargetTypes: NamespaceTargetType[];
+  };
+  outbound: { allow: string[]; deny: string[] };
+}
+
+export const EMPTY_NAMESPACE_FORM: NamespaceFormValues = {
+  name: '', description: '', labels: [], quotas: { allowedTargetTypes: [] }, outbound: { allow: [], deny: [] },
+};
+
+/** A namespace's settings in the form. */
+export function namespaceToForm(ns: NamespaceListItem): NamespaceFormValues {
+  const q = ns.quotas;
+  return {
+    name: ns.name,
+    description: ns.description,
+    labels: Object.entries(ns.labels).map(([key, value]) => `${key}=${value}`),
+    quotas: {
+      maxConcurrentRuns: q.maxConcurrentRuns, maxFiresPerMinute: q.maxFiresPerMinute, maxTasks: q.maxTasks, maxWorkflows: q.maxWorkflows,
+      minIntervalMs: msText(q.minIntervalMs), allowedTargetTypes: q.allowedTargetTypes ?? [],
+    },
+    outbound: { allow: [...ns.outbound.allow], deny: [...ns.outbound.deny] },
+  };
+}
+
+/** The `key=value` entries as labels; throws on an entry without a key. */
+export function labelsOf(entries: string[] | undefined): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const entry of entries ?? []) {
+    const pair = parseSelectorEntry(entry);
+    if (!pair) throw new Error(`labels are key=value, not "${entry}"`);
+    labels[pair[0]] = pair[1];
+  }
+  return labels;
+}
+
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+const sortedEntries = (labels: Record<string, string>) => Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+const rules = (list: string[] | undefined) => (list ?? []).map((rule) => rule.trim()).filter(Boolean);
+
+/**
+ * The body of the PUT: for a new namespace (`before` undefined) the fields filled in; for an edit,
+ * the fields whose value differs from `before` (null for a quota emptied: back to its default).
+ */
+export function namespaceBody(values: NamespaceFormValues, before?: NamespaceListItem): NamespaceSpecInput {
+  const body: NamespaceSpecInput = {};
+  const description = values.description?.trim() ?? '';
+  if (before ? description !== before.description : description !== '') body.description = description;
+
+  const labels = labelsOf(values.labels);
+  if (before ? !same(sortedEntries(labels), sortedEntries(before.labels)) : Object.keys(labels).length > 0) body.labels = labels;
+
+  const quotas: NonNullable<NamespaceSpecInput['quotas']> = {};
+  const q = values.quotas ?? { allowedTargetTypes: [] };
+  for (const key of COUNT_QUOTAS) {
+    const value = q[key] ?? null;
+    if (before ? value !== before.quotas[key] : value !== null) quotas[key] = value;
+  }
+  // Compared as typed: "1s" shown for 1000 ms and left alone is not sent.
+  const interval = q.minIntervalMs?.trim() ?? '';
+  if (before ? interval !== (msText(before.quotas.minIntervalMs) ?? '') : interval !== '') quotas.minIntervalMs = duration(interval) ?? null;
+  const types = q.allowedTargetTypes?.length ? [...q.allowedTargetTypes] : null;
+  const beforeTypes: NamespaceQuotas['allowedTargetTypes'] = before?.quotas.allowedTargetTypes?.length ? before.quotas.allowedTargetTypes : null;
+  if (before ? !same(types && [...types].sort(), beforeTypes && [...beforeTypes].sort()) : types !== null) quotas.allowedTargetTypes = types;
+  if (Object.keys(quotas).length > 0) body.quotas = quotas;
+
+  const outbound: NonNullable<NamespaceSpecInput['outbound']> = {};
+  for (const list of ['allow', 'deny'] as const) {
+    const value = rules(values.outbound?.[list]);
+    if (before ? !same(value, before.outbound[list]) : value.length > 0) outbound[list] = value;
+  }
+  if (Object.keys(outbound).length > 0) body.outbound = outbound;
+  return body;
+}
+
+const QUOTA_FIELDS = new Set<string>([...COUNT_QUOTAS, 'minIntervalMs', 'allowedTargetTypes']);
+
+/**
+ * The form field an API issue path names, or null when the form has none: `outbound.allow[1]` →
+ * the allow list, `labels["a b"]` → the labels, `quotas.minIntervalMs` → that quota, and
+ * `params.name` (a bad name in the URL) → the name.
+ */
+export function namespaceFieldOf(path: string): string[] | null {
+  const [first, second] = path.replace(/\[[^\]]*\]/g, '').split('.');
+  if (first === 'params' && second === 'name') return ['name'];
+  if (first === 'description' || first === 'labels') return [first];
+  if (first === 'quotas' && second && QUOTA_FIELDS.has(second)) return ['quotas', second];
+  if (first === 'outbound' && (second === 'allow' || second === 'deny')) return ['outbound', second];
+  return null;
+}
