@@ -4,13 +4,12 @@
  * TOO_MANY_FAILED_AUTHENTICATIONS, with `Retry-After`, for every further request without a valid
  * token until the window that began with its first failure has passed.
  *
- * Only failures count, and a request with a valid token is never limited, even from an address
- * over the limit: an attacker behind the same NAT or reverse proxy as the users (ecron sees the
- * proxy's address) cannot lock them out. The price is that the limit does not slow guessing:
- * an address over the limit still learns which token is valid (200 rather than 429). What makes
- * guessing hopeless is the token's length (32 random bytes, or at least 32 characters when
- * chosen with ECRON_ADMIN_TOKEN); the limit keeps a flood of wrong tokens from being answered
- * one by one, and shows it in the log.
+ * Only failures count. A valid token that was used from the address before it went over the
+ * limit keeps working: an attacker behind the same NAT or reverse proxy as the users (ecron sees
+ * the proxy's address) cannot lock out those already signed in. Any other token from an address
+ * over the limit, valid or not, gets the same 429: a guess that hits is not told from one that
+ * misses, so the limit slows guessing too. The tokens seen per address are kept in memory (5,000
+ * addresses, 32 tokens each, the oldest forgotten first).
  *
  * The counts live in this process's memory (@fastify/rate-limit's LRU store, 5,000 addresses):
  * each node of a cluster limits on its own, and a restart forgets them. IPv6 addresses count by
@@ -29,8 +28,21 @@ export interface AuthFailureLimit {
 
 export const DEFAULT_AUTH_FAILURE_LIMIT: Readonly<AuthFailureLimit> = Object.freeze({ max: 20, windowMs: 60_000 });
 
-/** Counts a failed authentication of `request`; throws TOO_MANY_FAILED_AUTHENTICATIONS once its address is over the limit. */
-export type AuthFailureCounter = (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+/** What the auth hook asks of the limit. */
+export interface AuthFailureCounter {
+  /** Counts a failed authentication of `request`; throws TOO_MANY_FAILED_AUTHENTICATIONS once its address is over the limit. */
+  fail(request: FastifyRequest, reply: FastifyReply): Promise<void>;
+  /**
+   * A valid token `tokenId`: passes, unless its address is over the limit and this token was not
+   * used from there before. A token first seen while its address is refused may be a guess that
+   * hit: answering it 200, and wrong ones 429, would tell the guesser which is which.
+   */
+  pass(request: FastifyRequest, reply: FastifyReply, tokenId: string): Promise<void>;
+}
+
+/** Addresses remembered with the tokens that authenticated from them, and tokens per address. */
+const KNOWN_ADDRESSES = 5000;
+const KNOWN_TOKENS_PER_ADDRESS = 32;
 
 /**
  * Registers @fastify/rate-limit on `app` without limiting any route by itself (`global: false`):
@@ -39,13 +51,24 @@ export type AuthFailureCounter = (request: FastifyRequest, reply: FastifyReply) 
 export async function installAuthFailureLimit(app: FastifyInstance, limit: AuthFailureLimit): Promise<AuthFailureCounter> {
   await app.register(fastifyRateLimit, { global: false });
   const countFailure = app.createRateLimit({ max: limit.max, timeWindow: limit.windowMs });
+  /** Tokens that authenticated from each address while it was not refused (insertion order: the oldest go first). */
+  const known = new Map<string, Set<string>>();
+  const remember = (address: string, tokenId: string): void => {
+    let tokens = known.get(address);
+    if (tokens) known.delete(address);
+    else if (known.size >= KNOWN_ADDRESSES) known.delete(known.keys().next().value!);
+    tokens ??= new Set();
+    if (tokens.size >= KNOWN_TOKENS_PER_ADDRESS) tokens.delete(tokens.values().next().value!);
+    tokens.add(tokenId);
+    known.set(address, tokens);
+  };
   /**
    * Until when each address over the limit was reported: the log says it once per window, not
    * once per request of a flood. Cleared when it reaches the size of the rate-limit store.
    */
   const reported = new Map<string, number>();
-  return async (request, reply) => {
-    const result = await countFailure(request);
+  const refuse = async (request: FastifyRequest, reply: FastifyReply, increment: boolean): Promise<void> => {
+    const result = await countFailure(request, { increment });
     if (result.isAllowed || !result.isExceeded) return;
     const now = Date.now();
     if ((reported.get(result.key) ?? 0) <= now) {
@@ -57,5 +80,13 @@ export async function installAuthFailureLimit(app: FastifyInstance, limit: AuthF
     throw new EcronError('TOO_MANY_FAILED_AUTHENTICATIONS',
       `too many failed authentications from ${request.ip} (more than ${limit.max} in ${limit.windowMs / 1000} s): try again in ${result.ttlInSeconds} s with a valid token`,
       { retryAfterSeconds: result.ttlInSeconds });
+  };
+  return {
+    fail: (request, reply) => refuse(request, reply, true),
+    async pass(request, reply, tokenId) {
+      if (known.get(request.ip)?.has(tokenId)) return;
+      await refuse(request, reply, false);
+      remember(request.ip, tokenId);
+    },
   };
 }

@@ -57,14 +57,15 @@ export function installAuth(app: FastifyInstance, deps: { tokens: TokenService; 
     if (access === 'public') return;
     const secret = bearerToken(request);
     if (secret === undefined) {
-      await deps.countFailure(request, reply);
+      await deps.countFailure.fail(request, reply);
       throw new EcronError('UNAUTHENTICATED', 'this route needs an "Authorization: Bearer <token>" header');
     }
     const token = await deps.tokens.authenticate(secret);
     if (!token) {
-      await deps.countFailure(request, reply);
+      await deps.countFailure.fail(request, reply);
       throw new EcronError('UNAUTHENTICATED', 'the bearer token is unknown, revoked or expired');
     }
+    await deps.countFailure.pass(request, reply, token.id);
     if (!roleAllows(token.role, access)) {
       throw new EcronError('FORBIDDEN', `this operation needs a token with ${describeRequirement(access)}; this token is ${token.role}`);
     }

@@ -2,7 +2,9 @@
  * The limit on failed authentications (issue 17, F7): the audit answered 3,178 wrong tokens a
  * second and never said 429. Requests without a valid token (missing, unknown, revoked) count
  * per client address; past the limit the address gets 429 TOO_MANY_FAILED_AUTHENTICATIONS with
- * Retry-After until its window ends. A valid token is never limited, nor counted.
+ * Retry-After until its window ends. A valid token is never counted; one used from the address
+ * before keeps working, and one first seen while the address is refused gets the same 429 as a
+ * wrong one (a guess that hits is not told from one that misses).
  */
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -39,7 +41,10 @@ function expectLimited(res: LightMyRequestResponse, what: string): void {
 }
 
 describe('failed authentications', () => {
-  it('answers 429 with Retry-After after 20 wrong tokens from one address, stores nothing, and still serves a valid token', async () => {
+  it('answers 429 with Retry-After after 20 wrong tokens from one address, stores nothing, and still serves a token used from it before', async () => {
+    // The admin token works from this address before the flood; a second valid token has never been used from it.
+    expect((await h.call('GET', '/api/v1/me')).statusCode).toBe(200);
+    const unseen = await h.token('editor', ['*'], 'unseen');
     const statuses: number[] = [];
     for (let i = 0; i < 30; i++) {
       const res = await h.call('POST', '/api/v1/tasks', { token: `ecr_guess_${i}`, body: spec(`guess-${i}`) });
@@ -56,7 +61,10 @@ describe('failed authentications', () => {
     expect((await h.call('DELETE', `/api/v1/tokens/${revoked.id}`)).statusCode).toBe(200);
     expectLimited(await h.call('GET', '/api/v1/tasks', { token: revoked.secret }), 'a revoked token');
 
-    // A valid token is answered as ever, from the same address, and is not counted.
+    // A valid token used from here before is answered as ever, and is not counted; a valid token
+    // first seen now reads as a wrong one would.
+    expectLimited(await h.call('GET', '/api/v1/me', { token: unseen.secret }), 'a valid token not used from this address before');
+    expect((await from('192.0.2.9', 'GET', '/api/v1/me', unseen.secret)).statusCode).toBe(200);
     expect((await h.call('GET', '/api/v1/me')).statusCode).toBe(200);
     expect((await h.call('POST', '/api/v1/tasks', { body: spec('by-admin') })).statusCode).toBe(201);
     expect(await h.taskCount()).toBe(1);
@@ -75,10 +83,13 @@ describe('failed authentications', () => {
   });
 
   it('counts an IPv6 client by its /64, apart from other addresses', async () => {
+    expect((await from('2001:db8:1:2::ffff', 'GET', '/api/v1/me', h.admin)).statusCode).toBe(200);
     for (let i = 0; i < 20; i++) expect((await from(`2001:db8:1:2::${i + 1}`, 'GET', '/api/v1/tasks', 'ecr_wrong')).statusCode).toBe(401);
     expectLimited(await from('2001:db8:1:2::ffff', 'GET', '/api/v1/tasks', 'ecr_wrong'), 'the same /64');
     expect((await from('2001:db8:1:3::1', 'GET', '/api/v1/tasks', 'ecr_wrong')).statusCode).toBe(401);
+    // The admin token was used from ::ffff before: it works; from another address of the /64 it was not.
     expect((await from('2001:db8:1:2::ffff', 'GET', '/api/v1/tasks', h.admin)).statusCode).toBe(200);
+    expectLimited(await from('2001:db8:1:2::7', 'GET', '/api/v1/tasks', h.admin), 'a valid token new to this address');
   });
 
   it('takes its limit and window from the options, and forgets an address once its window has passed', async () => {
