@@ -20,7 +20,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ServerProcess, tempDataDir } from '../../server/test/support/server-process.ts';
 import { TestExecutor, type ReceivedRequest } from '../../server/test/support/test-executor.ts';
 import {
-  BUILD_MARK, buildConsole, chromiumFor, directoryState, DOCS_IMAGES, launchChromium, SCREENSHOT_TIMEOUT, SCREENSHOTS, SERVED_DIST, signed, UI_TIMEOUT,
+  BUILD_MARK, buildConsole, chromiumFor, directoryState, DOCS_IMAGES, launchChromium, OPEN_DROPDOWN, pickOption, SCREENSHOT_TIMEOUT, SCREENSHOTS, SERVED_DIST, signed,
+  UI_TIMEOUT,
 } from './e2e-support.ts';
 
 const ADMIN_TOKEN = 'ecr_console_e2e_admin_token_0123456789';
@@ -86,30 +87,8 @@ describe.skipIf(!haveChromium)('web console in Chromium', { timeout: 90_000 }, (
   const visible = (locator: Locator) => locator.first().waitFor({ state: 'visible', timeout: UI_TIMEOUT });
   const nav = (name: string) => page.locator('.ant-layout-sider .ant-menu').getByRole('link', { name, exact: true }).click();
 
-  /**
-   * The dropdown open now: not hidden, and not one still playing its closing animation (under load,
-   * the previous list can still be leaving when the next one opens).
-   */
-  const OPEN_DROPDOWN = '.ant-select-dropdown:not(.ant-select-dropdown-hidden):not(.ant-slide-up-leave)';
-
-  /**
-   * Picks the option with this exact label in an antd Select, by keyboard as a user without a
-   * mouse would: focus, ArrowDown opens the list, ArrowDown moves to the option, Enter picks it.
-   */
-  async function pick(name: string, option: string): Promise<void> {
-    const box = page.getByRole('combobox', { name });
-    await box.focus();
-    await box.press('ArrowDown');
-    const list = page.locator(OPEN_DROPDOWN);
-    await list.waitFor({ state: 'visible' });
-    for (let moves = 0; moves < 40; moves++) {
-      const active = await list.locator('.ant-select-item-option-active').first().getAttribute('title', { timeout: 2000 }).catch(() => null);
-      if (active === option) break;
-      await box.press('ArrowDown');
-    }
-    await box.press('Enter');
-    await list.waitFor({ state: 'hidden' });
-  }
+  /** Picks the option with this exact label in the antd Select named `name`, by keyboard (see e2e-support.ts). */
+  const pick = (name: string, option: string): Promise<void> => pickOption(page, name, option);
 
   /** Registers an executor node; with `keepAlive` it heartbeats every second (until the suite ends), else it dies 4 s later. */
   async function registerExecutor(id: string, body: Record<string, unknown>, keepAlive: boolean): Promise<void> {

@@ -85,7 +85,6 @@ export const OPEN_DROPDOWN = '.ant-select-dropdown:not(.ant-select-dropdown-hidd
 /**
  * Picks the option with this exact label in the antd Select named `name`, by keyboard as a user
  * without a mouse would: focus, ArrowDown opens the list, ArrowDown moves to the option, Enter picks it.
- * (As console.e2e.test.ts's `pick`.)
  */
 export async function pickOption(page: Page, name: string, option: string): Promise<void> {
   const box = page.getByRole('combobox', { name });
