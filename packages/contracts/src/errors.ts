@@ -34,6 +34,7 @@ export const ERROR_CODES = {
   BACKFILL_FINISHED: { status: 409, message: 'the backfill has already finished' },
   TOKEN_NOT_FOUND: { status: 404, message: 'no such token' },
   NAMESPACE_NOT_FOUND: { status: 404, message: 'no such namespace' },
+  QUOTA_EXCEEDED: { status: 409, message: 'the namespace is at one of its quotas' },
   NAMESPACE_NOT_EMPTY: { status: 409, message: 'the namespace still has tasks or workflows: delete them first' },
   LAST_ADMIN_TOKEN: { status: 409, message: 'the last admin token for all namespaces cannot be revoked: create another one first' },
   EXECUTOR_NOT_FOUND: { status: 404, message: 'no such executor node' },

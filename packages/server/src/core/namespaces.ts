@@ -4,6 +4,7 @@
  * transaction, on the locked row, so that two partial PUTs at once both take effect.
  */
 import { DEFAULT_MIN_INTERVAL_MS, type NamespaceQuotas, type NamespaceSpec } from '@ecron/contracts';
+import { EcronError } from './errors.ts';
 import type { NamespaceQuotaSettings, NamespaceRecord } from './model.ts';
 
 /** The quotas of a namespace that set none: no limit, and the default minimum interval. */
@@ -50,4 +51,18 @@ export function applyNamespaceSpec(current: NamespaceRecord | null, name: string
     createdAt: current?.createdAt ?? at,
     updatedAt: at,
   };
+}
+
+/**
+ * The error of a write that would put more tasks (or workflows) in `namespace` than its quota
+ * allows: `count` there now, `adding` more. Null when they fit (or no quota is set). The stores
+ * count inside the transaction that writes, under the namespace row's lock, so that writers on
+ * several nodes never pass the quota together.
+ */
+export function capacityError(namespace: string, kind: 'task' | 'workflow', quotas: NamespaceQuotaSettings | undefined, count: number, adding: number): EcronError | null {
+  const max = kind === 'task' ? quotas?.maxTasks : quotas?.maxWorkflows;
+  if (max === undefined || max === null || count + adding <= max) return null;
+  const quota = kind === 'task' ? 'maxTasks' : 'maxWorkflows';
+  return new EcronError('QUOTA_EXCEEDED', `namespace ${JSON.stringify(namespace)} holds ${count} ${kind}s, and its quota ${quota} is ${max}: `
+    + `delete some, or have an admin raise it (PUT /api/v1/namespaces/${namespace} {"quotas":{"${quota}":…}})`, { namespace, quota, limit: max, count });
 }

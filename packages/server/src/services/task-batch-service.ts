@@ -92,15 +92,25 @@ export function createTaskBatchService(deps: { store: Store; control: RunControl
         });
         return;
       }
-      const conflicted = new Set(outcome.conflicts.map((c) => writes[c.index]!.index));
+      // A create past its namespace's maxTasks is refused for good; the others are races, tried again.
+      const refused = new Set<number>();
+      for (const c of outcome.conflicts) {
+        if (c.code !== 'QUOTA_EXCEEDED') continue;
+        const { index } = writes[c.index]!;
+        const { spec } = chunk.find((p) => p.index === index)!;
+        refused.add(index);
+        results[index] = { error: itemError(new EcronError('QUOTA_EXCEEDED', `${keyOf(spec)}: namespace ${JSON.stringify(spec.namespace)} is at its maxTasks quota`, { namespace: spec.namespace, quota: 'maxTasks' })) };
+      }
+      const raced = outcome.conflicts.filter((c) => c.code !== 'QUOTA_EXCEEDED');
+      const conflicted = new Set(raced.map((c) => writes[c.index]!.index));
       if (attempt >= CHUNK_TRIES) {
-        for (const c of outcome.conflicts) {
+        for (const c of raced) {
           const { index } = writes[c.index]!;
           results[index] = { error: itemError(new EcronError(c.code, `${keyOf(chunk.find((p) => p.index === index)!.spec)} changed while this batch was written; send it again`)) };
         }
       }
       // Read again and recompute: every item, or after the last try every item but those in conflict.
-      pending = writes.filter((w) => attempt < CHUNK_TRIES || !conflicted.has(w.index)).map((w) => pending.find((p) => p.index === w.index)!);
+      pending = writes.filter((w) => !refused.has(w.index) && (attempt < CHUNK_TRIES || !conflicted.has(w.index))).map((w) => pending.find((p) => p.index === w.index)!);
     }
   }
 

@@ -74,7 +74,8 @@ export interface UpsertTasksResult {
    * now (TASK_NAME_TAKEN), an update of a task deleted (TASK_NOT_FOUND) or changed
    * (TASK_VERSION_CONFLICT) since it was read. When any item conflicted, nothing was written.
    */
-  conflicts: { index: number; code: 'TASK_NAME_TAKEN' | 'TASK_NOT_FOUND' | 'TASK_VERSION_CONFLICT' }[];
+  /** QUOTA_EXCEEDED: the create would pass its namespace's maxTasks (not a race: sending it again does not help). */
+  conflicts: { index: number; code: 'TASK_NAME_TAKEN' | 'TASK_NOT_FOUND' | 'TASK_VERSION_CONFLICT' | 'QUOTA_EXCEEDED' }[];
 }
 
 /** An idempotency key of an API request and, once known, the first answer to it. */

@@ -136,3 +136,19 @@ describe('the target types a namespace allows', () => {
     expect(issuesOf(workflow)).toEqual(expect.arrayContaining([expect.objectContaining({ path: 'nodes[0].target.type', code: 'TARGET_TYPE_NOT_ALLOWED' })]));
   });
 });
+
+describe('maxTasks', () => {
+  it('refuses the task past the quota with 409 QUOTA_EXCEEDED, and a batch item by item', async () => {
+    expect((await h.call('PUT', '/api/v1/namespaces/small', { body: { quotas: { maxTasks: 2 } } })).statusCode).toBe(201);
+    const inSmall = (name: string) => idleTaskSpec(name, { namespace: 'small' });
+    expect((await createAsEditor(inSmall('one'))).statusCode).toBe(201);
+    const batch = await h.call('POST', '/api/v1/tasks:batch', { token: editor, body: { items: [inSmall('two'), inSmall('three')] } });
+    const [two, three] = batch.json().items;
+    expect(two).toHaveProperty('id');
+    expect(three.error.code).toBe('QUOTA_EXCEEDED');
+    const past = await createAsEditor(inSmall('four'));
+    expect(past.statusCode, past.body).toBe(409);
+    expect(errorOf(past)).toMatchObject({ code: 'QUOTA_EXCEEDED', details: { namespace: 'small', quota: 'maxTasks', limit: 2, count: 2 } });
+    expect((await h.call('GET', '/api/v1/namespaces/small')).json().usage.tasks).toBe(2);
+  });
+});

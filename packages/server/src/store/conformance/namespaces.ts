@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { NamespaceSpecSchema, WorkflowSpecSchema, type NamespaceSpecInput } from '@ecron/contracts';
 import { newId } from '../../core/ids.ts';
 import type { Store } from '../store.ts';
-import { audit, errorCode, MINUTE, newRun, seedTask, T0 } from './fixtures.ts';
+import { audit, errorCode, MINUTE, newRun, seedTask, T0, taskRecord } from './fixtures.ts';
 
 const spec = (input: NamespaceSpecInput) => NamespaceSpecSchema.parse(input);
 
@@ -86,6 +86,33 @@ export function describeNamespaces(ctx: { readonly store: Store }): void {
       await put('atomic', { description: 'kept' }, false);
       await expect(ctx.store.putNamespace({ name: 'atomic', spec: spec({ description: 'lost' }), exists: true, at: T0, audit: unserialisable })).rejects.toThrow();
       expect((await ctx.store.getNamespace('atomic'))?.description).toBe('kept');
+    });
+
+    it('holds maxTasks and maxWorkflows exactly: a create, a move and a batch past them are refused, concurrent creates included', async () => {
+      await put('capped', { quotas: { maxTasks: 3, maxWorkflows: 1 } }, false);
+      // Five creates at once for three places: exactly three are stored.
+      const outcomes = await Promise.allSettled([1, 2, 3, 4, 5].map((i) => seedTask(ctx.store, { namespace: 'capped', name: `t${i}` })));
+      expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(3);
+      for (const o of outcomes) if (o.status === 'rejected') expect((o.reason as { code?: string }).code).toBe('QUOTA_EXCEEDED');
+      expect((await ctx.store.getNamespaceUsage({ namespace: 'capped', since: T0 })).tasks).toBe(3);
+      // Workflows count on their own.
+      await seedWorkflow(ctx.store, 'capped');
+      expect(await errorCode(seedWorkflow(ctx.store, 'capped'))).toBe('QUOTA_EXCEEDED');
+      // Moving a task into the full namespace is refused; its place stays where it was.
+      const outside = await seedTask(ctx.store, { namespace: 'elsewhere', name: 'mover' });
+      expect(await errorCode(ctx.store.updateTask({
+        id: outside.id, spec: { ...outside.spec, namespace: 'capped' }, state: 'active', nextFireAt: null, anchorAt: T0, at: T0 + 1, audit: audit('task.update'),
+      }))).toBe('QUOTA_EXCEEDED');
+      // A batch: every create past the quota is named, and nothing of the chunk is written.
+      await put('capped-batch', { quotas: { maxTasks: 1 } }, false);
+      const result = await ctx.store.upsertTasks({ items: ['b1', 'b2', 'b3'].map((name) => ({
+        op: 'create' as const, task: taskRecord({ namespace: 'capped-batch', name }), audit: audit('task.create'),
+      })) });
+      expect(result).toEqual({ tasks: [], conflicts: [{ index: 1, code: 'QUOTA_EXCEEDED' }, { index: 2, code: 'QUOTA_EXCEEDED' }] });
+      expect((await ctx.store.getNamespaceUsage({ namespace: 'capped-batch', since: T0 })).tasks).toBe(0);
+      // Without a quota nothing is counted.
+      await seedTask(ctx.store, { namespace: 'uncapped', name: 'x1' });
+      await seedTask(ctx.store, { namespace: 'uncapped', name: 'x2' });
     });
 
     it('lists the stored namespaces in byte order, all or only those named', async () => {

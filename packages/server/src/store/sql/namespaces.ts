@@ -7,7 +7,7 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { NamespaceSpec } from '@ecron/contracts';
 import type { NamespaceRecord } from '../../core/model.ts';
-import { applyNamespaceSpec } from '../../core/namespaces.ts';
+import { applyNamespaceSpec, capacityError } from '../../core/namespaces.ts';
 import { namespaceParams, notEmptyError, toNamespace } from '../sqlite/namespaces.ts';
 import type { AuditInput, NamespaceUsageCounts } from '../store.ts';
 import { affected, firstRow, inList, inTransaction, rows, type SqlContext } from './context.ts';
@@ -75,4 +75,26 @@ export async function getNamespaceUsage(ctx: SqlContext, p: { namespace: string;
     count(sql`SELECT count(*) AS n FROM runs WHERE created_at >= ${p.since} AND namespace = ${p.namespace}`),
   ]);
   return { ...scheduled, activeRuns, runsSince };
+}
+
+/**
+ * Throws QUOTA_EXCEEDED when adding `adding` tasks (or workflows) to `namespace` would pass its
+ * quota. Inside the writing transaction, with the namespace's row locked (FOR UPDATE), so that
+ * writers on several nodes count one after the other and never pass the quota together.
+ */
+export async function assertNamespaceRoom(trx: Kysely<unknown>, namespace: string, kind: 'task' | 'workflow', adding: number): Promise<void> {
+  const room = await namespaceRoom(trx, namespace, kind);
+  if (room !== null && adding > room.left) throw capacityError(namespace, kind, room.quotas, room.count, adding)!;
+}
+
+/** How many more tasks (or workflows) `namespace` takes under its quota (its row locked): null when it has none. */
+export async function namespaceRoom(trx: Kysely<unknown>, namespace: string, kind: 'task' | 'workflow'): Promise<{ left: number; count: number; quotas: NamespaceRecord['quotas'] } | null> {
+  const row = await firstRow(trx, sql`SELECT quotas FROM namespaces WHERE name = ${namespace} FOR UPDATE`);
+  if (row === null) return null;
+  const quotas = (typeof row.quotas === 'string' ? JSON.parse(row.quotas) : row.quotas) as NamespaceRecord['quotas'];
+  const max = kind === 'task' ? quotas.maxTasks : quotas.maxWorkflows;
+  if (max === undefined || max === null) return null;
+  const counted = await firstRow(trx, sql`SELECT count(*) AS n FROM tasks WHERE namespace = ${namespace} AND kind = ${kind}`);
+  const count = Number(counted?.n ?? 0);
+  return { left: Math.max(0, max - count), count, quotas };
 }

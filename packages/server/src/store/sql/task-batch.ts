@@ -14,6 +14,7 @@ import type { TaskKey, TaskUpsert, UpsertTasksResult } from '../store.ts';
 import { logChanges } from './change-feed.ts';
 import { inList, inTransaction, jsonOrNull, rows, updateRows, type SqlContext } from './context.ts';
 import type { Column, SqlValue } from './dialect.ts';
+import { namespaceRoom } from './namespaces.ts';
 
 const text = (name: string): Column => ({ name, type: 'text' });
 const bigint = (name: string): Column => ({ name, type: 'bigint' });
@@ -73,6 +74,16 @@ function taskRow(task: TaskRecord): SqlValue[] {
 async function writeChunk(ctx: SqlContext, trx: Kysely<unknown>, items: readonly TaskUpsert[]): Promise<TaskRecord[]> {
   const conflicts = await checkUpdates(ctx, trx, items);
   const creates = items.flatMap((item, index) => (item.op === 'create' ? [{ index, ...item }] : []));
+  // Namespaces with a maxTasks quota: their rows locked, the creates past the quota refused, in item order.
+  const room = new Map<string, number | null>();
+  for (const namespace of [...new Set(creates.map((c) => c.task.namespace))].sort()) room.set(namespace, (await namespaceRoom(trx, namespace, 'task'))?.left ?? null);
+  for (const c of creates) {
+    const left = room.get(c.task.namespace)!;
+    if (left === null) continue;
+    if (left <= 0) conflicts.push({ index: c.index, code: 'QUOTA_EXCEEDED' });
+    room.set(c.task.namespace, left - 1);
+  }
+  if (conflicts.length > 0) throw new ChunkConflict(conflicts.sort((a, b) => a.index - b.index));
   if (creates.length > 0) {
     const { ids } = await ctx.dialect.insertRows(trx, {
       table: 'tasks', columns: TASK_COLUMNS, rows: creates.map((c) => taskRow(c.task)), ignoreDuplicates: true, returnIds: true,

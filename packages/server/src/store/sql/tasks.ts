@@ -13,6 +13,7 @@ import { toScheduled, toTaskRevision } from '../sqlite/rows.ts';
 import type { AuditInput, ListTasksParams, Page, StateParams, UpdateParams } from '../store.ts';
 import { logChanges } from './change-feed.ts';
 import { affected, firstRow, inList, inTransaction, rows, whereAll, type SqlContext } from './context.ts';
+import { assertNamespaceRoom } from './namespaces.ts';
 import { auditOf, insertAudit } from './tokens-audit.ts';
 
 /** The unique index on tasks (namespace, name), in every dialect's schema. */
@@ -69,6 +70,7 @@ export async function createTask<R extends ScheduledRecord>(ctx: SqlContext, p: 
   const { task } = p;
   const spec = JSON.stringify(task.spec);
   return guardName(ctx, task.namespace, task.name, () => inTransaction(ctx, async (trx) => {
+    await assertNamespaceRoom(trx, task.namespace, task.kind, 1);
     await sql`INSERT INTO tasks (id, namespace, name, revision, state, spec, next_fire_at, last_fire_at, last_run_status, skipped_fires,
       anchor_at, created_at, updated_at, bucket, kind) VALUES (${task.id}, ${task.namespace}, ${task.name}, ${task.revision}, ${task.state}, ${spec},
       ${task.nextFireAt}, ${task.lastFireAt}, ${task.lastRunStatus}, ${task.skippedFires}, ${task.anchorAt}, ${task.createdAt},
@@ -92,6 +94,7 @@ export async function updateTask<K extends Kind>(ctx: SqlContext, kind: K, p: Up
         id: p.id, revision: current.revision, expectedRevision: p.expectedRevision,
       });
     }
+    if (namespace !== current.namespace) await assertNamespaceRoom(trx, namespace, kind, 1);
     const revision = current.revision + 1;
     await sql`UPDATE tasks SET namespace = ${namespace}, name = ${name}, revision = ${revision}, state = ${p.state}, spec = ${spec},
       next_fire_at = ${p.nextFireAt}, anchor_at = ${p.anchorAt}, updated_at = ${p.at} WHERE id = ${p.id}`.execute(trx);

@@ -5,7 +5,7 @@
 import type { NamespaceSpec } from '@ecron/contracts';
 import { EcronError } from '../../core/errors.ts';
 import type { NamespaceRecord } from '../../core/model.ts';
-import { applyNamespaceSpec } from '../../core/namespaces.ts';
+import { applyNamespaceSpec, capacityError } from '../../core/namespaces.ts';
 import type { AuditInput, NamespaceUsageCounts } from '../store.ts';
 import type { SqliteConnection } from './connection.ts';
 import type { Row } from './rows.ts';
@@ -88,4 +88,24 @@ export function getNamespaceUsage(conn: SqliteConnection, p: { namespace: string
   const active = conn.statement('SELECT count(*) AS n FROM runs WHERE finished_at IS NULL AND namespace = ?').get(p.namespace) as { n: number };
   const recent = conn.statement('SELECT count(*) AS n FROM runs WHERE created_at >= ? AND namespace = ?').get(p.since, p.namespace) as { n: number };
   return { ...counts, activeRuns: Number(active.n), runsSince: Number(recent.n) };
+}
+
+/**
+ * Throws QUOTA_EXCEEDED when adding `adding` tasks (or workflows) to `namespace` would pass its
+ * quota. Inside the writing transaction (SQLite has one writer: the count cannot move under it).
+ */
+export function assertNamespaceRoom(conn: SqliteConnection, namespace: string, kind: 'task' | 'workflow', adding: number): void {
+  const room = namespaceRoom(conn, namespace, kind);
+  if (room !== null && adding > room.left) throw capacityError(namespace, kind, room.quotas, room.count, adding)!;
+}
+
+/** How many more tasks (or workflows) `namespace` takes under its quota: null when it has none. */
+export function namespaceRoom(conn: SqliteConnection, namespace: string, kind: 'task' | 'workflow'): { left: number; count: number; quotas: NamespaceRecord['quotas'] } | null {
+  const row = conn.statement('SELECT quotas FROM namespaces WHERE name = ?').get(namespace) as { quotas: string } | undefined;
+  if (row === undefined) return null;
+  const quotas = JSON.parse(row.quotas) as NamespaceRecord['quotas'];
+  const max = kind === 'task' ? quotas.maxTasks : quotas.maxWorkflows;
+  if (max === undefined || max === null) return null;
+  const { n } = conn.statement('SELECT count(*) AS n FROM tasks WHERE namespace = ? AND kind = ?').get(namespace, kind) as { n: number };
+  return { left: Math.max(0, max - Number(n)), count: Number(n), quotas };
 }

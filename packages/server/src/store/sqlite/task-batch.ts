@@ -8,6 +8,7 @@ import type { ScheduledRecord, TaskRecord } from '../../core/model.ts';
 import type { TaskKey, TaskUpsert, UpsertTasksResult } from '../store.ts';
 import type { SqliteConnection } from './connection.ts';
 import { TASK_COLUMNS, taskParams, toScheduled, type Row } from './rows.ts';
+import { namespaceRoom } from './namespaces.ts';
 import { getOfKind } from './tasks.ts';
 import { insertAudit } from './tokens-audit.ts';
 
@@ -30,11 +31,20 @@ function conflictsOf(conn: SqliteConnection, items: readonly TaskUpsert[]): Upse
   const creates = items.flatMap((item) => (item.op === 'create' ? [item.task] : []));
   const taken = new Set(getScheduledByNames(conn, { keys: creates }).map((row) => `${row.namespace}\u0000${row.name}`));
   const conflicts: UpsertTasksResult['conflicts'] = [];
+  /** Creates each namespace with a maxTasks quota may still take, used up in item order. */
+  const room = new Map<string, number | null>();
   items.forEach((item, index) => {
     if (item.op === 'create') {
       const key = `${item.task.namespace}\u0000${item.task.name}`;
       if (taken.has(key)) conflicts.push({ index, code: 'TASK_NAME_TAKEN' });
       taken.add(key); // a second create of one name in the chunk
+      const { namespace } = item.task;
+      if (!room.has(namespace)) room.set(namespace, namespaceRoom(conn, namespace, 'task')?.left ?? null);
+      const left = room.get(namespace)!;
+      if (left !== null) {
+        if (left <= 0) conflicts.push({ index, code: 'QUOTA_EXCEEDED' });
+        room.set(namespace, left - 1);
+      }
       return;
     }
     const current = getOfKind(conn, item.update.id, 'task');

@@ -8,6 +8,7 @@ import { checkPageLimit, decodeCursor, toPage } from '../pagination.ts';
 import type { AuditInput, ListTasksParams, Page, StateParams, UpdateParams } from '../store.ts';
 import type { SqliteConnection } from './connection.ts';
 import { namespaceScope, TASK_COLUMNS, taskParams, toScheduled, toTaskRevision, type Row } from './rows.ts';
+import { assertNamespaceRoom } from './namespaces.ts';
 import { insertAudit } from './tokens-audit.ts';
 
 const INSERT_TASK = `INSERT INTO tasks (${TASK_COLUMNS}) VALUES (${TASK_COLUMNS.split(',').map(() => '?').join(', ')})`;
@@ -49,6 +50,7 @@ export function createTask<R extends ScheduledRecord>(conn: SqliteConnection, p:
   const { task } = p;
   return conn.transaction(() => {
     if (byName(conn, task.namespace, task.name)) throw nameTaken(task.namespace, task.name);
+    assertNamespaceRoom(conn, task.namespace, task.kind, 1);
     conn.statement(INSERT_TASK).run(...taskParams(task));
     conn.statement(INSERT_REVISION).run(task.id, task.revision, JSON.stringify(task.spec), task.createdAt, p.audit.actor);
     insertAudit(conn, p.audit, task.createdAt, task.kind, task.id);
@@ -69,6 +71,7 @@ export function updateTask<K extends Kind>(conn: SqliteConnection, kind: K, p: U
     const { namespace, name } = p.spec;
     const holder = byName(conn, namespace, name);
     if (holder !== null && holder.id !== p.id) throw nameTaken(namespace, name);
+    if (namespace !== current.namespace) assertNamespaceRoom(conn, namespace, kind, 1);
     const revision = current.revision + 1;
     const spec = JSON.stringify(p.spec);
     conn.statement(`UPDATE tasks SET namespace = ?, name = ?, revision = ?, state = ?, spec = ?, next_fire_at = ?, anchor_at = ?, updated_at = ?
