@@ -31,3 +31,13 @@ export function newId(): string {
   }
   return v7({ msecs: lastMs, seq, random });
 }
+
+/**
+ * The least id `newId()` can make at or after `ms` (its first 48 bits are the time): `id >= idFloor(ms)`
+ * bounds a range scan of a table keyed by these ids to what was created since `ms`, by the clock
+ * of the process that made the ids.
+ */
+export function idFloor(ms: number): string {
+  const hex = Math.max(0, Math.floor(ms)).toString(16).padStart(12, '0').slice(-12);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-0000-0000-000000000000`;
+}

@@ -8,7 +8,7 @@ import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { NamespaceSpec } from '@ecron/contracts';
 import type { NamespaceRecord } from '../../core/model.ts';
 import { applyNamespaceSpec, capacityError } from '../../core/namespaces.ts';
-import { namespaceParams, notEmptyError, toNamespace } from '../sqlite/namespaces.ts';
+import { namespaceParams, notEmptyError, recentIdFloor, toNamespace } from '../sqlite/namespaces.ts';
 import type { AuditInput, NamespaceUsageCounts } from '../store.ts';
 import { affected, firstRow, inList, inTransaction, rows, type SqlContext } from './context.ts';
 import { auditOf, insertAudit } from './tokens-audit.ts';
@@ -72,7 +72,7 @@ export async function getNamespaceUsage(ctx: SqlContext, p: { namespace: string;
   const [scheduled, activeRuns, runsSince] = await Promise.all([
     countScheduled(ctx.db, p.namespace),
     count(sql`SELECT count(*) AS n FROM runs WHERE finished_at IS NULL AND namespace = ${p.namespace}`),
-    count(sql`SELECT count(*) AS n FROM runs WHERE created_at >= ${p.since} AND namespace = ${p.namespace}`),
+    count(sql`SELECT count(*) AS n FROM runs WHERE id >= ${recentIdFloor(p.since)} AND created_at >= ${p.since} AND namespace = ${p.namespace}`),
   ]);
   return { ...scheduled, activeRuns, runsSince };
 }

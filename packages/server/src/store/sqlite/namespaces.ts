@@ -4,6 +4,7 @@
  */
 import type { NamespaceSpec } from '@ecron/contracts';
 import { EcronError } from '../../core/errors.ts';
+import { idFloor } from '../../core/ids.ts';
 import type { NamespaceRecord } from '../../core/model.ts';
 import { applyNamespaceSpec, capacityError } from '../../core/namespaces.ts';
 import type { AuditInput, NamespaceUsageCounts } from '../store.ts';
@@ -82,11 +83,21 @@ export function deleteNamespace(conn: SqliteConnection, p: { name: string; at: n
   });
 }
 
+/**
+ * Runs created since `since` have ids from about then on (UUIDv7, by the wall clock that made them):
+ * a range of the primary key, not a scan of every run. A minute of slack covers a scheduler clock
+ * that runs ahead of the wall clock (tests).
+ */
+export function recentIdFloor(since: number): string {
+  return idFloor(Math.min(since, Date.now()) - 60_000);
+}
+
 export function getNamespaceUsage(conn: SqliteConnection, p: { namespace: string; since: number }): NamespaceUsageCounts {
   const counts = countScheduled(conn, p.namespace);
   // `finished_at IS NULL` lets SQLite use the partial index runs_active.
   const active = conn.statement('SELECT count(*) AS n FROM runs WHERE finished_at IS NULL AND namespace = ?').get(p.namespace) as { n: number };
-  const recent = conn.statement('SELECT count(*) AS n FROM runs WHERE created_at >= ? AND namespace = ?').get(p.since, p.namespace) as { n: number };
+  const recent = conn.statement('SELECT count(*) AS n FROM runs WHERE id >= ? AND created_at >= ? AND namespace = ?')
+    .get(recentIdFloor(p.since), p.since, p.namespace) as { n: number };
   return { ...counts, activeRuns: Number(active.n), runsSince: Number(recent.n) };
 }
 
