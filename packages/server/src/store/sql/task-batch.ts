@@ -83,7 +83,6 @@ async function writeChunk(ctx: SqlContext, trx: Kysely<unknown>, items: readonly
     if (left <= 0) conflicts.push({ index: c.index, code: 'QUOTA_EXCEEDED' });
     room.set(c.task.namespace, left - 1);
   }
-  if (conflicts.length > 0) throw new ChunkConflict(conflicts.sort((a, b) => a.index - b.index));
   if (creates.length > 0) {
     const { ids } = await ctx.dialect.insertRows(trx, {
       table: 'tasks', columns: TASK_COLUMNS, rows: creates.map((c) => taskRow(c.task)), ignoreDuplicates: true, returnIds: true,
