@@ -20,8 +20,7 @@ import { EXECUTOR_PROTO_LOADER_OPTIONS, type GrpcCancelReply, type GrpcRunReply,
 import { EXECUTOR_PROTO_PATH, PROTO_ROOT } from '@ecron/contracts/proto-path';
 import { signBody } from '@ecron/contracts/signature';
 import type { Clock } from '../core/clock.ts';
-import { NamespacePolicies } from './namespace-policies.ts';
-import { OUTBOUND_DENIED, OutboundPolicy } from './outbound-policy.ts';
+import { OUTBOUND_DENIED, OutboundPolicy, type OutboundPolicies } from './outbound-policy.ts';
 import type { ExecutorNodeRecord } from '../store/store.ts';
 import { OUTPUT_BYTES_CAP } from '../store/store.ts';
 import type { ExecutorDirectory } from './executor-directory.ts';
@@ -39,7 +38,7 @@ export interface GrpcTransportOptions {
   /** Time limit of cancel and status calls. @default 5000 */
   controlTimeoutMs?: number;
   /** Where calls may go (the address's name and what it resolves to, checked before each call). @default the default policy */
-  outbound?: OutboundPolicy | NamespacePolicies;
+  outbound?: OutboundPolicies;
   /**
    * A run call's gRPC deadline is the run's deadline plus this much: the scheduler's own deadline
    * (which cancels the call and records `timed_out`) comes first, the executor still learns it.
@@ -150,9 +149,7 @@ export class GrpcTransport implements GrpcTargetTransport {
     if (signal.aborted) return { kind: 'aborted' };
     if (this.#closed) return { kind: 'failed', error: 'the gRPC transport is closed', unreachable: true };
     // A run call follows its namespace's policy; cancel and status go to the address its run call passed.
-    const { outbound } = this.#o;
-    const policy = outbound instanceof NamespacePolicies ? outbound.of(request.namespace) : outbound;
-    const denied = await policy.checkResolved(hostOf(address));
+    const denied = await this.#o.outbound.of(request.namespace).checkResolved(hostOf(address));
     if (denied) return { kind: 'failed', error: `gRPC call to ${address} refused: ${OUTBOUND_DENIED}: ${denied}` };
     if (signal.aborted) return { kind: 'aborted' };
     const body = JSON.stringify(request);
@@ -202,8 +199,7 @@ export class GrpcTransport implements GrpcTargetTransport {
 
   async #control<R, T>(address: string, method: 'Cancel' | 'Status', secret: string, request: CancelRequest | StatusRequest, ok: (reply: R) => T, failed: (error: ServiceError | Error) => T): Promise<T> {
     if (this.#closed) return failed(new Error('the gRPC transport is closed'));
-    const { outbound } = this.#o;
-    const denied = await (outbound instanceof NamespacePolicies ? outbound.server : outbound).checkResolved(hostOf(address));
+    const denied = await this.#o.outbound.server.checkResolved(hostOf(address));
     if (denied) return failed(new Error(`${OUTBOUND_DENIED}: ${denied}`));
     const body = JSON.stringify(request);
     const deadline = Date.now() + this.#o.controlTimeoutMs;

@@ -3,8 +3,7 @@ import { EVENT_HEADER, SIGNATURE_HEADER, StatusReplySchema, type CancelRequest, 
 import { signBody } from '@ecron/contracts/signature';
 import { Agent, buildConnector, Dispatcher, request } from 'undici';
 import type { Clock } from '../core/clock.ts';
-import { NamespacePolicies } from './namespace-policies.ts';
-import { OUTBOUND_DENIED, OutboundPolicy } from './outbound-policy.ts';
+import { OUTBOUND_DENIED, OutboundPolicy, type OutboundPolicies } from './outbound-policy.ts';
 import { OUTPUT_BYTES_CAP } from '../store/store.ts';
 
 /** What one HTTP dispatch came to. */
@@ -32,7 +31,7 @@ export interface HttpDispatcherOptions {
    * Where requests may connect (checked on every connection, against every resolved address): one
    * policy, or each namespace's (a run's, by its envelope's namespace). @default the default policy
    */
-  outbound?: OutboundPolicy | NamespacePolicies;
+  outbound?: OutboundPolicies;
 }
 
 /**
@@ -43,17 +42,12 @@ export class HttpDispatcher {
   readonly #agent: Agent;
   /** Connections of namespaces with outbound rules of their own: one agent per namespace, made with its policy. */
   readonly #namespaceAgents = new Map<string, { policy: OutboundPolicy; agent: Agent }>();
-  readonly #server: OutboundPolicy;
-  readonly #policies: NamespacePolicies | null;
   readonly #options: Required<HttpDispatcherOptions>;
   readonly #nonces = new NoncePool();
 
   constructor(options: HttpDispatcherOptions) {
     this.#options = { connectionsPerOrigin: 128, controlTimeoutMs: 5000, outbound: new OutboundPolicy(), ...options };
-    const { outbound } = this.#options;
-    this.#policies = outbound instanceof NamespacePolicies ? outbound : null;
-    this.#server = outbound instanceof NamespacePolicies ? outbound.server : outbound;
-    this.#agent = this.#newAgent(this.#server);
+    this.#agent = this.#newAgent(this.#options.outbound.server);
   }
 
   #newAgent(policy: OutboundPolicy): Agent {
@@ -62,8 +56,9 @@ export class HttpDispatcher {
 
   /** The connections of `namespace`: the server's, or its own when it has outbound rules (made again when they change). */
   #agentFor(namespace: string | undefined): Agent {
-    const policy = namespace === undefined || !this.#policies ? this.#server : this.#policies.of(namespace);
-    if (policy === this.#server) return this.#agent;
+    const { outbound } = this.#options;
+    const policy = namespace === undefined ? outbound.server : outbound.of(namespace);
+    if (policy === outbound.server) return this.#agent;
     const known = this.#namespaceAgents.get(namespace!);
     if (known?.policy === policy) return known.agent;
     if (known) void known.agent.close().catch(() => {});
@@ -78,10 +73,11 @@ export class HttpDispatcher {
    */
   async dispatch(target: HttpTarget, envelope: RunRequest, signal: AbortSignal, onSent?: () => void): Promise<DispatchResult> {
     const body = JSON.stringify(envelope);
+    const agent = this.#agentFor(envelope.namespace);
     try {
       const response = await request(target.url, {
         method: 'POST',
-        dispatcher: onSent ? new SentSignal(this.#agentFor(envelope.namespace), onSent) : this.#agentFor(envelope.namespace),
+        dispatcher: onSent ? new SentSignal(agent, onSent) : agent,
         headers: this.#headers(target, body, 'run'),
         body,
         signal,

@@ -8,7 +8,7 @@
  */
 import type { Clock, TimerHandle } from '../core/clock.ts';
 import type { Store } from '../store/store.ts';
-import { OutboundPolicy } from './outbound-policy.ts';
+import { OutboundPolicy, type OutboundPolicies } from './outbound-policy.ts';
 
 export interface NamespacePoliciesOptions {
   store: Pick<Store, 'listNamespaces'>;
@@ -20,7 +20,7 @@ export interface NamespacePoliciesOptions {
   log: (level: 'warn', message: string, fields?: Record<string, unknown>) => void;
 }
 
-export class NamespacePolicies {
+export class NamespacePolicies implements OutboundPolicies {
   readonly #o: Required<NamespacePoliciesOptions>;
   /** Namespaces with rules of their own: their policy, and the rules it was made from (to keep it while they do not change). */
   #byName = new Map<string, { key: string; policy: OutboundPolicy }>();

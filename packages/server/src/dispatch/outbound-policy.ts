@@ -90,7 +90,17 @@ export function unmapIpv4(address: string): { address: string; family: 4 | 6 } {
   return { address, family: 6 };
 }
 
-export class OutboundPolicy {
+/**
+ * Where connections made for a namespace may go: `of(namespace)`, beneath the server's policy
+ * (`server`). One {@link OutboundPolicy} serves every namespace alike; {@link NamespacePolicies}
+ * adds each namespace's own rules.
+ */
+export interface OutboundPolicies {
+  readonly server: OutboundPolicy;
+  of(namespace: string): OutboundPolicy;
+}
+
+export class OutboundPolicy implements OutboundPolicies {
   readonly #allow: CompiledRules;
   readonly #deny: CompiledRules;
   readonly #defaults: CompiledRules;
@@ -104,6 +114,15 @@ export class OutboundPolicy {
     this.#deny = compile(rules.deny ?? [], 'deny');
     this.#defaults = compile(DEFAULT_DENIED_RANGES, 'default');
     this.#defaultHosts = compile(DEFAULT_DENIED_HOSTS, 'default');
+  }
+
+  /** This policy is the server's, and every namespace's. */
+  get server(): OutboundPolicy {
+    return this;
+  }
+
+  of(): OutboundPolicy {
+    return this;
   }
 
   /** Null when the server may connect to `host` (a name, before it is resolved); else why not. */
