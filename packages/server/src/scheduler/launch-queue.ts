@@ -11,8 +11,8 @@ import { TimerQueue } from './timer-queue.ts';
 
 /** Launching cost assumed until measured. */
 const INITIAL_LAUNCH_COST_MS = 0.02;
-/** A burst is launched ahead by this many times its measured launching time. */
-const BURST_LEAD_MARGIN = 2;
+/** A burst is recorded, and launched, ahead by this many times what recording (launching) it takes, as measured. */
+export const BURST_LEAD_MARGIN = 2;
 
 export interface LaunchQueueOptions {
   clock: Clock;

@@ -17,7 +17,7 @@ import { jitterDelay } from '../core/schedule/next-fire.ts';
 import { handleReport } from './report.ts';
 import type { RunControl } from './run-control.ts';
 import { executorOf, RunSupervisor, type SupervisorDeps } from './run-supervisor.ts';
-import { LaunchQueue } from './launch-queue.ts';
+import { BURST_LEAD_MARGIN, LaunchQueue } from './launch-queue.ts';
 import { TimerQueue } from './timer-queue.ts';
 import { bucketOf } from '../core/buckets.ts';
 import { systemClock } from '../core/clock.ts';
@@ -99,8 +99,6 @@ const DUE_PAGE = 50_000;
 const FIRE_CHUNK = 500;
 /** Recording cost assumed until measured (SQLite on a small machine). */
 const INITIAL_FIRE_COST_MS = 0.03;
-/** A burst is recorded ahead by this many times its measured recording time. */
-const BURST_LEAD_MARGIN = 2;
 
 export class Scheduler implements RunControl {
   readonly events = new EventEmitter<SchedulerEvents>();
