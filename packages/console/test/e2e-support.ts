@@ -100,3 +100,21 @@ export async function pickOption(page: Page, name: string, option: string): Prom
   await box.press('Enter');
   await list.waitFor({ state: 'hidden' });
 }
+
+/**
+ * The page of a Chromium context for a test file: the tests' timeout, and every console message
+ * and page error pushed to `messages` (each file ends by checking that none is an error).
+ */
+export async function openPage(context: BrowserContext, messages: string[]): Promise<Page> {
+  const page = context.pages()[0] ?? await context.newPage();
+  page.setDefaultTimeout(UI_TIMEOUT);
+  page.on('console', (message) => messages.push(`${message.type()}: ${message.text()}`));
+  page.on('pageerror', (error) => messages.push(`pageerror: ${error.message}`));
+  return page;
+}
+
+/** After a failed test: a picture of the page next to the temporary files (`ecron-<file>-failure-<test>.png`). */
+export async function screenshotFailure(page: Page | undefined, file: string, task: { name: string; result?: { state?: string } }): Promise<void> {
+  if (task.result?.state !== 'fail') return;
+  await page?.screenshot({ path: join(tmpdir(), `ecron-${file}-failure-${task.name.replace(/\W+/g, '-')}.png`), fullPage: true }).catch(() => undefined);
+}

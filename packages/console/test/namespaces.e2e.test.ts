@@ -18,7 +18,7 @@ import type { BrowserContext, Locator, Page, Request } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ServerProcess, tempDataDir } from '../../server/test/support/server-process.ts';
 import {
-  buildConsole, chromiumFor, directoryState, DOCS_IMAGES, launchChromium, pickOption, SCREENSHOT_TIMEOUT, SCREENSHOTS, SERVED_DIST, UI_TIMEOUT,
+  buildConsole, chromiumFor, directoryState, DOCS_IMAGES, launchChromium, openPage, pickOption, screenshotFailure, SCREENSHOT_TIMEOUT, SCREENSHOTS, SERVED_DIST, UI_TIMEOUT,
 } from './e2e-support.ts';
 
 const ADMIN_TOKEN = 'ecr_namespaces_e2e_admin_token_0123456789';
@@ -58,14 +58,11 @@ describe.skipIf(!haveChromium)('namespaces in the console, in Chromium', { timeo
     await server.start([], { ECRON_ADMIN_TOKEN: ADMIN_TOKEN, ECRON_CONSOLE_DIR: consoleDir });
     userDataDir = mkdtempSync(join(tmpdir(), 'ecron-chromium-'));
     context = await launchChromium(userDataDir);
-    page = context.pages()[0] ?? await context.newPage();
-    page.setDefaultTimeout(UI_TIMEOUT);
-    page.on('console', (message) => consoleMessages.push(`${message.type()}: ${message.text()}`));
-    page.on('pageerror', (error) => consoleMessages.push(`pageerror: ${error.message}`));
+    page = await openPage(context, consoleMessages);
   }, 90_000);
 
   afterEach(async ({ task }) => {
-    if (task.result?.state === 'fail') await page?.screenshot({ path: join(tmpdir(), `ecron-namespaces-failure-${task.name.replace(/\W+/g, '-')}.png`), fullPage: true }).catch(() => undefined);
+    await screenshotFailure(page, 'namespaces', task);
   });
 
   afterAll(async () => {

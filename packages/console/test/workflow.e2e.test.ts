@@ -18,7 +18,7 @@ import YAML from 'yaml';
 import { ServerProcess, tempDataDir } from '../../server/test/support/server-process.ts';
 import { TestExecutor, type ReceivedRequest } from '../../server/test/support/test-executor.ts';
 import {
-  buildConsole, chromiumFor, directoryState, DOCS_IMAGES, launchChromium, SCREENSHOT_TIMEOUT, SCREENSHOTS, SERVED_DIST, signed, UI_TIMEOUT,
+  buildConsole, chromiumFor, directoryState, DOCS_IMAGES, launchChromium, openPage, SCREENSHOT_TIMEOUT, screenshotFailure, SCREENSHOTS, SERVED_DIST, signed, UI_TIMEOUT,
 } from './e2e-support.ts';
 
 const ADMIN_TOKEN = 'ecr_workflow_e2e_admin_token_0123456789';
@@ -197,15 +197,11 @@ describe.skipIf(!haveChromium)('workflow pages in Chromium', { timeout: 120_000 
     userDataDir = mkdtempSync(join(tmpdir(), 'ecron-chromium-'));
     // Tall enough for the editor's canvas to be in view whole (the mouse drags on it).
     context = await launchChromium(userDataDir, { width: 1280, height: 900 });
-    page = context.pages()[0] ?? await context.newPage();
-    page.setDefaultTimeout(UI_TIMEOUT);
-    page.on('console', (message) => consoleMessages.push(`${message.type()}: ${message.text()}`));
-    page.on('pageerror', (error) => consoleMessages.push(`pageerror: ${error.message}`));
+    page = await openPage(context, consoleMessages);
   }, 180_000);
 
   afterEach(async ({ task }) => {
-    // A failed step leaves a picture of the page next to the test's temporary files.
-    if (task.result?.state === 'fail') await page?.screenshot({ path: join(tmpdir(), `ecron-workflow-failure-${task.name.replace(/\W+/g, '-')}.png`), fullPage: true }).catch(() => undefined);
+    await screenshotFailure(page, 'workflow', task);
   });
 
   afterAll(async () => {
