@@ -149,7 +149,7 @@ export function cloneTask(id: string, as: { name: string; namespace?: string }):
 }
 
 export const FINAL_STATUSES = ['succeeded', 'failed', 'timed_out', 'cancelled', 'skipped', 'lost'];
-export const RUN_STATUSES = ['pending', 'no_executor', 'dispatched', 'running', 'succeeded', 'failed', 'timed_out', 'cancelled', 'skipped', 'lost'];
+export const RUN_STATUSES = ['pending', 'no_executor', 'throttled', 'dispatched', 'running', 'succeeded', 'failed', 'timed_out', 'cancelled', 'skipped', 'lost'];
 
 
 const workflowPath = (id: string) => `/workflows/${encodeURIComponent(id)}`;

@@ -89,8 +89,9 @@ export type NamespaceQuotas = z.output<typeof NamespaceQuotasResourceSchema>;
 export const NamespaceUsageSchema = z.object({
   tasks: z.number().int(),
   workflows: z.number().int(),
-  activeRuns: z.number().int().describe('runs not finished'),
-  firesLastMinute: z.number().int().describe('runs created in the last 60 s'),
+  activeRuns: z.number().int().describe('runs not finished, those waiting for the run quota (throttled) apart'),
+  throttledRuns: z.number().int().describe('runs waiting for the namespace\'s run quota (status throttled)'),
+  firesLastMinute: z.number().int().describe('runs that fired in the last 60 s: admitted under the run quotas when the namespace has any, else created'),
 });
 export type NamespaceUsage = z.output<typeof NamespaceUsageSchema>;
 

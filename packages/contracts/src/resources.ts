@@ -3,8 +3,12 @@ import { duration } from './duration.ts';
 import type { TaskSpec } from './task-spec.ts';
 import type { WorkflowSpec } from './workflow-spec.ts';
 
-/** `no_executor`: waiting for a live node of its executor group (not final; no attempt in flight). */
-export const RUN_STATUSES = ['pending', 'no_executor', 'dispatched', 'running', 'succeeded', 'failed', 'timed_out', 'cancelled', 'skipped', 'lost'] as const;
+/**
+ * `no_executor`: waiting for a live node of its executor group (not final; no attempt in flight).
+ * `throttled`: waiting for its namespace's quota (concurrent runs, fires per minute) before its
+ * first attempt (not final; no attempt in flight).
+ */
+export const RUN_STATUSES = ['pending', 'no_executor', 'throttled', 'dispatched', 'running', 'succeeded', 'failed', 'timed_out', 'cancelled', 'skipped', 'lost'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 export const FINAL_RUN_STATUSES: readonly RunStatus[] = ['succeeded', 'failed', 'timed_out', 'cancelled', 'skipped', 'lost'];
 export const isFinalRunStatus = (status: RunStatus): boolean => FINAL_RUN_STATUSES.includes(status);

@@ -78,6 +78,7 @@ function NamespaceDetails({ ns }: { ns: NamespaceResource }) {
         { key: 'tasks', label: t('namespaces.tasks'), children: <QuotaUsage used={ns.usage.tasks} limit={q.maxTasks} testId="detail-tasks" /> },
         { key: 'workflows', label: t('namespaces.workflows'), children: <QuotaUsage used={ns.usage.workflows} limit={q.maxWorkflows} /> },
         { key: 'activeRuns', label: t('namespaces.activeRuns'), children: <QuotaUsage used={ns.usage.activeRuns} limit={q.maxConcurrentRuns} testId="detail-active-runs" /> },
+        { key: 'throttled', label: <span title={t('namespaces.throttledRunsHelp')}>{t('namespaces.throttledRuns')}</span>, children: <span data-testid="detail-throttled-runs">{ns.usage.throttledRuns}</span> },
         { key: 'fires', label: t('namespaces.firesLastMinute'), children: <QuotaUsage used={ns.usage.firesLastMinute} limit={q.maxFiresPerMinute} /> },
       ]} />
       <Descriptions size="small" column={1} bordered title={t('namespaces.quotas')} data-testid="namespace-quotas" items={[

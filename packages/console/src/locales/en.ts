@@ -21,7 +21,7 @@ export const en = {
     notFound: 'Not found', failed: 'The request failed',
   },
   status: {
-    pending: 'pending', no_executor: 'no executor', dispatched: 'dispatched', running: 'running', succeeded: 'succeeded', failed: 'failed', timed_out: 'timed out',
+    pending: 'pending', no_executor: 'no executor', throttled: 'throttled', dispatched: 'dispatched', running: 'running', succeeded: 'succeeded', failed: 'failed', timed_out: 'timed out',
     cancelled: 'cancelled', skipped: 'skipped', lost: 'lost', waiting: 'waiting', active: 'active', paused: 'paused', completed: 'completed',
   },
   dashboard: {
@@ -167,8 +167,9 @@ export const en = {
   },
   namespaces: {
     title: 'Namespaces', new: 'New namespace', edit: 'Edit', delete: 'Delete', actions: 'Actions', labels: 'Labels', description: 'Description',
-    tasks: 'Tasks', workflows: 'Workflows', activeRuns: 'Active runs', firesLastMinute: 'Fires (last min)',
-    firesLastMinuteHelp: 'Runs created in the last 60 s, manual triggers included', activeRunsHelp: 'Runs not finished, workflow node runs included',
+    tasks: 'Tasks', workflows: 'Workflows', activeRuns: 'Active runs', firesLastMinute: 'Fires (last min)', throttledRuns: 'Throttled runs',
+    throttledRunsHelp: 'Runs waiting for this namespace\'s run quota (concurrent runs, fires per minute); they start as room frees',
+    firesLastMinuteHelp: 'Runs that fired in the last 60 s, manual triggers included (admitted under the run quotas, when set)', activeRunsHelp: 'Runs not finished, workflow node runs included, throttled runs apart',
     implicit: 'implicit', implicitHelp: 'Not saved yet: it exists because it is the default or tasks name it, and has the default settings. Saving it stores them.',
     polling: 'Usage refreshed every {{seconds}} s.', noLimit: 'no limit', none: 'none', allTypes: 'all',
     used: '{{used}} of {{limit}} ({{percent}}%)',

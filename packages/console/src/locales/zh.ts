@@ -23,7 +23,7 @@ export const zh: Strings = {
     notFound: '未找到', failed: '请求失败',
   },
   status: {
-    pending: '等待中', no_executor: '无可用执行器', dispatched: '已派发', running: '运行中', succeeded: '成功', failed: '失败', timed_out: '超时',
+    pending: '等待中', no_executor: '无可用执行器', throttled: '配额限流中', dispatched: '已派发', running: '运行中', succeeded: '成功', failed: '失败', timed_out: '超时',
     cancelled: '已取消', skipped: '已跳过', lost: '丢失', waiting: '等待依赖', active: '启用', paused: '已暂停', completed: '已完成',
   },
   dashboard: {
@@ -169,8 +169,9 @@ export const zh: Strings = {
   },
   namespaces: {
     title: '命名空间', new: '新建命名空间', edit: '编辑', delete: '删除', actions: '操作', labels: '标签', description: '描述',
-    tasks: '任务', workflows: '工作流', activeRuns: '进行中的运行', firesLastMinute: '近 1 分钟触发',
-    firesLastMinuteHelp: '最近 60 秒内创建的运行，包括手动触发', activeRunsHelp: '尚未结束的运行，包括工作流节点的运行',
+    tasks: '任务', workflows: '工作流', activeRuns: '进行中的运行', firesLastMinute: '近 1 分钟触发', throttledRuns: '限流等待的运行',
+    throttledRunsHelp: '因本命名空间的运行配额（并发运行数、每分钟触发数）而等待的运行；配额空出后依次开始',
+    firesLastMinuteHelp: '最近 60 秒内触发的运行，包括手动触发（设置了运行配额时，按准入计）', activeRunsHelp: '尚未结束的运行，包括工作流节点的运行，不含限流等待的运行',
     implicit: '隐式', implicitHelp: '尚未保存：它因是默认命名空间或有任务引用而存在，使用默认设置。保存后设置即被存储。',
     polling: '用量每 {{seconds}} 秒刷新一次。', noLimit: '不限', none: '无', allTypes: '全部',
     used: '{{used}} / {{limit}}（{{percent}}%）',

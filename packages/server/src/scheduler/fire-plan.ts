@@ -19,6 +19,12 @@ export interface FirePlanInput {
   /** Runs of the task waiting in the `queue-one` slot. */
   queuedCount: number;
   /**
+   * Runs of the task waiting for their namespace's run quota (`throttled`). While one waits, a new
+   * fire is skipped (counted), unless the misfire policy is `catch-up`, which lets up to
+   * `maxCatchUp` wait: so the runs a quota holds back stay bounded per task. @default 0
+   */
+  throttledCount?: number;
+  /**
    * The task's executor group has no live node and a run already waits for one: the fires are
    * skipped (counted in skippedFires), no run is recorded. @default false
    */
@@ -71,6 +77,8 @@ export function planFire(input: FirePlanInput): FirePlan {
     // A fixed-delay schedule waits for a run's end; with none recorded, it goes on from now.
     if (fixedDelay) nextFireAt = now + schedule.every;
   }
+  const waitingCap = task.spec.misfire.policy === 'catch-up' ? task.spec.misfire.maxCatchUp : 1;
+  let throttled = input.throttledCount ?? 0;
   const runs: NewRun[] = [];
   let active = input.activeCount;
   let queued = input.queuedCount;
@@ -87,10 +95,14 @@ export function planFire(input: FirePlanInput): FirePlan {
     const last = index === fires.length - 1;
     const dispatch = (): NewRun => {
       active += 1;
+      // A run recorded while others of the task wait for the quota would wait too: counted as one more.
+      if (throttled > 0) throttled += 1;
       return { ...base, status: 'dispatched', attempt: { executor: input.executor, startedAt: now, deadlineAt: task.spec.timeoutMs ? now + task.spec.timeoutMs : null } };
     };
     const skip = (why: string): NewRun => ({ ...base, status: 'skipped', error: why });
-    if (overlap === 'cancel-previous') {
+    if (throttled >= waitingCap) {
+      runs.push(skip(`namespace run quota: ${throttled} run${throttled === 1 ? '' : 's'} of this task already wait${throttled === 1 ? 's' : ''} (throttled)`));
+    } else if (overlap === 'cancel-previous') {
       if (!last) runs.push(skip('overlap: superseded by a later fire (cancel-previous)'));
       else {
         cancelActive = active > 0;

@@ -23,6 +23,8 @@ export type HeldPhase =
   | 'retrying'
   /** Waiting for a live executor of its group (`no_executor`). */
   | 'waiting'
+  /** Waiting for its namespace's run quota before its first attempt (`throttled`; counts as active). */
+  | 'throttled'
   /** In its task's queue-one slot: waits for the active run to end (does not count as active). */
   | 'queued';
 
@@ -100,6 +102,16 @@ export class HeldRuns {
 
   activeRunIds(key: string): string[] {
     return [...(this.#active.get(key) ?? [])];
+  }
+
+  /**
+   * Active held runs of a task (or of a workflow node: `taskId/nodeId`) whose record has `status`
+   * (a `throttled` run being asked again is held `starting`, its record still `throttled`).
+   */
+  countWithStatus(key: string, status: RunRecord['status']): number {
+    let n = 0;
+    for (const id of this.#active.get(key) ?? []) if (this.#byId.get(id)?.run.status === status) n += 1;
+    return n;
   }
 
   /** The held runs in `phase`, oldest hold first. */

@@ -54,6 +54,9 @@ export async function recoverRuns(deps: RecoveryDeps, runs: RunRecord[]): Promis
     if (run.status === 'pending' && run.attempt === 0 && run.nodeId === null) {
       summary.queued += 1;
       deps.onQueued(run);
+    } else if (run.status === 'throttled') {
+      summary.queued += 1;
+      deps.supervisor.throttle(run);
     } else if (run.status === 'pending' || run.status === 'no_executor') {
       summary.retrying += 1;
       deps.supervisor.scheduleRetry(run);

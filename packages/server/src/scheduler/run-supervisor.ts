@@ -16,6 +16,7 @@ import { runEnvelope } from '../dispatch/run-envelope.ts';
 import type { EndedRun, FinishAttemptParams, RunOutcome, StartAttemptParams, Store, WorkflowEffects } from '../store/store.ts';
 import { decideOutcome, fixedDelayNextFire } from './outcome.ts';
 import { HeldRuns } from './held-runs.ts';
+import { ThrottledRuns } from './throttled-runs.ts';
 import { TimerQueue } from './timer-queue.ts';
 import { WriteBatcher } from './write-batcher.ts';
 
@@ -46,6 +47,10 @@ export interface SupervisorDeps {
   held?: HeldRuns;
   /** Transports that replace the built-in one of their target type (tests drive attempts by hand through them). */
   transports?: Partial<Record<Target['type'], RunTransport>>;
+  /** How late a `skip`-policy fire may start: a throttled run waiting longer is skipped. @default 5000 */
+  misfireThresholdMs?: number;
+  /** Called when a run was recorded as waiting for its namespace's run quota (`throttled`). */
+  onRunThrottled?: (run: RunRecord) => void;
 }
 
 interface InFlight {
@@ -92,6 +97,8 @@ export class RunSupervisor {
   readonly #sent: WriteBatcher<{ runId: string; attempt: number; at: number; executor?: string }, undefined>;
   readonly #executors: ExecutorDispatch | null;
   readonly #transports: RunTransports;
+  /** Runs waiting for their namespace's run quota. */
+  readonly #throttled: ThrottledRuns;
   #stopping = false;
 
   constructor(deps: SupervisorDeps) {
@@ -113,6 +120,27 @@ export class RunSupervisor {
       ...deps.transports,
     });
     deps.executors?.directory.events.on('refreshed', () => void this.#wakeWaiting());
+    this.#throttled = new ThrottledRuns({
+      clock: deps.clock, held: this.#held, misfireThresholdMs: deps.misfireThresholdMs ?? 5000, getTask: deps.getTask, log: deps.log,
+      start: (runs) => this.#startRetries(runs),
+      skip: async (run, reason) => {
+        const ended = await deps.store.finishRun({ runId: run.id, status: 'skipped', at: deps.clock.now(), error: reason });
+        this.#untrack(run);
+        if (ended) deps.onRunEnded(ended);
+      },
+    });
+  }
+
+  /** Holds a run refused by its namespace's run quota (`throttled`): it starts once admitted. */
+  throttle(run: RunRecord): void {
+    if (this.#stopping) return;
+    this.#throttled.hold(run);
+    this.#deps.onRunThrottled?.(run);
+  }
+
+  /** Runs waiting here for their namespace's run quota. */
+  get throttledCount(): number {
+    return this.#held.count('throttled');
   }
 
   /**
@@ -146,7 +174,7 @@ export class RunSupervisor {
 
   isTracked(runId: string): boolean {
     const phase = this.#held.phase(runId);
-    return this.#inflight.has(runId) || phase === 'retrying' || phase === 'waiting';
+    return this.#inflight.has(runId) || phase === 'retrying' || phase === 'waiting' || phase === 'throttled';
   }
 
   /**
@@ -275,7 +303,7 @@ export class RunSupervisor {
   /** Cancels a run this supervisor is handling; false when it is not tracked here. */
   async cancel(runId: string, reason: Extract<CancelReason, 'user' | 'overlap'>): Promise<RunRecord | null> {
     const held = this.#held.get(runId);
-    if (held && (held.phase === 'retrying' || held.phase === 'waiting')) {
+    if (held && (held.phase === 'retrying' || held.phase === 'waiting' || held.phase === 'throttled')) {
       const waiting = held.run;
       this.#retries.delete(runId);
       this.#untrack(waiting);
@@ -299,6 +327,7 @@ export class RunSupervisor {
   async stop(graceMs: number): Promise<void> {
     this.#stopping = true;
     this.#retries.stop();
+    this.#throttled.stop();
     const requests = [...this.#inflight.values()].filter((e) => !e.accepted && e.request).map((e) => e.request);
     let timer: TimerHandle | null = null;
     const graceOver = new Promise<void>((resolve) => { timer = this.#deps.clock.setTimer(resolve, graceMs); });
@@ -339,6 +368,7 @@ export class RunSupervisor {
   abandon(): void {
     this.#stopping = true;
     this.#retries.stop();
+    this.#throttled.stop();
     this.reset();
   }
 
@@ -366,7 +396,7 @@ export class RunSupervisor {
   reconcile(run: RunRecord): void {
     const entry = this.#inflight.get(run.id);
     const phase = this.#held.phase(run.id);
-    if (!entry && phase !== 'retrying' && phase !== 'waiting') return;
+    if (!entry && phase !== 'retrying' && phase !== 'waiting' && phase !== 'throttled') return;
     if (run.finishedAt !== null) {
       this.#drop(run.id);
       this.#untrack(run);
@@ -503,6 +533,7 @@ export class RunSupervisor {
       this.#deps.onRunWaiting?.(ended);
     } else if (outcome.kind === 'final') {
       this.#untrack(run);
+      this.#throttled.poke();
       this.#deps.onRunEnded(ended);
     }
     return ended;
@@ -525,7 +556,8 @@ export class RunSupervisor {
           runId: run.id, attempt: run.attempt + 1, executor: executorOf(task), startedAt: now,
           deadlineAt: task.spec.timeoutMs ? now + task.spec.timeoutMs : null,
         });
-        if (started) this.launch(started, task);
+        if (started?.status === 'throttled') this.#throttled.hold(started);
+        else if (started) this.launch(started, task);
         else this.#untrack(run);
       } catch (error) {
         // The store failed (nothing was recorded, or the next try finds the attempt started and

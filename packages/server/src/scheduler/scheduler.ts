@@ -18,10 +18,11 @@ import { handleReport } from './report.ts';
 import type { RunControl } from './run-control.ts';
 import { executorOf, RunSupervisor, type SupervisorDeps } from './run-supervisor.ts';
 import { BURST_LEAD_MARGIN, LaunchQueue } from './launch-queue.ts';
+import { takeFairly } from './fair-chunk.ts';
 import { TimerQueue } from './timer-queue.ts';
 import { bucketOf } from '../core/buckets.ts';
 import { systemClock } from '../core/clock.ts';
-import type { AuditInput, ChangeSubscription, EndedRun, StoreChange } from '../store/store.ts';
+import type { AuditInput, ChangeSubscription, EndedRun, NewRun, StoreChange } from '../store/store.ts';
 import { VERSION } from '../version.ts';
 import { BucketLeases } from './bucket-leases.ts';
 import { RunAdoption } from './run-adoption.ts';
@@ -87,6 +88,8 @@ export interface SchedulerEvents {
   'workflow:started': [RunRecord];
   /** A run was recorded as waiting for a live executor of its group (`no_executor`). */
   'run:waiting': [RunRecord];
+  /** A run was recorded as waiting for its namespace's run quota (`throttled`). */
+  'run:throttled': [RunRecord];
   /** A task's next fire entered the in-memory timer queue. */
   'task:queued': [{ taskId: string; at: number }];
   /** A poll of due tasks finished. */
@@ -186,6 +189,7 @@ export class Scheduler implements RunControl {
       onRunEnded: (run) => this.#onRunEnded(run),
       onWorkflowEffects: (effects) => void this.#workflows.apply(effects),
       onRunWaiting: (run) => this.events.emit('run:waiting', run),
+      onRunThrottled: (run) => this.events.emit('run:throttled', run), misfireThresholdMs: this.#o.misfireThresholdMs,
     });
     this.#adoption = new RunAdoption({
       store: options.store, clock: options.clock, leases: this.#leases, supervisor: this.#supervisor,
@@ -354,15 +358,7 @@ export class Scheduler implements RunControl {
     const audit = p.rerunOf !== undefined
       ? { actor: p.actor, action: 'run.rerun', details: { taskId: task.id, rerunOf: p.rerunOf, params } }
       : { actor: p.actor, action: `${task.kind}.trigger`, details: { taskId: task.id, params: p.params ?? {} } };
-    const id = newId();
-    const run = await this.#o.store.createRun({
-      run: {
-        id, ...(task.kind === 'workflow' ? { workflowRunId: id } : {}), taskId: task.id, namespace: task.namespace, taskName: task.name, taskRevision: task.revision,
-        trigger: 'manual', scheduledAt: now, status: 'dispatched', params, createdAt: now, owner: this.nodeId,
-        attempt: { executor: executorOf(task), startedAt: now, deadlineAt: task.spec.timeoutMs ? now + task.spec.timeoutMs : null },
-      },
-      audit,
-    });
+    const run = await this.#o.store.createRun({ run: this.#firstRun(task, { trigger: 'manual', scheduledAt: now, params }), audit });
     this.#tasks.set(task);
     this.#start(run, task);
     return run;
@@ -375,16 +371,9 @@ export class Scheduler implements RunControl {
 
   /** One fire of a backfill: recorded under its unique key (an existing fire is returned as is), then sent. */
   async #backfillFire(task: ScheduledRecord, scheduledAt: number, backfillId: string): Promise<{ run: RunRecord; created: boolean }> {
-    const id = newId();
-    const now = this.#o.clock.now();
-    const run = await this.#o.store.createRun({
-      run: {
-        id, ...(task.kind === 'workflow' ? { workflowRunId: id } : {}), backfillId, taskId: task.id, namespace: task.namespace, taskName: task.name,
-        taskRevision: task.revision, trigger: 'schedule', scheduledAt, status: 'dispatched', params: task.spec.params, createdAt: now, owner: this.nodeId,
-        attempt: { executor: executorOf(task), startedAt: now, deadlineAt: task.spec.timeoutMs ? now + task.spec.timeoutMs : null },
-      },
-    });
-    if (run.id !== id) return { run, created: false };
+    const fresh = this.#firstRun(task, { trigger: 'schedule', scheduledAt, params: task.spec.params, backfillId });
+    const run = await this.#o.store.createRun({ run: fresh });
+    if (run.id !== fresh.id) return { run, created: false };
     this.#tasks.set(task);
     this.#start(run, task);
     return { run, created: true };
@@ -396,9 +385,23 @@ export class Scheduler implements RunControl {
     return this.#workflows.act(p.runId, p.action, p.audit);
   }
 
+  /** A run of `task` created now with its first attempt (which its namespace's run quota may refuse: then it is stored throttled). */
+  #firstRun(task: ScheduledRecord, fields: Pick<NewRun, 'trigger' | 'scheduledAt' | 'params' | 'backfillId'>): NewRun {
+    const id = newId();
+    const now = this.#o.clock.now();
+    return {
+      id, ...(task.kind === 'workflow' ? { workflowRunId: id } : {}), taskId: task.id, namespace: task.namespace, taskName: task.name, taskRevision: task.revision,
+      ...fields, status: 'dispatched', createdAt: now, owner: this.nodeId,
+      attempt: { executor: executorOf(task), startedAt: now, deadlineAt: task.spec.timeoutMs ? now + task.spec.timeoutMs : null },
+    };
+  }
+
   /** Sends a run whose first attempt was recorded (for its instant `notBefore`, when ahead of it), or starts a workflow run. */
   #start(run: RunRecord, task: ScheduledRecord, notBefore = 0): void {
-    if (task.kind === 'workflow') {
+    if (run.status === 'throttled') {
+      this.#tasks.set(task); // its namespace's run quota refused it for now: it waits here
+      this.#supervisor.throttle(run);
+    } else if (task.kind === 'workflow') {
       this.#held.release(run.id); // its workflow controller tracks it from here
       this.#workflows.launch(run, task);
     } else {
@@ -501,6 +504,7 @@ export class Scheduler implements RunControl {
    * batches grow when the store is slow (each PostgreSQL commit costs milliseconds) instead of
    * queueing one small transaction per timer wake-up. Between chunks the event loop turns, so
    * that the dispatches of one chunk go out and executor replies are read while later chunks wait.
+   * When more wait than a chunk holds, a chunk takes the namespaces in turn (`takeFairly`).
    */
   #enqueueFire(tasks: ScheduledRecord[]): void {
     for (const task of tasks) this.#fired.set(task.id, { due: task.nextFireAt!, seq: this.#firedSeq++ });
@@ -515,7 +519,7 @@ export class Scheduler implements RunControl {
       while (this.#pendingFires.length > 0 && !this.#stopped) {
         if (!first) await new Promise<void>((resolve) => setImmediate(resolve));
         first = false;
-        const chunk = this.#pendingFires.splice(0, FIRE_CHUNK);
+        const chunk = takeFairly(this.#pendingFires, FIRE_CHUNK);
         try {
           await this.#fire(chunk);
         } catch (error) {
@@ -553,7 +557,7 @@ export class Scheduler implements RunControl {
     const fireAt = tasks.map((task, i) => Math.max(now, task.nextFireAt! + jitter[i]!));
     const plans: FirePlan[] = tasks.map((task, i) => planFire({
       task, now: fireAt[i]!, thresholdMs: this.#o.misfireThresholdMs,
-      activeCount: this.#activeCount(task.id), queuedCount: this.#held.queuedOf(task.id) ? 1 : 0,
+      activeCount: this.#activeCount(task.id), queuedCount: this.#held.queuedOf(task.id) ? 1 : 0, throttledCount: this.#held.countWithStatus(task.id, 'throttled'),
       jitterMs: jitter[i]!, holdForExecutor: task.kind === 'task' && this.#supervisor.holdsFires(task),
       newId, executor: executorOf(task), owner: this.nodeId,
     }));
@@ -595,6 +599,7 @@ export class Scheduler implements RunControl {
         }
         this.events.emit('fire', { taskId: task.id, runId: run.id, scheduledAt: run.scheduledAt, lagMs: fireAt[i]! - run.scheduledAt, status: run.status });
         if (run.status === 'pending') this.#held.hold(run, 'queued');
+        else if (run.status === 'throttled') this.#start(run, advanced);
       }
       this.#consider(advanced);
     });
@@ -643,3 +648,4 @@ export class Scheduler implements RunControl {
     else this.#supervisor.scheduleRetry({ ...queued, nextAttemptAt: this.#o.clock.now() });
   }
 }
+

@@ -90,7 +90,7 @@ export function toNamespaceListItem(view: NamespaceView): NamespaceListItem {
 export function toNamespaceResource(view: NamespaceView, usage: NamespaceUsageCounts): NamespaceResource {
   return {
     ...toNamespaceListItem(view),
-    usage: { tasks: usage.tasks, workflows: usage.workflows, activeRuns: usage.activeRuns, firesLastMinute: usage.runsSince },
+    usage: { tasks: usage.tasks, workflows: usage.workflows, activeRuns: usage.activeRuns, throttledRuns: usage.throttledRuns, firesLastMinute: usage.runsSince },
   };
 }
 

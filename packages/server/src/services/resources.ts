@@ -177,7 +177,7 @@ export function toWorkflowResource(workflow: WorkflowRecord, caller: Caller): Wo
 
 /** A workflow run's status from its run's: not started yet is `pending`; an end other than success or cancel is `failed`. */
 export function workflowRunStatus(status: RunRecord['status']): WorkflowRunStatus {
-  if (status === 'pending' || status === 'dispatched' || status === 'no_executor') return 'pending';
+  if (status === 'pending' || status === 'dispatched' || status === 'no_executor' || status === 'throttled') return 'pending';
   if (status === 'running' || status === 'succeeded' || status === 'cancelled') return status;
   return 'failed';
 }

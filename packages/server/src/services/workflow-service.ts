@@ -68,7 +68,7 @@ export interface WorkflowService {
 
 /** The statuses of a workflow run's own run that show as each workflow run status (see `workflowRunStatus`). */
 const RUN_STATUSES_OF: Record<WorkflowRunStatus, RunStatus[]> = {
-  pending: ['pending', 'dispatched', 'no_executor'],
+  pending: ['pending', 'dispatched', 'no_executor', 'throttled'],
   running: ['running'],
   succeeded: ['succeeded'],
   cancelled: ['cancelled'],

@@ -96,9 +96,14 @@ export interface IdempotencyRecord {
 export interface NamespaceUsageCounts {
   tasks: number;
   workflows: number;
-  /** Runs of the namespace not finished (`finishedAt` null), workflow runs and node runs included. */
+  /** Runs of the namespace not finished (`finishedAt` null) and not `throttled`, workflow runs and node runs included. */
   activeRuns: number;
-  /** Runs of the namespace created at or after `since`. */
+  /** Runs of the namespace waiting for its run quota (`throttled`). */
+  throttledRuns: number;
+  /**
+   * Runs of the namespace that fired at or after `since`: in a namespace with run quotas, those
+   * admitted since (its slots, `store/quota-admission.ts`); elsewhere those created since.
+   */
   runsSince: number;
 }
 
@@ -136,9 +141,10 @@ export interface NewRun extends Pick<RunRecord, 'id' | 'taskId' | 'namespace' | 
   backfillId?: string | null;
   /**
    * `pending` (waiting to be dispatched), `no_executor` (waiting for a live executor node),
-   * `dispatched` (with `attempt`) or `skipped` (final).
+   * `dispatched` (with `attempt`) or `skipped` (final). A `dispatched` run its namespace's run
+   * quotas refuse is stored `throttled` instead (see `store/quota-admission.ts`).
    */
-  status: 'pending' | 'no_executor' | 'dispatched' | 'skipped';
+  status: 'pending' | 'no_executor' | 'throttled' | 'dispatched' | 'skipped';
   error?: string | null;
   /** Required when status is `dispatched`: attempt 1 starts in the same transaction. */
   attempt?: { executor: string | null; startedAt: number; deadlineAt: number | null };

@@ -13,7 +13,7 @@ beforeEach(async () => {
 afterEach(async () => h.close());
 
 const DEFAULT_QUOTAS = { maxConcurrentRuns: null, maxFiresPerMinute: null, minIntervalMs: 1000, maxTasks: null, maxWorkflows: null, allowedTargetTypes: null };
-const NO_USAGE = { tasks: 0, workflows: 0, activeRuns: 0, firesLastMinute: 0 };
+const NO_USAGE = { tasks: 0, workflows: 0, activeRuns: 0, throttledRuns: 0, firesLastMinute: 0 };
 
 describe('PUT and GET /api/v1/namespaces/{name}', () => {
   it('creates a namespace (201) with defaults for what the body leaves out, then changes only the fields given (200)', async () => {
@@ -59,11 +59,11 @@ describe('PUT and GET /api/v1/namespaces/{name}', () => {
     const first = await h.createTask({ namespace: 'counted', name: 'one' });
     await h.createTask({ namespace: 'counted', name: 'two' });
     await h.createTask({ namespace: 'elsewhere', name: 'three' });
-    expect((await h.call('GET', '/api/v1/namespaces/counted')).json().usage).toEqual({ tasks: 2, workflows: 0, activeRuns: 0, firesLastMinute: 0 });
+    expect((await h.call('GET', '/api/v1/namespaces/counted')).json().usage).toEqual({ tasks: 2, workflows: 0, activeRuns: 0, throttledRuns: 0, firesLastMinute: 0 });
 
     const run = (await h.call('POST', `/api/v1/tasks/${first.id}/trigger`)).json();
     await h.ended(run.id);
-    expect((await h.call('GET', '/api/v1/namespaces/counted')).json().usage).toEqual({ tasks: 2, workflows: 0, activeRuns: 0, firesLastMinute: 1 });
+    expect((await h.call('GET', '/api/v1/namespaces/counted')).json().usage).toEqual({ tasks: 2, workflows: 0, activeRuns: 0, throttledRuns: 0, firesLastMinute: 1 });
     await h.clock.advance(60_001);
     expect((await h.call('GET', '/api/v1/namespaces/counted')).json().usage.firesLastMinute).toBe(0);
   });

@@ -13,6 +13,7 @@ import { useStore, type StoreFactory } from './fixtures.ts';
 import { describeInstants } from './instants.ts';
 import { describeListing } from './listing.ts';
 import { describeNamespaces } from './namespaces.ts';
+import { describeQuotas } from './quotas.ts';
 import { describeReportsAndLogs } from './reports-logs.ts';
 import { describeRetention } from './retention.ts';
 import { describeTaskBatch } from './task-batch.ts';
@@ -40,5 +41,6 @@ export function exerciseStore(name: string, factory: StoreFactory): void {
     describeWorkflows(ctx);
     describeBackfills(ctx);
     describeNamespaces(ctx);
+    describeQuotas(ctx);
   });
 }

@@ -146,7 +146,7 @@ export function describeNamespaces(ctx: { readonly store: Store }): void {
     });
 
     it('counts what a namespace holds: tasks, workflows, runs not finished and runs created since an instant', async () => {
-      expect(await ctx.store.getNamespaceUsage({ namespace: 'counted', since: T0 })).toEqual({ tasks: 0, workflows: 0, activeRuns: 0, runsSince: 0 });
+      expect(await ctx.store.getNamespaceUsage({ namespace: 'counted', since: T0 })).toEqual({ tasks: 0, workflows: 0, activeRuns: 0, throttledRuns: 0, runsSince: 0 });
       const first = await seedTask(ctx.store, { namespace: 'counted' });
       await seedTask(ctx.store, { namespace: 'counted' });
       await seedWorkflow(ctx.store, 'counted');
@@ -158,10 +158,10 @@ export function describeNamespaces(ctx: { readonly store: Store }): void {
       await ctx.store.createRun({ run: newRun(first, { trigger: 'manual', scheduledAt: T0 + 30_000, createdAt: T0 + 30_000 }) });
       await ctx.store.createRun({ run: newRun(other, { trigger: 'manual', createdAt: T0 }) });
 
-      expect(await ctx.store.getNamespaceUsage({ namespace: 'counted', since: T0 })).toEqual({ tasks: 2, workflows: 1, activeRuns: 2, runsSince: 2 });
+      expect(await ctx.store.getNamespaceUsage({ namespace: 'counted', since: T0 })).toEqual({ tasks: 2, workflows: 1, activeRuns: 2, throttledRuns: 0, runsSince: 2 });
       expect(await ctx.store.getNamespaceUsage({ namespace: 'counted', since: T0 + 1 })).toMatchObject({ runsSince: 1 });
       expect(await ctx.store.getNamespaceUsage({ namespace: 'counted', since: T0 - MINUTE })).toMatchObject({ runsSince: 3 });
-      expect(await ctx.store.getNamespaceUsage({ namespace: 'other', since: T0 })).toEqual({ tasks: 1, workflows: 0, activeRuns: 1, runsSince: 1 });
+      expect(await ctx.store.getNamespaceUsage({ namespace: 'other', since: T0 })).toEqual({ tasks: 1, workflows: 0, activeRuns: 1, throttledRuns: 0, runsSince: 1 });
       // A stored namespace counts the same as an implicit one.
       await put('counted', {}, false);
       expect(await ctx.store.getNamespaceUsage({ namespace: 'counted', since: T0 })).toMatchObject({ tasks: 2, workflows: 1 });

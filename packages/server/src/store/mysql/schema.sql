@@ -157,6 +157,14 @@ CREATE TABLE `namespaces` (
   PRIMARY KEY (`name`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
+CREATE TABLE `quota_slots` (
+  `run_id` varchar(64) NOT NULL,
+  `namespace` varchar(128) NOT NULL,
+  `admitted_at` bigint(20) NOT NULL,
+  PRIMARY KEY (`run_id`),
+  KEY `quota_slots_namespace` (`namespace`,`admitted_at`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
 CREATE TABLE `runs` (
   `id` varchar(64) NOT NULL,
   `task_id` varchar(64) NOT NULL,
@@ -188,8 +196,8 @@ CREATE TABLE `runs` (
   KEY `runs_finished` (`finished_at`,`task_id`,`id`),
   KEY `runs_workflow` (`workflow_run_id`,`id`),
   KEY `runs_backfill` (`backfill_id`,`status`),
-  CONSTRAINT `runs_status` CHECK (`status` in ('pending','no_executor','dispatched','running','succeeded','failed','timed_out','cancelled','skipped','lost')),
-  CONSTRAINT `runs_final` CHECK (`finished_at` is null = `status` in ('pending','no_executor','dispatched','running'))
+  CONSTRAINT `runs_status` CHECK (`status` in ('pending','no_executor','throttled','dispatched','running','succeeded','failed','timed_out','cancelled','skipped','lost')),
+  CONSTRAINT `runs_final` CHECK (`finished_at` is null = `status` in ('pending','no_executor','throttled','dispatched','running'))
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 CREATE TABLE `run_logs` (

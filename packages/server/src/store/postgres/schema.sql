@@ -154,6 +154,13 @@ CREATE TABLE namespaces (
   CONSTRAINT namespaces_pkey PRIMARY KEY (name)
 );
 
+CREATE TABLE quota_slots (
+  run_id text COLLATE "C" NOT NULL,
+  namespace text COLLATE "C" NOT NULL,
+  admitted_at bigint NOT NULL,
+  CONSTRAINT quota_slots_pkey PRIMARY KEY (run_id)
+);
+
 CREATE TABLE run_logs (
   run_id text COLLATE "C" NOT NULL,
   seq integer NOT NULL,
@@ -190,8 +197,8 @@ CREATE TABLE runs (
   workflow_run_id text COLLATE "C",
   node_id text COLLATE "C",
   backfill_id text COLLATE "C",
-  CONSTRAINT runs_final CHECK (((finished_at IS NULL) = (status = ANY (ARRAY['pending'::text, 'no_executor'::text, 'dispatched'::text, 'running'::text])))),
-  CONSTRAINT runs_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'no_executor'::text, 'dispatched'::text, 'running'::text, 'succeeded'::text, 'failed'::text, 'timed_out'::text, 'cancelled'::text, 'skipped'::text, 'lost'::text]))),
+  CONSTRAINT runs_final CHECK (((finished_at IS NULL) = (status = ANY (ARRAY['pending'::text, 'no_executor'::text, 'throttled'::text, 'dispatched'::text, 'running'::text])))),
+  CONSTRAINT runs_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'no_executor'::text, 'throttled'::text, 'dispatched'::text, 'running'::text, 'succeeded'::text, 'failed'::text, 'timed_out'::text, 'cancelled'::text, 'skipped'::text, 'lost'::text]))),
   CONSTRAINT runs_trigger_check CHECK ((trigger = ANY (ARRAY['schedule'::text, 'manual'::text]))),
   CONSTRAINT runs_pkey PRIMARY KEY (id)
 );
@@ -255,6 +262,8 @@ CREATE INDEX changes_at ON changes USING btree (at);
 CREATE INDEX executor_nodes_group ON executor_nodes USING btree ("group", id);
 
 CREATE INDEX idempotency_keys_expiry ON idempotency_keys USING btree (expires_at);
+
+CREATE INDEX quota_slots_namespace ON quota_slots USING btree (namespace, admitted_at);
 
 CREATE INDEX runs_active ON runs USING btree (task_id, id) WHERE (finished_at IS NULL);
 

@@ -14,6 +14,8 @@ import { inList, inTransaction, rows, updateRows, type SqlContext } from './cont
 import type { Column, SqlValue } from './dialect.ts';
 import { ATTEMPT_COLUMNS } from './fires.ts';
 import { isWaiting } from './runs.ts';
+import { needsAdmission } from '../quota-admission.ts';
+import { admitRuns } from './quota-slots.ts';
 
 const STARTED_RUN_COLUMNS: readonly Column[] = [
   { name: 'id', type: 'text' }, { name: 'attempt', type: 'int' }, { name: 'deadline_at', type: 'bigint' }, { name: 'started_at', type: 'bigint' },
@@ -41,15 +43,33 @@ async function lockRuns(ctx: SqlContext, trx: Kysely<unknown>, runIds: readonly 
   return new Map(found.map((row) => [row.id as string, toRun(row)]));
 }
 
-/** Starts attempts; each item is a CAS on (pending or no_executor, attempt − 1), null when it fails. */
+/**
+ * Starts attempts; each item is a CAS on (pending, no_executor or throttled, attempt − 1), null when
+ * it fails. A first attempt its namespace's run quotas refuse leaves the run `throttled`, returned
+ * as such.
+ */
 export async function startAttempts(ctx: SqlContext, items: readonly StartAttemptParams[]): Promise<(RunRecord | null)[]> {
   if (items.length === 0) return [];
   return inTransaction(ctx, async (trx) => {
     const runs = await lockRuns(ctx, trx, items.map((item) => item.runId));
+    const first = items.filter((item) => {
+      const run = runs.get(item.runId);
+      return item.attempt === 1 && run !== undefined && isWaiting(run.status) && run.attempt === 0 && needsAdmission(run);
+    });
+    const admission = await admitRuns(ctx, trx, first.map((item) => ({ id: item.runId, namespace: runs.get(item.runId)!.namespace })),
+      Math.max(0, ...first.map((item) => item.startedAt)));
     const started: StartAttemptParams[] = [];
+    const throttled: string[] = [];
     const results = items.map((item) => {
       const run = runs.get(item.runId);
       if (run === undefined || !isWaiting(run.status) || run.attempt !== item.attempt - 1) return null;
+      if (admission.refused.has(item.runId)) {
+        if (run.status === 'throttled') return run;
+        const waiting: RunRecord = { ...run, status: 'throttled', nextAttemptAt: null };
+        runs.set(item.runId, waiting);
+        throttled.push(item.runId);
+        return waiting;
+      }
       const next: RunRecord = {
         ...run, status: 'dispatched', attempt: item.attempt, deadlineAt: item.deadlineAt, nextAttemptAt: null,
         startedAt: run.startedAt ?? item.startedAt, reportSeq: -1, progress: null,
@@ -69,6 +89,8 @@ export async function startAttempts(ctx: SqlContext, items: readonly StartAttemp
         table: 'attempts', columns: ATTEMPT_COLUMNS, rows: started.map((item) => [item.runId, item.attempt, 'dispatched', item.executor, item.startedAt]),
       });
     }
+    if (throttled.length > 0) await sql`UPDATE runs SET status = 'throttled', next_attempt_at = NULL WHERE ${inList(ctx, 'id', throttled)}`.execute(trx);
+    await admission.take(new Set(started.map((item) => item.runId)));
     return results;
   });
 }

@@ -18,6 +18,8 @@ import type { AuditInput, Fence, FireRecord, FireResult, NewRun } from '../store
 import { firstRow, inList, inTransaction, rows, type SqlContext } from './context.ts';
 import type { Column, SqlValue } from './dialect.ts';
 import { auditOf, insertAudit } from './tokens-audit.ts';
+import { admissionCandidates, admissionTime, throttledRun } from '../quota-admission.ts';
+import { admitRuns } from './quota-slots.ts';
 
 const RUN_COLUMNS: readonly Column[] = [
   { name: 'id', type: 'text' }, { name: 'task_id', type: 'text' }, { name: 'namespace', type: 'text' }, { name: 'task_name', type: 'text' },
@@ -53,17 +55,22 @@ function runRow(run: NewRun): SqlValue[] {
 
 /**
  * Inserts `runs` in one statement, skipping those whose scheduled fire (task, scheduledAt) is
- * already recorded, then the first attempts of those inserted dispatched. Returns the ids inserted.
+ * already recorded, then the first attempts of those inserted dispatched. A dispatched run its
+ * namespace's run quotas refuse is inserted `throttled`, without an attempt. Returns the runs
+ * inserted, by id.
  */
-export async function insertRuns(ctx: SqlContext, db: Kysely<unknown>, runs: readonly NewRun[]): Promise<Set<string>> {
-  if (runs.length === 0) return new Set();
+export async function insertRuns(ctx: SqlContext, db: Kysely<unknown>, given: readonly NewRun[]): Promise<Map<string, RunRecord>> {
+  if (given.length === 0) return new Map();
+  const admission = await admitRuns(ctx, db, admissionCandidates(given), admissionTime(given));
+  const runs = admission.refused.size === 0 ? given : given.map((run) => (admission.refused.has(run.id) ? throttledRun(run) : run));
   const { ids } = await ctx.dialect.insertRows(db, { table: 'runs', columns: RUN_COLUMNS, rows: runs.map(runRow), ignoreDuplicates: true, returnIds: true });
   const inserted = ids!;
+  await admission.take(inserted);
   const attempts = runs.flatMap((run) => (run.status === 'dispatched' && run.attempt && inserted.has(run.id)
     ? [[run.id, 1, 'dispatched', run.attempt.executor, run.attempt.startedAt]]
     : []));
   if (attempts.length > 0) await ctx.dialect.insertRows(db, { table: 'attempts', columns: ATTEMPT_COLUMNS, rows: attempts });
-  return inserted;
+  return new Map(runs.filter((run) => inserted.has(run.id)).map((run) => [run.id, insertedRun(run)]));
 }
 
 export async function listDueTasks(ctx: SqlContext, p: { until: number; after?: number; limit: number; buckets?: number[] }): Promise<ScheduledRecord[]> {
@@ -143,7 +150,7 @@ export async function recordFires(ctx: SqlContext, fires: readonly FireRecord[],
     }
     return fires.map((fire, i): FireResult => {
       if (outcomes[i] === 'fenced') return { taskId: fire.taskId, recorded: false, fenced: true, runs: [] };
-      return { taskId: fire.taskId, recorded: applied[i]!, runs: applied[i] ? fire.runs.filter((run) => inserted.has(run.id)).map(insertedRun) : [] };
+      return { taskId: fire.taskId, recorded: applied[i]!, runs: applied[i] ? fire.runs.flatMap((run) => inserted.get(run.id) ?? []) : [] };
     });
   });
 }

@@ -12,6 +12,7 @@ import { namespaceParams, notEmptyError, recentIdFloor, toNamespace } from '../s
 import type { AuditInput, NamespaceUsageCounts } from '../store.ts';
 import { affected, firstRow, inList, inTransaction, rows, type SqlContext } from './context.ts';
 import { auditOf, insertAudit } from './tokens-audit.ts';
+import { runLimitsOf } from '../quota-admission.ts';
 
 export async function getNamespace(ctx: SqlContext, name: string): Promise<NamespaceRecord | null> {
   const row = await firstRow(ctx.db, sql`SELECT * FROM namespaces WHERE name = ${name}`);
@@ -69,12 +70,17 @@ export async function deleteNamespace(ctx: SqlContext, p: { name: string; at: nu
 
 export async function getNamespaceUsage(ctx: SqlContext, p: { namespace: string; since: number }): Promise<NamespaceUsageCounts> {
   const count = async (statement: RawBuilder<unknown>) => Number((await firstRow<{ n: number | string }>(ctx.db, statement))!.n);
-  const [scheduled, activeRuns, runsSince] = await Promise.all([
+  const limits = await firstRow<{ quotas: string }>(ctx.db, sql`SELECT quotas FROM namespaces WHERE name = ${p.namespace}`);
+  const [scheduled, activeRuns, throttledRuns, runsSince] = await Promise.all([
     countScheduled(ctx.db, p.namespace),
-    count(sql`SELECT count(*) AS n FROM runs WHERE finished_at IS NULL AND namespace = ${p.namespace}`),
-    count(sql`SELECT count(*) AS n FROM runs WHERE id >= ${recentIdFloor(p.since)} AND created_at >= ${p.since} AND namespace = ${p.namespace}`),
+    count(sql`SELECT count(*) AS n FROM runs WHERE finished_at IS NULL AND namespace = ${p.namespace} AND status <> 'throttled'`),
+    count(sql`SELECT count(*) AS n FROM runs WHERE finished_at IS NULL AND namespace = ${p.namespace} AND status = 'throttled'`),
+    limits && runLimitsOf(limits.quotas)
+      ? count(sql`SELECT count(*) AS n FROM quota_slots WHERE namespace = ${p.namespace} AND admitted_at >= ${p.since}`)
+      : count(sql`SELECT count(*) AS n FROM runs WHERE id >= ${recentIdFloor(p.since)} AND created_at >= ${p.since} AND namespace = ${p.namespace}
+        AND status <> 'throttled'`),
   ]);
-  return { ...scheduled, activeRuns, runsSince };
+  return { ...scheduled, activeRuns, throttledRuns, runsSince };
 }
 
 /**

@@ -19,7 +19,7 @@ import { auditOf, insertAudit } from './tokens-audit.ts';
 /** The attempt is in flight: the run is dispatched or running. */
 const IN_FLIGHT = sql`status IN ('dispatched', 'running')`;
 /** Waiting for an attempt: queued or backing off (`pending`), or waiting for a live executor node. */
-export const isWaiting = (status: RunStatus): boolean => status === 'pending' || status === 'no_executor';
+export const isWaiting = (status: RunStatus): boolean => status === 'pending' || status === 'no_executor' || status === 'throttled';
 
 export async function readRun(db: Kysely<unknown>, id: string): Promise<RunRecord | null> {
   const row = await firstRow(db, sql`SELECT * FROM runs WHERE id = ${id}`);
@@ -81,13 +81,13 @@ export async function markRunning(ctx: SqlContext, p: { runId: string; attempt: 
   });
 }
 
-/** Ends a waiting run (no attempt in flight): CAS on pending or no_executor; sets the task's last run status. */
+/** Ends a waiting run (no attempt in flight): CAS on pending, no_executor or throttled; sets the task's last run status. */
 export async function finishRun(ctx: SqlContext, p: {
   runId: string; status: 'cancelled' | 'skipped' | 'lost' | 'failed'; at: number; error?: string | null; audit?: AuditInput;
 }): Promise<EndedRun | null> {
   return inTransaction(ctx, async (trx) => {
     const changed = await affected(trx, sql`UPDATE runs SET status = ${p.status}, error = coalesce(${p.error ?? null}, error), finished_at = ${p.at},
-      next_attempt_at = NULL WHERE id = ${p.runId} AND status IN ('pending', 'no_executor')`);
+      next_attempt_at = NULL WHERE id = ${p.runId} AND status IN ('pending', 'no_executor', 'throttled')`);
     if (changed === 0) return null;
     const run: EndedRun = (await readRun(trx, p.runId))!;
     await sql`UPDATE tasks SET last_run_status = ${p.status} WHERE id = ${run.taskId}`.execute(trx);

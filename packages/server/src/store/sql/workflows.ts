@@ -12,7 +12,7 @@ import type { NodeTask } from '../../core/workflow/activation.ts';
 import type { WorkflowNodeRecord } from '../../core/workflow/node-state.ts';
 import { planWorkflowEvent, type WorkflowAction, type WorkflowEvent, type WorkflowPlan } from '../../core/workflow/transaction.ts';
 import { outputJson } from '../history-caps.ts';
-import { insertedRun, toRun, toScheduled, toWorkflowNode } from '../sqlite/rows.ts';
+import { toRun, toScheduled, toWorkflowNode } from '../sqlite/rows.ts';
 import type { AuditInput, EndedRun, WorkflowEffects } from '../store.ts';
 import { inSpecOrder, nodeEndsByWorkflowRun, WorkflowSpecCache } from '../workflow-specs.ts';
 import { firstRow, inList, inTransaction, rows, updateRows, type SqlContext } from './context.ts';
@@ -88,7 +88,7 @@ async function writePlan(ctx: SqlContext, db: Kysely<unknown>, driver: RunRecord
     });
   }
   const inserted = await insertRuns(ctx, db, plan.runs);
-  const activated = plan.runs.filter((run) => inserted.has(run.id)).map(insertedRun);
+  const activated = plan.runs.flatMap((run) => inserted.get(run.id) ?? []);
   const workflowRuns: RunRecord[] = [];
   const change = plan.driver;
   if (change !== null) {

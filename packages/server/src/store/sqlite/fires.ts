@@ -10,6 +10,8 @@ import { fencedBuckets } from './fence.ts';
 import type { SqliteConnection } from './connection.ts';
 import { insertedRun, toRun, toScheduled, type Row } from './rows.ts';
 import { insertAudit } from './tokens-audit.ts';
+import { admissionCandidates, admissionTime, throttledRun } from '../quota-admission.ts';
+import { admitRuns } from './quota-slots.ts';
 
 /**
  * DUE_TASKS — in: until, limit. Out: active tasks with next_fire_at ≤ until, earliest first.
@@ -57,8 +59,26 @@ export function listDueTasks(conn: SqliteConnection, p: { until: number; after?:
   return (rows as Row[]).map(toScheduled);
 }
 
-/** Inserts `run` (and its first attempt when dispatched); false when its fire is already recorded. */
-export function insertRun(conn: SqliteConnection, run: NewRun): boolean {
+/**
+ * Inserts `runs` (each with its first attempt when dispatched), in order, under their namespaces'
+ * run quotas: a dispatched run they refuse is inserted `throttled`, without an attempt. Returns the
+ * runs inserted, by id (a run whose fire is already recorded is not).
+ */
+export function insertRuns(conn: SqliteConnection, given: readonly NewRun[]): Map<string, RunRecord> {
+  const inserted = new Map<string, RunRecord>();
+  if (given.length === 0) return inserted;
+  const admission = admitRuns(conn, admissionCandidates(given), admissionTime(given));
+  for (const candidate of given) {
+    const run = admission.refused.has(candidate.id) ? throttledRun(candidate) : candidate;
+    if (!insertRun(conn, run)) continue;
+    admission.take(run.id);
+    inserted.set(run.id, insertedRun(run));
+  }
+  return inserted;
+}
+
+/** Inserts `run` (and its first attempt when dispatched), not subject to quotas; false when its fire is already recorded. */
+function insertRun(conn: SqliteConnection, run: NewRun): boolean {
   const attempt = run.status === 'dispatched' ? run.attempt : undefined;
   if (run.status === 'dispatched' && attempt === undefined) {
     throw new EcronError('INTERNAL', `run ${run.id} is created dispatched without its first attempt`, { runId: run.id });
@@ -81,14 +101,19 @@ export function recordFires(conn: SqliteConnection, fires: FireRecord[], fence?:
   const advanceAndComplete = conn.statement(ADVANCE_AND_COMPLETE_TASK);
   return conn.transaction(() => {
     const allowed = fence ? fencedBuckets(conn, fence, new Set(fires.map((fire) => bucketOf(fire.taskId)))) : null;
-    return fires.map((fire): FireResult => {
-    if (allowed !== null && !allowed.has(bucketOf(fire.taskId))) return { taskId: fire.taskId, recorded: false, fenced: true, runs: [] };
-    const { changes } = (fire.complete ? advanceAndComplete : advance)
-      .run(fire.nextFireAt, fire.lastFireAt, fire.skippedDelta, fire.taskId, fire.expectedNextFireAt);
-    if (changes === 0) return { taskId: fire.taskId, recorded: false, runs: [] };
-    const runs: RunRecord[] = [];
-    for (const run of fire.runs) if (insertRun(conn, run)) runs.push(insertedRun(run));
-    return { taskId: fire.taskId, recorded: true, runs };
+    // Every fire's compare-and-set first (in order: two fires of one task chain), then the runs of
+    // those recorded, admitted together under their namespaces' quotas.
+    const outcomes = fires.map((fire): 'recorded' | 'stale' | 'fenced' => {
+      if (allowed !== null && !allowed.has(bucketOf(fire.taskId))) return 'fenced';
+      const { changes } = (fire.complete ? advanceAndComplete : advance)
+        .run(fire.nextFireAt, fire.lastFireAt, fire.skippedDelta, fire.taskId, fire.expectedNextFireAt);
+      return changes === 0 ? 'stale' : 'recorded';
+    });
+    const inserted = insertRuns(conn, fires.flatMap((fire, i) => (outcomes[i] === 'recorded' ? fire.runs : [])));
+    return fires.map((fire, i): FireResult => {
+      if (outcomes[i] === 'fenced') return { taskId: fire.taskId, recorded: false, fenced: true, runs: [] };
+      if (outcomes[i] === 'stale') return { taskId: fire.taskId, recorded: false, runs: [] };
+      return { taskId: fire.taskId, recorded: true, runs: fire.runs.flatMap((run) => inserted.get(run.id) ?? []) };
     });
   });
 }
@@ -100,7 +125,7 @@ export function recordFires(conn: SqliteConnection, fires: FireRecord[], fence?:
 export function createRun(conn: SqliteConnection, p: { run: NewRun; audit?: AuditInput }): RunRecord {
   const { run } = p;
   return conn.transaction(() => {
-    if (!insertRun(conn, run)) {
+    if (!insertRuns(conn, [run]).has(run.id)) {
       const existing = conn.statement(`SELECT * FROM runs WHERE task_id = ? AND scheduled_at = ? AND trigger = 'schedule'`)
         .get(run.taskId, run.scheduledAt) as Row;
       return toRun(existing);

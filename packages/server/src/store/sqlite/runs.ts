@@ -3,12 +3,13 @@
  * attempt, so a stale caller (a timed-out supervisor racing a late callback, a second scheduler)
  * changes nothing and gets null.
  *
- *   pending | no_executor ─startAttempts→ dispatched ─markRunning→ running
+ *   pending | no_executor | throttled ─startAttempts→ dispatched ─markRunning→ running
  *      ↑           ↑                         │                       │
  *      │           └── finishAttempts (no_executor) ─────────────────┤
  *      └──── finishAttempts (retry) ─────────────────────────────────┤
  *                                            └── finishAttempts (final) → succeeded | failed | timed_out | cancelled | lost
- *   pending | no_executor ─finishRun→ cancelled | skipped | lost | failed
+ *   pending | no_executor | throttled ─finishRun→ cancelled | skipped | lost | failed
+ *   pending | no_executor | throttled ─startAttempts (first attempt refused by the namespace's quota)→ throttled
  */
 import { isFinalRunStatus, type RunStatus } from '@ecron/contracts';
 import { bucketOf } from '../../core/buckets.ts';
@@ -21,6 +22,7 @@ import type { SqliteConnection } from './connection.ts';
 import { SET_LAST_RUN_STATUS } from './fires.ts';
 import { namespaceScope, toAttempt, toRun, type Row } from './rows.ts';
 import { insertAudit } from './tokens-audit.ts';
+import { admitRuns } from './quota-slots.ts';
 
 /**
  * A run is final exactly when finished_at is set, so these predicates avoid `status IN (…)`, which
@@ -28,8 +30,8 @@ import { insertAudit } from './tokens-audit.ts';
  */
 const ACTIVE = 'finished_at IS NULL';
 const IN_FLIGHT = `(status = 'dispatched' OR status = 'running')`;
-/** Waiting for an attempt: queued or backing off (`pending`), or waiting for a live executor node. */
-const WAITING = `(status = 'pending' OR status = 'no_executor')`;
+/** Waiting for an attempt: queued or backing off (`pending`), waiting for a live executor node, or for its namespace's quota. */
+const WAITING = `(status = 'pending' OR status = 'no_executor' OR status = 'throttled')`;
 
 /**
  * START_ATTEMPT — in: attempt, deadline_at, started_at, run id, previous attempt. Out: changes = 0
@@ -39,6 +41,10 @@ const WAITING = `(status = 'pending' OR status = 'no_executor')`;
 const START_ATTEMPT = `UPDATE runs SET status = 'dispatched', attempt = ?, deadline_at = ?, next_attempt_at = NULL,
   started_at = coalesce(started_at, ?), report_seq = -1, progress = NULL
   WHERE id = ? AND ${WAITING} AND attempt = ?`;
+/** THROTTLE_RUN — in: run id. A waiting run whose first attempt its namespace's quota refused. */
+const THROTTLE_RUN = `UPDATE runs SET status = 'throttled', next_attempt_at = NULL WHERE id = ? AND attempt = 0 AND ${WAITING} AND status <> 'throttled'`;
+/** FIRST_ATTEMPT_CANDIDATES — in: run ids (JSON array). Waiting runs before their first attempt. */
+const FIRST_ATTEMPT_CANDIDATES = `SELECT id, namespace, workflow_run_id FROM runs WHERE id IN (SELECT value FROM json_each(?)) AND attempt = 0 AND ${WAITING}`;
 const INSERT_ATTEMPT = `INSERT INTO attempts (run_id, number, status, executor, started_at) VALUES (?, ?, 'dispatched', ?, ?)`;
 
 /** MARK_RUNNING — in: started_at, run id, attempt. Applies only while that attempt is in flight. */
@@ -69,7 +75,7 @@ const END_TASK_RUN = `UPDATE tasks SET last_run_status = ?1,
   next_fire_at = CASE WHEN next_fire_at IS NULL AND state = 'active' THEN ?2 ELSE next_fire_at END
   WHERE id = ?3 AND (last_run_status IS NOT ?1 OR (?2 IS NOT NULL AND next_fire_at IS NULL AND state = 'active'))`;
 
-/** FINISH_PENDING_RUN — in: status, error (null keeps), finished_at, run id. CAS on pending or no_executor. */
+/** FINISH_PENDING_RUN — in: status, error (null keeps), finished_at, run id. CAS on pending, no_executor or throttled. */
 const FINISH_PENDING_RUN = `UPDATE runs SET status = ?, error = coalesce(?, error), finished_at = ?, next_attempt_at = NULL
   WHERE id = ? AND ${WAITING}`;
 
@@ -146,12 +152,24 @@ export function listActiveRuns(conn: SqliteConnection, p: { taskId?: string; lim
 export function startAttempts(conn: SqliteConnection, items: StartAttemptParams[]): (RunRecord | null)[] {
   if (items.length === 0) return [];
   const insert = conn.statement(INSERT_ATTEMPT);
-  return conn.transaction(() => items.map((item) => {
-    const row = casRun(conn, START_ATTEMPT, item.runId, item.attempt, item.deadlineAt, item.startedAt, item.runId, item.attempt - 1);
-    if (row === undefined) return null;
-    insert.run(item.runId, item.attempt, item.executor, item.startedAt);
-    return toRun(row);
-  }));
+  return conn.transaction(() => {
+    const first = items.filter((item) => item.attempt === 1);
+    const candidates = first.length === 0 ? [] : (conn.statement(FIRST_ATTEMPT_CANDIDATES).all(JSON.stringify(first.map((item) => item.runId))) as Row[])
+      .filter((row) => row.workflow_run_id !== row.id).map((row) => ({ id: row.id as string, namespace: row.namespace as string }));
+    const admission = admitRuns(conn, candidates, Math.max(0, ...first.map((item) => item.startedAt)));
+    return items.map((item) => {
+      if (item.attempt === 1 && admission.refused.has(item.runId)) {
+        conn.statement(THROTTLE_RUN).run(item.runId);
+        const row = conn.statement(SELECT_RUN).get(item.runId) as Row | undefined;
+        return row === undefined ? null : toRun(row);
+      }
+      const row = casRun(conn, START_ATTEMPT, item.runId, item.attempt, item.deadlineAt, item.startedAt, item.runId, item.attempt - 1);
+      if (row === undefined) return null;
+      insert.run(item.runId, item.attempt, item.executor, item.startedAt);
+      if (item.attempt === 1) admission.take(item.runId);
+      return toRun(row);
+    });
+  });
 }
 
 export function markRunning(conn: SqliteConnection, p: { runId: string; attempt: number; at: number }): RunRecord | null {
@@ -207,7 +225,7 @@ export function acceptReport(conn: SqliteConnection, p: { runId: string; attempt
   const run = conn.statement('SELECT status, attempt FROM runs WHERE id = ?').get(p.runId) as { status: RunStatus; attempt: number } | undefined;
   if (run === undefined) return 'not_found';
   if (isFinalRunStatus(run.status)) return 'finished';
-  if (run.attempt !== p.attempt || run.status === 'pending' || run.status === 'no_executor') return 'superseded';
+  if (run.attempt !== p.attempt || run.status === 'pending' || run.status === 'no_executor' || run.status === 'throttled') return 'superseded';
   return 'replayed';
 }
 

@@ -110,45 +110,9 @@ CREATE TABLE executor_nodes (
 
 CREATE INDEX executor_nodes_group ON executor_nodes ("group", id);
 
-CREATE TABLE "runs" (
-  id TEXT PRIMARY KEY NOT NULL, -- UUIDv7: ordering by id is ordering by creation
-  task_id TEXT NOT NULL,
-  namespace TEXT NOT NULL,
-  task_name TEXT NOT NULL,
-  task_revision INTEGER NOT NULL,
-  trigger TEXT NOT NULL CHECK (trigger = 'schedule' OR trigger = 'manual'),
-  scheduled_at INTEGER NOT NULL,
-  status TEXT NOT NULL CHECK (status = 'pending' OR status = 'no_executor' OR status = 'dispatched' OR status = 'running' OR status = 'succeeded' OR status = 'failed' OR status = 'timed_out' OR status = 'cancelled' OR status = 'skipped' OR status = 'lost'),
-  attempt INTEGER NOT NULL DEFAULT 0, -- current attempt; 0 before the first dispatch
-  params TEXT NOT NULL, -- JSON object
-  progress REAL,
-  output TEXT, -- JSON, capped (see history-caps.ts)
-  error TEXT,
-  next_attempt_at INTEGER,
-  deadline_at INTEGER,
-  report_seq INTEGER NOT NULL DEFAULT -1, -- highest callback seq of the current attempt
-  created_at INTEGER NOT NULL,
-  started_at INTEGER,
-  finished_at INTEGER, -- set exactly when the status becomes final
-  owner TEXT, workflow_run_id TEXT, node_id TEXT, backfill_id TEXT, -- the scheduler node supervising the run; null when none does yet
-  CONSTRAINT runs_final CHECK ((finished_at IS NULL) = (status = 'pending' OR status = 'no_executor' OR status = 'dispatched' OR status = 'running'))
-) STRICT;
-
-CREATE UNIQUE INDEX runs_fire ON runs (scheduled_at, task_id) WHERE trigger = 'schedule';
-
-CREATE INDEX runs_task ON runs (task_id, id);
-
-CREATE INDEX runs_active ON runs (task_id, id) WHERE finished_at IS NULL;
-
-CREATE INDEX runs_finished ON runs (finished_at) WHERE finished_at IS NOT NULL;
-
 CREATE INDEX tasks_last_run_status ON tasks (last_run_status, namespace, name);
 
 CREATE INDEX tasks_by_name ON tasks (name, namespace);
-
-CREATE INDEX runs_workflow ON runs (workflow_run_id, id) WHERE workflow_run_id IS NOT NULL;
-
-CREATE INDEX runs_backfill ON runs (backfill_id, status) WHERE backfill_id IS NOT NULL;
 
 CREATE TABLE workflow_nodes (
   workflow_run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
@@ -221,3 +185,50 @@ CREATE TABLE "api_tokens" (
   revoked_at INTEGER,
   expires_at INTEGER -- refused from this instant on; null: never
 ) STRICT;
+
+CREATE TABLE "runs" (
+  id TEXT PRIMARY KEY NOT NULL, -- UUIDv7: ordering by id is ordering by creation
+  task_id TEXT NOT NULL,
+  namespace TEXT NOT NULL,
+  task_name TEXT NOT NULL,
+  task_revision INTEGER NOT NULL,
+  trigger TEXT NOT NULL CHECK (trigger = 'schedule' OR trigger = 'manual'),
+  scheduled_at INTEGER NOT NULL,
+  status TEXT NOT NULL CHECK (status = 'pending' OR status = 'no_executor' OR status = 'throttled' OR status = 'dispatched' OR status = 'running' OR status = 'succeeded' OR status = 'failed' OR status = 'timed_out' OR status = 'cancelled' OR status = 'skipped' OR status = 'lost'),
+  attempt INTEGER NOT NULL DEFAULT 0, -- current attempt; 0 before the first dispatch
+  params TEXT NOT NULL, -- JSON object
+  progress REAL,
+  output TEXT, -- JSON, capped (see history-caps.ts)
+  error TEXT,
+  next_attempt_at INTEGER,
+  deadline_at INTEGER,
+  report_seq INTEGER NOT NULL DEFAULT -1, -- highest callback seq of the current attempt
+  created_at INTEGER NOT NULL,
+  started_at INTEGER,
+  finished_at INTEGER, -- set exactly when the status becomes final
+  owner TEXT, -- the scheduler node supervising the run; null when none does yet
+  workflow_run_id TEXT,
+  node_id TEXT,
+  backfill_id TEXT,
+  CONSTRAINT runs_final CHECK ((finished_at IS NULL) = (status = 'pending' OR status = 'no_executor' OR status = 'throttled' OR status = 'dispatched' OR status = 'running'))
+) STRICT;
+
+CREATE UNIQUE INDEX runs_fire ON runs (scheduled_at, task_id) WHERE trigger = 'schedule';
+
+CREATE INDEX runs_task ON runs (task_id, id);
+
+CREATE INDEX runs_active ON runs (task_id, id) WHERE finished_at IS NULL;
+
+CREATE INDEX runs_finished ON runs (finished_at) WHERE finished_at IS NOT NULL;
+
+CREATE INDEX runs_workflow ON runs (workflow_run_id, id) WHERE workflow_run_id IS NOT NULL;
+
+CREATE INDEX runs_backfill ON runs (backfill_id, status) WHERE backfill_id IS NOT NULL;
+
+CREATE TABLE quota_slots (
+  run_id TEXT PRIMARY KEY NOT NULL,
+  namespace TEXT NOT NULL,
+  admitted_at INTEGER NOT NULL
+) STRICT;
+
+CREATE INDEX quota_slots_namespace ON quota_slots (namespace, admitted_at);

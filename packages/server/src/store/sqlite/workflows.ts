@@ -12,8 +12,8 @@ import { outputJson } from '../history-caps.ts';
 import type { AuditInput, EndedRun, WorkflowEffects } from '../store.ts';
 import { inSpecOrder, nodeEndsByWorkflowRun, WorkflowSpecCache } from '../workflow-specs.ts';
 import type { SqliteConnection } from './connection.ts';
-import { insertRun } from './fires.ts';
-import { insertedRun, toRun, toScheduled, toWorkflowNode, type Row } from './rows.ts';
+import { insertRuns } from './fires.ts';
+import { toRun, toScheduled, toWorkflowNode, type Row } from './rows.ts';
 import { insertAudit } from './tokens-audit.ts';
 
 const specs = new WorkflowSpecCache();
@@ -73,10 +73,8 @@ function writePlan(conn: SqliteConnection, driver: RunRecord, plan: WorkflowPlan
     if (plan.fresh) write.run(node.workflowRunId, node.nodeId, node.status, node.reason, node.runId, node.attempts, output, node.startedAt, node.finishedAt);
     else write.run(node.status, node.reason, node.runId, node.attempts, output, node.startedAt, node.finishedAt, node.workflowRunId, node.nodeId);
   }
-  const activated: RunRecord[] = [];
-  for (const run of plan.runs) {
-    if (insertRun(conn, run)) activated.push(insertedRun(run));
-  }
+  const inserted = insertRuns(conn, plan.runs);
+  const activated = plan.runs.flatMap((run) => inserted.get(run.id) ?? []);
   const workflowRuns: RunRecord[] = [];
   const change = plan.driver;
   if (change !== null) {

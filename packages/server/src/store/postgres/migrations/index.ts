@@ -14,6 +14,7 @@ import * as idempotencyKeys from './0008_idempotency_keys.ts';
 import * as namespaces from './0009_namespaces.ts';
 import * as tokenExpiry from './0010_token_expiry.ts';
 import * as executorOwner from './0011_executor_owner.ts';
+import * as quotaSlots from './0012_quota_slots.ts';
 
 export const POSTGRES_MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001_init': init,
@@ -27,4 +28,5 @@ export const POSTGRES_MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0009_namespaces': namespaces,
   '0010_token_expiry': tokenExpiry,
   '0011_executor_owner': executorOwner,
+  '0012_quota_slots': quotaSlots,
 };
