@@ -31,6 +31,7 @@ const Nodes = lazy(() => import('./pages/Nodes.tsx'));
 const Executors = lazy(() => import('./pages/Executors.tsx'));
 const Namespaces = lazy(() => import('./pages/Namespaces.tsx'));
 const Audit = lazy(() => import('./pages/Audit.tsx'));
+const Profile = lazy(() => import('./pages/Profile.tsx'));
 
 export function App() {
   const { i18n } = useTranslation();
@@ -45,8 +46,8 @@ export function App() {
 }
 
 function Gate() {
-  const { token } = useAuth();
-  if (!token) return <Login />;
+  const { signedIn } = useAuth();
+  if (!signedIn) return <Login />;
   return <NamespaceProvider><Shell /></NamespaceProvider>;
 }
 
@@ -100,10 +101,16 @@ function Shell() {
           {narrow && <Button icon={<MenuOutlined />} aria-label={t('header.openMenu')} aria-expanded={!collapsed} onClick={() => setCollapsed(false)} data-testid="open-menu" />}
           <Space wrap size="small">
             {!narrow && <Typography.Text type="secondary">{t('header.zone', { zone: viewerZone() })}</Typography.Text>}
-            {me && <Tag color="blue" data-testid="role-tag">{t(`roles.${me.role}`)}{me.namespaces.includes('*') ? '' : ` · ${me.namespaces.join(', ')}`}</Tag>}
+            {me && (
+              <Link to="/profile" title={t('profile.open')}>
+                <Tag color="blue" data-testid="role-tag" style={{ cursor: 'pointer' }}>
+                  {me.name ? `${me.name} · ` : ''}{t(`roles.${me.role}`)}{me.namespaces.includes('*') ? '' : ` · ${me.namespaces.join(', ')}`}
+                </Tag>
+              </Link>
+            )}
             {can('viewer') && <NamespaceSwitch width={narrow ? 150 : 180} />}
             <LanguageSwitch />
-            <Button size="small" icon={<LogoutOutlined />} onClick={() => signOut()}>{t('header.signOut')}</Button>
+            <Button size="small" icon={<LogoutOutlined />} onClick={() => signOut()} data-testid="sign-out">{t('header.signOut')}</Button>
           </Space>
         </Layout.Header>
         <Layout.Content style={{ padding: narrow ? 12 : 24 }}>
@@ -126,6 +133,7 @@ function Shell() {
               <Route path="/namespaces" element={<Namespaces />} />
               <Route path="/tokens" element={<Tokens />} />
               <Route path="/audit" element={<Audit />} />
+              <Route path="/profile" element={<Profile />} />
               <Route path="*" element={<Navigate to="/" replace />} />
             </Routes>
           </Suspense>

@@ -1,6 +1,7 @@
 /**
  * The console's REST client: every call goes to the public API under `/api/v1` with the
- * session's bearer token. Errors become {@link ApiError} with the API's stable code and, for
+ * session's bearer token, or, signed in with SSO, with the session cookie (which the browser
+ * sends) and the session's CSRF token on unsafe requests. Errors become {@link ApiError} with the API's stable code and, for
  * validation failures, its field issues.
  */
 import type {
@@ -39,11 +40,30 @@ export class ApiError extends Error {
   }
 }
 
+const SSO_KEY = 'ecron.sso';
+
 export const session = {
   token: (): string | null => sessionStorage.getItem(TOKEN_KEY),
   set: (token: string) => sessionStorage.setItem(TOKEN_KEY, token),
-  clear: () => sessionStorage.removeItem(TOKEN_KEY),
+  clear: () => {
+    sessionStorage.removeItem(TOKEN_KEY);
+    localStorage.removeItem(SSO_KEY);
+    csrfToken = null;
+  },
+  /**
+   * Whether this browser signed in with SSO: the session is the httpOnly cookie, which scripts
+   * cannot see, so a mark in localStorage says to ask `/me` for it (every tab shares the cookie).
+   */
+  sso: (): boolean => localStorage.getItem(SSO_KEY) === '1',
+  setSso: () => localStorage.setItem(SSO_KEY, '1'),
 };
+
+/** The CSRF token of the SSO session (from `GET /me`), sent on unsafe requests. */
+let csrfToken: string | null = null;
+export function setCsrfToken(value: string | null): void {
+  csrfToken = value;
+}
+const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /** Called when the API answers 401: the token is gone or revoked. */
 let onUnauthenticated: () => void = () => undefined;
@@ -70,10 +90,11 @@ function noteServerClock(response: Response): void {
 export async function api<T>(method: string, path: string, body?: unknown, token = session.token()): Promise<T> {
   const headers: Record<string, string> = {};
   if (token) headers.authorization = `Bearer ${token}`;
+  else if (csrfToken && UNSAFE.has(method)) headers['x-csrf-token'] = csrfToken;
   if (body !== undefined) headers['content-type'] = 'application/json';
   let response: Response;
   try {
-    response = await fetch(`/api/v1${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    response = await fetch(`/api/v1${path}`, { method, headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body) });
   } catch (error) {
     throw new ApiError(0, 'NETWORK', (error as Error).message);
   }
@@ -102,10 +123,31 @@ export function qs(params: Record<string, string | number | undefined | null>): 
   return text ? `?${text}` : '';
 }
 
+export interface Grant {
+  role: TokenRole;
+  /** `["*"]`: every namespace. */
+  namespaces: string[];
+}
+
 export interface Me {
   actor: string;
+  /** The highest role of the grants. */
   role: TokenRole;
+  /** Every namespace of the grants. */
   namespaces: string[];
+  /** Which role holds in which namespaces (a token has one grant). */
+  grants?: Grant[];
+  /** A signed-in user's name or email. */
+  name?: string;
+  /** Signed in with the session cookie: the header every unsafe request carries. */
+  csrfToken?: string;
+}
+
+/** Whether sign-in with the identity provider is offered (`GET /auth/sso`, public). */
+export interface SsoStatus {
+  enabled: boolean;
+  name?: string;
+  loginUrl?: string;
 }
 
 export interface Stats {

@@ -2,7 +2,7 @@ import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { BrowserRouter } from 'react-router-dom';
-import { ApiError } from './api.ts';
+import { ApiError, session } from './api.ts';
 import { App } from './App.tsx';
 import { AuthProvider } from './auth.tsx';
 import './i18n.ts';
@@ -17,6 +17,22 @@ const queryClient = new QueryClient({
     },
   },
 });
+
+// Back from the identity provider: `?sso=signed-in` (the session is the cookie), or `?sso_error=CODE`
+// (kept for the sign-in page, which reads it once). Either leaves the address bar clean.
+const search = new URLSearchParams(window.location.search);
+if (search.has('sso') || search.has('sso_error')) {
+  if (search.get('sso') === 'signed-in') {
+    sessionStorage.removeItem('ecron.token');
+    session.setSso();
+  }
+  const error = search.get('sso_error');
+  if (error) sessionStorage.setItem('ecron.ssoError', error);
+  search.delete('sso');
+  search.delete('sso_error');
+  const rest = search.toString();
+  window.history.replaceState(null, '', `${window.location.pathname}${rest ? `?${rest}` : ''}${window.location.hash}`);
+}
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>

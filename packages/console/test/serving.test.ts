@@ -193,7 +193,7 @@ describe('GET /api/v1/stats and /api/v1/me', () => {
   it('tells a token its role and namespaces', async () => {
     const viewer = await h.token('viewer', ['team-a']);
     const me = await h.call('GET', '/api/v1/me', { token: viewer.secret });
-    expect(me.json()).toEqual({ actor: `token:${viewer.id}`, role: 'viewer', namespaces: ['team-a'] });
+    expect(me.json()).toEqual({ actor: `token:${viewer.id}`, role: 'viewer', namespaces: ['team-a'], grants: [{ role: 'viewer', namespaces: ['team-a'] }] });
     const scoped = await h.call('GET', '/api/v1/stats', { token: viewer.secret });
     expect(scoped.json().tasks.total).toBe(0);
   });

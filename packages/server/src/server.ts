@@ -26,6 +26,7 @@ import { BucketLeases } from './scheduler/bucket-leases.ts';
 import { loadClusterKeys, loadServerKeys } from './server-keys.ts';
 import { ADMIN_TOKEN_FILE, bootstrapAdminToken } from './services/tokens.ts';
 import { createStore, describeStore, parseStoreUrl } from './store-config.ts';
+import type { OidcConfig } from './sso/config.ts';
 import type { Store } from './store/store.ts';
 import { VERSION } from './version.ts';
 
@@ -63,6 +64,8 @@ export interface ServerOptions {
   authFailureLimit?: AuthFailureLimit;
   /** Where the server may connect for targets and executor nodes (see dispatch/outbound-policy.ts). @default link-local and metadata addresses denied */
   outbound?: OutboundRules;
+  /** Sign-in to the console with an OpenID Connect provider (`--oidc-config`; see sso/config.ts). @default none: API tokens only */
+  oidc?: OidcConfig;
 }
 
 export interface RunningServer {
@@ -127,6 +130,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       store, control: scheduler, clock, logger: log, version: VERSION, publicUrl, pull, directory, consoleDir: options.consoleDir,
       ...(options.authFailureLimit ? { authFailureLimit: options.authFailureLimit } : {}),
       onNamespaceChange: () => policies.refresh(),
+      ...(options.oidc ? { sso: { config: options.oidc, publicUrl: () => publicUrl } } : {}),
     });
     cleanup.unshift(() => app.close());
     const address = await app.listen({ port: options.port, host: options.host }).catch((error: NodeJS.ErrnoException) => {

@@ -42,7 +42,7 @@ export function NamespaceDrawer({ name, onClose, onEdit, onDelete }: DrawerProps
   const narrow = !Grid.useBreakpoint().md;
   const query = useNamespaceUsage(name);
   const ns = query.data;
-  const extra = ns && can('admin') && (
+  const extra = ns && can('admin', ns.name) && (
     <Space>
       <Button icon={<EditOutlined />} onClick={() => onEdit(ns)} data-testid="namespace-drawer-edit">{t('namespaces.edit')}</Button>
       {!ns.implicit && (

@@ -15,6 +15,20 @@ export const en = {
     refused: 'This token is unknown, revoked or expired.', failed: 'Sign-in failed: {{message}}',
     expired: 'Your session ended: the token was refused. Sign in again.',
     hint: 'On first start, the admin token is written to .ecron/admin.token.',
+    sso: 'Sign in with {{name}}', or: 'or with an API token',
+    ssoExpired: 'Your session ended. Sign in again.',
+    ssoErrors: {
+      SSO_NO_ROLE: 'You signed in, but none of your groups is given a role on this server. Ask an administrator to map one of your groups.',
+      SSO_LOGIN_FAILED: 'The sign-in could not be completed. Try again.',
+      SSO_PROVIDER_UNAVAILABLE: 'The identity provider cannot be reached. Try again later, or sign in with a token.',
+      other: 'Single sign-on failed ({{code}}).',
+    },
+  },
+  profile: {
+    title: 'My access', open: 'Your roles in each namespace', actor: 'Signed in as', via: 'With', viaSso: 'single sign-on', viaToken: 'an API token',
+    grants: 'Roles', role: 'Role', namespaces: 'Namespaces', allNamespaces: 'all namespaces',
+    byNamespace: 'By namespace', namespace: 'Namespace', roleThere: 'Your role',
+    intro: 'What you may do depends on the namespace: a role holds only in the namespaces listed with it.',
   },
   errors: {
     forbiddenTitle: 'Not allowed', forbidden: 'Your token lacks the permission this page needs. Ask an admin for a token with a higher role or a wider namespace scope.',
@@ -228,6 +242,7 @@ export const en = {
       run: { cancel: 'Cancel run', rerun: 'Rerun' },
       token: { create: 'Create token', revoke: 'Revoke token' },
       namespace: { create: 'Create namespace', update: 'Edit namespace', delete: 'Delete namespace' },
+      session: { create: 'Sign in (SSO)', delete: 'Sign out (SSO)', refused: 'Sign-in refused (SSO)' },
     },
     types: { task: 'task', run: 'run', token: 'token', node: 'node', namespace: 'namespace' },
   },

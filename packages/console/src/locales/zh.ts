@@ -17,6 +17,20 @@ export const zh: Strings = {
     refused: '令牌不存在、已被吊销或已过期。', failed: '登录失败：{{message}}',
     expired: '会话已结束：令牌被拒绝，请重新登录。',
     hint: '首次启动时，管理员令牌写在 .ecron/admin.token 中。',
+    sso: '使用 {{name}} 登录', or: '或使用 API 令牌登录',
+    ssoExpired: '会话已结束，请重新登录。',
+    ssoErrors: {
+      SSO_NO_ROLE: '登录成功，但你所在的组在本服务器上都没有被授予角色。请联系管理员为你的组配置角色。',
+      SSO_LOGIN_FAILED: '登录未能完成，请重试。',
+      SSO_PROVIDER_UNAVAILABLE: '无法连接身份提供方。请稍后重试，或使用令牌登录。',
+      other: '单点登录失败（{{code}}）。',
+    },
+  },
+  profile: {
+    title: '我的权限', open: '你在各命名空间中的角色', actor: '登录身份', via: '登录方式', viaSso: '单点登录', viaToken: 'API 令牌',
+    grants: '角色', role: '角色', namespaces: '命名空间', allNamespaces: '所有命名空间',
+    byNamespace: '按命名空间', namespace: '命名空间', roleThere: '你的角色',
+    intro: '你能做什么取决于命名空间：每个角色只在与它一起列出的命名空间中有效。',
   },
   errors: {
     forbiddenTitle: '无权访问', forbidden: '当前令牌缺少此页面所需的权限。请向管理员申请更高角色或更大命名空间范围的令牌。',
@@ -230,6 +244,7 @@ export const zh: Strings = {
       run: { cancel: '取消运行', rerun: '重新运行' },
       token: { create: '创建令牌', revoke: '吊销令牌' },
       namespace: { create: '创建命名空间', update: '修改命名空间', delete: '删除命名空间' },
+      session: { create: '登录（单点登录）', delete: '退出（单点登录）', refused: '拒绝登录（单点登录）' },
     },
     types: { task: '任务', run: '运行', token: '令牌', node: '节点', namespace: '命名空间' },
   },

@@ -17,6 +17,7 @@ import { useCursorPages } from '../components/useCursorPages.ts';
 const AUDIT_ACTIONS = [
   'task.create', 'task.update', 'task.pause', 'task.resume', 'task.delete', 'task.trigger',
   'run.cancel', 'run.rerun', 'token.create', 'token.revoke', 'namespace.create', 'namespace.update', 'namespace.delete',
+  'session.create', 'session.delete', 'session.refused',
 ] as const;
 
 export default function Audit() {

@@ -66,12 +66,12 @@ export default function RunDetail() {
             <Link to={`/workflow-runs/${data.workflowRunId}`} data-testid="run-workflow-run">{t('workflowRun.partOf', { node: data.nodeId ?? '?' })}</Link>
           )}
         </Space>
-        {can('operator') && active && (
+        {can('operator', run.data?.namespace) && active && (
           <Popconfirm title={t('run.cancelConfirm')} okText={t('run.cancel')} cancelText={t('common.back')} okButtonProps={{ danger: true, 'data-testid': 'cancel-ok' } as never} onConfirm={cancel}>
             <Button danger icon={<StopOutlined />} loading={cancelling} data-testid="cancel-run">{t('run.cancel')}</Button>
           </Popconfirm>
         )}
-        {can('operator') && !active && <Button icon={<RedoOutlined />} onClick={() => setRerunOpen(true)} data-testid="rerun">{t('run.rerun')}</Button>}
+        {can('operator', run.data?.namespace) && !active && <Button icon={<RedoOutlined />} onClick={() => setRerunOpen(true)} data-testid="rerun">{t('run.rerun')}</Button>}
       </Space>
       {data.error && <Alert type="error" showIcon message={t('run.error')} description={<span data-testid="run-error">{data.error}</span>} />}
       <Card size="small">

@@ -56,13 +56,13 @@ export default function TaskDetail() {
           <Typography.Title level={3} style={{ margin: 0 }} data-testid="task-title">{data.namespace}/{data.name}</Typography.Title>
           <span data-testid="task-state"><StatusTag status={data.state} /></span>
         </Space>
-        {can('operator') && (
+        {can('operator', task.data?.namespace) && (
           <Space wrap>
             <Button type="primary" icon={<ThunderboltOutlined />} onClick={() => setTriggerOpen(true)} data-testid="trigger">{t('task.trigger')}</Button>
             {data.state === 'paused'
               ? <Button icon={<PlayCircleOutlined />} loading={busy === 'resume'} onClick={() => act('resume')} data-testid="resume">{t('task.resume')}</Button>
               : <Button icon={<PauseCircleOutlined />} loading={busy === 'pause'} disabled={data.state === 'completed'} onClick={() => act('pause')} data-testid="pause">{t('task.pause')}</Button>}
-            {can('editor') && (
+            {can('editor', task.data?.namespace) && (
               <>
                 <Link to={`/tasks/${id}/edit`}><Button icon={<EditOutlined />}>{t('task.edit')}</Button></Link>
                 <Button icon={<CopyOutlined />} onClick={() => setCloneOpen(true)} data-testid="clone">{t('task.clone')}</Button>

@@ -62,7 +62,7 @@ export default function Tasks() {
     <Space direction="vertical" size="middle" style={{ width: '100%' }}>
       <Space style={{ width: '100%', justifyContent: 'space-between' }} wrap>
         <Typography.Title level={3} style={{ margin: 0 }}>{t('tasks.title')}</Typography.Title>
-        {can('editor') && <Link to="/tasks/new"><Button type="primary" icon={<PlusOutlined />} data-testid="new-task">{t('tasks.new')}</Button></Link>}
+        {can('editor', namespace) && <Link to="/tasks/new"><Button type="primary" icon={<PlusOutlined />} data-testid="new-task">{t('tasks.new')}</Button></Link>}
       </Space>
       <Space wrap>
         <Input.Search allowClear placeholder={t('tasks.searchName')} aria-label={t('tasks.searchName')} onSearch={(v) => setFilter('q', v)} style={{ width: 220 }} data-testid="task-search" />
@@ -74,13 +74,13 @@ export default function Tasks() {
         <Select allowClear placeholder={t('tasks.lastOutcome')} aria-label={t('tasks.lastOutcome')} style={{ width: 160 }} onChange={(v) => setFilter('lastRunStatus', v)}
           options={RUN_STATUSES.map((s) => ({ value: s, label: t(`status.${s}`) }))} />
       </Space>
-      {can('operator') && (
+      {can('operator', namespace) && (
         <Space wrap>
           <Typography.Text type="secondary">{t('tasks.selected', { count: selected.length })}</Typography.Text>
           <Button icon={<PauseCircleOutlined />} disabled={!selected.length} loading={busy} onClick={() => bulk('pause')}>{t('tasks.pauseSelected')}</Button>
           <Button icon={<PlayCircleOutlined />} disabled={!selected.length} loading={busy} onClick={() => bulk('resume')}>{t('tasks.resumeSelected')}</Button>
           <Button icon={<ThunderboltOutlined />} disabled={!selected.length} loading={busy} onClick={() => bulk('trigger')} data-testid="bulk-trigger">{t('tasks.triggerSelected')}</Button>
-          {can('editor') && (
+          {can('editor', namespace) && (
             <Popconfirm title={t('tasks.deleteSelectedConfirm', { count: selected.length })} okText={t('tasks.deleteSelected')} okButtonProps={{ danger: true }}
               cancelText={t('common.back')} onConfirm={() => bulk('delete')} disabled={!selected.length}>
               <Button danger icon={<DeleteOutlined />} disabled={!selected.length} loading={busy} data-testid="bulk-delete">{t('tasks.deleteSelected')}</Button>
@@ -95,7 +95,7 @@ export default function Tasks() {
         dataSource={query.data?.items ?? []}
         pagination={false}
         scroll={{ x: true }}
-        rowSelection={can('operator') ? { selectedRowKeys: selected, onChange: (keys) => setSelected(keys as string[]) } : undefined}
+        rowSelection={can('operator', namespace) ? { selectedRowKeys: selected, onChange: (keys) => setSelected(keys as string[]) } : undefined}
         columns={[
           { title: t('common.namespace'), dataIndex: 'namespace', width: 120 },
           {

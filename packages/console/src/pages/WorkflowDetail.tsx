@@ -77,13 +77,13 @@ export default function WorkflowDetail() {
           <Typography.Title level={3} style={{ margin: 0 }} data-testid="workflow-title">{data.namespace}/{data.name}</Typography.Title>
           <span data-testid="workflow-state"><StatusTag status={data.state} /></span>
         </Space>
-        {can('operator') && (
+        {can('operator', workflow.data?.namespace) && (
           <Space wrap>
             <Button type="primary" icon={<ThunderboltOutlined />} onClick={() => setTriggerOpen(true)} data-testid="trigger">{t('workflow.trigger')}</Button>
             {data.state === 'paused'
               ? <Button icon={<PlayCircleOutlined />} loading={busy === 'resume'} onClick={() => act('resume')} data-testid="resume">{t('workflow.resume')}</Button>
               : <Button icon={<PauseCircleOutlined />} loading={busy === 'pause'} disabled={data.state === 'completed'} onClick={() => act('pause')} data-testid="pause">{t('workflow.pause')}</Button>}
-            {can('editor') && (
+            {can('editor', workflow.data?.namespace) && (
               <>
                 <Link to={`/workflows/${id}/edit`}><Button icon={<EditOutlined />} data-testid="edit">{t('workflow.edit')}</Button></Link>
                 <Popconfirm title={t('workflow.deleteConfirm', { name: data.name })} description={t('workflow.deleteHint')} okText={t('workflow.delete')}

@@ -74,7 +74,7 @@ export default function WorkflowRunDetail() {
   if (run.error) return <ErrorView error={run.error} />;
   if (!data) return <Spin />;
   const finished = isWorkflowRunFinished(data.status);
-  const operator = can('operator'); // recovery and cancel are operations on runs
+  const operator = can('operator', data?.namespace); // recovery and cancel are operations on runs, in the run's namespace
 
   function openNode(node: string) {
     const state = states.get(node);

@@ -38,7 +38,7 @@ export default function Workflows() {
     <Space orientation="vertical" size="middle" style={{ width: '100%' }}>
       <Space style={{ width: '100%', justifyContent: 'space-between' }} wrap>
         <Typography.Title level={3} style={{ margin: 0 }}>{t('workflows.title')}</Typography.Title>
-        {can('editor') && <Link to="/workflows/new"><Button type="primary" icon={<PlusOutlined />} data-testid="new-workflow">{t('workflows.new')}</Button></Link>}
+        {can('editor', namespace) && <Link to="/workflows/new"><Button type="primary" icon={<PlusOutlined />} data-testid="new-workflow">{t('workflows.new')}</Button></Link>}
       </Space>
       <Space wrap>
         <Input.Search allowClear placeholder={t('workflows.searchName')} aria-label={t('workflows.searchName')} onSearch={(v) => setFilter('q', v)}

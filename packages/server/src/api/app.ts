@@ -3,6 +3,8 @@
  * elsewhere (tests drive it with `inject()`). Routes live in `routes/`, one file per resource;
  * authentication in `auth.ts`; error answers in `errors.ts`.
  */
+import { randomBytes } from 'node:crypto';
+import fastifyCookie from '@fastify/cookie';
 import fastifyHelmet from '@fastify/helmet';
 import fastifySwagger from '@fastify/swagger';
 import fastifyWebsocket from '@fastify/websocket';
@@ -21,6 +23,9 @@ import { createWorkflowService } from '../services/workflow-service.ts';
 import { createBackfillService } from '../services/backfill-service.ts';
 import { createNamespaceService } from '../services/namespace-service.ts';
 import { createTokenService } from '../services/tokens.ts';
+import { createSessionService } from '../services/sessions.ts';
+import type { OidcConfig } from '../sso/config.ts';
+import { OidcClient } from '../sso/oidc-client.ts';
 import { installAuth } from './auth.ts';
 import { DEFAULT_AUTH_FAILURE_LIMIT, installAuthFailureLimit, type AuthFailureLimit } from './auth-failures.ts';
 import { consoleRoutes } from './console.ts';
@@ -44,6 +49,7 @@ import type { ExecutorDirectory } from '../dispatch/executor-directory.ts';
 import type { PullHub } from '../dispatch/pull-hub.ts';
 import { tokenRoutes } from './routes/tokens.ts';
 import { namespaceRoutes } from './routes/namespaces.ts';
+import { SSO_CALLBACK_PATH, ssoApiRoutes, ssoBrowserRoutes, type SsoRouteDeps } from './routes/sso.ts';
 
 export const API_PREFIX = '/api/v1';
 
@@ -81,7 +87,17 @@ export interface AppDeps {
   authFailureLimit?: AuthFailureLimit;
   /** Called after a namespace was written or deleted through this app (the outbound policies read them again). */
   onNamespaceChange?: () => Promise<void>;
+  /**
+   * Sign-in with an OpenID Connect provider for the console (`routes/sso.ts`), and the session
+   * cookie as a credential beside bearer tokens. `publicUrl`: the URL browsers reach this server
+   * at, read at each sign-in (the provider redirects to `PUBLIC_URL/auth/sso/callback`).
+   * @default none: tokens only
+   */
+  sso?: { config: OidcConfig; publicUrl: () => string };
 }
+
+/** The session cookie's name: with `__Host-` under https, which the browser keeps to this host, path `/` and Secure. */
+export const sessionCookieName = (secure: boolean): string => (secure ? '__Host-ecron_session' : 'ecron_session');
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { store, control, clock } = deps;
@@ -106,7 +122,21 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   if (deps.pull) {
     await app.register(fastifyWebsocket, { options: { maxPayload: STREAM_MAX_FRAME_BYTES, handleProtocols: chooseStreamProtocol } });
   }
-  installAuth(app, { tokens, countFailure });
+  let sso: SsoRouteDeps | null = null;
+  if (deps.sso) {
+    const { config, publicUrl } = deps.sso;
+    const secure = publicUrl().startsWith('https:');
+    // Signs the cookie of a sign-in under way; shared by the cluster, so a callback may reach another node.
+    const cookieKey = await store.ensureSecret({ name: 'sso-login-cookie-key', candidate: randomBytes(32).toString('base64url') });
+    await app.register(fastifyCookie, { secret: cookieKey });
+    sso = {
+      config, secure, store, cookieName: sessionCookieName(secure), sessions: createSessionService({ store, clock }),
+      client: new OidcClient(config, () => `${publicUrl().replace(/\/+$/, '')}${SSO_CALLBACK_PATH}`),
+    };
+  } else {
+    await app.register(fastifyCookie);
+  }
+  installAuth(app, { tokens, countFailure, ...(sso ? { sessions: { service: sso.sessions, cookieName: sso.cookieName } } : {}) });
 
   await app.register(fastifySwagger, {
     openapi: {
@@ -140,6 +170,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   if (deps.pull) await app.register(executorPullRoutes, { prefix: API_PREFIX, store, pull: deps.pull, ...(deps.directory ? { directory: deps.directory } : {}) });
   await app.register(statsRoutes, { prefix: API_PREFIX, store, clock });
   await app.register(meRoutes, { prefix: API_PREFIX });
+  await app.register(ssoApiRoutes, { prefix: API_PREFIX, sso });
+  await app.register(ssoBrowserRoutes, { sso });
   await app.register(consoleRoutes, { distDir: deps.consoleDir });
   return app;
 }

@@ -129,6 +129,31 @@ export interface TokenRecord {
   expiresAt: number | null;
 }
 
+/** A role over some namespaces (`["*"]`: all), as a session holds them. */
+export interface GrantRecord {
+  role: TokenRole;
+  namespaces: string[];
+}
+
+/**
+ * The session of a user signed in through SSO (OpenID Connect). The cookie carries the secret;
+ * only its SHA-256 is stored, as for tokens.
+ */
+export interface SessionRecord {
+  id: string;
+  /** SHA-256 of the cookie's secret, hex. */
+  secretHash: string;
+  /** `user:<subject or email>`: how audit entries and revisions name the user. */
+  actor: string;
+  /** The user's name or email, for display; null when the provider gave neither. */
+  name: string | null;
+  /** The roles the user's groups mapped to at sign-in. */
+  grants: GrantRecord[];
+  createdAt: number;
+  /** From this instant on the session is refused. */
+  expiresAt: number;
+}
+
 export interface AuditRecord {
   id: string;
   at: number;

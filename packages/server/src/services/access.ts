@@ -1,18 +1,34 @@
 /**
- * Who is calling a service, and what they may touch. Roles are ordered viewer < operator <
- * editor < admin, each allowed all that the roles below it are; `executor`, the role of executor
- * nodes' credentials, stands outside that order and is allowed only what a requirement of
- * `executor` names. A namespace scope of `["*"]` covers every namespace.
+ * Who is calling a service, and what they may touch, namespace by namespace.
+ *
+ * A caller holds grants: each a role and the namespaces it covers (`["*"]`: every namespace). An
+ * API token is one grant, its role and its scope. A signed-in user (SSO, `sso/`) holds one grant
+ * per role mapping their groups matched, so one person may be an editor in `a` and a viewer in
+ * `b`: every check asks for a role IN the namespace concerned ({@link canAccessNamespace}), never
+ * for the caller's role in general. The route-level check (`api/auth.ts`) passes when any grant
+ * meets the route's requirement; the services then check the namespace of what they touch with
+ * that same requirement.
+ *
+ * Roles are ordered viewer < operator < editor < admin, each allowed all that the roles below it
+ * are; `executor`, the role of executor nodes' credentials, stands outside that order and is
+ * allowed only what a requirement of `executor` names.
  */
 import type { RankedTokenRole, TokenRole } from '@ecron/contracts';
+import { EcronError } from '../core/errors.ts';
 import type { TokenRecord } from '../core/model.ts';
 
-export interface Caller {
-  /** Written to audit entries and revisions: `token:<id>`, or `system` for the server itself. */
-  actor: string;
+/** One role over some namespaces. */
+export interface Grant {
   role: TokenRole;
-  /** Namespaces this caller may see and change; `["*"]` means all. */
+  /** The namespaces the role holds in; `["*"]` means all. */
   namespaces: readonly string[];
+}
+
+export interface Caller {
+  /** Written to audit entries and revisions: `token:<id>`, `user:<subject>`, or `system` for the server itself. */
+  actor: string;
+  /** What the caller may do, and where. A token has exactly one. */
+  grants: readonly Grant[];
 }
 
 export const ALL_NAMESPACES = '*';
@@ -25,7 +41,7 @@ const ROLE_RANK: Record<RankedTokenRole, number> = { viewer: 0, operator: 1, edi
  * - `executor`: the executor nodes' own operations (register, heartbeat, take runs, return
  *   results), open to an `executor` token and, as they were before that role existed, to editors
  *   and admins;
- * - `authenticated`: any live token, whatever its role.
+ * - `authenticated`: any live credential, whatever its role.
  */
 export type RoleRequirement = RankedTokenRole | 'executor' | 'authenticated';
 
@@ -47,18 +63,73 @@ export function isUnscoped(namespaces: readonly string[]): boolean {
   return namespaces.includes(ALL_NAMESPACES);
 }
 
-export function canAccessNamespace(caller: Caller, namespace: string): boolean {
-  return isUnscoped(caller.namespaces) || caller.namespaces.includes(namespace);
+const covers = (grant: Grant, namespace: string): boolean => isUnscoped(grant.namespaces) || grant.namespaces.includes(namespace);
+
+/** True when some grant of the caller meets `needed`, in whichever namespace: the route-level check. */
+export function callerAllows(caller: Caller, needed: RoleRequirement): boolean {
+  return caller.grants.some((grant) => roleAllows(grant.role, needed));
 }
 
-/** True when the caller may change what lives in `namespace`: an editor or admin whose scope covers it. */
-export function canEditNamespace(caller: Caller, namespace: string): boolean {
-  return roleAllows(caller.role, 'editor') && canAccessNamespace(caller, namespace);
+/** True when the caller holds a role meeting `needed` in `namespace`. */
+export function canAccessNamespace(caller: Caller, namespace: string, needed: RoleRequirement): boolean {
+  return caller.grants.some((grant) => roleAllows(grant.role, needed) && covers(grant, namespace));
 }
 
-/** The namespace filter for list verbs of the store: null means no restriction. */
-export function namespaceFilter(caller: Caller): string[] | null {
-  return isUnscoped(caller.namespaces) ? null : [...caller.namespaces];
+/**
+ * The caller's highest role in `namespace`, or null when no grant covers it. A role of the order
+ * outranks `executor`, which is returned only when it is all the caller holds there.
+ */
+export function roleIn(caller: Caller, namespace: string): TokenRole | null {
+  return highestRole(caller.grants.filter((grant) => covers(grant, namespace)));
+}
+
+function highestRole(grants: readonly Grant[]): TokenRole | null {
+  let best: TokenRole | null = null;
+  for (const { role } of grants) {
+    if (best === null || best === 'executor' || (role !== 'executor' && ROLE_RANK[role] > ROLE_RANK[best])) best = role;
+  }
+  return best;
+}
+
+/** The caller's highest role anywhere (what `GET /api/v1/me` calls its `role`). */
+export function highestRoleOf(caller: Caller): TokenRole {
+  return highestRole(caller.grants) ?? 'viewer';
+}
+
+/** The namespaces where the caller holds a role meeting `needed`: `["*"]` when a grant covers all, else in the grants' order. */
+export function scopeOf(caller: Caller, needed: RoleRequirement): string[] {
+  const grants = caller.grants.filter((grant) => roleAllows(grant.role, needed));
+  if (grants.some((grant) => isUnscoped(grant.namespaces))) return [ALL_NAMESPACES];
+  return [...new Set(grants.flatMap((grant) => grant.namespaces))];
+}
+
+/** The namespace filter for list verbs of the store, for what needs `needed`: null means no restriction. */
+export function namespaceFilter(caller: Caller, needed: RoleRequirement): string[] | null {
+  const scope = scopeOf(caller, needed);
+  return isUnscoped(scope) ? null : scope;
+}
+
+/**
+ * Throws unless the caller holds a role meeting `needed` in `namespace`: `hidden()` (a NOT_FOUND of
+ * the resource) when the caller may not even see that namespace, so that what lies outside its scope
+ * does not exist for it; FORBIDDEN, naming the role, when it may see it but not do this there.
+ */
+export function checkNamespaceAccess(caller: Caller, namespace: string, needed: RoleRequirement, hidden: () => EcronError): void {
+  if (canAccessNamespace(caller, namespace, needed)) return;
+  if (needed === 'viewer' || needed === 'authenticated' || !canAccessNamespace(caller, namespace, 'viewer')) throw hidden();
+  throw forbiddenIn(caller, namespace, needed);
+}
+
+/** How messages name the caller: "this user" for a signed-in person, "this token" otherwise. */
+export function callerNoun(caller: Caller): string {
+  return caller.actor.startsWith('user:') ? 'this user' : 'this token';
+}
+
+/** FORBIDDEN for an operation that needs `needed` in `namespace`, which the caller lacks there. */
+export function forbiddenIn(caller: Caller, namespace: string, needed: RoleRequirement): EcronError {
+  const held = roleIn(caller, namespace);
+  return new EcronError('FORBIDDEN', `this operation needs ${describeRequirement(needed)} in namespace ${JSON.stringify(namespace)}; `
+    + (held === null ? `${callerNoun(caller)} has no role there` : `${callerNoun(caller)} is ${held} there`));
 }
 
 /** True when every namespace of `inner` is covered by `outer`. */
@@ -69,8 +140,10 @@ export function scopeCovers(outer: readonly string[], inner: readonly string[]):
 }
 
 export function callerFromToken(token: TokenRecord): Caller {
-  return { actor: `token:${token.id}`, role: token.role, namespaces: token.namespaces };
+  return { actor: `token:${token.id}`, grants: [{ role: token.role, namespaces: token.namespaces }] };
 }
 
 /** The server acting on its own behalf (bootstrap, maintenance). */
-export const SYSTEM_CALLER: Caller = Object.freeze({ actor: 'system', role: 'admin', namespaces: Object.freeze([ALL_NAMESPACES]) });
+export const SYSTEM_CALLER: Caller = Object.freeze({
+  actor: 'system', grants: Object.freeze([Object.freeze({ role: 'admin' as const, namespaces: Object.freeze([ALL_NAMESPACES]) })]),
+});

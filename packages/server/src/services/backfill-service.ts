@@ -11,11 +11,11 @@ import type { BackfillRecord, ScheduledRecord } from '../core/model.ts';
 import { fireInstants } from '../scheduler/backfill-runner.ts';
 import type { RunControl } from '../scheduler/run-control.ts';
 import type { Store } from '../store/store.ts';
-import { canAccessNamespace, type Caller } from './access.ts';
+import { checkNamespaceAccess, type Caller, type RoleRequirement } from './access.ts';
 import { validationError } from './task-spec-input.ts';
 
 export interface BackfillService {
-  /** Starts a backfill of `target` (already loaded and access-checked by its service). */
+  /** Starts a backfill of `target` (loaded by its service, so visible to the caller): FORBIDDEN unless the caller is an operator in its namespace. */
   start(caller: Caller, target: ScheduledRecord, input: BackfillRequest | undefined): Promise<BackfillRecord>;
   get(caller: Caller, id: string): Promise<BackfillRecord>;
   list(caller: Caller, target: ScheduledRecord): Promise<BackfillRecord[]>;
@@ -29,14 +29,19 @@ const rangeError = (message: string, path: string) => new EcronError('BACKFILL_R
 export function createBackfillService(deps: { store: Store; control: RunControl; clock: Clock }): BackfillService {
   const { store, control, clock } = deps;
 
-  async function load(caller: Caller, id: string): Promise<BackfillRecord> {
+  /** Backfill `id` for an operation that needs `needed` in its namespace (see `checkNamespaceAccess`). */
+  async function load(caller: Caller, id: string, needed: RoleRequirement): Promise<BackfillRecord> {
     const backfill = await store.getBackfill(id);
-    if (!backfill || !canAccessNamespace(caller, backfill.namespace)) throw new EcronError('BACKFILL_NOT_FOUND', `no backfill with id ${JSON.stringify(id)}`);
+    const notFound = () => new EcronError('BACKFILL_NOT_FOUND', `no backfill with id ${JSON.stringify(id)}`);
+    if (!backfill) throw notFound();
+    checkNamespaceAccess(caller, backfill.namespace, needed, notFound);
     return backfill;
   }
 
   return {
     async start(caller, target, input) {
+      // The target was loaded for a viewer; a backfill creates runs, as a trigger does.
+      checkNamespaceAccess(caller, target.namespace, 'operator', () => new EcronError('NOT_FOUND'));
       const parsed = BackfillRequestSchema.safeParse(input ?? {});
       if (!parsed.success) throw validationError(parsed.error);
       const { maxCount, concurrency } = parsed.data;
@@ -64,7 +69,7 @@ export function createBackfillService(deps: { store: Store; control: RunControl;
       return created;
     },
 
-    get: load,
+    get: (caller, id) => load(caller, id, 'viewer'),
 
     runCounts: (backfill) => store.countBackfillRuns(backfill.id),
 
@@ -73,7 +78,7 @@ export function createBackfillService(deps: { store: Store; control: RunControl;
     },
 
     async cancel(caller, id) {
-      const backfill = await load(caller, id);
+      const backfill = await load(caller, id, 'operator');
       const now = clock.now();
       const cancelled = await store.updateBackfill({
         id, at: now, patch: { status: 'cancelled', finishedAt: now }, audit: { actor: caller.actor, action: 'backfill.cancel', details: { taskId: backfill.taskId } },

@@ -35,8 +35,8 @@ export function groupSecret(store: Store, ref: GroupRef): Promise<string> {
  * that namespace may too). A node of older releases has no owner: its next heartbeat claims it.
  */
 export function mayActAsNode(caller: Caller, node: Pick<ExecutorNodeRecord, 'namespace' | 'owner'>): boolean {
-  if (!canAccessNamespace(caller, node.namespace)) return false;
-  return node.owner === null || node.owner === caller.actor || caller.role === 'admin';
+  if (!canAccessNamespace(caller, node.namespace, 'executor')) return false;
+  return node.owner === null || node.owner === caller.actor || canAccessNamespace(caller, node.namespace, 'admin');
 }
 
 /** A node as `GET /api/v1/executors` lists it; `now` is the store's clock (alive: expiresAt > now). */

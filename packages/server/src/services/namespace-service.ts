@@ -16,7 +16,7 @@ import type { NamespaceRecord } from '../core/model.ts';
 import { effectiveQuotas } from '../core/namespaces.ts';
 import { OutboundPolicy } from '../dispatch/outbound-policy.ts';
 import type { NamespaceUsageCounts, Store } from '../store/store.ts';
-import { canAccessNamespace, namespaceFilter, roleAllows, type Caller } from './access.ts';
+import { callerAllows, callerNoun, canAccessNamespace, highestRoleOf, namespaceFilter, type Caller } from './access.ts';
 import { iso } from './resources.ts';
 import { validationError } from './task-spec-input.ts';
 
@@ -94,10 +94,10 @@ export function toNamespaceResource(view: NamespaceView, usage: NamespaceUsageCo
   };
 }
 
-/** FORBIDDEN unless the caller is an admin whose scope covers `name`. */
+/** FORBIDDEN unless the caller is an admin in namespace `name`. */
 function checkAdmin(caller: Caller, name: string): void {
-  if (!roleAllows(caller.role, 'admin')) throw new EcronError('FORBIDDEN', `managing namespaces needs a token with role admin; this token is ${caller.role}`);
-  if (!canAccessNamespace(caller, name)) throw new EcronError('FORBIDDEN', `this token cannot manage namespace ${JSON.stringify(name)}`);
+  if (!callerAllows(caller, 'admin')) throw new EcronError('FORBIDDEN', `managing namespaces needs role admin; ${callerNoun(caller)} is ${highestRoleOf(caller)}`);
+  if (!canAccessNamespace(caller, name, 'admin')) throw new EcronError('FORBIDDEN', `${callerNoun(caller)} cannot manage namespace ${JSON.stringify(name)}`);
 }
 
 const notFound = (name: string) => new EcronError('NAMESPACE_NOT_FOUND', `no namespace ${JSON.stringify(name)}: PUT /api/v1/namespaces/${name} creates it`, { name });
@@ -132,16 +132,16 @@ export function createNamespaceService(deps: { store: Store; clock: Clock; onCha
     },
 
     async get(caller, name) {
-      if (!canAccessNamespace(caller, name)) throw notFound(name);
+      if (!canAccessNamespace(caller, name, 'viewer')) throw notFound(name);
       const [record, usage] = await Promise.all([store.getNamespace(name), usageOf(name)]);
       if (record === null && name !== DEFAULT_NAMESPACE && usage.tasks === 0 && usage.workflows === 0) throw notFound(name);
       return { namespace: { name, record }, usage };
     },
 
     async list(caller) {
-      const records = await store.listNamespaces({ names: namespaceFilter(caller) });
+      const records = await store.listNamespaces({ names: namespaceFilter(caller, 'viewer') });
       const views: NamespaceView[] = records.map((record) => ({ name: record.name, record }));
-      if (canAccessNamespace(caller, DEFAULT_NAMESPACE) && !records.some((record) => record.name === DEFAULT_NAMESPACE)) {
+      if (canAccessNamespace(caller, DEFAULT_NAMESPACE, 'viewer') && !records.some((record) => record.name === DEFAULT_NAMESPACE)) {
         views.push({ name: DEFAULT_NAMESPACE, record: null });
         // Byte order, as the store lists them (names are ASCII).
         views.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

@@ -12,7 +12,7 @@ import {
 import { isExpiredAt } from '../core/admin-tokens.ts';
 import type { WorkflowNodeRecord } from '../core/workflow/node-state.ts';
 import type { AttemptRecord, AuditRecord, BackfillRecord, RunLogRecord, RunRecord, TaskRecord, TaskRevisionRecord, TokenRecord, WorkflowRecord } from '../core/model.ts';
-import { canEditNamespace, type Caller } from './access.ts';
+import { canAccessNamespace, type Caller } from './access.ts';
 
 export const iso = (ms: number): string => new Date(ms).toISOString();
 const isoOrNull = (ms: number | null): string | null => (ms === null ? null : iso(ms));
@@ -20,9 +20,9 @@ const isoOrNull = (ms: number | null): string | null => (ms === null ? null : is
 /** Who a spec is shown to: an `editor` sees header values (to edit them), a `viewer` sees them masked. */
 export type SpecAudience = 'editor' | 'viewer';
 
-/** The audience of a spec of `namespace`: an editor or admin whose scope covers it, else a viewer. */
+/** The audience of a spec of `namespace`: an editor or admin in that namespace, else a viewer. */
 export function specAudience(caller: Caller, namespace: string): SpecAudience {
-  return canEditNamespace(caller, namespace) ? 'editor' : 'viewer';
+  return canAccessNamespace(caller, namespace, 'editor') ? 'editor' : 'viewer';
 }
 
 /** The header names with every value replaced by {@link MASKED_HEADER_VALUE}. */

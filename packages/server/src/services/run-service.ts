@@ -10,7 +10,7 @@ import { EcronError } from '../core/errors.ts';
 import type { AttemptRecord, RunLogRecord, RunRecord } from '../core/model.ts';
 import type { RunControl } from '../scheduler/run-control.ts';
 import type { Page, Store } from '../store/store.ts';
-import { canAccessNamespace, namespaceFilter, type Caller } from './access.ts';
+import { checkNamespaceAccess, namespaceFilter, type Caller, type RoleRequirement } from './access.ts';
 import { followRunLogs, type RunLogFollowEvent, type RunLogFollowOptions } from './run-log-follow.ts';
 
 export interface ListRunsQuery {
@@ -56,43 +56,46 @@ export interface RunService {
 export function createRunService(deps: { store: Store; control: RunControl; clock: Clock; follow?: Omit<RunLogFollowOptions, 'store' | 'clock'> }): RunService {
   const { store, control, clock } = deps;
 
-  async function load(caller: Caller, id: string): Promise<RunRecord> {
+  /** Run `id` for an operation that needs `needed` in its namespace (see `checkNamespaceAccess`). */
+  async function load(caller: Caller, id: string, needed: RoleRequirement): Promise<RunRecord> {
     const run = await store.getRun(id);
-    if (!run || !canAccessNamespace(caller, run.namespace)) throw new EcronError('RUN_NOT_FOUND', `no run with id ${JSON.stringify(id)}`);
+    const notFound = () => new EcronError('RUN_NOT_FOUND', `no run with id ${JSON.stringify(id)}`);
+    if (!run) throw notFound();
+    checkNamespaceAccess(caller, run.namespace, needed, notFound);
     return run;
   }
 
   return {
     async get(caller, id) {
-      const run = await load(caller, id);
+      const run = await load(caller, id, 'viewer');
       return { run, attempts: await store.listAttempts([run.id]) };
     },
 
     async list(caller, query) {
-      const page: Page<RunRecord> = await store.listRuns({ ...query, namespaces: namespaceFilter(caller) });
+      const page: Page<RunRecord> = await store.listRuns({ ...query, namespaces: namespaceFilter(caller, 'viewer') });
       const attempts = page.items.length > 0 ? await store.listAttempts(page.items.map((r) => r.id)) : [];
       return { runs: page.items, attempts, nextCursor: page.nextCursor };
     },
 
     async logs(caller, id, query) {
-      await load(caller, id);
+      await load(caller, id, 'viewer');
       const lines = await store.listRunLogs({ runId: id, afterSeq: query.afterSeq, limit: query.limit });
       return { lines, nextSeq: lines.at(-1)?.seq ?? query.afterSeq ?? 0 };
     },
 
     async follow(caller, id, p) {
-      await load(caller, id);
+      await load(caller, id, 'viewer');
       return followRunLogs({ ...deps.follow, store, clock }, { runId: id, afterSeq: p.afterSeq ?? 0, abort: p.abort });
     },
 
     async cancel(caller, id) {
-      await load(caller, id);
+      await load(caller, id, 'operator');
       const run = await control.cancel({ runId: id, actor: caller.actor });
       return { run, attempts: await store.listAttempts([run.id]) };
     },
 
     async rerun(caller, id, params) {
-      const previous = await load(caller, id);
+      const previous = await load(caller, id, 'operator');
       if (!isFinalRunStatus(previous.status)) throw new EcronError('RUN_NOT_FINISHED', `run ${id} is ${previous.status}: only a finished run can be run again`);
       const task = await store.getTask(previous.taskId);
       if (!task) throw new EcronError('TASK_NOT_FOUND', `the task of run ${id} was deleted`);

@@ -13,7 +13,7 @@ import type { RunRecord, TaskRecord, TaskRevisionRecord } from '../core/model.ts
 import { previewFires } from '../core/schedule/next-fire.ts';
 import type { RunControl } from '../scheduler/run-control.ts';
 import type { AuditInput, Page, Store } from '../store/store.ts';
-import { canAccessNamespace, namespaceFilter, type Caller } from './access.ts';
+import { callerNoun, checkNamespaceAccess, namespaceFilter, type Caller, type RoleRequirement } from './access.ts';
 import { checkNamespaceLimits } from './namespace-limits.ts';
 import { initialFireState, resumedFireState, updatedFireState } from './schedule-state.ts';
 import { mergeSecrets, normalizeNewSpec, parseTaskSpec, scheduleTimeZone } from './task-spec-input.ts';
@@ -93,25 +93,30 @@ export function updateAudit(caller: Caller, spec: TaskSpec, fromRevision: number
   return { actor: caller.actor, action: 'task.update', details: { namespace: spec.namespace, name: spec.name, fromRevision } };
 }
 
-/** FORBIDDEN unless the caller may manage tasks in `namespace`. */
+/** FORBIDDEN unless the caller may write tasks in `namespace`: an editor there. */
 export function checkNamespace(caller: Caller, namespace: string): void {
-  if (!canAccessNamespace(caller, namespace)) {
-    throw new EcronError('FORBIDDEN', `this token cannot manage tasks in namespace ${JSON.stringify(namespace)}`);
-  }
+  checkNamespaceAccess(caller, namespace, 'editor', () => new EcronError('FORBIDDEN', `${callerNoun(caller)} cannot manage tasks in namespace ${JSON.stringify(namespace)}`));
 }
 
 export function createTaskService(deps: { store: Store; control: RunControl; clock: Clock }): TaskService {
   const { store, control, clock } = deps;
 
-  async function load(caller: Caller, id: string): Promise<TaskRecord> {
+  /**
+   * Task `id`, for an operation that needs `needed` in its namespace: TASK_NOT_FOUND when it does
+   * not exist or lies outside what the caller may see, FORBIDDEN when the caller may see it but not
+   * do this there.
+   */
+  async function load(caller: Caller, id: string, needed: RoleRequirement): Promise<TaskRecord> {
     const task = await store.getTask(id);
-    if (!task || !canAccessNamespace(caller, task.namespace)) throw new EcronError('TASK_NOT_FOUND', `no task with id ${JSON.stringify(id)}`);
+    const notFound = () => new EcronError('TASK_NOT_FOUND', `no task with id ${JSON.stringify(id)}`);
+    if (!task) throw notFound();
+    checkNamespaceAccess(caller, task.namespace, needed, notFound);
     return task;
   }
 
   const service: TaskService = {
     async clone(caller, id, as) {
-      const source = await load(caller, id);
+      const source = await load(caller, id, 'editor');
       return service.create(caller, { ...source.spec, name: as.name, namespace: as.namespace ?? source.namespace });
     },
 
@@ -125,11 +130,11 @@ export function createTaskService(deps: { store: Store; control: RunControl; clo
       return created;
     },
 
-    get: load,
+    get: (caller, id) => load(caller, id, 'viewer'),
 
     async list(caller, query) {
       return store.listTasks({
-        namespaces: namespaceFilter(caller),
+        namespaces: namespaceFilter(caller, 'viewer'),
         namespace: query.namespace,
         state: query.state,
         name: query.name,
@@ -142,7 +147,7 @@ export function createTaskService(deps: { store: Store; control: RunControl; clo
     },
 
     async update(caller, id, input, options = {}) {
-      const existing = await load(caller, id);
+      const existing = await load(caller, id, 'editor');
       const spec = mergeSecrets(parseTaskSpec(input), existing.spec);
       checkNamespace(caller, spec.namespace);
       const now = clock.now();
@@ -157,7 +162,7 @@ export function createTaskService(deps: { store: Store; control: RunControl; clo
     },
 
     async pause(caller, id) {
-      const existing = await load(caller, id);
+      const existing = await load(caller, id, 'operator');
       const paused = await store.setTaskState({
         id, state: 'paused', nextFireAt: null, at: clock.now(),
         audit: { actor: caller.actor, action: 'task.pause', details: { namespace: existing.namespace, name: existing.name } },
@@ -167,7 +172,7 @@ export function createTaskService(deps: { store: Store; control: RunControl; clo
     },
 
     async resume(caller, id) {
-      const existing = await load(caller, id);
+      const existing = await load(caller, id, 'operator');
       const now = clock.now();
       const resumed = await store.setTaskState({
         id, ...resumedFireState(existing, now), at: now,
@@ -178,7 +183,7 @@ export function createTaskService(deps: { store: Store; control: RunControl; clo
     },
 
     async delete(caller, id) {
-      const existing = await load(caller, id);
+      const existing = await load(caller, id, 'editor');
       await store.deleteTask({
         id, at: clock.now(),
         audit: { actor: caller.actor, action: 'task.delete', details: { namespace: existing.namespace, name: existing.name } },
@@ -187,17 +192,17 @@ export function createTaskService(deps: { store: Store; control: RunControl; clo
     },
 
     async trigger(caller, id, params) {
-      const task = await load(caller, id);
+      const task = await load(caller, id, 'operator');
       return control.trigger({ task, params, actor: caller.actor });
     },
 
     async revisions(caller, id) {
-      await load(caller, id);
+      await load(caller, id, 'viewer');
       return store.listTaskRevisions(id);
     },
 
     async preview(caller, id, count) {
-      const task = await load(caller, id);
+      const task = await load(caller, id, 'viewer');
       return previewSchedule(task.spec.schedule, clock.now(), count, task.anchorAt);
     },
   };

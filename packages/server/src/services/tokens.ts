@@ -16,7 +16,7 @@ import { newId } from '../core/ids.ts';
 import type { TokenRecord } from '../core/model.ts';
 import { makePrivateDir, PRIVATE_FILE_MODE } from '../data-dir.ts';
 import type { Store } from '../store/store.ts';
-import { ALL_NAMESPACES, scopeCovers, type Caller } from './access.ts';
+import { ALL_NAMESPACES, scopeCovers, scopeOf, type Caller } from './access.ts';
 
 export const TOKEN_PREFIX = 'ecr_';
 /** File name of the first admin token inside the data dir. */
@@ -36,7 +36,7 @@ export function hashTokenSecret(secret: string): string {
 export interface TokenService {
   /** Creates a token; the secret is returned here and never again. */
   create(caller: Caller, input: CreateTokenInput): Promise<{ token: TokenRecord; secret: string }>;
-  /** Tokens whose scope lies within the caller's, oldest first. */
+  /** Tokens whose scope lies within the namespaces where the caller is an admin, oldest first. */
   list(caller: Caller): Promise<TokenRecord[]>;
   /**
    * Throws TOKEN_NOT_FOUND (also for a token outside the caller's scope), and LAST_ADMIN_TOKEN
@@ -74,7 +74,7 @@ export function createTokenService(deps: { store: Store; clock: Clock }): TokenS
       }
       const { name, role, namespaces } = parsed.data;
       const scope = namespaces.includes(ALL_NAMESPACES) ? [ALL_NAMESPACES] : [...new Set(namespaces)];
-      if (!scopeCovers(caller.namespaces, scope)) {
+      if (!scopeCovers(scopeOf(caller, 'admin'), scope)) {
         throw new EcronError('FORBIDDEN', 'a token cannot be given namespaces outside the scope of the token creating it');
       }
       const now = clock.now();
@@ -91,12 +91,13 @@ export function createTokenService(deps: { store: Store; clock: Clock }): TokenS
 
     async list(caller) {
       const tokens = await store.listTokens();
-      return tokens.filter((t) => scopeCovers(caller.namespaces, t.namespaces));
+      const scope = scopeOf(caller, 'admin');
+      return tokens.filter((t) => scopeCovers(scope, t.namespaces));
     },
 
     async revoke(caller, id) {
       const existing = (await store.listTokens()).find((t) => t.id === id);
-      if (!existing || !scopeCovers(caller.namespaces, existing.namespaces)) throw new EcronError('TOKEN_NOT_FOUND');
+      if (!existing || !scopeCovers(scopeOf(caller, 'admin'), existing.namespaces)) throw new EcronError('TOKEN_NOT_FOUND');
       return store.revokeToken({
         id, at: clock.now(), audit: { actor: caller.actor, action: 'token.revoke', details: { name: existing.name } }, keepLastAdmin: true,
       });

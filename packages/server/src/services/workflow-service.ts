@@ -12,7 +12,7 @@ import type { WorkflowNodeRecord } from '../core/workflow/node-state.ts';
 import type { WorkflowAction } from '../core/workflow/transaction.ts';
 import type { RunControl } from '../scheduler/run-control.ts';
 import type { Page, Store } from '../store/store.ts';
-import { canAccessNamespace, namespaceFilter, type Caller } from './access.ts';
+import { callerNoun, checkNamespaceAccess, namespaceFilter, type Caller, type RoleRequirement } from './access.ts';
 import { namespaceLimitIssues } from './namespace-limits.ts';
 import { initialFireState, resumedFireState, updatedFireState } from './schedule-state.ts';
 import { maskedHeaderIssues, mergeSecrets, SUPPORTED_TARGET_TYPES, validationError } from './task-spec-input.ts';
@@ -85,24 +85,29 @@ const RECOVERY_AUDIT: Record<RecoveryAction['kind'], string> = {
 export function createWorkflowService(deps: { store: Store; control: RunControl; clock: Clock }): WorkflowService {
   const { store, control, clock } = deps;
 
-  async function load(caller: Caller, id: string): Promise<WorkflowRecord> {
+  /** Workflow `id` for an operation that needs `needed` in its namespace (see `checkNamespaceAccess`). */
+  async function load(caller: Caller, id: string, needed: RoleRequirement): Promise<WorkflowRecord> {
     const workflow = await store.getWorkflow(id);
-    if (!workflow || !canAccessNamespace(caller, workflow.namespace)) throw new EcronError('WORKFLOW_NOT_FOUND', `no workflow with id ${JSON.stringify(id)}`);
+    const notFound = () => new EcronError('WORKFLOW_NOT_FOUND', `no workflow with id ${JSON.stringify(id)}`);
+    if (!workflow) throw notFound();
+    checkNamespaceAccess(caller, workflow.namespace, needed, notFound);
     return workflow;
   }
 
-  function checkNamespace(caller: Caller, namespace: string): void {
-    if (!canAccessNamespace(caller, namespace)) {
-      throw new EcronError('FORBIDDEN', `this token cannot manage workflows in namespace ${JSON.stringify(namespace)}`);
-    }
+  function checkNamespace(caller: Caller, namespace: string, needed: RoleRequirement): void {
+    checkNamespaceAccess(caller, namespace, needed, () => new EcronError('FORBIDDEN', `${callerNoun(caller)} cannot manage workflows in namespace ${JSON.stringify(namespace)}`));
   }
 
-  /** Schema, then what only the server knows: target types it runs, the tasks nodes name, and the namespace's limits. */
-  async function parse(caller: Caller, input: unknown): Promise<WorkflowSpec> {
+  /**
+   * Schema, then what only the server knows: target types it runs, the tasks nodes name, and the
+   * namespace's limits. `needed`: the role the caller must hold in the spec's namespace (editor to
+   * write it, viewer to validate it).
+   */
+  async function parse(caller: Caller, input: unknown, needed: RoleRequirement): Promise<WorkflowSpec> {
     const parsed = WorkflowSpecSchema.safeParse(input);
     if (!parsed.success) throw validationError(parsed.error);
     const spec = parsed.data;
-    checkNamespace(caller, spec.namespace);
+    checkNamespace(caller, spec.namespace, needed);
     const issues: FieldIssue[] = [];
     const names = new Set<string>();
     spec.nodes.forEach((node, i) => {
@@ -140,11 +145,11 @@ export function createWorkflowService(deps: { store: Store; control: RunControl;
     };
   }
 
-  async function loadRun(caller: Caller, id: string): Promise<RunRecord> {
+  async function loadRun(caller: Caller, id: string, needed: RoleRequirement): Promise<RunRecord> {
     const run = await store.getRun(id);
-    if (!run || run.workflowRunId !== run.id || !canAccessNamespace(caller, run.namespace)) {
-      throw new EcronError('WORKFLOW_RUN_NOT_FOUND', `no workflow run with id ${JSON.stringify(id)}`);
-    }
+    const notFound = () => new EcronError('WORKFLOW_RUN_NOT_FOUND', `no workflow run with id ${JSON.stringify(id)}`);
+    if (!run || run.workflowRunId !== run.id) throw notFound();
+    checkNamespaceAccess(caller, run.namespace, needed, notFound);
     return run;
   }
 
@@ -153,7 +158,7 @@ export function createWorkflowService(deps: { store: Store; control: RunControl;
   }
 
   async function act(caller: Caller, id: string, action: WorkflowAction, audit: string, details: Record<string, unknown> = {}): Promise<WorkflowRunView> {
-    const run = await loadRun(caller, id);
+    const run = await loadRun(caller, id, 'operator');
     const changed = await control.actOnWorkflowRun({
       runId: run.id, action, audit: { actor: caller.actor, action: audit, details: { workflowId: run.taskId, ...details } },
     });
@@ -162,11 +167,11 @@ export function createWorkflowService(deps: { store: Store; control: RunControl;
 
   const service: WorkflowService = {
     async validate(caller, input) {
-      return parse(caller, input);
+      return parse(caller, input, 'viewer');
     },
 
     async create(caller, input) {
-      const spec = await parse(caller, input);
+      const spec = await parse(caller, input, 'editor');
       const now = clock.now();
       const workflow: WorkflowRecord = {
         id: newId(), kind: 'workflow', namespace: spec.namespace, name: spec.name, revision: 1, ...initialFireState(spec.schedule, now), spec,
@@ -179,18 +184,18 @@ export function createWorkflowService(deps: { store: Store; control: RunControl;
       return created;
     },
 
-    get: load,
+    get: (caller, id) => load(caller, id, 'viewer'),
 
     async list(caller, query) {
       return store.listWorkflows({
-        namespaces: namespaceFilter(caller), namespace: query.namespace, name: query.name, state: query.state, nameContains: query.q, lastRunStatus: query.lastRunStatus,
+        namespaces: namespaceFilter(caller, 'viewer'), namespace: query.namespace, name: query.name, state: query.state, nameContains: query.q, lastRunStatus: query.lastRunStatus,
         cursor: query.cursor, limit: query.limit,
       });
     },
 
     async update(caller, id, input, options = {}) {
-      const existing = await load(caller, id);
-      const spec = keepSecrets(await parse(caller, input), existing.spec);
+      const existing = await load(caller, id, 'editor');
+      const spec = keepSecrets(await parse(caller, input, 'editor'), existing.spec);
       const now = clock.now();
       const updated = await store.updateWorkflow({
         id, expectedRevision: options.expectedRevision, spec, ...updatedFireState(existing, spec.schedule, now), at: now,
@@ -201,7 +206,7 @@ export function createWorkflowService(deps: { store: Store; control: RunControl;
     },
 
     async pause(caller, id) {
-      const existing = await load(caller, id);
+      const existing = await load(caller, id, 'operator');
       const paused = await store.setWorkflowState({
         id, state: 'paused', nextFireAt: null, at: clock.now(),
         audit: { actor: caller.actor, action: 'workflow.pause', details: { namespace: existing.namespace, name: existing.name } },
@@ -211,7 +216,7 @@ export function createWorkflowService(deps: { store: Store; control: RunControl;
     },
 
     async resume(caller, id) {
-      const existing = await load(caller, id);
+      const existing = await load(caller, id, 'operator');
       const now = clock.now();
       const resumed = await store.setWorkflowState({
         id, ...resumedFireState(existing, now), at: now,
@@ -222,7 +227,7 @@ export function createWorkflowService(deps: { store: Store; control: RunControl;
     },
 
     async delete(caller, id) {
-      const existing = await load(caller, id);
+      const existing = await load(caller, id, 'editor');
       // Its runs in progress end first (cancelled): once deleted, its revisions are gone.
       const active = (await store.listActiveRuns({ taskId: id, limit: 10_000 })).filter((run) => run.workflowRunId === run.id);
       for (const run of active) {
@@ -240,35 +245,35 @@ export function createWorkflowService(deps: { store: Store; control: RunControl;
     },
 
     async revisions(caller, id) {
-      await load(caller, id);
+      await load(caller, id, 'viewer');
       return store.listTaskRevisions(id);
     },
 
     async revision(caller, id, revision) {
-      await load(caller, id);
+      await load(caller, id, 'viewer');
       const found = await store.getTaskRevision({ taskId: id, revision });
       if (!found) throw new EcronError('NOT_FOUND', `workflow ${id} has no revision ${revision}`);
       return found;
     },
 
     async trigger(caller, id, params) {
-      const workflow = await load(caller, id);
+      const workflow = await load(caller, id, 'operator');
       return view(await control.trigger({ task: workflow, ...(params ? { params } : {}), actor: caller.actor }));
     },
 
-    getRun: async (caller, id) => view(await loadRun(caller, id)),
+    getRun: async (caller, id) => view(await loadRun(caller, id, 'viewer')),
 
     async listRuns(caller, query) {
-      if (query.workflowId !== undefined) await load(caller, query.workflowId);
+      if (query.workflowId !== undefined) await load(caller, query.workflowId, 'viewer');
       return store.listRuns({
-        namespaces: namespaceFilter(caller), workflowRuns: true, taskId: query.workflowId, namespace: query.namespace,
+        namespaces: namespaceFilter(caller, 'viewer'), workflowRuns: true, taskId: query.workflowId, namespace: query.namespace,
         ...(query.status ? { statuses: RUN_STATUSES_OF[query.status] } : {}),
         cursor: query.cursor, limit: query.limit,
       });
     },
 
     async cancelRun(caller, id) {
-      const run = await loadRun(caller, id);
+      const run = await loadRun(caller, id, 'operator');
       return view(await control.cancel({ runId: run.id, actor: caller.actor }));
     },
 

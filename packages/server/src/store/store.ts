@@ -8,7 +8,7 @@
  */
 import type { AttemptStatus, NamespaceSpec, RunStatus, TaskSpec, TaskState, TokenRole, WorkflowSpec } from '@ecron/contracts';
 import type {
-  AttemptRecord, AuditRecord, BackfillRecord, NamespaceRecord, RunLogRecord, RunRecord, ScheduledRecord, TaskRecord, TaskRevisionRecord, TokenRecord, WorkflowRecord,
+  AttemptRecord, AuditRecord, BackfillRecord, NamespaceRecord, RunLogRecord, RunRecord, ScheduledRecord, SessionRecord, TaskRecord, TaskRevisionRecord, TokenRecord, WorkflowRecord,
 } from '../core/model.ts';
 import type { WorkflowNodeRecord } from '../core/workflow/node-state.ts';
 import type { WorkflowAction } from '../core/workflow/transaction.ts';
@@ -617,6 +617,21 @@ export interface Store {
   releaseIdempotencyKey(p: { scope: string; key: string; fingerprint: string }): Promise<void>;
   /** Deletes up to `limit` keys that expired before `before`; returns how many. */
   deleteExpiredIdempotencyKeys(p: { before: number; limit: number }): Promise<number>;
+
+  // ---- sessions (SSO sign-in) --------------------------------------------------------------
+  // Kept in the store so that every API node accepts a session and a sign-out ends it on all of
+  // them. Audit entries have resourceType "session" and resourceId the session id.
+  /** Stores a new session (its secret's hash is unique) with its audit entry. */
+  createSession(p: { session: SessionRecord; audit: AuditInput }): Promise<SessionRecord>;
+  /** Expired sessions too: the caller decides, on its clock, whether one is live. */
+  findSessionByHash(secretHash: string): Promise<SessionRecord | null>;
+  /**
+   * Ends a session: deletes it, with its audit entry, in one transaction. False when there was no
+   * such session (nothing written): of two sign-outs that race, one gets true.
+   */
+  deleteSession(p: { id: string; at: number; audit: AuditInput }): Promise<boolean>;
+  /** Deletes up to `limit` sessions that expired before `before` (no audit entry); returns how many. */
+  deleteExpiredSessions(p: { before: number; limit: number }): Promise<number>;
 }
 
 /** Per-run cap on stored log lines; further lines are dropped and one notice line is kept. */

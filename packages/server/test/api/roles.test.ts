@@ -211,7 +211,7 @@ describe('executor', () => {
     expect(polled.statusCode, polled.body).toBe(200);
     expect(polled.json()).toEqual({ deliveries: [], cancels: [] });
     expect((await call(executor, 'POST', '/api/v1/executors/ops-1/results', { results: [] })).json()).toEqual({ accepted: 0 });
-    expect((await call(executor, 'GET', '/api/v1/me')).json()).toEqual({ actor: expect.stringMatching(/^token:/), role: 'executor', namespaces: ['*'] });
+    expect((await call(executor, 'GET', '/api/v1/me')).json()).toEqual({ actor: expect.stringMatching(/^token:/), role: 'executor', namespaces: ['*'], grants: [{ role: 'executor', namespaces: ['*'] }] });
     // The SDK's pull and stream executors find the cluster's API nodes here.
     expect((await call(executor, 'GET', '/api/v1/nodes')).statusCode).toBe(200);
 

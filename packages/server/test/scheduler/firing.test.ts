@@ -112,7 +112,7 @@ describe('firing', () => {
   it('applies a task change on the next fire', async () => {
     h = await new SchedulerHarness().start();
     const task = await h.createTask({ name: 'change', schedule: { every: '10s' }, params: { v: 1 } });
-    await h.tasks.update({ actor: 'test', role: 'admin', namespaces: ['*'] }, task.id, {
+    await h.tasks.update({ actor: 'test', grants: [{ role: 'admin', namespaces: ['*'] }] }, task.id, {
       name: 'change', schedule: { every: '10s' }, target: { type: 'http', url: `${h.executorUrl}/run` }, params: { v: 2 },
     });
     const fire = h.next('fire');
@@ -124,7 +124,7 @@ describe('firing', () => {
 
   it('does not fire a paused task, and fires again once resumed', async () => {
     h = await new SchedulerHarness().start();
-    const admin = { actor: 'test', role: 'admin' as const, namespaces: ['*'] };
+    const admin = { actor: 'test', grants: [{ role: 'admin' as const, namespaces: ['*'] }] };
     const task = await h.createTask({ name: 'pause', schedule: { every: '1s' } });
     await h.tasks.pause(admin, task.id);
     await h.clock.advance(5000);

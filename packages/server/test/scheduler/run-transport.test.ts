@@ -139,7 +139,7 @@ describe('the run transport seam', () => {
 
   it('a target type without a transport fails the run, saying so', async () => {
     h = await new SchedulerHarness().start();
-    const task = await h.tasks.create({ actor: 'test', role: 'admin', namespaces: ['*'] }, {
+    const task = await h.tasks.create({ actor: 'test', grants: [{ role: 'admin', namespaces: ['*'] }] }, {
       name: 'no-grpc', schedule: { manual: true }, target: { type: 'grpc', url: 'grpc://127.0.0.1:1' },
     });
     const run = await h.scheduler.trigger({ task, actor: 'test' });

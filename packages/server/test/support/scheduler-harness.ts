@@ -15,7 +15,7 @@ import { TestExecutor } from './test-executor.ts';
 export const SIGNING_KEY = 'test-signing-key-0123456789';
 export const CALLBACK_KEY = 'test-callback-key-0123456789';
 const LOOK_AHEAD_MS = 2000;
-export const ADMIN: Caller = { actor: 'test', role: 'admin', namespaces: ['*'] };
+export const ADMIN: Caller = { actor: 'test', grants: [{ role: 'admin', namespaces: ['*'] }] };
 
 /**
  * A scheduler on a manual clock, a real SQLite store and a real HTTP executor. The scheduler can

@@ -2,7 +2,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { EcronError } from '../../core/errors.ts';
 import type { Store } from '../../store/store.ts';
-import { isUnscoped } from '../../services/access.ts';
+import { isUnscoped, scopeOf } from '../../services/access.ts';
 import { toAuditEntryResource } from '../../services/resources.ts';
 import { BEARER_SECURITY, callerOf } from '../auth.ts';
 import { AuditEntrySchema, ERROR_RESPONSES, ListAuditQuery, pageOf } from '../schemas.ts';
@@ -17,7 +17,7 @@ export const auditRoutes: FastifyPluginAsyncZod<{ store: Store }> = async (app, 
       response: { 200: pageOf(AuditEntrySchema), ...ERROR_RESPONSES },
     },
   }, async (request) => {
-    if (!isUnscoped(callerOf(request).namespaces)) {
+    if (!isUnscoped(scopeOf(callerOf(request), 'admin'))) {
       throw new EcronError('FORBIDDEN', 'the audit log needs an admin token for all namespaces ("*")');
     }
     const page = await store.listAudit(request.query);

@@ -24,7 +24,7 @@ const ListExecutorsQuery = z.strictObject({
 /** The registry as of the store's clock, the nodes of the caller's namespaces: live nodes first, then by group and id. */
 export async function listExecutors(store: Store, caller: Caller, group?: string): Promise<ExecutorList> {
   const [now, nodes] = await Promise.all([store.now(), store.listExecutors(group === undefined ? {} : { group })]);
-  const items = nodes.filter((node) => canAccessNamespace(caller, node.namespace)).map((node) => toExecutorResource(node, now));
+  const items = nodes.filter((node) => canAccessNamespace(caller, node.namespace, 'viewer')).map((node) => toExecutorResource(node, now));
   // The store orders by group then id; the sort is stable.
   items.sort((a, b) => Number(b.alive) - Number(a.alive));
   return { items };
@@ -47,7 +47,7 @@ export const executorRoutes: FastifyPluginAsyncZod<{ store: Store }> = async (ap
     const { id } = request.params;
     const caller = callerOf(request);
     const { namespace } = request.body;
-    if (!canAccessNamespace(caller, namespace)) {
+    if (!canAccessNamespace(caller, namespace, 'executor')) {
       throw new EcronError('FORBIDDEN', `this token does not cover namespace ${JSON.stringify(namespace)}: an executor of its groups needs a token of that namespace`);
     }
     const record = await store.heartbeatExecutor({ node: { id, ...request.body, owner: caller.actor }, ttlMs: EXECUTOR_TTL_MS });
@@ -71,7 +71,7 @@ export const executorRoutes: FastifyPluginAsyncZod<{ store: Store }> = async (ap
     const node = (await store.listExecutors()).find((n) => n.id === id);
     const caller = callerOf(request);
     // Another namespace's node reads as absent; one of this namespace registered by another credential is refused.
-    if (!node || !canAccessNamespace(caller, node.namespace)) throw notFound();
+    if (!node || !canAccessNamespace(caller, node.namespace, 'executor')) throw notFound();
     if (!mayActAsNode(caller, node)) throw new EcronError('FORBIDDEN', `executor ${id} was registered by another credential: only it, or an admin of namespace ${node.namespace}, may remove it`);
     if (!(await store.removeExecutor({ id }))) throw notFound();
     return reply.status(204).send(null);

@@ -61,7 +61,7 @@ export const statsRoutes: FastifyPluginAsyncZod<{ store: Store; clock: Clock }> 
       response: { 200: StatsSchema, ...ERROR_RESPONSES },
     },
   }, async (request) => {
-    const namespaces = namespaceFilter(callerOf(request));
+    const namespaces = namespaceFilter(callerOf(request), 'viewer');
     const { window, namespace } = request.query;
     const to = clock.now();
     const from = to - WINDOWS[window];

@@ -5,6 +5,7 @@ import pino from 'pino';
 import { EcronError } from '../../core/errors.ts';
 import { limitHeapGrowth } from '../heap-growth.ts';
 import { ROLES, startServer, type Role } from '../../server.ts';
+import { loadOidcConfig } from '../../sso/config.ts';
 import { VERSION } from '../../version.ts';
 
 interface StartFlags {
@@ -24,6 +25,7 @@ interface StartFlags {
   authFailureWindow: string;
   outboundAllow?: string;
   outboundDeny?: string;
+  oidcConfig?: string;
 }
 
 /** A duration flag in milliseconds, at least `minMs`. */
@@ -53,6 +55,7 @@ export function registerStartCommand(program: Command): void {
     .option('--auth-failure-window <duration>', 'the window of --auth-failure-limit, from an address\'s first failure', process.env.ECRON_AUTH_FAILURE_WINDOW ?? '1m')
     .option('--outbound-allow <rules>', 'comma-separated CIDRs, addresses, hosts or *.domains the server may call for targets and executors; with any, only those', process.env.ECRON_OUTBOUND_ALLOW)
     .option('--outbound-deny <rules>', 'comma-separated CIDRs, addresses, hosts or *.domains the server must not call (link-local and metadata addresses always are, unless allowed)', process.env.ECRON_OUTBOUND_DENY)
+    .option('--oidc-config <file>', 'sign-in to the console with an OpenID Connect provider: a YAML or JSON file (issuer, clientId, roles; see docs/security.md)', process.env.ECRON_OIDC_CONFIG)
     .action(async (flags: StartFlags) => {
       const port = Number(flags.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new EcronError('CONFIG_INVALID', `--port ${flags.port}: expected a port number 0-65535`);
@@ -80,12 +83,14 @@ export function registerStartCommand(program: Command): void {
         throw new EcronError('CONFIG_INVALID', `--auth-failure-limit ${flags.authFailureLimit}: expected a whole number from 1 to 1000000`);
       }
       const authFailureLimit = { max: authFailureMax, windowMs: durationFlag('auth-failure-window', flags.authFailureWindow, 1000) };
+      const oidc = flags.oidcConfig ? loadOidcConfig(resolve(flags.oidcConfig), process.env) : undefined;
       limitHeapGrowth({ execArgv: process.execArgv, nodeOptions: process.env.NODE_OPTIONS });
       const logger = pino({ level: flags.logLevel, base: { service: 'ecron' } });
       const server = await startServer({
         dataDir: flags.dataDir, port, host: flags.host, storeUrl: flags.store, roles: roles as Role[],
         publicUrl: flags.publicUrl, env: process.env, logger, historyRetentionMs, leases, authFailureLimit,
         outbound: { allow: ruleList(flags.outboundAllow), deny: ruleList(flags.outboundDeny) },
+        ...(oidc ? { oidc } : {}),
         ...(flags.nodeId ? { nodeId: flags.nodeId } : {}),
         // Another console build than packages/console/dist (the console's tests serve their own).
         ...(process.env.ECRON_CONSOLE_DIR ? { consoleDir: resolve(process.env.ECRON_CONSOLE_DIR) } : {}),

@@ -16,6 +16,7 @@ import { describeNamespaces } from './namespaces.ts';
 import { describeQuotas } from './quotas.ts';
 import { describeReportsAndLogs } from './reports-logs.ts';
 import { describeRetention } from './retention.ts';
+import { describeSessions } from './sessions.ts';
 import { describeTaskBatch } from './task-batch.ts';
 import { describeTasks } from './tasks.ts';
 import { describeTokensAndAudit } from './tokens-audit.ts';
@@ -42,5 +43,6 @@ export function exerciseStore(name: string, factory: StoreFactory): void {
     describeBackfills(ctx);
     describeNamespaces(ctx);
     describeQuotas(ctx);
+    describeSessions(ctx);
   });
 }

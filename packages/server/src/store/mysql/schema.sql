@@ -211,6 +211,19 @@ CREATE TABLE `run_logs` (
   CONSTRAINT `run_logs_run` FOREIGN KEY (`run_id`) REFERENCES `runs` (`id`) ON DELETE CASCADE
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
+CREATE TABLE `sessions` (
+  `id` varchar(64) NOT NULL,
+  `secret_hash` varchar(128) NOT NULL,
+  `actor` varchar(512) NOT NULL,
+  `name` varchar(512) DEFAULT NULL,
+  `grants` mediumtext NOT NULL,
+  `created_at` bigint(20) NOT NULL,
+  `expires_at` bigint(20) NOT NULL,
+  PRIMARY KEY (`id`),
+  UNIQUE KEY `sessions_secret_hash` (`secret_hash`),
+  KEY `sessions_expiry` (`expires_at`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
 CREATE TABLE `tasks` (
   `id` varchar(64) NOT NULL,
   `namespace` varchar(128) NOT NULL,

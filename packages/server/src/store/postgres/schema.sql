@@ -203,6 +203,18 @@ CREATE TABLE runs (
   CONSTRAINT runs_pkey PRIMARY KEY (id)
 );
 
+CREATE TABLE sessions (
+  id text COLLATE "C" NOT NULL,
+  secret_hash text COLLATE "C" NOT NULL,
+  actor text NOT NULL,
+  name text,
+  grants json NOT NULL,
+  created_at bigint NOT NULL,
+  expires_at bigint NOT NULL,
+  CONSTRAINT sessions_pkey PRIMARY KEY (id),
+  CONSTRAINT sessions_secret_hash_key UNIQUE (secret_hash)
+);
+
 CREATE TABLE task_revisions (
   task_id text COLLATE "C" NOT NULL,
   revision integer NOT NULL,
@@ -276,6 +288,8 @@ CREATE UNIQUE INDEX runs_fire ON runs USING btree (scheduled_at, task_id) WHERE 
 CREATE INDEX runs_task ON runs USING btree (task_id, id);
 
 CREATE INDEX runs_workflow ON runs USING btree (workflow_run_id, id) WHERE (workflow_run_id IS NOT NULL);
+
+CREATE INDEX sessions_expiry ON sessions USING btree (expires_at);
 
 CREATE INDEX tasks_by_name ON tasks USING btree (name, namespace);
 

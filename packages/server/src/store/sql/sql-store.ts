@@ -21,6 +21,7 @@ import * as fires from './fires.ts';
 import * as namespaces from './namespaces.ts';
 import * as runLogs from './run-logs.ts';
 import * as idempotency from './idempotency.ts';
+import * as sessions from './sessions.ts';
 import * as runs from './runs.ts';
 import * as taskBatch from './task-batch.ts';
 import * as tasks from './tasks.ts';
@@ -190,6 +191,12 @@ class SqlStore implements Store {
   completeIdempotencyKey: Store['completeIdempotencyKey'] = (p) => this.#use((ctx) => idempotency.completeIdempotencyKey(ctx, p));
   releaseIdempotencyKey: Store['releaseIdempotencyKey'] = (p) => this.#use((ctx) => idempotency.releaseIdempotencyKey(ctx, p));
   deleteExpiredIdempotencyKeys: Store['deleteExpiredIdempotencyKeys'] = (p) => this.#use((ctx) => idempotency.deleteExpiredIdempotencyKeys(ctx, p));
+
+  // ---- sessions
+  createSession: Store['createSession'] = (p) => this.#use((ctx) => sessions.createSession(ctx, p));
+  findSessionByHash: Store['findSessionByHash'] = (secretHash) => this.#use((ctx) => sessions.findSessionByHash(ctx, secretHash));
+  deleteSession: Store['deleteSession'] = (p) => this.#use((ctx) => sessions.deleteSession(ctx, p));
+  deleteExpiredSessions: Store['deleteExpiredSessions'] = (p) => this.#use((ctx) => sessions.deleteExpiredSessions(ctx, p));
 }
 
 /** A SQL store. Call `open()` before any other verb; it connects and migrates. */

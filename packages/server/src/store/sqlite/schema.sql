@@ -232,3 +232,15 @@ CREATE TABLE quota_slots (
 ) STRICT;
 
 CREATE INDEX quota_slots_namespace ON quota_slots (namespace, admitted_at);
+
+CREATE TABLE sessions (
+  id TEXT PRIMARY KEY,
+  secret_hash TEXT NOT NULL UNIQUE, -- SHA-256 hex of the cookie's secret; the secret is never stored
+  actor TEXT NOT NULL, -- user:<subject or email>, as audit entries name the user
+  name TEXT, -- the user's name or email, for display
+  grants TEXT NOT NULL, -- JSON array of { role, namespaces }
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+) STRICT;
+
+CREATE INDEX sessions_expiry ON sessions (expires_at);

@@ -20,6 +20,7 @@ import { migrateToLatest } from './migrate.ts';
 import * as namespaces from './namespaces.ts';
 import * as runLogs from './run-logs.ts';
 import * as idempotency from './idempotency.ts';
+import * as sessions from './sessions.ts';
 import * as runs from './runs.ts';
 import * as taskBatch from './task-batch.ts';
 import * as tasks from './tasks.ts';
@@ -191,6 +192,12 @@ class SqliteStore implements Store {
   completeIdempotencyKey: Store['completeIdempotencyKey'] = (p) => this.#use((conn) => idempotency.completeIdempotencyKey(conn, p));
   releaseIdempotencyKey: Store['releaseIdempotencyKey'] = (p) => this.#use((conn) => idempotency.releaseIdempotencyKey(conn, p));
   deleteExpiredIdempotencyKeys: Store['deleteExpiredIdempotencyKeys'] = (p) => this.#use((conn) => idempotency.deleteExpiredIdempotencyKeys(conn, p));
+
+  // ---- sessions
+  createSession: Store['createSession'] = (p) => this.#use((conn) => sessions.createSession(conn, p));
+  findSessionByHash: Store['findSessionByHash'] = (secretHash) => this.#use((conn) => sessions.findSessionByHash(conn, secretHash));
+  deleteSession: Store['deleteSession'] = (p) => this.#use((conn) => sessions.deleteSession(conn, p));
+  deleteExpiredSessions: Store['deleteExpiredSessions'] = (p) => this.#use((conn) => sessions.deleteExpiredSessions(conn, p));
 }
 
 /** A SQLite store. Call `open()` before any other verb; it migrates and takes the process lock. */

@@ -15,6 +15,7 @@ import * as namespaces from './0009_namespaces.ts';
 import * as tokenExpiry from './0010_token_expiry.ts';
 import * as executorOwner from './0011_executor_owner.ts';
 import * as quotaSlots from './0012_quota_slots.ts';
+import * as sessions from './0013_sessions.ts';
 
 export const MYSQL_MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001_init': init,
@@ -29,4 +30,5 @@ export const MYSQL_MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0010_token_expiry': tokenExpiry,
   '0011_executor_owner': executorOwner,
   '0012_quota_slots': quotaSlots,
+  '0013_sessions': sessions,
 };
