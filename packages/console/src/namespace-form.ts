@@ -26,6 +26,8 @@ export interface NamespaceFormValues {
     minIntervalMs?: string;
     /** Empty: every target type. */
     allowedTargetTypes: NamespaceTargetType[];
+    /** `group=N` entries: the most runs of each executor group at once. */
+    groupMaxConcurrentRuns?: string[];
   };
   outbound: { allow: string[]; deny: string[] };
 }
@@ -44,6 +46,7 @@ export function namespaceToForm(ns: NamespaceListItem): NamespaceFormValues {
     quotas: {
       maxConcurrentRuns: q.maxConcurrentRuns, maxFiresPerMinute: q.maxFiresPerMinute, maxTasks: q.maxTasks, maxWorkflows: q.maxWorkflows,
       minIntervalMs: msText(q.minIntervalMs), allowedTargetTypes: q.allowedTargetTypes ?? [],
+      groupMaxConcurrentRuns: Object.entries(q.groupMaxConcurrentRuns ?? {}).map(([group, max]) => `${group}=${max}`),
     },
     outbound: { allow: [...ns.outbound.allow], deny: [...ns.outbound.deny] },
   };
@@ -58,6 +61,17 @@ export function labelsOf(entries: string[] | undefined): Record<string, string> 
     labels[pair[0]] = pair[1];
   }
   return labels;
+}
+
+/** The `group=N` entries as group limits; throws on an entry that is not one. */
+export function groupLimitsOf(entries: string[] | undefined): Record<string, number> {
+  const limits: Record<string, number> = {};
+  for (const entry of entries ?? []) {
+    const match = /^\s*([^=\s]+)\s*=\s*(\d{1,10})\s*$/.exec(entry);
+    if (!match) throw new Error(`group limits are group=N, not "${entry}"`);
+    limits[match[1]!] = Number(match[2]);
+  }
+  return limits;
 }
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
@@ -88,6 +102,12 @@ export function namespaceBody(values: NamespaceFormValues, before?: NamespaceLis
   const types = q.allowedTargetTypes?.length ? [...q.allowedTargetTypes] : null;
   const beforeTypes: NamespaceQuotas['allowedTargetTypes'] = before?.quotas.allowedTargetTypes?.length ? before.quotas.allowedTargetTypes : null;
   if (before ? !same(types && [...types].sort(), beforeTypes && [...beforeTypes].sort()) : types !== null) quotas.allowedTargetTypes = types;
+  const groups = groupLimitsOf(q.groupMaxConcurrentRuns);
+  const sortedLimits = (limits: Record<string, number>) => Object.entries(limits).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const hasGroups = Object.keys(groups).length > 0;
+  if (before ? !same(sortedLimits(groups), sortedLimits(before.quotas.groupMaxConcurrentRuns ?? {})) : hasGroups) {
+    quotas.groupMaxConcurrentRuns = hasGroups ? groups : null;
+  }
   if (Object.keys(quotas).length > 0) body.quotas = quotas;
 
   const outbound: NonNullable<NamespaceSpecInput['outbound']> = {};
@@ -99,7 +119,7 @@ export function namespaceBody(values: NamespaceFormValues, before?: NamespaceLis
   return body;
 }
 
-const QUOTA_FIELDS = new Set<string>([...COUNT_QUOTAS, 'minIntervalMs', 'allowedTargetTypes']);
+const QUOTA_FIELDS = new Set<string>([...COUNT_QUOTAS, 'minIntervalMs', 'allowedTargetTypes', 'groupMaxConcurrentRuns']);
 
 /**
  * The form field an API issue path names, or null when the form has none: `outbound.allow[1]` →

@@ -5,7 +5,7 @@ import { EMPTY_NAMESPACE_FORM, namespaceBody, namespaceFieldOf, namespaceToForm,
 
 const stored: NamespaceListItem = {
   name: 'data', description: 'the data team', labels: { team: 'data', tier: 'gold' },
-  quotas: { maxConcurrentRuns: 50, maxFiresPerMinute: null, minIntervalMs: 1000, maxTasks: 500, maxWorkflows: null, allowedTargetTypes: ['http', 'executor'] },
+  quotas: { maxConcurrentRuns: 50, maxFiresPerMinute: null, minIntervalMs: 1000, maxTasks: 500, maxWorkflows: null, allowedTargetTypes: ['http', 'executor'], groupMaxConcurrentRuns: { billing: 20, reports: 5 } },
   outbound: { allow: ['10.20.0.0/16'], deny: [] }, implicit: false, createdAt: '2026-12-08T10:00:00.000Z', updatedAt: '2026-12-08T10:00:00.000Z',
 };
 
@@ -39,6 +39,18 @@ describe('the namespace form', () => {
     expect(namespaceBody({ ...values, description: '', labels: [], quotas: { ...values.quotas, minIntervalMs: '' } }, stored))
       .toEqual({ description: '', labels: {}, quotas: { minIntervalMs: null } });
     expect(() => namespaceBody({ ...values, labels: ['team'] }, stored)).toThrow(/key=value/);
+  });
+
+  it('edits the group limits as group=N entries, sent whole when they change, null when emptied', () => {
+    const values = namespaceToForm(stored);
+    expect(values.quotas.groupMaxConcurrentRuns).toEqual(['billing=20', 'reports=5']);
+    expect(namespaceBody({ ...values, quotas: { ...values.quotas, groupMaxConcurrentRuns: ['reports=5', 'billing=20'] } }, stored)).toEqual({});
+    expect(namespaceBody({ ...values, quotas: { ...values.quotas, groupMaxConcurrentRuns: ['billing=10', 'reports=5'] } }, stored))
+      .toEqual({ quotas: { groupMaxConcurrentRuns: { billing: 10, reports: 5 } } });
+    expect(namespaceBody({ ...values, quotas: { ...values.quotas, groupMaxConcurrentRuns: [] } }, stored)).toEqual({ quotas: { groupMaxConcurrentRuns: null } });
+    expect(namespaceBody(form({ name: 'n', quotas: { allowedTargetTypes: [], groupMaxConcurrentRuns: ['billing = 3'] } }))).toEqual({ quotas: { groupMaxConcurrentRuns: { billing: 3 } } });
+    expect(() => namespaceBody({ ...values, quotas: { ...values.quotas, groupMaxConcurrentRuns: ['billing'] } }, stored)).toThrow(/group=N/);
+    expect(namespaceFieldOf('quotas.groupMaxConcurrentRuns.billing')).toEqual(['quotas', 'groupMaxConcurrentRuns']);
   });
 
   it('puts each API issue on its field', () => {

@@ -17,6 +17,9 @@ const GROUP = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const NODE_ID = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/;
 const LABEL_KEY = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}$/;
 
+/** The name of an executor group (`target.group`, a heartbeat's `group`, a token's `groups`). */
+export const ExecutorGroupNameSchema = z.string().regex(GROUP, 'must be 1-128 characters: letters, digits, ".", "_" or "-", starting with a letter or digit');
+
 export const ExecutorNodeIdSchema = z.string().regex(NODE_ID, 'must be 1-128 characters: letters, digits, ".", "_", ":", "@" or "-", starting with a letter or digit');
 
 /** `PUT /api/v1/executors/{id}`: registers a node or heartbeats it (the same call, repeated). */
@@ -27,7 +30,7 @@ export const ExecutorHeartbeatSchema = z.strictObject({
    * of namespace `b` are two groups).
    */
   namespace: TaskSpecSchema.shape.namespace,
-  group: z.string().regex(GROUP, 'must be 1-128 characters: letters, digits, ".", "_" or "-", starting with a letter or digit'),
+  group: ExecutorGroupNameSchema,
   /**
    * `push`: the server sends runs to `address`. `pull`: the node takes them, by long polls or
    * over the stream it holds to each scheduler node (`GET /api/v1/executors/{id}/stream`).

@@ -4,12 +4,13 @@
  * A namespace that was never PUT still exists while it holds tasks (and `default` always does):
  * it has the default settings and `implicit: true`.
  *
- * Quotas enforced today: `minIntervalMs` (a task or workflow whose schedule fires more often is
- * refused, issue INTERVAL_TOO_SHORT). The others are stored and shown, for the enforcement that
- * follows (docs/security.md, "Namespaces").
+ * Every quota is enforced (docs/namespaces.md): the run quotas (`maxConcurrentRuns`,
+ * `maxFiresPerMinute`, `groupMaxConcurrentRuns`) exactly across the cluster, a run refused waiting
+ * as `throttled`.
  */
 import { z } from 'zod';
 import { duration, MAX_DURATION_MS } from './duration.ts';
+import { ExecutorGroupNameSchema } from './executors.ts';
 import { TaskLabelsSchema, TaskSpecSchema } from './task-spec.ts';
 
 /** A namespace's name: the pattern of a task's namespace. */
@@ -27,6 +28,9 @@ export const DEFAULT_MIN_INTERVAL_MS = 1000;
 /** The target types a namespace may limit its tasks to (`quotas.allowedTargetTypes`). */
 export const NAMESPACE_TARGET_TYPES = ['http', 'grpc', 'executor', 'shell'] as const;
 export type NamespaceTargetType = (typeof NAMESPACE_TARGET_TYPES)[number];
+
+/** Most executor groups `quotas.groupMaxConcurrentRuns` may name. */
+export const MAX_GROUP_LIMITS = 256;
 
 /** Most rules in each of `outbound.allow` and `outbound.deny`. */
 export const MAX_OUTBOUND_RULES = 256;
@@ -47,6 +51,9 @@ export const NamespaceQuotasSchema = z.strictObject({
   maxWorkflows: count('workflows in the namespace, at most'),
   allowedTargetTypes: z.array(z.enum(NAMESPACE_TARGET_TYPES)).max(NAMESPACE_TARGET_TYPES.length).nullable().optional()
     .describe('the target types its tasks may use; null: all of them (the default)'),
+  groupMaxConcurrentRuns: z.record(ExecutorGroupNameSchema, z.number().int().min(0).max(1_000_000_000)).nullable().optional()
+    .refine((groups) => !groups || Object.keys(groups).length <= MAX_GROUP_LIMITS, `at most ${MAX_GROUP_LIMITS} groups`)
+    .describe('the most runs of each named executor group of the namespace at once (executor and shell targets), replaced whole; null: none (the default)'),
 });
 export type NamespaceQuotasInput = z.input<typeof NamespaceQuotasSchema>;
 export type NamespaceQuotasPatch = z.output<typeof NamespaceQuotasSchema>;
@@ -83,6 +90,7 @@ export const NamespaceQuotasResourceSchema = z.object({
   maxTasks: z.number().int().nullable(),
   maxWorkflows: z.number().int().nullable(),
   allowedTargetTypes: z.array(z.enum(NAMESPACE_TARGET_TYPES)).nullable(),
+  groupMaxConcurrentRuns: z.record(z.string(), z.number().int()).describe('the most runs of each named executor group at once; {} when none is limited'),
 });
 export type NamespaceQuotas = z.output<typeof NamespaceQuotasResourceSchema>;
 

@@ -64,7 +64,6 @@ function NamespaceDetails({ ns }: { ns: NamespaceResource }) {
   const { t } = useTranslation();
   const q = ns.quotas;
   const limit = (value: number | null) => (value === null ? <Typography.Text type="secondary">{t('namespaces.noLimit')}</Typography.Text> : value);
-  const notEnforced = (label: string) => <Tooltip title={t('namespaces.notEnforced')}><span>{label}</span></Tooltip>;
   return (
     <Space orientation="vertical" size="large" style={{ width: '100%' }} data-testid="namespace-details">
       <Descriptions size="small" column={1} bordered title={t('namespaces.settings')} items={[
@@ -83,13 +82,17 @@ function NamespaceDetails({ ns }: { ns: NamespaceResource }) {
       ]} />
       <Descriptions size="small" column={1} bordered title={t('namespaces.quotas')} data-testid="namespace-quotas" items={[
         { key: 'minIntervalMs', label: t('namespaces.minIntervalMs'), children: msText(q.minIntervalMs) },
-        { key: 'maxConcurrentRuns', label: notEnforced(t('namespaces.maxConcurrentRuns')), children: limit(q.maxConcurrentRuns) },
-        { key: 'maxFiresPerMinute', label: notEnforced(t('namespaces.maxFiresPerMinute')), children: limit(q.maxFiresPerMinute) },
-        { key: 'maxTasks', label: notEnforced(t('namespaces.maxTasks')), children: limit(q.maxTasks) },
-        { key: 'maxWorkflows', label: notEnforced(t('namespaces.maxWorkflows')), children: limit(q.maxWorkflows) },
+        { key: 'maxConcurrentRuns', label: t('namespaces.maxConcurrentRuns'), children: limit(q.maxConcurrentRuns) },
+        { key: 'maxFiresPerMinute', label: t('namespaces.maxFiresPerMinute'), children: limit(q.maxFiresPerMinute) },
+        { key: 'maxTasks', label: t('namespaces.maxTasks'), children: limit(q.maxTasks) },
+        { key: 'maxWorkflows', label: t('namespaces.maxWorkflows'), children: limit(q.maxWorkflows) },
         {
-          key: 'allowedTargetTypes', label: notEnforced(t('namespaces.allowedTargetTypes')),
+          key: 'allowedTargetTypes', label: t('namespaces.allowedTargetTypes'),
           children: q.allowedTargetTypes === null ? <Typography.Text type="secondary">{t('namespaces.allTypes')}</Typography.Text> : tags(q.allowedTargetTypes.map((type) => t(`targets.${type}`)), t('namespaces.none')),
+        },
+        {
+          key: 'groupMaxConcurrentRuns', label: t('namespaces.groupMaxConcurrentRuns'),
+          children: <span data-testid="detail-group-limits">{tags(Object.entries(q.groupMaxConcurrentRuns ?? {}).map(([group, max]) => `${group}=${max}`), t('namespaces.none'))}</span>,
         },
       ]} />
       <Descriptions size="small" column={1} bordered title={t('namespaces.outbound')} items={[

@@ -9,7 +9,7 @@ import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { ApiError, putNamespace, type FieldIssue, type NamespaceListItem, type NamespaceResource } from '../api.ts';
 import {
-  COUNT_QUOTAS, EMPTY_NAMESPACE_FORM, labelsOf, namespaceBody, namespaceFieldOf, namespaceToForm, TARGET_TYPES, type NamespaceFormValues,
+  COUNT_QUOTAS, EMPTY_NAMESPACE_FORM, groupLimitsOf, labelsOf, namespaceBody, namespaceFieldOf, namespaceToForm, TARGET_TYPES, type NamespaceFormValues,
 } from '../namespace-form.ts';
 import { errorMessage } from './common.tsx';
 
@@ -109,6 +109,13 @@ export function NamespaceFormModal({ namespace, stored, onClose, onSaved }: Prop
             <Form.Item name={['quotas', 'allowedTargetTypes']} label={t('namespaces.allowedTargetTypes')} extra={t('namespaces.allowedTargetTypesHelp')}>
               <Select mode="multiple" allowClear placeholder={t('namespaces.allTypes')} aria-label={t('namespaces.allowedTargetTypes')}
                 options={TARGET_TYPES.map((type) => ({ value: type, label: t(`targets.${type}`) }))} />
+            </Form.Item>
+          </Col>
+          <Col xs={24}>
+            <Form.Item name={['quotas', 'groupMaxConcurrentRuns']} label={t('namespaces.groupMaxConcurrentRuns')} extra={t('namespaces.groupMaxConcurrentRunsHelp')}
+              rules={[{ validator: async (_, entries?: string[]) => { try { groupLimitsOf(entries); } catch { throw new Error(t('namespaces.groupLimitsInvalid')); } } }]}>
+              <Select mode="tags" tokenSeparators={[',', ' ']} open={false} suffixIcon={null} placeholder="billing=20"
+                aria-label={t('namespaces.groupMaxConcurrentRuns')} data-testid="quota-groupMaxConcurrentRuns" />
             </Form.Item>
           </Col>
         </Row>

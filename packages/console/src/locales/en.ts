@@ -182,6 +182,8 @@ export const en = {
   namespaces: {
     title: 'Namespaces', new: 'New namespace', edit: 'Edit', delete: 'Delete', actions: 'Actions', labels: 'Labels', description: 'Description',
     tasks: 'Tasks', workflows: 'Workflows', activeRuns: 'Active runs', firesLastMinute: 'Fires (last min)', throttledRuns: 'Throttled runs',
+    groupMaxConcurrentRuns: 'Runs at once per executor group', groupMaxConcurrentRunsHelp: 'group=N entries, such as billing=20: runs of that executor group of the namespace at once, at most; others wait as throttled',
+    groupLimitsInvalid: 'Write each limit as group=N, such as billing=20',
     throttledRunsHelp: 'Runs waiting for this namespace\'s run quota (concurrent runs, fires per minute); they start as room frees',
     firesLastMinuteHelp: 'Runs that fired in the last 60 s, manual triggers included (admitted under the run quotas, when set)', activeRunsHelp: 'Runs not finished, workflow node runs included, throttled runs apart',
     implicit: 'implicit', implicitHelp: 'Not saved yet: it exists because it is the default or tasks name it, and has the default settings. Saving it stores them.',
@@ -191,7 +193,6 @@ export const en = {
     state: 'State', stored: 'saved', created: 'Created', updated: 'Updated',
     maxConcurrentRuns: 'Max concurrent runs', maxFiresPerMinute: 'Max fires per minute', minIntervalMs: 'Min interval between fires',
     maxTasks: 'Max tasks', maxWorkflows: 'Max workflows', allowedTargetTypes: 'Allowed target types', allow: 'Outbound allow', deny: 'Outbound deny',
-    notEnforced: 'Stored and shown; not yet enforced.',
     createTitle: 'New namespace', editTitle: 'Edit namespace {{name}}', create: 'Create', save: 'Save',
     createdMessage: 'Created namespace {{name}}', savedMessage: 'Saved namespace {{name}}', deletedMessage: 'Deleted namespace {{name}}',
     nameRequired: 'A namespace needs a name', nameTaken: 'Namespace {{name}} exists: edit it instead',

@@ -184,6 +184,8 @@ export const zh: Strings = {
   namespaces: {
     title: '命名空间', new: '新建命名空间', edit: '编辑', delete: '删除', actions: '操作', labels: '标签', description: '描述',
     tasks: '任务', workflows: '工作流', activeRuns: '进行中的运行', firesLastMinute: '近 1 分钟触发', throttledRuns: '限流等待的运行',
+    groupMaxConcurrentRuns: '每个执行器分组的并发运行数', groupMaxConcurrentRunsHelp: '按 分组=N 填写，例如 billing=20：本命名空间该执行器分组同时运行的最多个数；超出的以限流状态等待',
+    groupLimitsInvalid: '每项请写成 分组=N，例如 billing=20',
     throttledRunsHelp: '因本命名空间的运行配额（并发运行数、每分钟触发数）而等待的运行；配额空出后依次开始',
     firesLastMinuteHelp: '最近 60 秒内触发的运行，包括手动触发（设置了运行配额时，按准入计）', activeRunsHelp: '尚未结束的运行，包括工作流节点的运行，不含限流等待的运行',
     implicit: '隐式', implicitHelp: '尚未保存：它因是默认命名空间或有任务引用而存在，使用默认设置。保存后设置即被存储。',
@@ -193,7 +195,6 @@ export const zh: Strings = {
     state: '状态', stored: '已保存', created: '创建时间', updated: '更新时间',
     maxConcurrentRuns: '最大并发运行数', maxFiresPerMinute: '每分钟最多触发次数', minIntervalMs: '最小触发间隔',
     maxTasks: '最大任务数', maxWorkflows: '最大工作流数', allowedTargetTypes: '允许的目标类型', allow: '出站允许', deny: '出站拒绝',
-    notEnforced: '仅存储和显示，尚未强制执行。',
     createTitle: '新建命名空间', editTitle: '编辑命名空间 {{name}}', create: '创建', save: '保存',
     createdMessage: '已创建命名空间 {{name}}', savedMessage: '已保存命名空间 {{name}}', deletedMessage: '已删除命名空间 {{name}}',
     nameRequired: '请输入命名空间名称', nameTaken: '命名空间 {{name}} 已存在：请编辑它',

@@ -15,6 +15,7 @@ export const DEFAULT_NAMESPACE_QUOTAS: Readonly<NamespaceQuotas> = Object.freeze
   maxTasks: null,
   maxWorkflows: null,
   allowedTargetTypes: null,
+  groupMaxConcurrentRuns: {},
 });
 
 /** The quotas in force: those set, and the defaults of the others. */

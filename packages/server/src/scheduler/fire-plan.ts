@@ -33,6 +33,8 @@ export interface FirePlanInput {
   jitterMs: number;
   newId: () => string;
   executor: string | null;
+  /** The executor group its runs go to (executor and shell targets), for the namespace's group quota. @default null */
+  executorGroup?: string | null;
   /** The scheduler node that records and supervises the runs. */
   owner: string;
 }
@@ -97,7 +99,10 @@ export function planFire(input: FirePlanInput): FirePlan {
       active += 1;
       // A run recorded while others of the task wait for the quota would wait too: counted as one more.
       if (throttled > 0) throttled += 1;
-      return { ...base, status: 'dispatched', attempt: { executor: input.executor, startedAt: now, deadlineAt: task.spec.timeoutMs ? now + task.spec.timeoutMs : null } };
+      return {
+        ...base, status: 'dispatched', attempt: { executor: input.executor, startedAt: now, deadlineAt: task.spec.timeoutMs ? now + task.spec.timeoutMs : null },
+        ...(input.executorGroup ? { executorGroup: input.executorGroup } : {}),
+      };
     };
     const skip = (why: string): NewRun => ({ ...base, status: 'skipped', error: why });
     if (throttled >= waitingCap) {

@@ -553,7 +553,7 @@ export class RunSupervisor {
           return;
         }
         const started = await this.#starts.push({
-          runId: run.id, attempt: run.attempt + 1, executor: executorOf(task), startedAt: now,
+          runId: run.id, attempt: run.attempt + 1, executor: executorOf(task), executorGroup: executorGroupOf(task), startedAt: now,
           deadlineAt: task.spec.timeoutMs ? now + task.spec.timeoutMs : null,
         });
         if (started?.status === 'throttled') this.#throttled.hold(started);
@@ -576,6 +576,13 @@ export class RunSupervisor {
     this.#executors?.forget(run.id);
     this.#held.release(run.id);
   }
+}
+
+/** The executor group a task's runs go to (executor and shell targets), for its namespace's group quota; else null. */
+export function executorGroupOf(task: ScheduledRecord): string | null {
+  if (task.kind === 'workflow') return null;
+  const target = task.spec.target;
+  return target.type === 'executor' || target.type === 'shell' ? target.group : null;
 }
 
 /** The executor an attempt goes to, as recorded on the attempt. */

@@ -16,7 +16,7 @@ import type { WorkflowAction } from '../core/workflow/transaction.ts';
 import { jitterDelay } from '../core/schedule/next-fire.ts';
 import { handleReport } from './report.ts';
 import type { RunControl } from './run-control.ts';
-import { executorOf, RunSupervisor, type SupervisorDeps } from './run-supervisor.ts';
+import { executorGroupOf, executorOf, RunSupervisor, type SupervisorDeps } from './run-supervisor.ts';
 import { BURST_LEAD_MARGIN, LaunchQueue } from './launch-queue.ts';
 import { takeFairly } from './fair-chunk.ts';
 import { TimerQueue } from './timer-queue.ts';
@@ -392,7 +392,7 @@ export class Scheduler implements RunControl {
     return {
       id, ...(task.kind === 'workflow' ? { workflowRunId: id } : {}), taskId: task.id, namespace: task.namespace, taskName: task.name, taskRevision: task.revision,
       ...fields, status: 'dispatched', createdAt: now, owner: this.nodeId,
-      attempt: { executor: executorOf(task), startedAt: now, deadlineAt: task.spec.timeoutMs ? now + task.spec.timeoutMs : null },
+      attempt: { executor: executorOf(task), startedAt: now, deadlineAt: task.spec.timeoutMs ? now + task.spec.timeoutMs : null }, executorGroup: executorGroupOf(task),
     };
   }
 
@@ -559,7 +559,7 @@ export class Scheduler implements RunControl {
       task, now: fireAt[i]!, thresholdMs: this.#o.misfireThresholdMs,
       activeCount: this.#activeCount(task.id), queuedCount: this.#held.queuedOf(task.id) ? 1 : 0, throttledCount: this.#held.countWithStatus(task.id, 'throttled'),
       jitterMs: jitter[i]!, holdForExecutor: task.kind === 'task' && this.#supervisor.holdsFires(task),
-      newId, executor: executorOf(task), owner: this.nodeId,
+      newId, executor: executorOf(task), executorGroup: executorGroupOf(task), owner: this.nodeId,
     }));
     for (const plan of plans) {
       if (!plan.cancelActive) continue;

@@ -148,6 +148,8 @@ export interface NewRun extends Pick<RunRecord, 'id' | 'taskId' | 'namespace' | 
   error?: string | null;
   /** Required when status is `dispatched`: attempt 1 starts in the same transaction. */
   attempt?: { executor: string | null; startedAt: number; deadlineAt: number | null };
+  /** The executor group it goes to (executor and shell targets): for the group's run quota. Not stored. */
+  executorGroup?: string | null;
 }
 
 /**
@@ -187,6 +189,8 @@ export interface StartAttemptParams {
   executor: string | null;
   startedAt: number;
   deadlineAt: number | null;
+  /** The executor group the run goes to (executor and shell targets): for the group's run quota on attempt 1. */
+  executorGroup?: string | null;
 }
 
 export type RunOutcome =

@@ -12,7 +12,7 @@ beforeEach(async () => {
 });
 afterEach(async () => h.close());
 
-const DEFAULT_QUOTAS = { maxConcurrentRuns: null, maxFiresPerMinute: null, minIntervalMs: 1000, maxTasks: null, maxWorkflows: null, allowedTargetTypes: null };
+const DEFAULT_QUOTAS = { maxConcurrentRuns: null, maxFiresPerMinute: null, minIntervalMs: 1000, maxTasks: null, maxWorkflows: null, allowedTargetTypes: null, groupMaxConcurrentRuns: {} };
 const NO_USAGE = { tasks: 0, workflows: 0, activeRuns: 0, throttledRuns: 0, firesLastMinute: 0 };
 
 describe('PUT and GET /api/v1/namespaces/{name}', () => {
@@ -162,6 +162,8 @@ describe('bad input', () => {
       [{ quotas: { maxRuns: 3 } }, 'quotas.maxRuns', 'UNKNOWN_FIELD'],
       [{ quotas: { allowedTargetTypes: ['ftp'] } }, 'quotas.allowedTargetTypes[0]', 'INVALID_VALUE'],
       [{ owner: 'me' }, 'owner', 'UNKNOWN_FIELD'],
+      [{ quotas: { groupMaxConcurrentRuns: { billing: -1 } } }, 'quotas.groupMaxConcurrentRuns.billing', 'OUT_OF_RANGE'],
+      [{ quotas: { groupMaxConcurrentRuns: { 'bad group!': 1 } } }, 'quotas.groupMaxConcurrentRuns["bad group!"]', 'INVALID_VALUE'],
     ];
     for (const [body, path, code] of cases) {
       const res = await h.call('PUT', '/api/v1/namespaces/checked', { body });

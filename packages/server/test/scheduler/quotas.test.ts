@@ -148,6 +148,26 @@ describe('namespace run quotas', () => {
   });
 });
 
+describe('executor group quotas', () => {
+  it('groupMaxConcurrentRuns: the scheduler names each run\'s executor group, and a limited group admits one run at a time', async () => {
+    h = await new SchedulerHarness({ executors: true }).start();
+    await h!.store.putNamespace({
+      name: 'team-g', spec: NamespaceSpecSchema.parse({ quotas: { groupMaxConcurrentRuns: { billing: 1 } } }), exists: false, at: h!.clock.now(),
+      audit: { actor: 'test', action: 'namespace.create' },
+    });
+    const target = (group: string) => ({ type: 'executor' as const, group, handler: 'report' });
+    for (let i = 0; i < 2; i += 1) await h!.createTask({ name: `g-billing-${i}`, namespace: 'team-g', schedule: { every: '1h' }, target: target('billing') });
+    await h!.createTask({ name: 'g-reports', namespace: 'team-g', schedule: { every: '1h' }, target: target('reports') });
+    await h!.clock.advance(3_600_000);
+    await settle();
+    const runs = await runsIn('team-g');
+    const byTask = (prefix: string) => runs.filter((run) => run.taskName.startsWith(prefix)).map((run) => (run.status === 'throttled' ? 'throttled' : 'admitted')).sort();
+    // No executor is alive: the admitted runs go on to wait for one (no_executor); the refused one waits for the quota.
+    expect(byTask('g-billing')).toEqual(['admitted', 'throttled']);
+    expect(byTask('g-reports')).toEqual(['admitted']);
+  });
+});
+
 describe('takeFairly', () => {
   const task = (namespace: string, i: number) => ({ id: `${namespace}-${i}`, namespace }) as unknown as ScheduledRecord;
   it('takes all when they fit, else the namespaces in turn, each in its order, leaving the rest in order', () => {

@@ -83,6 +83,31 @@ export function describeQuotas(ctx: { readonly store: Store }): void {
       expect(cancelled).toMatchObject({ status: 'cancelled', finishedAt: at + 20 });
     });
 
+    it('limits the runs of each named executor group at once, and only the groups named', async () => {
+      await limit('q-group', { groupMaxConcurrentRuns: { billing: 1 } });
+      const tasks = await tasksIn('q-group', 4);
+      const at = T0 + MINUTE;
+      const groups = ['billing', 'billing', 'reports', 'reports'];
+      const runs = (await ctx.store.recordFires(tasks.map((task, i) => fireOf(task, { runs: [dispatched(task, at, { executorGroup: groups[i]! })] }))))
+        .flatMap((result) => result.runs);
+      expect(runs.map((run) => run.status)).toEqual(['dispatched', 'throttled', 'dispatched', 'dispatched']);
+      // The namespace itself is not limited: its fires are counted as created.
+      expect(await ctx.store.getNamespaceUsage({ namespace: 'q-group', since: T0 })).toMatchObject({ activeRuns: 3, throttledRuns: 1, runsSince: 3 });
+      const retry = { runId: runs[1]!.id, attempt: 1, executor: null, startedAt: at + 10, deadlineAt: null, executorGroup: 'billing' };
+      expect(await ctx.store.startAttempts([retry])).toEqual([expect.objectContaining({ status: 'throttled' })]);
+      await end(runs[0]!, at + 20);
+      expect(await ctx.store.startAttempts([{ ...retry, startedAt: at + 30 }])).toEqual([expect.objectContaining({ status: 'dispatched', attempt: 1 })]);
+    });
+
+    it('admits a run only when both its namespace and its group have room', async () => {
+      await limit('q-both', { maxConcurrentRuns: 2, groupMaxConcurrentRuns: { billing: 1 } });
+      const tasks = await tasksIn('q-both', 3);
+      const groups = ['billing', 'billing', 'reports'];
+      const runs = (await ctx.store.recordFires(tasks.map((task, i) => fireOf(task, { runs: [dispatched(task, T0 + MINUTE, { executorGroup: groups[i]! })] }))))
+        .flatMap((result) => result.runs);
+      expect(runs.map((run) => run.status)).toEqual(['dispatched', 'throttled', 'dispatched']);
+    });
+
     it('leaves namespaces without run quotas alone, and counts each namespace apart', async () => {
       await limit('q-one', { maxConcurrentRuns: 1 });
       await limit('q-free', { minIntervalMs: '1s' });

@@ -122,6 +122,14 @@ CREATE TABLE `executor_nodes` (
   KEY `executor_nodes_group` (`group`,`id`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
+CREATE TABLE `group_slots` (
+  `run_id` varchar(64) NOT NULL,
+  `namespace` varchar(128) NOT NULL,
+  `executor_group` varchar(128) NOT NULL,
+  PRIMARY KEY (`run_id`),
+  KEY `group_slots_group` (`namespace`,`executor_group`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
 CREATE TABLE `idempotency_keys` (
   `scope` varchar(128) NOT NULL,
   `idem_key` varchar(255) NOT NULL,

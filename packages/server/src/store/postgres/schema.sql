@@ -120,6 +120,13 @@ CREATE TABLE executor_nodes (
   CONSTRAINT executor_nodes_pkey PRIMARY KEY (id)
 );
 
+CREATE TABLE group_slots (
+  run_id text COLLATE "C" NOT NULL,
+  namespace text COLLATE "C" NOT NULL,
+  executor_group text COLLATE "C" NOT NULL,
+  CONSTRAINT group_slots_pkey PRIMARY KEY (run_id)
+);
+
 CREATE TABLE idempotency_keys (
   scope text COLLATE "C" NOT NULL,
   idem_key text COLLATE "C" NOT NULL,
@@ -272,6 +279,8 @@ CREATE INDEX backfills_task ON backfills USING btree (task_id, id);
 CREATE INDEX changes_at ON changes USING btree (at);
 
 CREATE INDEX executor_nodes_group ON executor_nodes USING btree ("group", id);
+
+CREATE INDEX group_slots_group ON group_slots USING btree (namespace, executor_group);
 
 CREATE INDEX idempotency_keys_expiry ON idempotency_keys USING btree (expires_at);
 

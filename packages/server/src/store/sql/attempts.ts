@@ -56,7 +56,7 @@ export async function startAttempts(ctx: SqlContext, items: readonly StartAttemp
       const run = runs.get(item.runId);
       return item.attempt === 1 && run !== undefined && isWaiting(run.status) && run.attempt === 0 && needsAdmission(run);
     });
-    const admission = await admitRuns(ctx, trx, first.map((item) => ({ id: item.runId, namespace: runs.get(item.runId)!.namespace })),
+    const admission = await admitRuns(ctx, trx, first.map((item) => ({ id: item.runId, namespace: runs.get(item.runId)!.namespace, group: item.executorGroup ?? null })),
       Math.max(0, ...first.map((item) => item.startedAt)));
     const started: StartAttemptParams[] = [];
     const throttled: string[] = [];

@@ -12,7 +12,7 @@ import { namespaceParams, notEmptyError, recentIdFloor, toNamespace } from '../s
 import type { AuditInput, NamespaceUsageCounts } from '../store.ts';
 import { affected, firstRow, inList, inTransaction, rows, type SqlContext } from './context.ts';
 import { auditOf, insertAudit } from './tokens-audit.ts';
-import { runLimitsOf } from '../quota-admission.ts';
+import { namespaceLimited } from '../quota-admission.ts';
 
 export async function getNamespace(ctx: SqlContext, name: string): Promise<NamespaceRecord | null> {
   const row = await firstRow(ctx.db, sql`SELECT * FROM namespaces WHERE name = ${name}`);
@@ -75,7 +75,7 @@ export async function getNamespaceUsage(ctx: SqlContext, p: { namespace: string;
     countScheduled(ctx.db, p.namespace),
     count(sql`SELECT count(*) AS n FROM runs WHERE finished_at IS NULL AND namespace = ${p.namespace} AND status <> 'throttled'`),
     count(sql`SELECT count(*) AS n FROM runs WHERE finished_at IS NULL AND namespace = ${p.namespace} AND status = 'throttled'`),
-    limits && runLimitsOf(limits.quotas)
+    limits && namespaceLimited(limits.quotas)
       ? count(sql`SELECT count(*) AS n FROM quota_slots WHERE namespace = ${p.namespace} AND admitted_at >= ${p.since}`)
       : count(sql`SELECT count(*) AS n FROM runs WHERE id >= ${recentIdFloor(p.since)} AND created_at >= ${p.since} AND namespace = ${p.namespace}
         AND status <> 'throttled'`),

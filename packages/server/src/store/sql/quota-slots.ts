@@ -1,14 +1,18 @@
 /**
  * Namespace run quotas on the SQL stores (see `store/quota-admission.ts`): reads the limits of a
  * batch's namespaces, locks the rows of those that set run quotas (in name order, so two batches
- * never deadlock on each other), counts their slots, and writes the slots of the runs admitted.
+ * never deadlock on each other), counts their slots and their limited groups' slots, and writes
+ * the slots of the runs admitted.
  */
 import { sql, type Kysely } from 'kysely';
-import { admit, RATE_WINDOW_MS, runLimitsOf, type AdmissionCandidate, type QuotaUsage, type RunLimits } from '../quota-admission.ts';
+import {
+  admit, limitedGroupKey, limitsNamespace, RATE_WINDOW_MS, runLimitsOf, type AdmissionCandidate, type QuotaUsage, type RunLimits,
+} from '../quota-admission.ts';
 import { inList, rows, type SqlContext } from './context.ts';
 import type { Column } from './dialect.ts';
 
 const SLOT_COLUMNS: readonly Column[] = [{ name: 'run_id', type: 'text' }, { name: 'namespace', type: 'text' }, { name: 'admitted_at', type: 'bigint' }];
+const GROUP_SLOT_COLUMNS: readonly Column[] = [{ name: 'run_id', type: 'text' }, { name: 'namespace', type: 'text' }, { name: 'executor_group', type: 'text' }];
 
 export interface Admission {
   /** Candidates refused: they wait as `throttled`. */
@@ -35,23 +39,38 @@ export async function admitRuns(ctx: SqlContext, trx: Kysely<unknown>, candidate
     if (limit) limits.set(row.name, limit);
   }
   if (limits.size === 0) return NOTHING;
-  const limited = [...limits.keys()];
+  const usage = new Map<string, QuotaUsage>();
   const since = at - RATE_WINDOW_MS;
-  await sql`DELETE FROM quota_slots WHERE ${inList(ctx, 'namespace', limited)} AND admitted_at <= ${since}
-    AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.id = quota_slots.run_id AND r.finished_at IS NULL)`.execute(trx);
-  const counted = await rows<{ namespace: string; active: number | string | null; recent: number | string | null }>(trx, sql`SELECT s.namespace AS namespace,
-    sum(CASE WHEN r.id IS NOT NULL AND r.finished_at IS NULL THEN 1 ELSE 0 END) AS active,
-    sum(CASE WHEN s.admitted_at > ${since} THEN 1 ELSE 0 END) AS recent
-    FROM quota_slots s LEFT JOIN runs r ON r.id = s.run_id WHERE ${inList(ctx, 's.namespace', limited)} GROUP BY s.namespace`);
-  const usage = new Map<string, QuotaUsage>(counted.map((row) => [row.namespace, { active: Number(row.active ?? 0), recent: Number(row.recent ?? 0) }]));
+  const counted = [...limits].filter(([, limit]) => limitsNamespace(limit)).map(([name]) => name);
+  if (counted.length > 0) {
+    await sql`DELETE FROM quota_slots WHERE ${inList(ctx, 'namespace', counted)} AND admitted_at <= ${since}
+      AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.id = quota_slots.run_id AND r.finished_at IS NULL)`.execute(trx);
+    const found = await rows<{ namespace: string; active: number | string | null; recent: number | string | null }>(trx, sql`SELECT s.namespace AS namespace,
+      sum(CASE WHEN r.id IS NOT NULL AND r.finished_at IS NULL THEN 1 ELSE 0 END) AS active,
+      sum(CASE WHEN s.admitted_at > ${since} THEN 1 ELSE 0 END) AS recent
+      FROM quota_slots s LEFT JOIN runs r ON r.id = s.run_id WHERE ${inList(ctx, 's.namespace', counted)} GROUP BY s.namespace`);
+    for (const row of found) usage.set(row.namespace, { active: Number(row.active ?? 0), recent: Number(row.recent ?? 0) });
+  }
+  const grouped = [...new Set(candidates.filter((c) => limitedGroupKey(c, limits) !== null).map((c) => c.namespace))];
+  if (grouped.length > 0) {
+    await sql`DELETE FROM group_slots WHERE ${inList(ctx, 'namespace', grouped)}
+      AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.id = group_slots.run_id AND r.finished_at IS NULL)`.execute(trx);
+    const found = await rows<{ namespace: string; executor_group: string; n: number | string }>(trx, sql`SELECT namespace, executor_group, count(*) AS n
+      FROM group_slots WHERE ${inList(ctx, 'namespace', grouped)} GROUP BY namespace, executor_group`);
+    for (const row of found) {
+      const current = usage.get(row.namespace) ?? { active: 0, recent: 0 };
+      usage.set(row.namespace, { ...current, groups: new Map([...(current.groups ?? []), [row.executor_group, Number(row.n)]]) });
+    }
+  }
   const { admitted, refused } = admit(candidates, limits, usage);
   return {
     refused,
     take: async (ids) => {
-      const slots = [...admitted].filter((id) => ids === null || ids.has(id));
-      if (slots.length === 0) return;
-      const namespaceOf = new Map(candidates.map((c) => [c.id, c.namespace]));
-      await ctx.dialect.insertRows(trx, { table: 'quota_slots', columns: SLOT_COLUMNS, rows: slots.map((id) => [id, namespaceOf.get(id)!, at]) });
+      const taken = candidates.filter((c) => admitted.has(c.id) && (ids === null || ids.has(c.id)));
+      const slots = taken.filter((c) => limitsNamespace(limits.get(c.namespace)!)).map((c) => [c.id, c.namespace, at]);
+      if (slots.length > 0) await ctx.dialect.insertRows(trx, { table: 'quota_slots', columns: SLOT_COLUMNS, rows: slots });
+      const groupSlots = taken.filter((c) => limitedGroupKey(c, limits) !== null).map((c) => [c.id, c.namespace, c.group!]);
+      if (groupSlots.length > 0) await ctx.dialect.insertRows(trx, { table: 'group_slots', columns: GROUP_SLOT_COLUMNS, rows: groupSlots });
     },
   };
 }

@@ -9,7 +9,7 @@ import type { NamespaceRecord } from '../../core/model.ts';
 import { applyNamespaceSpec, capacityError } from '../../core/namespaces.ts';
 import type { AuditInput, NamespaceUsageCounts } from '../store.ts';
 import type { SqliteConnection } from './connection.ts';
-import { runLimitsOf } from '../quota-admission.ts';
+import { namespaceLimited } from '../quota-admission.ts';
 import type { Row } from './rows.ts';
 import { insertAudit } from './tokens-audit.ts';
 
@@ -99,7 +99,7 @@ export function getNamespaceUsage(conn: SqliteConnection, p: { namespace: string
   const active = conn.statement(`SELECT count(*) AS n FROM runs WHERE finished_at IS NULL AND namespace = ? AND status <> 'throttled'`).get(p.namespace) as { n: number };
   const throttled = conn.statement(`SELECT count(*) AS n FROM runs WHERE finished_at IS NULL AND namespace = ? AND status = 'throttled'`).get(p.namespace) as { n: number };
   const limits = conn.statement('SELECT quotas FROM namespaces WHERE name = ?').get(p.namespace) as { quotas: string } | undefined;
-  const recent = (limits && runLimitsOf(limits.quotas)
+  const recent = (limits && namespaceLimited(limits.quotas)
     ? conn.statement('SELECT count(*) AS n FROM quota_slots WHERE namespace = ? AND admitted_at >= ?').get(p.namespace, p.since)
     : conn.statement(`SELECT count(*) AS n FROM runs WHERE id >= ? AND created_at >= ? AND namespace = ? AND status <> 'throttled'`)
       .get(recentIdFloor(p.since), p.since, p.namespace)) as { n: number };

@@ -155,7 +155,8 @@ export function startAttempts(conn: SqliteConnection, items: StartAttemptParams[
   return conn.transaction(() => {
     const first = items.filter((item) => item.attempt === 1);
     const candidates = first.length === 0 ? [] : (conn.statement(FIRST_ATTEMPT_CANDIDATES).all(JSON.stringify(first.map((item) => item.runId))) as Row[])
-      .filter((row) => row.workflow_run_id !== row.id).map((row) => ({ id: row.id as string, namespace: row.namespace as string }));
+      .filter((row) => row.workflow_run_id !== row.id)
+      .map((row) => ({ id: row.id as string, namespace: row.namespace as string, group: first.find((item) => item.runId === row.id)?.executorGroup ?? null }));
     const admission = admitRuns(conn, candidates, Math.max(0, ...first.map((item) => item.startedAt)));
     return items.map((item) => {
       if (item.attempt === 1 && admission.refused.has(item.runId)) {

@@ -244,3 +244,11 @@ CREATE TABLE sessions (
 ) STRICT;
 
 CREATE INDEX sessions_expiry ON sessions (expires_at);
+
+CREATE TABLE group_slots (
+  run_id TEXT PRIMARY KEY NOT NULL,
+  namespace TEXT NOT NULL,
+  executor_group TEXT NOT NULL
+) STRICT;
+
+CREATE INDEX group_slots_group ON group_slots (namespace, executor_group);
