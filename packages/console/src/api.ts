@@ -127,6 +127,8 @@ export interface Grant {
   role: TokenRole;
   /** `["*"]`: every namespace. */
   namespaces: string[];
+  /** An executor token limited to executor groups: those groups; absent: every group. */
+  groups?: string[];
 }
 
 export interface Me {

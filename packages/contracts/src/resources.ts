@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { duration } from './duration.ts';
+import { ExecutorGroupNameSchema } from './executors.ts';
 import type { TaskSpec } from './task-spec.ts';
 import type { WorkflowSpec } from './workflow-spec.ts';
 
@@ -104,6 +105,11 @@ export interface TokenResource {
   name: string;
   role: TokenRole;
   namespaces: string[];
+  /**
+   * The executor groups an `executor` token may act for, in each of its namespaces; null: every
+   * group of its namespaces (and always for the other roles).
+   */
+  groups: string[] | null;
   createdAt: string;
   lastUsedAt: string | null;
   revokedAt: string | null;
@@ -170,15 +176,22 @@ export interface Page<T> {
 /** The longest life a token may be given: ten years, leap days included. */
 export const MAX_TOKEN_LIFETIME_MS = 3653 * 86_400_000;
 
+/** The issue code of `groups` given to a token whose role is not `executor`. */
+export const GROUPS_NEED_EXECUTOR_ROLE = 'GROUPS_NEED_EXECUTOR_ROLE';
+
 /**
- * `POST /api/v1/tokens`. A token expires at `expiresAt`, or `expiresIn` after its creation; with
- * neither, it never does. That `expiresAt` lies in the future, and at most
- * {@link MAX_TOKEN_LIFETIME_MS} away, is checked by the server against its clock.
+ * `POST /api/v1/tokens`. `groups` narrows an `executor` token to those executor groups of its
+ * namespaces (omitted: every group); any other role with `groups` is refused. A token expires at
+ * `expiresAt`, or `expiresIn` after its creation; with neither, it never does. That `expiresAt`
+ * lies in the future, and at most {@link MAX_TOKEN_LIFETIME_MS} away, is checked by the server
+ * against its clock.
  */
 export const CreateTokenSchema = z.strictObject({
   name: z.string().min(1).max(128),
   role: z.enum(TOKEN_ROLES).default('viewer'),
   namespaces: z.array(z.string().min(1).max(128)).max(100).default(['*']),
+  groups: z.array(ExecutorGroupNameSchema).min(1).max(100).optional()
+    .describe('role executor only: the executor groups the token may register nodes in and act for, in each of its namespaces; omitted: every group'),
   expiresAt: z.iso.datetime({ offset: true, error: 'expected an ISO-8601 instant such as "2026-12-01T00:00:00Z"' }).optional()
     .describe('when the token stops working: an instant in the future, at most ten years away'),
   expiresIn: duration({ min: 1000, max: MAX_TOKEN_LIFETIME_MS }).optional()
@@ -186,6 +199,12 @@ export const CreateTokenSchema = z.strictObject({
 }).superRefine((body, ctx) => {
   if (body.expiresAt !== undefined && body.expiresIn !== undefined) {
     ctx.addIssue({ code: 'custom', path: ['expiresIn'], message: 'give "expiresAt" or "expiresIn", not both', params: { ecronCode: 'FIELD_NOT_ALLOWED' } });
+  }
+  if (body.groups !== undefined && body.role !== 'executor') {
+    ctx.addIssue({
+      code: 'custom', path: ['groups'], params: { ecronCode: GROUPS_NEED_EXECUTOR_ROLE },
+      message: `only a token of role executor may be limited to executor groups; this one is ${body.role}: leave "groups" out, or give role "executor"`,
+    });
   }
 });
 export type CreateTokenInput = z.input<typeof CreateTokenSchema>;

@@ -210,6 +210,8 @@ export const en = {
     lastUsed: 'Last used', revokedAt: 'Revoked', actions: 'Actions', revoke: 'Revoke',
     expiresAt: 'Expires', expired: 'expired', expiresIn: 'Expires in', expiresInHelp: 'A duration such as 30d or 12h, at most 3653d. Empty: the token never expires.',
     expiresInInvalid: 'A number and a unit: ms, s, m, h or d (30d)',
+    groups: 'Executor groups', groupsHelp: 'The executor groups whose nodes this token may register and run, in each of its namespaces. Empty means every group.',
+    groupsList: 'groups: {{groups}}',
     roleHelp: {
       viewer: 'Reads tasks, workflows, runs, executors and nodes.',
       operator: 'As a viewer, and triggers, cancels, pauses, resumes, reruns and backfills tasks and workflows.',

@@ -212,6 +212,8 @@ export const zh: Strings = {
     lastUsed: '最近使用', revokedAt: '吊销时间', actions: '操作', revoke: '吊销',
     expiresAt: '过期时间', expired: '已过期', expiresIn: '有效期', expiresInHelp: '时长，例如 30d 或 12h，最长 3653d。留空表示永不过期。',
     expiresInInvalid: '请输入数字加单位：ms、s、m、h 或 d（如 30d）',
+    groups: '执行器组', groupsHelp: '此令牌可在其每个命名空间中注册并运行哪些执行器组的节点。留空表示所有组。',
+    groupsList: '执行器组：{{groups}}',
     roleHelp: {
       viewer: '查看任务、工作流、运行记录、执行器和节点。',
       operator: '拥有查看者的权限，并可触发、取消、暂停、恢复、重跑和补数任务与工作流。',

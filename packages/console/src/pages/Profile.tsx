@@ -36,7 +36,12 @@ export default function Profile() {
           { title: t('profile.role'), dataIndex: 'role', render: (role: string) => <Tag color="blue">{t(`roles.${role}`)}</Tag> },
           {
             title: t('profile.namespaces'), dataIndex: 'namespaces',
-            render: (list: string[]) => (list.includes('*') ? t('profile.allNamespaces') : list.map((ns) => <Tag key={ns}>{ns}</Tag>)),
+            render: (list: string[], grant) => (
+              <>
+                {list.includes('*') ? t('profile.allNamespaces') : list.map((ns) => <Tag key={ns}>{ns}</Tag>)}
+                {grant.groups && <Typography.Text type="secondary" data-testid="profile-groups"> {t('tokens.groupsList', { groups: grant.groups.join(', ') })}</Typography.Text>}
+              </>
+            ),
           },
         ]} />
       {namespaces.length > 0 && (

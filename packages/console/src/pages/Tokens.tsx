@@ -1,4 +1,7 @@
-/** API tokens (admins): list (with last use and expiry), create (the secret is shown once; a role, namespaces, an optional expiry), revoke. */
+/**
+ * API tokens (admins): list (with last use, expiry and an executor token's groups), create (the
+ * secret is shown once; a role, namespaces, for role executor optional groups, an optional expiry), revoke.
+ */
 import { PlusOutlined } from '@ant-design/icons';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { Alert, App, Button, Form, Input, Modal, Popconfirm, Select, Space, Table, Tag, Typography } from 'antd';
@@ -18,14 +21,18 @@ export default function Tokens() {
   const client = useQueryClient();
   const [creating, setCreating] = useState(false);
   const [secret, setSecret] = useState<string | null>(null);
-  const [form] = Form.useForm<{ name: string; role: TokenRole; namespaces: string[]; expiresIn?: string }>();
+  const [form] = Form.useForm<{ name: string; role: TokenRole; namespaces: string[]; groups?: string[]; expiresIn?: string }>();
   const role = Form.useWatch('role', form);
   const tokens = useQuery({ queryKey: ['tokens'], queryFn: () => api<{ items: TokenResource[] }>('GET', '/tokens') });
 
   async function create() {
-    const { expiresIn, ...values } = await form.validateFields();
+    const { expiresIn, groups, ...values } = await form.validateFields();
     try {
-      const body = { ...values, namespaces: values.namespaces?.length ? values.namespaces : ['*'], ...(expiresIn?.trim() ? { expiresIn: expiresIn.trim() } : {}) };
+      // Groups only for role executor (the API refuses them for the other roles); none: every group.
+      const body = {
+        ...values, namespaces: values.namespaces?.length ? values.namespaces : ['*'],
+        ...(values.role === 'executor' && groups?.length ? { groups } : {}), ...(expiresIn?.trim() ? { expiresIn: expiresIn.trim() } : {}),
+      };
       const created = await api<{ token: TokenResource; secret: string }>('POST', '/tokens', body);
       setCreating(false);
       form.resetFields();
@@ -60,7 +67,16 @@ export default function Tokens() {
         columns={[
           { title: t('common.name'), dataIndex: 'name' },
           { title: t('tokens.role'), dataIndex: 'role', render: (r: string) => t(`roles.${r}`) },
-          { title: t('tokens.namespaces'), dataIndex: 'namespaces', render: (n: string[]) => n.join(', ') },
+          {
+            // An executor token's groups under its namespaces, rather than a column of their own that every other token leaves empty.
+            title: t('tokens.namespaces'), dataIndex: 'namespaces',
+            render: (n: string[], token) => (
+              <Space direction="vertical" size={0}>
+                <span>{n.join(', ')}</span>
+                {token.groups && <Typography.Text type="secondary" data-testid="token-groups">{t('tokens.groupsList', { groups: token.groups.join(', ') })}</Typography.Text>}
+              </Space>
+            ),
+          },
           { title: t('task.created'), dataIndex: 'createdAt', render: (v: string) => <Instant value={v} /> },
           { title: t('tokens.lastUsed'), dataIndex: 'lastUsedAt', render: (v: string | null) => <span data-testid="token-last-used"><Instant value={v} /></span> },
           {
@@ -87,6 +103,11 @@ export default function Tokens() {
             <Select options={ROLES.map((r) => ({ value: r, label: t(`roles.${r}`) }))} />
           </Form.Item>
           <Form.Item name="namespaces" label={t('tokens.namespaces')} extra={t('tokens.namespacesHelp')}><Select mode="tags" /></Form.Item>
+          {role === 'executor' && (
+            <Form.Item name="groups" label={t('tokens.groups')} extra={t('tokens.groupsHelp')}>
+              <Select mode="tags" tokenSeparators={[',', ' ']} data-testid="token-groups-input" />
+            </Form.Item>
+          )}
           <Form.Item name="expiresIn" label={t('tokens.expiresIn')} extra={t('tokens.expiresInHelp')}
             rules={[{ validator: async (_, v?: string) => { if (v?.trim() && !DURATION.test(v.trim())) throw new Error(t('tokens.expiresInInvalid')); } }]}>
             <Input placeholder="30d" data-testid="token-expires-in" />

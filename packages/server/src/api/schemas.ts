@@ -161,6 +161,8 @@ export const TokenResourceSchema = z.object({
   name: z.string(),
   role: z.enum(TOKEN_ROLES),
   namespaces: z.array(z.string()),
+  groups: z.array(z.string()).nullable()
+    .describe('role executor: the executor groups the token may act for, in each of its namespaces; null: every group (and for every other role)'),
   createdAt: instant,
   lastUsedAt: instant.nullable().describe('when the token was last used (recorded at most once a minute); null: never'),
   revokedAt: instant.nullable(),

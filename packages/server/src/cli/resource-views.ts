@@ -113,11 +113,18 @@ function expiryText(token: TokenResource): string {
   return token.expired ? `${at} (expired)` : at;
 }
 
+/** An executor token's groups; `*` for one of every group, `-` for the other roles (they have none). Older servers send no `groups`. */
+function groupsText(t: TokenResource): string {
+  if (t.groups) return t.groups.join(',');
+  return t.role === 'executor' ? '*' : '-';
+}
+
 export function tokenTable(tokens: readonly TokenResource[]): string {
   return formatTable(
-    ['id', 'name', 'role', 'namespaces', 'created', 'last used', 'expires', 'revoked'],
+    ['id', 'name', 'role', 'namespaces', 'groups', 'created', 'last used', 'expires', 'revoked'],
     tokens.map((t) => [
-      t.id, t.name, t.role, (t.namespaces ?? []).join(','), formatInstant(t.createdAt), formatInstant(t.lastUsedAt), expiryText(t), formatInstant(t.revokedAt),
+      t.id, t.name, t.role, (t.namespaces ?? []).join(','), groupsText(t), formatInstant(t.createdAt), formatInstant(t.lastUsedAt), expiryText(t),
+      formatInstant(t.revokedAt),
     ]),
   );
 }

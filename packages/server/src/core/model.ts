@@ -120,6 +120,8 @@ export interface TokenRecord {
   name: string;
   role: TokenRole;
   namespaces: string[];
+  /** Role `executor` only: the executor groups it may act for, in each of its namespaces; null: every group. */
+  groups: string[] | null;
   /** SHA-256 of the secret, hex. The secret itself is never stored. */
   secretHash: string;
   createdAt: number;

@@ -11,7 +11,8 @@
  *
  * Roles are ordered viewer < operator < editor < admin, each allowed all that the roles below it
  * are; `executor`, the role of executor nodes' credentials, stands outside that order and is
- * allowed only what a requirement of `executor` names.
+ * allowed only what a requirement of `executor` names. An `executor` token may also be limited to
+ * some executor groups of its namespaces (`Grant.groups`, {@link canActForGroup}).
  */
 import type { RankedTokenRole, TokenRole } from '@ecron/contracts';
 import { EcronError } from '../core/errors.ts';
@@ -22,6 +23,11 @@ export interface Grant {
   role: TokenRole;
   /** The namespaces the role holds in; `["*"]` means all. */
   namespaces: readonly string[];
+  /**
+   * An `executor` token limited to executor groups: the groups, in each of its namespaces, whose
+   * nodes it may register and act for ({@link canActForGroup}). Absent: every group.
+   */
+  groups?: readonly string[];
 }
 
 export interface Caller {
@@ -73,6 +79,28 @@ export function callerAllows(caller: Caller, needed: RoleRequirement): boolean {
 /** True when the caller holds a role meeting `needed` in `namespace`. */
 export function canAccessNamespace(caller: Caller, namespace: string, needed: RoleRequirement): boolean {
   return caller.grants.some((grant) => roleAllows(grant.role, needed) && covers(grant, namespace));
+}
+
+/**
+ * True when the caller may act as an executor node of `group` in `namespace` (register it,
+ * heartbeat it, remove it, take and answer its runs): a grant meeting `executor` covers the
+ * namespace and, if it is limited to groups, names this one. Who registered the node is
+ * {@link mayActAsNode}'s question (`executor-registry.ts`).
+ */
+export function canActForGroup(caller: Caller, namespace: string, group: string): boolean {
+  return caller.grants.some((grant) => roleAllows(grant.role, 'executor') && covers(grant, namespace)
+    && (grant.groups === undefined || grant.groups.includes(group)));
+}
+
+/**
+ * The executor groups of `namespace` the caller may act for: null when some grant covers every
+ * group there (or none covers the namespace: ask {@link canAccessNamespace} first), else the groups
+ * its limited grants name. For messages.
+ */
+export function executorGroupsIn(caller: Caller, namespace: string): string[] | null {
+  const grants = caller.grants.filter((grant) => roleAllows(grant.role, 'executor') && covers(grant, namespace));
+  if (grants.length === 0 || grants.some((grant) => grant.groups === undefined)) return null;
+  return [...new Set(grants.flatMap((grant) => grant.groups ?? []))];
 }
 
 /**
@@ -140,7 +168,8 @@ export function scopeCovers(outer: readonly string[], inner: readonly string[]):
 }
 
 export function callerFromToken(token: TokenRecord): Caller {
-  return { actor: `token:${token.id}`, grants: [{ role: token.role, namespaces: token.namespaces }] };
+  const grant: Grant = { role: token.role, namespaces: token.namespaces, ...(token.groups === null ? {} : { groups: token.groups }) };
+  return { actor: `token:${token.id}`, grants: [grant] };
 }
 
 /** The server acting on its own behalf (bootstrap, maintenance). */

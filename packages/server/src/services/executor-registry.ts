@@ -5,7 +5,8 @@
 import { randomBytes } from 'node:crypto';
 import type { ExecutorResource } from '@ecron/contracts';
 import type { ExecutorNodeRecord, Store } from '../store/store.ts';
-import { canAccessNamespace, type Caller } from './access.ts';
+import { EcronError } from '../core/errors.ts';
+import { canAccessNamespace, canActForGroup, executorGroupsIn, type Caller } from './access.ts';
 import { iso } from './resources.ts';
 
 /** An executor group: a name within a namespace (group `g` of two namespaces is two groups, with two secrets). */
@@ -31,12 +32,29 @@ export function groupSecret(store: Store, ref: GroupRef): Promise<string> {
 
 /**
  * Whether `caller` may act as executor node `node` (heartbeat it, remove it, take and answer its
- * runs): the node's namespace is in the caller's scope, and the caller registered it (an admin of
- * that namespace may too). A node of older releases has no owner: its next heartbeat claims it.
+ * runs): the node's namespace is in the caller's scope, and its group too for a token limited to
+ * groups ({@link canActForGroup}), and the caller registered it (an admin of that namespace may
+ * too). A node of older releases has no owner: its next heartbeat claims it.
  */
-export function mayActAsNode(caller: Caller, node: Pick<ExecutorNodeRecord, 'namespace' | 'owner'>): boolean {
-  if (!canAccessNamespace(caller, node.namespace, 'executor')) return false;
+export function mayActAsNode(caller: Caller, node: Pick<ExecutorNodeRecord, 'namespace' | 'group' | 'owner'>): boolean {
+  if (!canActForGroup(caller, node.namespace, node.group)) return false;
   return node.owner === null || node.owner === caller.actor || canAccessNamespace(caller, node.namespace, 'admin');
+}
+
+/**
+ * Throws FORBIDDEN unless `caller` may register a node of `ref`'s group: a credential of its
+ * namespace, and, for a token limited to executor groups, one of them. The message names the group.
+ */
+export function checkMayRegister(caller: Caller, ref: GroupRef): void {
+  const { namespace, group } = ref;
+  if (!canAccessNamespace(caller, namespace, 'executor')) {
+    throw new EcronError('FORBIDDEN', `this token does not cover namespace ${JSON.stringify(namespace)}: an executor of its groups needs a token of that namespace`);
+  }
+  if (!canActForGroup(caller, namespace, group)) {
+    const allowed = (executorGroupsIn(caller, namespace) ?? []).map((g) => JSON.stringify(g)).join(', ');
+    throw new EcronError('FORBIDDEN', `this token may act only for executor groups ${allowed} of namespace ${JSON.stringify(namespace)}, not for group `
+      + `${JSON.stringify(group)}: a node of group ${JSON.stringify(group)} needs a token of that group (or one for every group of the namespace)`);
+  }
 }
 
 /** A node as `GET /api/v1/executors` lists it; `now` is the store's clock (alive: expiresAt > now). */

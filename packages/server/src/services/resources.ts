@@ -144,6 +144,7 @@ export function toTokenResource(token: TokenRecord, now: number): TokenResource 
     name: token.name,
     role: token.role,
     namespaces: [...token.namespaces],
+    groups: token.groups === null ? null : [...token.groups],
     createdAt: iso(token.createdAt),
     lastUsedAt: isoOrNull(token.lastUsedAt),
     revokedAt: isoOrNull(token.revokedAt),

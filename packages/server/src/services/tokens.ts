@@ -1,7 +1,8 @@
 /**
  * API tokens. A secret is `ecr_` + 32 random bytes in base64url; only its SHA-256 (hex) is
  * stored, so a leaked database does not leak credentials. A token may be given an expiry: from
- * that instant on it is refused exactly as an unknown one is. There are no default credentials:
+ * that instant on it is refused exactly as an unknown one is. An `executor` token may be limited
+ * to some executor groups of its namespaces (`groups`). There are no default credentials:
  * {@link bootstrapAdminToken} creates the first admin token on first start and writes it to a
  * file only the server's user can read.
  */
@@ -74,6 +75,8 @@ export function createTokenService(deps: { store: Store; clock: Clock }): TokenS
       }
       const { name, role, namespaces } = parsed.data;
       const scope = namespaces.includes(ALL_NAMESPACES) ? [ALL_NAMESPACES] : [...new Set(namespaces)];
+      // Only an executor token gets here with groups (the schema refuses them for other roles).
+      const groups = parsed.data.groups === undefined ? null : [...new Set(parsed.data.groups)];
       if (!scopeCovers(scopeOf(caller, 'admin'), scope)) {
         throw new EcronError('FORBIDDEN', 'a token cannot be given namespaces outside the scope of the token creating it');
       }
@@ -81,10 +84,12 @@ export function createTokenService(deps: { store: Store; clock: Clock }): TokenS
       const expiresAt = expiryOf(parsed.data, now);
       const secret = generateTokenSecret();
       const token: TokenRecord = {
-        id: newId(), name, role, namespaces: scope, secretHash: hashTokenSecret(secret),
+        id: newId(), name, role, namespaces: scope, groups, secretHash: hashTokenSecret(secret),
         createdAt: now, lastUsedAt: null, revokedAt: null, expiresAt,
       };
-      const details = { name, role, namespaces: scope, ...(expiresAt === null ? {} : { expiresAt: new Date(expiresAt).toISOString() }) };
+      const details = {
+        name, role, namespaces: scope, ...(groups === null ? {} : { groups }), ...(expiresAt === null ? {} : { expiresAt: new Date(expiresAt).toISOString() }),
+      };
       const stored = await store.createToken({ token, audit: { actor: caller.actor, action: 'token.create', details } });
       return { token: stored, secret };
     },
@@ -158,7 +163,7 @@ export async function bootstrapAdminToken(deps: {
   await rename(temporary, path);
 
   const token: TokenRecord = {
-    id: newId(), name: 'admin', role: 'admin', namespaces: [ALL_NAMESPACES], secretHash: hashTokenSecret(secret),
+    id: newId(), name: 'admin', role: 'admin', namespaces: [ALL_NAMESPACES], groups: null, secretHash: hashTokenSecret(secret),
     createdAt: clock.now(), lastUsedAt: null, revokedAt: null, expiresAt: null,
   };
   await store.createToken({

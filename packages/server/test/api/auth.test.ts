@@ -139,7 +139,7 @@ describe('tokens', () => {
     const { token, secret } = res.json();
     expect(secret).toMatch(/^ecr_[A-Za-z0-9_-]{43}$/);
     expect(token).toEqual({
-      id: expect.any(String), name: 'ci', role: 'editor', namespaces: ['team-a', 'team-b'],
+      id: expect.any(String), name: 'ci', role: 'editor', namespaces: ['team-a', 'team-b'], groups: null,
       createdAt: new Date(h.clock.now()).toISOString(), lastUsedAt: null, revokedAt: null, expiresAt: null, expired: false,
     });
     // Only the hash is stored.

@@ -44,7 +44,7 @@ describe('token expiry', () => {
     expect(refused.headers['www-authenticate']).toBe(unknown.headers['www-authenticate']);
     expect((await h.call('GET', '/api/v1/me', { token: secret })).statusCode).toBe(401);
     expect(await listed(token.id)).toEqual({
-      id: token.id, name: 'short', role: 'viewer', namespaces: ['*'], createdAt: iso(T0), lastUsedAt: iso(T0), revokedAt: null, expiresAt: iso(T0 + 1000), expired: true,
+      id: token.id, name: 'short', role: 'viewer', namespaces: ['*'], groups: null, createdAt: iso(T0), lastUsedAt: iso(T0), revokedAt: null, expiresAt: iso(T0 + 1000), expired: true,
     });
     // A refused use is not a use.
     expect((await h.store.findTokenByHash(hashTokenSecret(secret)))?.lastUsedAt).toBe(T0);

@@ -50,14 +50,16 @@ function routes(req: RecordedRequest): StubAnswer | undefined {
   if (method === 'GET' && path === `/api/v1/runs/${RUN_ID}`) return { body: runResource() };
   if (method === 'POST' && path === `/api/v1/runs/${RUN_ID}/cancel`) return { body: runResource({ status: 'cancelled' }) };
   if (method === 'POST' && path === '/api/v1/tokens') {
-    const body = req.body as { name: string; role?: string; namespaces?: string[]; expiresIn?: string };
+    const body = req.body as { name: string; role?: string; namespaces?: string[]; groups?: string[]; expiresIn?: string };
     const expiresAt = body.expiresIn === undefined ? null : '2026-12-31T00:00:00.000Z';
-    return { status: 201, body: { token: { id: 'tok1', name: body.name, role: body.role ?? 'viewer', namespaces: body.namespaces ?? ['*'], createdAt: '2026-12-01T00:00:00.000Z', lastUsedAt: null, revokedAt: null, expiresAt, expired: false }, secret: 'ecr_secret_value' } };
+    return { status: 201, body: { token: { id: 'tok1', name: body.name, role: body.role ?? 'viewer', namespaces: body.namespaces ?? ['*'], groups: body.groups ?? null, createdAt: '2026-12-01T00:00:00.000Z', lastUsedAt: null, revokedAt: null, expiresAt, expired: false }, secret: 'ecr_secret_value' } };
   }
   if (method === 'GET' && path === '/api/v1/tokens') {
     return { body: { items: [
-      { id: 'tok1', name: 'ci', role: 'editor', namespaces: ['a', 'b'], createdAt: '2026-12-01T00:00:00.000Z', lastUsedAt: null, revokedAt: null, expiresAt: null, expired: false },
-      { id: 'tok2', name: 'nightly', role: 'operator', namespaces: ['*'], createdAt: '2026-12-01T00:00:00.000Z', lastUsedAt: '2026-12-01T10:00:00.000Z', revokedAt: null, expiresAt: '2026-12-02T00:00:00.000Z', expired: true },
+      { id: 'tok1', name: 'ci', role: 'editor', namespaces: ['a', 'b'], groups: null, createdAt: '2026-12-01T00:00:00.000Z', lastUsedAt: null, revokedAt: null, expiresAt: null, expired: false },
+      { id: 'tok3', name: 'billing-node', role: 'executor', namespaces: ['billing'], groups: ['g1', 'g2'], createdAt: '2026-12-01T00:00:00.000Z', lastUsedAt: null, revokedAt: null, expiresAt: null, expired: false },
+      { id: 'tok4', name: 'any-node', role: 'executor', namespaces: ['billing'], groups: null, createdAt: '2026-12-01T00:00:00.000Z', lastUsedAt: null, revokedAt: null, expiresAt: null, expired: false },
+      { id: 'tok2', name: 'nightly', role: 'operator', namespaces: ['*'], groups: null, createdAt: '2026-12-01T00:00:00.000Z', lastUsedAt: '2026-12-01T10:00:00.000Z', revokedAt: null, expiresAt: '2026-12-02T00:00:00.000Z', expired: true },
     ] } };
   }
   if (method === 'DELETE' && path === '/api/v1/tokens/tok1') return { status: 204 };
@@ -129,9 +131,11 @@ describe('ecron CLI: --json and human output', () => {
     const run = await cli(['run', 'get', RUN_ID]);
     expect(run.stdout).toMatch(/^status: +pending$/m);
     const tokens = await cli(['token', 'list']);
-    expect(tokens.stdout).toMatch(/^ID +NAME +ROLE +NAMESPACES +CREATED +LAST USED +EXPIRES +REVOKED$/m);
-    expect(tokens.stdout).toMatch(/^tok1 +ci +editor +a,b +2026-12-01T00:00:00Z +- +- +-$/m);
-    expect(tokens.stdout).toMatch(/^tok2 +nightly +operator +\* +2026-12-01T00:00:00Z +2026-12-01T10:00:00Z +2026-12-02T00:00:00Z \(expired\) +-$/m);
+    expect(tokens.stdout).toMatch(/^ID +NAME +ROLE +NAMESPACES +GROUPS +CREATED +LAST USED +EXPIRES +REVOKED$/m);
+    expect(tokens.stdout).toMatch(/^tok1 +ci +editor +a,b +- +2026-12-01T00:00:00Z +- +- +-$/m);
+    expect(tokens.stdout).toMatch(/^tok3 +billing-node +executor +billing +g1,g2 +2026-12-01T00:00:00Z +- +- +-$/m);
+    expect(tokens.stdout).toMatch(/^tok4 +any-node +executor +billing +\* +2026-12-01T00:00:00Z +- +- +-$/m);
+    expect(tokens.stdout).toMatch(/^tok2 +nightly +operator +\* +- +2026-12-01T00:00:00Z +2026-12-01T10:00:00Z +2026-12-02T00:00:00Z \(expired\) +-$/m);
     expect(calls()).toEqual([`GET /api/v1/runs?status=succeeded&limit=1`, `GET /api/v1/runs/${RUN_ID}`, 'GET /api/v1/tokens']);
   });
 });
@@ -237,6 +241,12 @@ describe('ecron CLI: commands send what the API expects', () => {
     await cli(['token', 'create', '--name', 'node', '--role', 'executor', '--expires-at', '2027-01-01T00:00:00Z']);
     expect(stub.requests[3]?.body).toEqual({ name: 'node', role: 'executor', expiresAt: '2027-01-01T00:00:00Z' });
     expect((await cli(['token', 'create', '--name', 'x', '--role', 'root'])).stderr).toContain('admin, editor, operator, viewer, executor');
+    // An executor token limited to groups: comma-separated lists, --namespaces beside --namespace.
+    const scoped = await cli(['token', 'create', '--name', 'billing-node', '--role', 'executor', '--namespaces', 'a', '--groups', 'g1,g2', '--groups', 'g3']);
+    expect(stub.requests[4]?.body).toEqual({ name: 'billing-node', role: 'executor', namespaces: ['a'], groups: ['g1', 'g2', 'g3'] });
+    expect(scoped.stdout).toBe('created token billing-node (tok1), role executor, namespaces a, groups g1,g2,g3\nsecret: ecr_secret_value\n');
+    await cli(['token', 'create', '--name', 'two', '--namespace', 'a', '--namespaces', 'b, c']);
+    expect(stub.requests[5]?.body).toEqual({ name: 'two', namespaces: ['a', 'b', 'c'] });
     const revoked = await cli(['token', 'revoke', 'tok1', '--json']);
     expect(JSON.parse(revoked.stdout)).toEqual({ id: 'tok1', revoked: true });
   });

@@ -8,7 +8,7 @@ const store = createSqliteStore({ path: process.argv[2]! });
 await store.open();
 await store.createToken({
   token: {
-    id: '01900000-0000-7000-8000-0000000000aa', name: 'written-by-child', role: 'viewer', namespaces: ['*'], secretHash: 'f'.repeat(64),
+    id: '01900000-0000-7000-8000-0000000000aa', name: 'written-by-child', role: 'viewer', namespaces: ['*'], groups: null, secretHash: 'f'.repeat(64),
     createdAt: Date.now(), lastUsedAt: null, revokedAt: null, expiresAt: null,
   },
   audit: { actor: 'child', action: 'token.create' },

@@ -54,7 +54,7 @@ describe('sqlite migration 0010_token_expiry', () => {
     await store.open();
     try {
       const expected = OLD_TOKENS.map(([id, name, role, namespaces, secretHash, createdAt, lastUsedAt, revokedAt]) => ({
-        id, name, role, namespaces: JSON.parse(namespaces) as string[], secretHash, createdAt, lastUsedAt, revokedAt, expiresAt: null,
+        id, name, role, namespaces: JSON.parse(namespaces) as string[], groups: null, secretHash, createdAt, lastUsedAt, revokedAt, expiresAt: null,
       }));
       expect(await store.listTokens()).toEqual(expected);
       expect(await store.findTokenByHash('b'.repeat(64))).toEqual(expected[1]);

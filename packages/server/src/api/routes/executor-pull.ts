@@ -12,7 +12,7 @@ import { EcronError } from '../../core/errors.ts';
 import type { ExecutorDirectory } from '../../dispatch/executor-directory.ts';
 import type { PullHub } from '../../dispatch/pull-hub.ts';
 import { StreamSession } from '../../dispatch/stream-session.ts';
-import type { Caller } from '../../services/access.ts';
+import { canActForGroup, type Caller } from '../../services/access.ts';
 import { groupSecret, mayActAsNode } from '../../services/executor-registry.ts';
 import type { ExecutorNodeRecord, Store } from '../../store/store.ts';
 import type { WebSocket } from 'ws';
@@ -37,13 +37,18 @@ export const executorPullRoutes: FastifyPluginAsyncZod<{ store: Store; pull: Pul
    * The node must be registered in pull mode and alive: a poll for an unknown id gets nothing,
    * ever. The scheduler's view of the registry (read every second) answers; the store is read
    * only for a node it does not know yet (it registered a moment ago). Only the credential that
-   * registered the node (or an admin of its namespace) may take or answer its runs: 403 for any
-   * other, as if it tried to read another namespace's runs.
+   * registered the node (or an admin of its namespace) may take or answer its runs, and only when
+   * it covers the node's namespace and group: 403 for any other, as if it tried to read another
+   * namespace's runs.
    */
   async function requirePullNode(id: string, caller: Caller): Promise<ExecutorNodeRecord> {
     const node = directory?.livePullNode(id) ?? await readPullNode(id);
     if (!mayActAsNode(caller, node)) {
-      throw new EcronError('FORBIDDEN', `executor ${id} was registered by another credential: only it (or an admin of namespace ${node.namespace}) may take or answer its runs`);
+      // As for another namespace's node: 403, and the group is not named.
+      const why = canActForGroup(caller, node.namespace, node.group)
+        ? 'was registered by another credential: only it'
+        : 'belongs to a namespace or executor group this credential does not cover: only the credential that registered it';
+      throw new EcronError('FORBIDDEN', `executor ${id} ${why} (or an admin of namespace ${node.namespace}) may take or answer its runs`);
     }
     return node;
   }

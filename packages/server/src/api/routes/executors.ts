@@ -8,8 +8,8 @@ import { EXECUTOR_HEARTBEAT_MS, EXECUTOR_TTL_MS, ExecutorHeartbeatSchema, Execut
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { EcronError } from '../../core/errors.ts';
-import { canAccessNamespace, type Caller } from '../../services/access.ts';
-import { groupSecret, mayActAsNode, toExecutorResource } from '../../services/executor-registry.ts';
+import { canAccessNamespace, canActForGroup, type Caller } from '../../services/access.ts';
+import { checkMayRegister, groupSecret, mayActAsNode, toExecutorResource } from '../../services/executor-registry.ts';
 import { iso } from '../../services/resources.ts';
 import type { Store } from '../../store/store.ts';
 import { BEARER_SECURITY, callerOf } from '../auth.ts';
@@ -38,7 +38,8 @@ export const executorRoutes: FastifyPluginAsyncZod<{ store: Store }> = async (ap
       description: `Send every \`heartbeatMs\` (${EXECUTOR_HEARTBEAT_MS} ms). A node that has not heartbeated for \`ttlMs\` (${EXECUTOR_TTL_MS} ms) leaves routing; `
         + 'one dead for an hour is forgotten. The answer holds the HMAC secret of the node\'s group: requests sent to the node are signed with it. '
         + 'The node belongs to `namespace` (default `default`), which the token must cover, and to the credential that registered it: '
-        + 'while it lives, another credential gets 409 EXECUTOR_ID_TAKEN.',
+        + 'while it lives, another credential gets 409 EXECUTOR_ID_TAKEN. An executor token limited to groups (`groups` of the token) '
+        + 'registers nodes of those groups only: another group is 403 FORBIDDEN.',
       params: Params,
       body: ExecutorHeartbeatSchema,
       response: { 200: ExecutorHeartbeatReplySchema, ...ERROR_RESPONSES },
@@ -47,9 +48,7 @@ export const executorRoutes: FastifyPluginAsyncZod<{ store: Store }> = async (ap
     const { id } = request.params;
     const caller = callerOf(request);
     const { namespace } = request.body;
-    if (!canAccessNamespace(caller, namespace, 'executor')) {
-      throw new EcronError('FORBIDDEN', `this token does not cover namespace ${JSON.stringify(namespace)}: an executor of its groups needs a token of that namespace`);
-    }
+    checkMayRegister(caller, request.body);
     const record = await store.heartbeatExecutor({ node: { id, ...request.body, owner: caller.actor }, ttlMs: EXECUTOR_TTL_MS });
     if (record.owner !== caller.actor || record.namespace !== namespace) {
       throw new EcronError('EXECUTOR_ID_TAKEN', `executor id ${JSON.stringify(id)} is registered, alive, by another credential or in another namespace: choose another id, or wait until it expires`, { id });
@@ -70,8 +69,9 @@ export const executorRoutes: FastifyPluginAsyncZod<{ store: Store }> = async (ap
     const notFound = () => new EcronError('EXECUTOR_NOT_FOUND', `no executor node with id "${id}" is registered`, { id });
     const node = (await store.listExecutors()).find((n) => n.id === id);
     const caller = callerOf(request);
-    // Another namespace's node reads as absent; one of this namespace registered by another credential is refused.
-    if (!node || !canAccessNamespace(caller, node.namespace, 'executor')) throw notFound();
+    // A node of another namespace, or of a group the token is not limited to, reads as absent; one
+    // of the caller's namespace and groups registered by another credential is refused.
+    if (!node || !canActForGroup(caller, node.namespace, node.group)) throw notFound();
     if (!mayActAsNode(caller, node)) throw new EcronError('FORBIDDEN', `executor ${id} was registered by another credential: only it, or an admin of namespace ${node.namespace}, may remove it`);
     if (!(await store.removeExecutor({ id }))) throw notFound();
     return reply.status(204).send(null);

@@ -18,6 +18,7 @@ export const MeSchema = z.object({
   grants: z.array(z.object({
     role: z.enum(TOKEN_ROLES),
     namespaces: z.array(z.string()).describe('["*"] means every namespace'),
+    groups: z.array(z.string()).optional().describe('an executor token limited to executor groups: those groups, in each of its namespaces; absent: every group'),
   })).describe('what the caller may do where: a token has one grant; a signed-in user one per role mapping their groups matched'),
   name: z.string().optional().describe('a signed-in user\'s name or email, from the identity provider'),
   csrfToken: z.string().optional().describe(`signed in with the session cookie: send it as the ${CSRF_HEADER} header of every POST, PUT, PATCH and DELETE`),
@@ -37,7 +38,7 @@ export const meRoutes: FastifyPluginAsyncZod = async (app) => {
       actor: caller.actor,
       role: highestRoleOf(caller),
       namespaces: scopeOf(caller, 'authenticated'),
-      grants: caller.grants.map((grant) => ({ role: grant.role, namespaces: [...grant.namespaces] })),
+      grants: caller.grants.map((grant) => ({ role: grant.role, namespaces: [...grant.namespaces], ...(grant.groups ? { groups: [...grant.groups] } : {}) })),
       ...(session ? { csrfToken: session.csrfToken, ...(session.name ? { name: session.name } : {}) } : {}),
     };
   });

@@ -16,7 +16,8 @@ const tags = ['tokens'];
 const CREATE_DESCRIPTION = 'The answer holds the secret; it is not stored and cannot be shown again. '
   + 'Roles: viewer (reads), operator (also triggers, cancels, pauses, resumes, reruns and backfills), editor (also creates, changes and deletes), '
   + 'admin (also tokens, namespaces and the audit log); executor, outside that order, only registers an executor node, heartbeats it and takes '
-  + 'its runs (docs/security.md, "Roles"). With `expiresAt` (an instant in the future, at most ten years away: else VALIDATION_FAILED) or '
+  + 'its runs (docs/security.md, "Roles"); with `groups` (role executor only, else VALIDATION_FAILED with GROUPS_NEED_EXECUTOR_ROLE) only for '
+  + 'nodes of those executor groups of its namespaces. With `expiresAt` (an instant in the future, at most ten years away: else VALIDATION_FAILED) or '
   + '`expiresIn` (a duration such as "30d") the token is refused from that instant on, as an unknown token is.';
 
 export const tokenRoutes: FastifyPluginAsyncZod<{ tokens: TokenService; clock: Clock }> = async (app, { tokens, clock }) => {

@@ -5,6 +5,19 @@ import { formatInstant, printJson } from '../output.ts';
 import { tokenTable } from '../resource-views.ts';
 import { TOKEN_ROLES } from '../vocabulary.ts';
 
+interface TokenCreateOptions {
+  name: string;
+  role?: string;
+  namespace?: string[];
+  namespaces?: string[];
+  groups?: string[];
+  expiresIn?: string;
+  expiresAt?: string;
+}
+
+/** The names of comma-separated lists (`--groups g1,g2 --groups g3`), blanks left out; the server checks them. */
+const splitList = (values: readonly string[] | undefined): string[] => (values ?? []).flatMap((value) => value.split(',')).map((v) => v.trim()).filter((v) => v !== '');
+
 export function registerTokenCommands(program: Command, ctx: CliContext): void {
   const token = program.command('token').description('create, list and revoke API tokens');
 
@@ -15,20 +28,25 @@ export function registerTokenCommands(program: Command, ctx: CliContext): void {
       + 'editor also creates, changes and deletes; admin also manages tokens and namespaces; executor only runs an executor node '
       + '(server default: viewer)').choices([...TOKEN_ROLES]))
     .option('--namespace <namespace>', 'a namespace the token may use (repeatable; server default: all)', collect)
+    .option('--namespaces <list>', 'namespaces the token may use, comma-separated (as --namespace)', collect)
+    .option('--groups <list>', 'role executor only: the executor groups, comma-separated, whose nodes the token may register and act for '
+      + 'in each of its namespaces (repeatable; default: every group)', collect)
     .option('--expires-in <duration>', 'the token stops working this long after now, e.g. 30d or 12h (at most 3653d; default: never)')
     .option('--expires-at <instant>', 'the token stops working at this ISO-8601 instant, e.g. 2027-01-01T00:00:00Z (default: never)')
-    .action(async (options: { name: string; role?: string; namespace?: string[]; expiresIn?: string; expiresAt?: string }, command: Command) => {
+    .action(async (options: TokenCreateOptions, command: Command) => {
       const session = ctx.open(command);
       const body: Record<string, unknown> = { name: options.name };
       if (options.role !== undefined) body.role = options.role;
-      if (options.namespace !== undefined) body.namespaces = options.namespace;
+      if (options.namespace !== undefined || options.namespaces !== undefined) body.namespaces = [...options.namespace ?? [], ...splitList(options.namespaces)];
+      if (options.groups !== undefined) body.groups = splitList(options.groups);
       if (options.expiresIn !== undefined) body.expiresIn = options.expiresIn;
       if (options.expiresAt !== undefined) body.expiresAt = options.expiresAt;
       const created = await session.api.request<{ token: TokenResource; secret: string }>({ method: 'POST', path: '/api/v1/tokens', body });
       if (session.json) return printJson(ctx.io, created);
       const t = created.token;
       const expiry = t.expiresAt ? `, expires ${formatInstant(t.expiresAt)}` : '';
-      ctx.io.stdout(`created token ${t.name} (${t.id}), role ${t.role}, namespaces ${(t.namespaces ?? []).join(',')}${expiry}\nsecret: ${created.secret}\n`);
+      const groups = t.groups ? `, groups ${t.groups.join(',')}` : '';
+      ctx.io.stdout(`created token ${t.name} (${t.id}), role ${t.role}, namespaces ${(t.namespaces ?? []).join(',')}${groups}${expiry}\nsecret: ${created.secret}\n`);
       ctx.io.stderr('store the secret now: it cannot be shown again\n');
     });
 

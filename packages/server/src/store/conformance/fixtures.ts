@@ -95,7 +95,7 @@ export async function seedDispatchedRun(store: Store, task?: TaskRecord): Promis
 
 export function tokenRecord(overrides: Partial<TokenRecord> = {}): TokenRecord {
   return {
-    id: newId(), name: 'ci', role: 'editor', namespaces: ['default', 'billing'], secretHash: newId().replaceAll('-', '').padEnd(64, '0'),
+    id: newId(), name: 'ci', role: 'editor', namespaces: ['default', 'billing'], groups: null, secretHash: newId().replaceAll('-', '').padEnd(64, '0'),
     createdAt: T0, lastUsedAt: null, revokedAt: null, expiresAt: null, ...overrides,
   };
 }

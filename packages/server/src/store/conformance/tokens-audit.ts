@@ -33,6 +33,17 @@ export function describeTokensAndAudit(ctx: { readonly store: Store }): void {
       expect(await ctx.store.findTokenByHash(expired!.secretHash)).toEqual({ ...expired, revokedAt: T0 + 5 });
     });
 
+    it('keeps the executor groups of a token, in their order, and null for a token of every group', async () => {
+      const scoped = tokenRecord({ name: 'billing-node', role: 'executor', namespaces: ['billing'], groups: ['g1', 'reports.v2', 'G-1_x'] });
+      const one = tokenRecord({ createdAt: T0 + 1, name: 'one-group', role: 'executor', namespaces: ['*'], groups: ['g'.repeat(128)] });
+      const every = tokenRecord({ createdAt: T0 + 2, name: 'every-group', role: 'executor', namespaces: ['billing'], groups: null });
+      for (const token of [scoped, one, every]) expect(await ctx.store.createToken({ token, audit: audit('token.create') })).toEqual(token);
+      expect(await ctx.store.listTokens()).toEqual([scoped, one, every]);
+      for (const token of [scoped, one, every]) expect(await ctx.store.findTokenByHash(token.secretHash)).toEqual(token);
+      expect((await ctx.store.revokeToken({ id: scoped.id, at: T0 + 5, audit: audit('token.revoke') })).groups).toEqual(['g1', 'reports.v2', 'G-1_x']);
+      expect((await ctx.store.findTokenByHash(scoped.secretHash))!.groups).toEqual(['g1', 'reports.v2', 'G-1_x']);
+    });
+
     it('with keepLastAdmin, keeps the last admin token for all namespaces that never expires: one that expires does not count', async () => {
       const forever = tokenRecord({ name: 'admin', role: 'admin', namespaces: ['*'] });
       const expiring = tokenRecord({ createdAt: T0 + 1, name: 'expiring-admin', role: 'admin', namespaces: ['*'], expiresAt: T0 + 100 });

@@ -12,6 +12,7 @@ CREATE TABLE `api_tokens` (
   `last_used_at` bigint(20) DEFAULT NULL,
   `revoked_at` bigint(20) DEFAULT NULL,
   `expires_at` bigint(20) DEFAULT NULL,
+  `executor_groups` mediumtext DEFAULT NULL,
   PRIMARY KEY (`id`),
   UNIQUE KEY `api_tokens_secret_hash` (`secret_hash`),
   CONSTRAINT `api_tokens_role` CHECK (`role` in ('admin','editor','operator','viewer','executor'))

@@ -12,6 +12,7 @@ CREATE TABLE api_tokens (
   last_used_at bigint,
   revoked_at bigint,
   expires_at bigint,
+  executor_groups json,
   CONSTRAINT api_tokens_role_check CHECK ((role = ANY (ARRAY['admin'::text, 'editor'::text, 'operator'::text, 'viewer'::text, 'executor'::text]))),
   CONSTRAINT api_tokens_pkey PRIMARY KEY (id),
   CONSTRAINT api_tokens_secret_hash_key UNIQUE (secret_hash)

@@ -7,7 +7,7 @@ import { EcronError } from '../../core/errors.ts';
 import { newId } from '../../core/ids.ts';
 import type { AuditRecord, TokenRecord } from '../../core/model.ts';
 import { checkPageLimit, decodeCursor, toPage } from '../pagination.ts';
-import { toAudit, toToken } from '../sqlite/rows.ts';
+import { groupsJson, toAudit, toToken } from '../sqlite/rows.ts';
 import type { AuditInput, ListAuditParams, Page } from '../store.ts';
 import { affected, firstRow, inTransaction, jsonOrNull, rows, whereAll, type SqlContext } from './context.ts';
 
@@ -47,9 +47,9 @@ async function getToken(db: Kysely<unknown>, id: string): Promise<TokenRecord | 
 export async function createToken(ctx: SqlContext, p: { token: TokenRecord; audit: AuditInput }): Promise<TokenRecord> {
   const { token } = p;
   return inTransaction(ctx, async (trx) => {
-    await sql`INSERT INTO api_tokens (id, name, role, namespaces, secret_hash, created_at, last_used_at, revoked_at, expires_at)
-      VALUES (${token.id}, ${token.name}, ${token.role}, ${JSON.stringify(token.namespaces)}, ${token.secretHash}, ${token.createdAt},
-      ${token.lastUsedAt}, ${token.revokedAt}, ${token.expiresAt})`.execute(trx);
+    await sql`INSERT INTO api_tokens (id, name, role, namespaces, executor_groups, secret_hash, created_at, last_used_at, revoked_at, expires_at)
+      VALUES (${token.id}, ${token.name}, ${token.role}, ${JSON.stringify(token.namespaces)}, ${groupsJson(token)}, ${token.secretHash},
+      ${token.createdAt}, ${token.lastUsedAt}, ${token.revokedAt}, ${token.expiresAt})`.execute(trx);
     await insertAudit(trx, auditOf(p.audit, token.createdAt, 'token', token.id));
     return (await getToken(trx, token.id))!;
   });

@@ -148,12 +148,20 @@ export function toRunLog(row: Row): RunLogRecord {
   };
 }
 
+/** `api_tokens.executor_groups` of a token: a JSON array, or null for every group. */
+export function groupsJson(token: Pick<TokenRecord, 'groups'>): string | null {
+  return token.groups === null ? null : JSON.stringify(token.groups);
+}
+
 export function toToken(row: Row): TokenRecord {
   return {
     id: row.id as string,
     name: row.name as string,
     role: row.role as TokenRecord['role'],
     namespaces: JSON.parse(row.namespaces as string) as string[],
+    groups: row.executor_groups === null || row.executor_groups === undefined
+      ? null
+      : (typeof row.executor_groups === 'string' ? JSON.parse(row.executor_groups) : row.executor_groups) as string[],
     secretHash: row.secret_hash as string,
     createdAt: num(row.created_at),
     lastUsedAt: numOrNull(row.last_used_at),

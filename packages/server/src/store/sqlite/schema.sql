@@ -184,7 +184,7 @@ CREATE TABLE "api_tokens" (
   last_used_at INTEGER,
   revoked_at INTEGER,
   expires_at INTEGER -- refused from this instant on; null: never
-) STRICT;
+, executor_groups TEXT) STRICT;
 
 CREATE TABLE "runs" (
   id TEXT PRIMARY KEY NOT NULL, -- UUIDv7: ordering by id is ordering by creation

@@ -8,7 +8,7 @@ import type { AuditRecord, TokenRecord } from '../../core/model.ts';
 import { checkPageLimit, decodeCursor, toPage } from '../pagination.ts';
 import type { AuditInput, ListAuditParams, Page } from '../store.ts';
 import type { SqliteConnection } from './connection.ts';
-import { toAudit, toToken, type Row } from './rows.ts';
+import { groupsJson, toAudit, toToken, type Row } from './rows.ts';
 
 const INSERT_AUDIT = `INSERT INTO audit_log (id, at, actor, action, resource_type, resource_id, details) VALUES (?, ?, ?, ?, ?, ?, ?)`;
 
@@ -44,10 +44,10 @@ export function listAudit(conn: SqliteConnection, p: ListAuditParams): Page<Audi
 export function createToken(conn: SqliteConnection, p: { token: TokenRecord; audit: AuditInput }): TokenRecord {
   const { token } = p;
   return conn.transaction(() => {
-    conn.statement(`INSERT INTO api_tokens (id, name, role, namespaces, secret_hash, created_at, last_used_at, revoked_at, expires_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
-      token.id, token.name, token.role, JSON.stringify(token.namespaces), token.secretHash, token.createdAt, token.lastUsedAt, token.revokedAt,
-      token.expiresAt,
+    conn.statement(`INSERT INTO api_tokens (id, name, role, namespaces, executor_groups, secret_hash, created_at, last_used_at, revoked_at, expires_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
+      token.id, token.name, token.role, JSON.stringify(token.namespaces), groupsJson(token), token.secretHash, token.createdAt, token.lastUsedAt,
+      token.revokedAt, token.expiresAt,
     );
     insertAudit(conn, p.audit, token.createdAt, 'token', token.id);
     return getToken(conn, token.id)!;

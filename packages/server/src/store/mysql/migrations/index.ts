@@ -16,6 +16,7 @@ import * as tokenExpiry from './0010_token_expiry.ts';
 import * as executorOwner from './0011_executor_owner.ts';
 import * as quotaSlots from './0012_quota_slots.ts';
 import * as sessions from './0013_sessions.ts';
+import * as tokenGroups from './0014_token_groups.ts';
 import * as groupSlots from './0015_group_slots.ts';
 
 export const MYSQL_MIGRATIONS: Readonly<Record<string, Migration>> = {
@@ -32,5 +33,6 @@ export const MYSQL_MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0011_executor_owner': executorOwner,
   '0012_quota_slots': quotaSlots,
   '0013_sessions': sessions,
+  '0014_token_groups': tokenGroups,
   '0015_group_slots': groupSlots,
 };
