@@ -13,6 +13,8 @@
  * the executor not ready or stopping) → failed and unreachable; the signal aborted → aborted.
  */
 import { randomBytes } from 'node:crypto';
+import type { LookupAddress } from 'node:dns';
+import { isIP } from 'node:net';
 import { credentials, loadPackageDefinition, Metadata, status as GrpcStatus, type Client, type ServiceError } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { SIGNATURE_HEADER, type CancelRequest, type RunRequest, type StatusReply, type StatusRequest, type Target } from '@ecron/contracts';
@@ -52,9 +54,10 @@ export interface GrpcTransportOptions {
 /** Sends `grpc` task targets: what the run supervisor uses beside {@link NodeTransport}. */
 export interface GrpcTargetTransport extends NodeTransport {
   dispatchTarget(target: GrpcTarget, request: RunRequest, signal: AbortSignal): Promise<DispatchResult>;
-  cancelTarget(target: GrpcTarget, body: CancelRequest): void;
+  /** Cancels at a `grpc` target, under `namespace`'s outbound policy (the task's). */
+  cancelTarget(target: GrpcTarget, body: CancelRequest, namespace?: string): void;
   /** Asks a `grpc` target about an attempt (recovery after a restart), as {@link GrpcTransport.status}. */
-  statusTarget(target: GrpcTarget, body: StatusRequest): Promise<StatusReply | { status: 'no-answer' }>;
+  statusTarget(target: GrpcTarget, body: StatusRequest, namespace?: string): Promise<StatusReply | { status: 'no-answer' }>;
 }
 
 type Callback<T> = (error: ServiceError | null, reply?: T) => void;
@@ -126,19 +129,19 @@ export class GrpcTransport implements GrpcTargetTransport {
   cancel(node: ExecutorNodeRecord, body: CancelRequest): void {
     if (!node.address) return;
     const address = node.address;
-    void this.#o.directory.secret(node).then((secret) => this.cancelAt(address, secret, body), () => {});
+    void this.#o.directory.secret(node).then((secret) => this.cancelAt(address, secret, body, node.namespace), () => {});
   }
 
   dispatchTarget(target: GrpcTarget, request: RunRequest, signal: AbortSignal): Promise<DispatchResult> {
     return this.dispatch(targetAddress(target.url), this.#o.signingKey, request, signal);
   }
 
-  cancelTarget(target: GrpcTarget, body: CancelRequest): void {
-    void this.cancelAt(targetAddress(target.url), this.#o.signingKey, body);
+  cancelTarget(target: GrpcTarget, body: CancelRequest, namespace?: string): void {
+    void this.cancelAt(targetAddress(target.url), this.#o.signingKey, body, namespace);
   }
 
-  statusTarget(target: GrpcTarget, body: StatusRequest): Promise<StatusReply | { status: 'no-answer' }> {
-    return this.status(targetAddress(target.url), this.#o.signingKey, body);
+  statusTarget(target: GrpcTarget, body: StatusRequest, namespace?: string): Promise<StatusReply | { status: 'no-answer' }> {
+    return this.status(targetAddress(target.url), this.#o.signingKey, body, namespace);
   }
 
   /**
@@ -148,16 +151,15 @@ export class GrpcTransport implements GrpcTargetTransport {
   async dispatch(address: string, secret: string, request: RunRequest, signal: AbortSignal, onSent?: () => void): Promise<DispatchResult> {
     if (signal.aborted) return { kind: 'aborted' };
     if (this.#closed) return { kind: 'failed', error: 'the gRPC transport is closed', unreachable: true };
-    // A run call follows its namespace's policy; cancel and status go to the address its run call passed.
-    const denied = await this.#o.outbound.of(request.namespace).checkResolved(hostOf(address));
-    if (denied) return { kind: 'failed', error: `gRPC call to ${address} refused: ${OUTBOUND_DENIED}: ${denied}` };
+    const pinned = await pin(address, this.#o.outbound.of(request.namespace));
+    if ('denied' in pinned) return { kind: 'failed', error: `gRPC call to ${address} refused: ${OUTBOUND_DENIED}: ${pinned.denied}` };
     if (signal.aborted) return { kind: 'aborted' };
     const body = JSON.stringify(request);
     const remaining = request.deadline === null ? NaN : Date.parse(request.deadline) - this.#o.clock.now();
     // gRPC deadlines are wall-clock instants; the run's deadline is on the injected clock.
     const deadline = Number.isFinite(remaining) ? Date.now() + Math.max(0, remaining) + this.#o.deadlineMarginMs : undefined;
     return new Promise((resolve) => {
-      const call = this.#call(address, resolve, (client, done) => client.Run({ body_json: body }, this.#metadata(secret, body), deadline === undefined ? {} : { deadline }, (error, reply) => {
+      const call = this.#call(pinned, resolve, (client, done) => client.Run({ body_json: body }, this.#metadata(secret, body), deadline === undefined ? {} : { deadline }, (error, reply) => {
         done();
         signal.removeEventListener('abort', onAbort);
         if (signal.aborted) return resolve({ kind: 'aborted' });
@@ -170,9 +172,9 @@ export class GrpcTransport implements GrpcTargetTransport {
     });
   }
 
-  /** Calls Cancel at `address`. Best effort: failures are returned, not thrown. */
-  cancelAt(address: string, secret: string, body: CancelRequest): Promise<{ ok: boolean; cancelled?: number; error?: string }> {
-    return this.#control<GrpcCancelReply, { ok: boolean; cancelled?: number; error?: string }>(address, 'Cancel', secret, body,
+  /** Calls Cancel at `address`, under `namespace`'s outbound policy (the server's without one). Best effort: failures are returned, not thrown. */
+  cancelAt(address: string, secret: string, body: CancelRequest, namespace?: string): Promise<{ ok: boolean; cancelled?: number; error?: string }> {
+    return this.#control<GrpcCancelReply, { ok: boolean; cancelled?: number; error?: string }>(address, namespace, 'Cancel', secret, body,
       (reply) => ({ ok: true, cancelled: reply.cancelled }),
       (error) => ({ ok: false, error: describe(error) }));
   }
@@ -181,8 +183,8 @@ export class GrpcTransport implements GrpcTargetTransport {
    * Calls Status at `address`. `unknown` is the executor's own answer (it never received the
    * attempt); `no-answer` means no usable reply (unreachable, timeout, an error, no status).
    */
-  status(address: string, secret: string, body: StatusRequest): Promise<StatusReply | { status: 'no-answer' }> {
-    return this.#control<GrpcStatusReply, StatusReply | { status: 'no-answer' }>(address, 'Status', secret, body, (reply) => {
+  status(address: string, secret: string, body: StatusRequest, namespace?: string): Promise<StatusReply | { status: 'no-answer' }> {
+    return this.#control<GrpcStatusReply, StatusReply | { status: 'no-answer' }>(address, namespace, 'Status', secret, body, (reply) => {
       const status = reply.status.toLowerCase();
       if (status !== 'running' && status !== 'succeeded' && status !== 'failed' && status !== 'unknown') return { status: 'no-answer' };
       const output = parseOutput(reply.output_json);
@@ -197,14 +199,15 @@ export class GrpcTransport implements GrpcTargetTransport {
     this.#channels.clear();
   }
 
-  async #control<R, T>(address: string, method: 'Cancel' | 'Status', secret: string, request: CancelRequest | StatusRequest, ok: (reply: R) => T, failed: (error: ServiceError | Error) => T): Promise<T> {
+  async #control<R, T>(address: string, namespace: string | undefined, method: 'Cancel' | 'Status', secret: string, request: CancelRequest | StatusRequest,
+    ok: (reply: R) => T, failed: (error: ServiceError | Error) => T): Promise<T> {
     if (this.#closed) return failed(new Error('the gRPC transport is closed'));
-    const denied = await this.#o.outbound.server.checkResolved(hostOf(address));
-    if (denied) return failed(new Error(`${OUTBOUND_DENIED}: ${denied}`));
+    const pinned = await pin(address, namespace === undefined ? this.#o.outbound.server : this.#o.outbound.of(namespace));
+    if ('denied' in pinned) return failed(new Error(`${OUTBOUND_DENIED}: ${pinned.denied}`));
     const body = JSON.stringify(request);
     const deadline = Date.now() + this.#o.controlTimeoutMs;
     return new Promise((resolve) => {
-      this.#call(address, (error) => resolve(failed(new Error(error.error))), (client, done) => (client[method] as (...args: unknown[]) => Call)({ body_json: body }, this.#metadata(secret, body), { deadline }, (error: ServiceError | null, reply?: R) => {
+      this.#call(pinned, (error) => resolve(failed(new Error(error.error))), (client, done) => (client[method] as (...args: unknown[]) => Call)({ body_json: body }, this.#metadata(secret, body), { deadline }, (error: ServiceError | null, reply?: R) => {
         done();
         resolve(error ? failed(error) : ok(reply!));
       }));
@@ -215,7 +218,9 @@ export class GrpcTransport implements GrpcTargetTransport {
    * Starts a call on the address's channel (made on first use), counting it while in flight. A
    * call that cannot start (grpc-js refused the address) goes to `refused`, and null is returned.
    */
-  #call(address: string, refused: (result: { kind: 'failed'; error: string }) => void, start: (client: ExecutorClient, done: () => void) => Call): Call | null {
+  #call(pinned: Pinned, refused: (result: { kind: 'failed'; error: string }) => void, start: (client: ExecutorClient, done: () => void) => Call): Call | null {
+    const address = pinned.authority ?? pinned.target;
+    const key = pinned.authority === undefined ? pinned.target : `${pinned.target} ${pinned.authority}`;
     this.#sweep();
     let used: Channel | undefined;
     let finished = false;
@@ -226,11 +231,12 @@ export class GrpcTransport implements GrpcTargetTransport {
       used.lastUsed = this.#o.clock.now();
     };
     try {
-      used = this.#channels.get(address);
+      used = this.#channels.get(key);
       if (!used) {
         const Executor = clientClass();
-        used = { client: new Executor(address, credentials.createInsecure(), CHANNEL_OPTIONS), calls: 0, lastUsed: 0 };
-        this.#channels.set(address, used);
+        const options = pinned.authority === undefined ? CHANNEL_OPTIONS : { ...CHANNEL_OPTIONS, 'grpc.default_authority': pinned.authority };
+        used = { client: new Executor(pinned.target, credentials.createInsecure(), options), calls: 0, lastUsed: 0 };
+        this.#channels.set(key, used);
       }
       used.calls += 1;
       used.lastUsed = this.#o.clock.now();
@@ -305,11 +311,49 @@ function describe(error: ServiceError | Error): string {
   return e.code === undefined ? error.message : `${GrpcStatus[e.code] ?? e.code}${e.details ? `: ${e.details}` : ''}`;
 }
 
-/** The host of a gRPC address (`host:port`, `[v6]:port`, or a `dns:`/`ipv4:`/`ipv6:` target). */
-function hostOf(address: string): string {
+/**
+ * Where a call goes: `target` is what the channel connects to, `authority` the name the call
+ * carries (its `:authority`) when the target is an address the name was resolved to.
+ */
+interface Pinned {
+  target: string;
+  authority?: string;
+}
+
+/** The default port of a gRPC address without one (grpc-js's). */
+const DEFAULT_GRPC_PORT = '443';
+
+/**
+ * Checks `address` against `policy` and pins the call to what was checked: a name is resolved
+ * once, every address it resolves to must pass, and the channel connects to the first of them
+ * (the name kept as the authority), so a name that resolves otherwise at connect time (DNS
+ * rebinding) cannot lead the call elsewhere. An address that names an IP is checked as it is.
+ * A name that does not resolve is left to grpc-js, which fails the call as unreachable.
+ */
+async function pin(address: string, policy: OutboundPolicy): Promise<Pinned | { denied: string }> {
+  const { host, port } = hostAndPort(address);
+  const denied = policy.checkHost(host);
+  if (denied) return { denied };
+  if (isIP(host) !== 0) return { target: address };
+  const resolved = await new Promise<{ denied: string } | LookupAddress[] | null>((resolve) => {
+    policy.lookup(host, { all: true }, (error, addresses) => {
+      if (error?.code === OUTBOUND_DENIED) resolve({ denied: error.message.replace(`${OUTBOUND_DENIED}: `, '') });
+      else resolve(error ? null : addresses as LookupAddress[]);
+    });
+  });
+  if (resolved === null || (Array.isArray(resolved) && resolved.length === 0)) return { target: address };
+  if (!Array.isArray(resolved)) return resolved;
+  const first = resolved[0]!;
+  const authority = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  return { target: first.family === 6 ? `ipv6:[${first.address}]:${port}` : `ipv4:${first.address}:${port}`, authority };
+}
+
+/** The host and port of a gRPC address (`host:port`, `[v6]:port`, or a `dns:`/`ipv4:`/`ipv6:` target). */
+function hostAndPort(address: string): { host: string; port: string } {
   const target = address.replace(/^(dns|ipv4|ipv6):(\/\/[^/]*\/)?/, '');
-  const bracketed = /^\[([^\]]+)\]/.exec(target);
-  if (bracketed) return bracketed[1]!;
+  const bracketed = /^\[([^\]]+)\](?::(\d+))?/.exec(target);
+  if (bracketed) return { host: bracketed[1]!, port: bracketed[2] ?? DEFAULT_GRPC_PORT };
   const colon = target.lastIndexOf(':');
-  return colon > 0 && target.indexOf(':') === colon ? target.slice(0, colon) : target;
+  if (colon > 0 && target.indexOf(':') === colon) return { host: target.slice(0, colon), port: target.slice(colon + 1) || DEFAULT_GRPC_PORT };
+  return { host: target, port: DEFAULT_GRPC_PORT };
 }

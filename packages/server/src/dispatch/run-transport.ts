@@ -82,8 +82,8 @@ export function grpcRunTransport(grpc: GrpcTargetTransport): RunTransport {
       attempt.sent();
       return reply;
     },
-    cancel: ({ run, task }, reason) => grpc.cancelTarget(target(task), { event: 'cancel', ...selector(run), reason }),
-    status: ({ run, task }) => grpc.statusTarget(target(task), { event: 'status', ...selector(run) }),
+    cancel: ({ run, task }, reason) => grpc.cancelTarget(target(task), { event: 'cancel', ...selector(run), reason }, task.namespace),
+    status: ({ run, task }) => grpc.statusTarget(target(task), { event: 'status', ...selector(run) }, task.namespace),
   };
 }
 

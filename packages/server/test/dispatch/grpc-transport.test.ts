@@ -3,7 +3,9 @@ import { createServer } from 'node:net';
 import { status } from '@grpc/grpc-js';
 import type { RunRequest } from '@ecron/contracts';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { LookupAddress } from 'node:dns';
 import { GrpcTransport, targetAddress } from '../../src/dispatch/grpc-transport.ts';
+import { OutboundPolicy } from '../../src/dispatch/outbound-policy.ts';
 import type { ExecutorNodeRecord } from '../../src/store/store.ts';
 import { ManualClock } from '../../src/testing/manual-clock.ts';
 import { GrpcTestExecutor } from '../support/grpc-test-executor.ts';
@@ -208,6 +210,31 @@ describe('GrpcTransport', () => {
     await transport.close();
     expect(transport.channelCount).toBe(0);
     expect(await transport.send(node(executor.address), request(), new AbortController().signal)).toMatchObject({ kind: 'failed', unreachable: true });
+  });
+
+  it('connects to the address the policy checked, not to a second resolution of the name (no DNS rebinding)', async () => {
+    // Only the policy's own lookup knows this name: a channel that resolved it again would find nothing.
+    const port = executor.address.slice(executor.address.lastIndexOf(':') + 1);
+    const looked: string[] = [];
+    class CheckedOnce extends OutboundPolicy {
+      override readonly lookup = (hostname: string, _options: object, callback: (error: NodeJS.ErrnoException | null, address: LookupAddress[]) => void): void => {
+        looked.push(hostname);
+        callback(null, [{ address: '127.0.0.1', family: 4 }]);
+      };
+    }
+    const pinned = new GrpcTransport({ clock, signingKey: SIGNING_KEY, directory: { secret: async () => GROUP_SECRET }, outbound: new CheckedOnce() });
+    try {
+      executor.run = () => ({ status: 'SUCCEEDED', output_json: '1' });
+      const result = await pinned.send(node(`only-the-policy-knows.invalid:${port}`), request(), new AbortController().signal);
+      expect(result).toEqual({ kind: 'succeeded', output: 1 });
+      expect(looked).toEqual(['only-the-policy-knows.invalid']);
+      // Control calls are pinned as well, under the task's namespace policy.
+      executor.status = () => ({ status: 'RUNNING', output_json: '' });
+      expect(await pinned.statusTarget({ type: 'grpc', url: `only-the-policy-knows.invalid:${port}` }, { event: 'status', runId: 'r', attempt: 1 }, 'team-a'))
+        .toEqual({ status: 'running' });
+    } finally {
+      await pinned.close();
+    }
   });
 
   it('targetAddress drops a grpc:// scheme', () => {
