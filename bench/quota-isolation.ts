@@ -50,7 +50,8 @@ import type { NamespaceResource } from '@ecron/contracts';
 import { adminStatement } from '../packages/server/scripts/scratch-sql-store.ts';
 import { ADMIN_TOKEN, ChaosCluster, type NodeProcess } from './chaos/cluster.ts';
 import { EcronApi, measureCreateRate } from './lib/api.ts';
-import { sleep, spawnTracked, startWatchdog, stopChild } from './lib/children.ts';
+import { sleep, startWatchdog } from './lib/children.ts';
+import { IpcChild } from './lib/ipc-child.ts';
 import { REPO_ROOT, serverBin } from './lib/processes.ts';
 import { waitRoutable } from './lib/sdk-executors.ts';
 import { fmt, summarize, type Summary } from './lib/stats.ts';
@@ -155,53 +156,30 @@ interface ExecutorRecords {
 }
 
 /** An executor process of bench/quota-executor.ts, driven over IPC. */
-class QuotaExecutor {
-  readonly #child: ChildProcess;
+class QuotaExecutor extends IpcChild {
   readonly name: string;
-  #output = '';
-  #stopping = false;
-  crashed = false;
 
   private constructor(name: string, child: ChildProcess) {
+    super(`executor ${name}`, child);
     this.name = name;
-    this.#child = child;
-    const keep = (chunk: Buffer) => {
-      this.#output = (this.#output + chunk.toString('utf8')).slice(-8000);
-    };
-    child.stdout?.on('data', keep);
-    child.stderr?.on('data', keep);
-    child.once('exit', (code, signal) => {
-      if (this.#stopping) return;
-      this.crashed = true;
-      process.stderr.write(`quota-isolation: executor ${name} (pid ${child.pid}) exited unexpectedly (code ${code}, signal ${signal}):\n${this.#output}\n`);
-    });
-  }
-
-  get pid(): number | undefined {
-    return this.#child.pid;
   }
 
   static async start(options: { server: string; namespace: string; group: string; name: string; handlerMs: number }): Promise<QuotaExecutor> {
-    const child = spawnTracked(process.execPath, [join(REPO_ROOT, 'bench/quota-executor.ts')], {
-      cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], serialization: 'advanced',
-      env: {
-        ...process.env, ECRON_SERVER: options.server, ECRON_TOKEN: ADMIN_TOKEN, NAMESPACE: options.namespace, GROUP: options.group,
-        NODE_ID: options.name, HANDLER_MS: String(options.handlerMs), MAX_CONCURRENCY: '1000', SAMPLE_MS: String(SAMPLE_MS),
-      },
+    const child = IpcChild.spawn(join(REPO_ROOT, 'bench/quota-executor.ts'), {
+      ECRON_SERVER: options.server, ECRON_TOKEN: ADMIN_TOKEN, NAMESPACE: options.namespace, GROUP: options.group,
+      NODE_ID: options.name, HANDLER_MS: String(options.handlerMs), MAX_CONCURRENCY: '1000', SAMPLE_MS: String(SAMPLE_MS),
     });
     const handle = new QuotaExecutor(options.name, child);
-    await handle.#next('ready', 30_000);
+    await handle.next('ready', 30_000);
     return handle;
   }
 
   async status(): Promise<{ inFlight: number; peak: number; starts: number }> {
-    this.#child.send({ type: 'status' });
-    return (await this.#next('status')) as unknown as { inFlight: number; peak: number; starts: number };
+    return (await this.ask('status')) as unknown as { inFlight: number; peak: number; starts: number };
   }
 
   async records(): Promise<ExecutorRecords> {
-    this.#child.send({ type: 'records' });
-    const c = (await this.#next('records', 120_000)) as unknown as {
+    const c = (await this.ask('records', 120_000)) as unknown as {
       start: number[]; end: number[]; scheduledAt: number[]; taskId: string[]; runId: string[]; attempt: number[]; aborted: string[];
       tick: number[]; sampled: number[]; peak: number;
     };
@@ -209,31 +187,6 @@ class QuotaExecutor {
       process: this.name, start, end: c.end[i]!, scheduledAt: c.scheduledAt[i]!, taskId: c.taskId[i]!, runId: c.runId[i]!, attempt: c.attempt[i]!, aborted: c.aborted[i]!,
     }));
     return { starts, samples: new Map(c.tick.map((tick, i) => [tick, c.sampled[i]!])), peak: c.peak };
-  }
-
-  async stop(): Promise<void> {
-    this.#stopping = true;
-    if (this.#child.connected) this.#child.send({ type: 'stop' });
-    await stopChild(this.#child, 'SIGTERM', 10_000);
-  }
-
-  #next(type: string, timeoutMs = 15_000): Promise<Record<string, unknown>> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => finish(new Error(`executor ${this.name}: no "${type}" message within ${timeoutMs} ms:\n${this.#output}`)), timeoutMs);
-      const onMessage = (message: Record<string, unknown>) => {
-        if (message?.type === type) finish(null, message);
-      };
-      const onExit = (code: number | null) => finish(new Error(`executor ${this.name} exited (${code}) before "${type}":\n${this.#output}`));
-      const finish = (error: Error | null, message?: Record<string, unknown>) => {
-        clearTimeout(timer);
-        this.#child.off('message', onMessage);
-        this.#child.off('exit', onExit);
-        if (error) reject(error);
-        else resolve(message!);
-      };
-      this.#child.on('message', onMessage);
-      this.#child.once('exit', onExit);
-    });
   }
 }
 
