@@ -53,12 +53,20 @@ export class HeldRuns {
   readonly #active = new Map<string, Set<string>>();
   /** The run in each task's queue-one slot, by task id. */
   readonly #queued = new Map<string, string>();
+  /**
+   * Held run ids by phase, oldest hold first: counting or listing one phase (checked on every run's
+   * end, and by timers) costs what that phase holds, not every run held.
+   */
+  readonly #byPhase = new Map<HeldPhase, Set<string>>();
 
   /** Holds `run` in `phase` (a run held already moves there, with its newer record). */
   hold(run: RunRecord, phase: HeldPhase, task?: ScheduledRecord): void {
     this.release(run.id);
     const held: Held = { run, phase, ...(task ? { task } : {}) };
     this.#byId.set(run.id, held);
+    let phaseIds = this.#byPhase.get(phase);
+    if (!phaseIds) this.#byPhase.set(phase, (phaseIds = new Set()));
+    phaseIds.add(run.id);
     if (phase === 'queued') this.#queued.set(run.taskId, run.id);
     if (!counts(held)) return;
     const key = activityKey(run);
@@ -88,6 +96,7 @@ export class HeldRuns {
     const held = this.#byId.get(runId);
     if (!held) return undefined;
     this.#byId.delete(runId);
+    this.#byPhase.get(held.phase)?.delete(runId);
     if (held.phase === 'queued' && this.#queued.get(held.run.taskId) === runId) this.#queued.delete(held.run.taskId);
     const key = activityKey(held.run);
     const ids = this.#active.get(key);
@@ -116,13 +125,11 @@ export class HeldRuns {
 
   /** The held runs in `phase`, oldest hold first. */
   inPhase(phase: HeldPhase): Held[] {
-    return [...this.#byId.values()].filter((held) => held.phase === phase);
+    return [...this.#byPhase.get(phase) ?? []].map((id) => this.#byId.get(id)!);
   }
 
   count(phase: HeldPhase): number {
-    let n = 0;
-    for (const held of this.#byId.values()) if (held.phase === phase) n += 1;
-    return n;
+    return this.#byPhase.get(phase)?.size ?? 0;
   }
 
   /** The run waiting in the task's queue-one slot. */
@@ -135,5 +142,6 @@ export class HeldRuns {
     this.#byId.clear();
     this.#active.clear();
     this.#queued.clear();
+    this.#byPhase.clear();
   }
 }

@@ -27,6 +27,24 @@ describe('HeldRuns', () => {
     expect(held.activeRunIds('t1')).toEqual(['b']);
   });
 
+  it('counts and lists each phase as runs move between phases and are released, oldest hold first', () => {
+    const held = new HeldRuns();
+    for (const id of ['a', 'b', 'c']) held.hold(run(id), 'throttled');
+    held.move('a', 'starting');
+    held.hold(run('a'), 'throttled');
+    expect(held.count('throttled')).toBe(3);
+    expect(held.inPhase('throttled').map((h) => h.run.id)).toEqual(['b', 'c', 'a']);
+    held.move('b', 'sending');
+    held.release('c');
+    expect(held.count('throttled')).toBe(1);
+    expect(held.count('sending')).toBe(1);
+    expect(held.count('starting')).toBe(0);
+    expect(held.inPhase('sending').map((h) => h.run.id)).toEqual(['b']);
+    held.clear();
+    expect(held.count('throttled')).toBe(0);
+    expect(held.inPhase('sending')).toEqual([]);
+  });
+
   it("counts a workflow node's run against its node and never a workflow run itself; keeps the task of recorded runs", () => {
     const held = new HeldRuns();
     const task = { id: 't1' } as never;

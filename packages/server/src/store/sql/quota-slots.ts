@@ -57,10 +57,13 @@ export async function admitRuns(ctx: SqlContext, trx: Kysely<unknown>, candidate
       AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.id = group_slots.run_id AND r.finished_at IS NULL)`.execute(trx);
     const found = await rows<{ namespace: string; executor_group: string; n: number | string }>(trx, sql`SELECT namespace, executor_group, count(*) AS n
       FROM group_slots WHERE ${inList(ctx, 'namespace', grouped)} GROUP BY namespace, executor_group`);
+    const groups = new Map<string, Map<string, number>>();
     for (const row of found) {
-      const current = usage.get(row.namespace) ?? { active: 0, recent: 0 };
-      usage.set(row.namespace, { ...current, groups: new Map([...(current.groups ?? []), [row.executor_group, Number(row.n)]]) });
+      let counts = groups.get(row.namespace);
+      if (!counts) groups.set(row.namespace, (counts = new Map()));
+      counts.set(row.executor_group, Number(row.n));
     }
+    for (const [namespace, counts] of groups) usage.set(namespace, { ...usage.get(namespace) ?? { active: 0, recent: 0 }, groups: counts });
   }
   const { admitted, refused } = admit(candidates, limits, usage);
   return {

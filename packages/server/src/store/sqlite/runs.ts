@@ -153,11 +153,11 @@ export function startAttempts(conn: SqliteConnection, items: StartAttemptParams[
   if (items.length === 0) return [];
   const insert = conn.statement(INSERT_ATTEMPT);
   return conn.transaction(() => {
-    const first = items.filter((item) => item.attempt === 1);
-    const candidates = first.length === 0 ? [] : (conn.statement(FIRST_ATTEMPT_CANDIDATES).all(JSON.stringify(first.map((item) => item.runId))) as Row[])
+    const first = new Map(items.filter((item) => item.attempt === 1).map((item) => [item.runId, item]));
+    const candidates = first.size === 0 ? [] : (conn.statement(FIRST_ATTEMPT_CANDIDATES).all(JSON.stringify([...first.keys()])) as Row[])
       .filter((row) => row.workflow_run_id !== row.id)
-      .map((row) => ({ id: row.id as string, namespace: row.namespace as string, group: first.find((item) => item.runId === row.id)?.executorGroup ?? null }));
-    const admission = admitRuns(conn, candidates, Math.max(0, ...first.map((item) => item.startedAt)));
+      .map((row) => ({ id: row.id as string, namespace: row.namespace as string, group: first.get(row.id as string)?.executorGroup ?? null }));
+    const admission = admitRuns(conn, candidates, Math.max(0, ...[...first.values()].map((item) => item.startedAt)));
     return items.map((item) => {
       if (item.attempt === 1 && admission.refused.has(item.runId)) {
         conn.statement(THROTTLE_RUN).run(item.runId);
