@@ -36,7 +36,7 @@ export function grantsOf(me: Me): Grant[] {
 
 /** Whether `grants` give `role` or higher in `namespace` (any namespace when null or undefined). */
 export function grantsAllow(grants: readonly Grant[], role: RankedTokenRole, namespace?: string | null): boolean {
-  return grants.some((grant) => grant.role !== 'executor' && RANK[grant.role] >= RANK[role]
+  return grants.some((grant) => grant.role !== 'executor' && grant.role !== 'metrics' && RANK[grant.role] >= RANK[role]
     && (namespace === undefined || namespace === null || grant.namespaces.includes('*') || grant.namespaces.includes(namespace)));
 }
 

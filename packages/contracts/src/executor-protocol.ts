@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { TraceparentSchema } from './trace-context.ts';
 
 /** Header carrying `t=<unix ms>,n=<nonce>,v1=<hex HMAC-SHA256>` over `${t}.${n}.${body}`. */
 export const SIGNATURE_HEADER = 'x-ecron-signature';
@@ -30,6 +31,12 @@ export interface RunRequest {
    * outcome must come in the reply (no 202), and its callback token carries log lines only.
    */
   fanOut?: boolean;
+  /**
+   * W3C trace context of the request: the server's dispatch span, the parent of what the executor
+   * does for it (also sent as the `traceparent` header of HTTP requests and gRPC calls). Inside
+   * the signed body, so it cannot be swapped. Absent when the server does not trace.
+   */
+  traceparent?: string;
 }
 
 /** Body of a cancel request (header `x-ecron-event: cancel`). */
@@ -74,5 +81,10 @@ export const RunReportSchema = z.strictObject({
   status: z.enum(['running', 'succeeded', 'failed']).optional(),
   output: z.unknown().optional(),
   error: z.string().max(16_384).optional(),
+  /**
+   * The executor's own span for the attempt (W3C traceparent), for the server to link its spans
+   * to. Send it only when the run request carried a `traceparent`: an older server refuses it.
+   */
+  traceparent: TraceparentSchema.optional(),
 });
 export type RunReport = z.input<typeof RunReportSchema>;

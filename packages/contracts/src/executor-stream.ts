@@ -15,6 +15,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { SIGNATURE_MAX_AGE_MS, type CancelRequest, type RunRequest } from './executor-protocol.ts';
+import { TraceparentSchema } from './trace-context.ts';
 
 export const STREAM_SUBPROTOCOL = 'ecron.stream.v1';
 /**
@@ -68,6 +69,8 @@ export const StreamResultSchema = z.strictObject({
   status: z.enum(['succeeded', 'failed', 'handed_back']),
   output: z.unknown().optional(),
   error: z.string().max(16_384).optional(),
+  /** The executor's span of the run (W3C traceparent); only when its request carried one (see RunReportSchema). */
+  traceparent: TraceparentSchema.optional(),
 });
 export type StreamResult = z.infer<typeof StreamResultSchema>;
 

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import type { RunRequest } from './executor-protocol.ts';
 import { TaskSpecSchema } from './task-spec.ts';
+import { TraceparentSchema } from './trace-context.ts';
 
 /** How often the SDK heartbeats by default. */
 export const EXECUTOR_HEARTBEAT_MS = 1000;
@@ -117,6 +118,8 @@ export const PollResultsSchema = z.strictObject({
     status: z.enum(['succeeded', 'failed']),
     output: z.unknown().optional(),
     error: z.string().max(16_384).optional(),
+    /** The executor's span of the run (W3C traceparent); only when its request carried one. */
+    traceparent: TraceparentSchema.optional(),
   })).max(1000),
 });
 export type PollResults = z.input<typeof PollResultsSchema>;

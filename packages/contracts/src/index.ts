@@ -6,6 +6,7 @@ export * from './errors.ts';
 export * from './validation.ts';
 export * from './resources.ts';
 export * from './executor-protocol.ts';
+export * from './trace-context.ts';
 export * from './executors.ts';
 export * from './workflow-graph.ts';
 export * from './workflow-template.ts';

@@ -93,11 +93,12 @@ export interface RunLogResource {
 export const RANKED_TOKEN_ROLES = ['viewer', 'operator', 'editor', 'admin'] as const;
 export type RankedTokenRole = (typeof RANKED_TOKEN_ROLES)[number];
 /**
- * Every role a token may have: those of the order, and `executor`, outside it, for the
+ * Every role a token may have: those of the order, and two outside it: `executor`, for the
  * credentials of executor nodes: register, heartbeat and take runs (`/api/v1/executors/{id}…`)
- * and `GET /api/v1/me`, nothing else.
+ * and `GET /api/v1/me`, nothing else; `metrics`, for a Prometheus scraper: `GET /metrics`,
+ * nothing else.
  */
-export const TOKEN_ROLES = ['admin', 'editor', 'operator', 'viewer', 'executor'] as const;
+export const TOKEN_ROLES = ['admin', 'editor', 'operator', 'viewer', 'executor', 'metrics'] as const;
 export type TokenRole = (typeof TOKEN_ROLES)[number];
 
 export interface TokenResource {

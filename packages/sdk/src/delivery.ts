@@ -64,9 +64,9 @@ export function prepareDelivery(host: RunHost, id: string, value: unknown, done:
 function deliveryResult(id: string, answer: RunAnswer | RunOutcome): DeliveryResult {
   switch (answer.status) {
     case 'succeeded':
-      return { id, status: 'succeeded', output: answer.output };
+      return { id, status: 'succeeded', output: answer.output, ...(answer.traceparent ? { traceparent: answer.traceparent } : {}) };
     case 'failed':
-      return { id, status: 'failed', error: answer.error };
+      return { id, status: 'failed', error: answer.error, ...(answer.traceparent ? { traceparent: answer.traceparent } : {}) };
     case 'handed-back':
     case 'accepted':
       return { id, status: 'handed_back' };

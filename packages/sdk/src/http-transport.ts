@@ -134,14 +134,19 @@ export class HttpTransport implements ExecutorTransport {
 function answer(res: ServerResponse, result: RunAnswer | RunOutcome): void {
   switch (result.status) {
     case 'succeeded':
-      return send(res, 200, result.output ?? null);
+      return send(res, 200, result.output ?? null, spanHeader(result.traceparent));
     case 'failed':
-      return send(res, 500, { error: result.error });
+      return send(res, 500, { error: result.error }, spanHeader(result.traceparent));
     case 'accepted':
       return send(res, 202, { accepted: true });
     case 'handed-back':
       return send(res, 503, { error: HANDED_BACK_ERROR }, { [HANDED_BACK_HEADER]: '1' });
   }
+}
+
+/** The handler's span as the reply's `traceparent` header (the server links its dispatch span to it). */
+function spanHeader(traceparent: string | undefined): Record<string, string> {
+  return traceparent ? { traceparent } : {};
 }
 
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {

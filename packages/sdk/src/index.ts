@@ -16,4 +16,5 @@ export { HANDED_BACK_HEADER, MAX_BODY_BYTES } from './http-transport.ts';
 export type { LogLevel, SdkLogger } from './log.ts';
 export type { RunOutcome } from './run-execution.ts';
 export { SDK_VERSION } from './version.ts';
+export { activeTraceparent } from './tracing.ts';
 export { describeNetworkError } from './network-error.ts';

@@ -183,7 +183,7 @@ export class CallbackReporter {
    * Sends the buffered lines, then the final status, retrying network and 5xx failures with
    * backoff. Resolves true when the server took it, or already knew the run was over.
    */
-  async finish(outcome: { status: 'succeeded'; output: unknown } | { status: 'failed'; error: string }): Promise<boolean> {
+  async finish(outcome: ({ status: 'succeeded'; output: unknown } | { status: 'failed'; error: string }) & { traceparent?: string }): Promise<boolean> {
     await this.flush();
     if (this.#closed || !this.#channel) {
       this.close();
@@ -194,10 +194,11 @@ export class CallbackReporter {
     const base = outcome.status === 'succeeded'
       ? { status: 'succeeded' as const, output: outcome.output }
       : { status: 'failed' as const, error: outcome.error.slice(0, MAX_LOG_MESSAGE) };
+    const span = outcome.traceparent ? { traceparent: outcome.traceparent } : {};
     for (let round = 0; round < FINAL_REPORT_TRIES; round++) {
       if (round > 0) await delay(250 * 2 ** (round - 1));
       const result = await this.#send((seq) => ({
-        attempt: this.#request.attempt, seq, ...base,
+        attempt: this.#request.attempt, seq, ...base, ...span,
         ...(logs.length ? { logs } : {}),
         ...(this.#progress === undefined ? {} : { progress: this.#progress }),
       }));

@@ -7,12 +7,15 @@
  * once for an unsharded push run, else the answer waits for succeed/fail); the deadline passes
  * (failed, `deadline exceeded`); or the executor hands the run back at shutdown.
  */
+import { context } from '@opentelemetry/api';
 import type { RunRequest } from '@ecron/contracts';
 import type { AbortReason, DetachedRun, Handler, HandlerContext } from './context.ts';
 import { describeError, type LogLevel, type SdkLogger } from './log.ts';
 import { MAX_LOG_MESSAGE, type CallbackReporter } from './reports.ts';
+import { startHandlerTrace, type HandlerTrace } from './tracing.ts';
 
-export type RunOutcome = { status: 'succeeded'; output: unknown } | { status: 'failed'; error: string };
+/** `traceparent`: the handler's span, when recorded and the request carried a trace context (see tracing.ts). */
+export type RunOutcome = ({ status: 'succeeded'; output: unknown } | { status: 'failed'; error: string }) & { traceparent?: string };
 /** What the transport answers: an outcome, `accepted` (202, detached) or `handed-back` (shutdown). */
 export type RunAnswer = RunOutcome | { status: 'accepted' } | { status: 'handed-back' };
 
@@ -55,6 +58,8 @@ export class RunExecution {
   /** The request's deadline (ms; NaN without one) and the handler's context, built before the start. */
   readonly #deadline: number;
   readonly #ctx: HandlerContext;
+  /** The handler's trace span, when the request carried a `traceparent`. */
+  #trace: HandlerTrace | null = null;
 
   constructor(options: RunExecutionOptions) {
     this.#options = options;
@@ -90,7 +95,10 @@ export class RunExecution {
     }
     const ctx = this.#ctx;
     this.#options.reporter.announceRunning();
-    new Promise((resolve) => resolve(this.#options.handler(ctx))).then(
+    const traced = startHandlerTrace(this.request, this.#options.handlerName);
+    this.#trace = traced;
+    const call = () => this.#options.handler(ctx);
+    new Promise((resolve) => resolve(traced ? context.with(traced.context, call) : call())).then(
       (output) => {
         if (!this.#detached) this.#settle(toOutcome(output));
       },
@@ -122,6 +130,7 @@ export class RunExecution {
     this.#settled = true;
     this.#resolveSettled();
     this.#clearDeadline();
+    this.#trace?.end(HANDED_BACK_ERROR);
     this.#options.reporter.dropRunningNotice();
     void this.#options.reporter.flush().then(() => {
       this.#options.reporter.close();
@@ -148,8 +157,11 @@ export class RunExecution {
   }
 
   /** Decides the outcome once; flushes the logs, then answers (or tells the callback, after a 202). */
-  #settle(outcome: RunOutcome): Promise<void> {
+  #settle(decided: RunOutcome): Promise<void> {
     if (this.#settled) return this.finished;
+    this.#trace?.end(decided.status === 'failed' ? decided.error : null);
+    const traceparent = this.#trace?.traceparent;
+    const outcome: RunOutcome = traceparent ? { ...decided, traceparent } : decided;
     this.#settled = true;
     this.#resolveSettled();
     this.#clearDeadline();

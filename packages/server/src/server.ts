@@ -20,6 +20,7 @@ import { HttpDispatcher } from './dispatch/http-dispatcher.ts';
 import { NamespacePolicies } from './dispatch/namespace-policies.ts';
 import { OutboundPolicy, type OutboundRules } from './dispatch/outbound-policy.ts';
 import { PullHub } from './dispatch/pull-hub.ts';
+import { EventLog } from './events/event-log.ts';
 import { HistoryRetention } from './scheduler/history-retention.ts';
 import { Scheduler } from './scheduler/scheduler.ts';
 import { BucketLeases } from './scheduler/bucket-leases.ts';
@@ -29,10 +30,18 @@ import { createStore, describeStore, parseStoreUrl } from './store-config.ts';
 import type { OidcConfig } from './sso/config.ts';
 import type { Store } from './store/store.ts';
 import { VERSION } from './version.ts';
+import { combineInstrumentation, type Instrumentation } from './observability/instrumentation.ts';
+import { listenForMetrics } from './observability/metrics-listener.ts';
+import { observeScheduler } from './observability/scheduler-observer.ts';
+import { PrometheusInstrumentation } from './observability/prometheus.ts';
+import { timeStore } from './observability/store-timing.ts';
+import { tracingFromEnv } from './observability/tracing.ts';
 
 export const ROLES = ['api', 'scheduler'] as const;
 /** Run history is kept this long by default (as xxl-job keeps its logs). */
 export const DEFAULT_HISTORY_RETENTION_MS = 30 * 86_400_000;
+/** Events are kept this long by default: enough for a consumer to come back after a weekend. */
+export const DEFAULT_EVENT_RETENTION_MS = 3 * 86_400_000;
 export type Role = (typeof ROLES)[number];
 
 export interface ServerOptions {
@@ -52,6 +61,8 @@ export interface ServerOptions {
   clock?: Clock;
   /** Runs that ended longer ago than this are deleted, with their attempts and logs. @default 30 days */
   historyRetentionMs?: number;
+  /** Events written longer ago than this are deleted from the event log. @default 3 days */
+  eventRetentionMs?: number;
   /** Scheduler tuning (tests and benchmarks). */
   scheduler?: { lookAheadMs?: number; pollIntervalMs?: number; misfireThresholdMs?: number; shutdownGraceMs?: number };
   /** Bucket lease timing of a cluster node (see scheduler/bucket-leases.ts for the defaults). */
@@ -66,6 +77,15 @@ export interface ServerOptions {
   outbound?: OutboundRules;
   /** Sign-in to the console with an OpenID Connect provider (`--oidc-config`; see sso/config.ts). @default none: API tokens only */
   oidc?: OidcConfig;
+  /**
+   * Hears what the scheduler, dispatch, the store and the API report (observability/instrumentation.ts),
+   * beside the server's own Prometheus metrics. @default none
+   */
+  instrumentation?: Instrumentation;
+  /** How many tasks get their own `task` label in the metrics; the others count as `task="other"`. 0: no task label. @default 0 */
+  metricsTaskLabels?: number;
+  /** Also serve `GET /metrics` without authentication on this address (`--metrics-port`, `--metrics-host`). @default none */
+  metricsListen?: { port: number; host: string };
 }
 
 export interface RunningServer {
@@ -81,6 +101,10 @@ export interface RunningServer {
   store: Store;
   scheduler: Scheduler | null;
   app: FastifyInstance;
+  /** This server's Prometheus metrics (its registry; `GET /metrics` serves them). */
+  metrics: PrometheusInstrumentation;
+  /** Where the unauthenticated metrics listener listens (`metricsListen`), else null. */
+  metricsUrl: string | null;
   stop(): Promise<void>;
 }
 
@@ -94,9 +118,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const outbound = new OutboundPolicy(options.outbound);
   makePrivateDir(options.dataDir);
   const storeConfig = parseStoreUrl(options.storeUrl, options.dataDir);
-  const store = createStore(storeConfig);
+  const nodeId = options.nodeId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const metrics = new PrometheusInstrumentation({ version: VERSION, nodeId, taskLabels: options.metricsTaskLabels ?? 0 });
+  // OpenTelemetry traces, when the OTEL_* environment asks: this instance's own provider, flushed at stop.
+  const tracing = tracingFromEnv(options.env, { nodeId, version: VERSION, warn: (message) => log.warn(message) });
+  const instrumentation = combineInstrumentation(metrics, tracing, options.instrumentation);
+  const store = timeStore(createStore(storeConfig), instrumentation);
   await store.open();
   const cleanup: (() => Promise<void>)[] = [() => store.close()];
+  if (tracing) cleanup.unshift(() => tracing.shutdown());
   const exclusive = storeConfig.kind === 'sqlite';
   try {
     const keys = exclusive ? loadServerKeys(options.dataDir, options.env) : await loadClusterKeys(store, options.dataDir, options.env);
@@ -108,7 +138,6 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     cleanup.unshift(async () => policies.stop());
     const dispatcher = new HttpDispatcher({ clock, signingKey: keys.signingKey, outbound: policies });
     cleanup.unshift(() => dispatcher.close());
-    const nodeId = options.nodeId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
     const leases = new BucketLeases({
       store, clock: systemClock, nodeId, exclusive,
       node: { address: () => publicUrl, roles: options.roles, version: VERSION, startedAt: Date.now() },
@@ -124,13 +153,19 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       store, clock, random: systemRandom, dispatcher, callbackKey: keys.callbackKey, publicUrl: () => publicUrl, leases,
       executors: { directory, pull, transports: { grpc } },
       log: (level, message, fields) => log[level](fields ?? {}, message),
-      ...options.scheduler,
+      ...options.scheduler, instrumentation, ...(tracing ? { dispatchTracer: tracing } : {}),
     });
+    observeScheduler(instrumentation, { scheduler, leases, directory });
+    const events = new EventLog({ store, log: (level, message, fields) => log[level](fields ?? {}, message) });
+    await events.start();
+    cleanup.unshift(() => events.stop());
     const app = await buildApp({
+      events,
       store, control: scheduler, clock, logger: log, version: VERSION, publicUrl, pull, directory, consoleDir: options.consoleDir,
       ...(options.authFailureLimit ? { authFailureLimit: options.authFailureLimit } : {}),
       onNamespaceChange: () => policies.refresh(),
       ...(options.oidc ? { sso: { config: options.oidc, publicUrl: () => publicUrl } } : {}),
+      instrumentation, metrics,
     });
     cleanup.unshift(() => app.close());
     const address = await app.listen({ port: options.port, host: options.host }).catch((error: NodeJS.ErrnoException) => {
@@ -138,12 +173,18 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       throw new EcronError('ADDRESS_IN_USE', `${options.host}:${options.port} is already in use (another ecron?): stop it, or choose another --port`);
     });
     if (!configuredUrl) publicUrl = `http://${urlHost(options.host)}:${(app.server.address() as AddressInfo).port}`;
+    const metricsListener = options.metricsListen ? await listenForMetrics(metrics, options.metricsListen).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EADDRINUSE') throw error;
+      throw new EcronError('ADDRESS_IN_USE', `--metrics-port: ${options.metricsListen!.host}:${options.metricsListen!.port} is already in use: choose another`);
+    }) : null;
+    if (metricsListener) cleanup.unshift(() => metricsListener.close());
     await directory.start();
     cleanup.unshift(async () => directory.stop());
     await scheduler.start();
     cleanup.unshift(() => scheduler.stop());
     const retention = new HistoryRetention({
       store, clock, retentionMs: options.historyRetentionMs ?? DEFAULT_HISTORY_RETENTION_MS,
+      eventRetentionMs: options.eventRetentionMs ?? DEFAULT_EVENT_RETENTION_MS,
       log: (level, message, fields) => log[level](fields ?? {}, message),
     });
     retention.start();
@@ -158,6 +199,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       store,
       scheduler,
       app,
+      metrics,
+      metricsUrl: metricsListener?.url ?? null,
       stop: () => (stopping ??= runAll(cleanup)),
     };
   } catch (error) {

@@ -8,7 +8,7 @@ export const en = {
     namespace: 'Namespace', allNamespaces: 'All namespaces',
   },
   describe: { every: 'every {{every}}', fixedDelay: 'every {{every}} after the previous run', at: 'once at {{at}}', manual: 'manual' },
-  roles: { admin: 'admin', editor: 'editor', operator: 'operator', viewer: 'viewer', executor: 'executor' },
+  roles: { admin: 'admin', editor: 'editor', operator: 'operator', viewer: 'viewer', executor: 'executor', metrics: 'metrics' },
   login: {
     intro: 'Sign in with an API token. It is kept for this browser tab only and forgotten when you close it.',
     token: 'API token', tokenRequired: 'Enter a token', signIn: 'Sign in',

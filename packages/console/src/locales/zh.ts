@@ -10,7 +10,7 @@ export const zh: Strings = {
     namespace: '命名空间', allNamespaces: '全部命名空间',
   },
   describe: { every: '每 {{every}}', fixedDelay: '上次运行结束后每 {{every}}', at: '于 {{at}} 执行一次', manual: '手动' },
-  roles: { admin: '管理员', editor: '编辑者', operator: '操作员', viewer: '查看者', executor: '执行器' },
+  roles: { admin: '管理员', editor: '编辑者', operator: '操作员', viewer: '查看者', executor: '执行器', metrics: '指标' },
   login: {
     intro: '使用 API 令牌登录。令牌只保存在当前浏览器标签页中，关闭后即失效。',
     token: 'API 令牌', tokenRequired: '请输入令牌', signIn: '登录',

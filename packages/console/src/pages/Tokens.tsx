@@ -11,7 +11,7 @@ import { api, ApiError, type TokenResource, type TokenRole } from '../api.ts';
 import { ErrorView, errorMessage, Instant } from '../components/common.tsx';
 
 /** In the order of what they may do; `executor` stands apart, for executor nodes. */
-const ROLES = ['viewer', 'operator', 'editor', 'admin', 'executor'] as const satisfies readonly TokenRole[];
+const ROLES = ['viewer', 'operator', 'editor', 'admin', 'executor', 'metrics'] as const satisfies readonly TokenRole[];
 /** As the API's durations (`30d`, `12h`); the API checks the bounds. */
 const DURATION = /^\d+(\.\d+)?(ms|s|m|h|d)$/;
 

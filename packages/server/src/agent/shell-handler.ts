@@ -11,7 +11,8 @@
  * 4. Exit code 0 is success, with output `{ exitCode: 0 }`; another code fails the run with
  *    `exit code N`; a process killed by a signal fails it with `killed by SIGNAL`.
  */
-import type { RunRequest } from '@ecron/contracts';
+import { TRACEPARENT_ENV, type RunRequest } from '@ecron/contracts';
+import { activeTraceparent } from '@ecron/sdk';
 import type { Allowlist } from './allowlist.ts';
 import { RunSlots } from './run-slots.ts';
 import { runShellCommand } from './shell-runner.ts';
@@ -52,7 +53,9 @@ export interface ShellRunOutput {
 
 /**
  * The environment of a command: the agent's, minus its API token (a command has no business
- * with it, unless the config's `env` sets it), then the config's `env`, then the run's variables.
+ * with it, unless the config's `env` sets it), then the config's `env`, then the run's variables:
+ * with them `TRACEPARENT`, the W3C trace context of the run's span (the handler's when an
+ * OpenTelemetry SDK records it, else the server's dispatch span), when the run is traced.
  */
 export function commandEnvironment(options: Pick<ShellHandlerOptions, 'baseEnv' | 'env'>, ctx: ShellRunContext): Record<string, string> {
   const env: Record<string, string> = {};
@@ -69,6 +72,8 @@ export function commandEnvironment(options: Pick<ShellHandlerOptions, 'baseEnv' 
     ECRON_SHARD_TOTAL: String(ctx.shard.total),
     ECRON_PARAMS: JSON.stringify(ctx.params ?? {}),
   });
+  const traceparent = ctx.request.traceparent ? activeTraceparent(ctx.request.traceparent) : undefined;
+  if (traceparent) env[TRACEPARENT_ENV] = traceparent;
   return env;
 }
 

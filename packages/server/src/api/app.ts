@@ -48,6 +48,11 @@ import { executorPullRoutes } from './routes/executor-pull.ts';
 import type { ExecutorDirectory } from '../dispatch/executor-directory.ts';
 import type { PullHub } from '../dispatch/pull-hub.ts';
 import { tokenRoutes } from './routes/tokens.ts';
+import { eventRoutes } from './routes/events.ts';
+import { EventLog } from '../events/event-log.ts';
+import { metricsRoutes, type MetricsSource } from './routes/metrics.ts';
+import { installRequestInstrumentation } from './request-instrumentation.ts';
+import type { Instrumentation } from '../observability/instrumentation.ts';
 import { namespaceRoutes } from './routes/namespaces.ts';
 import { SSO_CALLBACK_PATH, ssoApiRoutes, ssoBrowserRoutes, type SsoRouteDeps } from './routes/sso.ts';
 
@@ -94,6 +99,15 @@ export interface AppDeps {
    * @default none: tokens only
    */
   sso?: { config: OidcConfig; publicUrl: () => string };
+  /**
+   * The event log this node follows, served at `/api/v1/events`.
+   * @default one of the app's own, started with it and stopped when it closes
+   */
+  events?: EventLog;
+  /** Hears every answered request (`apiRequest`, by route pattern). @default none */
+  instrumentation?: Instrumentation;
+  /** The Prometheus exposition served at `GET /metrics` (role admin). @default none: no such route */
+  metrics?: MetricsSource;
 }
 
 /** The session cookie's name: with `__Host-` under https, which the browser keeps to this host, path `/` and Secure. */
@@ -115,13 +129,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandling(app);
+  if (deps.instrumentation) installRequestInstrumentation(app, deps.instrumentation);
   // First of the onRequest hooks: the answers the later ones refuse with (401, 429) carry the headers too.
   await app.register(fastifyHelmet, SECURITY_HEADERS);
   const countFailure = await installAuthFailureLimit(app, deps.authFailureLimit ?? DEFAULT_AUTH_FAILURE_LIMIT);
   // Before the auth hook: an upgrade refused by it must still have its socket closed (the plugin's own hooks).
-  if (deps.pull) {
-    await app.register(fastifyWebsocket, { options: { maxPayload: STREAM_MAX_FRAME_BYTES, handleProtocols: chooseStreamProtocol } });
-  }
+  await app.register(fastifyWebsocket, { options: { maxPayload: STREAM_MAX_FRAME_BYTES, handleProtocols: chooseStreamProtocol } });
   let sso: SsoRouteDeps | null = null;
   if (deps.sso) {
     const { config, publicUrl } = deps.sso;
@@ -154,6 +167,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   app.get('/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());
   await app.register(healthRoutes, { store, control });
+  if (deps.metrics) await app.register(metricsRoutes, { source: deps.metrics });
   await app.register(taskRoutes, { prefix: API_PREFIX, tasks, store, idempotency });
   await app.register(taskBulkRoutes, {
     prefix: API_PREFIX, idempotency, batch: createTaskBatchService({ store, control, clock }), bulk: createTaskBulkService({ tasks }),
@@ -167,6 +181,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(auditRoutes, { prefix: API_PREFIX, store });
   await app.register(nodeRoutes, { prefix: API_PREFIX, store });
   await app.register(executorRoutes, { prefix: API_PREFIX, store });
+  let events = deps.events;
+  if (!events) {
+    const own = new EventLog({ store });
+    await own.start();
+    app.addHook('onClose', () => own.stop());
+    events = own;
+  }
+  await app.register(eventRoutes, { prefix: API_PREFIX, events, store, clock });
   if (deps.pull) await app.register(executorPullRoutes, { prefix: API_PREFIX, store, pull: deps.pull, ...(deps.directory ? { directory: deps.directory } : {}) });
   await app.register(statsRoutes, { prefix: API_PREFIX, store, clock });
   await app.register(meRoutes, { prefix: API_PREFIX });

@@ -1,13 +1,13 @@
 /**
- * `ecron run logs ID --follow`: reads the run's log as Server-Sent Events
- * (`GET /api/v1/runs/{id}/logs?follow=1`), hands each line over as it comes, and returns the
- * run's end. A stream that drops before `end` (the network, a restarted server, a load balancer)
- * is opened again with `Last-Event-ID`, so that no line is lost or repeated, after a short backoff;
- * after {@link FOLLOW_MAX_RECONNECTS} tries in a row that brought no line, it gives up.
+ * `ecron run logs ID --follow` and `ecron events --follow`: read a Server-Sent Events stream
+ * (`GET /api/v1/runs/{id}/logs?follow=1`, `GET /api/v1/events`) and hand each event over as it
+ * comes. A stream that drops (the network, a restarted server, a load balancer) is opened again
+ * with `Last-Event-ID`, so that nothing is lost or repeated, after a short backoff; after
+ * {@link FOLLOW_MAX_RECONNECTS} tries in a row that brought nothing, it gives up.
  */
 import { ERROR_CODES, type ErrorCode, type RunLogResource } from '@ecron/contracts';
-import { createParser } from 'eventsource-parser';
-import type { ApiClient } from './api-client.ts';
+import { createParser, type EventSourceMessage } from 'eventsource-parser';
+import type { ApiClient, ApiRequest } from './api-client.ts';
 import { CliError } from './cli-error.ts';
 
 /** Reconnections in a row, without a line received in between, before giving up. */
@@ -60,29 +60,67 @@ function describe(error: unknown): string {
 
 /** Follows the log until `end`; throws what cannot be retried (RUN_NOT_FOUND, UNAUTHENTICATED…). */
 export async function followRunLog(options: FollowOptions): Promise<RunEnd> {
-  let lastEventId: string | undefined;
   let lastSeq = 0;
+  return followStream<RunEnd>({
+    ...options,
+    query: { follow: 1 },
+    what: `the log stream of run ${options.runId}`,
+    endedEarly: 'the stream ended before the run did',
+    onEvent: (event) => {
+      if (event.event === 'end') return JSON.parse(event.data) as RunEnd;
+      if (event.event !== 'log') return undefined;
+      const line = JSON.parse(event.data) as RunLogResource;
+      if (line.seq > lastSeq) {
+        lastSeq = line.seq;
+        options.onLine(line);
+      }
+      return undefined;
+    },
+  });
+}
+
+export interface StreamFollowOptions<R> {
+  api: ApiClient;
+  path: string;
+  query?: ApiRequest['query'];
+  /** Names the stream in errors ("the log stream of run X"). */
+  what: string;
+  /** Why a stream that closed is opened again. */
+  endedEarly: string;
+  /** Called with each event once per connection; a value other than undefined ends the follow with it. */
+  onEvent: (event: EventSourceMessage) => R | undefined;
+  onReconnect?: (p: { attempt: number; delayMs: number; reason: string }) => void;
+  sleep: (ms: number) => Promise<void>;
+  /** @default STREAM_IDLE_MS */
+  idleMs?: number;
+}
+
+/**
+ * Reads a Server-Sent Events stream until `onEvent` ends it, opening it again with
+ * `Last-Event-ID` when it drops (after a backoff); throws what cannot be retried, and
+ * STREAM_INTERRUPTED after {@link FOLLOW_MAX_RECONNECTS} reconnections in a row that brought nothing.
+ */
+export async function followStream<R>(options: StreamFollowOptions<R>): Promise<R> {
+  let lastEventId: string | undefined;
   let failures = 0;
   for (;;) {
     let received = 0;
-    let reason = 'the stream ended before the run did';
+    let reason = options.endedEarly;
     try {
-      const end = await readStream(options, lastEventId, (line, id) => {
+      const result = await readStream(options, lastEventId, (event) => {
         received += 1;
-        if (id !== undefined) lastEventId = id;
-        if (line.seq <= lastSeq) return;
-        lastSeq = line.seq;
-        options.onLine(line);
+        if (event.id !== undefined) lastEventId = event.id;
+        return options.onEvent(event);
       });
-      if (end) return end;
+      if (result !== undefined) return result;
     } catch (error) {
       if (!isRetryable(error)) throw error;
       reason = describe(error);
     }
-    // Drops in a row: a connection that brought a line starts the count again.
+    // Drops in a row: a connection that brought an event starts the count again.
     failures = received > 0 ? 1 : failures + 1;
     if (failures > FOLLOW_MAX_RECONNECTS) {
-      throw new CliError('STREAM_INTERRUPTED', `the log stream of run ${options.runId} dropped and ${FOLLOW_MAX_RECONNECTS} reconnections in a row brought nothing (last: ${reason})`);
+      throw new CliError('STREAM_INTERRUPTED', `${options.what} dropped and ${FOLLOW_MAX_RECONNECTS} reconnections in a row brought nothing (last: ${reason})`);
     }
     const delayMs = reconnectDelay(failures);
     options.onReconnect?.({ attempt: failures, delayMs, reason });
@@ -90,19 +128,17 @@ export async function followRunLog(options: FollowOptions): Promise<RunEnd> {
   }
 }
 
-/** One connection: resolves with the end, or null when the stream closed before it. */
-async function readStream(options: FollowOptions, lastEventId: string | undefined, onLog: (line: RunLogResource, id: string | undefined) => void): Promise<RunEnd | null> {
+/** One connection: resolves with what ended the follow, or undefined when the stream closed first. */
+async function readStream<R>(options: StreamFollowOptions<R>, lastEventId: string | undefined, onEvent: (event: EventSourceMessage) => R | undefined): Promise<R | undefined> {
   const idleMs = options.idleMs ?? STREAM_IDLE_MS;
   const silent = new AbortController();
   let timer = setTimeout(() => silent.abort(), idleMs);
   try {
-    const body = await options.api.openEventStream({ path: options.path, query: { follow: 1 }, lastEventId, signal: silent.signal });
-    let end: RunEnd | null = null;
+    const body = await options.api.openEventStream({ path: options.path, query: options.query ?? {}, lastEventId, signal: silent.signal });
+    let result: R | undefined;
     const parser = createParser({
       onEvent: (event) => {
-        if (end) return;
-        if (event.event === 'log') onLog(JSON.parse(event.data) as RunLogResource, event.id);
-        else if (event.event === 'end') end = JSON.parse(event.data) as RunEnd;
+        if (result === undefined) result = onEvent(event);
       },
     });
     const decoder = new TextDecoder();
@@ -110,9 +146,9 @@ async function readStream(options: FollowOptions, lastEventId: string | undefine
       clearTimeout(timer);
       timer = setTimeout(() => silent.abort(), idleMs);
       parser.feed(decoder.decode(chunk, { stream: true }));
-      if (end) return end; // leaving the loop cancels the stream
+      if (result !== undefined) return result; // leaving the loop cancels the stream
     }
-    return end;
+    return result;
   } finally {
     clearTimeout(timer);
   }

@@ -5,6 +5,7 @@ import { CliError } from './cli-error.ts';
 import { CliContext } from './command-support.ts';
 import { registerAgentCommand } from './commands/agent.ts';
 import { registerBackfillCommands } from './commands/backfill.ts';
+import { registerEventCommands } from './commands/events.ts';
 import { registerExecutorCommands } from './commands/executor.ts';
 import { registerRunCommands } from './commands/run.ts';
 import { registerTaskCommands } from './commands/task.ts';
@@ -16,7 +17,7 @@ import { formatError, formatJsonError } from './output.ts';
 import { VERSION } from '../version.ts';
 
 /** The command groups that only talk to a server over HTTP. */
-const CLIENT_COMMANDS = new Set(['task', 'workflow', 'backfill', 'run', 'token', 'executor']);
+const CLIENT_COMMANDS = new Set(['task', 'workflow', 'backfill', 'run', 'token', 'executor', 'events']);
 
 /** The first argument that is not an option (the command), skipping the values of global options. */
 function commandName(args: readonly string[]): string | undefined {
@@ -77,6 +78,7 @@ export async function buildProgram(io: CliIo, args: readonly string[], ctx: CliC
   registerTokenCommands(program, ctx);
   registerNodeCommands(program, ctx);
   registerExecutorCommands(program, ctx);
+  registerEventCommands(program, ctx);
   registerAgentCommand(program);
   return program;
 }

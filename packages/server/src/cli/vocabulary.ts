@@ -8,7 +8,7 @@ import type { BackfillResource, MAX_BACKFILL_FIRES, RunStatus, TaskState, TokenR
 export const TASK_STATES = ['active', 'paused', 'completed'] as const satisfies readonly TaskState[];
 export const RUN_STATUSES = ['pending', 'no_executor', 'throttled', 'dispatched', 'running', 'succeeded', 'failed', 'timed_out', 'cancelled', 'skipped', 'lost'] as const satisfies readonly RunStatus[];
 export const FINAL_RUN_STATUSES = ['succeeded', 'failed', 'timed_out', 'cancelled', 'skipped', 'lost'] as const satisfies readonly RunStatus[];
-export const TOKEN_ROLES = ['admin', 'editor', 'operator', 'viewer', 'executor'] as const satisfies readonly TokenRole[];
+export const TOKEN_ROLES = ['admin', 'editor', 'operator', 'viewer', 'executor', 'metrics'] as const satisfies readonly TokenRole[];
 export const WORKFLOW_RUN_STATUSES = ['pending', 'running', 'succeeded', 'failed', 'cancelled'] as const satisfies readonly WorkflowRunStatus[];
 export const FINAL_WORKFLOW_RUN_STATUSES = ['succeeded', 'failed', 'cancelled'] as const satisfies readonly WorkflowRunStatus[];
 export const WORKFLOW_NODE_STATUSES = ['waiting', 'running', 'succeeded', 'failed', 'timed_out', 'cancelled', 'skipped'] as const satisfies readonly WorkflowNodeStatus[];

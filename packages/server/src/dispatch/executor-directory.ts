@@ -68,6 +68,17 @@ export class ExecutorDirectory {
       && (handler === undefined || node.handlers.length === 0 || node.handlers.includes(handler)));
   }
 
+  /** How many live nodes each group has (suspects left out), for the executor-nodes gauge. */
+  liveCounts(): { namespace: string; group: string; live: number }[] {
+    const now = this.#o.clock.now();
+    const counts: { namespace: string; group: string; live: number }[] = [];
+    for (const nodes of this.#byGroup.values()) {
+      const live = nodes.filter((node) => !this.#isSuspect(node, now));
+      if (live.length > 0) counts.push({ namespace: live[0]!.namespace, group: live[0]!.group, live: live.length });
+    }
+    return counts;
+  }
+
   /** The live pull-mode node `nodeId` as of the last registry read, or null. */
   livePullNode(nodeId: string): ExecutorNodeRecord | null {
     for (const list of this.#byGroup.values()) for (const node of list) if (node.id === nodeId) return node.mode === 'pull' ? node : null;

@@ -158,7 +158,7 @@ export class ExecutorDispatch implements RunTransport {
         const avoid = new Set(lastFailed && candidates.length > 1 ? [lastFailed] : []);
         const node = this.#pick(target, task, run, candidates, avoid);
         state.node = node;
-        const result = await this.#send(node, attempt.request(state.leg, false), signal, attempt.notBefore, () => attempt.sent(node.id));
+        const result = await this.#send(attempt, node, attempt.request(state.leg, false), signal, () => attempt.sent(node.id));
         if (result.kind === 'aborted' || result.kind === 'succeeded' || result.kind === 'accepted') {
           if (result.kind !== 'aborted') this.#lastFailed.delete(run.id);
           return result;
@@ -216,7 +216,7 @@ export class ExecutorDispatch implements RunTransport {
         state.node = this.#nextNode(target, task, run, avoid);
         continue;
       }
-      const result = await this.#send(node, attempt.request(state.leg, true), signal, attempt.notBefore);
+      const result = await this.#send(attempt, node, attempt.request(state.leg, true), signal);
       if (result.kind === 'aborted') return;
       if (result.kind === 'succeeded') {
         state.tries += 1;
@@ -289,21 +289,27 @@ export class ExecutorDispatch implements RunTransport {
    * answers a second delivery of a run shard it holds from that run, and runs it once.
    *
    * A request before its instant (`notBefore`) goes at once to a node whose stream starts runs at
-   * their instant; to any other node it goes at its instant.
+   * their instant; to any other node it goes at its instant. Each request is one dispatch span
+   * (its `traceparent` goes with it).
    */
-  async #send(node: ExecutorNodeRecord, request: RunRequest, signal: AbortSignal, notBefore: number, onSent?: () => void): Promise<DispatchResult> {
+  async #send(attempt: AttemptContext, node: ExecutorNodeRecord, unstamped: RunRequest, signal: AbortSignal, onSent?: () => void): Promise<DispatchResult> {
+    const { notBefore } = attempt;
     const early = notBefore - this.#deps.clock.now();
     if (early > 0 && !this.#timed(node)) {
       if (!await waitUntil(this.#deps.clock, notBefore, signal)) return { kind: 'aborted' };
     }
     this.#deps.directory.track(node.id, 1);
+    const span = attempt.dispatch(unstamped, { transport: node.mode === 'pull' ? 'pull' : node.transport, executor: node.id, leg: unstamped.shard });
+    const { request } = span;
+    let result: DispatchResult = { kind: 'aborted' };
     try {
       const transport = this.#transport(node);
-      let result = await transport.send(node, request, signal, onSent, notBefore);
+      result = await transport.send(node, request, signal, onSent, notBefore);
       if (result.kind === 'failed' && result.unreachable && !signal.aborted) result = await transport.send(node, request, signal, onSent, notBefore);
       if (result.kind === 'failed' && result.unreachable) this.#deps.directory.suspect(node);
       return result;
     } finally {
+      span.end(result);
       this.#deps.directory.track(node.id, -1);
     }
   }

@@ -17,7 +17,7 @@ import type { LookupAddress } from 'node:dns';
 import { isIP } from 'node:net';
 import { credentials, loadPackageDefinition, Metadata, status as GrpcStatus, type Client, type ServiceError } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
-import { SIGNATURE_HEADER, type CancelRequest, type RunRequest, type StatusReply, type StatusRequest, type Target } from '@ecron/contracts';
+import { SIGNATURE_HEADER, TRACEPARENT_HEADER, type CancelRequest, type RunRequest, type StatusReply, type StatusRequest, type Target } from '@ecron/contracts';
 import { EXECUTOR_PROTO_LOADER_OPTIONS, type GrpcCancelReply, type GrpcRunReply, type GrpcSignedRequest, type GrpcStatusReply } from '@ecron/contracts/executor-grpc';
 import { EXECUTOR_PROTO_PATH, PROTO_ROOT } from '@ecron/contracts/proto-path';
 import { signBody } from '@ecron/contracts/signature';
@@ -159,7 +159,7 @@ export class GrpcTransport implements GrpcTargetTransport {
     // gRPC deadlines are wall-clock instants; the run's deadline is on the injected clock.
     const deadline = Number.isFinite(remaining) ? Date.now() + Math.max(0, remaining) + this.#o.deadlineMarginMs : undefined;
     return new Promise((resolve) => {
-      const call = this.#call(pinned, resolve, (client, done) => client.Run({ body_json: body }, this.#metadata(secret, body), deadline === undefined ? {} : { deadline }, (error, reply) => {
+      const call = this.#call(pinned, resolve, (client, done) => client.Run({ body_json: body }, this.#metadata(secret, body, request.traceparent), deadline === undefined ? {} : { deadline }, (error, reply) => {
         done();
         signal.removeEventListener('abort', onAbort);
         if (signal.aborted) return resolve({ kind: 'aborted' });
@@ -248,9 +248,11 @@ export class GrpcTransport implements GrpcTargetTransport {
     }
   }
 
-  #metadata(secret: string, body: string): Metadata {
+  /** The call's metadata: its signature, and the run request's trace context (also inside the signed body). */
+  #metadata(secret: string, body: string, traceparent?: string): Metadata {
     const metadata = new Metadata();
     metadata.set(SIGNATURE_HEADER, signBody(secret, body, this.#o.clock.now(), randomBytes(12).toString('hex')));
+    if (traceparent) metadata.set(TRACEPARENT_HEADER, traceparent);
     return metadata;
   }
 

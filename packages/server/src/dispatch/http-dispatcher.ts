@@ -1,5 +1,5 @@
 import { randomFillSync } from 'node:crypto';
-import { EVENT_HEADER, SIGNATURE_HEADER, StatusReplySchema, type CancelRequest, type HttpTarget, type RunRequest, type StatusReply, type StatusRequest } from '@ecron/contracts';
+import { EVENT_HEADER, SIGNATURE_HEADER, StatusReplySchema, TRACEPARENT_HEADER, parseTraceparent, type CancelRequest, type HttpTarget, type RunRequest, type StatusReply, type StatusRequest } from '@ecron/contracts';
 import { signBody } from '@ecron/contracts/signature';
 import { Agent, buildConnector, Dispatcher, request } from 'undici';
 import type { Clock } from '../core/clock.ts';
@@ -8,10 +8,11 @@ import { OUTPUT_BYTES_CAP } from '../store/store.ts';
 
 /** What one HTTP dispatch came to. */
 export type DispatchResult =
-  | { kind: 'succeeded'; output: unknown }
+  /** `traceparent`: the executor's own span, when its reply told it. */
+  | { kind: 'succeeded'; output: unknown; traceparent?: string }
   | { kind: 'accepted' }
   /** `unreachable`: no answer at all (refused, reset, closed): the executor may be gone, not the run at fault. */
-  | { kind: 'failed'; error: string; output?: unknown; unreachable?: boolean }
+  | { kind: 'failed'; error: string; output?: unknown; unreachable?: boolean; traceparent?: string }
   /** The executor stopped and gave the run back without running it to the end (SDK shutdown). */
   | { kind: 'handed_back'; error: string }
   | { kind: 'aborted' };
@@ -78,7 +79,8 @@ export class HttpDispatcher {
       const response = await request(target.url, {
         method: 'POST',
         dispatcher: onSent ? new SentSignal(agent, onSent) : agent,
-        headers: this.#headers(target, body, 'run'),
+        // The trace context also rides in the signed body; the header is for proxies and plain endpoints.
+        headers: envelope.traceparent ? { ...this.#headers(target, body, 'run'), [TRACEPARENT_HEADER]: envelope.traceparent } : this.#headers(target, body, 'run'),
         body,
         signal,
         headersTimeout: 0,
@@ -86,7 +88,7 @@ export class HttpDispatcher {
       });
       const output = await readOutput(response.body, response.headers['content-type']);
       if (response.statusCode === 202) return { kind: 'accepted' };
-      if (response.statusCode >= 200 && response.statusCode < 300) return { kind: 'succeeded', output };
+      if (response.statusCode >= 200 && response.statusCode < 300) return { kind: 'succeeded', output, ...executorSpan(response.headers[TRACEPARENT_HEADER]) };
       if (response.statusCode === 503 && response.headers[HANDED_BACK_HEADER] === '1') return { kind: 'handed_back', error: errorText(output) ?? 'handed back' };
       const reason = errorText(output);
       return { kind: 'failed', error: `executor answered HTTP ${response.statusCode}${reason === null ? excerpt(output) : `: ${reason}`}`, output };
@@ -158,7 +160,7 @@ export class HttpDispatcher {
  * socket opens; a name is checked with each address it resolves to, by the socket's own lookup
  * (so the check and the connection use the same answer).
  */
-function policedConnector(policy: OutboundPolicy): buildConnector.connector {
+export function policedConnector(policy: OutboundPolicy): buildConnector.connector {
   const connect = buildConnector({ lookup: policy.lookup } as buildConnector.BuildOptions);
   return (options, callback) => {
     const denied = policy.checkHost(options.hostname);
@@ -173,7 +175,7 @@ function policedConnector(policy: OutboundPolicy): buildConnector.connector {
 }
 
 /** The OUTBOUND_DENIED message of a failed request (undici may wrap the connector's error), or null. */
-function outboundDenial(error: unknown): string | null {
+export function outboundDenial(error: unknown): string | null {
   for (let e = error as { code?: unknown; message?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth++) {
     if (e.code === OUTBOUND_DENIED && typeof e.message === 'string') return e.message;
   }
@@ -222,6 +224,11 @@ async function readOutput(body: AsyncIterable<Buffer> & { dump(): Promise<void> 
     }
   }
   return text;
+}
+
+/** The executor's span, from a `traceparent` header of its reply (linked from the dispatch span). */
+function executorSpan(header: string | string[] | undefined): { traceparent?: string } {
+  return typeof header === 'string' && parseTraceparent(header) ? { traceparent: header } : {};
 }
 
 /** The message of an executor's `{ "error": "…" }` answer (what the SDK sends when a handler throws). */

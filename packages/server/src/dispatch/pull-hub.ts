@@ -201,9 +201,10 @@ export class PullHub {
       const delivery = this.#deliveries.get(result.id);
       if (!delivery || delivery.nodeId !== nodeId) continue;
       taken += 1;
-      delivery.resolve(result.status === 'succeeded' ? { kind: 'succeeded', output: result.output ?? null }
+      const span = result.traceparent ? { traceparent: result.traceparent } : {};
+      delivery.resolve(result.status === 'succeeded' ? { kind: 'succeeded', output: result.output ?? null, ...span }
         : result.status === 'handed_back' ? { kind: 'handed_back', error: result.error ?? 'handed back' }
-          : { kind: 'failed', error: result.error ?? 'failed', output: result.output });
+          : { kind: 'failed', error: result.error ?? 'failed', output: result.output, ...span });
     }
     return taken;
   }

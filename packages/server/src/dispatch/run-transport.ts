@@ -14,6 +14,7 @@ import type { ExecutorResult } from './executor-dispatch.ts';
 import type { GrpcTarget, GrpcTargetTransport } from './grpc-transport.ts';
 import type { HttpDispatcher } from './http-dispatcher.ts';
 import type { Leg } from './routing.ts';
+import type { DispatchSpan, DispatchWhere } from '../observability/tracing.ts';
 
 export type CancelReason = CancelRequest['reason'];
 export type StatusAnswer = StatusReply | { status: 'no-answer' };
@@ -29,6 +30,11 @@ export interface AttemptContext {
   notBefore: number;
   /** The signed-for envelope of the attempt (of one leg of a fan-out). */
   request(leg?: Leg, fanOut?: boolean): RunRequest;
+  /**
+   * Opens the trace span of one request of the attempt (to one node, one leg, one target): send
+   * its `request` (stamped with the span's `traceparent`) and `end` the span with what it came to.
+   */
+  dispatch(request: RunRequest, where: DispatchWhere): DispatchSpan;
   /** The attempt reached its executor (`executor`: which, when the transport knows). */
   sent(executor?: string): void;
   /** A line for the run's log (where the attempt went, re-sends). */
@@ -66,7 +72,12 @@ export function httpRunTransport(http: HttpDispatcher): RunTransport {
   const target = (task: TaskRecord) => task.spec.target as HttpTarget;
   return {
     recovery: 'ask',
-    send: (attempt, signal) => http.dispatch(target(attempt.task), attempt.request(), signal, () => attempt.sent()),
+    send: async (attempt, signal) => {
+      const span = attempt.dispatch(attempt.request(), { transport: 'http', url: target(attempt.task).url });
+      const result = await http.dispatch(target(attempt.task), span.request, signal, () => attempt.sent());
+      span.end(result);
+      return result;
+    },
     cancel: ({ run, task }, reason) => void http.cancel(target(task), { event: 'cancel', ...selector(run), reason }, task.namespace),
     status: ({ run, task }) => http.status(target(task), { event: 'status', ...selector(run) }, task.namespace),
   };
@@ -77,10 +88,13 @@ export function grpcRunTransport(grpc: GrpcTargetTransport): RunTransport {
   const target = (task: TaskRecord) => task.spec.target as GrpcTarget;
   return {
     recovery: 'ask',
-    send: (attempt, signal) => {
-      const reply = grpc.dispatchTarget(target(attempt.task), attempt.request(), signal);
+    send: async (attempt, signal) => {
+      const span = attempt.dispatch(attempt.request(), { transport: 'grpc', url: target(attempt.task).url });
+      const reply = grpc.dispatchTarget(target(attempt.task), span.request, signal);
       attempt.sent();
-      return reply;
+      const result = await reply;
+      span.end(result);
+      return result;
     },
     cancel: ({ run, task }, reason) => grpc.cancelTarget(target(task), { event: 'cancel', ...selector(run), reason }, task.namespace),
     status: ({ run, task }) => grpc.statusTarget(target(task), { event: 'status', ...selector(run) }, task.namespace),
@@ -91,8 +105,18 @@ export function grpcRunTransport(grpc: GrpcTargetTransport): RunTransport {
 export class RunTransports {
   readonly #byType: Partial<Record<Target['type'], RunTransport>>;
 
-  constructor(byType: Partial<Record<Target['type'], RunTransport>>) {
-    this.#byType = byType;
+  /** `wrap`: applied to each transport once (instrumentation). */
+  constructor(byType: Partial<Record<Target['type'], RunTransport>>, wrap?: (transport: RunTransport) => RunTransport) {
+    if (!wrap) {
+      this.#byType = byType;
+      return;
+    }
+    // One wrapper per transport object: `executor` and `shell` share theirs.
+    const wrapped = new Map<RunTransport, RunTransport>();
+    this.#byType = Object.fromEntries(Object.entries(byType).map(([type, transport]) => {
+      if (!wrapped.has(transport)) wrapped.set(transport, wrap(transport));
+      return [type, wrapped.get(transport)!];
+    }));
   }
 
   /** The transport of the target's type, or null when this server cannot send it. */

@@ -43,6 +43,10 @@ export interface FirePlan {
   record: FireRecord;
   /** `cancel-previous`: the active runs must be cancelled before the new one starts. */
   cancelActive: boolean;
+  /** Fires missed and skipped by the misfire policy (no run recorded). */
+  missed: number;
+  /** Fires skipped because the task's executor group has no live node and a run waits (no run recorded). */
+  heldForExecutor: number;
 }
 
 export function scheduleContext(task: ScheduledRecord): ScheduleContext {
@@ -73,6 +77,7 @@ export function planFire(input: FirePlanInput): FirePlan {
     nextFireAt = nextFireAfter(schedule, due, scheduleContext(task));
   }
 
+  const missed = skipped;
   if (input.holdForExecutor) {
     skipped += fires.length;
     fires = [];
@@ -125,7 +130,7 @@ export function planFire(input: FirePlanInput): FirePlan {
 
   const skippedRuns = runs.filter((r) => r.status === 'skipped').length;
   return {
-    cancelActive,
+    cancelActive, missed, heldForExecutor: skipped - missed,
     record: {
       taskId: task.id,
       expectedNextFireAt: due,

@@ -2,6 +2,7 @@
  * History retention: every `intervalMs`, deletes the runs (with their attempts and logs) that
  * ended longer than `retentionMs` ago, in batches with a turn of the event loop between them so
  * that firing is never held up for long. State (tasks, revisions) and the audit log are kept.
+ * Events of the event log older than `eventRetentionMs` go the same way.
  */
 import type { Clock, TimerHandle } from '../core/clock.ts';
 import type { Store } from '../store/store.ts';
@@ -11,6 +12,8 @@ export interface HistoryRetentionOptions {
   clock: Clock;
   /** Runs that ended longer ago than this are deleted. */
   retentionMs: number;
+  /** Events written longer ago than this are deleted. @default retentionMs */
+  eventRetentionMs?: number;
   /** @default 60000 */
   intervalMs?: number;
   /** Runs deleted per transaction. @default 2000 */
@@ -25,7 +28,7 @@ export class HistoryRetention {
   #stopped = true;
 
   constructor(options: HistoryRetentionOptions) {
-    this.#o = { intervalMs: 60_000, batchSize: 2000, log: () => {}, ...options };
+    this.#o = { intervalMs: 60_000, batchSize: 2000, log: () => {}, eventRetentionMs: options.retentionMs, ...options };
   }
 
   start(): void {
@@ -52,6 +55,15 @@ export class HistoryRetention {
       await new Promise((resolve) => setImmediate(resolve));
     }
     if (total > 0) this.#o.log('info', 'deleted run history past retention', { runs: total, endedBefore: new Date(cutoff).toISOString() });
+    const eventCutoff = this.#o.clock.now() - this.#o.eventRetentionMs;
+    let events = 0;
+    for (;;) {
+      const deleted = await this.#o.store.deleteEvents({ before: eventCutoff, limit: this.#o.batchSize });
+      events += deleted;
+      if (deleted < this.#o.batchSize || this.#stopped) break;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    if (events > 0) this.#o.log('info', 'deleted events past retention', { events, writtenBefore: new Date(eventCutoff).toISOString() });
     return total;
   }
 

@@ -52,7 +52,7 @@ export async function handleReport(
   // A run another node supervises: write what the report says, then tell its owner.
   const foreign = !deps.supervisor.isTracked(p.runId);
   if (report.status === 'succeeded' || report.status === 'failed') {
-    const fields = { output: report.output, error: report.error ?? null };
+    const fields = { output: report.output, error: report.error ?? null, traceparent: report.traceparent };
     const ended = foreign
       ? await deps.store.getRun(p.runId).then((run) => (run ? deps.supervisor.endForeignAttempt(run, report.status as 'succeeded' | 'failed', fields) : null))
       : await deps.supervisor.endAttempt(p.runId, report.status, fields);

@@ -19,6 +19,10 @@ import { HeldRuns } from './held-runs.ts';
 import { ThrottledRuns } from './throttled-runs.ts';
 import { TimerQueue } from './timer-queue.ts';
 import { WriteBatcher } from './write-batcher.ts';
+import { instrumentTransport } from '../dispatch/instrumented-transport.ts';
+import type { Instrumentation } from '../observability/instrumentation.ts';
+import { noopDispatchTracer, type DispatchTracer } from '../observability/tracing.ts';
+import { reportAttemptEnd } from './run-reports.ts';
 
 export interface SupervisorDeps {
   store: Store;
@@ -51,6 +55,10 @@ export interface SupervisorDeps {
   misfireThresholdMs?: number;
   /** Called when a run was recorded as waiting for its namespace's run quota (`throttled`). */
   onRunThrottled?: (run: RunRecord) => void;
+  /** Hears attempts dispatched and ended, and retries (see observability/instrumentation.ts). @default none */
+  instrumentation?: Instrumentation;
+  /** Opens the trace span of each request to an executor and stamps its `traceparent` (observability/tracing.ts). @default none */
+  dispatchTracer?: DispatchTracer;
 }
 
 interface InFlight {
@@ -70,6 +78,8 @@ interface InFlight {
 }
 
 type EndedStatus = FinishAttemptParams['attemptStatus'];
+/** What an attempt's end says besides its status; `traceparent`: the executor's span, when it told it. */
+type AttemptFields = { output?: unknown; error?: string | null; traceparent?: string | undefined };
 /** Ended attempts are written in batches gathered over this long (one transaction per batch). */
 const FINISH_LINGER_MS = 10;
 /** A retry whose attempt could not be recorded (the store failed) is tried again this much later. */
@@ -118,7 +128,7 @@ export class RunSupervisor {
       ...(grpc ? { grpc: grpcRunTransport(grpc) } : {}),
       ...(this.#executors ? { executor: this.#executors, shell: this.#executors } : {}),
       ...deps.transports,
-    });
+    }, deps.instrumentation ? (transport) => instrumentTransport(transport, { instrumentation: deps.instrumentation!, clock: deps.clock }) : undefined);
     deps.executors?.directory.events.on('refreshed', () => void this.#wakeWaiting());
     this.#throttled = new ThrottledRuns({
       clock: deps.clock, held: this.#held, misfireThresholdMs: deps.misfireThresholdMs ?? 5000, getTask: deps.getTask, log: deps.log,
@@ -211,6 +221,7 @@ export class RunSupervisor {
     return {
       run, task, notBefore,
       request: (leg, fanOut) => this.#envelope(run, task, leg, fanOut),
+      dispatch: (request, where) => (this.#deps.dispatchTracer ?? noopDispatchTracer).start(run, request, where),
       sent: (executor) => this.#markSent(run, executor, notBefore),
       note: (level, message) => this.#note(run, level, message),
     };
@@ -280,7 +291,7 @@ export class RunSupervisor {
   }
 
   /** Ends an attempt that is in flight with the given status (callbacks, cancel, recovery). */
-  async endAttempt(runId: string, status: EndedStatus, fields: { output?: unknown; error?: string | null } = {}): Promise<RunRecord | null> {
+  async endAttempt(runId: string, status: EndedStatus, fields: AttemptFields = {}): Promise<RunRecord | null> {
     const entry = this.#inflight.get(runId);
     if (entry) {
       if (entry.ending) return null;
@@ -296,7 +307,7 @@ export class RunSupervisor {
    * this node): writes the outcome, and leaves the retry or the end to the run's owner, which
    * learns of it through the store's change feed.
    */
-  async endForeignAttempt(run: RunRecord, status: EndedStatus, fields: { output?: unknown; error?: string | null } = {}): Promise<RunRecord | null> {
+  async endForeignAttempt(run: RunRecord, status: EndedStatus, fields: AttemptFields = {}): Promise<RunRecord | null> {
     return this.#end(run, status, fields, true);
   }
 
@@ -462,7 +473,7 @@ export class RunSupervisor {
         return;
       }
       entry.ending = true;
-      if (result.kind === 'succeeded') await this.#end(entry.run, 'succeeded', { output: result.output });
+      if (result.kind === 'succeeded') await this.#end(entry.run, 'succeeded', { output: result.output, traceparent: result.traceparent });
       else if (result.kind === 'no_executor') await this.#end(entry.run, 'lost', { error: result.error }, false, { kind: 'no_executor' });
       else if (result.kind === 'handed_back') {
         // The executor stopped before running the attempt to its end: send it again, not counted.
@@ -473,7 +484,7 @@ export class RunSupervisor {
         // An executor that enforces the deadline itself (the SDK does) may answer just before the
         // scheduler's own deadline timer fires: a failure at or past the deadline is that timeout.
         const status = entry.run.deadlineAt !== null && this.#deps.clock.now() >= entry.run.deadlineAt ? 'timed_out' : 'failed';
-        await this.#end(entry.run, status, { error: result.error, output: result.output }, false, entry.fanOut ? { kind: 'final', status } : undefined);
+        await this.#end(entry.run, status, { error: result.error, output: result.output, traceparent: result.traceparent }, false, entry.fanOut ? { kind: 'final', status } : undefined);
       }
     } catch (error) {
       // The store failed: the executor's answer is known but not recorded, and nothing else would
@@ -498,7 +509,7 @@ export class RunSupervisor {
   }
 
   /** Ends the run's current attempt and decides retry or final, in one batched write. */
-  async #end(run: RunRecord, status: EndedStatus, fields: { output?: unknown; error?: string | null }, foreign = false, forced?: RunOutcome): Promise<RunRecord | null> {
+  async #end(run: RunRecord, status: EndedStatus, fields: AttemptFields, foreign = false, forced?: RunOutcome): Promise<RunRecord | null> {
     const now = this.#deps.clock.now();
     const task = await this.#deps.getTask(run);
     const outcome = forced ?? decideOutcome(task, run.attempt, status, now, this.#deps.random);
@@ -523,6 +534,7 @@ export class RunSupervisor {
         .then(() => runLogAppends.notify(run.id))
         .catch((error) => this.#deps.log('warn', 'writing a run log line failed', { runId: run.id, error: String(error) }));
     }
+    if (this.#deps.instrumentation) reportAttemptEnd(this.#deps.instrumentation, { run, task, status, at: now, outcome, error: fields.error, foreign, executorTraceparent: fields.traceparent });
     if (foreign) {
       if (ended.workflow) this.#deps.onWorkflowEffects?.(ended.workflow);
       return ended;

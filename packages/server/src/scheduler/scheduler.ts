@@ -22,7 +22,7 @@ import { takeFairly } from './fair-chunk.ts';
 import { TimerQueue } from './timer-queue.ts';
 import { bucketOf } from '../core/buckets.ts';
 import { systemClock } from '../core/clock.ts';
-import type { AuditInput, ChangeSubscription, EndedRun, NewRun, StoreChange } from '../store/store.ts';
+import type { AuditInput, ChangeSubscription, EndedRun, StoreChange } from '../store/store.ts';
 import { VERSION } from '../version.ts';
 import { BucketLeases } from './bucket-leases.ts';
 import { RunAdoption } from './run-adoption.ts';
@@ -30,9 +30,12 @@ import { HeldRuns } from './held-runs.ts';
 import { TaskCache } from './task-cache.ts';
 import { WorkflowRuns } from './workflow-runs.ts';
 import { BackfillRunner } from './backfill-runner.ts';
+import { firstRun } from './first-run.ts';
+import { heldRunGauges, reportFire, reportMisfires, reportRunEnd } from './run-reports.ts';
+import { noopInstrumentation, type Instrumentation } from '../observability/instrumentation.ts';
 
 /** The scheduler's dependencies are the supervisor's, plus its tuning. */
-export interface SchedulerOptions extends Pick<SupervisorDeps, 'store' | 'clock' | 'random' | 'dispatcher' | 'callbackKey' | 'publicUrl' | 'executors' | 'transports'> {
+export interface SchedulerOptions extends Pick<SupervisorDeps, 'store' | 'clock' | 'random' | 'dispatcher' | 'callbackKey' | 'publicUrl' | 'executors' | 'transports' | 'dispatchTracer'> {
   log?: SupervisorDeps['log'];
   /**
    * How far ahead fires are read into memory. A burst is recorded up to half of it ahead of its
@@ -63,8 +66,8 @@ export interface SchedulerOptions extends Pick<SupervisorDeps, 'store' | 'clock'
   misfireThresholdMs?: number;
   /** Longest SIGTERM drain before in-flight requests are handed back. @default 10000 */
   shutdownGraceMs?: number;
-  /** Observes each recorded fire: lag = recording instant − nominal instant (jitter excluded). */
-  onFire?: (e: { taskId: string; scheduledAt: number; lagMs: number }) => void;
+  /** Hears fires, misfires, attempts and run ends (see observability/instrumentation.ts). @default none */
+  instrumentation?: Instrumentation;
   /**
    * This node's membership and bucket leases. @default a single node holding every bucket for good
    * (an exclusive store such as SQLite)
@@ -96,7 +99,7 @@ export interface SchedulerEvents {
   poll: [{ due: number }];
 }
 
-type Resolved = Required<Omit<SchedulerOptions, 'onFire' | 'leases' | 'executors' | 'transports'>> & Pick<SchedulerOptions, 'onFire'>;
+type Resolved = Required<Omit<SchedulerOptions, 'leases' | 'executors' | 'transports' | 'dispatchTracer'>>;
 const DUE_PAGE = 50_000;
 /** Most fires recorded (one transaction) and dispatched in one turn of the event loop. */
 const FIRE_CHUNK = 500;
@@ -143,11 +146,11 @@ export class Scheduler implements RunControl {
   #fireCostMs = INITIAL_FIRE_COST_MS;
 
   constructor(options: SchedulerOptions) {
-    const { leases, executors, transports, ...rest } = options;
+    const { leases, executors, transports, dispatchTracer, ...rest } = options;
     this.#tasks = new TaskCache(options.store);
     this.#o = {
       lookAheadMs: 5000, pollIntervalMs: 1000, fullPollIntervalMs: 60_000, recordAheadMs: 20, dispatchAheadMs: 20, misfireThresholdMs: 5000, shutdownGraceMs: 10_000,
-      log: () => {}, ...rest,
+      log: () => {}, instrumentation: noopInstrumentation, ...rest,
     };
     this.#leases = leases ?? new BucketLeases({
       store: options.store, clock: systemClock, nodeId: newId(), exclusive: true,
@@ -183,7 +186,8 @@ export class Scheduler implements RunControl {
     });
     this.#supervisor = new RunSupervisor({
       store: options.store, clock: options.clock, random: options.random, dispatcher: options.dispatcher,
-      callbackKey: options.callbackKey, publicUrl: options.publicUrl, log: this.#o.log, ...(executors ? { executors } : {}), ...(transports ? { transports } : {}),
+      callbackKey: options.callbackKey, publicUrl: options.publicUrl, log: this.#o.log, ...(executors ? { executors } : {}), ...(transports ? { transports } : {}), instrumentation: this.#o.instrumentation,
+      ...(dispatchTracer ? { dispatchTracer } : {}),
       held: this.#held,
       getTask: (run) => this.#tasks.of(run),
       onRunEnded: (run) => this.#onRunEnded(run),
@@ -229,6 +233,9 @@ export class Scheduler implements RunControl {
   get leases(): BucketLeases {
     return this.#leases;
   }
+
+  /** What this node holds, for the gauges of its instrumentation. */
+  readonly heldGauges = (): ReturnType<typeof heldRunGauges> => heldRunGauges(this.#held, this.#queue.size);
 
   /** Joins (takes a share of buckets), adopts orphaned runs, then starts polling and firing. */
   async start(): Promise<void> {
@@ -358,7 +365,7 @@ export class Scheduler implements RunControl {
     const audit = p.rerunOf !== undefined
       ? { actor: p.actor, action: 'run.rerun', details: { taskId: task.id, rerunOf: p.rerunOf, params } }
       : { actor: p.actor, action: `${task.kind}.trigger`, details: { taskId: task.id, params: p.params ?? {} } };
-    const run = await this.#o.store.createRun({ run: this.#firstRun(task, { trigger: 'manual', scheduledAt: now, params }), audit });
+    const run = await this.#o.store.createRun({ run: firstRun(task, { trigger: 'manual', scheduledAt: now, params }, now, this.nodeId), audit });
     this.#tasks.set(task);
     this.#start(run, task);
     return run;
@@ -371,7 +378,7 @@ export class Scheduler implements RunControl {
 
   /** One fire of a backfill: recorded under its unique key (an existing fire is returned as is), then sent. */
   async #backfillFire(task: ScheduledRecord, scheduledAt: number, backfillId: string): Promise<{ run: RunRecord; created: boolean }> {
-    const fresh = this.#firstRun(task, { trigger: 'schedule', scheduledAt, params: task.spec.params, backfillId });
+    const fresh = firstRun(task, { trigger: 'schedule', scheduledAt, params: task.spec.params, backfillId }, this.#o.clock.now(), this.nodeId);
     const run = await this.#o.store.createRun({ run: fresh });
     if (run.id !== fresh.id) return { run, created: false };
     this.#tasks.set(task);
@@ -383,17 +390,6 @@ export class Scheduler implements RunControl {
   actOnWorkflowRun(p: { runId: string; action: WorkflowAction; audit: AuditInput }): Promise<RunRecord | null> {
     if (this.#stopped) return Promise.reject(new EcronError('SHUTTING_DOWN'));
     return this.#workflows.act(p.runId, p.action, p.audit);
-  }
-
-  /** A run of `task` created now with its first attempt (which its namespace's run quota may refuse: then it is stored throttled). */
-  #firstRun(task: ScheduledRecord, fields: Pick<NewRun, 'trigger' | 'scheduledAt' | 'params' | 'backfillId'>): NewRun {
-    const id = newId();
-    const now = this.#o.clock.now();
-    return {
-      id, ...(task.kind === 'workflow' ? { workflowRunId: id } : {}), taskId: task.id, namespace: task.namespace, taskName: task.name, taskRevision: task.revision,
-      ...fields, status: 'dispatched', createdAt: now, owner: this.nodeId,
-      attempt: { executor: executorOf(task), startedAt: now, deadlineAt: task.spec.timeoutMs ? now + task.spec.timeoutMs : null }, executorGroup: executorGroupOf(task),
-    };
   }
 
   /** Sends a run whose first attempt was recorded (for its instant `notBefore`, when ahead of it), or starts a workflow run. */
@@ -587,6 +583,7 @@ export class Scheduler implements RunControl {
         ...task, nextFireAt: plan.record.nextFireAt, lastFireAt: plan.record.lastFireAt,
         state: plan.record.complete ? 'completed' : task.state, skippedFires: task.skippedFires + plan.record.skippedDelta,
       };
+      reportMisfires(this.#o.instrumentation, task, plan, fireAt[i]!);
       for (const run of result.runs) {
         if (run.status === 'dispatched') {
           this.#tasks.set(advanced);
@@ -598,6 +595,7 @@ export class Scheduler implements RunControl {
           continue;
         }
         this.events.emit('fire', { taskId: task.id, runId: run.id, scheduledAt: run.scheduledAt, lagMs: fireAt[i]! - run.scheduledAt, status: run.status });
+        reportFire(this.#o.instrumentation, run, advanced, fireAt[i]! - run.scheduledAt);
         if (run.status === 'pending') this.#held.hold(run, 'queued');
         else if (run.status === 'throttled') this.#start(run, advanced);
       }
@@ -620,7 +618,7 @@ export class Scheduler implements RunControl {
     // The fire's instant: a run deferred before it (a launch ahead) keeps it when it goes out later.
     const instant = Math.max(at, run.startedAt ?? 0);
     const lagMs = Math.max(now, instant) - run.scheduledAt;
-    this.#o.onFire?.({ taskId: task.id, scheduledAt: run.scheduledAt, lagMs });
+    reportFire(this.#o.instrumentation, run, task, lagMs);
     this.events.emit('fire', { taskId: task.id, runId: run.id, scheduledAt: run.scheduledAt, lagMs, status: run.status });
     this.#start(run, task, instant > now ? instant : 0);
   }
@@ -634,6 +632,7 @@ export class Scheduler implements RunControl {
     if (run.workflow) void this.#workflows.apply(run.workflow);
     this.events.emit('run:ended', run);
     const task = this.#tasks.get(run.taskId);
+    reportRunEnd(this.#o.instrumentation, run, task);
     if (task?.spec.schedule && 'every' in task.spec.schedule && task.spec.schedule.mode === 'fixed-delay') this.taskChanged(run.taskId);
     this.#startQueuedIfFree(run.taskId);
     if (this.#activeCount(run.taskId) === 0 && !this.#held.queuedOf(run.taskId)) this.#tasks.delete(run.taskId);

@@ -11,7 +11,8 @@
  *
  * Roles are ordered viewer < operator < editor < admin, each allowed all that the roles below it
  * are; `executor`, the role of executor nodes' credentials, stands outside that order and is
- * allowed only what a requirement of `executor` names. An `executor` token may also be limited to
+ * allowed only what a requirement of `executor` names; so does `metrics`, a Prometheus scraper's
+ * role, allowed only what a requirement of `metrics` names (`GET /metrics`). An `executor` token may also be limited to
  * some executor groups of its namespaces (`Grant.groups`, {@link canActForGroup}).
  */
 import type { RankedTokenRole, TokenRole } from '@ecron/contracts';
@@ -47,21 +48,28 @@ const ROLE_RANK: Record<RankedTokenRole, number> = { viewer: 0, operator: 1, edi
  * - `executor`: the executor nodes' own operations (register, heartbeat, take runs, return
  *   results), open to an `executor` token and, as they were before that role existed, to editors
  *   and admins;
- * - `authenticated`: any live credential, whatever its role.
+ * - `metrics`: reading the metrics (`GET /metrics`), open to a `metrics` token and to admins;
+ * - `authenticated`: any live credential, whatever its role, except a `metrics` token (which
+ *   reads the metrics and nothing else).
  */
-export type RoleRequirement = RankedTokenRole | 'executor' | 'authenticated';
+export type RoleRequirement = RankedTokenRole | 'executor' | 'metrics' | 'authenticated';
+
+/** The roles outside the order, each allowed only what a requirement of its own name names. */
+const isUnranked = (role: TokenRole): role is 'executor' | 'metrics' => role === 'executor' || role === 'metrics';
 
 /** True when `role` may do what `needed` asks. */
 export function roleAllows(role: TokenRole, needed: RoleRequirement): boolean {
-  if (needed === 'authenticated') return true;
+  if (needed === 'authenticated') return role !== 'metrics';
   if (needed === 'executor') return role === 'executor' || roleAllows(role, 'editor');
-  return role !== 'executor' && ROLE_RANK[role] >= ROLE_RANK[needed];
+  if (needed === 'metrics') return role === 'metrics' || role === 'admin';
+  return !isUnranked(role) && ROLE_RANK[role] >= ROLE_RANK[needed];
 }
 
 /** The roles that meet `needed`, for messages: "role operator or higher". */
 export function describeRequirement(needed: RoleRequirement): string {
   if (needed === 'authenticated') return 'any role';
   if (needed === 'executor') return 'role executor, editor or admin';
+  if (needed === 'metrics') return 'role metrics or admin';
   return needed === 'admin' ? 'role admin' : `role ${needed} or higher`;
 }
 
@@ -105,7 +113,7 @@ export function executorGroupsIn(caller: Caller, namespace: string): string[] | 
 
 /**
  * The caller's highest role in `namespace`, or null when no grant covers it. A role of the order
- * outranks `executor`, which is returned only when it is all the caller holds there.
+ * outranks `executor` and `metrics`, which are returned only when all the caller holds there is one.
  */
 export function roleIn(caller: Caller, namespace: string): TokenRole | null {
   return highestRole(caller.grants.filter((grant) => covers(grant, namespace)));
@@ -114,7 +122,7 @@ export function roleIn(caller: Caller, namespace: string): TokenRole | null {
 function highestRole(grants: readonly Grant[]): TokenRole | null {
   let best: TokenRole | null = null;
   for (const { role } of grants) {
-    if (best === null || best === 'executor' || (role !== 'executor' && ROLE_RANK[role] > ROLE_RANK[best])) best = role;
+    if (best === null || (isUnranked(best) && !isUnranked(role)) || (!isUnranked(role) && !isUnranked(best) && ROLE_RANK[role] > ROLE_RANK[best])) best = role;
   }
   return best;
 }

@@ -322,6 +322,39 @@ export interface StoreChange {
   kind: 'task' | 'run' | 'workflow';
   id: string;
 }
+/**
+ * One entry of the durable event log (issue 18): a state change, written by the store in the
+ * transaction of the change (`store/event-triggers.ts`). `seq` orders the log: once a reader has
+ * seen an event, no event with a lower seq can appear any more.
+ */
+export interface EventRecord {
+  seq: number;
+  /** When the change was written (ms, the store's clock). */
+  at: number;
+  /** `run.fired`, `run.succeeded`, `task.paused`, `workflow.node.failed`, `executor.joined`, `lease.moved`, … */
+  type: string;
+  /** Null for cluster events (scheduler nodes, leases). */
+  namespace: string | null;
+  taskId: string | null;
+  runId: string | null;
+  workflowRunId: string | null;
+  /** The event's fields, with no null ones. */
+  data: Record<string, unknown>;
+}
+
+/** Which events a reader wants; every field given must hold. */
+export interface EventFilter {
+  /** Events of these namespaces only; null or absent: every namespace. */
+  namespaces?: readonly string[] | null;
+  /** Whether events in no namespace (cluster events) are included. @default true */
+  clusterEvents?: boolean;
+  /** Event types: exact (`run.failed`) or a prefix ending in `.*` (`run.*`). */
+  types?: readonly string[];
+  taskId?: string;
+  runId?: string;
+  workflowRunId?: string;
+}
+
 export interface ChangeSubscription {
   close(): Promise<void>;
 }
@@ -540,6 +573,24 @@ export interface Store {
    * stored value. The first node to start decides; concurrent callers all get the same value.
    */
   ensureSecret(p: { name: string; candidate: string }): Promise<string>;
+
+  // ---- event log ----------------------------------------------------------------------------
+  /**
+   * Events with `after < seq <= through` (through: unbounded when absent) that match `filter`, in
+   * seq order, at most `limit`. Only numbered events are read (see {@link sequenceEvents}).
+   */
+  readEvents(p: { after: number; through?: number; limit: number; filter?: EventFilter }): Promise<EventRecord[]>;
+  /**
+   * Numbers committed events that have no seq yet, in the order they were inserted, at most
+   * `limit`, and returns how many it numbered. One caller at a time numbers (the others return 0
+   * at once), so seqs are given in commit order of the numbering. SQLite numbers events as they
+   * are inserted, and returns 0.
+   */
+  sequenceEvents(p: { limit: number }): Promise<number>;
+  /** The highest seq given so far (0 for none); it never goes down, whatever retention deleted. */
+  lastEventSeq(): Promise<number>;
+  /** Deletes events written before `before` (ms), lowest seq first, at most `limit`; returns how many. */
+  deleteEvents(p: { before: number; limit: number }): Promise<number>;
 
   // ---- executor registry -----------------------------------------------------------------
   /**

@@ -33,7 +33,7 @@ import { ApiHarness, T0 } from './api-harness.ts';
 
 type Json = Record<string, any>;
 
-/** The roles that include one another, least first. `executor` stands outside this order. */
+/** The roles that include one another, least first. `executor` and `metrics` stand outside this order. */
 const RANKED_ROLES = ['viewer', 'operator', 'editor', 'admin'];
 
 /**
@@ -41,10 +41,15 @@ const RANKED_ROLES = ['viewer', 'operator', 'editor', 'admin'];
  * - `public` and `authenticated`: every role;
  * - a role of {@link RANKED_ROLES}: that role and those above it, never `executor`;
  * - `executor` (the executor nodes' routes): `executor`, and `editor` and `admin`, whose routes
- *   they were before that role existed.
+ *   they were before that role existed;
+ * - `metrics` (`GET /metrics`): `metrics` and `admin`; a `metrics` token may call nothing else,
+ *   not even the routes open to any other role (`authenticated`).
  */
 function allows(role: string, least: LeastRole): boolean {
-  if (least === 'public' || least === 'authenticated') return true;
+  if (least === 'public') return true;
+  if (least === 'metrics') return role === 'metrics' || role === 'admin';
+  if (role === 'metrics') return false;
+  if (least === 'authenticated') return true;
   if (least === 'executor') return role === 'executor' || role === 'editor' || role === 'admin';
   if (role === 'executor') return false;
   return RANKED_ROLES.indexOf(role) >= RANKED_ROLES.indexOf(least);
@@ -121,6 +126,8 @@ const CALLS: Record<string, CallSpec> = {
   'PUT /api/v1/executors/{id}': { body: () => HEARTBEAT },
   'POST /api/v1/executors/{id}/poll': { body: () => ({ waitMs: 0 }) },
   'POST /api/v1/executors/{id}/results': { body: () => ({ results: [] }) },
+  // Past the node's own start (node.joined, then a lease.moved per bucket) to the fixtures' events.
+  'GET /api/v1/events': { query: '?type=task.*,workflow.*,run.*&limit=1000' },
   'GET /api/v1/stats': { query: '?namespace=default', sees: (json) => json.runs.total > 0 || json.tasks.total > 0 },
 };
 
@@ -250,7 +257,7 @@ beforeAll(async () => {
   await h.app.close();
   h.app = await buildApp({
     store: h.store, control: h.scheduler, clock: h.clock, version: '0.0.0-test', pull: new PullHub({ now: () => h.clock.now() }),
-    authFailureLimit: { max: 10_000, windowMs: 60_000 },
+    authFailureLimit: { max: 10_000, windowMs: 60_000 }, metrics: { contentType: 'text/plain; version=0.0.4; charset=utf-8', metrics: async () => '' },
   });
 
   const task = await h.createTask({ name: 'matrix-task', schedule: { cron: '*/5 * * * *' } });
@@ -300,7 +307,7 @@ describe('the table "Access by route" of docs/security.md', () => {
   });
 
   it('knows every role of the contracts\' token schema', () => {
-    expect(ROLES.filter((role) => rank(role) === RANKED_ROLES.length && role !== 'executor'), 'roles that allows() has no rule for').toEqual([]);
+    expect(ROLES.filter((role) => rank(role) === RANKED_ROLES.length && role !== 'executor' && role !== 'metrics'), 'roles that allows() has no rule for').toEqual([]);
     expect(ROLES).toEqual(expect.arrayContaining(['viewer', 'editor', 'admin']));
   });
 });

@@ -9,8 +9,8 @@ import { fileURLToPath } from 'node:url';
 export const SECURITY_DOC = fileURLToPath(new URL('../../../../docs/security.md', import.meta.url));
 export const ACCESS_SECTION = '## Access by route';
 
-/** What a route needs of the caller: no token, any live token, a least role, or the executor nodes' role. */
-export const LEAST_ROLES = ['public', 'authenticated', 'viewer', 'operator', 'editor', 'admin', 'executor'] as const;
+/** What a route needs of the caller: no token, any live token, a least role, the executor nodes' role, or the scrapers' role. */
+export const LEAST_ROLES = ['public', 'authenticated', 'viewer', 'operator', 'editor', 'admin', 'executor', 'metrics'] as const;
 export type LeastRole = (typeof LEAST_ROLES)[number];
 
 /**

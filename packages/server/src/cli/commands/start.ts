@@ -17,6 +17,7 @@ interface StartFlags {
   publicUrl?: string;
   logLevel: string;
   historyRetention: string;
+  eventRetention: string;
   leaseTtl: string;
   leaseRenew: string;
   leaseMargin: string;
@@ -26,6 +27,9 @@ interface StartFlags {
   outboundAllow?: string;
   outboundDeny?: string;
   oidcConfig?: string;
+  metricsPort?: string;
+  metricsHost: string;
+  metricsTaskLabels: string;
 }
 
 /** A duration flag in milliseconds, at least `minMs`. */
@@ -47,6 +51,7 @@ export function registerStartCommand(program: Command): void {
     .option('--public-url <url>', 'base URL executors use for callbacks (default http://HOST:PORT)')
     .option('--log-level <level>', 'log level: fatal, error, warn, info, debug', 'info')
     .option('--history-retention <duration>', 'keep ended runs, their attempts and logs this long (at least 1h)', process.env.ECRON_HISTORY_RETENTION ?? '30d')
+    .option('--event-retention <duration>', 'events of the event log (GET /api/v1/events) are kept this long', process.env.ECRON_EVENT_RETENTION ?? '3d')
     .option('--lease-ttl <duration>', 'cluster: how long a bucket lease and a node heartbeat last', '3s')
     .option('--lease-renew <duration>', 'cluster: how often a node heartbeats and renews its leases', '1s')
     .option('--lease-margin <duration>', 'cluster: a node stops using a lease this long before it could expire', '1s')
@@ -56,6 +61,9 @@ export function registerStartCommand(program: Command): void {
     .option('--outbound-allow <rules>', 'comma-separated CIDRs, addresses, hosts or *.domains the server may call for targets and executors; with any, only those', process.env.ECRON_OUTBOUND_ALLOW)
     .option('--outbound-deny <rules>', 'comma-separated CIDRs, addresses, hosts or *.domains the server must not call (link-local and metadata addresses always are, unless allowed)', process.env.ECRON_OUTBOUND_DENY)
     .option('--oidc-config <file>', 'sign-in to the console with an OpenID Connect provider: a YAML or JSON file (issuer, clientId, roles; see docs/security.md)', process.env.ECRON_OIDC_CONFIG)
+    .option('--metrics-port <port>', 'also serve GET /metrics WITHOUT authentication on this port (for Prometheus; keep it private)', process.env.ECRON_METRICS_PORT)
+    .option('--metrics-host <host>', 'address of the --metrics-port listener', process.env.ECRON_METRICS_HOST ?? '127.0.0.1')
+    .option('--metrics-task-labels <n>', 'how many tasks get their own "task" label in the metrics (the rest count as task="other"); 0: none', process.env.ECRON_METRICS_TASK_LABELS ?? '0')
     .action(async (flags: StartFlags) => {
       const port = Number(flags.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new EcronError('CONFIG_INVALID', `--port ${flags.port}: expected a port number 0-65535`);
@@ -66,6 +74,10 @@ export function registerStartCommand(program: Command): void {
       const historyRetentionMs = parseDuration(flags.historyRetention);
       if (historyRetentionMs === undefined || historyRetentionMs < 3_600_000) {
         throw new EcronError('CONFIG_INVALID', `--history-retention ${flags.historyRetention}: expected a duration of at least 1h, such as "7d"`);
+      }
+      const eventRetentionMs = parseDuration(flags.eventRetention);
+      if (eventRetentionMs === undefined || eventRetentionMs < 60_000) {
+        throw new EcronError('CONFIG_INVALID', `--event-retention ${flags.eventRetention}: expected a duration of at least 1m, such as "3d"`);
       }
       const leases = {
         ttlMs: durationFlag('lease-ttl', flags.leaseTtl, 100),
@@ -83,19 +95,25 @@ export function registerStartCommand(program: Command): void {
         throw new EcronError('CONFIG_INVALID', `--auth-failure-limit ${flags.authFailureLimit}: expected a whole number from 1 to 1000000`);
       }
       const authFailureLimit = { max: authFailureMax, windowMs: durationFlag('auth-failure-window', flags.authFailureWindow, 1000) };
+      const metricsListen = flags.metricsPort === undefined ? undefined : { port: portFlag('metrics-port', flags.metricsPort), host: flags.metricsHost };
+      const metricsTaskLabels = Number(flags.metricsTaskLabels);
+      if (!/^\d+$/.test(flags.metricsTaskLabels) || metricsTaskLabels > 10_000) {
+        throw new EcronError('CONFIG_INVALID', `--metrics-task-labels ${flags.metricsTaskLabels}: expected a whole number from 0 to 10000`);
+      }
       const oidc = flags.oidcConfig ? loadOidcConfig(resolve(flags.oidcConfig), process.env) : undefined;
       limitHeapGrowth({ execArgv: process.execArgv, nodeOptions: process.env.NODE_OPTIONS });
       const logger = pino({ level: flags.logLevel, base: { service: 'ecron' } });
       const server = await startServer({
         dataDir: flags.dataDir, port, host: flags.host, storeUrl: flags.store, roles: roles as Role[],
-        publicUrl: flags.publicUrl, env: process.env, logger, historyRetentionMs, leases, authFailureLimit,
+        publicUrl: flags.publicUrl, env: process.env, logger, historyRetentionMs, eventRetentionMs, leases, authFailureLimit,
         outbound: { allow: ruleList(flags.outboundAllow), deny: ruleList(flags.outboundDeny) },
-        ...(oidc ? { oidc } : {}),
+        ...(oidc ? { oidc } : {}), ...(metricsListen ? { metricsListen } : {}), metricsTaskLabels,
         ...(flags.nodeId ? { nodeId: flags.nodeId } : {}),
         // Another console build than packages/console/dist (the console's tests serve their own).
         ...(process.env.ECRON_CONSOLE_DIR ? { consoleDir: resolve(process.env.ECRON_CONSOLE_DIR) } : {}),
       });
       process.stderr.write(`ecron ${VERSION} listening on ${server.url}\n`);
+      if (server.metricsUrl) process.stderr.write(`metrics (no authentication) on ${server.metricsUrl}/metrics\n`);
       // The path only, never the token. A later start says it too: the first may have failed (port taken) after writing it.
       if (server.adminTokenPath) process.stderr.write(`admin token written to ${resolve(server.adminTokenPath)} (first start; keep it secret)\n`);
       else if (server.adminTokenFile) process.stderr.write(`admin token in ${resolve(server.adminTokenFile)} (keep it secret)\n`);
@@ -118,6 +136,13 @@ export function registerStartCommand(program: Command): void {
         process.on('SIGINT', onSignal);
       });
     });
+}
+
+/** A port number flag (0: any free port). */
+function portFlag(name: string, value: string): number {
+  const port = Number(value);
+  if (!/^\d+$/.test(value) || port > 65535) throw new EcronError('CONFIG_INVALID', `--${name} ${value}: expected a port number 0-65535`);
+  return port;
 }
 
 /** A comma-separated list of outbound rules (checked when the server builds its policy). */

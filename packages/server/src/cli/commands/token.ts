@@ -25,7 +25,7 @@ export function registerTokenCommands(program: Command, ctx: CliContext): void {
     .description('create an API token; its secret is shown once')
     .requiredOption('--name <name>', 'what the token is for')
     .addOption(new Option('--role <role>', 'what the token may do: viewer reads; operator also triggers, cancels, pauses, resumes and reruns; '
-      + 'editor also creates, changes and deletes; admin also manages tokens and namespaces; executor only runs an executor node '
+      + 'editor also creates, changes and deletes; admin also manages tokens and namespaces; executor only runs an executor node; metrics only reads GET /metrics '
       + '(server default: viewer)').choices([...TOKEN_ROLES]))
     .option('--namespace <namespace>', 'a namespace the token may use (repeatable; server default: all)', collect)
     .option('--namespaces <list>', 'namespaces the token may use, comma-separated (as --namespace)', collect)

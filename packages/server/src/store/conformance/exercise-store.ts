@@ -7,6 +7,7 @@ import { describe } from 'vitest';
 import { describeAttempts } from './attempts.ts';
 import { describeBackfills } from './backfills.ts';
 import { describeCluster } from './cluster.ts';
+import { describeEvents } from './events.ts';
 import { describeExecutors } from './executors.ts';
 import { describeFires } from './fires.ts';
 import { useStore, type StoreFactory } from './fixtures.ts';
@@ -44,5 +45,6 @@ export function exerciseStore(name: string, factory: StoreFactory): void {
     describeNamespaces(ctx);
     describeQuotas(ctx);
     describeSessions(ctx);
+    describeEvents(ctx);
   });
 }

@@ -21,8 +21,8 @@ export function describeTokensAndAudit(ctx: { readonly store: Store }): void {
 
     it('keeps every role and the expiry of a token, to the millisecond and ten years ahead', async () => {
       const tenYears = T0 + MAX_TOKEN_LIFETIME_MS - 1;
-      const tokens = (['admin', 'editor', 'operator', 'viewer', 'executor'] as const).map((role, i) => tokenRecord({
-        createdAt: T0 + i, name: role, role, namespaces: role === 'admin' ? ['*'] : ['team-a'], expiresAt: [null, T0 + 1, T0 + 86_400_123, tenYears, T0 + 1000][i]!,
+      const tokens = (['admin', 'editor', 'operator', 'viewer', 'executor', 'metrics'] as const).map((role, i) => tokenRecord({
+        createdAt: T0 + i, name: role, role, namespaces: role === 'admin' ? ['*'] : ['team-a'], expiresAt: [null, T0 + 1, T0 + 86_400_123, tenYears, T0 + 1000, null][i]!,
       }));
       for (const token of tokens) expect(await ctx.store.createToken({ token, audit: audit('token.create') })).toEqual(token);
       expect(await ctx.store.listTokens()).toEqual(tokens);

@@ -14,7 +14,7 @@ import { audit, errorCode, MINUTE, seedTask, T0 } from './fixtures.ts';
 const URL = 'http://127.0.0.1:9000/run';
 const OWNER = 'node-a';
 
-async function seedWorkflow(store: Store, nodes: WorkflowSpecInput['nodes'], name = `wf-${newId().slice(-8)}`): Promise<WorkflowRecord> {
+export async function seedWorkflow(store: Store, nodes: WorkflowSpecInput['nodes'], name = `wf-${newId().slice(-8)}`): Promise<WorkflowRecord> {
   const spec = WorkflowSpecSchema.parse({ name, nodes });
   return store.createTask({
     task: {
@@ -25,10 +25,10 @@ async function seedWorkflow(store: Store, nodes: WorkflowSpecInput['nodes'], nam
   });
 }
 
-const inline = (id: string, needs: WorkflowSpecInput['nodes'][number]['needs'] = [], extra: Record<string, unknown> = {}) =>
+export const inline = (id: string, needs: WorkflowSpecInput['nodes'][number]['needs'] = [], extra: Record<string, unknown> = {}) =>
   ({ id, needs, target: { type: 'http' as const, url: URL }, ...extra });
 
-async function startRun(store: Store, workflow: WorkflowRecord): Promise<{ driver: RunRecord; roots: RunRecord[] }> {
+export async function startRun(store: Store, workflow: WorkflowRecord): Promise<{ driver: RunRecord; roots: RunRecord[] }> {
   const id = newId();
   await store.createRun({
     run: {
@@ -42,7 +42,7 @@ async function startRun(store: Store, workflow: WorkflowRecord): Promise<{ drive
 }
 
 /** Runs a node run's attempt 1 to `status`; returns what its end did. */
-async function end(store: Store, run: RunRecord, status: 'succeeded' | 'failed', output: unknown = null, at = T0 + MINUTE) {
+export async function end(store: Store, run: RunRecord, status: 'succeeded' | 'failed', output: unknown = null, at = T0 + MINUTE) {
   await store.startAttempts([{ runId: run.id, attempt: 1, executor: null, startedAt: at, deadlineAt: null }]);
   const [ended] = await store.finishAttempts([{ runId: run.id, attempt: 1, attemptStatus: status, at, output, outcome: { kind: 'final', status } }]);
   return ended!;

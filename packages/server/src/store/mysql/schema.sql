@@ -15,7 +15,7 @@ CREATE TABLE `api_tokens` (
   `executor_groups` mediumtext DEFAULT NULL,
   PRIMARY KEY (`id`),
   UNIQUE KEY `api_tokens_secret_hash` (`secret_hash`),
-  CONSTRAINT `api_tokens_role` CHECK (`role` in ('admin','editor','operator','viewer','executor'))
+  CONSTRAINT `api_tokens_role` CHECK (`role` in ('admin','editor','operator','viewer','executor','metrics'))
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 CREATE TABLE `attempts` (
@@ -101,6 +101,28 @@ CREATE TABLE `cluster_secrets` (
   `name` varchar(64) NOT NULL,
   `value` text NOT NULL,
   PRIMARY KEY (`name`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+CREATE TABLE `events` (
+  `id` bigint(20) NOT NULL AUTO_INCREMENT,
+  `seq` bigint(20) DEFAULT NULL,
+  `at` bigint(20) NOT NULL,
+  `type` varchar(64) NOT NULL,
+  `namespace` varchar(128) DEFAULT NULL,
+  `task_id` varchar(64) DEFAULT NULL,
+  `run_id` varchar(64) DEFAULT NULL,
+  `workflow_run_id` varchar(64) DEFAULT NULL,
+  `data` longtext NOT NULL,
+  PRIMARY KEY (`id`),
+  UNIQUE KEY `events_seq` (`seq`),
+  KEY `events_unsequenced` (`seq`,`id`),
+  KEY `events_at` (`at`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+CREATE TABLE `event_sequence` (
+  `id` int(11) NOT NULL,
+  `last_seq` bigint(20) NOT NULL,
+  PRIMARY KEY (`id`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 CREATE TABLE `executor_nodes` (

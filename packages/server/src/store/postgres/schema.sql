@@ -13,7 +13,7 @@ CREATE TABLE api_tokens (
   revoked_at bigint,
   expires_at bigint,
   executor_groups json,
-  CONSTRAINT api_tokens_role_check CHECK ((role = ANY (ARRAY['admin'::text, 'editor'::text, 'operator'::text, 'viewer'::text, 'executor'::text]))),
+  CONSTRAINT api_tokens_role_check CHECK ((role = ANY (ARRAY['admin'::text, 'editor'::text, 'operator'::text, 'viewer'::text, 'executor'::text, 'metrics'::text]))),
   CONSTRAINT api_tokens_pkey PRIMARY KEY (id),
   CONSTRAINT api_tokens_secret_hash_key UNIQUE (secret_hash)
 );
@@ -98,6 +98,25 @@ CREATE TABLE cluster_secrets (
   name text COLLATE "C" NOT NULL,
   value text NOT NULL,
   CONSTRAINT cluster_secrets_pkey PRIMARY KEY (name)
+);
+
+CREATE TABLE event_sequence (
+  id integer NOT NULL,
+  last_seq bigint NOT NULL,
+  CONSTRAINT event_sequence_pkey PRIMARY KEY (id)
+);
+
+CREATE TABLE events (
+  id bigint NOT NULL,
+  seq bigint,
+  at bigint NOT NULL,
+  type text NOT NULL,
+  namespace text COLLATE "C",
+  task_id text COLLATE "C",
+  run_id text COLLATE "C",
+  workflow_run_id text COLLATE "C",
+  data json NOT NULL,
+  CONSTRAINT events_pkey PRIMARY KEY (id)
 );
 
 CREATE TABLE executor_nodes (
@@ -278,6 +297,12 @@ CREATE INDEX backfills_running ON backfills USING btree (status) WHERE (status =
 CREATE INDEX backfills_task ON backfills USING btree (task_id, id);
 
 CREATE INDEX changes_at ON changes USING btree (at);
+
+CREATE INDEX events_at ON events USING btree (at);
+
+CREATE UNIQUE INDEX events_seq ON events USING btree (seq);
+
+CREATE INDEX events_unsequenced ON events USING btree (id) WHERE (seq IS NULL);
 
 CREATE INDEX executor_nodes_group ON executor_nodes USING btree ("group", id);
 

@@ -21,6 +21,7 @@ import * as fires from './fires.ts';
 import * as namespaces from './namespaces.ts';
 import * as runLogs from './run-logs.ts';
 import * as idempotency from './idempotency.ts';
+import * as events from './events.ts';
 import * as sessions from './sessions.ts';
 import * as runs from './runs.ts';
 import * as taskBatch from './task-batch.ts';
@@ -161,6 +162,11 @@ class SqlStore implements Store {
   releaseBuckets: Store['releaseBuckets'] = (p) => this.#use((ctx) => cluster.releaseBuckets(ctx, p));
   adoptRuns: Store['adoptRuns'] = (p) => this.#use((ctx) => cluster.adoptRuns(ctx, p));
   ensureSecret: Store['ensureSecret'] = (p) => this.#use((ctx) => cluster.ensureSecret(ctx, p));
+  // ---- event log
+  readEvents: Store['readEvents'] = (p) => this.#use((ctx) => events.readEvents(ctx, p));
+  sequenceEvents: Store['sequenceEvents'] = (p) => this.#use((ctx) => events.sequenceEvents(ctx, p));
+  lastEventSeq: Store['lastEventSeq'] = () => this.#use((ctx) => events.lastEventSeq(ctx));
+  deleteEvents: Store['deleteEvents'] = (p) => this.#use((ctx) => events.deleteEvents(ctx, p));
   watchChanges: Store['watchChanges'] = (listener) => this.#use(() => this.#changes.subscribe(listener));
   publishChanges: Store['publishChanges'] = (changes) => this.#use((ctx) => changeFeed.publishChanges(ctx, changes));
 

@@ -174,18 +174,6 @@ CREATE TABLE namespaces (
   updated_at INTEGER NOT NULL
 ) STRICT;
 
-CREATE TABLE "api_tokens" (
-  id TEXT PRIMARY KEY NOT NULL,
-  name TEXT NOT NULL,
-  role TEXT NOT NULL CHECK (role = 'admin' OR role = 'editor' OR role = 'operator' OR role = 'viewer' OR role = 'executor'),
-  namespaces TEXT NOT NULL, -- JSON array of namespace names, "*" for all
-  secret_hash TEXT NOT NULL UNIQUE, -- SHA-256 hex of the secret; the secret is never stored
-  created_at INTEGER NOT NULL,
-  last_used_at INTEGER,
-  revoked_at INTEGER,
-  expires_at INTEGER -- refused from this instant on; null: never
-, executor_groups TEXT) STRICT;
-
 CREATE TABLE "runs" (
   id TEXT PRIMARY KEY NOT NULL, -- UUIDv7: ordering by id is ordering by creation
   task_id TEXT NOT NULL,
@@ -252,3 +240,97 @@ CREATE TABLE group_slots (
 ) STRICT;
 
 CREATE INDEX group_slots_group ON group_slots (namespace, executor_group);
+
+CREATE TABLE events (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  at INTEGER NOT NULL,
+  type TEXT NOT NULL,
+  namespace TEXT,
+  task_id TEXT,
+  run_id TEXT,
+  workflow_run_id TEXT,
+  data TEXT NOT NULL
+) STRICT;
+
+CREATE INDEX events_at ON events (at);
+
+CREATE TRIGGER runs_events_insert AFTER INSERT ON runs FOR EACH ROW
+BEGIN
+  INSERT INTO events (at, type, namespace, task_id, run_id, workflow_run_id, data) SELECT CAST(unixepoch('subsec') * 1000 AS INTEGER), (CASE WHEN NEW."workflow_run_id" = NEW."id" THEN 'workflow' ELSE 'run' END) || ('.fired'), NEW."namespace", NEW."task_id", NEW."id", NEW."workflow_run_id", json_object('status', NEW."status", 'attempt', NEW."attempt", 'trigger', NEW."trigger", 'scheduledAt', NEW."scheduled_at", 'taskName', NEW."task_name", 'workflowRunId', NEW."workflow_run_id", 'nodeId', NEW."node_id", 'backfillId', NEW."backfill_id");
+  INSERT INTO events (at, type, namespace, task_id, run_id, workflow_run_id, data) SELECT CAST(unixepoch('subsec') * 1000 AS INTEGER), (CASE WHEN NEW."workflow_run_id" = NEW."id" THEN 'workflow' ELSE 'run' END) || ('.') || (CASE NEW."status" WHEN 'running' THEN 'started' WHEN 'no_executor' THEN 'waiting' ELSE NEW."status" END), NEW."namespace", NEW."task_id", NEW."id", NEW."workflow_run_id", json_object('status', NEW."status", 'attempt', NEW."attempt", 'trigger', NEW."trigger", 'scheduledAt', NEW."scheduled_at", 'taskName', NEW."task_name", 'workflowRunId', NEW."workflow_run_id", 'nodeId', NEW."node_id", 'backfillId', NEW."backfill_id") WHERE NEW."status" <> 'pending';
+END;
+
+CREATE TRIGGER runs_events_update AFTER UPDATE ON runs FOR EACH ROW WHEN ((NEW."status" IS NOT OLD."status" OR NEW."attempt" IS NOT OLD."attempt")) OR ((NEW."status" = OLD."status" AND NEW."attempt" = OLD."attempt" AND NEW."progress" IS NOT OLD."progress"))
+BEGIN
+  INSERT INTO events (at, type, namespace, task_id, run_id, workflow_run_id, data) SELECT CAST(unixepoch('subsec') * 1000 AS INTEGER), (CASE WHEN NEW."workflow_run_id" = NEW."id" THEN 'workflow' ELSE 'run' END) || ('.') || (CASE NEW."status" WHEN 'running' THEN 'started' WHEN 'no_executor' THEN 'waiting' ELSE NEW."status" END), NEW."namespace", NEW."task_id", NEW."id", NEW."workflow_run_id", json_object('status', NEW."status", 'attempt', NEW."attempt", 'trigger', NEW."trigger", 'scheduledAt', NEW."scheduled_at", 'taskName', NEW."task_name", 'workflowRunId', NEW."workflow_run_id", 'nodeId', NEW."node_id", 'backfillId', NEW."backfill_id", 'previousStatus', OLD."status", 'error', substr(NEW."error", 1, 1000), 'startedAt', NEW."started_at", 'finishedAt', NEW."finished_at", 'progress', NEW."progress") WHERE (NEW."status" IS NOT OLD."status" OR NEW."attempt" IS NOT OLD."attempt");
+  INSERT INTO events (at, type, namespace, task_id, run_id, workflow_run_id, data) SELECT CAST(unixepoch('subsec') * 1000 AS INTEGER), (CASE WHEN NEW."workflow_run_id" = NEW."id" THEN 'workflow' ELSE 'run' END) || ('.progress'), NEW."namespace", NEW."task_id", NEW."id", NEW."workflow_run_id", json_object('status', NEW."status", 'attempt', NEW."attempt", 'progress', NEW."progress") WHERE (NEW."status" = OLD."status" AND NEW."attempt" = OLD."attempt" AND NEW."progress" IS NOT OLD."progress");
+END;
+
+CREATE TRIGGER tasks_events_insert AFTER INSERT ON tasks FOR EACH ROW
+BEGIN
+  INSERT INTO events (at, type, namespace, task_id, run_id, workflow_run_id, data) SELECT CAST(unixepoch('subsec') * 1000 AS INTEGER), (CASE WHEN NEW."kind" = 'workflow' THEN 'workflow' ELSE 'task' END) || ('.created'), NEW."namespace", NEW."id", NULL, NULL, json_object('name', NEW."name", 'revision', NEW."revision", 'state', NEW."state");
+END;
+
+CREATE TRIGGER tasks_events_update AFTER UPDATE ON tasks FOR EACH ROW WHEN (NEW."revision" IS NOT OLD."revision") OR (NEW."state" IS NOT OLD."state")
+BEGIN
+  INSERT INTO events (at, type, namespace, task_id, run_id, workflow_run_id, data) SELECT CAST(unixepoch('subsec') * 1000 AS INTEGER), (CASE WHEN NEW."kind" = 'workflow' THEN 'workflow' ELSE 'task' END) || ('.updated'), NEW."namespace", NEW."id", NULL, NULL, json_object('name', NEW."name", 'revision', NEW."revision", 'state', NEW."state") WHERE NEW."revision" IS NOT OLD."revision";
+  INSERT INTO events (at, type, namespace, task_id, run_id, workflow_run_id, data) SELECT CAST(unixepoch('subsec') * 1000 AS INTEGER), (CASE WHEN NEW."kind" = 'workflow' THEN 'workflow' ELSE 'task' END) || (CASE NEW."state" WHEN 'paused' THEN '.paused' WHEN 'active' THEN '.resumed' ELSE '.completed' END), NEW."namespace", NEW."id", NULL, NULL, json_object('name', NEW."name", 'revision', NEW."revision", 'state', NEW."state") WHERE NEW."state" IS NOT OLD."state";
+END;
+
+CREATE TRIGGER tasks_events_delete AFTER DELETE ON tasks FOR EACH ROW
+BEGIN
+  INSERT INTO events (at, type, namespace, task_id, run_id, workflow_run_id, data) SELECT CAST(unixepoch('subsec') * 1000 AS INTEGER), (CASE WHEN OLD."kind" = 'workflow' THEN 'workflow' ELSE 'task' END) || ('.deleted'), OLD."namespace", OLD."id", NULL, NULL, json_object('name', OLD."name", 'revision', OLD."revision", 'state', OLD."state");
+END;
+
+CREATE TRIGGER workflow_nodes_events_insert AFTER INSERT ON workflow_nodes FOR EACH ROW WHEN (NEW."status" <> 'waiting')
+BEGIN
+  INSERT INTO events (at, type, namespace, task_id, run_id, workflow_run_id, data) SELECT CAST(unixepoch('subsec') * 1000 AS INTEGER), ('workflow.node.') || (NEW."status"), (SELECT r.namespace FROM runs r WHERE r.id = NEW."workflow_run_id"), (SELECT r.task_id FROM runs r WHERE r.id = NEW."workflow_run_id"), NEW."run_id", NEW."workflow_run_id", json_object('nodeId', NEW."node_id", 'status', NEW."status", 'reason', NEW."reason", 'attempts', NEW."attempts") WHERE NEW."status" <> 'waiting';
+END;
+
+CREATE TRIGGER workflow_nodes_events_update AFTER UPDATE ON workflow_nodes FOR EACH ROW WHEN (NEW."status" IS NOT OLD."status")
+BEGIN
+  INSERT INTO events (at, type, namespace, task_id, run_id, workflow_run_id, data) SELECT CAST(unixepoch('subsec') * 1000 AS INTEGER), ('workflow.node.') || (NEW."status"), (SELECT r.namespace FROM runs r WHERE r.id = NEW."workflow_run_id"), (SELECT r.task_id FROM runs r WHERE r.id = NEW."workflow_run_id"), NEW."run_id", NEW."workflow_run_id", json_object('nodeId', NEW."node_id", 'status', NEW."status", 'previousStatus', OLD."status", 'reason', NEW."reason", 'attempts', NEW."attempts") WHERE NEW."status" IS NOT OLD."status";
+END;
+
+CREATE TRIGGER executor_nodes_events_insert AFTER INSERT ON executor_nodes FOR EACH ROW
+BEGIN
+  INSERT INTO events (at, type, namespace, task_id, run_id, workflow_run_id, data) SELECT CAST(unixepoch('subsec') * 1000 AS INTEGER), 'executor.joined', NEW."namespace", NULL, NULL, NULL, json_object('executorId', NEW."id", 'group', NEW."group", 'mode', NEW."mode", 'transport', NEW."transport", 'version', NEW."version");
+END;
+
+CREATE TRIGGER executor_nodes_events_delete AFTER DELETE ON executor_nodes FOR EACH ROW
+BEGIN
+  INSERT INTO events (at, type, namespace, task_id, run_id, workflow_run_id, data) SELECT CAST(unixepoch('subsec') * 1000 AS INTEGER), 'executor.left', OLD."namespace", NULL, NULL, NULL, json_object('executorId', OLD."id", 'group', OLD."group", 'mode', OLD."mode", 'transport', OLD."transport", 'version', OLD."version");
+END;
+
+CREATE TRIGGER cluster_nodes_events_insert AFTER INSERT ON cluster_nodes FOR EACH ROW
+BEGIN
+  INSERT INTO events (at, type, namespace, task_id, run_id, workflow_run_id, data) SELECT CAST(unixepoch('subsec') * 1000 AS INTEGER), 'node.joined', NULL, NULL, NULL, NULL, json_object('schedulerNodeId', NEW."id", 'address', NEW."address", 'version', NEW."version");
+END;
+
+CREATE TRIGGER cluster_nodes_events_delete AFTER DELETE ON cluster_nodes FOR EACH ROW
+BEGIN
+  INSERT INTO events (at, type, namespace, task_id, run_id, workflow_run_id, data) SELECT CAST(unixepoch('subsec') * 1000 AS INTEGER), 'node.left', NULL, NULL, NULL, NULL, json_object('schedulerNodeId', OLD."id", 'address', OLD."address", 'version', OLD."version");
+END;
+
+CREATE TRIGGER bucket_leases_events_insert AFTER INSERT ON bucket_leases FOR EACH ROW WHEN (NEW."owner" <> '')
+BEGIN
+  INSERT INTO events (at, type, namespace, task_id, run_id, workflow_run_id, data) SELECT CAST(unixepoch('subsec') * 1000 AS INTEGER), 'lease.moved', NULL, NULL, NULL, NULL, json_object('bucket', NEW."bucket", 'from', NULL, 'to', NEW."owner", 'epoch', NEW."epoch") WHERE NEW."owner" <> '';
+END;
+
+CREATE TRIGGER bucket_leases_events_update AFTER UPDATE ON bucket_leases FOR EACH ROW WHEN ((NEW."owner" <> '' AND (NEW."owner" IS NOT OLD."owner" OR NEW."epoch" IS NOT OLD."epoch")))
+BEGIN
+  INSERT INTO events (at, type, namespace, task_id, run_id, workflow_run_id, data) SELECT CAST(unixepoch('subsec') * 1000 AS INTEGER), 'lease.moved', NULL, NULL, NULL, NULL, json_object('bucket', NEW."bucket", 'from', NULLIF(OLD."owner", ''), 'to', NEW."owner", 'epoch', NEW."epoch") WHERE (NEW."owner" <> '' AND (NEW."owner" IS NOT OLD."owner" OR NEW."epoch" IS NOT OLD."epoch"));
+END;
+
+CREATE TABLE "api_tokens" (
+  id TEXT PRIMARY KEY NOT NULL,
+  name TEXT NOT NULL,
+  role TEXT NOT NULL CHECK (role = 'admin' OR role = 'editor' OR role = 'operator' OR role = 'viewer' OR role = 'executor' OR role = 'metrics'),
+  namespaces TEXT NOT NULL, -- JSON array of namespace names, "*" for all
+  secret_hash TEXT NOT NULL UNIQUE, -- SHA-256 hex of the secret; the secret is never stored
+  created_at INTEGER NOT NULL,
+  last_used_at INTEGER,
+  revoked_at INTEGER,
+  expires_at INTEGER, -- refused from this instant on; null: never
+  executor_groups TEXT -- role executor: JSON array of the groups it may act for; null: every group
+) STRICT;

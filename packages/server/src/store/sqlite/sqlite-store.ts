@@ -20,6 +20,7 @@ import { migrateToLatest } from './migrate.ts';
 import * as namespaces from './namespaces.ts';
 import * as runLogs from './run-logs.ts';
 import * as idempotency from './idempotency.ts';
+import * as events from './events.ts';
 import * as sessions from './sessions.ts';
 import * as runs from './runs.ts';
 import * as taskBatch from './task-batch.ts';
@@ -153,6 +154,11 @@ class SqliteStore implements Store {
   releaseBuckets: Store['releaseBuckets'] = (p) => this.#use((conn) => cluster.releaseBuckets(conn, p));
   adoptRuns: Store['adoptRuns'] = (p) => this.#use((conn) => cluster.adoptRuns(conn, p));
   ensureSecret: Store['ensureSecret'] = (p) => this.#use((conn) => cluster.ensureSecret(conn, p));
+  // ---- event log
+  readEvents: Store['readEvents'] = (p) => this.#use((conn) => events.readEvents(conn, p));
+  sequenceEvents: Store['sequenceEvents'] = () => Promise.resolve(0);
+  lastEventSeq: Store['lastEventSeq'] = () => this.#use((conn) => events.lastEventSeq(conn));
+  deleteEvents: Store['deleteEvents'] = (p) => this.#use((conn) => events.deleteEvents(conn, p));
   watchChanges: Store['watchChanges'] = (listener) => Promise.resolve(this.#changes.subscribe(listener));
   publishChanges: Store['publishChanges'] = (changes) => {
     this.#changes.publish(changes);

@@ -18,6 +18,8 @@ import * as quotaSlots from './0012_quota_slots.ts';
 import * as sessions from './0013_sessions.ts';
 import * as tokenGroups from './0014_token_groups.ts';
 import * as groupSlots from './0015_group_slots.ts';
+import * as events from './0016_events.ts';
+import * as metricsRole from './0017_metrics_role.ts';
 
 export const MYSQL_MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001_init': init,
@@ -35,4 +37,6 @@ export const MYSQL_MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0013_sessions': sessions,
   '0014_token_groups': tokenGroups,
   '0015_group_slots': groupSlots,
+  '0016_events': events,
+  '0017_metrics_role': metricsRole,
 };

@@ -1,0 +1,177 @@
+/**
+ * The event log's live side on one node (issue 18). Every node runs it:
+ * - the **sequencer** numbers the events its store's triggers wrote (SQL stores; see
+ *   `store/sql/events.ts`), one node at a time, every `sequenceEveryMs`;
+ * - the **tail** reads what has been numbered since it last looked into a bounded buffer, while
+ *   someone follows the log, and wakes the followers;
+ * - **followers** ({@link EventLog.follow}) are served from the buffer when their position is in
+ *   it, and from the store otherwise (a client resuming from an old `Last-Event-ID`), so a client
+ *   gets every event after its position once, in order, with no gap.
+ */
+import { systemClock, type Clock, type TimerHandle } from '../core/clock.ts';
+import { matchesEvent } from '../store/event-rows.ts';
+import type { EventFilter, EventRecord, Store } from '../store/store.ts';
+
+export interface EventLogOptions {
+  store: Store;
+  /** Times the loops (polling, not timing logic). @default systemClock */
+  clock?: Clock;
+  /** How often the sequencer and the tail run. @default 50 */
+  pollMs?: number;
+  /** Events numbered per sequencer transaction. @default 5000 */
+  sequenceBatch?: number;
+  /** Events kept in memory for followers. @default 20000 */
+  bufferSize?: number;
+  log?: (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
+}
+
+/** Events read from the store per query when a follower is behind the buffer. */
+const CATCH_UP_PAGE = 1000;
+
+export class EventLog {
+  readonly #o: Required<EventLogOptions>;
+  #buffer: EventRecord[] = [];
+  /** The highest seq read by the tail: every event up to it is in the store (or was pruned). */
+  #head = 0;
+  #followers = 0;
+  #waiters: (() => void)[] = [];
+  #timer: TimerHandle | null = null;
+  #pass: Promise<void> | null = null;
+  #stopped = true;
+  #failing = false;
+
+  constructor(options: EventLogOptions) {
+    this.#o = { clock: systemClock, pollMs: 50, sequenceBatch: 5000, bufferSize: 20_000, log: () => {}, ...options };
+  }
+
+  /** The highest seq this node has read. */
+  get head(): number {
+    return this.#head;
+  }
+
+  async start(): Promise<void> {
+    if (!this.#stopped) return;
+    this.#head = await this.#o.store.lastEventSeq();
+    this.#stopped = false;
+    this.#schedule();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer) this.#o.clock.clearTimer(this.#timer);
+    this.#timer = null;
+    await this.#pass;
+    this.#wake();
+  }
+
+  /** The highest seq given so far in the store (for a follower that starts "now"). */
+  lastSeq(): Promise<number> {
+    return this.#o.store.lastEventSeq();
+  }
+
+  /** Runs one sequencer and tail pass now (tests; and after a write this node wants seen soon). */
+  async poll(): Promise<void> {
+    while (this.#pass) await this.#pass;
+    this.#pass = this.#runPass().finally(() => {
+      this.#pass = null;
+    });
+    await this.#pass;
+  }
+
+  /**
+   * The events after `after` that match `filter`, in batches, until `signal` aborts or the log
+   * stops. Each event is yielded once, in seq order.
+   */
+  async *follow(p: { after: number; filter: EventFilter; signal: AbortSignal }): AsyncGenerator<EventRecord[]> {
+    this.#followers++;
+    let cursor = p.after;
+    try {
+      while (!p.signal.aborted && !this.#stopped) {
+        const head = this.#head;
+        if (cursor >= head) {
+          await this.#advanced(p.signal);
+          continue;
+        }
+        const first = this.#buffer[0]?.seq;
+        if (first !== undefined && cursor >= first - 1) {
+          const from = lowerBound(this.#buffer, cursor + 1);
+          const batch = this.#buffer.slice(from);
+          cursor = batch.at(-1)?.seq ?? head;
+          const matched = batch.filter((event) => matchesEvent(p.filter, event));
+          if (matched.length > 0) yield matched;
+        } else {
+          const page = await this.#o.store.readEvents({ after: cursor, through: head, limit: CATCH_UP_PAGE, filter: p.filter });
+          cursor = page.length === CATCH_UP_PAGE ? page.at(-1)!.seq : head;
+          if (page.length > 0) yield page;
+        }
+      }
+    } finally {
+      this.#followers--;
+    }
+  }
+
+  #advanced(signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      this.#waiters.push(done);
+      signal.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  #wake(): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const waiter of waiters) waiter();
+  }
+
+  #schedule(): void {
+    if (this.#stopped) return;
+    this.#timer = this.#o.clock.setTimer(() => {
+      this.#timer = null;
+      void this.poll().finally(() => this.#schedule());
+    }, this.#o.pollMs);
+  }
+
+  async #runPass(): Promise<void> {
+    try {
+      while ((await this.#o.store.sequenceEvents({ limit: this.#o.sequenceBatch })) === this.#o.sequenceBatch) { /* more waiting */ }
+      if (this.#followers > 0) await this.#tail();
+      else this.#head = Math.max(this.#head, await this.#o.store.lastEventSeq());
+      if (this.#failing) this.#o.log('info', 'the event log reads again');
+      this.#failing = false;
+    } catch (error) {
+      if (!this.#failing) this.#o.log('warn', 'the event log could not be read or numbered; retrying', { error: String(error) });
+      this.#failing = true;
+    }
+  }
+
+  async #tail(): Promise<void> {
+    for (;;) {
+      const page = await this.#o.store.readEvents({ after: this.#head, limit: this.#o.sequenceBatch });
+      if (page.length === 0) return;
+      // The buffer holds a contiguous stretch of the log ending at head; what retention deleted
+      // is simply absent from it.
+      if (this.#buffer.length > 0 && this.#buffer.at(-1)!.seq !== this.#head) this.#buffer = [];
+      this.#buffer.push(...page);
+      if (this.#buffer.length > this.#o.bufferSize) this.#buffer = this.#buffer.slice(this.#buffer.length - this.#o.bufferSize);
+      this.#head = page.at(-1)!.seq;
+      this.#wake();
+      if (page.length < this.#o.sequenceBatch) return;
+    }
+  }
+}
+
+/** The index of the first event with seq >= `seq`. */
+function lowerBound(events: readonly EventRecord[], seq: number): number {
+  let lo = 0;
+  let hi = events.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (events[mid]!.seq < seq) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
