@@ -11,6 +11,7 @@ import { Link, Navigate, Route, Routes, useLocation } from 'react-router-dom';
 import { useAuth } from './auth.tsx';
 import type { Language } from './i18n.ts';
 import { LanguageSwitch } from './components/LanguageSwitch.tsx';
+import { LiveIndicator } from './components/LiveIndicator.tsx';
 import { NamespaceSwitch } from './components/NamespaceSwitch.tsx';
 import { viewerZone } from './format.ts';
 import { NamespaceProvider, useNamespace } from './namespace.tsx';
@@ -100,6 +101,7 @@ function Shell() {
         <Layout.Header style={{ background: '#fff', padding: narrow ? '0 12px' : '0 24px', display: 'flex', justifyContent: narrow ? 'space-between' : 'flex-end', alignItems: 'center', gap: 12, flexWrap: 'wrap', height: 'auto', minHeight: 64, lineHeight: '32px' }}>
           {narrow && <Button icon={<MenuOutlined />} aria-label={t('header.openMenu')} aria-expanded={!collapsed} onClick={() => setCollapsed(false)} data-testid="open-menu" />}
           <Space wrap size="small">
+            <LiveIndicator />
             {!narrow && <Typography.Text type="secondary">{t('header.zone', { zone: viewerZone() })}</Typography.Text>}
             {me && (
               <Link to="/profile" title={t('profile.open')}>

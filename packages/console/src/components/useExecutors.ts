@@ -8,9 +8,9 @@ export interface ExecutorGroup {
   total: number;
 }
 
-/** Every registered node (live first, as the API orders them); `pollMs` refreshes it. */
-export function useExecutors(pollMs?: number) {
-  return useQuery({ queryKey: ['executors'], queryFn: () => api<ExecutorList>('GET', '/executors'), refetchInterval: pollMs });
+/** Every registered node (live first, as the API orders them); `refetchInterval` refreshes it. */
+export function useExecutors(refetchInterval?: number) {
+  return useQuery({ queryKey: ['executors'], queryFn: () => api<ExecutorList>('GET', '/executors'), refetchInterval });
 }
 
 /** The groups seen in the registry, by name, with how many of their nodes are alive. */

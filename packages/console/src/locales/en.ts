@@ -7,6 +7,12 @@ export const en = {
     language: 'Language', signOut: 'Sign out', zone: 'Times in {{zone}}', openMenu: 'Open the menu', closeMenu: 'Close the menu',
     namespace: 'Namespace', allNamespaces: 'All namespaces',
   },
+  live: {
+    live: 'Live', connecting: 'Connecting…', reconnecting: 'Reconnecting…', off: 'Not live',
+    liveHint: 'This page updates as things change on the server.',
+    reconnectingHint: 'The connection for live updates dropped: opening it again. The page is refreshed meanwhile.',
+    offHint: 'The server refused live updates: the page is refreshed every few seconds instead.',
+  },
   describe: { every: 'every {{every}}', fixedDelay: 'every {{every}} after the previous run', at: 'once at {{at}}', manual: 'manual' },
   roles: { admin: 'admin', editor: 'editor', operator: 'operator', viewer: 'viewer', executor: 'executor', metrics: 'metrics' },
   login: {
@@ -42,7 +48,7 @@ export const en = {
     title: 'Dashboard', tasks: 'Tasks by state', total: 'Total', lastHour: 'Last hour', lastDay: 'Last 24 hours', runs: 'Runs',
     successRate: 'success rate (succeeded ÷ ended)', fireLag: 'Fire lag', max: 'max',
     fireLagHint: 'From the scheduled instant until the first attempt reached its executor (the request written to its connection, or taken by a pull-mode poll), over {{count}} scheduled runs.', latestFailures: 'Latest failures', noFailures: 'No failed runs',
-    polling: 'Refreshed every {{seconds}} s.', truncated: 'Figures cover the newest runs only (too many to count).',
+    live: 'Updated as runs and tasks change.', truncated: 'Figures cover the newest runs only (too many to count).',
   },
   tasks: {
     title: 'Tasks', new: 'New task', searchName: 'Search by name', state: 'State', lastOutcome: 'Last outcome', schedule: 'Schedule', nextFire: 'Next fire',

@@ -9,6 +9,12 @@ export const zh: Strings = {
     language: '语言', signOut: '退出登录', zone: '时间以 {{zone}} 显示', openMenu: '打开菜单', closeMenu: '关闭菜单',
     namespace: '命名空间', allNamespaces: '全部命名空间',
   },
+  live: {
+    live: '实时', connecting: '连接中…', reconnecting: '重新连接中…', off: '未实时更新',
+    liveHint: '服务器上发生变化时，本页会随之更新。',
+    reconnectingHint: '实时更新的连接已断开，正在重新连接；其间页面会定时刷新。',
+    offHint: '服务器拒绝了实时更新：页面改为每隔几秒刷新一次。',
+  },
   describe: { every: '每 {{every}}', fixedDelay: '上次运行结束后每 {{every}}', at: '于 {{at}} 执行一次', manual: '手动' },
   roles: { admin: '管理员', editor: '编辑者', operator: '操作员', viewer: '查看者', executor: '执行器', metrics: '指标' },
   login: {
@@ -44,7 +50,7 @@ export const zh: Strings = {
     title: '仪表盘', tasks: '任务状态', total: '总数', lastHour: '最近 1 小时', lastDay: '最近 24 小时', runs: '运行次数',
     successRate: '成功率（成功 ÷ 已结束）', fireLag: '触发延迟', max: '最大',
     fireLagHint: '从计划时间到第一次尝试送达执行器（请求已写入执行器连接，或被拉取模式的轮询取走）的时间，统计 {{count}} 次定时运行。', latestFailures: '最近失败', noFailures: '没有失败的运行',
-    polling: '每 {{seconds}} 秒刷新。', truncated: '运行过多，数字只统计最新的部分。',
+    live: '运行和任务变化时实时更新。', truncated: '运行过多，数字只统计最新的部分。',
   },
   tasks: {
     title: '任务', new: '新建任务', searchName: '按名称搜索', state: '状态', lastOutcome: '最近结果', schedule: '调度', nextFire: '下次触发',

@@ -1,17 +1,26 @@
-/** Tasks by state, runs by outcome over the last hour and day, success rate, fire lag, latest failures. Polls every 5 s. */
-import { useQuery } from '@tanstack/react-query';
+/**
+ * Tasks by state, runs by outcome over the last hour and day, success rate, fire lag, latest
+ * failures. Fetched again when run and task events arrive (at most once a second), and every
+ * minute besides (runs leave the windows without an event).
+ */
+import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { Card, Col, Empty, List, Progress, Row, Space, Statistic, Typography } from 'antd';
 import { useTranslation } from 'react-i18next';
 import { Link } from 'react-router-dom';
 import { api, type Page, type RunResource, type Stats } from '../api.ts';
 import { ErrorView, Instant, StatusTag } from '../components/common.tsx';
 import { formatDuration } from '../format.ts';
+import { useLiveRefresh, useSafetyRefresh } from '../use-events.ts';
 
-const POLL_MS = 5000;
 const OUTCOMES = ['succeeded', 'failed', 'timed_out', 'cancelled', 'skipped', 'lost', 'running'];
 
-function useStats(window: '1h' | '24h') {
-  return useQuery({ queryKey: ['stats', window], queryFn: () => api<Stats>('GET', `/stats?window=${window}`), refetchInterval: POLL_MS });
+/** Every event of runs and tasks, in every namespace the caller sees (the figures cover them all). */
+const LIVE_FILTER = { types: ['run.*', 'task.*'] };
+/** The ends of a run the latest failures list. */
+const FAILURES = new Set(['run.failed', 'run.timed_out', 'run.lost']);
+
+function useStats(window: '1h' | '24h', refetchInterval: number) {
+  return useQuery({ queryKey: ['stats', window], queryFn: () => api<Stats>('GET', `/stats?window=${window}`), refetchInterval });
 }
 
 function RunsCard({ title, stats }: { title: string; stats: Stats | undefined }) {
@@ -41,15 +50,20 @@ function RunsCard({ title, stats }: { title: string; stats: Stats | undefined })
 
 export default function Dashboard() {
   const { t } = useTranslation();
-  const hour = useStats('1h');
-  const day = useStats('24h');
+  const client = useQueryClient();
+  const refetchInterval = useSafetyRefresh();
+  const hour = useStats('1h', refetchInterval);
+  const day = useStats('24h', refetchInterval);
+  // The stats count every run and task; the failures change only when a run fails.
+  useLiveRefresh(LIVE_FILTER, () => void client.invalidateQueries({ queryKey: ['stats'] }), { throttleMs: 1000 });
+  useLiveRefresh(LIVE_FILTER, () => void client.invalidateQueries({ queryKey: ['runs', 'failures'] }), { throttleMs: 1000, relevant: (e) => FAILURES.has(e.type) });
   const failures = useQuery({
     queryKey: ['runs', 'failures'],
     queryFn: async () => {
       const [failed, timedOut, lost] = await Promise.all(['failed', 'timed_out', 'lost'].map((status) => api<Page<RunResource>>('GET', `/runs?status=${status}&limit=8`)));
       return [...failed!.items, ...timedOut!.items, ...lost!.items].sort((a, b) => b.scheduledAt.localeCompare(a.scheduledAt)).slice(0, 8);
     },
-    refetchInterval: POLL_MS,
+    refetchInterval,
   });
   if (hour.error) return <ErrorView error={hour.error} />;
   const tasks = day.data?.tasks ?? hour.data?.tasks;
@@ -104,7 +118,7 @@ export default function Dashboard() {
           </Card>
         </Col>
       </Row>
-      <Typography.Text type="secondary" style={{ fontSize: 12 }}>{t('dashboard.polling', { seconds: POLL_MS / 1000 })}{hour.data?.truncated ? ` ${t('dashboard.truncated')}` : ''}</Typography.Text>
+      <Typography.Text type="secondary" style={{ fontSize: 12 }}>{t('dashboard.live')}{hour.data?.truncated ? ` ${t('dashboard.truncated')}` : ''}</Typography.Text>
     </Space>
   );
 }

@@ -2,7 +2,10 @@
  * The executor nodes (SDK services, `ecron agent`s) by group: how each is reached, its labels,
  * weight and handlers, what it runs now, and whether it is alive, as the server says (`alive`,
  * `expiresAt`, by the store's clock). Heartbeat ages are measured against the server's clock.
- * A group filter (kept in the URL) narrows the list. Polls every 5 s.
+ * A group filter (kept in the URL) narrows the list. Fetched again when a node joins or leaves
+ * (`executor.*` events), and every 10 s besides: heartbeats are no events, and neither is a node's
+ * lease running out (it leaves, with an event, only when it is forgotten an hour later), so only
+ * the registry says that a node died.
  */
 import { Badge, Card, Col, Empty, Row, Select, Space, Statistic, Table, Tag, Tooltip, Typography } from 'antd';
 import { useTranslation } from 'react-i18next';
@@ -11,12 +14,18 @@ import { serverNow, type ExecutorResource } from '../api.ts';
 import { ErrorView, Instant, NOWRAP } from '../components/common.tsx';
 import { groupsOf, useExecutors, type ExecutorGroup } from '../components/useExecutors.ts';
 import { formatAge, formatInstant } from '../format.ts';
+import { useLiveRefresh } from '../use-events.ts';
+
+const LIVE_FILTER = { types: ['executor.*'] };
+/** Liveness and heartbeat ages change without events: the registry is read this often besides. */
+const LIVENESS_REFRESH_MS = 10_000;
 
 export default function Executors() {
   const { t } = useTranslation();
   const [search, setSearch] = useSearchParams();
   const filter = search.get('group') ?? undefined;
-  const executors = useExecutors(5000);
+  const executors = useExecutors(LIVENESS_REFRESH_MS);
+  useLiveRefresh(LIVE_FILTER, () => void executors.refetch());
   if (executors.error) return <ErrorView error={executors.error} />;
   const items = executors.data?.items ?? [];
   const groups = groupsOf(items);

@@ -3,6 +3,8 @@
  * send); its attempts as a timeline (executor node, when, when sent, how long, why it failed); a
  * fan-out's legs (the output's `shards` or `legs`) as a table; its log, streamed live until the
  * run ends (`logs?follow=1`, see `log-stream.ts`); cancel an active run, run a finished one again.
+ * While it runs, its events (`use-events.ts`) keep the page current: a progress report is patched
+ * in, any other change fetches the run again.
  * An unknown id shows a "no run with this id" screen.
  */
 import { QuestionCircleOutlined, RedoOutlined, StopOutlined } from '@ant-design/icons';
@@ -14,6 +16,8 @@ import { Link, useNavigate, useParams } from 'react-router-dom';
 import { api, ApiError, FINAL_STATUSES, type RunLogResource, type RunResource } from '../api.ts';
 import { useAuth } from '../auth.tsx';
 import { streamRunLog } from '../log-stream.ts';
+import { patchRun } from '../event-stream.ts';
+import { useLiveRefresh, useSafetyRefresh } from '../use-events.ts';
 import { ErrorView, errorMessage, Instant, Json, StatusTag } from '../components/common.tsx';
 import { RerunModal } from '../components/RerunModal.tsx';
 import { durationBetween, formatDuration, formatInstant } from '../format.ts';
@@ -30,13 +34,20 @@ export default function RunDetail() {
   const client = useQueryClient();
   const [cancelling, setCancelling] = useState(false);
   const [rerunOpen, setRerunOpen] = useState(false);
+  const safety = useSafetyRefresh();
   const run = useQuery({
     queryKey: ['run', id],
     queryFn: () => api<RunResource>('GET', `/runs/${encodeURIComponent(id)}`),
-    // Polled until it ends; a refused or unknown id is not asked again.
-    refetchInterval: (query) => ((query.state.data && FINAL_STATUSES.includes(query.state.data.status)) || isMissing(query.state.error) ? false : 1000),
+    // Live from its events until it ends, with a slow safety refresh; a refused or unknown id is not asked again.
+    refetchInterval: (query) => ((query.state.data && FINAL_STATUSES.includes(query.state.data.status)) || isMissing(query.state.error) ? false : safety),
   });
   const active = !!run.data && !FINAL_STATUSES.includes(run.data.status);
+  const ended = !!run.data && !active;
+  // Its events while it may still change: a progress report patches the page, any other change fetches it again.
+  useLiveRefresh(ended || isMissing(run.error) ? null : { runId: id }, () => void client.invalidateQueries({ queryKey: ['run', id] }), {
+    relevant: (event) => event.type !== 'run.progress',
+    onEvents: (events) => client.setQueryData<RunResource>(['run', id], (shown) => (shown ? patchRun(shown, events) : shown)),
+  });
 
   async function cancel() {
     setCancelling(true);

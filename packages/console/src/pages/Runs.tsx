@@ -1,8 +1,9 @@
 /**
  * Runs, newest first, of the header's namespace (or all), filtered by task, status and a time range
- * (by scheduled instant); refreshed every 3 s. A run id pasted in opens that run.
+ * (by scheduled instant). Fetched again when an event of a run of that namespace (and task) arrives,
+ * at most every 500 ms, and every minute besides. A run id pasted in opens that run.
  */
-import { keepPreviousData, useQuery } from '@tanstack/react-query';
+import { keepPreviousData, useQuery, useQueryClient } from '@tanstack/react-query';
 import { DatePicker, Input, Select, Space, Typography } from 'antd';
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
@@ -14,11 +15,13 @@ import { RunsTable } from '../components/RunsTable.tsx';
 import { useCursorPages } from '../components/useCursorPages.ts';
 import { viewerZone } from '../format.ts';
 import { useNamespace } from '../namespace.tsx';
+import { useLiveRefresh, useSafetyRefresh } from '../use-events.ts';
 
 export default function Runs() {
   const { t } = useTranslation();
   const [search, setSearch] = useSearchParams();
   const navigate = useNavigate();
+  const client = useQueryClient();
   const { namespace } = useNamespace();
   const taskId = search.get('taskId') ?? undefined;
   const status = search.get('status') ?? undefined;
@@ -33,8 +36,10 @@ export default function Runs() {
     queryKey: ['runs', namespace, taskId, status, range, pages.cursor],
     queryFn: () => api<Page<RunResource>>('GET', `/runs${qs({ namespace, taskId, status, ...range, cursor: pages.cursor, limit: 50 })}`),
     placeholderData: keepPreviousData,
-    refetchInterval: 3000,
+    refetchInterval: useSafetyRefresh(),
   });
+  // Any run event may change the page: a new run, a status that enters or leaves the filter.
+  useLiveRefresh({ namespace, types: ['run.*'], taskId }, () => void client.invalidateQueries({ queryKey: ['runs', namespace] }));
   const set = (key: string, value: string | undefined) => {
     pages.reset();
     const next = new URLSearchParams(search);
