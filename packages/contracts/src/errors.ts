@@ -61,6 +61,8 @@ export const ERROR_CODES = {
   IDEMPOTENCY_KEY_REUSED: { status: 422, message: 'this Idempotency-Key was used with another request' },
   IDEMPOTENCY_KEY_IN_PROGRESS: { status: 409, message: 'a request with this Idempotency-Key is still in progress' },
   OUTBOUND_DENIED: { status: 422, message: 'the outbound policy does not let the server call this address' },
+  SUBSCRIPTION_NOT_FOUND: { status: 404, message: 'no such event subscription' },
+  SUBSCRIPTION_NAME_TAKEN: { status: 409, message: 'an event subscription with this namespace and name exists' },
   INTERNAL: { status: 500, message: 'internal error' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

@@ -21,6 +21,8 @@ import { NamespacePolicies } from './dispatch/namespace-policies.ts';
 import { OutboundPolicy, type OutboundRules } from './dispatch/outbound-policy.ts';
 import { PullHub } from './dispatch/pull-hub.ts';
 import { EventLog } from './events/event-log.ts';
+import { createSink } from './events/sinks/create-sink.ts';
+import { SubscriptionDelivery, type SubscriptionDeliveryOptions } from './events/subscriptions.ts';
 import { HistoryRetention } from './scheduler/history-retention.ts';
 import { Scheduler } from './scheduler/scheduler.ts';
 import { BucketLeases } from './scheduler/bucket-leases.ts';
@@ -86,6 +88,8 @@ export interface ServerOptions {
   metricsTaskLabels?: number;
   /** Also serve `GET /metrics` without authentication on this address (`--metrics-port`, `--metrics-host`). @default none */
   metricsListen?: { port: number; host: string };
+  /** Delivery of event subscriptions: lease, claim and retry timing (tests; see events/subscriptions.ts for the defaults). */
+  subscriptions?: Pick<SubscriptionDeliveryOptions, 'leaseTtlMs' | 'claimEveryMs' | 'batchSize' | 'maxTries' | 'backoff'>;
 }
 
 export interface RunningServer {
@@ -159,13 +163,18 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const events = new EventLog({ store, log: (level, message, fields) => log[level](fields ?? {}, message) });
     await events.start();
     cleanup.unshift(() => events.stop());
+    const sinks = { outbound: policies, clock };
+    const delivery = new SubscriptionDelivery({
+      store, events, nodeId, clock, createSink: (subscription) => createSink(subscription, sinks), ...options.subscriptions,
+      log: (level, message, fields) => log[level]({ nodeId, ...fields }, message),
+    });
     const app = await buildApp({
       events,
       store, control: scheduler, clock, logger: log, version: VERSION, publicUrl, pull, directory, consoleDir: options.consoleDir,
       ...(options.authFailureLimit ? { authFailureLimit: options.authFailureLimit } : {}),
       onNamespaceChange: () => policies.refresh(),
       ...(options.oidc ? { sso: { config: options.oidc, publicUrl: () => publicUrl } } : {}),
-      instrumentation, metrics,
+      instrumentation, metrics, subscriptions: { sinks, onChange: () => delivery.refresh() },
     });
     cleanup.unshift(() => app.close());
     const address = await app.listen({ port: options.port, host: options.host }).catch((error: NodeJS.ErrnoException) => {
@@ -182,6 +191,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     cleanup.unshift(async () => directory.stop());
     await scheduler.start();
     cleanup.unshift(() => scheduler.stop());
+    await delivery.start();
+    cleanup.unshift(() => delivery.stop());
     const retention = new HistoryRetention({
       store, clock, retentionMs: options.historyRetentionMs ?? DEFAULT_HISTORY_RETENTION_MS,
       eventRetentionMs: options.eventRetentionMs ?? DEFAULT_EVENT_RETENTION_MS,

@@ -49,6 +49,10 @@ import type { ExecutorDirectory } from '../dispatch/executor-directory.ts';
 import type { PullHub } from '../dispatch/pull-hub.ts';
 import { tokenRoutes } from './routes/tokens.ts';
 import { eventRoutes } from './routes/events.ts';
+import { eventSubscriptionRoutes } from './routes/event-subscriptions.ts';
+import { createEventSubscriptionService } from '../services/event-subscription-service.ts';
+import type { SinkDeps } from '../events/sinks/create-sink.ts';
+import { OutboundPolicy } from '../dispatch/outbound-policy.ts';
 import { EventLog } from '../events/event-log.ts';
 import { metricsRoutes, type MetricsSource } from './routes/metrics.ts';
 import { installRequestInstrumentation } from './request-instrumentation.ts';
@@ -104,6 +108,12 @@ export interface AppDeps {
    * @default one of the app's own, started with it and stopped when it closes
    */
   events?: EventLog;
+  /**
+   * Event subscriptions: what their sinks connect with (a replay of dead letters is sent from the
+   * API node), and what to call after one changed (this node's deliverer claims again).
+   * @default the default outbound policy; nothing called
+   */
+  subscriptions?: { sinks?: SinkDeps; onChange?: () => Promise<void> };
   /** Hears every answered request (`apiRequest`, by route pattern). @default none */
   instrumentation?: Instrumentation;
   /** The Prometheus exposition served at `GET /metrics` (role admin). @default none: no such route */
@@ -189,6 +199,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     events = own;
   }
   await app.register(eventRoutes, { prefix: API_PREFIX, events, store, clock });
+  await app.register(eventSubscriptionRoutes, {
+    prefix: API_PREFIX,
+    subscriptions: createEventSubscriptionService({
+      store, clock, sinks: deps.subscriptions?.sinks ?? { outbound: new OutboundPolicy(), clock },
+      ...(deps.subscriptions?.onChange ? { onChange: deps.subscriptions.onChange } : {}),
+    }),
+  });
   if (deps.pull) await app.register(executorPullRoutes, { prefix: API_PREFIX, store, pull: deps.pull, ...(deps.directory ? { directory: deps.directory } : {}) });
   await app.register(statsRoutes, { prefix: API_PREFIX, store, clock });
   await app.register(meRoutes, { prefix: API_PREFIX });

@@ -6,6 +6,7 @@ import { CliContext } from './command-support.ts';
 import { registerAgentCommand } from './commands/agent.ts';
 import { registerBackfillCommands } from './commands/backfill.ts';
 import { registerEventCommands } from './commands/events.ts';
+import { registerSubscriptionCommands } from './commands/subscription.ts';
 import { registerExecutorCommands } from './commands/executor.ts';
 import { registerRunCommands } from './commands/run.ts';
 import { registerTaskCommands } from './commands/task.ts';
@@ -17,7 +18,7 @@ import { formatError, formatJsonError } from './output.ts';
 import { VERSION } from '../version.ts';
 
 /** The command groups that only talk to a server over HTTP. */
-const CLIENT_COMMANDS = new Set(['task', 'workflow', 'backfill', 'run', 'token', 'executor', 'events']);
+const CLIENT_COMMANDS = new Set(['task', 'workflow', 'backfill', 'run', 'token', 'executor', 'events', 'subscription']);
 
 /** The first argument that is not an option (the command), skipping the values of global options. */
 function commandName(args: readonly string[]): string | undefined {
@@ -79,6 +80,7 @@ export async function buildProgram(io: CliIo, args: readonly string[], ctx: CliC
   registerNodeCommands(program, ctx);
   registerExecutorCommands(program, ctx);
   registerEventCommands(program, ctx);
+  registerSubscriptionCommands(program, ctx);
   registerAgentCommand(program);
   return program;
 }

@@ -12,6 +12,7 @@ import type {
 } from '../core/model.ts';
 import type { WorkflowNodeRecord } from '../core/workflow/node-state.ts';
 import type { WorkflowAction } from '../core/workflow/transaction.ts';
+import type { EventSubscriptionVerbs } from './event-subscriptions.ts';
 
 export interface UpdateParams<S> {
   id: string; expectedRevision?: number; spec: S; nextFireAt: number | null; anchorAt: number; state: TaskState; at: number; audit: AuditInput;
@@ -359,7 +360,8 @@ export interface ChangeSubscription {
   close(): Promise<void>;
 }
 
-export interface Store {
+/** Event subscriptions' verbs are declared with their records in `event-subscriptions.ts`. */
+export interface Store extends EventSubscriptionVerbs {
   /** Applies pending migrations and takes whatever process-level lock the store needs. Idempotent. */
   open(): Promise<void>;
   close(): Promise<void>;

@@ -90,6 +90,8 @@ interface Fixtures {
   token: string;
   /** An executor node of `default`, registered by the unscoped admin. */
   node: string;
+  /** An event subscription of `default` (a webhook). */
+  subscription: string;
 }
 
 /** What each route is sent besides its path: a body aimed at the fixtures, a query. */
@@ -128,6 +130,7 @@ const CALLS: Record<string, CallSpec> = {
   'POST /api/v1/executors/{id}/results': { body: () => ({ results: [] }) },
   // Past the node's own start (node.joined, then a lease.moved per bucket) to the fixtures' events.
   'GET /api/v1/events': { query: '?type=task.*,workflow.*,run.*&limit=1000' },
+  'POST /api/v1/event-subscriptions': { body: () => ({ namespace: 'default', name: 'matrix-created-sub', type: 'webhook', config: { url: 'http://127.0.0.1:9/hook' } }) },
   'GET /api/v1/stats': { query: '?namespace=default', sees: (json) => json.runs.total > 0 || json.tasks.total > 0 },
 };
 
@@ -162,6 +165,7 @@ const isStream = (row: AccessRow): boolean => row.method === 'GET' && row.path.e
 function urlOf(row: AccessRow, as: Caller): { url: string; unfilled: string[] } {
   const byCollection: Record<string, string> = {
     tasks: fx.task, workflows: fx.workflow, runs: fx.run, 'workflow-runs': fx.workflowRun, backfills: fx.backfill, tokens: fx.token, executors: as.node,
+    'event-subscriptions': fx.subscription,
   };
   const unfilled: string[] = [];
   const url = row.path.replace(/\{(\w+)\}/g, (_match, name: string, offset: number) => {
@@ -220,8 +224,9 @@ async function world(): Promise<Json> {
     '/api/v1/tasks?limit=100', '/api/v1/workflows?limit=100', '/api/v1/runs?limit=100', '/api/v1/workflow-runs?limit=100',
     `/api/v1/tasks/${fx.task}/revisions`, `/api/v1/workflows/${fx.workflow}/revisions`, `/api/v1/tasks/${fx.task}/backfills`,
     `/api/v1/backfills/${fx.backfill}`, `/api/v1/workflow-runs/${fx.workflowRun}`, '/api/v1/namespaces/default', '/api/v1/tokens', '/api/v1/executors',
+    '/api/v1/event-subscriptions', `/api/v1/event-subscriptions/${fx.subscription}/dead-letters`,
   ];
-  const volatile = new Set(['lastUsedAt', 'heartbeatAt', 'expiresAt', 'startedAt', 'alive', 'usage']);
+  const volatile = new Set(['lastUsedAt', 'heartbeatAt', 'expiresAt', 'startedAt', 'alive', 'usage', 'lag']);
   const strip = (value: unknown): unknown => {
     if (Array.isArray(value)) return value.map(strip);
     if (value === null || typeof value !== 'object') return value;
@@ -275,9 +280,10 @@ beforeAll(async () => {
   await created('PUT', '/api/v1/namespaces/default', { description: 'matrix' });
   await created('PUT', '/api/v1/executors/matrix-node', HEARTBEAT);
   const token = await h.token('viewer', ['default'], 'matrix-victim');
+  const subscription = await created('POST', '/api/v1/event-subscriptions', { namespace: 'default', name: 'matrix-sub', type: 'webhook', config: { url: 'http://127.0.0.1:9/hook' } });
   fx = {
     task: task.id, taskSpec: task.spec, workflow: workflow.id, workflowSpec: workflow.spec, run: run.id, workflowRun: workflowRun.id,
-    backfill: backfill.id, token: token.id, node: 'matrix-node',
+    backfill: backfill.id, token: token.id, node: 'matrix-node', subscription: subscription.subscription.id,
   };
 
   for (const role of ROLES) {

@@ -8,6 +8,7 @@ import { describeAttempts } from './attempts.ts';
 import { describeBackfills } from './backfills.ts';
 import { describeCluster } from './cluster.ts';
 import { describeEvents } from './events.ts';
+import { describeEventSubscriptions } from './event-subscriptions.ts';
 import { describeExecutors } from './executors.ts';
 import { describeFires } from './fires.ts';
 import { useStore, type StoreFactory } from './fixtures.ts';
@@ -46,5 +47,6 @@ export function exerciseStore(name: string, factory: StoreFactory): void {
     describeQuotas(ctx);
     describeSessions(ctx);
     describeEvents(ctx);
+    describeEventSubscriptions(ctx);
   });
 }

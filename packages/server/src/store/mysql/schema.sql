@@ -119,10 +119,42 @@ CREATE TABLE `events` (
   KEY `events_at` (`at`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
+CREATE TABLE `event_dead_letters` (
+  `subscription_id` varchar(64) NOT NULL,
+  `seq` bigint(20) NOT NULL,
+  `event` mediumtext NOT NULL,
+  `error` text NOT NULL,
+  `attempts` int(11) NOT NULL,
+  `at` bigint(20) NOT NULL,
+  PRIMARY KEY (`subscription_id`,`seq`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
 CREATE TABLE `event_sequence` (
   `id` int(11) NOT NULL,
   `last_seq` bigint(20) NOT NULL,
   PRIMARY KEY (`id`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+CREATE TABLE `event_subscriptions` (
+  `id` varchar(64) NOT NULL,
+  `namespace` varchar(128) NOT NULL,
+  `name` varchar(128) NOT NULL,
+  `type` varchar(16) NOT NULL,
+  `config` mediumtext NOT NULL,
+  `event_filter` mediumtext NOT NULL,
+  `state` varchar(16) NOT NULL,
+  `cursor_seq` bigint(20) NOT NULL,
+  `owner` varchar(255) DEFAULT NULL,
+  `lease_expires_at` bigint(20) DEFAULT NULL,
+  `last_error` text DEFAULT NULL,
+  `last_error_at` bigint(20) DEFAULT NULL,
+  `failures` int(11) NOT NULL DEFAULT 0,
+  `created_at` bigint(20) NOT NULL,
+  `updated_at` bigint(20) NOT NULL,
+  PRIMARY KEY (`id`),
+  UNIQUE KEY `event_subscriptions_name` (`namespace`,`name`),
+  CONSTRAINT `event_subscriptions_type` CHECK (`type` in ('webhook','nats','redis','rabbitmq','mqtt')),
+  CONSTRAINT `event_subscriptions_state` CHECK (`state` in ('active','paused'))
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 CREATE TABLE `executor_nodes` (

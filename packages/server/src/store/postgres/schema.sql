@@ -100,10 +100,42 @@ CREATE TABLE cluster_secrets (
   CONSTRAINT cluster_secrets_pkey PRIMARY KEY (name)
 );
 
+CREATE TABLE event_dead_letters (
+  subscription_id text COLLATE "C" NOT NULL,
+  seq bigint NOT NULL,
+  event json NOT NULL,
+  error text NOT NULL,
+  attempts integer NOT NULL,
+  at bigint NOT NULL,
+  CONSTRAINT event_dead_letters_pkey PRIMARY KEY (subscription_id, seq)
+);
+
 CREATE TABLE event_sequence (
   id integer NOT NULL,
   last_seq bigint NOT NULL,
   CONSTRAINT event_sequence_pkey PRIMARY KEY (id)
+);
+
+CREATE TABLE event_subscriptions (
+  id text COLLATE "C" NOT NULL,
+  namespace text COLLATE "C" NOT NULL,
+  name text COLLATE "C" NOT NULL,
+  type text NOT NULL,
+  config json NOT NULL,
+  event_filter json NOT NULL,
+  state text NOT NULL,
+  cursor_seq bigint NOT NULL,
+  owner text COLLATE "C",
+  lease_expires_at bigint,
+  last_error text,
+  last_error_at bigint,
+  failures integer NOT NULL DEFAULT 0,
+  created_at bigint NOT NULL,
+  updated_at bigint NOT NULL,
+  CONSTRAINT event_subscriptions_state_check CHECK ((state = ANY (ARRAY['active'::text, 'paused'::text]))),
+  CONSTRAINT event_subscriptions_type_check CHECK ((type = ANY (ARRAY['webhook'::text, 'nats'::text, 'redis'::text, 'rabbitmq'::text, 'mqtt'::text]))),
+  CONSTRAINT event_subscriptions_pkey PRIMARY KEY (id),
+  CONSTRAINT event_subscriptions_name UNIQUE (namespace, name)
 );
 
 CREATE TABLE events (

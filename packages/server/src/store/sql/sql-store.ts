@@ -22,6 +22,7 @@ import * as namespaces from './namespaces.ts';
 import * as runLogs from './run-logs.ts';
 import * as idempotency from './idempotency.ts';
 import * as events from './events.ts';
+import * as subscriptions from './event-subscriptions.ts';
 import * as sessions from './sessions.ts';
 import * as runs from './runs.ts';
 import * as taskBatch from './task-batch.ts';
@@ -167,6 +168,17 @@ class SqlStore implements Store {
   sequenceEvents: Store['sequenceEvents'] = (p) => this.#use((ctx) => events.sequenceEvents(ctx, p));
   lastEventSeq: Store['lastEventSeq'] = () => this.#use((ctx) => events.lastEventSeq(ctx));
   deleteEvents: Store['deleteEvents'] = (p) => this.#use((ctx) => events.deleteEvents(ctx, p));
+  // ---- event subscriptions
+  createSubscription: Store['createSubscription'] = (p) => this.#use((ctx) => subscriptions.createSubscription(ctx, p));
+  getSubscription: Store['getSubscription'] = (id) => this.#use((ctx) => subscriptions.getSubscription(ctx, id));
+  listSubscriptions: Store['listSubscriptions'] = (p) => this.#use((ctx) => subscriptions.listSubscriptions(ctx, p));
+  setSubscriptionState: Store['setSubscriptionState'] = (p) => this.#use((ctx) => subscriptions.setSubscriptionState(ctx, p));
+  deleteSubscription: Store['deleteSubscription'] = (p) => this.#use((ctx) => subscriptions.deleteSubscription(ctx, p));
+  claimSubscriptions: Store['claimSubscriptions'] = (p) => this.#use((ctx) => subscriptions.claimSubscriptions(ctx, p));
+  releaseSubscriptions: Store['releaseSubscriptions'] = (p) => this.#use((ctx) => subscriptions.releaseSubscriptions(ctx, p));
+  advanceSubscription: Store['advanceSubscription'] = (p) => this.#use((ctx) => subscriptions.advanceSubscription(ctx, p));
+  listDeadLetters: Store['listDeadLetters'] = (p) => this.#use((ctx) => subscriptions.listDeadLetters(ctx, p));
+  deleteDeadLetters: Store['deleteDeadLetters'] = (p) => this.#use((ctx) => subscriptions.deleteDeadLetters(ctx, p));
   watchChanges: Store['watchChanges'] = (listener) => this.#use(() => this.#changes.subscribe(listener));
   publishChanges: Store['publishChanges'] = (changes) => this.#use((ctx) => changeFeed.publishChanges(ctx, changes));
 

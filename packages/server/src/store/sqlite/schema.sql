@@ -334,3 +334,32 @@ CREATE TABLE "api_tokens" (
   expires_at INTEGER, -- refused from this instant on; null: never
   executor_groups TEXT -- role executor: JSON array of the groups it may act for; null: every group
 ) STRICT;
+
+CREATE TABLE event_subscriptions (
+  id TEXT PRIMARY KEY NOT NULL,
+  namespace TEXT NOT NULL, -- the namespace whose events it receives; '*': all, and cluster events
+  name TEXT NOT NULL,
+  type TEXT NOT NULL CHECK (type = 'webhook' OR type = 'nats' OR type = 'redis' OR type = 'rabbitmq' OR type = 'mqtt'),
+  config TEXT NOT NULL, -- JSON: the sink's settings, secrets included
+  event_filter TEXT NOT NULL, -- JSON: { namespaces?, types?, taskId? }
+  state TEXT NOT NULL CHECK (state = 'active' OR state = 'paused'),
+  cursor_seq INTEGER NOT NULL, -- the seq of the last event delivered or dead-lettered
+  owner TEXT, -- the node delivering it, until lease_expires_at
+  lease_expires_at INTEGER,
+  last_error TEXT,
+  last_error_at INTEGER,
+  failures INTEGER NOT NULL DEFAULT 0, -- failed tries since the last success
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  UNIQUE (namespace, name)
+) STRICT;
+
+CREATE TABLE event_dead_letters (
+  subscription_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  event TEXT NOT NULL, -- JSON: the event resource as it was sent
+  error TEXT NOT NULL,
+  attempts INTEGER NOT NULL,
+  at INTEGER NOT NULL,
+  PRIMARY KEY (subscription_id, seq)
+) STRICT;

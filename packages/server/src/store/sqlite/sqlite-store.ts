@@ -21,6 +21,7 @@ import * as namespaces from './namespaces.ts';
 import * as runLogs from './run-logs.ts';
 import * as idempotency from './idempotency.ts';
 import * as events from './events.ts';
+import * as subscriptions from './event-subscriptions.ts';
 import * as sessions from './sessions.ts';
 import * as runs from './runs.ts';
 import * as taskBatch from './task-batch.ts';
@@ -159,6 +160,18 @@ class SqliteStore implements Store {
   sequenceEvents: Store['sequenceEvents'] = () => Promise.resolve(0);
   lastEventSeq: Store['lastEventSeq'] = () => this.#use((conn) => events.lastEventSeq(conn));
   deleteEvents: Store['deleteEvents'] = (p) => this.#use((conn) => events.deleteEvents(conn, p));
+
+  // ---- event subscriptions
+  createSubscription: Store['createSubscription'] = (p) => this.#use((conn) => subscriptions.createSubscription(conn, p));
+  getSubscription: Store['getSubscription'] = (id) => this.#use((conn) => subscriptions.getSubscription(conn, id));
+  listSubscriptions: Store['listSubscriptions'] = (p) => this.#use((conn) => subscriptions.listSubscriptions(conn, p));
+  setSubscriptionState: Store['setSubscriptionState'] = (p) => this.#use((conn) => subscriptions.setSubscriptionState(conn, p));
+  deleteSubscription: Store['deleteSubscription'] = (p) => this.#use((conn) => subscriptions.deleteSubscription(conn, p));
+  claimSubscriptions: Store['claimSubscriptions'] = (p) => this.#use((conn) => subscriptions.claimSubscriptions(conn, p));
+  releaseSubscriptions: Store['releaseSubscriptions'] = (p) => this.#use((conn) => subscriptions.releaseSubscriptions(conn, p));
+  advanceSubscription: Store['advanceSubscription'] = (p) => this.#use((conn) => subscriptions.advanceSubscription(conn, p));
+  listDeadLetters: Store['listDeadLetters'] = (p) => this.#use((conn) => subscriptions.listDeadLetters(conn, p));
+  deleteDeadLetters: Store['deleteDeadLetters'] = (p) => this.#use((conn) => subscriptions.deleteDeadLetters(conn, p));
   watchChanges: Store['watchChanges'] = (listener) => Promise.resolve(this.#changes.subscribe(listener));
   publishChanges: Store['publishChanges'] = (changes) => {
     this.#changes.publish(changes);

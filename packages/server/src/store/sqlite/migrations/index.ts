@@ -20,6 +20,7 @@ import * as tokenGroups from './0014_token_groups.ts';
 import * as groupSlots from './0015_group_slots.ts';
 import * as events from './0016_events.ts';
 import * as metricsRole from './0017_metrics_role.ts';
+import * as eventSubscriptions from './0018_event_subscriptions.ts';
 
 export const SQLITE_MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001_init': init,
@@ -39,6 +40,7 @@ export const SQLITE_MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0015_group_slots': groupSlots,
   '0016_events': events,
   '0017_metrics_role': metricsRole,
+  '0018_event_subscriptions': eventSubscriptions,
 };
 
 export const sqliteMigrationProvider: MigrationProvider = {
