@@ -126,6 +126,8 @@ export class ExecutorDirectory {
   }
 
   async #read(): Promise<void> {
+    // Nodes whose heartbeats stopped are marked once for the cluster (the event log's executor.suspected).
+    await this.#o.store.markSuspectedExecutors();
     const [now, nodes] = await Promise.all([this.#o.store.now(), this.#o.store.listExecutors()]);
     const next = new Map<string, ExecutorNodeRecord[]>();
     for (const node of nodes) {

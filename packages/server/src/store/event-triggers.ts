@@ -162,6 +162,19 @@ export const EVENT_RULES_V1: readonly EventRule[] = [
     table: 'executor_nodes', op: 'DELETE', type: () => `'executor.left'`,
     namespace: (s) => s.col('OLD', 'namespace'), data: (s) => executorData(s, 'OLD'),
   },
+  // A node whose heartbeats stopped: marked once, cluster-wide, by the first node that sees its
+  // lease expired (`markSuspectedExecutors`); its next heartbeat clears the mark.
+  {
+    table: 'executor_nodes', op: 'UPDATE',
+    when: (s) => `(${s.col('OLD', 'suspected_at')} IS NULL AND ${s.col('NEW', 'suspected_at')} IS NOT NULL)`,
+    type: () => `'executor.suspected'`, namespace: (s) => s.col('NEW', 'namespace'),
+    data: (s) => ({ ...executorData(s, 'NEW'), lastHeartbeatAt: s.col('NEW', 'heartbeat_at') }),
+  },
+  {
+    table: 'executor_nodes', op: 'UPDATE',
+    when: (s) => `(${s.col('OLD', 'suspected_at')} IS NOT NULL AND ${s.col('NEW', 'suspected_at')} IS NULL)`,
+    type: () => `'executor.recovered'`, namespace: (s) => s.col('NEW', 'namespace'), data: (s) => executorData(s, 'NEW'),
+  },
   // Scheduler nodes and bucket leases: cluster events, in no namespace.
   { table: 'cluster_nodes', op: 'INSERT', type: () => `'node.joined'`, namespace: NULL, data: (s) => nodeData(s, 'NEW') },
   { table: 'cluster_nodes', op: 'DELETE', type: () => `'node.left'`, namespace: NULL, data: (s) => nodeData(s, 'OLD') },

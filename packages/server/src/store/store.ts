@@ -605,6 +605,12 @@ export interface Store extends EventSubscriptionVerbs {
   heartbeatExecutor(p: { node: Omit<ExecutorNodeRecord, 'startedAt' | 'heartbeatAt' | 'expiresAt'>; ttlMs: number }): Promise<ExecutorNodeRecord>;
   /** A node leaving cleanly: deletes it at once. False when it was not registered. */
   removeExecutor(p: { id: string }): Promise<boolean>;
+  /**
+   * Marks the executor nodes whose lease has expired (the store's clock) as suspected, each once
+   * until its next heartbeat clears the mark: the event log's `executor.suspected` and
+   * `executor.recovered`. Any node may call it; returns how many it marked.
+   */
+  markSuspectedExecutors(): Promise<number>;
   /** Executor nodes, dead ones included (compare expiresAt with `now()`), ordered by group then id. */
   listExecutors(p?: { group?: string }): Promise<ExecutorNodeRecord[]>;
 

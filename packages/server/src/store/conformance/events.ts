@@ -81,7 +81,7 @@ export function describeEvents(ctx: { readonly store: Store }): void {
       ]);
     });
 
-    it('writes executor and scheduler nodes joining and leaving, and lease moves, with no namespace for cluster events', async () => {
+    it('writes executor nodes joining, suspected (once), recovered and leaving, scheduler nodes joining and leaving, and lease moves, with no namespace for cluster events', async () => {
       const start = await mark(ctx.store);
       const executor = {
         id: 'exec-ev', group: 'billing', mode: 'push' as const, transport: 'http' as const, address: 'http://127.0.0.1:9', labels: {}, weight: 1,
@@ -89,6 +89,13 @@ export function describeEvents(ctx: { readonly store: Store }): void {
       };
       await ctx.store.heartbeatExecutor({ node: executor, ttlMs: 60_000 });
       await ctx.store.heartbeatExecutor({ node: executor, ttlMs: 60_000 });
+      expect(await ctx.store.markSuspectedExecutors()).toBe(0);
+      // Its heartbeats stop (its lease is over): marked once, by whichever node looks first.
+      await ctx.store.heartbeatExecutor({ node: executor, ttlMs: -1 });
+      expect((await Promise.all([ctx.store.markSuspectedExecutors(), ctx.store.markSuspectedExecutors()])).sort()).toEqual([0, 1]);
+      expect(await ctx.store.markSuspectedExecutors()).toBe(0);
+      await ctx.store.heartbeatExecutor({ node: executor, ttlMs: 60_000 });
+      expect(await ctx.store.markSuspectedExecutors()).toBe(0);
       expect(await ctx.store.removeExecutor({ id: 'exec-ev' })).toBe(true);
       const node = { id: 'node-ev', address: 'http://node-ev:7070', roles: ['api', 'scheduler'], version: '0.1.0', tzVersion: null, startedAt: T0 };
       await ctx.store.heartbeatNode({ node, ttlMs: 5000 });
@@ -96,11 +103,14 @@ export function describeEvents(ctx: { readonly store: Store }): void {
       await ctx.store.removeNode({ nodeId: 'node-ev' });
       const events = await logAfter(ctx.store, start);
       expect(events.map((e) => [e.type, e.namespace])).toEqual([
-        ['executor.joined', 'team-b'], ['executor.left', 'team-b'], ['node.joined', null], ['lease.moved', null], ['node.left', null],
+        ['executor.joined', 'team-b'], ['executor.suspected', 'team-b'], ['executor.recovered', 'team-b'], ['executor.left', 'team-b'],
+        ['node.joined', null], ['lease.moved', null], ['node.left', null],
       ]);
       expect(events[0]!.data).toMatchObject({ executorId: 'exec-ev', group: 'billing', mode: 'push', transport: 'http' });
-      expect(events[3]!.data).toMatchObject({ bucket: 3, to: 'node-ev' });
-      expect(events[3]!.data).not.toHaveProperty('from');
+      expect(events[1]!.data).toMatchObject({ executorId: 'exec-ev', group: 'billing' });
+      expect(typeof events[1]!.data.lastHeartbeatAt).toBe('number');
+      expect(events[5]!.data).toMatchObject({ bucket: 3, to: 'node-ev' });
+      expect(events[5]!.data).not.toHaveProperty('from');
     });
 
     it('filters by namespace, cluster events, type (exact or prefix), task and run, and reads up to `through`', async () => {

@@ -173,6 +173,7 @@ CREATE TABLE `executor_nodes` (
   `expires_at` bigint(20) NOT NULL,
   `namespace` varchar(128) NOT NULL DEFAULT 'default',
   `owner` varchar(200) DEFAULT NULL,
+  `suspected_at` bigint(20) DEFAULT NULL,
   PRIMARY KEY (`id`),
   KEY `executor_nodes_group` (`group`,`id`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;

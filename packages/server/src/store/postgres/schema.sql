@@ -167,6 +167,7 @@ CREATE TABLE executor_nodes (
   expires_at bigint NOT NULL,
   namespace text COLLATE "C" NOT NULL DEFAULT 'default'::text,
   owner text,
+  suspected_at bigint,
   CONSTRAINT executor_nodes_mode_check CHECK ((mode = ANY (ARRAY['push'::text, 'pull'::text]))),
   CONSTRAINT executor_nodes_transport_check CHECK ((transport = ANY (ARRAY['http'::text, 'grpc'::text]))),
   CONSTRAINT executor_nodes_pkey PRIMARY KEY (id)

@@ -53,7 +53,7 @@ export async function heartbeatExecutor(ctx: SqlContext, p: { node: Omit<Executo
     // A live node of another owner or namespace is not updated: a node id cannot be taken over.
     const update = () => affected(trx, sql`UPDATE executor_nodes SET namespace = ${node.namespace}, ${sql.ref('group')} = ${node.group}, mode = ${node.mode},
       transport = ${node.transport}, address = ${node.address}, labels = ${labels}, weight = ${node.weight}, handlers = ${handlers},
-      version = ${node.version}, inflight = ${node.inflight}, owner = ${node.owner}, heartbeat_at = ${now}, expires_at = ${now + p.ttlMs}
+      version = ${node.version}, inflight = ${node.inflight}, owner = ${node.owner}, heartbeat_at = ${now}, expires_at = ${now + p.ttlMs}, suspected_at = NULL
       WHERE id = ${node.id} AND (expires_at < ${now} OR ((owner IS NULL OR owner = ${node.owner}) AND namespace = ${node.namespace}))`);
     // Forgetting first: a node is never forgotten by its own heartbeat.
     await sql`DELETE FROM executor_nodes WHERE expires_at < ${now - FORGET_DEAD_EXECUTORS_MS}`.execute(trx);
@@ -81,4 +81,12 @@ export async function listExecutors(ctx: SqlContext, p: { group?: string } = {})
     ? await rows(ctx.db, sql`SELECT * FROM executor_nodes ORDER BY ${group}, id`)
     : await rows(ctx.db, sql`SELECT * FROM executor_nodes WHERE ${group} = ${p.group} ORDER BY id`);
   return found.map(toExecutorNode);
+}
+
+/** Marks the nodes whose lease expired and are not marked yet (the store's clock); returns how many. */
+export async function markSuspectedExecutors(ctx: SqlContext): Promise<number> {
+  return inTransaction(ctx, async (trx) => {
+    const now = await dbNow(ctx, trx);
+    return affected(trx, sql`UPDATE executor_nodes SET suspected_at = ${now} WHERE expires_at < ${now} AND suspected_at IS NULL`);
+  });
 }

@@ -185,6 +185,7 @@ class SqlStore implements Store {
   // ---- executor registry
   heartbeatExecutor: Store['heartbeatExecutor'] = (p) => this.#use((ctx) => executors.heartbeatExecutor(ctx, p));
   removeExecutor: Store['removeExecutor'] = (p) => this.#use((ctx) => executors.removeExecutor(ctx, p.id));
+  markSuspectedExecutors: Store['markSuspectedExecutors'] = () => this.#use((ctx) => executors.markSuspectedExecutors(ctx));
   listExecutors: Store['listExecutors'] = (p) => this.#use((ctx) => executors.listExecutors(ctx, p));
 
   // ---- tokens and audit

@@ -19,7 +19,7 @@ const UPSERT_EXECUTOR = `INSERT INTO executor_nodes (id, namespace, "group", mod
   owner, started_at, heartbeat_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
   ON CONFLICT (id) DO UPDATE SET namespace = excluded.namespace, "group" = excluded."group", mode = excluded.mode, transport = excluded.transport,
   address = excluded.address, labels = excluded.labels, weight = excluded.weight, handlers = excluded.handlers,
-  version = excluded.version, inflight = excluded.inflight, owner = excluded.owner, heartbeat_at = excluded.heartbeat_at, expires_at = excluded.expires_at
+  version = excluded.version, inflight = excluded.inflight, owner = excluded.owner, heartbeat_at = excluded.heartbeat_at, expires_at = excluded.expires_at, suspected_at = NULL
   WHERE executor_nodes.expires_at < ? OR ((executor_nodes.owner IS NULL OR executor_nodes.owner = excluded.owner) AND executor_nodes.namespace = excluded.namespace)`;
 
 export function toExecutorNode(row: Row): ExecutorNodeRecord {
@@ -63,4 +63,10 @@ export function listExecutors(conn: SqliteConnection, p: { group?: string } = {}
     ? conn.statement('SELECT * FROM executor_nodes ORDER BY "group", id').all()
     : conn.statement('SELECT * FROM executor_nodes WHERE "group" = ? ORDER BY id').all(p.group);
   return (rows as Row[]).map(toExecutorNode);
+}
+
+/** Marks the nodes whose lease expired and are not marked yet (the store's clock); returns how many. */
+export function markSuspectedExecutors(conn: SqliteConnection): number {
+  const now = dbNow(conn);
+  return Number(conn.statement('UPDATE executor_nodes SET suspected_at = ? WHERE expires_at < ? AND suspected_at IS NULL').run(now, now).changes);
 }

@@ -106,7 +106,7 @@ CREATE TABLE executor_nodes (
   started_at INTEGER NOT NULL,
   heartbeat_at INTEGER NOT NULL,
   expires_at INTEGER NOT NULL
-, namespace TEXT NOT NULL DEFAULT 'default', owner TEXT) STRICT;
+, namespace TEXT NOT NULL DEFAULT 'default', owner TEXT, suspected_at INTEGER) STRICT;
 
 CREATE INDEX executor_nodes_group ON executor_nodes ("group", id);
 
@@ -300,6 +300,12 @@ END;
 CREATE TRIGGER executor_nodes_events_delete AFTER DELETE ON executor_nodes FOR EACH ROW
 BEGIN
   INSERT INTO events (at, type, namespace, task_id, run_id, workflow_run_id, data) SELECT CAST(unixepoch('subsec') * 1000 AS INTEGER), 'executor.left', OLD."namespace", NULL, NULL, NULL, json_object('executorId', OLD."id", 'group', OLD."group", 'mode', OLD."mode", 'transport', OLD."transport", 'version', OLD."version");
+END;
+
+CREATE TRIGGER executor_nodes_events_update AFTER UPDATE ON executor_nodes FOR EACH ROW WHEN ((OLD."suspected_at" IS NULL AND NEW."suspected_at" IS NOT NULL)) OR ((OLD."suspected_at" IS NOT NULL AND NEW."suspected_at" IS NULL))
+BEGIN
+  INSERT INTO events (at, type, namespace, task_id, run_id, workflow_run_id, data) SELECT CAST(unixepoch('subsec') * 1000 AS INTEGER), 'executor.suspected', NEW."namespace", NULL, NULL, NULL, json_object('executorId', NEW."id", 'group', NEW."group", 'mode', NEW."mode", 'transport', NEW."transport", 'version', NEW."version", 'lastHeartbeatAt', NEW."heartbeat_at") WHERE (OLD."suspected_at" IS NULL AND NEW."suspected_at" IS NOT NULL);
+  INSERT INTO events (at, type, namespace, task_id, run_id, workflow_run_id, data) SELECT CAST(unixepoch('subsec') * 1000 AS INTEGER), 'executor.recovered', NEW."namespace", NULL, NULL, NULL, json_object('executorId', NEW."id", 'group', NEW."group", 'mode', NEW."mode", 'transport', NEW."transport", 'version', NEW."version") WHERE (OLD."suspected_at" IS NOT NULL AND NEW."suspected_at" IS NULL);
 END;
 
 CREATE TRIGGER cluster_nodes_events_insert AFTER INSERT ON cluster_nodes FOR EACH ROW

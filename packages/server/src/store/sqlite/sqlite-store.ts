@@ -187,6 +187,7 @@ class SqliteStore implements Store {
   // ---- executor registry
   heartbeatExecutor: Store['heartbeatExecutor'] = (p) => this.#use((conn) => executors.heartbeatExecutor(conn, p));
   removeExecutor: Store['removeExecutor'] = (p) => this.#use((conn) => executors.removeExecutor(conn, p.id));
+  markSuspectedExecutors: Store['markSuspectedExecutors'] = () => this.#use((conn) => executors.markSuspectedExecutors(conn));
   listExecutors: Store['listExecutors'] = (p) => this.#use((conn) => executors.listExecutors(conn, p));
 
   // ---- tokens and audit

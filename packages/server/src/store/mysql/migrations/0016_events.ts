@@ -27,12 +27,14 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 ) ${TABLE_OPTIONS}`).execute(db);
   await sql.raw(`CREATE TABLE IF NOT EXISTS event_sequence (id INT NOT NULL PRIMARY KEY, last_seq BIGINT NOT NULL) ${TABLE_OPTIONS}`).execute(db);
   await sql`INSERT IGNORE INTO event_sequence (id, last_seq) VALUES (1, 0)`.execute(db);
+  await sql`ALTER TABLE executor_nodes ADD COLUMN IF NOT EXISTS suspected_at BIGINT NULL`.execute(db);
   for (const statement of dropEventTriggerStatements('mysql')) await sql.raw(statement).execute(db);
   for (const statement of eventTriggerStatements('mysql')) await sql.raw(statement).execute(db);
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
   for (const statement of dropEventTriggerStatements('mysql')) await sql.raw(statement).execute(db);
+  await sql`ALTER TABLE executor_nodes DROP COLUMN IF EXISTS suspected_at`.execute(db);
   await sql`DROP TABLE IF EXISTS event_sequence`.execute(db);
   await sql`DROP TABLE IF EXISTS events`.execute(db);
 }

@@ -3,7 +3,8 @@
  * change (`store/event-triggers.ts`, version 1). `id` is the insertion order; `seq`, the order a
  * reader sees, is given after commit by one sequencer at a time (`store/sql/events.ts`), under
  * the row lock of `event_sequence`, which also keeps the last number given: retention never
- * brings a number back. As MySQL's and SQLite's `0016_events`.
+ * brings a number back. `executor_nodes.suspected_at` marks a node whose heartbeats stopped
+ * (`executor.suspected`), once for the cluster. As MySQL's and SQLite's `0016_events`.
  */
 import { sql, type Kysely } from 'kysely';
 import { dropEventTriggerStatements, eventTriggerStatements } from '../../event-triggers.ts';
@@ -27,11 +28,13 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`CREATE INDEX events_at ON events (at)`.execute(db);
   await sql`CREATE TABLE event_sequence (id integer PRIMARY KEY, last_seq bigint NOT NULL)`.execute(db);
   await sql`INSERT INTO event_sequence (id, last_seq) VALUES (1, 0)`.execute(db);
+  await sql`ALTER TABLE executor_nodes ADD COLUMN suspected_at bigint`.execute(db);
   for (const statement of eventTriggerStatements('postgres')) await sql.raw(statement).execute(db);
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
   for (const statement of dropEventTriggerStatements('postgres')) await sql.raw(statement).execute(db);
+  await sql`ALTER TABLE executor_nodes DROP COLUMN suspected_at`.execute(db);
   await sql`DROP TABLE event_sequence`.execute(db);
   await sql`DROP TABLE events`.execute(db);
 }

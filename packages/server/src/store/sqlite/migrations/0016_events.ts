@@ -22,10 +22,12 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   data TEXT NOT NULL
 ) STRICT`.execute(db);
   await sql`CREATE INDEX events_at ON events (at)`.execute(db);
+  await sql`ALTER TABLE executor_nodes ADD COLUMN suspected_at INTEGER`.execute(db);
   for (const statement of eventTriggerStatements('sqlite')) await sql.raw(statement).execute(db);
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
   for (const statement of dropEventTriggerStatements('sqlite')) await sql.raw(statement).execute(db);
   await sql`DROP TABLE events`.execute(db);
+  await sql`ALTER TABLE executor_nodes DROP COLUMN suspected_at`.execute(db);
 }
