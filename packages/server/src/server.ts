@@ -137,7 +137,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const admin = await bootstrapAdminToken({ store, dataDir: options.dataDir, env: options.env, clock });
     const configuredUrl = options.publicUrl ?? options.env.ECRON_PUBLIC_URL;
     let publicUrl = (configuredUrl ?? `http://${urlHost(options.host)}:${options.port}`).replace(/\/+$/, '');
-    const policies = new NamespacePolicies({ store, clock, server: outbound, log: (level, message, fields) => log[level](fields ?? {}, message) });
+    const policies = new NamespacePolicies({ store, clock, server: outbound, log: logTo(log) });
     await policies.start();
     cleanup.unshift(async () => policies.stop());
     const dispatcher = new HttpDispatcher({ clock, signingKey: keys.signingKey, outbound: policies });
@@ -146,9 +146,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       store, clock: systemClock, nodeId, exclusive,
       node: { address: () => publicUrl, roles: options.roles, version: VERSION, startedAt: Date.now() },
       ...options.leases,
-      log: (level, message, fields) => log[level]({ nodeId, ...fields }, message),
+      log: logTo(log, { nodeId }),
     });
-    const directory = new ExecutorDirectory({ store, clock, log: (level, message, fields) => log[level](fields ?? {}, message) });
+    const directory = new ExecutorDirectory({ store, clock, log: logTo(log) });
     const pull = new PullHub({ now: () => clock.now() });
     directory.events.on('node:gone', (id) => pull.nodeGone(id));
     const grpc = new GrpcTransport({ clock, directory, signingKey: keys.signingKey, outbound: policies });
@@ -156,17 +156,17 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const scheduler = new Scheduler({
       store, clock, random: systemRandom, dispatcher, callbackKey: keys.callbackKey, publicUrl: () => publicUrl, leases,
       executors: { directory, pull, transports: { grpc } },
-      log: (level, message, fields) => log[level](fields ?? {}, message),
+      log: logTo(log),
       ...options.scheduler, instrumentation, ...(tracing ? { dispatchTracer: tracing } : {}),
     });
     observeScheduler(instrumentation, { scheduler, leases, directory });
-    const events = new EventLog({ store, log: (level, message, fields) => log[level](fields ?? {}, message) });
+    const events = new EventLog({ store, log: logTo(log) });
     await events.start();
     cleanup.unshift(() => events.stop());
     const sinks = { outbound: policies, clock };
     const delivery = new SubscriptionDelivery({
       store, events, nodeId, clock, createSink: (subscription) => createSink(subscription, sinks), ...options.subscriptions,
-      log: (level, message, fields) => log[level]({ nodeId, ...fields }, message),
+      log: logTo(log, { nodeId }),
     });
     const app = await buildApp({
       events,
@@ -196,7 +196,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const retention = new HistoryRetention({
       store, clock, retentionMs: options.historyRetentionMs ?? DEFAULT_HISTORY_RETENTION_MS,
       eventRetentionMs: options.eventRetentionMs ?? DEFAULT_EVENT_RETENTION_MS,
-      log: (level, message, fields) => log[level](fields ?? {}, message),
+      log: logTo(log),
     });
     retention.start();
     cleanup.unshift(() => retention.stop());
@@ -227,4 +227,9 @@ async function runAll(steps: (() => Promise<void>)[]): Promise<void> {
 function urlHost(host: string): string {
   if (host === '0.0.0.0' || host === '::') return '127.0.0.1';
   return host.includes(':') ? `[${host}]` : host;
+}
+
+/** The `log(level, message, fields)` the components take, writing to the server's pino logger (with `base` fields). */
+function logTo(log: Logger, base: Record<string, unknown> = {}) {
+  return (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>): void => log[level]({ ...base, ...fields }, message);
 }

@@ -1,6 +1,7 @@
 /**
  * The request log: ONE line per request, written when the answer has been sent, with the method,
- * URL, status, response time and the request id (`reqId`, bound by Fastify to `request.log`).
+ * URL, status, response time and the request id (`reqId`, bound by Fastify to `request.log`), and
+ * the caller's trace id when the request carried a W3C `traceparent`.
  * Fastify's own two lines ("incoming request", "request completed") are not written.
  *
  * Routes that executors and probes call all the time (heartbeats, pull polls, `/healthz`,
@@ -8,6 +9,7 @@
  * shows what people and scripts did, not a line per heartbeat. Failures are logged besides by the
  * error handler (`errors.ts`), at warn or error, whatever the route's level.
  */
+import { parseTraceparent } from '@ecron/contracts';
 import { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
 
 export type RequestLogLevel = 'info' | 'debug';
@@ -31,6 +33,7 @@ export class RequestLogController extends LogController {
       url: request.url,
       statusCode: reply.statusCode,
       responseTime: Math.round(reply.elapsedTime * 10) / 10,
+      ...traceOf(request),
     };
     if (error) {
       reply.log.error({ ...line, err: error }, 'request errored');
@@ -39,4 +42,10 @@ export class RequestLogController extends LogController {
     const level: RequestLogLevel = request.routeOptions.config?.requestLog ?? 'info';
     reply.log[level](line, 'request');
   }
+}
+
+function traceOf(request: FastifyRequest): { traceId?: string } {
+  const header = request.headers.traceparent;
+  const parent = parseTraceparent(Array.isArray(header) ? header[0] : header);
+  return parent ? { traceId: parent.traceId } : {};
 }

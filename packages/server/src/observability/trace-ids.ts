@@ -33,6 +33,14 @@ export function traceIdOf(run: Pick<TracedRun, 'runId' | 'workflowRunId'>): stri
   return digest(`ecron-trace:${run.workflowRunId ?? run.runId}`, 16);
 }
 
+/**
+ * What a log line about `run` carries (issue 18, "Logs"): its id, and its trace's id, so that the
+ * line can be found from a trace and the trace from the line, whether tracing is on or not.
+ */
+export function runLogFields(run: { id: string; workflowRunId: string | null }): { runId: string; traceId: string } {
+  return { runId: run.id, traceId: traceIdOf({ runId: run.id, workflowRunId: run.workflowRunId }) };
+}
+
 /** The deterministic span id of one of a run's spans: 16 hex characters. */
 export function spanIdOf(kind: 'fire' | 'run' | 'attempt', runId: string, attempt?: number): string {
   return digest(`ecron-span:${kind}:${runId}${attempt === undefined ? '' : `:${attempt}`}`, 8);

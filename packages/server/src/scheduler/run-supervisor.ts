@@ -23,6 +23,7 @@ import { instrumentTransport } from '../dispatch/instrumented-transport.ts';
 import type { Instrumentation } from '../observability/instrumentation.ts';
 import { noopDispatchTracer, type DispatchTracer } from '../observability/tracing.ts';
 import { reportAttemptEnd } from './run-reports.ts';
+import { runLogFields } from '../observability/trace-ids.ts';
 
 export interface SupervisorDeps {
   store: Store;
@@ -208,7 +209,7 @@ export class RunSupervisor {
       : transport.send(attempt, signal);
     entry.request = reply
       .then((result) => this.#onReply(entry, result))
-      .catch((error) => this.#deps.log('error', 'dispatch handling failed', { runId: run.id, error: String(error) }));
+      .catch((error) => this.#deps.log('error', 'dispatch handling failed', { ...runLogFields(run), error: String(error) }));
   }
 
   /** The transport of a task's target type, or null when this server cannot send it. */
@@ -230,7 +231,7 @@ export class RunSupervisor {
   /** Records (batched) that the attempt went out (at its instant, when it went ahead of it), and where to when known. */
   #markSent(run: RunRecord, executor?: string, notBefore = 0): void {
     this.#sent.push({ runId: run.id, attempt: run.attempt, at: Math.max(this.#deps.clock.now(), notBefore), ...(executor ? { executor } : {}) })
-      .catch((error) => this.#deps.log('warn', 'marking an attempt sent failed', { runId: run.id, error: String(error) }));
+      .catch((error) => this.#deps.log('warn', 'marking an attempt sent failed', { ...runLogFields(run), error: String(error) }));
   }
 
   /**
@@ -263,7 +264,7 @@ export class RunSupervisor {
         } else {
           this.#checkAdopted(entry, Math.min(delayMs * 2, ADOPTED_STATUS_MAX_MS));
         }
-      }).catch((error) => this.#deps.log('warn', 'asking an executor for an adopted attempt failed', { runId: entry.run.id, error: String(error) }));
+      }).catch((error) => this.#deps.log('warn', 'asking an executor for an adopted attempt failed', { ...runLogFields(entry.run), error: String(error) }));
     }, delayMs);
   }
 
@@ -444,7 +445,7 @@ export class RunSupervisor {
   /** Writes a line about the run's routing to its log (best effort). */
   #note(run: RunRecord, level: 'info' | 'warn', message: string): void {
     this.#deps.store.appendRunLogs([{ runId: run.id, attempt: run.attempt, at: this.#deps.clock.now(), level, message }])
-      .catch((error) => this.#deps.log('warn', 'writing a run log line failed', { runId: run.id, error: String(error) }));
+      .catch((error) => this.#deps.log('warn', 'writing a run log line failed', { ...runLogFields(run), error: String(error) }));
   }
 
   /** Asks the executor(s) of an attempt in flight to stop it. */
@@ -490,7 +491,7 @@ export class RunSupervisor {
       // The store failed: the executor's answer is known but not recorded, and nothing else would
       // record it (the run stays `dispatched` under a live owner). Record it again shortly, unless
       // the run was dropped meanwhile (reset, cancel, a newer attempt).
-      this.#deps.log('warn', 'recording an executor\'s answer failed; trying again', { runId: entry.run.id, inMs: REPLY_RECORD_AGAIN_MS, error: String(error) });
+      this.#deps.log('warn', 'recording an executor\'s answer failed; trying again', { ...runLogFields(entry.run), inMs: REPLY_RECORD_AGAIN_MS, error: String(error) });
       entry.ending = false;
       this.#deps.clock.setTimer(() => {
         if (this.#stopping || this.#inflight.get(entry.run.id) !== entry) return;
@@ -532,7 +533,7 @@ export class RunSupervisor {
         : outcome.kind === 'no_executor' ? '; waiting for a live executor' : '';
       this.#deps.store.appendRunLogs([{ runId: run.id, attempt: run.attempt, at: now, level: 'warn', message: `attempt ${run.attempt} ${status}: ${fields.error ?? ''}${next}` }])
         .then(() => runLogAppends.notify(run.id))
-        .catch((error) => this.#deps.log('warn', 'writing a run log line failed', { runId: run.id, error: String(error) }));
+        .catch((error) => this.#deps.log('warn', 'writing a run log line failed', { ...runLogFields(run), error: String(error) }));
     }
     if (this.#deps.instrumentation) reportAttemptEnd(this.#deps.instrumentation, { run, task, status, at: now, outcome, error: fields.error, foreign, executorTraceparent: fields.traceparent });
     if (foreign) {
@@ -574,7 +575,7 @@ export class RunSupervisor {
       } catch (error) {
         // The store failed (nothing was recorded, or the next try finds the attempt started and
         // lets go): try again shortly, unless the run was dropped meanwhile (reset, cancel).
-        this.#deps.log('warn', 'starting a retry failed; trying again', { runId: run.id, inMs: RETRY_START_AGAIN_MS, error: String(error) });
+        this.#deps.log('warn', 'starting a retry failed; trying again', { ...runLogFields(run), inMs: RETRY_START_AGAIN_MS, error: String(error) });
         if (!this.#stopping && this.#held.phase(run.id) === 'starting') {
           this.#held.move(run.id, 'retrying');
           this.#retries.set(run.id, this.#deps.clock.now() + RETRY_START_AGAIN_MS, run);

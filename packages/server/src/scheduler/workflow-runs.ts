@@ -13,6 +13,7 @@ import type { RunRecord, WorkflowRecord } from '../core/model.ts';
 import type { WorkflowAction } from '../core/workflow/transaction.ts';
 import type { AuditInput, Store, WorkflowEffects } from '../store/store.ts';
 import { TimerQueue } from './timer-queue.ts';
+import { runLogFields } from '../observability/trace-ids.ts';
 
 export interface WorkflowRunsDeps {
   store: Store;
@@ -46,7 +47,7 @@ export class WorkflowRuns {
     this.#deadlines = new TimerQueue(deps.clock, (due) => {
       for (const { value } of due) {
         void this.act(value.id, { kind: 'cancel', status: 'failed', error: 'the workflow run timed out' })
-          .catch((error) => deps.log('warn', 'ending a timed-out workflow run failed', { runId: value.id, error: String(error) }));
+          .catch((error) => deps.log('warn', 'ending a timed-out workflow run failed', { ...runLogFields(value), error: String(error) }));
       }
     });
   }
@@ -79,7 +80,7 @@ export class WorkflowRuns {
     if (deadlineAt !== null) this.#deadlines.set(run.id, deadlineAt, run);
     void this.act(run.id, { kind: 'start' }).then((result) => {
       if (result) this.events.emit('started', result);
-    }).catch((error) => this.#deps.log('error', 'starting a workflow run failed', { runId: run.id, error: String(error) }));
+    }).catch((error) => this.#deps.log('error', 'starting a workflow run failed', { ...runLogFields(run), error: String(error) }));
   }
 
   /** Applies an action to a workflow run (store transaction), then its effects. Null: nothing to do. */

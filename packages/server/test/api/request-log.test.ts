@@ -36,8 +36,8 @@ async function appLoggingAt(level: 'info' | 'debug') {
   const app = await buildApp({ store, control, clock, logger, version: 'x', pull: new PullHub() });
   opened = { app, store };
   const admin = await createTokenService({ store, clock }).create(SYSTEM_CALLER, { name: 'admin', role: 'admin' });
-  const call = async (method: InjectOptions['method'], url: string, body?: unknown) => {
-    const headers: Record<string, string> = { authorization: `Bearer ${admin.secret}` };
+  const call = async (method: InjectOptions['method'], url: string, body?: unknown, extra: Record<string, string> = {}) => {
+    const headers: Record<string, string> = { authorization: `Bearer ${admin.secret}`, ...extra };
     if (body !== undefined) headers['content-type'] = 'application/json';
     const res = await app.inject({ method, url, headers, ...(body === undefined ? {} : { payload: JSON.stringify(body) }) });
     // The line is written once the answer has gone; inject resolves at the same moment.
@@ -72,6 +72,14 @@ describe('request log', () => {
     expect(new Set(lines.map((l) => l.reqId)).size).toBe(3);
     // The token's secret is in the answer, never in the log.
     expect(JSON.stringify(lines)).not.toContain((created.json() as { secret: string }).secret);
+  });
+
+  it('carries the trace id of a valid traceparent the caller sent, and none for a malformed one', async () => {
+    const { call, requestLines } = await appLoggingAt('info');
+    await call('GET', '/api/v1/tasks', undefined, { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' });
+    await call('GET', '/api/v1/tasks', undefined, { traceparent: '00-00000000000000000000000000000000-00f067aa0ba902b7-01' });
+    await call('GET', '/api/v1/tasks');
+    expect(requestLines().map((l) => (l as { traceId?: string }).traceId)).toEqual(['4bf92f3577b34da6a3ce929d0e0e4736', undefined, undefined]);
   });
 
   it('logs heartbeats, pull polls, /healthz and /readyz at debug: absent at info, one debug line each at debug', async () => {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { formatTraceparent, parseTraceparent } from '@ecron/contracts';
-import { hasFireSpan, runParentSpanId, spanIdOf, traceIdOf } from '../../src/observability/trace-ids.ts';
+import { hasFireSpan, runLogFields, runParentSpanId, spanIdOf, traceIdOf } from '../../src/observability/trace-ids.ts';
 import { resolveTracingConfig } from '../../src/observability/tracing-config.ts';
 
 describe('deterministic trace ids', () => {
@@ -70,5 +70,13 @@ describe('tracing config from the OTEL_* environment', () => {
     const warnings: string[] = [];
     resolveTracingConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }, (m) => warnings.push(m));
     expect(warnings).toHaveLength(1);
+  });
+});
+
+describe('log fields of a run', () => {
+  it('carry the run id and the trace id its spans use, a workflow node run\'s being its workflow run\'s', () => {
+    expect(runLogFields({ id: 'r1', workflowRunId: null })).toEqual({ runId: 'r1', traceId: traceIdOf({ runId: 'r1', workflowRunId: null }) });
+    expect(runLogFields({ id: 'node-run', workflowRunId: 'wf-run' }).traceId).toBe(traceIdOf({ runId: 'wf-run', workflowRunId: null }));
+    expect(runLogFields({ id: 'r1', workflowRunId: null }).traceId).toMatch(/^[0-9a-f]{32}$/);
   });
 });
