@@ -68,6 +68,9 @@ export async function installAuthFailureLimit(app: FastifyInstance, limit: AuthF
    */
   const reported = new Map<string, number>();
   const refuse = async (request: FastifyRequest, reply: FastifyReply, increment: boolean): Promise<void> => {
+    // A client gone before its request was checked has no address any more (`request.ip` is
+    // undefined, which the counter cannot key): there is no one left to answer or to count.
+    if ((request.ip as string | undefined) === undefined) return;
     const result = await countFailure(request, { increment });
     if (result.isAllowed || !result.isExceeded) return;
     const now = Date.now();
@@ -86,7 +89,8 @@ export async function installAuthFailureLimit(app: FastifyInstance, limit: AuthF
     async pass(request, reply, tokenId) {
       if (known.get(request.ip)?.has(tokenId)) return;
       await refuse(request, reply, false);
-      remember(request.ip, tokenId);
+      if ((request.ip as string | undefined) !== undefined) remember(request.ip, tokenId);
     },
   };
 }
+

@@ -53,6 +53,8 @@ export interface EventStream {
    * nothing more can be sent.
    */
   send(events: ServerSentEvent | readonly ServerSentEvent[]): Promise<boolean>;
+  /** Writes events already formatted ({@link formatEvent}), as `send` does. */
+  sendText(text: string): Promise<boolean>;
   /** Ends the response. Idempotent. */
   close(): void;
 }
@@ -93,23 +95,25 @@ export function openEventStream(reply: FastifyReply, options: EventStreamOptions
   res.on('error', stop);
   armKeepAlive();
 
+  const sendText = async (text: string): Promise<boolean> => {
+    if (signal.aborted) return false;
+    if (text === '' || res.write(text)) return true;
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        res.off('drain', done);
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      res.on('drain', done);
+      signal.addEventListener('abort', done);
+    });
+    return !signal.aborted;
+  };
+
   return {
     signal,
-    async send(events) {
-      if (signal.aborted) return false;
-      const text = Array.isArray(events) ? events.map(formatEvent).join('') : formatEvent(events as ServerSentEvent);
-      if (text === '' || res.write(text)) return true;
-      await new Promise<void>((resolve) => {
-        const done = (): void => {
-          res.off('drain', done);
-          signal.removeEventListener('abort', done);
-          resolve();
-        };
-        res.on('drain', done);
-        signal.addEventListener('abort', done);
-      });
-      return !signal.aborted;
-    },
+    send: (events) => sendText(Array.isArray(events) ? events.map(formatEvent).join('') : formatEvent(events as ServerSentEvent)),
+    sendText,
     close() {
       stop();
       if (!res.writableEnded) res.end();

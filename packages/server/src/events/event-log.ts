@@ -9,7 +9,7 @@
  *   gets every event after its position once, in order, with no gap.
  */
 import { systemClock, type Clock, type TimerHandle } from '../core/clock.ts';
-import { matchesEvent } from '../store/event-rows.ts';
+import { eventMatcher } from '../store/event-rows.ts';
 import type { EventFilter, EventRecord, Store } from '../store/store.ts';
 
 export interface EventLogOptions {
@@ -85,6 +85,7 @@ export class EventLog {
   async *follow(p: { after: number; filter: EventFilter; signal: AbortSignal }): AsyncGenerator<EventRecord[]> {
     this.#followers++;
     let cursor = p.after;
+    const matches = eventMatcher(p.filter);
     try {
       while (!p.signal.aborted && !this.#stopped) {
         const head = this.#head;
@@ -97,7 +98,7 @@ export class EventLog {
           const from = lowerBound(this.#buffer, cursor + 1);
           const batch = this.#buffer.slice(from);
           cursor = batch.at(-1)?.seq ?? head;
-          const matched = batch.filter((event) => matchesEvent(p.filter, event));
+          const matched = batch.filter(matches);
           if (matched.length > 0) yield matched;
         } else {
           const page = await this.#o.store.readEvents({ after: cursor, through: head, limit: CATCH_UP_PAGE, filter: p.filter });

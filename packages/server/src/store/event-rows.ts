@@ -48,22 +48,28 @@ export function toEventRecord(row: Record<string, unknown>): EventRecord {
   };
 }
 
-/** Whether `event` passes `filter`: the same test as the stores' {@link eventConditions}, in memory. */
-export function matchesEvent(filter: EventFilter, event: EventRecord): boolean {
-  for (const condition of eventConditions(filter)) {
+/**
+ * The test of `filter` as a function, its conditions worked out once (a follower applies it to
+ * every event it sees): the same test as the stores' {@link eventConditions}, in memory.
+ */
+export function eventMatcher(filter: EventFilter): (event: EventRecord) => boolean {
+  const conditions = eventConditions(filter);
+  if (conditions.length === 0) return () => true;
+  return (event) => conditions.every((condition) => {
     switch (condition.kind) {
       case 'equals': {
         const value = condition.column === 'task_id' ? event.taskId : condition.column === 'run_id' ? event.runId : event.workflowRunId;
-        if (value !== condition.value) return false;
-        break;
+        return value === condition.value;
       }
       case 'namespaces':
-        if (event.namespace === null ? !condition.clusterEvents : condition.names !== null && !condition.names.includes(event.namespace)) return false;
-        break;
+        return event.namespace === null ? condition.clusterEvents : condition.names === null || condition.names.includes(event.namespace);
       case 'types':
-        if (!condition.exact.includes(event.type) && !condition.prefixes.some((prefix) => event.type.startsWith(prefix))) return false;
-        break;
+        return condition.exact.includes(event.type) || condition.prefixes.some((prefix) => event.type.startsWith(prefix));
     }
-  }
-  return true;
+  });
+}
+
+/** Whether `event` passes `filter` (see {@link eventMatcher}). */
+export function matchesEvent(filter: EventFilter, event: EventRecord): boolean {
+  return eventMatcher(filter)(event);
 }

@@ -16,10 +16,10 @@ import { EcronError } from '../../core/errors.ts';
 import type { EventLog } from '../../events/event-log.ts';
 import { toEventResource } from '../../events/event-resource.ts';
 import { namespaceFilter, type Caller } from '../../services/access.ts';
-import type { EventFilter, Store } from '../../store/store.ts';
+import type { EventFilter, EventRecord, Store } from '../../store/store.ts';
 import { BEARER_SECURITY, callerOf } from '../auth.ts';
 import { ERROR_RESPONSES } from '../schemas.ts';
-import { openEventStream, type EventStream } from '../sse.ts';
+import { formatEvent, openEventStream, type EventStream } from '../sse.ts';
 import { lastEventId, wantsEventStream } from './run-log-stream.ts';
 
 const tags = ['events'];
@@ -139,7 +139,7 @@ export const eventRoutes: FastifyPluginAsyncZod<{ events: EventLog; store: Store
     open.add(stream);
     try {
       for await (const batch of deps.events.follow({ after, filter, signal: stream.signal })) {
-        if (!(await stream.send(batch.map((event) => ({ id: event.seq, data: JSON.stringify(toEventResource(event)) }))))) break;
+        if (!(await stream.sendText(batch.map(sseTextOf).join('')))) break;
       }
     } finally {
       open.delete(stream);
@@ -159,7 +159,7 @@ export const eventRoutes: FastifyPluginAsyncZod<{ events: EventLog; store: Store
       const filter = eventFilterOf(callerOf(request), query);
       const start = lastEventId(request) ?? after ?? (await deps.events.lastSeq());
       for await (const batch of deps.events.follow({ after: start, filter, signal: abort.signal })) {
-        for (const event of batch) socket.send(JSON.stringify(toEventResource(event)));
+        for (const event of batch) socket.send(jsonOf(event));
         // Back-pressure: wait while the socket's buffer is large.
         while (socket.bufferedAmount > 1 << 20 && !abort.signal.aborted) await new Promise((resolve) => setTimeout(resolve, 20));
       }
@@ -171,3 +171,22 @@ export const eventRoutes: FastifyPluginAsyncZod<{ events: EventLog; store: Store
     }
   }
 };
+
+/**
+ * An event's JSON and SSE text, made once per event however many clients a node streams it to:
+ * the followers of one node share the event objects of its buffer.
+ */
+const jsonCache = new WeakMap<EventRecord, string>();
+const sseCache = new WeakMap<EventRecord, string>();
+
+function jsonOf(event: EventRecord): string {
+  let json = jsonCache.get(event);
+  if (json === undefined) jsonCache.set(event, (json = JSON.stringify(toEventResource(event))));
+  return json;
+}
+
+function sseTextOf(event: EventRecord): string {
+  let text = sseCache.get(event);
+  if (text === undefined) sseCache.set(event, (text = formatEvent({ id: event.seq, data: jsonOf(event) })));
+  return text;
+}
