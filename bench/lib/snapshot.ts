@@ -3,7 +3,7 @@
  * under other engineers' hands. `git archive` extracts packages/server, packages/contracts and packages/sdk
  * (read-only on the repository: no checkout, no index change) into a temporary directory, whose
  * node_modules links to the repository's installed packages, except @ecron/*, which point at the
- * copy. Returns the copy's bin/ecron.js, for ECRON_BENCH_BIN.
+ * copy (each package's own node_modules, when it has one, is linked as well). Returns the copy's bin/ecron.js, for ECRON_BENCH_BIN.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, symlinkSync } from 'node:fs';
@@ -26,7 +26,12 @@ export function snapshotServer(revision: string): { bin: string; commit: string 
   for (const entry of readdirSync(join(REPO_ROOT, 'node_modules'))) {
     if (entry !== '@ecron' && entry !== '.bin') symlinkSync(join(REPO_ROOT, 'node_modules', entry), join(modules, entry));
   }
-  for (const name of packages) symlinkSync(join(dir, 'packages', name), join(modules, '@ecron', name));
+  for (const name of packages) {
+    symlinkSync(join(dir, 'packages', name), join(modules, '@ecron', name));
+    // A package's own node_modules: the versions npm could not hoist to the root (the OTLP exporter's).
+    const own = join(REPO_ROOT, 'packages', name, 'node_modules');
+    if (existsSync(own)) symlinkSync(own, join(dir, 'packages', name, 'node_modules'));
+  }
   return { bin, commit };
 }
 

@@ -39,6 +39,13 @@ interface EventRule {
   op: Op;
   /** Only rows where this holds (an SQL condition over NEW / OLD). */
   when?: (s: Sql) => string;
+  /**
+   * UPDATE rules: the columns whose change the rule can see. PostgreSQL and SQLite then run the
+   * trigger only for statements that set one of them (`AFTER UPDATE OF …`): the hot updates of a
+   * fire (a task's next fire time, a run's sent mark) never enter it. MySQL has no `OF`; its
+   * trigger tests `when`.
+   */
+  of?: readonly string[];
   type: (s: Sql) => string;
   namespace: (s: Sql) => string;
   taskId?: (s: Sql) => string;
@@ -101,7 +108,7 @@ export const EVENT_RULES_V1: readonly EventRule[] = [
     type: (s) => s.concat(runPrefix(s), `'.'`, statusName(s)), ...keysOf(runKeys), data: runData,
   },
   {
-    table: 'runs', op: 'UPDATE',
+    table: 'runs', op: 'UPDATE', of: ['status', 'attempt'],
     when: (s) => `(${s.distinct(s.col('NEW', 'status'), s.col('OLD', 'status'))} OR ${s.distinct(s.col('NEW', 'attempt'), s.col('OLD', 'attempt'))})`,
     type: (s) => s.concat(runPrefix(s), `'.'`, statusName(s)), ...keysOf(runKeys),
     data: (s) => ({
@@ -110,7 +117,7 @@ export const EVENT_RULES_V1: readonly EventRule[] = [
     }),
   },
   {
-    table: 'runs', op: 'UPDATE',
+    table: 'runs', op: 'UPDATE', of: ['status', 'attempt', 'progress'],
     when: (s) => `(${s.col('NEW', 'status')} = ${s.col('OLD', 'status')} AND ${s.col('NEW', 'attempt')} = ${s.col('OLD', 'attempt')} AND ${s.distinct(s.col('NEW', 'progress'), s.col('OLD', 'progress'))})`,
     type: (s) => s.concat(runPrefix(s), `'.progress'`), ...keysOf(runKeys),
     data: (s) => ({ status: s.col('NEW', 'status'), attempt: s.col('NEW', 'attempt'), progress: s.col('NEW', 'progress') }),
@@ -121,12 +128,12 @@ export const EVENT_RULES_V1: readonly EventRule[] = [
     namespace: (s) => s.col('NEW', 'namespace'), taskId: (s) => s.col('NEW', 'id'), data: (s) => taskData(s, 'NEW'),
   },
   {
-    table: 'tasks', op: 'UPDATE', when: (s) => s.distinct(s.col('NEW', 'revision'), s.col('OLD', 'revision')),
+    table: 'tasks', op: 'UPDATE', of: ['revision'], when: (s) => s.distinct(s.col('NEW', 'revision'), s.col('OLD', 'revision')),
     type: (s) => s.concat(taskPrefix(s, 'NEW'), `'.updated'`),
     namespace: (s) => s.col('NEW', 'namespace'), taskId: (s) => s.col('NEW', 'id'), data: (s) => taskData(s, 'NEW'),
   },
   {
-    table: 'tasks', op: 'UPDATE', when: (s) => s.distinct(s.col('NEW', 'state'), s.col('OLD', 'state')),
+    table: 'tasks', op: 'UPDATE', of: ['state'], when: (s) => s.distinct(s.col('NEW', 'state'), s.col('OLD', 'state')),
     type: (s) => s.concat(taskPrefix(s, 'NEW'),
       `CASE ${s.col('NEW', 'state')} WHEN 'paused' THEN '.paused' WHEN 'active' THEN '.resumed' ELSE '.completed' END`),
     namespace: (s) => s.col('NEW', 'namespace'), taskId: (s) => s.col('NEW', 'id'), data: (s) => taskData(s, 'NEW'),
@@ -144,7 +151,7 @@ export const EVENT_RULES_V1: readonly EventRule[] = [
     data: (s) => ({ nodeId: s.col('NEW', 'node_id'), status: s.col('NEW', 'status'), reason: s.col('NEW', 'reason'), attempts: s.col('NEW', 'attempts') }),
   },
   {
-    table: 'workflow_nodes', op: 'UPDATE', when: (s) => s.distinct(s.col('NEW', 'status'), s.col('OLD', 'status')),
+    table: 'workflow_nodes', op: 'UPDATE', of: ['status'], when: (s) => s.distinct(s.col('NEW', 'status'), s.col('OLD', 'status')),
     type: (s) => s.concat(`'workflow.node.'`, s.col('NEW', 'status')),
     namespace: (s) => workflowRunColumn(s, 'namespace'), taskId: (s) => workflowRunColumn(s, 'task_id'),
     runId: (s) => s.col('NEW', 'run_id'), workflowRunId: (s) => s.col('NEW', 'workflow_run_id'),
@@ -165,13 +172,13 @@ export const EVENT_RULES_V1: readonly EventRule[] = [
   // A node whose heartbeats stopped: marked once, cluster-wide, by the first node that sees its
   // lease expired (`markSuspectedExecutors`); its next heartbeat clears the mark.
   {
-    table: 'executor_nodes', op: 'UPDATE',
+    table: 'executor_nodes', op: 'UPDATE', of: ['suspected_at'],
     when: (s) => `(${s.col('OLD', 'suspected_at')} IS NULL AND ${s.col('NEW', 'suspected_at')} IS NOT NULL)`,
     type: () => `'executor.suspected'`, namespace: (s) => s.col('NEW', 'namespace'),
     data: (s) => ({ ...executorData(s, 'NEW'), lastHeartbeatAt: s.col('NEW', 'heartbeat_at') }),
   },
   {
-    table: 'executor_nodes', op: 'UPDATE',
+    table: 'executor_nodes', op: 'UPDATE', of: ['suspected_at'],
     when: (s) => `(${s.col('OLD', 'suspected_at')} IS NOT NULL AND ${s.col('NEW', 'suspected_at')} IS NULL)`,
     type: () => `'executor.recovered'`, namespace: (s) => s.col('NEW', 'namespace'), data: (s) => executorData(s, 'NEW'),
   },
@@ -185,7 +192,7 @@ export const EVENT_RULES_V1: readonly EventRule[] = [
     data: (s) => ({ bucket: s.col('NEW', 'bucket'), from: 'NULL', to: s.col('NEW', 'owner'), epoch: s.col('NEW', 'epoch') }),
   },
   {
-    table: 'bucket_leases', op: 'UPDATE',
+    table: 'bucket_leases', op: 'UPDATE', of: ['owner', 'epoch'],
     when: (s) => `(${s.col('NEW', 'owner')} <> '' AND (${s.distinct(s.col('NEW', 'owner'), s.col('OLD', 'owner'))} OR ${s.distinct(s.col('NEW', 'epoch'), s.col('OLD', 'epoch'))}))`,
     type: () => `'lease.moved'`, namespace: NULL,
     data: (s) => ({ bucket: s.col('NEW', 'bucket'), from: `NULLIF(${s.col('OLD', 'owner')}, '')`, to: s.col('NEW', 'owner'), epoch: s.col('NEW', 'epoch') }),
@@ -246,6 +253,8 @@ export function eventTriggerStatements(dialect: EventDialect, rules: readonly Ev
     const body = group.map((rule) => insertStatement(s, rule));
     // A trigger-level condition spares the call when no rule applies (the hot UPDATEs of a run).
     const when = group.every((rule) => rule.when) ? group.map((rule) => `(${rule.when!(s)})`).join(' OR ') : null;
+    const columns = group.every((rule) => rule.of) ? [...new Set(group.flatMap((rule) => rule.of!))] : null;
+    const event = columns && dialect !== 'mysql' ? `${op} OF ${columns.map((c) => `"${c}"`).join(', ')}` : op;
     if (dialect === 'postgres') {
       statements.push(`CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $fn$
 BEGIN
@@ -253,7 +262,7 @@ BEGIN
   RETURN NULL;
 END
 $fn$`);
-      statements.push(`CREATE TRIGGER ${name} AFTER ${op} ON ${table} FOR EACH ROW${when ? ` WHEN (${when})` : ''} EXECUTE FUNCTION ${name}()`);
+      statements.push(`CREATE TRIGGER ${name} AFTER ${event} ON ${table} FOR EACH ROW${when ? ` WHEN (${when})` : ''} EXECUTE FUNCTION ${name}()`);
     } else if (dialect === 'mysql') {
       const reads = [...s.lookups].map(([variable, query]) => `SET ${variable} = (${query})`);
       statements.push(`CREATE TRIGGER ${name} AFTER ${op} ON ${table} FOR EACH ROW
@@ -261,7 +270,7 @@ BEGIN
   ${when ? `IF ${when} THEN\n  ` : ''}${[...reads, ...body].join(';\n  ')};${when ? '\n  END IF;' : ''}
 END`);
     } else {
-      statements.push(`CREATE TRIGGER ${name} AFTER ${op} ON ${table} FOR EACH ROW${when ? ` WHEN ${when}` : ''}
+      statements.push(`CREATE TRIGGER ${name} AFTER ${event} ON ${table} FOR EACH ROW${when ? ` WHEN ${when}` : ''}
 BEGIN
   ${body.join(';\n  ')};
 END`);

@@ -260,7 +260,7 @@ BEGIN
   INSERT INTO events (at, type, namespace, task_id, run_id, workflow_run_id, data) SELECT CAST(unixepoch('subsec') * 1000 AS INTEGER), (CASE WHEN NEW."workflow_run_id" = NEW."id" THEN 'workflow' ELSE 'run' END) || ('.') || (CASE NEW."status" WHEN 'running' THEN 'started' WHEN 'no_executor' THEN 'waiting' ELSE NEW."status" END), NEW."namespace", NEW."task_id", NEW."id", NEW."workflow_run_id", json_object('status', NEW."status", 'attempt', NEW."attempt", 'trigger', NEW."trigger", 'scheduledAt', NEW."scheduled_at", 'taskName', NEW."task_name", 'workflowRunId', NEW."workflow_run_id", 'nodeId', NEW."node_id", 'backfillId', NEW."backfill_id") WHERE NEW."status" <> 'pending';
 END;
 
-CREATE TRIGGER runs_events_update AFTER UPDATE ON runs FOR EACH ROW WHEN ((NEW."status" IS NOT OLD."status" OR NEW."attempt" IS NOT OLD."attempt")) OR ((NEW."status" = OLD."status" AND NEW."attempt" = OLD."attempt" AND NEW."progress" IS NOT OLD."progress"))
+CREATE TRIGGER runs_events_update AFTER UPDATE OF "status", "attempt", "progress" ON runs FOR EACH ROW WHEN ((NEW."status" IS NOT OLD."status" OR NEW."attempt" IS NOT OLD."attempt")) OR ((NEW."status" = OLD."status" AND NEW."attempt" = OLD."attempt" AND NEW."progress" IS NOT OLD."progress"))
 BEGIN
   INSERT INTO events (at, type, namespace, task_id, run_id, workflow_run_id, data) SELECT CAST(unixepoch('subsec') * 1000 AS INTEGER), (CASE WHEN NEW."workflow_run_id" = NEW."id" THEN 'workflow' ELSE 'run' END) || ('.') || (CASE NEW."status" WHEN 'running' THEN 'started' WHEN 'no_executor' THEN 'waiting' ELSE NEW."status" END), NEW."namespace", NEW."task_id", NEW."id", NEW."workflow_run_id", json_object('status', NEW."status", 'attempt', NEW."attempt", 'trigger', NEW."trigger", 'scheduledAt', NEW."scheduled_at", 'taskName', NEW."task_name", 'workflowRunId', NEW."workflow_run_id", 'nodeId', NEW."node_id", 'backfillId', NEW."backfill_id", 'previousStatus', OLD."status", 'error', substr(NEW."error", 1, 1000), 'startedAt', NEW."started_at", 'finishedAt', NEW."finished_at", 'progress', NEW."progress") WHERE (NEW."status" IS NOT OLD."status" OR NEW."attempt" IS NOT OLD."attempt");
   INSERT INTO events (at, type, namespace, task_id, run_id, workflow_run_id, data) SELECT CAST(unixepoch('subsec') * 1000 AS INTEGER), (CASE WHEN NEW."workflow_run_id" = NEW."id" THEN 'workflow' ELSE 'run' END) || ('.progress'), NEW."namespace", NEW."task_id", NEW."id", NEW."workflow_run_id", json_object('status', NEW."status", 'attempt', NEW."attempt", 'progress', NEW."progress") WHERE (NEW."status" = OLD."status" AND NEW."attempt" = OLD."attempt" AND NEW."progress" IS NOT OLD."progress");
@@ -271,7 +271,7 @@ BEGIN
   INSERT INTO events (at, type, namespace, task_id, run_id, workflow_run_id, data) SELECT CAST(unixepoch('subsec') * 1000 AS INTEGER), (CASE WHEN NEW."kind" = 'workflow' THEN 'workflow' ELSE 'task' END) || ('.created'), NEW."namespace", NEW."id", NULL, NULL, json_object('name', NEW."name", 'revision', NEW."revision", 'state', NEW."state");
 END;
 
-CREATE TRIGGER tasks_events_update AFTER UPDATE ON tasks FOR EACH ROW WHEN (NEW."revision" IS NOT OLD."revision") OR (NEW."state" IS NOT OLD."state")
+CREATE TRIGGER tasks_events_update AFTER UPDATE OF "revision", "state" ON tasks FOR EACH ROW WHEN (NEW."revision" IS NOT OLD."revision") OR (NEW."state" IS NOT OLD."state")
 BEGIN
   INSERT INTO events (at, type, namespace, task_id, run_id, workflow_run_id, data) SELECT CAST(unixepoch('subsec') * 1000 AS INTEGER), (CASE WHEN NEW."kind" = 'workflow' THEN 'workflow' ELSE 'task' END) || ('.updated'), NEW."namespace", NEW."id", NULL, NULL, json_object('name', NEW."name", 'revision', NEW."revision", 'state', NEW."state") WHERE NEW."revision" IS NOT OLD."revision";
   INSERT INTO events (at, type, namespace, task_id, run_id, workflow_run_id, data) SELECT CAST(unixepoch('subsec') * 1000 AS INTEGER), (CASE WHEN NEW."kind" = 'workflow' THEN 'workflow' ELSE 'task' END) || (CASE NEW."state" WHEN 'paused' THEN '.paused' WHEN 'active' THEN '.resumed' ELSE '.completed' END), NEW."namespace", NEW."id", NULL, NULL, json_object('name', NEW."name", 'revision', NEW."revision", 'state', NEW."state") WHERE NEW."state" IS NOT OLD."state";
@@ -287,7 +287,7 @@ BEGIN
   INSERT INTO events (at, type, namespace, task_id, run_id, workflow_run_id, data) SELECT CAST(unixepoch('subsec') * 1000 AS INTEGER), ('workflow.node.') || (NEW."status"), (SELECT r.namespace FROM runs r WHERE r.id = NEW."workflow_run_id"), (SELECT r.task_id FROM runs r WHERE r.id = NEW."workflow_run_id"), NEW."run_id", NEW."workflow_run_id", json_object('nodeId', NEW."node_id", 'status', NEW."status", 'reason', NEW."reason", 'attempts', NEW."attempts") WHERE NEW."status" <> 'waiting';
 END;
 
-CREATE TRIGGER workflow_nodes_events_update AFTER UPDATE ON workflow_nodes FOR EACH ROW WHEN (NEW."status" IS NOT OLD."status")
+CREATE TRIGGER workflow_nodes_events_update AFTER UPDATE OF "status" ON workflow_nodes FOR EACH ROW WHEN (NEW."status" IS NOT OLD."status")
 BEGIN
   INSERT INTO events (at, type, namespace, task_id, run_id, workflow_run_id, data) SELECT CAST(unixepoch('subsec') * 1000 AS INTEGER), ('workflow.node.') || (NEW."status"), (SELECT r.namespace FROM runs r WHERE r.id = NEW."workflow_run_id"), (SELECT r.task_id FROM runs r WHERE r.id = NEW."workflow_run_id"), NEW."run_id", NEW."workflow_run_id", json_object('nodeId', NEW."node_id", 'status', NEW."status", 'previousStatus', OLD."status", 'reason', NEW."reason", 'attempts', NEW."attempts") WHERE NEW."status" IS NOT OLD."status";
 END;
@@ -302,7 +302,7 @@ BEGIN
   INSERT INTO events (at, type, namespace, task_id, run_id, workflow_run_id, data) SELECT CAST(unixepoch('subsec') * 1000 AS INTEGER), 'executor.left', OLD."namespace", NULL, NULL, NULL, json_object('executorId', OLD."id", 'group', OLD."group", 'mode', OLD."mode", 'transport', OLD."transport", 'version', OLD."version");
 END;
 
-CREATE TRIGGER executor_nodes_events_update AFTER UPDATE ON executor_nodes FOR EACH ROW WHEN ((OLD."suspected_at" IS NULL AND NEW."suspected_at" IS NOT NULL)) OR ((OLD."suspected_at" IS NOT NULL AND NEW."suspected_at" IS NULL))
+CREATE TRIGGER executor_nodes_events_update AFTER UPDATE OF "suspected_at" ON executor_nodes FOR EACH ROW WHEN ((OLD."suspected_at" IS NULL AND NEW."suspected_at" IS NOT NULL)) OR ((OLD."suspected_at" IS NOT NULL AND NEW."suspected_at" IS NULL))
 BEGIN
   INSERT INTO events (at, type, namespace, task_id, run_id, workflow_run_id, data) SELECT CAST(unixepoch('subsec') * 1000 AS INTEGER), 'executor.suspected', NEW."namespace", NULL, NULL, NULL, json_object('executorId', NEW."id", 'group', NEW."group", 'mode', NEW."mode", 'transport', NEW."transport", 'version', NEW."version", 'lastHeartbeatAt', NEW."heartbeat_at") WHERE (OLD."suspected_at" IS NULL AND NEW."suspected_at" IS NOT NULL);
   INSERT INTO events (at, type, namespace, task_id, run_id, workflow_run_id, data) SELECT CAST(unixepoch('subsec') * 1000 AS INTEGER), 'executor.recovered', NEW."namespace", NULL, NULL, NULL, json_object('executorId', NEW."id", 'group', NEW."group", 'mode', NEW."mode", 'transport', NEW."transport", 'version', NEW."version") WHERE (OLD."suspected_at" IS NOT NULL AND NEW."suspected_at" IS NULL);
@@ -323,7 +323,7 @@ BEGIN
   INSERT INTO events (at, type, namespace, task_id, run_id, workflow_run_id, data) SELECT CAST(unixepoch('subsec') * 1000 AS INTEGER), 'lease.moved', NULL, NULL, NULL, NULL, json_object('bucket', NEW."bucket", 'from', NULL, 'to', NEW."owner", 'epoch', NEW."epoch") WHERE NEW."owner" <> '';
 END;
 
-CREATE TRIGGER bucket_leases_events_update AFTER UPDATE ON bucket_leases FOR EACH ROW WHEN ((NEW."owner" <> '' AND (NEW."owner" IS NOT OLD."owner" OR NEW."epoch" IS NOT OLD."epoch")))
+CREATE TRIGGER bucket_leases_events_update AFTER UPDATE OF "owner", "epoch" ON bucket_leases FOR EACH ROW WHEN ((NEW."owner" <> '' AND (NEW."owner" IS NOT OLD."owner" OR NEW."epoch" IS NOT OLD."epoch")))
 BEGIN
   INSERT INTO events (at, type, namespace, task_id, run_id, workflow_run_id, data) SELECT CAST(unixepoch('subsec') * 1000 AS INTEGER), 'lease.moved', NULL, NULL, NULL, NULL, json_object('bucket', NEW."bucket", 'from', NULLIF(OLD."owner", ''), 'to', NEW."owner", 'epoch', NEW."epoch") WHERE (NEW."owner" <> '' AND (NEW."owner" IS NOT OLD."owner" OR NEW."epoch" IS NOT OLD."epoch"));
 END;
