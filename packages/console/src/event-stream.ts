@@ -15,7 +15,7 @@
  * token are injected, so the reconnection logic is tested without a browser or a sleep.
  */
 import { createParser } from 'eventsource-parser';
-import type { RunResource } from '@ecron/contracts';
+import type { EventResource, RunResource } from '@ecron/contracts';
 
 /** A stream that could not be opened: the API's status and code (0, NETWORK: no answer). */
 export class StreamError extends Error {
@@ -28,19 +28,11 @@ export class StreamError extends Error {
   }
 }
 
-/** An event of the log: `{ seq, type, at, namespace, taskId?, runId?, workflowRunId?, status?, … }`. */
-export interface ConsoleEvent {
-  seq: number;
-  type: string;
-  at: string;
-  namespace: string | null;
-  taskId?: string;
-  runId?: string;
-  workflowRunId?: string;
+/** An event of the log, with the run fields the console reads typed. */
+export interface ConsoleEvent extends EventResource {
   status?: string;
   attempt?: number;
   progress?: number | null;
-  [field: string]: unknown;
 }
 
 /** What a stream asks the server for (see the route's filters). */

@@ -77,6 +77,23 @@ export interface RunResource {
   finishedAt: string | null;
 }
 
+/**
+ * One event of the log, as `GET /api/v1/events` answers it, its SSE `data`, and a subscription's
+ * message body: the fields every event has, then those of its type (status, attempt, error, …).
+ * Instants are ISO-8601; absent fields are left out.
+ */
+export interface EventResource {
+  seq: number;
+  type: string;
+  at: string;
+  /** Null for cluster events (scheduler nodes, leases). */
+  namespace: string | null;
+  taskId?: string;
+  runId?: string;
+  workflowRunId?: string;
+  [field: string]: unknown;
+}
+
 export interface RunLogResource {
   seq: number;
   attempt: number;

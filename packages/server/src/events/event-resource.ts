@@ -2,20 +2,11 @@
  * An event of the log as ecron shows it outside: what `GET /api/v1/events` answers, and the body
  * of what a subscription's sink sends. Instants are ISO-8601; absent fields are left out.
  */
+import type { EventResource } from '@ecron/contracts';
 import type { EventRecord } from '../store/store.ts';
 
 /** Fields of event data that are instants (ms in the store, ISO-8601 outside, as everywhere). */
 const INSTANT_FIELDS = new Set(['scheduledAt', 'startedAt', 'finishedAt']);
-
-export type EventResource = {
-  seq: number;
-  type: string;
-  at: string;
-  namespace: string | null;
-  taskId?: string;
-  runId?: string;
-  workflowRunId?: string;
-} & Record<string, unknown>;
 
 export function toEventResource(event: EventRecord): EventResource {
   const resource: EventResource = { seq: event.seq, type: event.type, at: new Date(event.at).toISOString(), namespace: event.namespace };

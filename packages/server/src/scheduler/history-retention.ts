@@ -47,24 +47,23 @@ export class HistoryRetention {
   /** Deletes everything past retention now; resolves with the number of runs deleted. */
   async prune(): Promise<number> {
     const cutoff = this.#o.clock.now() - this.#o.retentionMs;
-    let total = 0;
-    for (;;) {
-      const deleted = await this.#o.store.deleteHistory({ finishedBefore: cutoff, limit: this.#o.batchSize });
-      total += deleted;
-      if (deleted < this.#o.batchSize || this.#stopped) break;
-      await new Promise((resolve) => setImmediate(resolve));
-    }
+    const total = await this.#inBatches((limit) => this.#o.store.deleteHistory({ finishedBefore: cutoff, limit }));
     if (total > 0) this.#o.log('info', 'deleted run history past retention', { runs: total, endedBefore: new Date(cutoff).toISOString() });
     const eventCutoff = this.#o.clock.now() - this.#o.eventRetentionMs;
-    let events = 0;
-    for (;;) {
-      const deleted = await this.#o.store.deleteEvents({ before: eventCutoff, limit: this.#o.batchSize });
-      events += deleted;
-      if (deleted < this.#o.batchSize || this.#stopped) break;
-      await new Promise((resolve) => setImmediate(resolve));
-    }
+    const events = await this.#inBatches((limit) => this.#o.store.deleteEvents({ before: eventCutoff, limit }));
     if (events > 0) this.#o.log('info', 'deleted events past retention', { events, writtenBefore: new Date(eventCutoff).toISOString() });
     return total;
+  }
+
+  /** Calls `deleteSome` with the batch size until it deletes fewer (or the loop stops), a turn of the event loop between batches; returns how many it deleted. */
+  async #inBatches(deleteSome: (limit: number) => Promise<number>): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const deleted = await deleteSome(this.#o.batchSize);
+      total += deleted;
+      if (deleted < this.#o.batchSize || this.#stopped) return total;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
   }
 
   #schedule(): void {

@@ -68,8 +68,3 @@ export function eventMatcher(filter: EventFilter): (event: EventRecord) => boole
     }
   });
 }
-
-/** Whether `event` passes `filter` (see {@link eventMatcher}). */
-export function matchesEvent(filter: EventFilter, event: EventRecord): boolean {
-  return eventMatcher(filter)(event);
-}

@@ -53,7 +53,6 @@ export const EventResourceSchema = z.looseObject({
   workflowRunId: z.string().optional(),
 }).describe('a state change; the other fields depend on the type (status, attempt, error, …)');
 
-export type EventResource = z.infer<typeof EventResourceSchema>;
 /** The event as the API shows it (`events/event-resource.ts`, shared with the subscriptions' sinks). */
 export { toEventResource };
 

@@ -2,21 +2,12 @@
  * `ecron events`: the event log (`GET /api/v1/events`): a page, or with `--follow` a live stream
  * that resumes where it dropped. One line per event, or one JSON object per line with `--json`.
  */
+import type { EventResource } from '@ecron/contracts';
 import type { Command } from 'commander';
 import type { CliContext } from '../command-support.ts';
 import { usageError } from '../cli-error.ts';
 import { followStream } from '../log-follow.ts';
 import { formatDuration } from '../output.ts';
-
-interface EventResource {
-  seq: number;
-  type: string;
-  at: string;
-  namespace: string | null;
-  taskId?: string;
-  runId?: string;
-  [field: string]: unknown;
-}
 
 interface EventsOptions {
   follow?: boolean;
