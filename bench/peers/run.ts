@@ -83,6 +83,8 @@ interface Outcome extends Cell {
   noiseP99: number;
   stealPct: number | null;
   result: { name: string; mode: string; config: Record<string, unknown>; recurring: Record<string, unknown>; metrics: Record<string, number | string | null>; failures: string[] } | null;
+  /** The driver's first error line, quoted in the FAILED summary (CI logs often keep only the tail). */
+  error: string | null;
 }
 
 /** Rotates the systems by `rep`, so that no system always runs first (or right after another). */
@@ -116,8 +118,13 @@ async function runCell(cell: Cell, index: number, total: number): Promise<Outcom
   progress(`cell ${index + 1}/${total}: ${cell.system} ${cell.label} (rep ${cell.rep + 1}) (${loadLine()})`);
   const started = performance.now();
   const timeoutS = cellTimeoutS(cell.workload);
-  const child = spawnTracked(process.execPath, [join(here, 'driver.ts'), '--system', cell.system, ...cell.args, '--timeout-s', String(timeoutS)], { stdio: ['ignore', 'pipe', 'inherit'] }, 'SIGTERM');
+  const child = spawnTracked(process.execPath, [join(here, 'driver.ts'), '--system', cell.system, ...cell.args, '--timeout-s', String(timeoutS)], { stdio: ['ignore', 'pipe', 'pipe'] }, 'SIGTERM');
   let result: Outcome['result'] = null;
+  let error: string | null = null;
+  child.stderr!.on('data', (chunk: Buffer) => {
+    process.stderr.write(chunk);
+    error ??= chunk.toString('utf8').split('\n').find((line) => /\berror\b/i.test(line))?.trim().slice(0, 300) ?? null;
+  });
   let buffered = '';
   child.stdout!.on('data', (chunk: Buffer) => {
     buffered += chunk.toString('utf8');
@@ -137,7 +144,7 @@ async function runCell(cell: Cell, index: number, total: number): Promise<Outcom
   const noise = await measureTimerLateness(() => exited);
   const { code } = await exit;
   const shares = cpuShares(cpuBefore);
-  return { ...cell, exitCode: code, seconds: (performance.now() - started) / 1000, noiseP99: noise.p99, stealPct: shares ? shares.stealPct : null, result };
+  return { ...cell, exitCode: code, seconds: (performance.now() - started) / 1000, noiseP99: noise.p99, stealPct: shares ? shares.stealPct : null, result, error };
 }
 
 /** "median (min–max)" of a figure over the repetitions; the median alone when they agree or there is one. */
@@ -267,6 +274,6 @@ report(outcomes);
 describeSystems(outcomes);
 const failed = outcomes.filter((o) => o.exitCode !== 0);
 for (const o of outcomes) if (o.result?.metrics.invalid) console.log(`INVALID (left out of the figures): ${o.system} ${o.label} rep ${o.rep + 1}: ${o.result.metrics.invalid}`);
-for (const o of failed) console.log(`FAILED: ${o.system} ${o.label} rep ${o.rep + 1}: exit ${o.exitCode}${o.result?.failures.length ? `, ${o.result.failures.join(', ')}` : ''}`);
+for (const o of failed) console.log(`FAILED: ${o.system} ${o.label} rep ${o.rep + 1}: exit ${o.exitCode}${o.result?.failures.length ? `, ${o.result.failures.join(', ')}` : ''}${o.error ? ` (${o.error})` : ''}`);
 if (values.json) writeFileSync(values.json, JSON.stringify(outcomes, null, 2));
 process.exitCode = failed.length > 0 ? 1 : 0;
