@@ -3,14 +3,16 @@
  * - the **sequencer** numbers the events its store's triggers wrote (SQL stores; see
  *   `store/sql/events.ts`), one node at a time, every `sequenceEveryMs`;
  * - the **tail** reads what has been numbered since it last looked into a bounded buffer, while
- *   someone follows the log, and wakes the followers;
+ *   someone follows the log, and wakes the followers. It reads at each pass, and at once when the
+ *   store says another node numbered events (a `StoreChange` of kind `events`: NOTIFY on
+ *   PostgreSQL), so a follower on any node waits for no poll;
  * - **followers** ({@link EventLog.follow}) are served from the buffer when their position is in
  *   it, and from the store otherwise (a client resuming from an old `Last-Event-ID`), so a client
  *   gets every event after its position once, in order, with no gap.
  */
 import { systemClock, type Clock, type TimerHandle } from '../core/clock.ts';
 import { eventMatcher } from '../store/event-rows.ts';
-import type { EventFilter, EventRecord, Store } from '../store/store.ts';
+import type { ChangeSubscription, EventFilter, EventRecord, Store } from '../store/store.ts';
 
 export interface EventLogOptions {
   store: Store;
@@ -39,6 +41,9 @@ export class EventLog {
   #pass: Promise<void> | null = null;
   #stopped = true;
   #failing = false;
+  #changes: ChangeSubscription | null = null;
+  /** A read asked for while a pass ran: the tail reads again when it ends. */
+  #readAgain = false;
 
   constructor(options: EventLogOptions) {
     this.#o = { clock: systemClock, pollMs: 50, sequenceBatch: 5000, bufferSize: 20_000, log: () => {}, ...options };
@@ -53,6 +58,9 @@ export class EventLog {
     if (!this.#stopped) return;
     this.#head = await this.#o.store.lastEventSeq();
     this.#stopped = false;
+    this.#changes = await this.#o.store.watchChanges((changes) => {
+      if (changes.some((change) => change.kind === 'events')) this.#readSoon();
+    });
     this.#schedule();
   }
 
@@ -60,6 +68,8 @@ export class EventLog {
     this.#stopped = true;
     if (this.#timer) this.#o.clock.clearTimer(this.#timer);
     this.#timer = null;
+    await this.#changes?.close();
+    this.#changes = null;
     await this.#pass;
     this.#wake();
   }
@@ -72,10 +82,26 @@ export class EventLog {
   /** Runs one sequencer and tail pass now (tests; and after a write this node wants seen soon). */
   async poll(): Promise<void> {
     while (this.#pass) await this.#pass;
-    this.#pass = this.#runPass().finally(() => {
+    this.#pass = this.#runPass(true).finally(() => {
       this.#pass = null;
     });
     await this.#pass;
+  }
+
+  /** A tail read now, or right after the pass in progress, while someone follows the log. */
+  #readSoon(): void {
+    if (this.#stopped || this.#followers === 0) return;
+    if (this.#pass) {
+      this.#readAgain = true;
+      return;
+    }
+    this.#pass = this.#runPass(false).finally(() => {
+      this.#pass = null;
+      if (this.#readAgain) {
+        this.#readAgain = false;
+        this.#readSoon();
+      }
+    });
   }
 
   /**
@@ -136,9 +162,9 @@ export class EventLog {
     }, this.#o.pollMs);
   }
 
-  async #runPass(): Promise<void> {
+  async #runPass(sequence: boolean): Promise<void> {
     try {
-      while ((await this.#o.store.sequenceEvents({ limit: this.#o.sequenceBatch })) === this.#o.sequenceBatch) { /* more waiting */ }
+      while (sequence && (await this.#o.store.sequenceEvents({ limit: this.#o.sequenceBatch })) === this.#o.sequenceBatch) { /* more waiting */ }
       if (this.#followers > 0) await this.#tail();
       else this.#head = Math.max(this.#head, await this.#o.store.lastEventSeq());
       if (this.#failing) this.#o.log('info', 'the event log reads again');

@@ -282,6 +282,7 @@ export class Scheduler implements RunControl {
   #onStoreChanges(changes: StoreChange[]): void {
     if (this.#stopped) return;
     for (const change of changes) {
+      if (change.kind === 'events') continue;
       if (change.kind === 'task') {
         if (this.#leases.holds(bucketOf(change.id))) this.taskChanged(change.id);
         continue;

@@ -319,8 +319,10 @@ export interface StoreChange {
   /**
    * `workflow`: a workflow run ended or was reopened, or a node run was activated for an owner
    * other than the node that activated it (its owner sends it).
+   * `events`: the event log is numbered through seq `id` (PostgreSQL, by `sequenceEvents`): each
+   * node's event log reads on at once instead of at its next poll.
    */
-  kind: 'task' | 'run' | 'workflow';
+  kind: 'task' | 'run' | 'workflow' | 'events';
   id: string;
 }
 /**

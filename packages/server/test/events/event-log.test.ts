@@ -87,3 +87,23 @@ describe.each(['sqlite', 'postgres', 'mysql'] as const)('event log followers on 
     expect(fromStart.filter((e) => e.type === 'task.created')).toHaveLength(12);
   });
 });
+
+describe('event log followers on postgres, woken by NOTIFY', () => {
+  it('read what another node numbered without waiting for their own poll', async () => {
+    const [storeA, storeB] = await pair('postgres');
+    // A numbers every 10 ms; B would poll once an hour: its follower sees A's numbering only
+    // through the store's change notice.
+    const logA = new EventLog({ store: storeA, pollMs: 10 });
+    const logB = new EventLog({ store: storeB, pollMs: 3_600_000 });
+    await logA.start();
+    await logB.start();
+    cleanup.push(() => logA.stop(), () => logB.stop());
+    const onB = collect(logB, 0, (got) => got.length >= 2 * 3);
+    // Let B's follower start waiting on its (empty) buffer first.
+    await new Promise((resolve) => setImmediate(resolve));
+    for (let i = 0; i < 2; i++) await seedDispatchedRun(storeA, await seedTask(storeA, { namespace: 'woken' }));
+    const got = await onB;
+    expect(got.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(got.map((e) => e.type)).toEqual(['task.created', 'run.fired', 'run.dispatched', 'task.created', 'run.fired', 'run.dispatched']);
+  });
+});

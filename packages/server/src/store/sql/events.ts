@@ -10,6 +10,7 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import { eventConditions, likePrefix, toEventRecord, type EventCondition } from '../event-rows.ts';
 import type { EventFilter, EventRecord } from '../store.ts';
+import { logChanges } from './change-feed.ts';
 import { affected, firstRow, rows, type SqlContext } from './context.ts';
 
 function render(condition: EventCondition): RawBuilder<unknown> {
@@ -50,7 +51,12 @@ export async function sequenceEvents(ctx: SqlContext, p: { limit: number }): Pro
     if (!lock) return 0;
     const last = Number(lock.last_seq);
     const numbered = ctx.dialect.name === 'postgres' ? await numberOnPostgres(trx, last, p.limit) : await numberOnMysql(trx, last, p.limit);
-    if (numbered > 0) await sql`UPDATE event_sequence SET last_seq = ${last + numbered} WHERE id = 1`.execute(trx);
+    if (numbered > 0) {
+      await sql`UPDATE event_sequence SET last_seq = ${last + numbered} WHERE id = 1`.execute(trx);
+      // Where commits wake the other nodes (NOTIFY on PostgreSQL), every node's followers read the
+      // new events as soon as this commits; MySQL's change log is polled less often than the events.
+      if (ctx.dialect.notifyChanges) await logChanges(ctx, trx, [{ kind: 'events', id: String(last + numbered) }]);
+    }
     return numbered;
   });
 }
