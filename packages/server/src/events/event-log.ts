@@ -8,9 +8,11 @@
  *   PostgreSQL), so a follower on any node waits for no poll;
  * - **followers** ({@link EventLog.follow}) are served from the buffer when their position is in
  *   it, and from the store otherwise (a client resuming from an old `Last-Event-ID`), so a client
- *   gets every event after its position once, in order, with no gap.
+ *   gets every event after its position once, in order, with no gap; or, when retention deleted
+ *   events after its position, EVENTS_EXPIRED ({@link EventLog.assertKept}), never a silent gap.
  */
 import { systemClock, type Clock, type TimerHandle } from '../core/clock.ts';
+import { EcronError } from '../core/errors.ts';
 import { eventMatcher } from '../store/event-rows.ts';
 import type { ChangeSubscription, EventFilter, EventRecord, Store } from '../store/store.ts';
 
@@ -105,8 +107,19 @@ export class EventLog {
   }
 
   /**
+   * Throws EVENTS_EXPIRED when retention deleted events after `after`: a reader there would skip
+   * them. `after` 0 means "from the oldest kept", never expired.
+   */
+  async assertKept(after: number): Promise<void> {
+    const first = this.#buffer[0]?.seq;
+    if (first !== undefined && after >= first - 1) return;
+    await assertEventsKept(this.#o.store, after);
+  }
+
+  /**
    * The events after `after` that match `filter`, in batches, until `signal` aborts or the log
-   * stops. Each event is yielded once, in seq order.
+   * stops. Each event is yielded once, in seq order. Throws EVENTS_EXPIRED when it would read
+   * past events retention deleted.
    */
   async *follow(p: { after: number; filter: EventFilter; signal: AbortSignal }): AsyncGenerator<EventRecord[]> {
     this.#followers++;
@@ -127,6 +140,7 @@ export class EventLog {
           const matched = batch.filter(matches);
           if (matched.length > 0) yield matched;
         } else {
+          await this.assertKept(cursor);
           const page = await this.#o.store.readEvents({ after: cursor, through: head, limit: CATCH_UP_PAGE, filter: p.filter });
           cursor = page.length === CATCH_UP_PAGE ? page.at(-1)!.seq : head;
           if (page.length > 0) yield page;
@@ -188,6 +202,19 @@ export class EventLog {
       this.#wake();
       if (page.length < this.#o.sequenceBatch) return;
     }
+  }
+}
+
+/**
+ * Throws EVENTS_EXPIRED when retention deleted events after seq `after` from `store`. `after` 0
+ * means "from the oldest kept", never expired.
+ */
+export async function assertEventsKept(store: Pick<Store, 'oldestEventSeq' | 'lastEventSeq'>, after: number): Promise<void> {
+  if (after <= 0) return;
+  const oldest = await store.oldestEventSeq();
+  const expired = oldest === null ? after < (await store.lastEventSeq()) : after < oldest - 1;
+  if (expired) {
+    throw new EcronError('EVENTS_EXPIRED', `events after seq ${after} were deleted by retention; the oldest kept is ${oldest ?? 'none'}`, { after, oldestSeq: oldest });
   }
 }
 

@@ -21,6 +21,7 @@
 import { EventEmitter } from 'node:events';
 import { retryDelay } from '../core/backoff.ts';
 import { systemClock, systemRandom, waitOn, type Clock, type Random, type TimerHandle } from '../core/clock.ts';
+import { EcronError } from '../core/errors.ts';
 import type { EventSubscriptionRecord } from '../store/event-subscriptions.ts';
 import type { EventFilter, EventRecord, Store } from '../store/store.ts';
 import type { EventLog } from './event-log.ts';
@@ -185,6 +186,9 @@ export class SubscriptionDelivery {
           if (!(await this.#deliverBatch(state, page.slice(i, i + this.#o.batchSize), signal))) return;
         }
       }
+    } catch (error) {
+      if (!(error instanceof EcronError && error.code === 'EVENTS_EXPIRED')) throw error;
+      await this.#expired(state, error);
     } finally {
       await state.sink?.close().catch(() => {});
     }
@@ -226,6 +230,22 @@ export class SubscriptionDelivery {
       if (!(await waitOn(this.#o.clock, retryInMs, signal))) return false;
     }
     return true;
+  }
+
+  /**
+   * Retention deleted events the subscription had not delivered (it was paused, or kept failing,
+   * for longer than the log keeps events). They cannot be sent and are not skipped in silence: the
+   * subscription is paused with the error as its last error. To go on, delete it and create it
+   * again from a position the log still holds.
+   */
+  async #expired(state: DeliveryState, error: EcronError): Promise<void> {
+    const message = `${error.code}: ${error.message}`;
+    if (!(await this.#advance(state, { cursor: state.cursor, failure: { error: message, failures: state.failures + 1 } }))) return;
+    await this.#o.store.setSubscriptionState({
+      id: state.subscription.id, state: 'paused', at: this.#o.clock.now(),
+      audit: { actor: 'system', action: 'event-subscription.pause', details: { reason: error.code, ...(error.details as object) } },
+    });
+    this.#o.log('error', 'an event subscription was paused: retention deleted events it had not delivered', { subscriptionId: state.subscription.id, error: message });
   }
 
   /** Sends `events` once; null when the sink acknowledged them, else why not. */

@@ -14,6 +14,7 @@ import { describeFieldIssues, formatPath, type FieldIssue } from '@ecron/contrac
 import type { Clock } from '../core/clock.ts';
 import { EcronError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
+import { assertEventsKept } from '../events/event-log.ts';
 import { configSchemaOf, createSink, maskConfig, type SinkDeps } from '../events/sinks/create-sink.ts';
 import { newWebhookSecret } from '../events/sinks/webhook.ts';
 import type { DeadLetterRecord, EventSubscriptionRecord, SubscriptionFilter, SubscriptionState, SubscriptionType } from '../store/event-subscriptions.ts';
@@ -110,6 +111,7 @@ export function createEventSubscriptionService(deps: EventSubscriptionServiceDep
       if (input.after !== undefined && input.after > last) {
         throw invalid([{ path: formatPath(['after']), code: 'OUT_OF_RANGE', message: `the log's last seq is ${last}: start at or before it` }]);
       }
+      if (input.after !== undefined) await assertEventsKept(store, input.after);
       const subscription = await store.createSubscription({
         subscription: {
           id: newId(), namespace: input.namespace, name: input.name, type: input.type, config, filter: input.filter, state: input.state,

@@ -613,6 +613,8 @@ export interface Store extends EventSubscriptionVerbs {
    * `executor.recovered`. Any node may call it; returns how many it marked.
    */
   markSuspectedExecutors(): Promise<number>;
+  /** The lowest seq still kept (retention deletes from the lowest up); null when the log keeps none. */
+  oldestEventSeq(): Promise<number | null>;
   /** Executor nodes, dead ones included (compare expiresAt with `now()`), ordered by group then id. */
   listExecutors(p?: { group?: string }): Promise<ExecutorNodeRecord[]>;
 

@@ -162,4 +162,35 @@ describe('GET /api/v1/events', () => {
     const status = await new Promise<number>((resolve) => refused.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)).once('open', () => resolve(101)));
     expect(status).toBe(401);
   });
+  it('tells a reader resuming after events retention deleted: 410 EVENTS_EXPIRED, never a silent gap', async () => {
+    const task = await h.createTask({ namespace: 'team-a', name: 'expiring' });
+    await triggerAndEnd(task.id);
+    const last = (await h.call('GET', '/api/v1/events?limit=1000')).json().last as number;
+    // Retention takes the oldest 3 events (everything is older than a minute from now).
+    expect(await h.store.deleteEvents({ before: Date.now() + 60_000, limit: 3 })).toBe(3);
+
+    const gone = await h.call('GET', '/api/v1/events?after=1');
+    expect(gone.statusCode).toBe(410);
+    expect(errorOf(gone)).toMatchObject({ code: 'EVENTS_EXPIRED', details: { after: 1, oldestSeq: 4 } });
+    // From the oldest kept, or from the start (after=0: whatever is kept), there is no gap to tell.
+    expect((await h.call('GET', '/api/v1/events?after=3')).json().items[0].seq).toBe(4);
+    expect((await h.call('GET', '/api/v1/events')).json().items[0].seq).toBe(4);
+
+    const resumed = await openSse(`${base}/api/v1/events`, { accept: 'text/event-stream', 'last-event-id': '2', authorization: `Bearer ${h.admin}` });
+    expect(resumed.status).toBe(410);
+    expect(JSON.parse(resumed.body ?? '{}').error.code).toBe('EVENTS_EXPIRED');
+    const kept = await stream('', h.admin, { 'last-event-id': '3' });
+    await kept.next((e) => Number(e.id) === last);
+
+    const socket = new WebSocket(`${base.replace('http', 'ws')}/api/v1/events?after=1`, { headers: { authorization: `Bearer ${h.admin}` } });
+    const closed = await new Promise<[number, string]>((resolve) => socket.on('close', (code, reason) => resolve([code, String(reason)])));
+    expect(closed[0]).toBe(1008);
+    expect(closed[1]).toMatch(/^EVENTS_EXPIRED/);
+
+    const subscription = await h.call('POST', '/api/v1/event-subscriptions', {
+      body: { namespace: 'team-a', name: 'late', type: 'webhook', config: { url: 'http://127.0.0.1:9/hook' }, after: 1 },
+    });
+    expect(subscription.statusCode).toBe(410);
+    expect(errorOf(subscription).code).toBe('EVENTS_EXPIRED');
+  });
 });

@@ -310,6 +310,27 @@ describe('webhook subscriptions', () => {
     expect(receiver.problems).toEqual([]);
   });
 
+  it('pauses a subscription that retention overtook, with EVENTS_EXPIRED as its last error, and skips nothing in silence', async () => {
+    const { subscription, secret } = await subscribe({ name: 'overtaken', state: 'paused' });
+    receiver.secret = secret;
+    await write('team-a', 5);
+    // While it was paused, retention deleted the first 3 events after its cursor.
+    const pending = await h.store.readEvents({ after: subscription.cursor, limit: 100 });
+    expect(pending).toHaveLength(5);
+    const old = await h.store.readEvents({ after: 0, limit: 10_000 });
+    expect(await h.store.deleteEvents({ before: Date.now() + 60_000, limit: old.length - 2 })).toBe(old.length - 2);
+
+    const delivery = deliverer('node-a');
+    await delivery.start();
+    const stopped = next(delivery, 'stopped', (e) => e.subscriptionId === subscription.id);
+    expect((await h.call('POST', `/api/v1/event-subscriptions/${subscription.id}/resume`)).statusCode).toBe(200);
+    await stopped;
+    const after = (await h.call('GET', `/api/v1/event-subscriptions/${subscription.id}`)).json();
+    expect(after).toMatchObject({ state: 'paused', cursor: subscription.cursor });
+    expect(after.lastError).toMatch(/^EVENTS_EXPIRED: events after seq \d+ were deleted by retention/);
+    expect(receiver.requestCount).toBe(0);
+  });
+
   it('refuses a webhook to an address the outbound policy denies, and stops delivering when the policy denies it later', async () => {
     const denying = new OutboundPolicy({ deny: ['127.0.0.0/8'] });
     await rebuildApp(denying);

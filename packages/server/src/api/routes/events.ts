@@ -123,11 +123,14 @@ export const eventRoutes: FastifyPluginAsyncZod<{ events: EventLog; store: Store
       const filter = eventFilterOf(caller, query);
       if (request.method === 'GET' && wantsEventStream(follow, request.headers.accept)) {
         const start = lastEventId(request) ?? after ?? (await deps.events.lastSeq());
+        // Before the stream opens, so a client resuming past retention gets a 410 it can act on.
+        await deps.events.assertKept(start);
         const stream = openEventStream(reply, { clock: deps.clock });
         await serve(stream, start, filter);
         return reply;
       }
       const from = after ?? 0;
+      await deps.events.assertKept(from);
       const through = await deps.store.lastEventSeq();
       const items = await deps.store.readEvents({ after: from, through, limit, filter });
       return { items: items.map(toEventResource), last: items.length === limit ? items.at(-1)!.seq : Math.max(from, through) };
@@ -140,6 +143,10 @@ export const eventRoutes: FastifyPluginAsyncZod<{ events: EventLog; store: Store
       for await (const batch of deps.events.follow({ after, filter, signal: stream.signal })) {
         if (!(await stream.sendText(batch.map(sseTextOf).join('')))) break;
       }
+    } catch (error) {
+      // A client so slow that retention overtook it: told by an `error` event, then the stream ends.
+      if (!(error instanceof EcronError)) throw error;
+      await stream.sendText(formatEvent({ event: 'error', data: JSON.stringify({ error: { code: error.code, message: error.message, details: error.details } }) }));
     } finally {
       open.delete(stream);
       stream.close();
@@ -157,6 +164,7 @@ export const eventRoutes: FastifyPluginAsyncZod<{ events: EventLog; store: Store
       const { after, limit: _limit, follow: _follow, ...query } = parsedQuery.data;
       const filter = eventFilterOf(callerOf(request), query);
       const start = lastEventId(request) ?? after ?? (await deps.events.lastSeq());
+      await deps.events.assertKept(start);
       for await (const batch of deps.events.follow({ after: start, filter, signal: abort.signal })) {
         for (const event of batch) socket.send(jsonOf(event));
         // Back-pressure: wait while the socket's buffer is large.

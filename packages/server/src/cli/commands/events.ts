@@ -5,7 +5,7 @@
 import type { EventResource } from '@ecron/contracts';
 import type { Command } from 'commander';
 import type { CliContext } from '../command-support.ts';
-import { usageError } from '../cli-error.ts';
+import { CliError, usageError } from '../cli-error.ts';
 import { followStream } from '../log-follow.ts';
 import { formatDuration } from '../output.ts';
 
@@ -62,6 +62,11 @@ export function registerEventCommands(program: Command, ctx: CliContext): void {
         api: session.api, path: '/api/v1/events', query: { ...query, after, follow: 1 }, sleep: ctx.io.sleep,
         what: 'the event stream', endedEarly: 'the stream closed',
         onEvent: (event) => {
+          if (event.event === 'error') {
+            // The server ends the stream so: retention deleted events this follower had not read.
+            const { error } = JSON.parse(event.data) as { error: { code: string; message: string; details?: unknown } };
+            throw new CliError(error.code, error.message, { details: error.details });
+          }
           print(JSON.parse(event.data) as EventResource);
           return undefined;
         },

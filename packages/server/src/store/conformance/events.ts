@@ -150,14 +150,18 @@ export function describeEvents(ctx: { readonly store: Store }): void {
       await seedTask(ctx.store);
       const before = await logAfter(ctx.store, 0);
       const last = await ctx.store.lastEventSeq();
+      expect(await ctx.store.oldestEventSeq()).toBe(before[0]!.seq);
       expect(await ctx.store.deleteEvents({ before: Date.now() + 60_000, limit: 1 })).toBe(1);
+      expect(await ctx.store.oldestEventSeq()).toBe(before[1]!.seq);
       expect((await ctx.store.readEvents({ after: 0, limit: 1000 })).map((e) => e.seq)).toEqual(before.slice(1).map((e) => e.seq));
       expect(await ctx.store.deleteEvents({ before: Date.now() + 60_000, limit: 1000 })).toBe(before.length - 1);
       expect(await ctx.store.deleteEvents({ before: 0, limit: 1000 })).toBe(0);
       expect(await ctx.store.lastEventSeq()).toBe(last);
+      expect(await ctx.store.oldestEventSeq()).toBeNull();
       await seedTask(ctx.store);
       const [next] = await logAfter(ctx.store, 0);
       expect(next!.seq).toBe(last + 1);
+      expect(await ctx.store.oldestEventSeq()).toBe(last + 1);
     });
   });
 }

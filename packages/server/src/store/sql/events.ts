@@ -77,6 +77,11 @@ export async function lastEventSeq(ctx: SqlContext): Promise<number> {
   return row ? Number(row.last_seq) : 0;
 }
 
+export async function oldestEventSeq(ctx: SqlContext): Promise<number | null> {
+  const row = await firstRow<{ seq: unknown }>(ctx.db, sql`SELECT min(seq) AS seq FROM events WHERE seq IS NOT NULL`);
+  return row?.seq === null || row?.seq === undefined ? null : Number(row.seq);
+}
+
 export async function deleteEvents(ctx: SqlContext, p: { before: number; limit: number }): Promise<number> {
   // A derived table: MySQL can neither read the table a DELETE deletes from in a subquery nor take LIMIT in an IN subquery.
   return affected(ctx.db, sql`DELETE FROM events WHERE id IN (SELECT id FROM (SELECT id FROM events

@@ -171,6 +171,7 @@ class SqlStore implements Store {
   // ---- event subscriptions
   createSubscription: Store['createSubscription'] = (p) => this.#use((ctx) => subscriptions.createSubscription(ctx, p));
   getSubscription: Store['getSubscription'] = (id) => this.#use((ctx) => subscriptions.getSubscription(ctx, id));
+  oldestEventSeq: Store['oldestEventSeq'] = () => this.#use((ctx) => events.oldestEventSeq(ctx));
   listSubscriptions: Store['listSubscriptions'] = (p) => this.#use((ctx) => subscriptions.listSubscriptions(ctx, p));
   setSubscriptionState: Store['setSubscriptionState'] = (p) => this.#use((ctx) => subscriptions.setSubscriptionState(ctx, p));
   deleteSubscription: Store['deleteSubscription'] = (p) => this.#use((ctx) => subscriptions.deleteSubscription(ctx, p));

@@ -58,6 +58,11 @@ export function lastEventSeq(conn: SqliteConnection): number {
   return row ? Number(row.seq) : 0;
 }
 
+export function oldestEventSeq(conn: SqliteConnection): number | null {
+  const row = conn.statement(`SELECT min(seq) AS seq FROM events`).get() as Row | undefined;
+  return row?.seq === null || row?.seq === undefined ? null : Number(row.seq);
+}
+
 export function deleteEvents(conn: SqliteConnection, p: { before: number; limit: number }): number {
   const result = conn.statement(`DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE at < ? ORDER BY seq LIMIT ?)`).run(p.before, p.limit);
   return Number(result.changes);

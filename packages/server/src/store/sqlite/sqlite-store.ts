@@ -171,6 +171,7 @@ class SqliteStore implements Store {
   releaseSubscriptions: Store['releaseSubscriptions'] = (p) => this.#use((conn) => subscriptions.releaseSubscriptions(conn, p));
   advanceSubscription: Store['advanceSubscription'] = (p) => this.#use((conn) => subscriptions.advanceSubscription(conn, p));
   listDeadLetters: Store['listDeadLetters'] = (p) => this.#use((conn) => subscriptions.listDeadLetters(conn, p));
+  oldestEventSeq: Store['oldestEventSeq'] = () => this.#use((conn) => events.oldestEventSeq(conn));
   deleteDeadLetters: Store['deleteDeadLetters'] = (p) => this.#use((conn) => subscriptions.deleteDeadLetters(conn, p));
   watchChanges: Store['watchChanges'] = (listener) => Promise.resolve(this.#changes.subscribe(listener));
   publishChanges: Store['publishChanges'] = (changes) => {
