@@ -32,6 +32,9 @@ export interface ListTasksQuery {
   limit: number;
 }
 
+/** The task verbs {@link TaskService.changeMany} applies to many tasks at once. */
+export type BulkChange = 'pause' | 'resume' | 'delete';
+
 export interface SchedulePreview {
   /** Epoch milliseconds of the next fires, earliest first. */
   fires: number[];
@@ -53,6 +56,14 @@ export interface TaskService {
   pause(caller: Caller, id: string): Promise<TaskRecord>;
   resume(caller: Caller, id: string): Promise<TaskRecord>;
   delete(caller: Caller, id: string): Promise<void>;
+  /**
+   * Pauses, resumes or deletes many tasks, each as {@link pause}, {@link resume} or {@link delete}
+   * does one (the same scope check, change, audit entry and scheduler notice), written in ONE store
+   * transaction: callers keep `ids` to a chunk (about five hundred). Per id, in order: null when
+   * done, or the error the single verb would have thrown. An id given twice is acted on twice, as two
+   * single calls one after the other would.
+   */
+  changeMany(caller: Caller, action: BulkChange, ids: readonly string[]): Promise<(EcronError | null)[]>;
   /** Creates a manual run now (task params shallow-merged with `params`) and returns it: `RunControl.trigger`. */
   trigger(caller: Caller, id: string, params?: Record<string, unknown>): Promise<RunRecord>;
   revisions(caller: Caller, id: string): Promise<TaskRevisionRecord[]>;
@@ -98,6 +109,8 @@ export function checkNamespace(caller: Caller, namespace: string): void {
   checkNamespaceAccess(caller, namespace, 'editor', () => new EcronError('FORBIDDEN', `${callerNoun(caller)} cannot manage tasks in namespace ${JSON.stringify(namespace)}`));
 }
 
+const taskNotFound = (id: string): EcronError => new EcronError('TASK_NOT_FOUND', `no task with id ${JSON.stringify(id)}`);
+
 export function createTaskService(deps: { store: Store; control: RunControl; clock: Clock }): TaskService {
   const { store, control, clock } = deps;
 
@@ -107,12 +120,18 @@ export function createTaskService(deps: { store: Store; control: RunControl; clo
    * do this there.
    */
   async function load(caller: Caller, id: string, needed: RoleRequirement): Promise<TaskRecord> {
-    const task = await store.getTask(id);
-    const notFound = () => new EcronError('TASK_NOT_FOUND', `no task with id ${JSON.stringify(id)}`);
-    if (!task) throw notFound();
-    checkNamespaceAccess(caller, task.namespace, needed, notFound);
+    return checkLoaded(caller, id, await store.getTask(id), needed);
+  }
+
+  /** As {@link load}, given what the store holds under `id`. */
+  function checkLoaded(caller: Caller, id: string, task: TaskRecord | null, needed: RoleRequirement): TaskRecord {
+    if (!task) throw taskNotFound(id);
+    checkNamespaceAccess(caller, task.namespace, needed, () => taskNotFound(id));
     return task;
   }
+
+  const changeAudit = (caller: Caller, action: BulkChange, task: TaskRecord): AuditInput => (
+    { actor: caller.actor, action: `task.${action}`, details: { namespace: task.namespace, name: task.name } });
 
   const service: TaskService = {
     async clone(caller, id, as) {
@@ -165,7 +184,7 @@ export function createTaskService(deps: { store: Store; control: RunControl; clo
       const existing = await load(caller, id, 'operator');
       const paused = await store.setTaskState({
         id, state: 'paused', nextFireAt: null, at: clock.now(),
-        audit: { actor: caller.actor, action: 'task.pause', details: { namespace: existing.namespace, name: existing.name } },
+        audit: changeAudit(caller, 'pause', existing),
       });
       control.taskChanged(id);
       return paused;
@@ -176,7 +195,7 @@ export function createTaskService(deps: { store: Store; control: RunControl; clo
       const now = clock.now();
       const resumed = await store.setTaskState({
         id, ...resumedFireState(existing, now), at: now,
-        audit: { actor: caller.actor, action: 'task.resume', details: { namespace: existing.namespace, name: existing.name } },
+        audit: changeAudit(caller, 'resume', existing),
       });
       control.taskChanged(id);
       return resumed;
@@ -186,9 +205,47 @@ export function createTaskService(deps: { store: Store; control: RunControl; clo
       const existing = await load(caller, id, 'editor');
       await store.deleteTask({
         id, at: clock.now(),
-        audit: { actor: caller.actor, action: 'task.delete', details: { namespace: existing.namespace, name: existing.name } },
+        audit: changeAudit(caller, 'delete', existing),
       });
       control.taskChanged(id);
+    },
+
+    async changeMany(caller, action, ids) {
+      const found = new Map((await store.getTasks({ ids: [...new Set(ids)] })).map((task) => [task.id, task]));
+      const needed: RoleRequirement = action === 'delete' ? 'editor' : 'operator';
+      const outcomes: (EcronError | null)[] = [];
+      const accepted: { index: number; task: TaskRecord }[] = [];
+      ids.forEach((id, index) => {
+        try {
+          accepted.push({ index, task: checkLoaded(caller, id, found.get(id) ?? null, needed) });
+          outcomes.push(null);
+        } catch (error) {
+          if (!(error instanceof EcronError)) throw error;
+          outcomes.push(error);
+        }
+      });
+      const at = clock.now();
+      // A task gone since it was read answers TASK_NOT_FOUND, as the single verb's store call does.
+      if (action === 'delete') {
+        const deleted = await store.deleteTasks({ items: accepted.map(({ task }) => ({ id: task.id, at, audit: changeAudit(caller, action, task) })) });
+        accepted.forEach(({ index, task }, i) => { if (!deleted[i]) outcomes[index] = taskNotFound(task.id); });
+        for (const id of new Set(accepted.filter((_, i) => deleted[i]).map(({ task }) => task.id))) control.taskChanged(id);
+        return outcomes;
+      }
+      const stored = await store.setTaskStates({
+        items: accepted.map(({ task }) => ({
+          id: task.id, ...(action === 'pause' ? { state: 'paused' as const, nextFireAt: null } : resumedFireState(task, at)), at,
+          audit: changeAudit(caller, action, task),
+        })),
+      });
+      const changed = new Map<string, TaskRecord>();
+      accepted.forEach(({ index, task }, i) => {
+        const now = stored[i];
+        if (now) changed.set(now.id, now);
+        else outcomes[index] = taskNotFound(task.id);
+      });
+      for (const [id, task] of changed) control.taskChanged(id, task);
+      return outcomes;
     },
 
     async trigger(caller, id, params) {

@@ -20,6 +20,9 @@ export interface UpdateParams<S> {
 export interface StateParams {
   id: string; state: TaskState; nextFireAt: number | null; at: number; audit: AuditInput;
 }
+export interface DeleteParams {
+  id: string; at: number; audit: AuditInput;
+}
 
 /** Who did a management operation, and what: written to the audit log in the same transaction. */
 export interface AuditInput {
@@ -398,9 +401,9 @@ export interface Store extends EventSubscriptionVerbs {
   /** As setTaskState, for a workflow; throws WORKFLOW_NOT_FOUND. */
   setWorkflowState(p: StateParams): Promise<WorkflowRecord>;
   /** Deletes the task and its revisions; its runs stay as history. Throws TASK_NOT_FOUND. */
-  deleteTask(p: { id: string; at: number; audit: AuditInput }): Promise<void>;
+  deleteTask(p: DeleteParams): Promise<void>;
   /** As deleteTask, for a workflow; throws WORKFLOW_NOT_FOUND. */
-  deleteWorkflow(p: { id: string; at: number; audit: AuditInput }): Promise<void>;
+  deleteWorkflow(p: DeleteParams): Promise<void>;
   listTaskRevisions(taskId: string): Promise<TaskRevisionRecord[]>;
   /** The tasks and workflows with these keys (those that exist), in no particular order. */
   getScheduledByNames(p: { keys: TaskKey[] }): Promise<ScheduledRecord[]>;
@@ -412,6 +415,23 @@ export interface Store extends EventSubscriptionVerbs {
    * conflict, and then nothing is written. Callers keep a call to a chunk (about a thousand items).
    */
   upsertTasks(p: { items: TaskUpsert[] }): Promise<UpsertTasksResult>;
+  /** The tasks (not workflows) of these ids that exist, in no particular order. */
+  getTasks(p: { ids: string[] }): Promise<TaskRecord[]>;
+  /**
+   * `setTaskState` for many tasks in ONE transaction: each item changes its task's state, next fire
+   * and updatedAt as `setTaskState` would, with its audit entry, the change notice and the rows'
+   * events (`task.paused` …). Items apply in order; an item whose task does not exist (or is a
+   * workflow) changes nothing, writes no audit entry and answers null in its place, and the others
+   * go on. Otherwise an item answers its task as the call left it. Callers keep a call to a chunk
+   * (about five hundred items).
+   */
+  setTaskStates(p: { items: StateParams[] }): Promise<(TaskRecord | null)[]>;
+  /**
+   * `deleteTask` for many tasks in ONE transaction, in item order, with an audit entry, a change
+   * notice and a `task.deleted` event for each task deleted. An item answers false when its task does
+   * not exist (or is a workflow, or an earlier item of the call deleted it): nothing is written for it.
+   */
+  deleteTasks(p: { items: DeleteParams[] }): Promise<boolean[]>;
   /** One revision of a task or workflow; null when there is none (deleted, or no such revision). */
   getTaskRevision(p: { taskId: string; revision: number }): Promise<TaskRevisionRecord | null>;
 
@@ -593,6 +613,8 @@ export interface Store extends EventSubscriptionVerbs {
   sequenceEvents(p: { limit: number }): Promise<number>;
   /** The highest seq given so far (0 for none); it never goes down, whatever retention deleted. */
   lastEventSeq(): Promise<number>;
+  /** The lowest seq still kept (retention deletes from the lowest up); null when the log keeps none. */
+  oldestEventSeq(): Promise<number | null>;
   /** Deletes events written before `before` (ms), lowest seq first, at most `limit`; returns how many. */
   deleteEvents(p: { before: number; limit: number }): Promise<number>;
 
@@ -613,8 +635,6 @@ export interface Store extends EventSubscriptionVerbs {
    * `executor.recovered`. Any node may call it; returns how many it marked.
    */
   markSuspectedExecutors(): Promise<number>;
-  /** The lowest seq still kept (retention deletes from the lowest up); null when the log keeps none. */
-  oldestEventSeq(): Promise<number | null>;
   /** Executor nodes, dead ones included (compare expiresAt with `now()`), ordered by group then id. */
   listExecutors(p?: { group?: string }): Promise<ExecutorNodeRecord[]>;
 

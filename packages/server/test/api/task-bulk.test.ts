@@ -165,6 +165,20 @@ describe('POST /api/v1/tasks:pause|resume|delete|trigger', () => {
     expect((await h.store.listAudit({ limit: 10, action: 'task.pause' })).items.map((e) => e.resourceId)).toEqual([a.id]);
   });
 
+  it('answers an id given twice twice, with one task.paused event per task; a deleted duplicate is TASK_NOT_FOUND', async () => {
+    const a = await h.createTask({ name: 'a', schedule: { every: '1m' } });
+    const b = await h.createTask({ name: 'b', schedule: { every: '1m' } });
+    const since = await h.store.lastEventSeq();
+    const paused = await h.call('POST', '/api/v1/tasks:pause', { body: { ids: [a.id, b.id, a.id] } });
+    expect(itemsOf(paused)).toEqual([{ id: a.id, ok: true }, { id: b.id, ok: true }, { id: a.id, ok: true }]);
+    const events = await h.store.readEvents({ after: since, limit: 100, filter: { types: ['task.*'] } });
+    expect(events.map((e) => [e.type, e.taskId])).toEqual([['task.paused', a.id], ['task.paused', b.id]]);
+    expect((await h.store.listAudit({ limit: 10, action: 'task.pause' })).items.map((e) => e.resourceId).sort()).toEqual([a.id, a.id, b.id].sort());
+    const deleted = await h.call('POST', '/api/v1/tasks:delete', { body: { ids: [b.id, b.id] } });
+    expect(itemsOf(deleted)).toEqual([{ id: b.id, ok: true }, { id: b.id, error: { code: 'TASK_NOT_FOUND', message: `no task with id ${JSON.stringify(b.id)}` } }]);
+    expect(itemsOf(deleted)[1]!.error).toEqual(errorOf(await h.call('DELETE', `/api/v1/tasks/${b.id}`)));
+  });
+
   it('acts on the tasks a label selector matches, within the token\'s scope and the given namespace', async () => {
     const x = await h.createTask({ namespace: 'ns1', name: 'x', labels: { team: 'data' } });
     const y = await h.createTask({ namespace: 'ns2', name: 'y', labels: { team: 'data', tier: 'gold' } });

@@ -20,6 +20,7 @@ import { describeReportsAndLogs } from './reports-logs.ts';
 import { describeRetention } from './retention.ts';
 import { describeSessions } from './sessions.ts';
 import { describeTaskBatch } from './task-batch.ts';
+import { describeTaskBulk } from './task-bulk.ts';
 import { describeTasks } from './tasks.ts';
 import { describeTokensAndAudit } from './tokens-audit.ts';
 import { describeWorkflows } from './workflows.ts';
@@ -32,6 +33,7 @@ export function exerciseStore(name: string, factory: StoreFactory): void {
     const ctx = useStore(factory);
     describeTasks(ctx);
     describeTaskBatch(ctx);
+    describeTaskBulk(ctx);
     describeListing(ctx);
     describeFires(ctx);
     describeAttempts(ctx);

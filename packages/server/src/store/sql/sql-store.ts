@@ -26,6 +26,7 @@ import * as subscriptions from './event-subscriptions.ts';
 import * as sessions from './sessions.ts';
 import * as runs from './runs.ts';
 import * as taskBatch from './task-batch.ts';
+import * as taskBulk from './task-bulk.ts';
 import * as tasks from './tasks.ts';
 import * as tokensAudit from './tokens-audit.ts';
 import * as workflows from './workflows.ts';
@@ -122,6 +123,9 @@ class SqlStore implements Store {
   getTaskRevision: Store['getTaskRevision'] = (p) => this.#use((ctx) => tasks.getTaskRevision(ctx, p));
   getScheduledByNames: Store['getScheduledByNames'] = (p) => this.#use((ctx) => taskBatch.getScheduledByNames(ctx, p));
   upsertTasks: Store['upsertTasks'] = (p) => this.#use((ctx) => taskBatch.upsertTasks(ctx, p));
+  getTasks: Store['getTasks'] = (p) => this.#use((ctx) => taskBulk.getTasks(ctx, p));
+  setTaskStates: Store['setTaskStates'] = (p) => this.#use((ctx) => taskBulk.setTaskStates(ctx, p));
+  deleteTasks: Store['deleteTasks'] = (p) => this.#use((ctx) => taskBulk.deleteTasks(ctx, p));
   listWorkflowNodes: Store['listWorkflowNodes'] = (runId) => this.#use((ctx) => workflows.listWorkflowNodes(ctx, runId));
   actOnWorkflowRun: Store['actOnWorkflowRun'] = (p) => this.#use((ctx) => workflows.actOnWorkflowRun(ctx, p));
 
@@ -167,11 +171,11 @@ class SqlStore implements Store {
   readEvents: Store['readEvents'] = (p) => this.#use((ctx) => events.readEvents(ctx, p));
   sequenceEvents: Store['sequenceEvents'] = (p) => this.#use((ctx) => events.sequenceEvents(ctx, p));
   lastEventSeq: Store['lastEventSeq'] = () => this.#use((ctx) => events.lastEventSeq(ctx));
+  oldestEventSeq: Store['oldestEventSeq'] = () => this.#use((ctx) => events.oldestEventSeq(ctx));
   deleteEvents: Store['deleteEvents'] = (p) => this.#use((ctx) => events.deleteEvents(ctx, p));
   // ---- event subscriptions
   createSubscription: Store['createSubscription'] = (p) => this.#use((ctx) => subscriptions.createSubscription(ctx, p));
   getSubscription: Store['getSubscription'] = (id) => this.#use((ctx) => subscriptions.getSubscription(ctx, id));
-  oldestEventSeq: Store['oldestEventSeq'] = () => this.#use((ctx) => events.oldestEventSeq(ctx));
   listSubscriptions: Store['listSubscriptions'] = (p) => this.#use((ctx) => subscriptions.listSubscriptions(ctx, p));
   setSubscriptionState: Store['setSubscriptionState'] = (p) => this.#use((ctx) => subscriptions.setSubscriptionState(ctx, p));
   deleteSubscription: Store['deleteSubscription'] = (p) => this.#use((ctx) => subscriptions.deleteSubscription(ctx, p));

@@ -25,6 +25,7 @@ import * as subscriptions from './event-subscriptions.ts';
 import * as sessions from './sessions.ts';
 import * as runs from './runs.ts';
 import * as taskBatch from './task-batch.ts';
+import * as taskBulk from './task-bulk.ts';
 import * as tasks from './tasks.ts';
 import * as tokensAudit from './tokens-audit.ts';
 import * as workflows from './workflows.ts';
@@ -114,6 +115,17 @@ class SqliteStore implements Store {
     this.#changes.publish(result.tasks.map((task) => ({ kind: 'task' as const, id: task.id })));
     return result;
   });
+  getTasks: Store['getTasks'] = (p) => this.#use((conn) => taskBulk.getTasks(conn, p));
+  setTaskStates: Store['setTaskStates'] = (p) => this.#use((conn) => {
+    const tasks = taskBulk.setTaskStates(conn, p);
+    this.#publishTasks(tasks.flatMap((task) => (task ? [task.id] : [])));
+    return tasks;
+  });
+  deleteTasks: Store['deleteTasks'] = (p) => this.#use((conn) => {
+    const deleted = taskBulk.deleteTasks(conn, p);
+    this.#publishTasks(p.items.flatMap((item, i) => (deleted[i] ? [item.id] : [])));
+    return deleted;
+  });
 
   // ---- scheduling
   listDueTasks: Store['listDueTasks'] = (p) => this.#use((conn) => fires.listDueTasks(conn, p));
@@ -159,6 +171,7 @@ class SqliteStore implements Store {
   readEvents: Store['readEvents'] = (p) => this.#use((conn) => events.readEvents(conn, p));
   sequenceEvents: Store['sequenceEvents'] = () => Promise.resolve(0);
   lastEventSeq: Store['lastEventSeq'] = () => this.#use((conn) => events.lastEventSeq(conn));
+  oldestEventSeq: Store['oldestEventSeq'] = () => this.#use((conn) => events.oldestEventSeq(conn));
   deleteEvents: Store['deleteEvents'] = (p) => this.#use((conn) => events.deleteEvents(conn, p));
 
   // ---- event subscriptions
@@ -171,13 +184,17 @@ class SqliteStore implements Store {
   releaseSubscriptions: Store['releaseSubscriptions'] = (p) => this.#use((conn) => subscriptions.releaseSubscriptions(conn, p));
   advanceSubscription: Store['advanceSubscription'] = (p) => this.#use((conn) => subscriptions.advanceSubscription(conn, p));
   listDeadLetters: Store['listDeadLetters'] = (p) => this.#use((conn) => subscriptions.listDeadLetters(conn, p));
-  oldestEventSeq: Store['oldestEventSeq'] = () => this.#use((conn) => events.oldestEventSeq(conn));
   deleteDeadLetters: Store['deleteDeadLetters'] = (p) => this.#use((conn) => subscriptions.deleteDeadLetters(conn, p));
   watchChanges: Store['watchChanges'] = (listener) => Promise.resolve(this.#changes.subscribe(listener));
   publishChanges: Store['publishChanges'] = (changes) => {
     this.#changes.publish(changes);
     return Promise.resolve();
   };
+
+  /** Publishes the changes of a bulk task verb once it has committed: one per task. */
+  #publishTasks(ids: string[]): void {
+    this.#changes.publish([...new Set(ids)].map((id) => ({ kind: 'task' as const, id })));
+  }
 
   /** Publishes a task verb's change once it has committed. */
   #changed<R extends ScheduledRecord>(task: R): R {
