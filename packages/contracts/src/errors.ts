@@ -64,6 +64,7 @@ export const ERROR_CODES = {
   SUBSCRIPTION_NOT_FOUND: { status: 404, message: 'no such event subscription' },
   SUBSCRIPTION_NAME_TAKEN: { status: 409, message: 'an event subscription with this namespace and name exists' },
   EVENTS_EXPIRED: { status: 410, message: 'events after this position were deleted by retention: read from the oldest kept, or start from now' },
+  ALERT_CHANNEL_FAILED: { status: 502, message: 'the alert channel did not accept the notification' },
   INTERNAL: { status: 500, message: 'internal error' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

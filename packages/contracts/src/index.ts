@@ -13,3 +13,4 @@ export * from './workflow-template.ts';
 export * from './workflow-spec.ts';
 export * from './task-bulk.ts';
 export * from './namespace.ts';
+export * from './alerts.ts';

@@ -1,0 +1,183 @@
+/**
+ * Alert channels and notifications (issue 19): where an incident's changes of state are sent, and
+ * what is sent. A channel belongs to a namespace and has one `type`, whose `config` this file
+ * validates (`POST /api/v1/alert-channels`); a notification is one change of state of one incident
+ * (firing, resolved, or a repeat while it stays open), rendered per channel in its `locale`.
+ *
+ * Secrets (a webhook's signing secret, a Feishu or DingTalk signing secret, an SMTP password, and
+ * the tokens platforms put in their URLs: Slack's and Feishu's hook path, DingTalk's
+ * `access_token`, WeCom's `key`) are shown to readers as {@link ALERT_SECRET_MASK}; the server's
+ * `alerts/channel-secrets.ts` masks and restores them. docs/alerts.md describes every type.
+ */
+import { z } from 'zod';
+import { TaskSpecSchema } from './task-spec.ts';
+
+export const ALERT_CHANNEL_TYPES = ['webhook', 'email', 'slack', 'feishu', 'dingtalk', 'wecom'] as const;
+export type AlertChannelType = (typeof ALERT_CHANNEL_TYPES)[number];
+
+export const ALERT_LOCALES = ['en', 'zh'] as const;
+export type AlertLocale = (typeof ALERT_LOCALES)[number];
+
+/** What a reader sees in place of a secret. */
+export const ALERT_SECRET_MASK = '***';
+
+/** What an alert rule watches (`on` of `POST /api/v1/alert-rules`). */
+export const ALERT_RULE_KINDS = [
+  'failure', 'timeout', 'consecutive-failures', 'failure-rate', 'missed-fire', 'late-start', 'long-running', 'no-executor', 'node-lost',
+] as const;
+export type AlertRuleKind = (typeof ALERT_RULE_KINDS)[number];
+
+export const ALERT_SEVERITIES = ['info', 'warning', 'critical'] as const;
+export type AlertSeverity = (typeof ALERT_SEVERITIES)[number];
+
+/** `repeat`: the incident is still open after the rule's repeat interval. */
+export const ALERT_NOTIFICATION_STATES = ['firing', 'resolved', 'repeat'] as const;
+export type AlertNotificationState = (typeof ALERT_NOTIFICATION_STATES)[number];
+
+export const ALERT_SUBJECT_KINDS = ['task', 'workflow', 'namespace', 'group', 'node'] as const;
+export type AlertSubjectKind = (typeof ALERT_SUBJECT_KINDS)[number];
+
+/** How long one send may take, from connect to the answer. */
+const timeoutMs = z.number().int().min(100).max(120_000).default(10_000)
+  .describe('how long one send may take, from connect to the answer, in milliseconds; default 10000');
+
+const httpUrl = z.string().max(2048)
+  .regex(/^https?:\/\/[^\s]+$/i, 'expected an http:// or https:// URL')
+  .refine((value) => URL.canParse(value), 'not a valid URL');
+
+/** An http(s) URL whose query holds `param` (the token a platform puts in its robot's address). */
+function urlWithParam(param: string, where: string) {
+  return httpUrl.refine((value) => !URL.canParse(value) || Boolean(new URL(value).searchParams.get(param)),
+    `expected the robot's URL with its ${param} (${where})`);
+}
+
+/** A signing secret given by a platform (Feishu, DingTalk): kept as given. */
+const platformSecret = z.string().min(1).max(512).refine((value) => value !== ALERT_SECRET_MASK, `"${ALERT_SECRET_MASK}" is the mask of a secret, not a secret`);
+
+const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,128}$/;
+/** Headers a generic webhook sets itself. */
+const RESERVED_HEADERS = new Set(['content-type', 'content-length', 'host', 'idempotency-key']);
+
+export const WebhookAlertConfigSchema = z.strictObject({
+  url: httpUrl,
+  secret: z.string().min(16, 'at least 16 characters').max(512).optional()
+    .describe('the HMAC key of x-ecron-signature; generated (32 random bytes, base64url) when absent, and shown only once'),
+  headers: z.record(z.string().regex(HEADER_NAME, 'expected a header name'), z.string().max(8192))
+    .refine((headers) => Object.keys(headers).length <= 64, 'at most 64 headers')
+    .refine((headers) => Object.keys(headers).every((name) => !RESERVED_HEADERS.has(name.toLowerCase()) && !name.toLowerCase().startsWith('x-ecron-')),
+      'content-type, host, idempotency-key and the x-ecron-* headers are set by ecron')
+    .optional().describe('sent with every request; values are masked for readers'),
+  timeoutMs,
+});
+
+const emailAddress = z.email('expected an e-mail address').max(320);
+/** `ops@example.com` or `ecron alerts <ops@example.com>`. */
+const fromAddress = z.string().max(400).refine((value) => {
+  const angled = /^[^<>\r\n]*<([^<>\s]+)>$/.exec(value.trim());
+  return emailAddress.safeParse(angled ? angled[1] : value.trim()).success;
+}, 'expected an e-mail address, or "Name <address>"');
+
+export const EmailAlertConfigSchema = z.strictObject({
+  host: z.string().min(1).max(253).regex(/^[A-Za-z0-9.:[\]_-]+$/, 'expected a host name or an IP address'),
+  port: z.number().int().min(1).max(65_535).optional().describe('default 465 with secure, else 587'),
+  secure: z.boolean().default(false).describe('implicit TLS from the first byte (port 465); false: plain, upgraded by STARTTLS when the server offers it'),
+  requireTLS: z.boolean().default(false).describe('fail unless the server upgrades the connection by STARTTLS'),
+  ignoreTLS: z.boolean().default(false).describe('never use STARTTLS, even when the server offers it'),
+  rejectUnauthorized: z.boolean().default(true).describe('refuse a server certificate that does not verify'),
+  user: z.string().min(1).max(512).optional(),
+  password: z.string().max(1024).optional().describe('masked for readers'),
+  from: fromAddress,
+  to: z.array(emailAddress).min(1, 'at least one recipient').max(100, 'at most 100 recipients'),
+  timeoutMs,
+}).superRefine((config, ctx) => {
+  const issue = (message: string, path: string) => ctx.addIssue({ code: 'custom', message, path: [path], params: { ecronCode: 'INVALID_COMBINATION' } });
+  if (config.requireTLS && config.ignoreTLS) issue('requireTLS and ignoreTLS exclude each other', 'ignoreTLS');
+  if (config.secure && (config.requireTLS || config.ignoreTLS)) issue('secure (implicit TLS) uses no STARTTLS: leave requireTLS and ignoreTLS out', config.requireTLS ? 'requireTLS' : 'ignoreTLS');
+  if ((config.user === undefined) !== (config.password === undefined)) issue('user and password go together', config.user === undefined ? 'user' : 'password');
+  if (config.password === ALERT_SECRET_MASK) issue(`"${ALERT_SECRET_MASK}" is the mask of a password, not a password`, 'password');
+});
+
+export const SlackAlertConfigSchema = z.strictObject({
+  url: httpUrl.describe('the incoming webhook URL (https://hooks.slack.com/services/…); its last path segment is masked for readers'),
+  timeoutMs,
+});
+
+export const FeishuAlertConfigSchema = z.strictObject({
+  url: httpUrl.describe('the custom bot\'s webhook URL (…/open-apis/bot/v2/hook/<token>); the token is masked for readers'),
+  secret: platformSecret.optional().describe('the bot\'s signing secret ("signature verification" in its security settings)'),
+  timeoutMs,
+});
+
+export const DingTalkAlertConfigSchema = z.strictObject({
+  url: urlWithParam('access_token', 'https://oapi.dingtalk.com/robot/send?access_token=…').describe('the robot\'s webhook URL; access_token is masked for readers'),
+  secret: platformSecret.optional().describe('the robot\'s signing secret ("SEC…", the "additional signature" security setting)'),
+  timeoutMs,
+});
+
+export const WeComAlertConfigSchema = z.strictObject({
+  url: urlWithParam('key', 'https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…').describe('the group robot\'s webhook URL; key is masked for readers'),
+  timeoutMs,
+});
+
+export const ALERT_CHANNEL_CONFIG_SCHEMAS = {
+  webhook: WebhookAlertConfigSchema,
+  email: EmailAlertConfigSchema,
+  slack: SlackAlertConfigSchema,
+  feishu: FeishuAlertConfigSchema,
+  dingtalk: DingTalkAlertConfigSchema,
+  wecom: WeComAlertConfigSchema,
+} as const;
+
+export type WebhookAlertConfig = z.output<typeof WebhookAlertConfigSchema>;
+export type EmailAlertConfig = z.output<typeof EmailAlertConfigSchema>;
+export type SlackAlertConfig = z.output<typeof SlackAlertConfigSchema>;
+export type FeishuAlertConfig = z.output<typeof FeishuAlertConfigSchema>;
+export type DingTalkAlertConfig = z.output<typeof DingTalkAlertConfigSchema>;
+export type WeComAlertConfig = z.output<typeof WeComAlertConfigSchema>;
+
+const base = {
+  namespace: TaskSpecSchema.shape.namespace,
+  name: TaskSpecSchema.shape.name,
+  description: z.string().max(2000).optional(),
+  locale: z.enum(ALERT_LOCALES).default('en').describe('the language of its messages: "en" or "zh"'),
+};
+const channel = <T extends AlertChannelType, C extends z.ZodType>(type: T, config: C) =>
+  z.strictObject({ ...base, type: z.literal(type), config });
+
+/** The body of `POST /api/v1/alert-channels`. */
+export const AlertChannelSpecSchema = z.discriminatedUnion('type', [
+  channel('webhook', WebhookAlertConfigSchema),
+  channel('email', EmailAlertConfigSchema),
+  channel('slack', SlackAlertConfigSchema),
+  channel('feishu', FeishuAlertConfigSchema),
+  channel('dingtalk', DingTalkAlertConfigSchema),
+  channel('wecom', WeComAlertConfigSchema),
+], { error: `type must be one of ${ALERT_CHANNEL_TYPES.map((t) => `"${t}"`).join(', ')}` });
+export type AlertChannelSpecInput = z.input<typeof AlertChannelSpecSchema>;
+/** A validated channel, defaults applied. */
+export type AlertChannelSpec = z.output<typeof AlertChannelSpecSchema>;
+/** The config of one channel type. */
+export type AlertChannelConfigOf<T extends AlertChannelType> = Extract<AlertChannelSpec, { type: T }>['config'];
+
+/** One change of state of one incident, as every channel is given it (and the generic webhook sends it). */
+export const AlertNotificationSchema = z.object({
+  /** Stable across retries of the same send: receivers deduplicate on it. */
+  id: z.string().min(1).max(256),
+  incidentId: z.string().min(1).max(256),
+  state: z.enum(ALERT_NOTIFICATION_STATES),
+  severity: z.enum(ALERT_SEVERITIES),
+  rule: z.object({ name: z.string().max(256), on: z.enum(ALERT_RULE_KINDS) }),
+  subject: z.object({ kind: z.enum(ALERT_SUBJECT_KINDS), id: z.string().max(256), name: z.string().max(512) }),
+  namespace: z.string().max(128),
+  /** One sentence saying what happened, in the rule's words (not translated). */
+  summary: z.string().max(4000),
+  /** Figures of the condition: `error`, `runId`, `count`, `failureRate`, `lagMs`… (see docs/alerts.md). */
+  details: z.record(z.string(), z.unknown()),
+  /** When the incident changed state: ISO-8601 UTC. */
+  at: z.iso.datetime({ offset: true }),
+  /** A link to the incident or its subject in the console. */
+  url: z.string().max(2048).optional(),
+  /** A "send a test" notification: no incident exists. */
+  test: z.boolean().optional(),
+});
+export type AlertNotification = z.output<typeof AlertNotificationSchema>;
