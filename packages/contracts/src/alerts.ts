@@ -10,7 +10,9 @@
  * `alerts/channel-secrets.ts` masks and restores them. docs/alerts.md describes every type.
  */
 import { z } from 'zod';
-import { TaskSpecSchema } from './task-spec.ts';
+import { duration } from './duration.ts';
+import { ExecutorGroupNameSchema } from './executors.ts';
+import { TaskLabelsSchema, TaskSpecSchema } from './task-spec.ts';
 
 export const ALERT_CHANNEL_TYPES = ['webhook', 'email', 'slack', 'feishu', 'dingtalk', 'wecom'] as const;
 export type AlertChannelType = (typeof ALERT_CHANNEL_TYPES)[number];
@@ -181,3 +183,110 @@ export const AlertNotificationSchema = z.object({
   test: z.boolean().optional(),
 });
 export type AlertNotification = z.output<typeof AlertNotificationSchema>;
+
+// ---- rules -------------------------------------------------------------------------------------
+
+const SECOND = 1000;
+const MINUTE = 60 * SECOND;
+const DAY = 24 * 60 * MINUTE;
+
+/** The keys of a rule's `scope`: it holds exactly one of them. */
+export const ALERT_RULE_SCOPE_KEYS = ['taskId', 'workflowId', 'labels', 'namespace'] as const;
+
+/** What a rule watches: one task, one workflow, the tasks with some labels, or its whole namespace. */
+export type AlertRuleScope = { taskId: string } | { workflowId: string } | { labels: Record<string, string> } | { namespace: string };
+
+export const AlertRuleScopeSchema = z.strictObject({
+  taskId: z.string().min(1).max(128).optional().describe('one task of the rule\'s namespace'),
+  workflowId: z.string().min(1).max(128).optional().describe('one workflow of the rule\'s namespace'),
+  labels: TaskLabelsSchema.refine((labels) => Object.keys(labels).length > 0, 'at least one label').optional()
+    .describe('the tasks of the namespace whose labels hold every one of these pairs'),
+  namespace: TaskSpecSchema.shape.name.optional().describe('every task and workflow of the namespace: the rule\'s own'),
+}).superRefine((scope, ctx) => {
+  const given = ALERT_RULE_SCOPE_KEYS.filter((key) => scope[key] !== undefined);
+  if (given.length === 1) return;
+  ctx.addIssue({
+    code: 'custom',
+    message: given.length === 0 ? 'give one of taskId, workflowId, labels or namespace' : `give one of taskId, workflowId, labels or namespace, not ${given.join(' and ')}`,
+    params: { ecronCode: given.length === 0 ? 'INVALID_VALUE' : 'INVALID_COMBINATION' },
+  });
+});
+
+/** Rule kinds that watch a namespace as a whole (executor groups, scheduler nodes): their scope is `{ namespace }`. */
+export const NAMESPACE_ONLY_RULE_KINDS: readonly AlertRuleKind[] = ['no-executor', 'node-lost'];
+
+const channelNames = z.array(TaskSpecSchema.shape.name).min(1, 'at least one channel').max(20, 'at most 20 channels')
+  .refine((names) => new Set(names).size === names.length, 'a channel is named twice');
+
+const ruleBase = {
+  namespace: TaskSpecSchema.shape.namespace,
+  name: TaskSpecSchema.shape.name,
+  description: z.string().max(2000).optional(),
+  scope: AlertRuleScopeSchema,
+  channels: channelNames.describe('names of alert channels of the rule\'s namespace; each notification goes to each of them'),
+  severity: z.enum(ALERT_SEVERITIES).default('warning'),
+  enabled: z.boolean().default(true).describe('a disabled rule opens no incident'),
+  repeatInterval: duration({ min: MINUTE, max: 30 * DAY }).optional()
+    .describe('notify again while the incident stays open, this often (1m to 30d); absent: once'),
+  sendResolved: z.boolean().default(true).describe('notify when the incident resolves'),
+};
+
+const kind = <K extends AlertRuleKind, P extends z.ZodRawShape>(on: K, params: P) =>
+  z.strictObject({ ...ruleBase, on: z.literal(on), ...params });
+
+/** Each kind of rule with its parameters (durations as milliseconds once parsed). */
+const RULE_KINDS = [
+  kind('failure', {
+    attempts: z.enum(['final', 'every']).default('final')
+      .describe('"final": a run that failed after its retries; "every": every failed attempt, retries included'),
+  }),
+  kind('timeout', {}),
+  kind('consecutive-failures', {
+    count: z.number().int('a whole number').min(2, 'at least 2').max(1000, 'at most 1000').describe('this many runs in a row failed (2 or more)'),
+  }),
+  kind('failure-rate', {
+    rate: z.number().gt(0, 'greater than 0').max(1, 'at most 1 (every run)').describe('the share of failed runs, 0 < rate <= 1 (0.2: 20 %)'),
+    window: duration({ min: MINUTE, max: 30 * DAY }).describe('over the runs that finished in this window (1m to 30d)'),
+    minRuns: z.number().int('a whole number').min(1, 'at least 1').max(100_000, 'at most 100000').default(5).describe('and at least this many runs finished in it'),
+  }),
+  kind('missed-fire', {
+    grace: duration({ min: 0, max: DAY }).default(MINUTE).describe('no run started within this long after an instant of the schedule; default 1m'),
+  }),
+  kind('late-start', {
+    lag: duration({ min: SECOND, max: DAY }).describe('a run started this long or more after its scheduled instant'),
+  }),
+  kind('long-running', {
+    after: duration({ min: SECOND, max: 30 * DAY }).describe('a run still running this long after it started'),
+  }),
+  kind('no-executor', {
+    group: ExecutorGroupNameSchema.describe('the executor group of the namespace'),
+    for: duration({ min: SECOND, max: DAY }).default(MINUTE).describe('without a live executor node for this long; default 1m'),
+  }),
+  kind('node-lost', {}),
+] as const;
+
+/**
+ * The body of `POST /api/v1/alert-rules`: a rule of kind `on`, with that kind's parameters at the
+ * top level, over its `scope`, sending to its `channels`. docs/alerts.md "Rules" lists the kinds.
+ */
+export const AlertRuleSpecSchema = z.discriminatedUnion('on', RULE_KINDS, {
+  error: `on must be one of ${ALERT_RULE_KINDS.map((k) => `"${k}"`).join(', ')}`,
+}).superRefine((rule, ctx) => {
+  const scope = rule.scope as Partial<Record<(typeof ALERT_RULE_SCOPE_KEYS)[number], unknown>>;
+  if (NAMESPACE_ONLY_RULE_KINDS.includes(rule.on) && scope.namespace === undefined) {
+    ctx.addIssue({
+      code: 'custom', path: ['scope'], params: { ecronCode: 'INVALID_VALUE' },
+      message: `a ${rule.on} rule watches a whole namespace: its scope is { "namespace": ${JSON.stringify(rule.namespace)} }`,
+    });
+  }
+  if (scope.namespace !== undefined && scope.namespace !== rule.namespace) {
+    ctx.addIssue({
+      code: 'custom', path: ['scope', 'namespace'], params: { ecronCode: 'INVALID_VALUE' },
+      message: `must be the rule's own namespace ${JSON.stringify(rule.namespace)}`,
+    });
+  }
+});
+export type AlertRuleSpecInput = z.input<typeof AlertRuleSpecSchema>;
+/** A validated rule, defaults applied and durations in milliseconds. */
+export type AlertRuleSpec = z.output<typeof AlertRuleSpecSchema>;
+export type AlertRuleSpecOf<K extends AlertRuleKind> = Extract<AlertRuleSpec, { on: K }>;

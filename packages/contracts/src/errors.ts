@@ -61,10 +61,17 @@ export const ERROR_CODES = {
   IDEMPOTENCY_KEY_REUSED: { status: 422, message: 'this Idempotency-Key was used with another request' },
   IDEMPOTENCY_KEY_IN_PROGRESS: { status: 409, message: 'a request with this Idempotency-Key is still in progress' },
   OUTBOUND_DENIED: { status: 422, message: 'the outbound policy does not let the server call this address' },
+  INCIDENT_NOT_FOUND: { status: 404, message: 'no such incident' },
+  INCIDENT_STATE_CONFLICT: { status: 409, message: 'the incident is not in a state this action applies to' },
   SUBSCRIPTION_NOT_FOUND: { status: 404, message: 'no such event subscription' },
   SUBSCRIPTION_NAME_TAKEN: { status: 409, message: 'an event subscription with this namespace and name exists' },
   EVENTS_EXPIRED: { status: 410, message: 'events after this position were deleted by retention: read from the oldest kept, or start from now' },
   ALERT_CHANNEL_FAILED: { status: 502, message: 'the alert channel did not accept the notification' },
+  ALERT_CHANNEL_NOT_FOUND: { status: 404, message: 'no such alert channel' },
+  ALERT_CHANNEL_NAME_TAKEN: { status: 409, message: 'an alert channel with this namespace and name exists' },
+  ALERT_CHANNEL_IN_USE: { status: 409, message: 'alert rules send through this channel: change or delete them first' },
+  ALERT_RULE_NOT_FOUND: { status: 404, message: 'no such alert rule' },
+  ALERT_RULE_NAME_TAKEN: { status: 409, message: 'an alert rule with this namespace and name exists' },
   INTERNAL: { status: 500, message: 'internal error' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

@@ -22,6 +22,9 @@ import { OutboundPolicy, type OutboundRules } from './dispatch/outbound-policy.t
 import { PullHub } from './dispatch/pull-hub.ts';
 import { EventLog } from './events/event-log.ts';
 import { createSink } from './events/sinks/create-sink.ts';
+import { AlertChannelSenders } from './alerts/channels/senders.ts';
+import { AlertEvaluator } from './alerts/evaluator.ts';
+import { AlertNotifier } from './alerts/notifier.ts';
 import { SubscriptionDelivery, type SubscriptionDeliveryOptions } from './events/subscriptions.ts';
 import { HistoryRetention } from './scheduler/history-retention.ts';
 import { Scheduler } from './scheduler/scheduler.ts';
@@ -168,6 +171,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       store, events, nodeId, clock, createSink: (subscription) => createSink(subscription, sinks), ...options.subscriptions,
       log: logTo(log, { nodeId }),
     });
+    // One set of alert senders for the node: "send a test" from the API, and the incidents' notifications.
+    const alertSenders = new AlertChannelSenders({ outbound: policies, clock });
+    cleanup.unshift(() => alertSenders.close());
     const app = await buildApp({
       events,
       store, control: scheduler, clock, logger: log, version: VERSION, publicUrl, pull, directory, consoleDir: options.consoleDir,
@@ -175,6 +181,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       onNamespaceChange: () => policies.refresh(),
       ...(options.oidc ? { sso: { config: options.oidc, publicUrl: () => publicUrl } } : {}),
       instrumentation, metrics, subscriptions: { sinks, onChange: () => delivery.refresh() },
+      alerts: { senders: alertSenders, outbound: policies },
     });
     cleanup.unshift(() => app.close());
     const address = await app.listen({ port: options.port, host: options.host }).catch((error: NodeJS.ErrnoException) => {
@@ -193,6 +200,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     cleanup.unshift(() => scheduler.stop());
     await delivery.start();
     cleanup.unshift(() => delivery.stop());
+    // Alerts: one node of the cluster evaluates the rules at a time (a lease); every node sends
+    // the notifications that are due.
+    const alertEvaluator = new AlertEvaluator({ store, nodeId, clock, log: logTo(log, { nodeId }) });
+    alertEvaluator.start();
+    cleanup.unshift(() => alertEvaluator.stop());
+    const alertNotifier = new AlertNotifier({ store, senders: alertSenders, nodeId, clock, log: logTo(log, { nodeId }) });
+    alertNotifier.start();
+    cleanup.unshift(() => alertNotifier.stop());
     const retention = new HistoryRetention({
       store, clock, retentionMs: options.historyRetentionMs ?? DEFAULT_HISTORY_RETENTION_MS,
       eventRetentionMs: options.eventRetentionMs ?? DEFAULT_EVENT_RETENTION_MS,

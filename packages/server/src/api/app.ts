@@ -52,7 +52,14 @@ import { eventRoutes } from './routes/events.ts';
 import { eventSubscriptionRoutes } from './routes/event-subscriptions.ts';
 import { createEventSubscriptionService } from '../services/event-subscription-service.ts';
 import type { SinkDeps } from '../events/sinks/create-sink.ts';
-import { OutboundPolicy } from '../dispatch/outbound-policy.ts';
+import { OutboundPolicy, type OutboundPolicies } from '../dispatch/outbound-policy.ts';
+import { AlertChannelSenders } from '../alerts/channels/senders.ts';
+import { createAlertChannelService } from '../services/alert-channel-service.ts';
+import { createAlertRuleService } from '../services/alert-rule-service.ts';
+import { alertChannelRoutes } from './routes/alert-channels.ts';
+import { alertRuleRoutes } from './routes/alert-rules.ts';
+import { incidentRoutes } from './routes/incidents.ts';
+import { createIncidentService } from '../services/incident-service.ts';
 import { EventLog } from '../events/event-log.ts';
 import { metricsRoutes, type MetricsSource } from './routes/metrics.ts';
 import { installRequestInstrumentation } from './request-instrumentation.ts';
@@ -114,6 +121,12 @@ export interface AppDeps {
    * @default the default outbound policy; nothing called
    */
   subscriptions?: { sinks?: SinkDeps; onChange?: () => Promise<void> };
+  /**
+   * Alert channels: the senders that "send a test" goes through (the server's one instance, closed
+   * by the server), and the outbound policies a channel's address is checked against when written.
+   * @default senders of the app's own over the default outbound policy, closed with the app
+   */
+  alerts?: { senders: AlertChannelSenders; outbound: OutboundPolicies };
   /** Hears every answered request (`apiRequest`, by route pattern). @default none */
   instrumentation?: Instrumentation;
   /** The Prometheus exposition served at `GET /metrics` (role admin). @default none: no such route */
@@ -206,6 +219,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       ...(deps.subscriptions?.onChange ? { onChange: deps.subscriptions.onChange } : {}),
     }),
   });
+  let alerts = deps.alerts;
+  if (!alerts) {
+    const outbound = new OutboundPolicy();
+    const senders = new AlertChannelSenders({ outbound, clock });
+    app.addHook('onClose', () => senders.close());
+    alerts = { senders, outbound };
+  }
+  await app.register(alertChannelRoutes, { prefix: API_PREFIX, channels: createAlertChannelService({ store, clock, ...alerts }) });
+  await app.register(alertRuleRoutes, { prefix: API_PREFIX, rules: createAlertRuleService({ store, clock }) });
+  await app.register(incidentRoutes, { prefix: API_PREFIX, incidents: createIncidentService({ store, clock }) });
   if (deps.pull) await app.register(executorPullRoutes, { prefix: API_PREFIX, store, pull: deps.pull, ...(deps.directory ? { directory: deps.directory } : {}) });
   await app.register(statsRoutes, { prefix: API_PREFIX, store, clock });
   await app.register(meRoutes, { prefix: API_PREFIX });

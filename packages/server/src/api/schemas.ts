@@ -16,7 +16,8 @@ const TASK_STATES = ['active', 'paused', 'completed'] as const;
 
 export const IdParams = z.strictObject({ id: z.string().min(1).max(128) });
 
-const pageQuery = {
+/** `cursor` and `limit` of a listing's query. */
+export const pageQuery = {
   cursor: z.string().max(1024).optional().describe('nextCursor of the previous page'),
   limit: z.coerce.number().int().min(1).max(MAX_PAGE_LIMIT).default(DEFAULT_PAGE_LIMIT),
 };

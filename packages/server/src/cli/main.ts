@@ -4,6 +4,8 @@ import { Command, CommanderError } from 'commander';
 import { CliError } from './cli-error.ts';
 import { CliContext } from './command-support.ts';
 import { registerAgentCommand } from './commands/agent.ts';
+import { registerAlertCommands } from './commands/alert.ts';
+import { registerIncidentCommands } from './commands/incident.ts';
 import { registerBackfillCommands } from './commands/backfill.ts';
 import { registerEventCommands } from './commands/events.ts';
 import { registerSubscriptionCommands } from './commands/subscription.ts';
@@ -18,7 +20,7 @@ import { formatError, formatJsonError } from './output.ts';
 import { VERSION } from '../version.ts';
 
 /** The command groups that only talk to a server over HTTP. */
-const CLIENT_COMMANDS = new Set(['task', 'workflow', 'backfill', 'run', 'token', 'executor', 'events', 'subscription']);
+const CLIENT_COMMANDS = new Set(['task', 'workflow', 'backfill', 'run', 'token', 'executor', 'events', 'subscription', 'alert', 'incident']);
 
 /** The first argument that is not an option (the command), skipping the values of global options. */
 function commandName(args: readonly string[]): string | undefined {
@@ -81,6 +83,8 @@ export async function buildProgram(io: CliIo, args: readonly string[], ctx: CliC
   registerExecutorCommands(program, ctx);
   registerEventCommands(program, ctx);
   registerSubscriptionCommands(program, ctx);
+  registerAlertCommands(program, ctx);
+  registerIncidentCommands(program, ctx);
   registerAgentCommand(program);
   return program;
 }

@@ -68,6 +68,20 @@ export async function loadSpecFile(file: string, io: Pick<CliIo, 'cwd' | 'readSt
   return specOfDocument(value as Record<string, unknown>);
 }
 
+/**
+ * The one object in a file given to `-f` (JSON or YAML; `-` is standard input), for resources other
+ * than tasks: `what` names it in messages ("alert rule"). Throws SPEC_FILE_INVALID naming the file.
+ */
+export async function loadObjectFile(file: string, io: Pick<CliIo, 'cwd' | 'readStdin'>, what: string): Promise<Record<string, unknown>> {
+  const { name, text, fromStdin } = await readSpecText(file, io);
+  if (text.trim() === '') throw invalid(name, 'is empty');
+  const value = await parseText(name, text.replace(/^\uFEFF/, ''), detectFormat(fromStdin ? '' : file, text));
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw invalid(name, `must hold one ${what} object, not ${Array.isArray(value) ? 'a list' : value === null ? 'null' : typeof value}`);
+  }
+  return value as Record<string, unknown>;
+}
+
 /** A spec as written, or the `spec` of a task as `task get --json` prints it. */
 function specOfDocument(record: Record<string, unknown>): Record<string, unknown> {
   if (typeof record.id === 'string' && typeof record.revision === 'number' && typeof record.spec === 'object' && record.spec !== null && !Array.isArray(record.spec)) {

@@ -12,6 +12,8 @@ import type {
 } from '../core/model.ts';
 import type { WorkflowNodeRecord } from '../core/workflow/node-state.ts';
 import type { WorkflowAction } from '../core/workflow/transaction.ts';
+import type { AlertConfigVerbs } from './alerts-config.ts';
+import type { AlertIncidentVerbs } from './alert-incidents.ts';
 import type { EventSubscriptionVerbs } from './event-subscriptions.ts';
 
 export interface UpdateParams<S> {
@@ -365,8 +367,11 @@ export interface ChangeSubscription {
   close(): Promise<void>;
 }
 
-/** Event subscriptions' verbs are declared with their records in `event-subscriptions.ts`. */
-export interface Store extends EventSubscriptionVerbs {
+/**
+ * Event subscriptions' verbs are declared with their records in `event-subscriptions.ts`; alert
+ * channels' and rules' in `alerts-config.ts`; incidents' in `alert-incidents.ts`.
+ */
+export interface Store extends EventSubscriptionVerbs, AlertConfigVerbs, AlertIncidentVerbs {
   /** Applies pending migrations and takes whatever process-level lock the store needs. Idempotent. */
   open(): Promise<void>;
   close(): Promise<void>;

@@ -76,6 +76,8 @@ const KNOWN_WRONG = new Map<string, string>([]);
 const rows = readAccessTable();
 const UNKNOWN_ID = '00000000-0000-4000-8000-000000000000';
 const HEARTBEAT = { namespace: 'default', group: 'matrix', mode: 'pull' };
+const MATRIX_CHANNEL = { namespace: 'default', name: 'matrix-channel', type: 'webhook', config: { url: 'http://127.0.0.1:9/hook' } };
+const MATRIX_RULE = { namespace: 'default', name: 'matrix-rule', on: 'failure', scope: { namespace: 'default' }, channels: ['matrix-channel'] };
 const BACKFILL = { from: new Date(T0 - 15 * 60_000).toISOString(), to: new Date(T0 - 60_000).toISOString() };
 
 interface Fixtures {
@@ -92,6 +94,11 @@ interface Fixtures {
   node: string;
   /** An event subscription of `default` (a webhook). */
   subscription: string;
+  /** An alert channel of `default` (a webhook nothing listens on) and a rule sending through it. */
+  alertChannel: string;
+  alertRule: string;
+  /** An open incident of that rule (written through the store, as the evaluator does). */
+  incident: string;
 }
 
 /** What each route is sent besides its path: a body aimed at the fixtures, a query. */
@@ -131,6 +138,10 @@ const CALLS: Record<string, CallSpec> = {
   // Past the node's own start (node.joined, then a lease.moved per bucket) to the fixtures' events.
   'GET /api/v1/events': { query: '?type=task.*,workflow.*,run.*&limit=1000' },
   'POST /api/v1/event-subscriptions': { body: () => ({ namespace: 'default', name: 'matrix-created-sub', type: 'webhook', config: { url: 'http://127.0.0.1:9/hook' } }) },
+  'POST /api/v1/alert-channels': { body: () => ({ namespace: 'default', name: 'matrix-created-channel', type: 'webhook', config: { url: 'http://127.0.0.1:9/hook' } }) },
+  'PUT /api/v1/alert-channels/{id}': { body: () => ({ ...MATRIX_CHANNEL, description: 'changed', config: { ...MATRIX_CHANNEL.config, secret: '***' } }) },
+  'POST /api/v1/alert-rules': { body: () => ({ ...MATRIX_RULE, name: 'matrix-created-rule' }) },
+  'PUT /api/v1/alert-rules/{id}': { body: () => ({ ...MATRIX_RULE, description: 'changed' }) },
   'GET /api/v1/stats': { query: '?namespace=default', sees: (json) => json.runs.total > 0 || json.tasks.total > 0 },
 };
 
@@ -165,7 +176,8 @@ const isStream = (row: AccessRow): boolean => row.method === 'GET' && row.path.e
 function urlOf(row: AccessRow, as: Caller): { url: string; unfilled: string[] } {
   const byCollection: Record<string, string> = {
     tasks: fx.task, workflows: fx.workflow, runs: fx.run, 'workflow-runs': fx.workflowRun, backfills: fx.backfill, tokens: fx.token, executors: as.node,
-    'event-subscriptions': fx.subscription,
+    'event-subscriptions': fx.subscription, 'alert-channels': fx.alertChannel, 'alert-rules': fx.alertRule,
+    incidents: fx.incident,
   };
   const unfilled: string[] = [];
   const url = row.path.replace(/\{(\w+)\}/g, (_match, name: string, offset: number) => {
@@ -224,7 +236,8 @@ async function world(): Promise<Json> {
     '/api/v1/tasks?limit=100', '/api/v1/workflows?limit=100', '/api/v1/runs?limit=100', '/api/v1/workflow-runs?limit=100',
     `/api/v1/tasks/${fx.task}/revisions`, `/api/v1/workflows/${fx.workflow}/revisions`, `/api/v1/tasks/${fx.task}/backfills`,
     `/api/v1/backfills/${fx.backfill}`, `/api/v1/workflow-runs/${fx.workflowRun}`, '/api/v1/namespaces/default', '/api/v1/tokens', '/api/v1/executors',
-    '/api/v1/event-subscriptions', `/api/v1/event-subscriptions/${fx.subscription}/dead-letters`,
+    '/api/v1/event-subscriptions', `/api/v1/event-subscriptions/${fx.subscription}/dead-letters`, '/api/v1/alert-channels', '/api/v1/alert-rules',
+    '/api/v1/incidents',
   ];
   const volatile = new Set(['lastUsedAt', 'heartbeatAt', 'expiresAt', 'startedAt', 'alive', 'usage', 'lag']);
   const strip = (value: unknown): unknown => {
@@ -281,9 +294,20 @@ beforeAll(async () => {
   await created('PUT', '/api/v1/executors/matrix-node', HEARTBEAT);
   const token = await h.token('viewer', ['default'], 'matrix-victim');
   const subscription = await created('POST', '/api/v1/event-subscriptions', { namespace: 'default', name: 'matrix-sub', type: 'webhook', config: { url: 'http://127.0.0.1:9/hook' } });
+  const alertChannel = await created('POST', '/api/v1/alert-channels', MATRIX_CHANNEL);
+  const alertRule = await created('POST', '/api/v1/alert-rules', MATRIX_RULE);
+  await h.store.claimAlertEvaluator({ owner: 'matrix', ttlMs: 3_600_000, initialCursor: 0 });
+  const { opened: [incident] } = await h.store.applyAlertChanges({
+    owner: 'matrix', from: 0, to: 0, at: T0, changes: [{
+      kind: 'fire', ruleId: alertRule.id, ruleName: alertRule.name, on: alertRule.on, namespace: 'default', subject: { kind: 'task', id: task.id, name: task.name },
+      severity: 'warning', summary: 'matrix', details: {}, targets: [],
+      notification: { state: 'firing', severity: 'warning', rule: { name: alertRule.name, on: alertRule.on }, subject: { kind: 'task', id: task.id, name: task.name }, namespace: 'default', summary: 'matrix', details: {}, at: new Date(T0).toISOString() },
+    }],
+  });
   fx = {
     task: task.id, taskSpec: task.spec, workflow: workflow.id, workflowSpec: workflow.spec, run: run.id, workflowRun: workflowRun.id,
     backfill: backfill.id, token: token.id, node: 'matrix-node', subscription: subscription.subscription.id,
+    alertChannel: alertChannel.channel.id, alertRule: alertRule.id, incident: incident!.id,
   };
 
   for (const role of ROLES) {

@@ -4,6 +4,8 @@
  * with an adapter-only test.
  */
 import { describe } from 'vitest';
+import { describeAlertConfig } from './alerts-config.ts';
+import { describeAlertIncidents } from './alert-incidents.ts';
 import { describeAttempts } from './attempts.ts';
 import { describeBackfills } from './backfills.ts';
 import { describeCluster } from './cluster.ts';
@@ -50,5 +52,7 @@ export function exerciseStore(name: string, factory: StoreFactory): void {
     describeSessions(ctx);
     describeEvents(ctx);
     describeEventSubscriptions(ctx);
+    describeAlertIncidents(ctx);
+    describeAlertConfig(ctx);
   });
 }

@@ -2,6 +2,109 @@
 -- The MySQL/MariaDB schema after every migration in packages/server/src/store/mysql/migrations/.
 -- Regenerate with: node packages/server/scripts/dump-sql-schema.ts mysql [URL]
 
+CREATE TABLE `alert_channels` (
+  `id` varchar(64) NOT NULL,
+  `namespace` varchar(128) NOT NULL,
+  `name` varchar(128) NOT NULL,
+  `type` varchar(16) NOT NULL,
+  `config` mediumtext NOT NULL,
+  `locale` varchar(8) NOT NULL,
+  `description` text DEFAULT NULL,
+  `last_error` text DEFAULT NULL,
+  `last_error_at` bigint(20) DEFAULT NULL,
+  `last_sent_at` bigint(20) DEFAULT NULL,
+  `created_at` bigint(20) NOT NULL,
+  `updated_at` bigint(20) NOT NULL,
+  PRIMARY KEY (`id`),
+  UNIQUE KEY `alert_channels_name` (`namespace`,`name`),
+  CONSTRAINT `alert_channels_type` CHECK (`type` in ('webhook','email','slack','feishu','dingtalk','wecom')),
+  CONSTRAINT `alert_channels_locale` CHECK (`locale` in ('en','zh'))
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+CREATE TABLE `alert_incidents` (
+  `id` varchar(64) NOT NULL,
+  `rule_id` varchar(64) NOT NULL,
+  `rule_name` varchar(256) NOT NULL,
+  `on_kind` varchar(32) NOT NULL,
+  `namespace` varchar(128) NOT NULL,
+  `subject_kind` varchar(16) NOT NULL,
+  `subject_id` varchar(256) NOT NULL,
+  `subject_name` varchar(512) NOT NULL,
+  `open_key` varchar(400) DEFAULT NULL,
+  `state` varchar(16) NOT NULL,
+  `severity` varchar(16) NOT NULL,
+  `summary` text NOT NULL,
+  `details` mediumtext NOT NULL,
+  `opened_at` bigint(20) NOT NULL,
+  `acknowledged_at` bigint(20) DEFAULT NULL,
+  `acknowledged_by` varchar(255) DEFAULT NULL,
+  `resolved_at` bigint(20) DEFAULT NULL,
+  `resolved_by` varchar(255) DEFAULT NULL,
+  `last_notified_at` bigint(20) DEFAULT NULL,
+  `updated_at` bigint(20) NOT NULL,
+  PRIMARY KEY (`id`),
+  UNIQUE KEY `alert_incidents_open_key` (`open_key`),
+  KEY `alert_incidents_by_namespace` (`namespace`,`state`,`opened_at`,`id`),
+  KEY `alert_incidents_by_state` (`state`,`opened_at`,`id`),
+  KEY `alert_incidents_by_rule` (`rule_id`,`opened_at`,`id`),
+  CONSTRAINT `alert_incidents_state` CHECK (`state` in ('open','acknowledged','resolved'))
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+CREATE TABLE `alert_notifications` (
+  `id` varchar(64) NOT NULL,
+  `incident_id` varchar(64) NOT NULL,
+  `channel_id` varchar(64) NOT NULL,
+  `kind` varchar(16) NOT NULL,
+  `state` varchar(16) NOT NULL,
+  `payload` mediumtext NOT NULL,
+  `attempts` int(11) NOT NULL DEFAULT 0,
+  `next_attempt_at` bigint(20) NOT NULL,
+  `owner` varchar(255) DEFAULT NULL,
+  `lease_expires_at` bigint(20) DEFAULT NULL,
+  `last_error` text DEFAULT NULL,
+  `created_at` bigint(20) NOT NULL,
+  `sent_at` bigint(20) DEFAULT NULL,
+  PRIMARY KEY (`id`),
+  KEY `alert_notifications_due` (`state`,`next_attempt_at`),
+  KEY `alert_notifications_by_incident` (`incident_id`,`created_at`),
+  CONSTRAINT `alert_notifications_kind` CHECK (`kind` in ('firing','resolved','repeat')),
+  CONSTRAINT `alert_notifications_state` CHECK (`state` in ('pending','sent','failed'))
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+CREATE TABLE `alert_rules` (
+  `id` varchar(64) NOT NULL,
+  `namespace` varchar(128) NOT NULL,
+  `name` varchar(128) NOT NULL,
+  `on_kind` varchar(32) NOT NULL,
+  `scope` mediumtext NOT NULL,
+  `params` mediumtext NOT NULL,
+  `severity` varchar(16) NOT NULL,
+  `channels` mediumtext NOT NULL,
+  `repeat_interval_ms` bigint(20) DEFAULT NULL,
+  `send_resolved` tinyint(4) NOT NULL,
+  `enabled` tinyint(4) NOT NULL,
+  `description` text DEFAULT NULL,
+  `revision` int(11) NOT NULL,
+  `created_at` bigint(20) NOT NULL,
+  `updated_at` bigint(20) NOT NULL,
+  PRIMARY KEY (`id`),
+  UNIQUE KEY `alert_rules_name` (`namespace`,`name`),
+  KEY `alert_rules_enabled` (`enabled`,`namespace`,`name`),
+  CONSTRAINT `alert_rules_on_kind` CHECK (`on_kind` in ('failure','timeout','consecutive-failures','failure-rate','missed-fire','late-start','long-running','no-executor','node-lost')),
+  CONSTRAINT `alert_rules_severity` CHECK (`severity` in ('info','warning','critical')),
+  CONSTRAINT `alert_rules_flags` CHECK (`send_resolved` in (0,1) and `enabled` in (0,1))
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+CREATE TABLE `alert_state` (
+  `id` int(11) NOT NULL,
+  `cursor_seq` bigint(20) NOT NULL,
+  `checked_through` bigint(20) DEFAULT NULL,
+  `owner` varchar(255) DEFAULT NULL,
+  `lease_expires_at` bigint(20) DEFAULT NULL,
+  PRIMARY KEY (`id`),
+  CONSTRAINT `alert_state_one_row` CHECK (`id` = 1)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
 CREATE TABLE `api_tokens` (
   `id` varchar(64) NOT NULL,
   `name` varchar(255) NOT NULL,

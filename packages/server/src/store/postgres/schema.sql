@@ -2,6 +2,104 @@
 -- The PostgreSQL schema after every migration in packages/server/src/store/postgres/migrations/.
 -- Regenerate with: node packages/server/scripts/dump-sql-schema.ts postgres [URL]
 
+CREATE TABLE alert_channels (
+  id text COLLATE "C" NOT NULL,
+  namespace text COLLATE "C" NOT NULL,
+  name text COLLATE "C" NOT NULL,
+  type text NOT NULL,
+  config json NOT NULL,
+  locale text NOT NULL,
+  description text,
+  last_error text,
+  last_error_at bigint,
+  last_sent_at bigint,
+  created_at bigint NOT NULL,
+  updated_at bigint NOT NULL,
+  CONSTRAINT alert_channels_locale_check CHECK ((locale = ANY (ARRAY['en'::text, 'zh'::text]))),
+  CONSTRAINT alert_channels_type_check CHECK ((type = ANY (ARRAY['webhook'::text, 'email'::text, 'slack'::text, 'feishu'::text, 'dingtalk'::text, 'wecom'::text]))),
+  CONSTRAINT alert_channels_pkey PRIMARY KEY (id),
+  CONSTRAINT alert_channels_name UNIQUE (namespace, name)
+);
+
+CREATE TABLE alert_incidents (
+  id text COLLATE "C" NOT NULL,
+  rule_id text COLLATE "C" NOT NULL,
+  rule_name text NOT NULL,
+  on_kind text NOT NULL,
+  namespace text COLLATE "C" NOT NULL,
+  subject_kind text NOT NULL,
+  subject_id text COLLATE "C" NOT NULL,
+  subject_name text NOT NULL,
+  open_key text COLLATE "C",
+  state text NOT NULL,
+  severity text NOT NULL,
+  summary text NOT NULL,
+  details json NOT NULL,
+  opened_at bigint NOT NULL,
+  acknowledged_at bigint,
+  acknowledged_by text,
+  resolved_at bigint,
+  resolved_by text,
+  last_notified_at bigint,
+  updated_at bigint NOT NULL,
+  CONSTRAINT alert_incidents_state_check CHECK ((state = ANY (ARRAY['open'::text, 'acknowledged'::text, 'resolved'::text]))),
+  CONSTRAINT alert_incidents_pkey PRIMARY KEY (id),
+  CONSTRAINT alert_incidents_open_key UNIQUE (open_key)
+);
+
+CREATE TABLE alert_notifications (
+  id text COLLATE "C" NOT NULL,
+  incident_id text COLLATE "C" NOT NULL,
+  channel_id text COLLATE "C" NOT NULL,
+  kind text NOT NULL,
+  state text NOT NULL,
+  payload json NOT NULL,
+  attempts integer NOT NULL DEFAULT 0,
+  next_attempt_at bigint NOT NULL,
+  owner text COLLATE "C",
+  lease_expires_at bigint,
+  last_error text,
+  created_at bigint NOT NULL,
+  sent_at bigint,
+  CONSTRAINT alert_notifications_kind_check CHECK ((kind = ANY (ARRAY['firing'::text, 'resolved'::text, 'repeat'::text]))),
+  CONSTRAINT alert_notifications_state_check CHECK ((state = ANY (ARRAY['pending'::text, 'sent'::text, 'failed'::text]))),
+  CONSTRAINT alert_notifications_pkey PRIMARY KEY (id)
+);
+
+CREATE TABLE alert_rules (
+  id text COLLATE "C" NOT NULL,
+  namespace text COLLATE "C" NOT NULL,
+  name text COLLATE "C" NOT NULL,
+  on_kind text NOT NULL,
+  scope json NOT NULL,
+  params json NOT NULL,
+  severity text NOT NULL,
+  channels json NOT NULL,
+  repeat_interval_ms bigint,
+  send_resolved smallint NOT NULL,
+  enabled smallint NOT NULL,
+  description text,
+  revision integer NOT NULL,
+  created_at bigint NOT NULL,
+  updated_at bigint NOT NULL,
+  CONSTRAINT alert_rules_enabled_check CHECK ((enabled = ANY (ARRAY[0, 1]))),
+  CONSTRAINT alert_rules_on_kind_check CHECK ((on_kind = ANY (ARRAY['failure'::text, 'timeout'::text, 'consecutive-failures'::text, 'failure-rate'::text, 'missed-fire'::text, 'late-start'::text, 'long-running'::text, 'no-executor'::text, 'node-lost'::text]))),
+  CONSTRAINT alert_rules_send_resolved_check CHECK ((send_resolved = ANY (ARRAY[0, 1]))),
+  CONSTRAINT alert_rules_severity_check CHECK ((severity = ANY (ARRAY['info'::text, 'warning'::text, 'critical'::text]))),
+  CONSTRAINT alert_rules_pkey PRIMARY KEY (id),
+  CONSTRAINT alert_rules_name UNIQUE (namespace, name)
+);
+
+CREATE TABLE alert_state (
+  id integer NOT NULL,
+  cursor_seq bigint NOT NULL,
+  checked_through bigint,
+  owner text COLLATE "C",
+  lease_expires_at bigint,
+  CONSTRAINT alert_state_id_check CHECK ((id = 1)),
+  CONSTRAINT alert_state_pkey PRIMARY KEY (id)
+);
+
 CREATE TABLE api_tokens (
   id text COLLATE "C" NOT NULL,
   name text NOT NULL,
@@ -320,6 +418,18 @@ CREATE TABLE workflow_nodes (
   CONSTRAINT workflow_nodes_workflow_run_id_fkey FOREIGN KEY (workflow_run_id) REFERENCES runs(id) ON DELETE CASCADE,
   CONSTRAINT workflow_nodes_pkey PRIMARY KEY (workflow_run_id, node_id)
 );
+
+CREATE INDEX alert_incidents_by_namespace ON alert_incidents USING btree (namespace, state, opened_at, id);
+
+CREATE INDEX alert_incidents_by_rule ON alert_incidents USING btree (rule_id, opened_at, id);
+
+CREATE INDEX alert_incidents_by_state ON alert_incidents USING btree (state, opened_at, id);
+
+CREATE INDEX alert_notifications_by_incident ON alert_notifications USING btree (incident_id, created_at);
+
+CREATE INDEX alert_notifications_due ON alert_notifications USING btree (state, next_attempt_at);
+
+CREATE INDEX alert_rules_enabled ON alert_rules USING btree (enabled, namespace, name);
 
 CREATE INDEX audit_log_action ON audit_log USING btree (action, id);
 

@@ -23,6 +23,8 @@ import * as runLogs from './run-logs.ts';
 import * as idempotency from './idempotency.ts';
 import * as events from './events.ts';
 import * as subscriptions from './event-subscriptions.ts';
+import * as alertConfig from './alerts-config.ts';
+import * as alertIncidents from './alert-incidents.ts';
 import * as sessions from './sessions.ts';
 import * as runs from './runs.ts';
 import * as taskBatch from './task-batch.ts';
@@ -184,6 +186,34 @@ class SqlStore implements Store {
   advanceSubscription: Store['advanceSubscription'] = (p) => this.#use((ctx) => subscriptions.advanceSubscription(ctx, p));
   listDeadLetters: Store['listDeadLetters'] = (p) => this.#use((ctx) => subscriptions.listDeadLetters(ctx, p));
   deleteDeadLetters: Store['deleteDeadLetters'] = (p) => this.#use((ctx) => subscriptions.deleteDeadLetters(ctx, p));
+  // ---- alert channels and rules (store/alerts-config.ts)
+  createAlertChannel: Store['createAlertChannel'] = (p) => this.#use((ctx) => alertConfig.createAlertChannel(ctx, p));
+  getAlertChannel: Store['getAlertChannel'] = (id) => this.#use((ctx) => alertConfig.getAlertChannel(ctx, id));
+  getAlertChannelsByName: Store['getAlertChannelsByName'] = (p) => this.#use((ctx) => alertConfig.getAlertChannelsByName(ctx, p));
+  listAlertChannels: Store['listAlertChannels'] = (p) => this.#use((ctx) => alertConfig.listAlertChannels(ctx, p));
+  updateAlertChannel: Store['updateAlertChannel'] = (p) => this.#use((ctx) => alertConfig.updateAlertChannel(ctx, p));
+  deleteAlertChannel: Store['deleteAlertChannel'] = (p) => this.#use((ctx) => alertConfig.deleteAlertChannel(ctx, p));
+  recordAlertChannelResult: Store['recordAlertChannelResult'] = (p) => this.#use((ctx) => alertConfig.recordAlertChannelResult(ctx, p));
+  createAlertRule: Store['createAlertRule'] = (p) => this.#use((ctx) => alertConfig.createAlertRule(ctx, p));
+  getAlertRule: Store['getAlertRule'] = (id) => this.#use((ctx) => alertConfig.getAlertRule(ctx, id));
+  listAlertRules: Store['listAlertRules'] = (p) => this.#use((ctx) => alertConfig.listAlertRules(ctx, p));
+  listEnabledAlertRules: Store['listEnabledAlertRules'] = () => this.#use((ctx) => alertConfig.listEnabledAlertRules(ctx));
+  updateAlertRule: Store['updateAlertRule'] = (p) => this.#use((ctx) => alertConfig.updateAlertRule(ctx, p));
+  setAlertRuleEnabled: Store['setAlertRuleEnabled'] = (p) => this.#use((ctx) => alertConfig.setAlertRuleEnabled(ctx, p));
+  deleteAlertRule: Store['deleteAlertRule'] = (p) => this.#use((ctx) => alertConfig.deleteAlertRule(ctx, p));
+  // ---- alert incidents and notifications (store/alert-incidents.ts)
+  claimAlertEvaluator: Store['claimAlertEvaluator'] = (p) => this.#use((ctx) => alertIncidents.claimAlertEvaluator(ctx, p));
+  releaseAlertEvaluator: Store['releaseAlertEvaluator'] = (p) => this.#use((ctx) => alertIncidents.releaseAlertEvaluator(ctx, p));
+  applyAlertChanges: Store['applyAlertChanges'] = (p) => this.#use((ctx) => alertIncidents.applyAlertChanges(ctx, p));
+  repeatAlertIncidents: Store['repeatAlertIncidents'] = (p) => this.#use((ctx) => alertIncidents.repeatAlertIncidents(ctx, p));
+  getIncident: Store['getIncident'] = (id) => this.#use((ctx) => alertIncidents.getIncident(ctx, id));
+  listIncidents: Store['listIncidents'] = (p) => this.#use((ctx) => alertIncidents.listIncidents(ctx, p));
+  listUnresolvedIncidents: Store['listUnresolvedIncidents'] = () => this.#use((ctx) => alertIncidents.listUnresolvedIncidents(ctx));
+  acknowledgeIncident: Store['acknowledgeIncident'] = (p) => this.#use((ctx) => alertIncidents.acknowledgeIncident(ctx, p));
+  resolveIncident: Store['resolveIncident'] = (p) => this.#use((ctx) => alertIncidents.resolveIncident(ctx, p));
+  listIncidentNotifications: Store['listIncidentNotifications'] = (p) => this.#use((ctx) => alertIncidents.listIncidentNotifications(ctx, p));
+  claimAlertNotifications: Store['claimAlertNotifications'] = (p) => this.#use((ctx) => alertIncidents.claimAlertNotifications(ctx, p));
+  finishAlertNotification: Store['finishAlertNotification'] = (p) => this.#use((ctx) => alertIncidents.finishAlertNotification(ctx, p));
   watchChanges: Store['watchChanges'] = (listener) => this.#use(() => this.#changes.subscribe(listener));
   publishChanges: Store['publishChanges'] = (changes) => this.#use((ctx) => changeFeed.publishChanges(ctx, changes));
 

@@ -369,3 +369,97 @@ CREATE TABLE event_dead_letters (
   at INTEGER NOT NULL,
   PRIMARY KEY (subscription_id, seq)
 ) STRICT;
+
+CREATE TABLE alert_channels (
+  id TEXT PRIMARY KEY NOT NULL,
+  namespace TEXT NOT NULL,
+  name TEXT NOT NULL, -- rules name their channels by it
+  type TEXT NOT NULL CHECK (type = 'webhook' OR type = 'email' OR type = 'slack' OR type = 'feishu' OR type = 'dingtalk' OR type = 'wecom'),
+  config TEXT NOT NULL, -- JSON: the type's settings, secrets included
+  locale TEXT NOT NULL CHECK (locale = 'en' OR locale = 'zh'),
+  description TEXT,
+  last_error TEXT, -- the last failed send, kept after later successes
+  last_error_at INTEGER,
+  last_sent_at INTEGER, -- the last send the receiver accepted
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  UNIQUE (namespace, name)
+) STRICT;
+
+CREATE TABLE alert_rules (
+  id TEXT PRIMARY KEY NOT NULL,
+  namespace TEXT NOT NULL,
+  name TEXT NOT NULL,
+  on_kind TEXT NOT NULL CHECK (on_kind = 'failure' OR on_kind = 'timeout' OR on_kind = 'consecutive-failures' OR on_kind = 'failure-rate' OR on_kind = 'missed-fire' OR on_kind = 'late-start' OR on_kind = 'long-running' OR on_kind = 'no-executor' OR on_kind = 'node-lost'),
+  scope TEXT NOT NULL, -- JSON: exactly one of taskId, workflowId, labels, namespace
+  params TEXT NOT NULL, -- JSON: the kind's parameters, durations in ms
+  severity TEXT NOT NULL CHECK (severity = 'info' OR severity = 'warning' OR severity = 'critical'),
+  channels TEXT NOT NULL, -- JSON: names of alert channels of the namespace
+  repeat_interval_ms INTEGER, -- NULL: notify once
+  send_resolved INTEGER NOT NULL, -- 0 or 1
+  enabled INTEGER NOT NULL, -- 0 or 1
+  description TEXT,
+  revision INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  UNIQUE (namespace, name)
+) STRICT;
+
+CREATE INDEX alert_rules_enabled ON alert_rules (enabled, namespace, name);
+
+CREATE TABLE alert_incidents (
+  id TEXT PRIMARY KEY NOT NULL,
+  rule_id TEXT NOT NULL,
+  rule_name TEXT NOT NULL,
+  on_kind TEXT NOT NULL, -- the rule's kind (failure, timeout, …)
+  namespace TEXT NOT NULL,
+  subject_kind TEXT NOT NULL,
+  subject_id TEXT NOT NULL,
+  subject_name TEXT NOT NULL,
+  open_key TEXT UNIQUE, -- 'rule_id|subject_kind:subject_id' while not resolved, NULL once resolved
+  state TEXT NOT NULL CHECK (state = 'open' OR state = 'acknowledged' OR state = 'resolved'),
+  severity TEXT NOT NULL,
+  summary TEXT NOT NULL,
+  details TEXT NOT NULL, -- JSON: the condition's figures
+  opened_at INTEGER NOT NULL,
+  acknowledged_at INTEGER,
+  acknowledged_by TEXT,
+  resolved_at INTEGER,
+  resolved_by TEXT, -- 'condition', or the actor who resolved it
+  last_notified_at INTEGER, -- the last firing or repeat notification written
+  updated_at INTEGER NOT NULL
+) STRICT;
+
+CREATE INDEX alert_incidents_by_namespace ON alert_incidents (namespace, state, opened_at, id);
+
+CREATE INDEX alert_incidents_by_state ON alert_incidents (state, opened_at, id);
+
+CREATE INDEX alert_incidents_by_rule ON alert_incidents (rule_id, opened_at, id);
+
+CREATE TABLE alert_notifications (
+  id TEXT PRIMARY KEY NOT NULL, -- also the payload's id, that receivers deduplicate on
+  incident_id TEXT NOT NULL,
+  channel_id TEXT NOT NULL,
+  kind TEXT NOT NULL CHECK (kind = 'firing' OR kind = 'resolved' OR kind = 'repeat'),
+  state TEXT NOT NULL CHECK (state = 'pending' OR state = 'sent' OR state = 'failed'),
+  payload TEXT NOT NULL, -- JSON: the AlertNotification sent
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER NOT NULL,
+  owner TEXT, -- the node sending it, until lease_expires_at
+  lease_expires_at INTEGER,
+  last_error TEXT,
+  created_at INTEGER NOT NULL,
+  sent_at INTEGER
+) STRICT;
+
+CREATE INDEX alert_notifications_due ON alert_notifications (state, next_attempt_at);
+
+CREATE INDEX alert_notifications_by_incident ON alert_notifications (incident_id, created_at);
+
+CREATE TABLE alert_state (
+  id INTEGER PRIMARY KEY NOT NULL CHECK (id = 1),
+  cursor_seq INTEGER NOT NULL, -- the seq of the last event evaluated
+  checked_through INTEGER, -- the time through which the periodic checks have looked
+  owner TEXT, -- the node evaluating, until lease_expires_at
+  lease_expires_at INTEGER
+) STRICT;

@@ -22,6 +22,8 @@ import * as runLogs from './run-logs.ts';
 import * as idempotency from './idempotency.ts';
 import * as events from './events.ts';
 import * as subscriptions from './event-subscriptions.ts';
+import * as alertConfig from './alerts-config.ts';
+import * as alertIncidents from './alert-incidents.ts';
 import * as sessions from './sessions.ts';
 import * as runs from './runs.ts';
 import * as taskBatch from './task-batch.ts';
@@ -185,6 +187,34 @@ class SqliteStore implements Store {
   advanceSubscription: Store['advanceSubscription'] = (p) => this.#use((conn) => subscriptions.advanceSubscription(conn, p));
   listDeadLetters: Store['listDeadLetters'] = (p) => this.#use((conn) => subscriptions.listDeadLetters(conn, p));
   deleteDeadLetters: Store['deleteDeadLetters'] = (p) => this.#use((conn) => subscriptions.deleteDeadLetters(conn, p));
+  // ---- alert channels and rules (store/alerts-config.ts)
+  createAlertChannel: Store['createAlertChannel'] = (p) => this.#use((conn) => alertConfig.createAlertChannel(conn, p));
+  getAlertChannel: Store['getAlertChannel'] = (id) => this.#use((conn) => alertConfig.getAlertChannel(conn, id));
+  getAlertChannelsByName: Store['getAlertChannelsByName'] = (p) => this.#use((conn) => alertConfig.getAlertChannelsByName(conn, p));
+  listAlertChannels: Store['listAlertChannels'] = (p) => this.#use((conn) => alertConfig.listAlertChannels(conn, p));
+  updateAlertChannel: Store['updateAlertChannel'] = (p) => this.#use((conn) => alertConfig.updateAlertChannel(conn, p));
+  deleteAlertChannel: Store['deleteAlertChannel'] = (p) => this.#use((conn) => alertConfig.deleteAlertChannel(conn, p));
+  recordAlertChannelResult: Store['recordAlertChannelResult'] = (p) => this.#use((conn) => alertConfig.recordAlertChannelResult(conn, p));
+  createAlertRule: Store['createAlertRule'] = (p) => this.#use((conn) => alertConfig.createAlertRule(conn, p));
+  getAlertRule: Store['getAlertRule'] = (id) => this.#use((conn) => alertConfig.getAlertRule(conn, id));
+  listAlertRules: Store['listAlertRules'] = (p) => this.#use((conn) => alertConfig.listAlertRules(conn, p));
+  listEnabledAlertRules: Store['listEnabledAlertRules'] = () => this.#use((conn) => alertConfig.listEnabledAlertRules(conn));
+  updateAlertRule: Store['updateAlertRule'] = (p) => this.#use((conn) => alertConfig.updateAlertRule(conn, p));
+  setAlertRuleEnabled: Store['setAlertRuleEnabled'] = (p) => this.#use((conn) => alertConfig.setAlertRuleEnabled(conn, p));
+  deleteAlertRule: Store['deleteAlertRule'] = (p) => this.#use((conn) => alertConfig.deleteAlertRule(conn, p));
+  // ---- alert incidents and notifications (store/alert-incidents.ts)
+  claimAlertEvaluator: Store['claimAlertEvaluator'] = (p) => this.#use((conn) => alertIncidents.claimAlertEvaluator(conn, p));
+  releaseAlertEvaluator: Store['releaseAlertEvaluator'] = (p) => this.#use((conn) => alertIncidents.releaseAlertEvaluator(conn, p));
+  applyAlertChanges: Store['applyAlertChanges'] = (p) => this.#use((conn) => alertIncidents.applyAlertChanges(conn, p));
+  repeatAlertIncidents: Store['repeatAlertIncidents'] = (p) => this.#use((conn) => alertIncidents.repeatAlertIncidents(conn, p));
+  getIncident: Store['getIncident'] = (id) => this.#use((conn) => alertIncidents.getIncident(conn, id));
+  listIncidents: Store['listIncidents'] = (p) => this.#use((conn) => alertIncidents.listIncidents(conn, p));
+  listUnresolvedIncidents: Store['listUnresolvedIncidents'] = () => this.#use((conn) => alertIncidents.listUnresolvedIncidents(conn));
+  acknowledgeIncident: Store['acknowledgeIncident'] = (p) => this.#use((conn) => alertIncidents.acknowledgeIncident(conn, p));
+  resolveIncident: Store['resolveIncident'] = (p) => this.#use((conn) => alertIncidents.resolveIncident(conn, p));
+  listIncidentNotifications: Store['listIncidentNotifications'] = (p) => this.#use((conn) => alertIncidents.listIncidentNotifications(conn, p));
+  claimAlertNotifications: Store['claimAlertNotifications'] = (p) => this.#use((conn) => alertIncidents.claimAlertNotifications(conn, p));
+  finishAlertNotification: Store['finishAlertNotification'] = (p) => this.#use((conn) => alertIncidents.finishAlertNotification(conn, p));
   watchChanges: Store['watchChanges'] = (listener) => Promise.resolve(this.#changes.subscribe(listener));
   publishChanges: Store['publishChanges'] = (changes) => {
     this.#changes.publish(changes);

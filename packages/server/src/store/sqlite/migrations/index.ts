@@ -21,6 +21,8 @@ import * as groupSlots from './0015_group_slots.ts';
 import * as events from './0016_events.ts';
 import * as metricsRole from './0017_metrics_role.ts';
 import * as eventSubscriptions from './0018_event_subscriptions.ts';
+import * as alertConfig from './0019_alert_config.ts';
+import * as alertIncidents from './0020_alert_incidents.ts';
 
 export const SQLITE_MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001_init': init,
@@ -41,6 +43,8 @@ export const SQLITE_MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0016_events': events,
   '0017_metrics_role': metricsRole,
   '0018_event_subscriptions': eventSubscriptions,
+  '0019_alert_config': alertConfig,
+  '0020_alert_incidents': alertIncidents,
 };
 
 export const sqliteMigrationProvider: MigrationProvider = {
