@@ -56,6 +56,8 @@ executor.handle('work', async (ctx) => {
   try {
     // A well-behaved handler: it stops when its run is aborted (a closed connection, a cancel).
     if (handlerMs > 0) await sleep(handlerMs, undefined, { signal: ctx.signal });
+    // bench/alerts-chaos.ts: the tasks meant to fail carry { "fail": true }.
+    if ((ctx.params as { fail?: unknown }).fail === true) throw new Error('failing on purpose');
     return null;
   } catch (error) {
     if (ctx.signal.aborted) aborted[i] = String(ctx.signal.reason ?? 'aborted');

@@ -1,6 +1,6 @@
 /** The shell: sign-in gate, side menu (a drawer-like collapsed menu on phones), header (namespace and language switches) and routes. */
 import {
-  ApartmentOutlined, AppstoreOutlined, AuditOutlined, CloseOutlined, ClusterOutlined, DashboardOutlined, DeploymentUnitOutlined, KeyOutlined, LogoutOutlined, MenuOutlined, ScheduleOutlined, UnorderedListOutlined,
+  AlertOutlined, ApartmentOutlined, AppstoreOutlined, AuditOutlined, CloseOutlined, ClusterOutlined, DashboardOutlined, DeploymentUnitOutlined, KeyOutlined, LogoutOutlined, MenuOutlined, ScheduleOutlined, UnorderedListOutlined,
 } from '@ant-design/icons';
 import { App as AntApp, Button, ConfigProvider, Grid, Layout, Menu, Space, Spin, Tag, Typography } from 'antd';
 import enUS from 'antd/locale/en_US';
@@ -33,6 +33,10 @@ const Executors = lazy(() => import('./pages/Executors.tsx'));
 const Namespaces = lazy(() => import('./pages/Namespaces.tsx'));
 const Audit = lazy(() => import('./pages/Audit.tsx'));
 const Profile = lazy(() => import('./pages/Profile.tsx'));
+const Incidents = lazy(() => import('./pages/Incidents.tsx'));
+const IncidentDetail = lazy(() => import('./pages/IncidentDetail.tsx'));
+const AlertChannels = lazy(() => import('./pages/AlertChannels.tsx'));
+const AlertRules = lazy(() => import('./pages/AlertRules.tsx'));
 
 export function App() {
   const { i18n } = useTranslation();
@@ -65,7 +69,7 @@ function Shell() {
   const [collapsed, setCollapsed] = useState(true);
   // A workflow run's page belongs to the Workflows entry.
   const first = location.pathname.split('/')[1] ?? '';
-  const section = '/' + (first === 'workflow-runs' ? 'workflows' : first);
+  const section = first === 'alerts' ? `/alerts/${location.pathname.split('/')[2] ?? ''}` : '/' + (first === 'workflow-runs' ? 'workflows' : first);
   const items = [
     { key: '/', icon: <DashboardOutlined />, label: <Link to="/">{t('nav.dashboard')}</Link> },
     { key: '/tasks', icon: <ScheduleOutlined />, label: <Link to="/tasks">{t('nav.tasks')}</Link> },
@@ -73,7 +77,17 @@ function Shell() {
     { key: '/runs', icon: <UnorderedListOutlined />, label: <Link to="/runs">{t('nav.runs')}</Link> },
     { key: '/nodes', icon: <ClusterOutlined />, label: <Link to="/nodes">{t('nav.nodes')}</Link> },
     { key: '/executors', icon: <DeploymentUnitOutlined />, label: <Link to="/executors">{t('nav.executors')}</Link> },
-    ...(can('viewer') ? [{ key: '/namespaces', icon: <AppstoreOutlined />, label: <Link to="/namespaces">{t('nav.namespaces')}</Link> }] : []),
+    ...(can('viewer') ? [
+      {
+        key: '/alerts', icon: <AlertOutlined />, label: t('nav.alerts'),
+        children: [
+          { key: '/alerts/incidents', label: <Link to="/alerts/incidents">{t('nav.incidents')}</Link> },
+          { key: '/alerts/rules', label: <Link to="/alerts/rules">{t('nav.alertRules')}</Link> },
+          { key: '/alerts/channels', label: <Link to="/alerts/channels">{t('nav.alertChannels')}</Link> },
+        ],
+      },
+      { key: '/namespaces', icon: <AppstoreOutlined />, label: <Link to="/namespaces">{t('nav.namespaces')}</Link> },
+    ] : []),
     ...(can('admin') ? [
       { key: '/tokens', icon: <KeyOutlined />, label: <Link to="/tokens">{t('nav.tokens')}</Link> },
       { key: '/audit', icon: <AuditOutlined />, label: <Link to="/audit">{t('nav.audit')}</Link> },
@@ -95,7 +109,7 @@ function Shell() {
           ecron
           {narrow && <Button type="text" size="small" icon={<CloseOutlined style={{ color: '#fff' }} />} aria-label={t('header.closeMenu')} onClick={() => setCollapsed(true)} />}
         </Space>
-        <Menu theme="dark" mode="inline" selectedKeys={[section]} items={items} onClick={() => narrow && setCollapsed(true)} />
+        <Menu theme="dark" mode="inline" selectedKeys={[section]} defaultOpenKeys={['/alerts']} items={items} onClick={() => narrow && setCollapsed(true)} />
       </Layout.Sider>
       <Layout>
         <Layout.Header style={{ background: '#fff', padding: narrow ? '0 12px' : '0 24px', display: 'flex', justifyContent: narrow ? 'space-between' : 'flex-end', alignItems: 'center', gap: 12, flexWrap: 'wrap', height: 'auto', minHeight: 64, lineHeight: '32px' }}>
@@ -132,6 +146,11 @@ function Shell() {
               <Route path="/runs/:id" element={<RunDetail />} />
               <Route path="/nodes" element={<Nodes />} />
               <Route path="/executors" element={<Executors />} />
+              <Route path="/alerts" element={<Navigate to="/alerts/incidents" replace />} />
+              <Route path="/alerts/incidents" element={<Incidents key={scope} />} />
+              <Route path="/alerts/incidents/:id" element={<IncidentDetail />} />
+              <Route path="/alerts/rules" element={<AlertRules key={scope} />} />
+              <Route path="/alerts/channels" element={<AlertChannels key={scope} />} />
               <Route path="/namespaces" element={<Namespaces />} />
               <Route path="/tokens" element={<Tokens />} />
               <Route path="/audit" element={<Audit />} />

@@ -290,3 +290,100 @@ export type AlertRuleSpecInput = z.input<typeof AlertRuleSpecSchema>;
 /** A validated rule, defaults applied and durations in milliseconds. */
 export type AlertRuleSpec = z.output<typeof AlertRuleSpecSchema>;
 export type AlertRuleSpecOf<K extends AlertRuleKind> = Extract<AlertRuleSpec, { on: K }>;
+
+// ---- silences ----------------------------------------------------------------------------------
+
+/** The longest a silence may last, from its start to its end: 90 days. */
+export const MAX_ALERT_SILENCE_MS = 90 * DAY;
+
+/** What a silence covers: one task, one workflow, the tasks and workflows with some labels, or its whole namespace. */
+export type AlertSilenceScope = AlertRuleScope;
+
+export const AlertSilenceScopeSchema = z.strictObject({
+  taskId: z.string().min(1).max(128).optional().describe('one task of the silence\'s namespace'),
+  workflowId: z.string().min(1).max(128).optional().describe('one workflow of the silence\'s namespace'),
+  labels: TaskLabelsSchema.refine((labels) => Object.keys(labels).length > 0, 'at least one label').optional()
+    .describe('the tasks and workflows of the namespace whose labels hold every one of these pairs'),
+  namespace: TaskSpecSchema.shape.name.optional().describe('every subject of the namespace (tasks, workflows, executor groups, nodes): the silence\'s own'),
+}).superRefine((scope, ctx) => {
+  const given = ALERT_RULE_SCOPE_KEYS.filter((key) => scope[key] !== undefined);
+  if (given.length === 1) return;
+  ctx.addIssue({
+    code: 'custom',
+    message: given.length === 0 ? 'give one of taskId, workflowId, labels or namespace' : `give one of taskId, workflowId, labels or namespace, not ${given.join(' and ')}`,
+    params: { ecronCode: given.length === 0 ? 'INVALID_VALUE' : 'INVALID_COMBINATION' },
+  });
+});
+
+const silenceInstant = z.iso.datetime({ offset: true, error: 'expected an ISO-8601 instant such as "2026-12-01T02:00:00Z"' });
+const silenceComment = z.string().trim().min(1, 'a comment is required: say why (1 to 1000 characters)').max(1000, 'at most 1000 characters');
+
+/**
+ * The body of `POST /api/v1/alert-silences`: while it lasts, `[startsAt, endsAt)`, the incidents of
+ * the subjects in `scope` (of the rules `ruleIds`, or of every rule) still open and resolve, and no
+ * notification is sent for them. `endsAt`, or `duration` from `startsAt`, is required; the instants
+ * are checked against the server's clock by {@link alertSilenceWindow}. docs/alerts.md "Silences".
+ */
+export const AlertSilenceSpecSchema = z.strictObject({
+  namespace: TaskSpecSchema.shape.namespace,
+  scope: AlertSilenceScopeSchema,
+  ruleIds: z.array(z.string().min(1).max(128)).min(1, 'at least one rule id (leave ruleIds out to silence every rule)').max(100, 'at most 100 rules')
+    .refine((ids) => new Set(ids).size === ids.length, 'a rule is named twice').optional()
+    .describe('only the incidents of these rules of the namespace; absent: of every rule'),
+  startsAt: silenceInstant.optional().describe('when it starts (ISO-8601); default: now'),
+  endsAt: silenceInstant.optional().describe('when it ends (ISO-8601): after startsAt, at most 90 days after it; or give duration'),
+  duration: duration({ min: MINUTE, max: MAX_ALERT_SILENCE_MS }).optional().describe('how long it lasts from startsAt, "2h" (1m to 90d), instead of endsAt'),
+  comment: silenceComment.describe('why: a change number, the maintenance planned (1 to 1000 characters)'),
+}).superRefine((spec, ctx) => {
+  if (spec.endsAt === undefined && spec.duration === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['endsAt'], message: 'give endsAt (an ISO-8601 instant) or duration ("2h")', params: { ecronCode: 'INVALID_VALUE' } });
+  } else if (spec.endsAt !== undefined && spec.duration !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['duration'], message: 'give endsAt or duration, not both', params: { ecronCode: 'INVALID_COMBINATION' } });
+  }
+  const scope = spec.scope as Partial<Record<(typeof ALERT_RULE_SCOPE_KEYS)[number], unknown>>;
+  if (scope.namespace !== undefined && scope.namespace !== spec.namespace) {
+    ctx.addIssue({
+      code: 'custom', path: ['scope', 'namespace'], params: { ecronCode: 'INVALID_VALUE' },
+      message: `must be the silence's own namespace ${JSON.stringify(spec.namespace)}`,
+    });
+  }
+});
+export type AlertSilenceSpecInput = z.input<typeof AlertSilenceSpecSchema>;
+/** A silence as validated (instants still as written; {@link alertSilenceWindow} resolves them). */
+export type AlertSilenceSpec = z.output<typeof AlertSilenceSpecSchema>;
+
+/**
+ * The body of `PUT /api/v1/alert-silences/{id}`: a new `endsAt` and/or `comment`. The other fields
+ * of a silence as read may be sent back unchanged; a change of them is refused by the server.
+ */
+export const AlertSilenceUpdateSchema = z.strictObject({
+  endsAt: silenceInstant.optional().describe('the new end: after startsAt and not in the past, at most 90 days after startsAt'),
+  comment: silenceComment.optional(),
+});
+export type AlertSilenceUpdate = z.output<typeof AlertSilenceUpdateSchema>;
+
+/** One problem of a silence's instants. */
+export interface AlertSilenceWindowIssue { path: 'startsAt' | 'endsAt' | 'duration'; code: string; message: string }
+
+/**
+ * The instants (ms) of a validated silence at `now`: `startsAt` defaults to now, `endsAt` is given or
+ * `startsAt + duration`. Issues, each naming its field: an end not after the start, one more than
+ * 90 days after it, or one already past (a silence that would never be in force).
+ */
+export function alertSilenceWindow(spec: Pick<AlertSilenceSpec, 'startsAt' | 'endsAt' | 'duration'>, now: number): {
+  startsAt: number; endsAt: number; issues: AlertSilenceWindowIssue[];
+} {
+  const startsAt = spec.startsAt === undefined ? now : Date.parse(spec.startsAt);
+  const endsAt = spec.endsAt === undefined ? startsAt + (spec.duration ?? 0) : Date.parse(spec.endsAt);
+  const path = spec.endsAt === undefined ? 'duration' : 'endsAt';
+  const issues: AlertSilenceWindowIssue[] = [];
+  const at = (ms: number) => new Date(ms).toISOString();
+  if (endsAt <= startsAt) {
+    issues.push({ path, code: 'OUT_OF_RANGE', message: `must end after it starts (${at(startsAt)})` });
+  } else if (endsAt - startsAt > MAX_ALERT_SILENCE_MS) {
+    issues.push({ path, code: 'OUT_OF_RANGE', message: `a silence lasts at most 90 days: end it by ${at(startsAt + MAX_ALERT_SILENCE_MS)}` });
+  } else if (endsAt <= now) {
+    issues.push({ path, code: 'OUT_OF_RANGE', message: `it would already have ended (${at(endsAt)}): the server's time is ${at(now)}` });
+  }
+  return { startsAt, endsAt, issues };
+}

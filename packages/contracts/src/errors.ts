@@ -72,6 +72,8 @@ export const ERROR_CODES = {
   ALERT_CHANNEL_IN_USE: { status: 409, message: 'alert rules send through this channel: change or delete them first' },
   ALERT_RULE_NOT_FOUND: { status: 404, message: 'no such alert rule' },
   ALERT_RULE_NAME_TAKEN: { status: 409, message: 'an alert rule with this namespace and name exists' },
+  ALERT_SILENCE_NOT_FOUND: { status: 404, message: 'no such alert silence' },
+  ALERT_SILENCE_ENDED: { status: 409, message: 'the alert silence has ended: create another one' },
   INTERNAL: { status: 500, message: 'internal error' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

@@ -1,8 +1,11 @@
 /** English strings. Every key here exists in zh.ts too (the same shape is enforced by its type). */
+import { alertsEn } from './alerts.en.ts';
+
 export const en = {
   common: { name: 'Name', namespace: 'Namespace', cancel: 'Cancel', back: 'Back', previous: 'Previous', next: 'Next', page: 'Page {{page}}',
     ago: '{{age}} ago', in: 'in {{age}}' },
-  nav: { dashboard: 'Dashboard', tasks: 'Tasks', workflows: 'Workflows', runs: 'Runs', nodes: 'Nodes', executors: 'Executors', namespaces: 'Namespaces', tokens: 'Tokens', audit: 'Audit log' },
+  nav: { dashboard: 'Dashboard', tasks: 'Tasks', workflows: 'Workflows', runs: 'Runs', nodes: 'Nodes', executors: 'Executors', namespaces: 'Namespaces', tokens: 'Tokens', audit: 'Audit log',
+    alerts: 'Alerts', incidents: 'Incidents', alertRules: 'Rules', alertChannels: 'Channels' },
   header: {
     language: 'Language', signOut: 'Sign out', zone: 'Times in {{zone}}', openMenu: 'Open the menu', closeMenu: 'Close the menu',
     namespace: 'Namespace', allNamespaces: 'All namespaces',
@@ -255,6 +258,7 @@ export const en = {
     },
     types: { task: 'task', run: 'run', token: 'token', node: 'node', namespace: 'namespace' },
   },
+  alerts: alertsEn,
 };
 
 type Shape<T> = { [K in keyof T]: T[K] extends string ? string : Shape<T[K]> };

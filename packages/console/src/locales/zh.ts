@@ -1,10 +1,12 @@
 /** 简体中文。 */
+import { alertsZh } from './alerts.zh.ts';
 import type { Strings } from './en.ts';
 
 export const zh: Strings = {
   common: { name: '名称', namespace: '命名空间', cancel: '取消', back: '返回', previous: '上一页', next: '下一页', page: '第 {{page}} 页',
     ago: '{{age}}前', in: '{{age}}后' },
-  nav: { dashboard: '仪表盘', tasks: '任务', workflows: '工作流', runs: '运行记录', nodes: '节点', executors: '执行器', namespaces: '命名空间', tokens: '令牌', audit: '审计日志' },
+  nav: { dashboard: '仪表盘', tasks: '任务', workflows: '工作流', runs: '运行记录', nodes: '节点', executors: '执行器', namespaces: '命名空间', tokens: '令牌', audit: '审计日志',
+    alerts: '告警', incidents: '告警事件', alertRules: '规则', alertChannels: '通道' },
   header: {
     language: '语言', signOut: '退出登录', zone: '时间以 {{zone}} 显示', openMenu: '打开菜单', closeMenu: '关闭菜单',
     namespace: '命名空间', allNamespaces: '全部命名空间',
@@ -257,4 +259,5 @@ export const zh: Strings = {
     },
     types: { task: '任务', run: '运行', token: '令牌', node: '节点', namespace: '命名空间' },
   },
+  alerts: alertsZh,
 };

@@ -1,4 +1,4 @@
-/** A task: its state and spec, revisions with a diff between two, its runs, trigger now (with a params override), pause, resume, clone, delete. */
+/** A task: its state and spec, revisions with a diff between two, its runs, its alert rules, trigger now (with a params override), pause, resume, clone, delete. */
 import { CopyOutlined, DeleteOutlined, EditOutlined, PauseCircleOutlined, PlayCircleOutlined, ThunderboltOutlined } from '@ant-design/icons';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { Alert, App, Button, Card, Descriptions, Input, Modal, Popconfirm, Select, Space, Spin, Tabs, Typography } from 'antd';
@@ -7,6 +7,7 @@ import { useTranslation } from 'react-i18next';
 import { Link, useNavigate, useParams } from 'react-router-dom';
 import { api, type Page, type RunResource, type TaskResource, type TaskRevision } from '../api.ts';
 import { useAuth } from '../auth.tsx';
+import { TaskAlertRules } from '../components/alerts/TaskAlertRules.tsx';
 import { CloneTaskModal } from '../components/CloneTaskModal.tsx';
 import { ErrorView, errorMessage, Instant, StatusTag } from '../components/common.tsx';
 import { RunsTable } from '../components/RunsTable.tsx';
@@ -103,6 +104,7 @@ export default function TaskDetail() {
         },
         { key: 'spec', label: t('task.spec'), children: <SpecView spec={data.spec as Spec} /> },
         { key: 'revisions', label: t('task.revisions'), children: <Revisions key={id} id={id} /> },
+        { key: 'alerts', label: <span data-testid="task-alerts-tab">{t('alerts.taskRules.title')}</span>, children: <TaskAlertRules task={data} /> },
       ]} />
       <TriggerModal task={data} open={triggerOpen} onClose={() => setTriggerOpen(false)} onTriggered={(run) => navigate(`/runs/${run.id}`)} />
       {cloneOpen && (

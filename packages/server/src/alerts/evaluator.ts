@@ -12,13 +12,15 @@ import type { RunStatus } from '@ecron/contracts';
 import { systemClock, type Clock } from '../core/clock.ts';
 import type { ScheduledRecord, TaskRecord } from '../core/model.ts';
 import { MAX_PAGE_LIMIT } from '../store/pagination.ts';
-import type { AlertChange, AlertEvaluatorState, IncidentRecord, NotificationDraft, NotificationTarget } from '../store/alert-incidents.ts';
+import type { AlertChange, AlertEvaluatorState, AlertSubject, IncidentRecord, NotificationDraft, NotificationTarget } from '../store/alert-incidents.ts';
 import type { AlertRuleRecord } from '../store/alerts-config.ts';
+import type { AlertSilenceRecord } from '../store/alert-silences.ts';
 import type { EventRecord, Store } from '../store/store.ts';
 import {
   EVENT_KINDS, FAILED_STATUSES, FINAL_STATUSES, observeFailureRate, observeNodeEvent, observeRunEvent, ruleCovers, runEvent,
   type Observation, type RunHistory, type ScopedTask,
 } from './conditions.ts';
+import { silencedBy } from './silences.ts';
 import { liveExecutors, missedFireWindow, observeLongRunning, observeMissedFires, scopedTask } from './periodic-checks.ts';
 import { TickLoop } from './tick-loop.ts';
 
@@ -26,7 +28,11 @@ export interface AlertEvaluatorOptions {
   store: Store;
   nodeId: string;
   clock?: Clock;
-  /** How long the evaluator's lease lasts without renewal. @default 15000 */
+  /**
+   * How long the evaluator's lease lasts without renewal: how long the cluster goes without an
+   * evaluator after the holder dies. The holder renews it at every pass and before every write
+   * once a third of it has gone. @default 5000
+   */
   leaseTtlMs?: number;
   /** How often the holder reads the log (and others try to take the lease). @default 250 */
   pollMs?: number;
@@ -45,8 +51,13 @@ export class AlertEvaluator {
   readonly #o: Required<AlertEvaluatorOptions>;
   readonly #loop: TickLoop<void>;
   #holding = false;
+  /** When this node last took or renewed the lease (its clock). */
+  #claimedAt = -Infinity;
   #failing = false;
   #rules: { at: number; rules: AlertRuleRecord[]; targets: Map<string, NotificationTarget[]> } | null = null;
+  #unresolvedAt = -Infinity;
+  /** The silences in force when the rules were last loaded (a silence is checked against its window at each change). */
+  #silences: AlertSilenceRecord[] = [];
   readonly #tasks = new Map<string, { at: number; task: ScopedTask | null }>();
   /** Pairs (rule, subject) with an incident not resolved: known to the holder, to spare no-op writes. */
   #unresolved = new Map<string, IncidentRecord>();
@@ -56,7 +67,7 @@ export class AlertEvaluator {
 
   constructor(options: AlertEvaluatorOptions) {
     this.#o = {
-      clock: systemClock, leaseTtlMs: 15_000, pollMs: 250, checkEveryMs: 1000, cacheMs: 2000, batchSize: 1000, log: () => {}, ...options,
+      clock: systemClock, leaseTtlMs: 5000, pollMs: 250, checkEveryMs: 1000, cacheMs: 2000, batchSize: 1000, log: () => {}, ...options,
     };
     this.#loop = new TickLoop(this.#o.clock, () => this.#pass(), () => this.#o.pollMs);
   }
@@ -84,8 +95,7 @@ export class AlertEvaluator {
 
   async #pass(): Promise<void> {
     try {
-      const store = this.#o.store;
-      const state = await store.claimAlertEvaluator({ owner: this.#o.nodeId, ttlMs: this.#o.leaseTtlMs, initialCursor: await store.lastEventSeq() });
+      const state = await this.#claim();
       if (!state) {
         if (this.#holding) this.#o.log('info', 'another node evaluates the alert rules now');
         this.#holding = false;
@@ -96,12 +106,11 @@ export class AlertEvaluator {
         this.#lastCheckAt = -Infinity;
       }
       this.#holding = true;
-      const rules = await this.#loadRules();
-      if (!(await this.#evaluateLog(state, rules))) return;
+      if (!(await this.#evaluateLog(state))) return;
       const now = this.#o.clock.now();
       if (now - this.#lastCheckAt >= this.#o.checkEveryMs) {
         this.#lastCheckAt = now;
-        await this.#periodic(state, rules, now);
+        await this.#periodic(state, await this.#loadRules(), now);
       }
       if (this.#failing) this.#o.log('info', 'the alert evaluator works again');
       this.#failing = false;
@@ -111,26 +120,53 @@ export class AlertEvaluator {
     }
   }
 
-  async #loadRules(): Promise<{ rules: AlertRuleRecord[]; targets: Map<string, NotificationTarget[]> }> {
+  async #claim(): Promise<AlertEvaluatorState | null> {
+    const store = this.#o.store;
+    const state = await store.claimAlertEvaluator({ owner: this.#o.nodeId, ttlMs: this.#o.leaseTtlMs, initialCursor: await store.lastEventSeq() });
+    if (state) this.#claimedAt = this.#o.clock.now();
+    return state;
+  }
+
+  /**
+   * The enabled rules, their channels and the silences in force, read again when older than
+   * `cacheMs` or than `notBefore` (the time of the newest event about to be evaluated: a rule
+   * created just before a change must see it). The incidents not resolved are read again every
+   * `cacheMs` (this node keeps them up to date itself; others may resolve one by hand).
+   */
+  async #loadRules(notBefore = -Infinity): Promise<{ at: number; rules: AlertRuleRecord[]; targets: Map<string, NotificationTarget[]> }> {
+    const store = this.#o.store;
     const now = this.#o.clock.now();
-    if (this.#rules && now - this.#rules.at < this.#o.cacheMs) return this.#rules;
-    const rules = (await this.#o.store.listEnabledAlertRules()).filter((rule) => rule.enabled);
-    const targets = new Map<string, NotificationTarget[]>();
-    for (const rule of rules) {
-      const channels = await this.#o.store.getAlertChannelsByName({ namespace: rule.namespace, names: rule.channels });
-      targets.set(rule.id, channels.map((channel) => ({ channelId: channel.id })));
+    if (now - this.#unresolvedAt >= this.#o.cacheMs) {
+      this.#unresolved = new Map((await store.listUnresolvedIncidents()).map((incident) => [pairKey(incident.ruleId, incident.subject), incident]));
+      this.#unresolvedAt = now;
     }
-    this.#unresolved = new Map((await this.#o.store.listUnresolvedIncidents()).map((incident) => [pairKey(incident.ruleId, incident.subject), incident]));
+    if (this.#rules && now - this.#rules.at < this.#o.cacheMs && this.#rules.at > notBefore) return this.#rules;
+    const rules = (await store.listEnabledAlertRules()).filter((rule) => rule.enabled);
+    const byNamespace = new Map<string, Set<string>>();
+    for (const rule of rules) byNamespace.set(rule.namespace, new Set([...(byNamespace.get(rule.namespace) ?? []), ...rule.channels]));
+    const channelIds = new Map<string, string>();
+    for (const [namespace, names] of byNamespace) {
+      for (const channel of await store.getAlertChannelsByName({ namespace, names: [...names] })) channelIds.set(`${namespace}/${channel.name}`, channel.id);
+    }
+    const targets = new Map(rules.map((rule) => [rule.id, rule.channels.flatMap((name) => {
+      const id = channelIds.get(`${rule.namespace}/${name}`);
+      return id === undefined ? [] : [{ channelId: id }];
+    })]));
+    this.#silences = await store.listActiveAlertSilences({ at: now });
     this.#rules = { at: now, rules, targets };
     return this.#rules;
   }
 
   /** Evaluates the log from the cursor to its end; false when the lease was lost on the way. */
-  async #evaluateLog(state: AlertEvaluatorState, loaded: { rules: AlertRuleRecord[]; targets: Map<string, NotificationTarget[]> }): Promise<boolean> {
-    const eventRules = loaded.rules.filter((rule) => EVENT_KINDS.has(rule.on));
+  async #evaluateLog(state: AlertEvaluatorState): Promise<boolean> {
     for (;;) {
       const events = await this.#o.store.readEvents({ after: state.cursor, limit: this.#o.batchSize });
       if (events.length === 0) return true;
+      // Rules read after the newest event of the batch was written (rules loaded less than a
+      // second after it are read again, a margin for the clocks of nodes and database): a rule
+      // created before a change always sees it.
+      const loaded = await this.#loadRules(events.at(-1)!.at + 1000);
+      const eventRules = loaded.rules.filter((rule) => EVENT_KINDS.has(rule.on));
       const observations: Observation[] = [];
       for (const event of events) observations.push(...(await this.#observe(eventRules, event)));
       const to = events.at(-1)!.seq;
@@ -195,8 +231,14 @@ export class AlertEvaluator {
 
   /** Applies `observations` with the cursor moving to `to`; false when the lease was lost. */
   async #apply(state: AlertEvaluatorState, to: number, observations: Observation[], targets: Map<string, NotificationTarget[]>, checkedThrough?: number): Promise<boolean> {
+    // A long pass (a check after an outage) renews the lease before it writes, rather than lose it.
+    if (this.#o.clock.now() - this.#claimedAt > this.#o.leaseTtlMs / 3 && !(await this.#claim())) {
+      this.#holding = false;
+      this.#rules = null;
+      return false;
+    }
     const at = this.#o.clock.now();
-    const changes = this.#changesOf(observations, targets, at);
+    const changes = await this.#changesOf(observations, targets, at);
     const result = await this.#o.store.applyAlertChanges({ owner: this.#o.nodeId, from: state.cursor, to, at, changes, ...(checkedThrough !== undefined ? { checkedThrough } : {}) });
     if (!result.applied) {
       this.#holding = false;
@@ -210,13 +252,16 @@ export class AlertEvaluator {
     return true;
   }
 
-  /** The changes worth writing: a fire of a pair already open, or a clear of one not open, is left out. */
-  #changesOf(observations: Observation[], targets: Map<string, NotificationTarget[]>, at: number): AlertChange[] {
+  /**
+   * The changes worth writing: a fire of a pair already open, or a clear of one not open, is left
+   * out. A subject under a silence still opens and resolves incidents, with no notification.
+   */
+  async #changesOf(observations: Observation[], targets: Map<string, NotificationTarget[]>, at: number): Promise<AlertChange[]> {
     const open = new Set(this.#unresolved.keys());
     const changes: AlertChange[] = [];
     for (const o of observations) {
       const key = pairKey(o.rule.id, o.subject);
-      const to = targets.get(o.rule.id) ?? [];
+      const to = (await this.#silenced(o.rule, o.subject, at)) ? [] : targets.get(o.rule.id) ?? [];
       if (o.kind === 'fire') {
         if (open.has(key)) continue;
         open.add(key);
@@ -234,6 +279,12 @@ export class AlertEvaluator {
       }
     }
     return changes;
+  }
+
+  async #silenced(rule: AlertRuleRecord, subject: AlertSubject, at: number): Promise<boolean> {
+    if (!this.#silences.some((silence) => silence.namespace === rule.namespace)) return false;
+    const task = subject.kind === 'task' || subject.kind === 'workflow' ? await this.#task(subject.id) : null;
+    return silencedBy(this.#silences, { ruleId: rule.id, namespace: rule.namespace, subject, task, at }) !== null;
   }
 
   async #periodic(state: AlertEvaluatorState, loaded: { rules: AlertRuleRecord[]; targets: Map<string, NotificationTarget[]> }, now: number): Promise<void> {
@@ -311,7 +362,7 @@ export class AlertEvaluator {
       const rule = rules.get(incident.ruleId);
       if (!rule || rule.repeatIntervalMs === null || incident.state !== 'open') continue;
       const notifiedBefore = now - rule.repeatIntervalMs;
-      if ((incident.lastNotifiedAt ?? incident.openedAt) > notifiedBefore) continue;
+      if ((incident.lastNotifiedAt ?? incident.openedAt) > notifiedBefore || (await this.#silenced(rule, incident.subject, now))) continue;
       items.push({
         incidentId: incident.id, notifiedBefore, targets: loaded.targets.get(rule.id) ?? [],
         notification: {

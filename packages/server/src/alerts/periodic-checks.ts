@@ -48,10 +48,13 @@ export interface MissedFireInput {
   runsOf(taskId: string): readonly Pick<RunRecord, 'scheduledAt' | 'startedAt' | 'status'>[];
 }
 
-/** The instants of every task in `rule`'s scope to look at in this check: (previous − grace, now − grace]. */
+/**
+ * The instants of every task in `rule`'s scope to look at in this check: (previous − grace,
+ * now − grace], and none from before the rule existed.
+ */
 export function missedFireWindow(rule: AlertRuleRecord, previous: number, now: number): { after: number; through: number } {
   const grace = Number(rule.params.graceMs ?? 60_000);
-  return { after: previous - grace, through: now - grace };
+  return { after: Math.max(previous - grace, rule.createdAt), through: now - grace };
 }
 
 /** Per task in scope with instants in the window: fire for the missed ones, or clear when all were met. */

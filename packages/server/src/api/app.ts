@@ -56,8 +56,10 @@ import { OutboundPolicy, type OutboundPolicies } from '../dispatch/outbound-poli
 import { AlertChannelSenders } from '../alerts/channels/senders.ts';
 import { createAlertChannelService } from '../services/alert-channel-service.ts';
 import { createAlertRuleService } from '../services/alert-rule-service.ts';
+import { createAlertSilenceService } from '../services/alert-silence-service.ts';
 import { alertChannelRoutes } from './routes/alert-channels.ts';
 import { alertRuleRoutes } from './routes/alert-rules.ts';
+import { alertSilenceRoutes } from './routes/alert-silences.ts';
 import { incidentRoutes } from './routes/incidents.ts';
 import { createIncidentService } from '../services/incident-service.ts';
 import { EventLog } from '../events/event-log.ts';
@@ -228,6 +230,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   }
   await app.register(alertChannelRoutes, { prefix: API_PREFIX, channels: createAlertChannelService({ store, clock, ...alerts }) });
   await app.register(alertRuleRoutes, { prefix: API_PREFIX, rules: createAlertRuleService({ store, clock }) });
+  await app.register(alertSilenceRoutes, { prefix: API_PREFIX, silences: createAlertSilenceService({ store, clock }) });
   await app.register(incidentRoutes, { prefix: API_PREFIX, incidents: createIncidentService({ store, clock }) });
   if (deps.pull) await app.register(executorPullRoutes, { prefix: API_PREFIX, store, pull: deps.pull, ...(deps.directory ? { directory: deps.directory } : {}) });
   await app.register(statsRoutes, { prefix: API_PREFIX, store, clock });

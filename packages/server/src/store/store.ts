@@ -14,6 +14,7 @@ import type { WorkflowNodeRecord } from '../core/workflow/node-state.ts';
 import type { WorkflowAction } from '../core/workflow/transaction.ts';
 import type { AlertConfigVerbs } from './alerts-config.ts';
 import type { AlertIncidentVerbs } from './alert-incidents.ts';
+import type { AlertSilenceVerbs } from './alert-silences.ts';
 import type { EventSubscriptionVerbs } from './event-subscriptions.ts';
 
 export interface UpdateParams<S> {
@@ -369,9 +370,10 @@ export interface ChangeSubscription {
 
 /**
  * Event subscriptions' verbs are declared with their records in `event-subscriptions.ts`; alert
- * channels' and rules' in `alerts-config.ts`; incidents' in `alert-incidents.ts`.
+ * channels' and rules' in `alerts-config.ts`; incidents' in `alert-incidents.ts`; silences' in
+ * `alert-silences.ts`.
  */
-export interface Store extends EventSubscriptionVerbs, AlertConfigVerbs, AlertIncidentVerbs {
+export interface Store extends EventSubscriptionVerbs, AlertConfigVerbs, AlertIncidentVerbs, AlertSilenceVerbs {
   /** Applies pending migrations and takes whatever process-level lock the store needs. Idempotent. */
   open(): Promise<void>;
   close(): Promise<void>;

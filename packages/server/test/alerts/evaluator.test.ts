@@ -113,6 +113,18 @@ describe('alert evaluation', () => {
     expect(bodies().map((b) => b.state)).toEqual(['firing', 'resolved']);
   });
 
+  it('sees a rule created just before a failure, whatever its cache of rules', async () => {
+    await channel();
+    const task = await h.createTask({ namespace: 'team-a', name: 'fresh', target: { type: 'http', url: `${h.executorUrl}/fail` } });
+    const e = new AlertEvaluator({ store: h.store, nodeId: 'node-a', clock: h.clock, cacheMs: 3_600_000 });
+    stops.push(() => e.stop());
+    await e.tick(); // rules read (none), and cached for an hour
+    await rule({ on: 'failure', scope: { taskId: task.id }, params: { attempts: 'final' } });
+    await runOnce(task.id);
+    await e.tick();
+    expect((await h.call('GET', '/api/v1/incidents')).json().items).toHaveLength(1);
+  });
+
   it('opens a consecutive-failures incident only at the count, and evaluates each event once across two evaluators', async () => {
     await channel();
     const task = await h.createTask({ namespace: 'team-a', name: 'flaky', target: { type: 'http', url: `${h.executorUrl}/fail` } });
@@ -159,6 +171,36 @@ describe('alert evaluation', () => {
     const sent = bodies();
     expect(sent).toHaveLength(2);
     expect(sent[0]!.id).toBe(sent[1]!.id);
+  });
+
+  it('opens and resolves incidents under a silence without notifying, and notifies again once it ends', async () => {
+    await channel();
+    const task = await h.createTask({ namespace: 'team-a', name: 'quiet', labels: { team: 'data' }, target: { type: 'http', url: `${h.executorUrl}/fail` } });
+    await rule({ on: 'failure', scope: { namespace: 'team-a' }, params: { attempts: 'final' } });
+    const now = h.clock.now();
+    await h.store.createAlertSilence({
+      silence: {
+        id: 'sil-1', namespace: 'team-a', scope: { labels: { team: 'data' } }, ruleIds: null, startsAt: now - 1000, endsAt: now + 60_000,
+        comment: 'maintenance', createdBy: 'test', createdAt: now, updatedAt: now,
+      },
+      audit,
+    });
+    const e = evaluator();
+    const n = notifier();
+    await e.tick();
+    await runOnce(task.id);
+    await e.tick();
+    const [incident] = (await h.call('GET', '/api/v1/incidents')).json().items;
+    expect(incident).toMatchObject({ state: 'open', subject: { id: task.id } });
+    expect(await n.tick()).toEqual([]);
+    expect((await h.call('GET', `/api/v1/incidents/${incident.id}`)).json().notifications).toEqual([]);
+    // The window ends: the next failure of another task of the namespace is notified (the open one stays quiet, once).
+    await h.clock.advance(61_000);
+    const loud = await h.createTask({ namespace: 'team-a', name: 'loud', target: { type: 'http', url: `${h.executorUrl}/fail` } });
+    await runOnce(loud.id);
+    await e.tick();
+    expect((await n.tick()).map((o) => o.outcome)).toEqual(['sent']);
+    expect(bodies().map((b) => b.subject.id)).toEqual([loud.id]);
   });
 
   it('acknowledges and resolves by hand through the API, with roles', async () => {

@@ -78,6 +78,7 @@ const UNKNOWN_ID = '00000000-0000-4000-8000-000000000000';
 const HEARTBEAT = { namespace: 'default', group: 'matrix', mode: 'pull' };
 const MATRIX_CHANNEL = { namespace: 'default', name: 'matrix-channel', type: 'webhook', config: { url: 'http://127.0.0.1:9/hook' } };
 const MATRIX_RULE = { namespace: 'default', name: 'matrix-rule', on: 'failure', scope: { namespace: 'default' }, channels: ['matrix-channel'] };
+const MATRIX_SILENCE = { namespace: 'default', scope: { namespace: 'default' }, duration: '30d', comment: 'matrix' };
 const BACKFILL = { from: new Date(T0 - 15 * 60_000).toISOString(), to: new Date(T0 - 60_000).toISOString() };
 
 interface Fixtures {
@@ -99,6 +100,8 @@ interface Fixtures {
   alertRule: string;
   /** An open incident of that rule (written through the store, as the evaluator does). */
   incident: string;
+  /** An alert silence of `default`, over the whole namespace. */
+  alertSilence: string;
 }
 
 /** What each route is sent besides its path: a body aimed at the fixtures, a query. */
@@ -142,6 +145,8 @@ const CALLS: Record<string, CallSpec> = {
   'PUT /api/v1/alert-channels/{id}': { body: () => ({ ...MATRIX_CHANNEL, description: 'changed', config: { ...MATRIX_CHANNEL.config, secret: '***' } }) },
   'POST /api/v1/alert-rules': { body: () => ({ ...MATRIX_RULE, name: 'matrix-created-rule' }) },
   'PUT /api/v1/alert-rules/{id}': { body: () => ({ ...MATRIX_RULE, description: 'changed' }) },
+  'POST /api/v1/alert-silences': { body: () => MATRIX_SILENCE },
+  'PUT /api/v1/alert-silences/{id}': { body: () => ({ comment: 'changed' }) },
   'GET /api/v1/stats': { query: '?namespace=default', sees: (json) => json.runs.total > 0 || json.tasks.total > 0 },
 };
 
@@ -177,7 +182,7 @@ function urlOf(row: AccessRow, as: Caller): { url: string; unfilled: string[] } 
   const byCollection: Record<string, string> = {
     tasks: fx.task, workflows: fx.workflow, runs: fx.run, 'workflow-runs': fx.workflowRun, backfills: fx.backfill, tokens: fx.token, executors: as.node,
     'event-subscriptions': fx.subscription, 'alert-channels': fx.alertChannel, 'alert-rules': fx.alertRule,
-    incidents: fx.incident,
+    incidents: fx.incident, 'alert-silences': fx.alertSilence,
   };
   const unfilled: string[] = [];
   const url = row.path.replace(/\{(\w+)\}/g, (_match, name: string, offset: number) => {
@@ -237,7 +242,7 @@ async function world(): Promise<Json> {
     `/api/v1/tasks/${fx.task}/revisions`, `/api/v1/workflows/${fx.workflow}/revisions`, `/api/v1/tasks/${fx.task}/backfills`,
     `/api/v1/backfills/${fx.backfill}`, `/api/v1/workflow-runs/${fx.workflowRun}`, '/api/v1/namespaces/default', '/api/v1/tokens', '/api/v1/executors',
     '/api/v1/event-subscriptions', `/api/v1/event-subscriptions/${fx.subscription}/dead-letters`, '/api/v1/alert-channels', '/api/v1/alert-rules',
-    '/api/v1/incidents',
+    '/api/v1/incidents', '/api/v1/alert-silences',
   ];
   const volatile = new Set(['lastUsedAt', 'heartbeatAt', 'expiresAt', 'startedAt', 'alive', 'usage', 'lag']);
   const strip = (value: unknown): unknown => {
@@ -296,6 +301,7 @@ beforeAll(async () => {
   const subscription = await created('POST', '/api/v1/event-subscriptions', { namespace: 'default', name: 'matrix-sub', type: 'webhook', config: { url: 'http://127.0.0.1:9/hook' } });
   const alertChannel = await created('POST', '/api/v1/alert-channels', MATRIX_CHANNEL);
   const alertRule = await created('POST', '/api/v1/alert-rules', MATRIX_RULE);
+  const alertSilence = await created('POST', '/api/v1/alert-silences', MATRIX_SILENCE);
   await h.store.claimAlertEvaluator({ owner: 'matrix', ttlMs: 3_600_000, initialCursor: 0 });
   const { opened: [incident] } = await h.store.applyAlertChanges({
     owner: 'matrix', from: 0, to: 0, at: T0, changes: [{
@@ -307,7 +313,7 @@ beforeAll(async () => {
   fx = {
     task: task.id, taskSpec: task.spec, workflow: workflow.id, workflowSpec: workflow.spec, run: run.id, workflowRun: workflowRun.id,
     backfill: backfill.id, token: token.id, node: 'matrix-node', subscription: subscription.subscription.id,
-    alertChannel: alertChannel.channel.id, alertRule: alertRule.id, incident: incident!.id,
+    alertChannel: alertChannel.channel.id, alertRule: alertRule.id, incident: incident!.id, alertSilence: alertSilence.id,
   };
 
   for (const role of ROLES) {

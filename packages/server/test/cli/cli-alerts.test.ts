@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HttpReceiver } from '../alerts/receivers.ts';
 import { tempDir, useApiForCli } from './cli-harness.ts';
 
-/** `ecron alert channel …` and `ecron alert rule …` against the real REST API (buildApp over the SQLite store) listening on a local port. */
+/** `ecron alert channel …`, `ecron alert rule …`, `ecron alert silence …` and `ecron incident …` against the real REST API (buildApp over the SQLite store) listening on a local port. */
 
 const api = useApiForCli();
 const ecron = api.ecron;
@@ -110,6 +110,51 @@ describe('ecron alert', () => {
     for (const name of ['etl-rate', 'lost', 'nightly-missed']) expect((await ecron(['alert', 'rule', 'delete', `etl/${name}`])).code).toBe(0);
     expect((await ecron(['alert', 'channel', 'delete', 'etl/mail'])).code).toBe(0);
   });
+  it('manages silences: create over each scope (for a while, or until an instant), list, list --active, get, expire, delete', async () => {
+    const task = await api.h.createTask({ namespace: 'ops', name: 'backup', labels: { tier: 'db' } });
+    await ecron(['alert', 'channel', 'create', '--namespace', 'ops', '--name', 'hook', '--type', 'webhook', '--url', `${receiver.origin}/hook`]);
+    const rule = JSON.parse((await ecron(['alert', 'rule', 'create', '--namespace', 'ops', '--name', 'fails', '--on', 'failure', '--channel', 'hook', '--json'])).stdout);
+    const now = api.h.clock.now();
+    const iso = (ms: number) => new Date(ms).toISOString();
+
+    const byTask = await ecron(['alert', 'silence', 'create', '--namespace', 'ops', '--task', 'ops/backup', '--rule', 'ops/fails', '--for', '2h', '--comment', 'disk swap']);
+    expect(byTask.code, byTask.stderr).toBe(0);
+    expect(byTask.stdout).toMatch(new RegExp(`^created alert silence \\S+ in ops: task ${task.id}, rules ${rule.id}, .+ to .+ \\(active\\)\n$`));
+    const whole = JSON.parse((await ecron(['alert', 'silence', 'create', '--namespace', 'ops', '--whole-namespace', '--until', iso(now + 86_400_000),
+      '--comment', 'upgrade', '--json'])).stdout);
+    expect(whole).toMatchObject({ scope: { namespace: 'ops' }, ruleIds: null, startsAt: iso(now), endsAt: iso(now + 86_400_000), state: 'active', comment: 'upgrade' });
+    const later = JSON.parse((await ecron(['alert', 'silence', 'create', '--namespace', 'ops', '-l', 'tier=db', '--label', 'zone=a', '--start', iso(now + 3_600_000),
+      '--for', '30m', '--comment', 'window', '--json'])).stdout);
+    expect(later).toMatchObject({ scope: { labels: { tier: 'db', zone: 'a' } }, state: 'pending', endsAt: iso(now + 5_400_000) });
+
+    const list = await ecron(['alert', 'silence', 'list', '--namespace', 'ops']);
+    expect(list.stdout).toMatch(/^ID +NAMESPACE +SCOPE +RULES +STATE +STARTS +ENDS +COMMENT$/m);
+    expect(list.stdout).toMatch(/labels tier=db,zone=a +all +pending/);
+    const active = JSON.parse((await ecron(['alert', 'silence', 'list', '--active', '--json'])).stdout);
+    expect(active.items.map((x: { comment: string }) => x.comment).sort()).toEqual(['disk swap', 'upgrade']);
+    expect((await ecron(['alert', 'silence', 'get', whole.id])).stdout).toMatch(/^scope: +namespace ops$/m);
+
+    const expired = await ecron(['alert', 'silence', 'expire', whole.id]);
+    expect(expired.stdout).toBe(`expired alert silence ${whole.id} (namespace ops): ended at ${iso(now).replace('.000Z', 'Z')}\n`);
+    const again = await ecron(['alert', 'silence', 'expire', whole.id, '--json']);
+    expect(again.code).toBe(1);
+    expect(JSON.parse(again.stderr).error.code).toBe('ALERT_SILENCE_ENDED');
+    expect(JSON.parse((await ecron(['alert', 'silence', 'get', whole.id, '--json'])).stdout).state).toBe('expired');
+
+    const usage = await ecron(['alert', 'silence', 'create', '--task', 'ops/backup', '--whole-namespace', '--for', '1h', '--comment', 'x']);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain('give one scope: --task, --workflow, --label or --whole-namespace');
+    expect((await ecron(['alert', 'silence', 'create', '--whole-namespace', '--comment', 'x'])).stderr).toContain('give how long: --for DURATION');
+    const tooLong = await ecron(['alert', 'silence', 'create', '--namespace', 'ops', '--whole-namespace', '--for', '100d', '--comment', 'x']);
+    expect(tooLong.code).toBe(1);
+    expect(tooLong.stderr).toMatch(/^ecron: VALIDATION_FAILED: .*\n {2}duration: duration must be between 1m and 90d\n$/);
+
+    expect(JSON.parse((await ecron(['alert', 'silence', 'delete', later.id, '--json'])).stdout)).toEqual({ id: later.id, deleted: true });
+    const gone = await ecron(['alert', 'silence', 'get', later.id]);
+    expect(gone.code).toBe(1);
+    expect(gone.stderr).toBe(`ecron: ALERT_SILENCE_NOT_FOUND: no alert silence ${later.id}\n`);
+  });
+
   it('lists, shows, acknowledges and resolves incidents (ecron incident …)', async () => {
     const store = api.h.store;
     expect((await ecron(['incident', 'list'])).stdout).toBe('(no incidents)\n');

@@ -6,6 +6,7 @@
 import { describe } from 'vitest';
 import { describeAlertConfig } from './alerts-config.ts';
 import { describeAlertIncidents } from './alert-incidents.ts';
+import { describeAlertSilences } from './alert-silences.ts';
 import { describeAttempts } from './attempts.ts';
 import { describeBackfills } from './backfills.ts';
 import { describeCluster } from './cluster.ts';
@@ -54,5 +55,6 @@ export function exerciseStore(name: string, factory: StoreFactory): void {
     describeEventSubscriptions(ctx);
     describeAlertIncidents(ctx);
     describeAlertConfig(ctx);
+    describeAlertSilences(ctx);
   });
 }

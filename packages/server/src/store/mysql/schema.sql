@@ -95,6 +95,24 @@ CREATE TABLE `alert_rules` (
   CONSTRAINT `alert_rules_flags` CHECK (`send_resolved` in (0,1) and `enabled` in (0,1))
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
+CREATE TABLE `alert_silences` (
+  `id` varchar(64) NOT NULL,
+  `namespace` varchar(128) NOT NULL,
+  `scope` mediumtext NOT NULL,
+  `rule_ids` mediumtext DEFAULT NULL,
+  `starts_at` bigint(20) NOT NULL,
+  `ends_at` bigint(20) NOT NULL,
+  `comment` text NOT NULL,
+  `created_by` varchar(512) NOT NULL,
+  `created_at` bigint(20) NOT NULL,
+  `updated_at` bigint(20) NOT NULL,
+  PRIMARY KEY (`id`),
+  KEY `alert_silences_active_in` (`namespace`,`ends_at`,`starts_at`),
+  KEY `alert_silences_active` (`ends_at`,`starts_at`),
+  KEY `alert_silences_by_start` (`starts_at`,`id`),
+  CONSTRAINT `alert_silences_window` CHECK (`ends_at` >= `starts_at`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
 CREATE TABLE `alert_state` (
   `id` int(11) NOT NULL,
   `cursor_seq` bigint(20) NOT NULL,

@@ -90,6 +90,21 @@ CREATE TABLE alert_rules (
   CONSTRAINT alert_rules_name UNIQUE (namespace, name)
 );
 
+CREATE TABLE alert_silences (
+  id text COLLATE "C" NOT NULL,
+  namespace text COLLATE "C" NOT NULL,
+  scope json NOT NULL,
+  rule_ids json,
+  starts_at bigint NOT NULL,
+  ends_at bigint NOT NULL,
+  comment text NOT NULL,
+  created_by text NOT NULL,
+  created_at bigint NOT NULL,
+  updated_at bigint NOT NULL,
+  CONSTRAINT alert_silences_window CHECK ((ends_at >= starts_at)),
+  CONSTRAINT alert_silences_pkey PRIMARY KEY (id)
+);
+
 CREATE TABLE alert_state (
   id integer NOT NULL,
   cursor_seq bigint NOT NULL,
@@ -430,6 +445,12 @@ CREATE INDEX alert_notifications_by_incident ON alert_notifications USING btree 
 CREATE INDEX alert_notifications_due ON alert_notifications USING btree (state, next_attempt_at);
 
 CREATE INDEX alert_rules_enabled ON alert_rules USING btree (enabled, namespace, name);
+
+CREATE INDEX alert_silences_active ON alert_silences USING btree (ends_at, starts_at);
+
+CREATE INDEX alert_silences_active_in ON alert_silences USING btree (namespace, ends_at, starts_at);
+
+CREATE INDEX alert_silences_by_start ON alert_silences USING btree (starts_at, id);
 
 CREATE INDEX audit_log_action ON audit_log USING btree (action, id);
 

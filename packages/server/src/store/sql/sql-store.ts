@@ -25,6 +25,7 @@ import * as events from './events.ts';
 import * as subscriptions from './event-subscriptions.ts';
 import * as alertConfig from './alerts-config.ts';
 import * as alertIncidents from './alert-incidents.ts';
+import * as alertSilences from './alert-silences.ts';
 import * as sessions from './sessions.ts';
 import * as runs from './runs.ts';
 import * as taskBatch from './task-batch.ts';
@@ -214,6 +215,13 @@ class SqlStore implements Store {
   listIncidentNotifications: Store['listIncidentNotifications'] = (p) => this.#use((ctx) => alertIncidents.listIncidentNotifications(ctx, p));
   claimAlertNotifications: Store['claimAlertNotifications'] = (p) => this.#use((ctx) => alertIncidents.claimAlertNotifications(ctx, p));
   finishAlertNotification: Store['finishAlertNotification'] = (p) => this.#use((ctx) => alertIncidents.finishAlertNotification(ctx, p));
+  // ---- alert silences (store/alert-silences.ts)
+  createAlertSilence: Store['createAlertSilence'] = (p) => this.#use((ctx) => alertSilences.createAlertSilence(ctx, p));
+  getAlertSilence: Store['getAlertSilence'] = (id) => this.#use((ctx) => alertSilences.getAlertSilence(ctx, id));
+  listAlertSilences: Store['listAlertSilences'] = (p) => this.#use((ctx) => alertSilences.listAlertSilences(ctx, p));
+  updateAlertSilence: Store['updateAlertSilence'] = (p) => this.#use((ctx) => alertSilences.updateAlertSilence(ctx, p));
+  deleteAlertSilence: Store['deleteAlertSilence'] = (p) => this.#use((ctx) => alertSilences.deleteAlertSilence(ctx, p));
+  listActiveAlertSilences: Store['listActiveAlertSilences'] = (p) => this.#use((ctx) => alertSilences.listActiveAlertSilences(ctx, p));
   watchChanges: Store['watchChanges'] = (listener) => this.#use(() => this.#changes.subscribe(listener));
   publishChanges: Store['publishChanges'] = (changes) => this.#use((ctx) => changeFeed.publishChanges(ctx, changes));
 

@@ -463,3 +463,23 @@ CREATE TABLE alert_state (
   owner TEXT, -- the node evaluating, until lease_expires_at
   lease_expires_at INTEGER
 ) STRICT;
+
+CREATE TABLE alert_silences (
+  id TEXT PRIMARY KEY NOT NULL,
+  namespace TEXT NOT NULL,
+  scope TEXT NOT NULL, -- JSON: exactly one of taskId, workflowId, labels, namespace
+  rule_ids TEXT, -- JSON: ids of rules of the namespace; NULL: every rule
+  starts_at INTEGER NOT NULL,
+  ends_at INTEGER NOT NULL, -- excluded; ending early sets it to now
+  comment TEXT NOT NULL,
+  created_by TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  CHECK (ends_at >= starts_at)
+) STRICT;
+
+CREATE INDEX alert_silences_active_in ON alert_silences (namespace, ends_at, starts_at);
+
+CREATE INDEX alert_silences_active ON alert_silences (ends_at, starts_at);
+
+CREATE INDEX alert_silences_by_start ON alert_silences (starts_at, id);

@@ -24,6 +24,7 @@ import * as events from './events.ts';
 import * as subscriptions from './event-subscriptions.ts';
 import * as alertConfig from './alerts-config.ts';
 import * as alertIncidents from './alert-incidents.ts';
+import * as alertSilences from './alert-silences.ts';
 import * as sessions from './sessions.ts';
 import * as runs from './runs.ts';
 import * as taskBatch from './task-batch.ts';
@@ -215,6 +216,13 @@ class SqliteStore implements Store {
   listIncidentNotifications: Store['listIncidentNotifications'] = (p) => this.#use((conn) => alertIncidents.listIncidentNotifications(conn, p));
   claimAlertNotifications: Store['claimAlertNotifications'] = (p) => this.#use((conn) => alertIncidents.claimAlertNotifications(conn, p));
   finishAlertNotification: Store['finishAlertNotification'] = (p) => this.#use((conn) => alertIncidents.finishAlertNotification(conn, p));
+  // ---- alert silences (store/alert-silences.ts)
+  createAlertSilence: Store['createAlertSilence'] = (p) => this.#use((conn) => alertSilences.createAlertSilence(conn, p));
+  getAlertSilence: Store['getAlertSilence'] = (id) => this.#use((conn) => alertSilences.getAlertSilence(conn, id));
+  listAlertSilences: Store['listAlertSilences'] = (p) => this.#use((conn) => alertSilences.listAlertSilences(conn, p));
+  updateAlertSilence: Store['updateAlertSilence'] = (p) => this.#use((conn) => alertSilences.updateAlertSilence(conn, p));
+  deleteAlertSilence: Store['deleteAlertSilence'] = (p) => this.#use((conn) => alertSilences.deleteAlertSilence(conn, p));
+  listActiveAlertSilences: Store['listActiveAlertSilences'] = (p) => this.#use((conn) => alertSilences.listActiveAlertSilences(conn, p));
   watchChanges: Store['watchChanges'] = (listener) => Promise.resolve(this.#changes.subscribe(listener));
   publishChanges: Store['publishChanges'] = (changes) => {
     this.#changes.publish(changes);

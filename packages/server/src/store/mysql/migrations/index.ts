@@ -23,6 +23,7 @@ import * as metricsRole from './0017_metrics_role.ts';
 import * as eventSubscriptions from './0018_event_subscriptions.ts';
 import * as alertConfig from './0019_alert_config.ts';
 import * as alertIncidents from './0020_alert_incidents.ts';
+import * as alertSilences from './0021_alert_silences.ts';
 
 export const MYSQL_MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001_init': init,
@@ -45,4 +46,5 @@ export const MYSQL_MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0018_event_subscriptions': eventSubscriptions,
   '0019_alert_config': alertConfig,
   '0020_alert_incidents': alertIncidents,
+  '0021_alert_silences': alertSilences,
 };
