@@ -10,7 +10,7 @@
  * | timeout | task / workflow | `run.timed_out` | a success |
  * | consecutive-failures | task / workflow | the last `count` runs that ended all failed | a success |
  * | failure-rate | task / workflow | failures / runs ended in `window` ≥ `rate`, with ≥ `minRuns` runs | the rate below it |
- * | late-start | task / workflow | a scheduled run started more than `lag` after its instant | a start on time |
+ * | late-start | task / workflow | a scheduled run started (`run.started`, or an end straight from `dispatched`) more than `lag` after its instant | a start on time |
  * | node-lost | scheduler node | `node.left` | `node.joined` of the node |
  */
 import type { AlertRuleKind, AlertSubjectKind } from '@ecron/contracts';
@@ -120,7 +120,10 @@ export async function observeRunEvent(rule: AlertRuleRecord, task: ScopedTask, e
       return observeFailureRate(rule, task, history, now);
     }
     case 'late-start': {
-      if (run.what !== 'started' || data.trigger !== 'schedule') return null;
+      // The executor's start report; a run whose executor answered at once (a plain HTTP target)
+      // ends with no `started`: its end, from `dispatched`, stands for it.
+      const started = run.what === 'started' || (isRunEnd(run.what) && data.previousStatus === 'dispatched');
+      if (!started || data.trigger !== 'schedule') return null;
       const scheduledAt = num(data.scheduledAt);
       const startedAt = num(data.startedAt) ?? event.at;
       if (scheduledAt === null) return null;

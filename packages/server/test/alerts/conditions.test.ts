@@ -71,6 +71,10 @@ describe('alert conditions', () => {
       .toMatchObject({ kind: 'fire', details: { lagMs: 7000 } });
     expect(await observeRunEvent(late, task, event('run.started', { trigger: 'schedule', scheduledAt: T0, startedAt: T0 + 20 }), noHistory, T0)).toMatchObject({ kind: 'clear' });
     expect(await observeRunEvent(late, task, event('run.started', { trigger: 'manual', scheduledAt: T0, startedAt: T0 + 7000 }), noHistory, T0)).toBeNull();
+    // A plain HTTP target answers at once: the run ends straight from dispatched, its end standing for its start.
+    expect(await observeRunEvent(late, task, event('run.succeeded', { trigger: 'schedule', scheduledAt: T0, startedAt: T0 + 9000, previousStatus: 'dispatched' }), noHistory, T0))
+      .toMatchObject({ kind: 'fire', details: { lagMs: 9000 } });
+    expect(await observeRunEvent(late, task, event('run.succeeded', { trigger: 'schedule', scheduledAt: T0, startedAt: T0 + 9000, previousStatus: 'running' }), noHistory, T0)).toBeNull();
   });
 
   it('node lost: node.left fires for the node, node.joined of it clears', () => {
