@@ -10,7 +10,7 @@
  */
 import type { RunStatus } from '@ecron/contracts';
 import { systemClock, type Clock } from '../core/clock.ts';
-import type { ScheduledRecord, TaskRecord } from '../core/model.ts';
+import type { ScheduledRecord } from '../core/model.ts';
 import { MAX_PAGE_LIMIT } from '../store/pagination.ts';
 import type { AlertChange, AlertEvaluatorState, AlertSubject, IncidentRecord, NotificationDraft, NotificationTarget } from '../store/alert-incidents.ts';
 import type { AlertRuleRecord } from '../store/alerts-config.ts';
@@ -223,7 +223,7 @@ export class AlertEvaluator {
     const cached = this.#tasks.get(id);
     if (cached && now - cached.at < this.#o.cacheMs * 5) return cached.task;
     const record = await this.#o.store.getScheduled(id);
-    const task = record ? scopedOf(record) : null;
+    const task = record ? scopedTask(record) : null;
     if (this.#tasks.size > 100_000) this.#tasks.clear();
     this.#tasks.set(id, { at: now, task });
     return task;
@@ -306,8 +306,12 @@ export class AlertEvaluator {
   async #missedFires(rule: AlertRuleRecord, previous: number, now: number): Promise<Observation[]> {
     const window = missedFireWindow(rule, previous, now);
     if (window.through <= window.after) return [];
-    const tasks = await this.#all((cursor) => this.#o.store.listTasks({ namespace: rule.namespace, state: 'active', cursor, limit: MAX_PAGE_LIMIT }));
-    const runs = await this.#all((cursor) => this.#o.store.listRuns({ namespace: rule.namespace, from: window.after + 1, to: window.through + 1, workflowRuns: false, cursor, limit: MAX_PAGE_LIMIT }));
+    const tasks: ScheduledRecord[] = [
+      ...await this.#all((cursor) => this.#o.store.listTasks({ namespace: rule.namespace, state: 'active', cursor, limit: MAX_PAGE_LIMIT })),
+      ...await this.#all((cursor) => this.#o.store.listWorkflows({ namespace: rule.namespace, state: 'active', cursor, limit: MAX_PAGE_LIMIT })),
+    ];
+    // A workflow's fire is its workflow run (taskId: the workflow).
+    const runs = await this.#all((cursor) => this.#o.store.listRuns({ namespace: rule.namespace, from: window.after + 1, to: window.through + 1, cursor, limit: MAX_PAGE_LIMIT }));
     const byTask = new Map<string, typeof runs>();
     for (const run of runs) byTask.set(run.taskId, [...(byTask.get(run.taskId) ?? []), run]);
     return observeMissedFires({ rule, tasks, previous, now, runsOf: (taskId) => byTask.get(taskId) ?? [] });
@@ -388,10 +392,6 @@ export class AlertEvaluator {
   }
 }
 
-function scopedOf(record: ScheduledRecord): ScopedTask {
-  if (record.kind === 'task') return scopedTask(record as TaskRecord);
-  return { id: record.id, namespace: record.namespace, name: record.name, kind: 'workflow', labels: (record.spec as { labels?: Record<string, string> }).labels ?? {} };
-}
 
 function draftOf(o: Observation, state: NotificationDraft['state'], at: number): NotificationDraft {
   return {

@@ -14,7 +14,7 @@
  */
 import type { RunStatus } from '@ecron/contracts';
 import { firesBetween } from '../core/schedule/next-fire.ts';
-import type { RunRecord, TaskRecord } from '../core/model.ts';
+import type { RunRecord, ScheduledRecord } from '../core/model.ts';
 import type { AlertRuleRecord } from '../store/alerts-config.ts';
 import type { ExecutorNodeRecord } from '../store/store.ts';
 import { ruleCovers, taskSubject, type Observation, type ScopedTask } from './conditions.ts';
@@ -22,12 +22,13 @@ import { ruleCovers, taskSubject, type Observation, type ScopedTask } from './co
 /** Instants looked at per task per check, at most (a check after a long outage takes the latest ones). */
 const MAX_INSTANTS_PER_TASK = 1000;
 
-export function scopedTask(task: TaskRecord): ScopedTask {
-  return { id: task.id, namespace: task.namespace, name: task.name, kind: 'task', labels: task.spec.labels ?? {} };
+/** A task's or workflow's identity as rules' scopes match it. */
+export function scopedTask(record: ScheduledRecord): ScopedTask {
+  return { id: record.id, namespace: record.namespace, name: record.name, kind: record.kind, labels: (record.spec as { labels?: Record<string, string> }).labels ?? {} };
 }
 
 /** The instants of `task`'s schedule in (after, through], ascending (none for the schedules left out). */
-export function scheduleInstants(task: TaskRecord, after: number, through: number): number[] {
+export function scheduleInstants(task: ScheduledRecord, after: number, through: number): number[] {
   const schedule = task.spec.schedule;
   if (task.state !== 'active' || 'manual' in schedule) return [];
   if ('every' in schedule && schedule.mode === 'fixed-delay') return [];
@@ -40,7 +41,7 @@ export function scheduleInstants(task: TaskRecord, after: number, through: numbe
 
 export interface MissedFireInput {
   rule: AlertRuleRecord;
-  tasks: readonly TaskRecord[];
+  tasks: readonly ScheduledRecord[];
   /** The last check looked at instants up to `previous − grace`. */
   previous: number;
   now: number;
@@ -74,7 +75,7 @@ export function observeMissedFires(input: MissedFireInput): Observation[] {
     }
     const missed = instants.filter((instant) => !started.has(instant));
     const subject = taskSubject(scoped);
-    const noun = `task ${task.namespace}/${task.name}`;
+    const noun = `${task.kind} ${task.namespace}/${task.name}`;
     if (missed.length > 0) {
       observations.push({
         rule, subject, kind: 'fire',

@@ -233,7 +233,12 @@ describe('alert evaluation', () => {
     h = await new ApiHarness().start({ startScheduler: false });
     await channel();
     const task = await h.createTask({ namespace: 'team-a', name: 'minutely', schedule: { cron: '* * * * *' } });
+    const flow = await h.call('POST', '/api/v1/workflows', {
+      body: { namespace: 'team-a', name: 'flow', schedule: { cron: '* * * * *' }, nodes: [{ id: 'a', target: { type: 'http', url: `${h.executorUrl}/run` } }] },
+    });
+    expect(flow.statusCode, flow.body).toBe(201);
     await rule({ on: 'missed-fire', scope: { taskId: task.id }, params: { graceMs: 10_000 } });
+    await rule({ on: 'missed-fire', scope: { workflowId: flow.json().id }, params: { graceMs: 10_000 } });
     const e = evaluator();
     await e.tick();
     expect((await h.call('GET', '/api/v1/incidents')).json().items).toHaveLength(0);
@@ -241,11 +246,13 @@ describe('alert evaluation', () => {
     await h.clock.advance(3 * 60_000 + 11_000);
     await e.tick();
     const items = (await h.call('GET', '/api/v1/incidents')).json().items;
-    expect(items).toHaveLength(1);
-    expect(items[0]).toMatchObject({ on: 'missed-fire', subject: { id: task.id } });
-    expect(items[0].details.missed).toBeGreaterThanOrEqual(3);
+    expect(items).toHaveLength(2);
+    const byKind = Object.fromEntries(items.map((i: any) => [i.subject.kind, i]));
+    expect(byKind.task).toMatchObject({ on: 'missed-fire', subject: { id: task.id } });
+    expect(byKind.workflow).toMatchObject({ on: 'missed-fire', subject: { id: flow.json().id, name: 'flow' } });
+    expect(byKind.task.details.missed).toBeGreaterThanOrEqual(3);
     await h.clock.advance(60_000);
     await e.tick();
-    expect((await h.call('GET', '/api/v1/incidents')).json().items).toHaveLength(1);
+    expect((await h.call('GET', '/api/v1/incidents')).json().items).toHaveLength(2);
   });
 });
