@@ -219,6 +219,12 @@ describe.skipIf(!haveChromium)('alerts in the console, in Chromium', { timeout: 
     const rule = (await api('GET', '/alert-rules')).body.items.find((r: any) => r.name === 'nightly-report-failure');
     expect(rule).toMatchObject({ on: 'failure', attempts: 'final', scope: { taskId }, channels: ['ops-hook'], severity: 'critical', sendResolved: true });
     await shot('task-alerts');
+    // The task's form lists them too; a new task's form says where they go once it exists.
+    await page.goto(`${server.url}/tasks/${taskId}/edit`);
+    await visible(page.getByTestId('task-alert-rules').getByRole('link', { name: 'nightly-report-failure' }));
+    await page.goto(`${server.url}/tasks/new`);
+    await visible(page.getByTestId('task-form-alerts-later'));
+    await page.goto(`${server.url}/tasks/${taskId}`);
   });
 
   it('triggers the failing task: the incident opens, its notification is delivered; acknowledge, then resolve', async () => {

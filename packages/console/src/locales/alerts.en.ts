@@ -108,5 +108,6 @@ export const alertsEn = {
     none: 'No rule watches this task by name.', quick: 'Add a failure alert',
     quickHelp: 'A failure rule for this task: an incident opens when a run fails after its retries, and resolves when a run succeeds.',
     name: 'Rule name', add: 'Add the alert', added: 'Added rule {{name}}', allRules: 'All alert rules →',
+    afterCreate: 'Alert rules: once the task is created, add them here or on its page.',
   },
 };

@@ -110,5 +110,6 @@ export const alertsZh: Strings['alerts'] = {
     none: '没有专门监视此任务的规则。', quick: '添加失败告警',
     quickHelp: '为此任务添加一条运行失败规则：运行在重试用尽后失败时产生告警事件，有运行成功时恢复。',
     name: '规则名称', add: '添加告警', added: '已添加规则 {{name}}', allRules: '全部告警规则 →',
+    afterCreate: '告警规则：任务创建后，可在此处或任务页面添加。',
   },
 };

@@ -10,6 +10,7 @@ import {
 import { useEffect, useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useNavigate, useParams } from 'react-router-dom';
+import { TaskAlertRules } from '../components/alerts/TaskAlertRules.tsx';
 import { api, ApiError, type FieldIssue, type TaskResource } from '../api.ts';
 import { ErrorView } from '../components/common.tsx';
 import { CronBuilder } from '../components/CronBuilder.tsx';
@@ -224,6 +225,10 @@ function TaskFormBody({ task }: { task: TaskResource | undefined }) {
           })),
         ]}
       />
+      {/* The task's alert rules (issue 19): those scoped to it, and a quick failure alert. */}
+      {task
+        ? <TaskAlertRules task={task} />
+        : <Typography.Text type="secondary" data-testid="task-form-alerts-later">{t('alerts.taskRules.afterCreate')}</Typography.Text>}
     </Space>
   );
 }
