@@ -33,6 +33,7 @@ import { BackfillRunner } from './backfill-runner.ts';
 import { firstRun } from './first-run.ts';
 import { heldRunGauges, reportFire, reportMisfires, reportRunEnd } from './run-reports.ts';
 import { noopInstrumentation, type Instrumentation } from '../observability/instrumentation.ts';
+import { reloadChangedTasks, routeStoreChanges } from './changed-tasks.ts';
 
 /** The scheduler's dependencies are the supervisor's, plus its tuning. */
 export interface SchedulerOptions extends Pick<SupervisorDeps, 'store' | 'clock' | 'random' | 'dispatcher' | 'callbackKey' | 'publicUrl' | 'executors' | 'transports' | 'dispatchTracer'> {
@@ -281,24 +282,22 @@ export class Scheduler implements RunControl {
 
   #onStoreChanges(changes: StoreChange[]): void {
     if (this.#stopped) return;
-    for (const change of changes) {
-      if (change.kind === 'events') continue;
-      if (change.kind === 'task') {
-        if (this.#leases.holds(bucketOf(change.id))) this.taskChanged(change.id);
-        continue;
-      }
-      if (change.kind === 'workflow') {
-        void this.#o.store.getRun(change.id).then((run) => {
-          if (run) this.#onWorkflowChange(run);
-        }).catch((error) => this.#o.log('error', 'reloading a changed workflow run failed', { runId: change.id, error: String(error) }));
-        continue;
-      }
-      // Runs not tracked here: if orphaned, the next sweep (each lease tick) adopts them.
-      if (!this.#supervisor.isTracked(change.id)) continue;
-      void this.#o.store.getRun(change.id).then((run) => {
-        if (run) this.#supervisor.reconcile(run);
-      }).catch((error) => this.#o.log('error', 'reloading a changed run failed', { runId: change.id, error: String(error) }));
+    routeStoreChanges(changes, {
+      store: this.#o.store, log: this.#o.log, holds: (taskId) => this.#leases.holds(bucketOf(taskId)), tasksChanged: (ids) => this.#tasksChanged(ids),
+      workflowChanged: (run) => this.#onWorkflowChange(run), tracked: (runId) => this.#supervisor.isTracked(runId), runChanged: (run) => this.#supervisor.reconcile(run),
+    });
+  }
+
+  /** {@link taskChanged} for each of `ids` (another node's writes), read back in chunks (`changed-tasks.ts`). */
+  #tasksChanged(ids: string[]): void {
+    const distinct = [...new Set(ids)];
+    for (const id of distinct) {
+      this.#queue.delete(id);
+      this.#tasks.delete(id);
     }
+    if (this.#stopped) return;
+    reloadChangedTasks(this.#o.store, distinct, (task) => !this.#stopped && this.#consider(task))
+      .catch((error) => this.#o.log('error', 'reloading changed tasks failed', { count: distinct.length, error: String(error) }));
   }
 
   /** A workflow run ended or reopened elsewhere, or a node run was activated for this node. */
