@@ -721,7 +721,8 @@ describe.skipIf(!haveChromium)('web console in Chromium', { timeout: 90_000 }, (
       for (const shown of pages) {
         await page.goto(`${server.url}${shown.path}`);
         await visible(shown.ready);
-        await page.waitForFunction("document.fonts.status === 'loaded' && !document.querySelector('.ant-spin-spinning, .ant-skeleton')");
+        // Polled from here: waitForFunction's in-page polling evaluates a string, which the console's CSP forbids.
+        await expect.poll(() => page.evaluate("document.fonts.status === 'loaded' && !document.querySelector('.ant-spin-spinning, .ant-skeleton')"), { timeout: 20_000 }).toBe(true);
         expect(await page.evaluate('document.documentElement.lang')).toBe(language === 'zh' ? 'zh-CN' : 'en');
         problems.push(...(await layoutProblems(width >= 1280)).map((problem) => `${shown.name} ${width}×${height} ${language}: ${problem}`));
         await page.screenshot({ path: join(SCREENSHOTS, 'layout', `${shown.name}-${width}x${height}-${language}.png`), fullPage: true, animations: 'disabled', timeout: SCREENSHOT_TIMEOUT });

@@ -72,7 +72,8 @@ describe.skipIf(!haveChromium)('workflow pages in Chromium', { timeout: 120_000 
   const runsOf = (node: string) => executor.runs().filter((r) => r.body.task === `${WORKFLOW}/${node}`);
 
   async function screenshot(name: string): Promise<void> {
-    await page.waitForFunction("document.fonts.status === 'loaded' && !document.querySelector('.ant-spin-spinning')");
+    // Polled from here: waitForFunction's in-page polling evaluates a string, which the console's CSP forbids.
+    await expect.poll(() => page.evaluate("document.fonts.status === 'loaded' && !document.querySelector('.ant-spin-spinning')"), { timeout: 20_000 }).toBe(true);
     await settled();
     await page.screenshot({ path: join(SCREENSHOTS, name), fullPage: true, animations: 'disabled', timeout: SCREENSHOT_TIMEOUT });
   }
