@@ -15,7 +15,7 @@ import type { Clock } from '../core/clock.ts';
 import { EcronError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import { assertEventsKept } from '../events/event-log.ts';
-import { configSchemaOf, createSink, maskConfig, type SinkDeps } from '../events/sinks/create-sink.ts';
+import { configSchemaOf, createSink, maskConfig, policyOf, type SinkDeps } from '../events/sinks/create-sink.ts';
 import { newWebhookSecret } from '../events/sinks/webhook.ts';
 import type { DeadLetterRecord, EventSubscriptionRecord, SubscriptionFilter, SubscriptionState, SubscriptionType } from '../store/event-subscriptions.ts';
 import type { Store } from '../store/store.ts';
@@ -95,11 +95,9 @@ export function createEventSubscriptionService(deps: EventSubscriptionServiceDep
     const parsed = configSchemaOf(input.type).safeParse(input.config);
     if (!parsed.success) throw validationError(parsed.error, ['config']);
     const config = parsed.data;
-    if (input.type === 'webhook') {
-      config.secret ??= newWebhookSecret();
-      const policy = input.namespace === ALL_NAMESPACES ? deps.sinks.outbound.server : deps.sinks.outbound.of(input.namespace);
-      policy.assertUrl(config.url as string);
-    }
+    if (input.type === 'webhook') config.secret ??= newWebhookSecret();
+    // Webhooks and brokers alike: a host the namespace's outbound policy denies is refused here.
+    policyOf(deps.sinks.outbound, input.namespace).assertUrl(config.url as string);
     return config;
   }
 

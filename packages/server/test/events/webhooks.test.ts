@@ -353,6 +353,29 @@ describe('webhook subscriptions', () => {
     expect(view.failures).toBeGreaterThanOrEqual(1);
   });
 
+  it('holds brokers to the outbound policy too: refused at create, and not delivered to once the policy denies them', async () => {
+    const denying = new OutboundPolicy({ deny: ['127.0.0.0/8'] });
+    await rebuildApp(denying);
+    const refused = await h.call('POST', '/api/v1/event-subscriptions', {
+      body: { namespace: 'team-a', name: 'local-nats', type: 'nats', config: { url: 'nats://127.0.0.1:4222', subject: 'ecron.test.{type}' } },
+    });
+    expect(refused.statusCode, refused.body).toBe(422);
+    expect(refused.json().error.code).toBe('OUTBOUND_DENIED');
+
+    await rebuildApp(allowAll);
+    const created = await h.call('POST', '/api/v1/event-subscriptions', {
+      body: { namespace: 'team-a', name: 'later-denied-redis', type: 'redis', config: { url: 'redis://127.0.0.1:6379', stream: `ecron-test-denied-${Date.now()}` } },
+    });
+    expect(created.statusCode, created.body).toBe(201);
+    const id = created.json().subscription.id as string;
+    const delivery = deliverer('node-a', { createSink: (s) => createSink(s, { outbound: denying, clock: systemClock }), maxTries: 1000 });
+    await delivery.start();
+    const failed = next(delivery, 'failed', (e) => e.subscriptionId === id);
+    await write('team-a', 1);
+    expect((await failed).error).toMatch(/OUTBOUND_DENIED.*127\.0\.0\.1/);
+    expect((await h.call('GET', `/api/v1/event-subscriptions/${id}`)).json().lastError).toContain('OUTBOUND_DENIED');
+  });
+
   it('gives each subscription to one deliverer of two running at once, and masks what a viewer reads', async () => {
     const subs: Json[] = [];
     for (const name of ['one', 'two', 'three', 'four']) subs.push((await subscribe({ name, config: { url: receiver.url, headers: { authorization: 'Bearer x' } } })).subscription);
