@@ -11,7 +11,7 @@ import { ApiError, putNamespace, type FieldIssue, type NamespaceListItem, type N
 import {
   COUNT_QUOTAS, EMPTY_NAMESPACE_FORM, groupLimitsOf, labelsOf, namespaceBody, namespaceFieldOf, namespaceToForm, TARGET_TYPES, type NamespaceFormValues,
 } from '../namespace-form.ts';
-import { errorMessage } from './common.tsx';
+import { errorMessage, fieldErrors } from './common.tsx';
 
 interface Props {
   /** The namespace to edit; undefined to create one. */
@@ -46,15 +46,7 @@ export function NamespaceFormModal({ namespace, stored, onClose, onSaved }: Prop
     } catch (error) {
       if (error instanceof ApiError && error.issues.length) {
         setIssues(error.issues);
-        const byField = new Map<string, { name: string[]; errors: string[] }>();
-        for (const issue of error.issues) {
-          const field = namespaceFieldOf(issue.path);
-          if (!field) continue;
-          const entry = byField.get(field.join('.')) ?? { name: field, errors: [] };
-          entry.errors.push(issue.message);
-          byField.set(field.join('.'), entry);
-        }
-        form.setFields([...byField.values()] as never);
+        form.setFields(fieldErrors(error.issues, namespaceFieldOf) as never);
       }
       setFailure(errorMessage(error));
       setSaving(false);

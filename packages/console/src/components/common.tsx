@@ -68,6 +68,22 @@ export function Age({ value }: { value: string | null | undefined }) {
   );
 }
 
+/**
+ * The API's validation issues as antd form field errors: each issue on the form field `fieldOf`
+ * maps its path to (issues of one field together); those of no field are left to the form's alert.
+ */
+export function fieldErrors(issues: readonly { path: string; message: string }[], fieldOf: (path: string) => string[] | null): { name: string[]; errors: string[] }[] {
+  const byField = new Map<string, { name: string[]; errors: string[] }>();
+  for (const issue of issues) {
+    const field = fieldOf(issue.path);
+    if (!field) continue;
+    const entry = byField.get(field.join('.')) ?? { name: field, errors: [] };
+    entry.errors.push(issue.message);
+    byField.set(field.join('.'), entry);
+  }
+  return [...byField.values()];
+}
+
 /** A failed query: a clear screen when the token lacks the permission, else the API's message. */
 export function ErrorView({ error }: { error: unknown }) {
   const { t } = useTranslation();

@@ -15,7 +15,7 @@ import {
 } from '../../alerts/channel-form.ts';
 import { CHANNEL_TYPES, LOCALES, type AlertChannelResource, type AlertChannelType, type AlertChannelWrite } from '../../alerts/types.ts';
 import { parseJsonObject } from '../../spec.ts';
-import { errorMessage } from '../common.tsx';
+import { errorMessage, fieldErrors } from '../common.tsx';
 
 interface Props {
   /** The channel to edit; undefined to create one. */
@@ -53,15 +53,7 @@ export function ChannelFormModal({ channel, namespaces, namespace, onClose, onSa
     } catch (error) {
       if (error instanceof ApiError && error.issues.length) {
         setIssues(error.issues);
-        const byField = new Map<string, { name: string[]; errors: string[] }>();
-        for (const issue of error.issues) {
-          const field = channelFieldOf(issue.path);
-          if (!field) continue;
-          const entry = byField.get(field.join('.')) ?? { name: field, errors: [] };
-          entry.errors.push(issue.message);
-          byField.set(field.join('.'), entry);
-        }
-        form.setFields([...byField.values()] as never);
+        form.setFields(fieldErrors(error.issues, channelFieldOf) as never);
       } else if (error instanceof ApiError && error.code === 'ALERT_CHANNEL_NAME_TAKEN') {
         form.setFields([{ name: 'name', errors: [error.message] }]);
       }

@@ -17,7 +17,7 @@ import {
   KIND_PARAMS, NAMESPACE_ONLY_KINDS, RULE_KINDS, SCOPE_KINDS, SEVERITIES, type AlertRuleKind, type AlertRuleResource, type RuleParam,
 } from '../../alerts/types.ts';
 import { labelsOf } from '../../namespace-form.ts';
-import { errorMessage } from '../common.tsx';
+import { errorMessage, fieldErrors } from '../common.tsx';
 
 interface Props {
   /** The rule to edit; undefined to create one. */
@@ -62,15 +62,7 @@ export function RuleFormModal({ rule, namespaces, namespace, onClose, onSaved }:
     } catch (error) {
       if (error instanceof ApiError && error.issues.length) {
         setIssues(error.issues);
-        const byField = new Map<string, { name: string[]; errors: string[] }>();
-        for (const issue of error.issues) {
-          const field = ruleFieldOf(issue.path);
-          if (!field) continue;
-          const entry = byField.get(field.join('.')) ?? { name: field, errors: [] };
-          entry.errors.push(issue.message);
-          byField.set(field.join('.'), entry);
-        }
-        form.setFields([...byField.values()] as never);
+        form.setFields(fieldErrors(error.issues, ruleFieldOf) as never);
       } else if (error instanceof ApiError && error.code === 'ALERT_RULE_NAME_TAKEN') {
         form.setFields([{ name: 'name', errors: [error.message] }]);
       }
