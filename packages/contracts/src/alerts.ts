@@ -196,20 +196,32 @@ export const ALERT_RULE_SCOPE_KEYS = ['taskId', 'workflowId', 'labels', 'namespa
 /** What a rule watches: one task, one workflow, the tasks with some labels, or its whole namespace. */
 export type AlertRuleScope = { taskId: string } | { workflowId: string } | { labels: Record<string, string> } | { namespace: string };
 
-export const AlertRuleScopeSchema = z.strictObject({
-  taskId: z.string().min(1).max(128).optional().describe('one task of the rule\'s namespace'),
-  workflowId: z.string().min(1).max(128).optional().describe('one workflow of the rule\'s namespace'),
-  labels: TaskLabelsSchema.refine((labels) => Object.keys(labels).length > 0, 'at least one label').optional()
-    .describe('the tasks of the namespace whose labels hold every one of these pairs'),
-  namespace: TaskSpecSchema.shape.name.optional().describe('every task and workflow of the namespace: the rule\'s own'),
-}).superRefine((scope, ctx) => {
-  const given = ALERT_RULE_SCOPE_KEYS.filter((key) => scope[key] !== undefined);
-  if (given.length === 1) return;
-  ctx.addIssue({
-    code: 'custom',
-    message: given.length === 0 ? 'give one of taskId, workflowId, labels or namespace' : `give one of taskId, workflowId, labels or namespace, not ${given.join(' and ')}`,
-    params: { ecronCode: given.length === 0 ? 'INVALID_VALUE' : 'INVALID_COMBINATION' },
+/**
+ * A scope (of a rule, or of a silence): exactly one of taskId, workflowId, labels (not empty) or
+ * namespace, each described as `describe` says for the owner.
+ */
+function scopeSchema(describe: Record<(typeof ALERT_RULE_SCOPE_KEYS)[number], string>) {
+  return z.strictObject({
+    taskId: z.string().min(1).max(128).optional().describe(describe.taskId),
+    workflowId: z.string().min(1).max(128).optional().describe(describe.workflowId),
+    labels: TaskLabelsSchema.refine((labels) => Object.keys(labels).length > 0, 'at least one label').optional().describe(describe.labels),
+    namespace: TaskSpecSchema.shape.name.optional().describe(describe.namespace),
+  }).superRefine((scope, ctx) => {
+    const given = ALERT_RULE_SCOPE_KEYS.filter((key) => scope[key] !== undefined);
+    if (given.length === 1) return;
+    ctx.addIssue({
+      code: 'custom',
+      message: given.length === 0 ? 'give one of taskId, workflowId, labels or namespace' : `give one of taskId, workflowId, labels or namespace, not ${given.join(' and ')}`,
+      params: { ecronCode: given.length === 0 ? 'INVALID_VALUE' : 'INVALID_COMBINATION' },
+    });
   });
+}
+
+export const AlertRuleScopeSchema = scopeSchema({
+  taskId: 'one task of the rule\'s namespace',
+  workflowId: 'one workflow of the rule\'s namespace',
+  labels: 'the tasks of the namespace whose labels hold every one of these pairs',
+  namespace: 'every task and workflow of the namespace: the rule\'s own',
 });
 
 /** Rule kinds that watch a namespace as a whole (executor groups, scheduler nodes): their scope is `{ namespace }`. */
@@ -299,20 +311,11 @@ export const MAX_ALERT_SILENCE_MS = 90 * DAY;
 /** What a silence covers: one task, one workflow, the tasks and workflows with some labels, or its whole namespace. */
 export type AlertSilenceScope = AlertRuleScope;
 
-export const AlertSilenceScopeSchema = z.strictObject({
-  taskId: z.string().min(1).max(128).optional().describe('one task of the silence\'s namespace'),
-  workflowId: z.string().min(1).max(128).optional().describe('one workflow of the silence\'s namespace'),
-  labels: TaskLabelsSchema.refine((labels) => Object.keys(labels).length > 0, 'at least one label').optional()
-    .describe('the tasks and workflows of the namespace whose labels hold every one of these pairs'),
-  namespace: TaskSpecSchema.shape.name.optional().describe('every subject of the namespace (tasks, workflows, executor groups, nodes): the silence\'s own'),
-}).superRefine((scope, ctx) => {
-  const given = ALERT_RULE_SCOPE_KEYS.filter((key) => scope[key] !== undefined);
-  if (given.length === 1) return;
-  ctx.addIssue({
-    code: 'custom',
-    message: given.length === 0 ? 'give one of taskId, workflowId, labels or namespace' : `give one of taskId, workflowId, labels or namespace, not ${given.join(' and ')}`,
-    params: { ecronCode: given.length === 0 ? 'INVALID_VALUE' : 'INVALID_COMBINATION' },
-  });
+export const AlertSilenceScopeSchema = scopeSchema({
+  taskId: 'one task of the silence\'s namespace',
+  workflowId: 'one workflow of the silence\'s namespace',
+  labels: 'the tasks and workflows of the namespace whose labels hold every one of these pairs',
+  namespace: 'every subject of the namespace (tasks, workflows, executor groups, nodes): the silence\'s own',
 });
 
 const silenceInstant = z.iso.datetime({ offset: true, error: 'expected an ISO-8601 instant such as "2026-12-01T02:00:00Z"' });
