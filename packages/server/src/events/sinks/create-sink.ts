@@ -5,11 +5,10 @@
  */
 import type { z } from 'zod';
 import type { Clock } from '../../core/clock.ts';
-import { ALL_NAMESPACES } from '../../services/access.ts';
 import type { OutboundPolicies, OutboundPolicy } from '../../dispatch/outbound-policy.ts';
 import type { EventSubscriptionRecord, SubscriptionType } from '../../store/event-subscriptions.ts';
 import { BrokerConfigSchemas, createBrokerSink, maskBrokerConfig, type BrokerConfigs, type BrokerType } from './brokers.ts';
-import type { EventSink } from './sink.ts';
+import { policyOf, type EventSink } from './sink.ts';
 import { maskWebhookConfig, WebhookConfigSchema, WebhookSink, type WebhookConfig } from './webhook.ts';
 
 export interface SinkDeps {
@@ -31,11 +30,6 @@ export function createSink(subscription: EventSubscriptionRecord, deps: SinkDeps
     return new WebhookSink({ subscriptionId: subscription.id, namespace: subscription.namespace, config: { ...config, secret: config.secret }, outbound: deps.outbound, clock: deps.clock });
   }
   return new PolicedBrokerSink(createBrokerSink(subscription.type, subscription.config as never), String(subscription.config.url), policyOf(deps.outbound, subscription.namespace));
-}
-
-/** The policy a subscription's deliveries follow: its namespace's, or the server's for one over every namespace. */
-export function policyOf(outbound: OutboundPolicies, namespace: string): OutboundPolicy {
-  return namespace === ALL_NAMESPACES ? outbound.server : outbound.of(namespace);
 }
 
 /** How long a broker host's check holds before it is resolved and checked again. */

@@ -7,6 +7,8 @@
  */
 
 /** One event as a sink sends it. */
+import type { OutboundPolicies, OutboundPolicy } from '../../dispatch/outbound-policy.ts';
+import { ALL_NAMESPACES } from '../../services/access.ts';
 export interface EventMessage {
   /** The event's seq in the log. */
   seq: number;
@@ -27,4 +29,9 @@ export interface EventSink {
   deliver(messages: readonly EventMessage[]): Promise<void>;
   /** Releases connections. Idempotent. */
   close(): Promise<void>;
+}
+
+/** The policy a subscription's deliveries follow: its namespace's, or the server's for one over every namespace (`*`). */
+export function policyOf(outbound: OutboundPolicies, namespace: string): OutboundPolicy {
+  return namespace === ALL_NAMESPACES ? outbound.server : outbound.of(namespace);
 }

@@ -16,7 +16,7 @@ import { z } from 'zod';
 import type { Clock } from '../../core/clock.ts';
 import { outboundDenial, policedConnector } from '../../dispatch/http-dispatcher.ts';
 import type { OutboundPolicies, OutboundPolicy } from '../../dispatch/outbound-policy.ts';
-import type { EventMessage, EventSink } from './sink.ts';
+import { policyOf, type EventMessage, type EventSink } from './sink.ts';
 
 /** The subscription a delivery is for. */
 export const SUBSCRIPTION_HEADER = 'x-ecron-subscription';
@@ -78,8 +78,7 @@ export class WebhookSink implements EventSink {
 
   /** The connections of the namespace's policy as it is now (made again when its rules change). */
   #agentNow(): Agent {
-    const { outbound, namespace } = this.#o;
-    const policy = namespace === '*' ? outbound.server : outbound.of(namespace);
+    const policy = policyOf(this.#o.outbound, this.#o.namespace);
     if (this.#agent?.policy === policy) return this.#agent.agent;
     if (this.#agent) void this.#agent.agent.close().catch(() => {});
     this.#agent = { policy, agent: new Agent({ connections: 4, keepAliveTimeout: 30_000, pipelining: 1, connect: policedConnector(policy) }) };
