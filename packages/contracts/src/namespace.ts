@@ -26,7 +26,7 @@ export const DEFAULT_NAMESPACE = 'default';
 export const DEFAULT_MIN_INTERVAL_MS = 1000;
 
 /** The target types a namespace may limit its tasks to (`quotas.allowedTargetTypes`). */
-export const NAMESPACE_TARGET_TYPES = ['http', 'grpc', 'executor', 'shell'] as const;
+export const NAMESPACE_TARGET_TYPES = ['http', 'grpc', 'executor', 'shell', 'container'] as const;
 export type NamespaceTargetType = (typeof NAMESPACE_TARGET_TYPES)[number];
 
 /** Most executor groups `quotas.groupMaxConcurrentRuns` may name. */

@@ -125,8 +125,37 @@ export const ShellTargetSchema = z.strictObject({
 });
 export const GrpcTargetSchema = z.strictObject({ type: z.literal('grpc'), url: z.string().min(1).max(2048) });
 
-export const TargetSchema = z.discriminatedUnion('type', [HttpTargetSchema, ExecutorTargetSchema, ShellTargetSchema, GrpcTargetSchema], {
-  error: 'target.type must be one of "http", "executor", "shell", "grpc"',
+/** Names of the variables ecron sets in a container (ECRON_PARAMS, ECRON_RUN_ID, ...): a spec may not set them. */
+export const CONTAINER_RESERVED_ENV_PREFIX = 'ECRON_';
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'invalid environment variable name')
+  .refine((name) => !name.toUpperCase().startsWith(CONTAINER_RESERVED_ENV_PREFIX) && name !== 'TRACEPARENT', {
+    message: `names starting with ${CONTAINER_RESERVED_ENV_PREFIX}, and TRACEPARENT, are set by ecron`,
+  });
+const engineName = z.string().regex(NAME_PATTERN, NAME_MESSAGE);
+/**
+ * A run in a new container, created through the Docker Engine API (Docker or Podman), that ends
+ * when the container exits: exit code 0 succeeds, any other fails. `command` replaces the image's
+ * entrypoint and `args` its command, as in Kubernetes.
+ */
+export const ContainerTargetSchema = z.strictObject({
+  type: z.literal('container'),
+  image: z.string().min(1).max(512).regex(/^[^\s]+$/, 'an image reference has no spaces'),
+  command: z.array(z.string().max(8192)).max(256).optional().describe('replaces the image entrypoint'),
+  args: z.array(z.string().max(8192)).max(1024).optional().describe('replaces the image command'),
+  env: z.record(envName, z.string().max(32_768)).optional(),
+  workingDir: z.string().max(1024).regex(/^\//, 'an absolute path').optional(),
+  resources: z.strictObject({
+    cpus: z.number().min(0.01).max(1024).optional(),
+    memoryMb: z.number().int().min(6).max(16_777_216).optional(),
+  }).optional(),
+  pull: z.enum(['never', 'if-missing', 'always']).default('if-missing'),
+  engine: engineName.optional().describe('a container engine configured on the server (or on the group\'s agents); default: "default"'),
+  group: groupName.optional().describe('run it on an agent of this executor group, with the agent\'s engine; default: the server\'s engine'),
+});
+export type ContainerTarget = z.output<typeof ContainerTargetSchema>;
+
+export const TargetSchema = z.discriminatedUnion('type', [HttpTargetSchema, ExecutorTargetSchema, ShellTargetSchema, GrpcTargetSchema, ContainerTargetSchema], {
+  error: 'target.type must be one of "http", "executor", "shell", "grpc", "container"',
 });
 
 export const BackoffSchema = z.strictObject({
