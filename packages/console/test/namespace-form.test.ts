@@ -5,7 +5,7 @@ import { EMPTY_NAMESPACE_FORM, namespaceBody, namespaceFieldOf, namespaceToForm,
 
 const stored: NamespaceListItem = {
   name: 'data', description: 'the data team', labels: { team: 'data', tier: 'gold' },
-  quotas: { maxConcurrentRuns: 50, maxFiresPerMinute: null, minIntervalMs: 1000, maxTasks: 500, maxWorkflows: null, allowedTargetTypes: ['http', 'executor'], groupMaxConcurrentRuns: { billing: 20, reports: 5 } },
+  quotas: { maxConcurrentRuns: 50, maxFiresPerMinute: null, minIntervalMs: 1000, maxTasks: 500, maxWorkflows: null, allowedTargetTypes: ['http', 'executor'], groupMaxConcurrentRuns: { billing: 20, reports: 5 }, containerImages: null },
   outbound: { allow: ['10.20.0.0/16'], deny: [] }, implicit: false, createdAt: '2026-12-08T10:00:00.000Z', updatedAt: '2026-12-08T10:00:00.000Z',
 };
 

@@ -34,6 +34,8 @@ export const MAX_GROUP_LIMITS = 256;
 
 /** Most rules in each of `outbound.allow` and `outbound.deny`. */
 export const MAX_OUTBOUND_RULES = 256;
+/** Patterns of a namespace's `containerImages`, at most. */
+export const MAX_IMAGE_RULES = 256;
 
 const count = (what: string) => z.number().int().min(0).max(1_000_000_000).nullable().optional()
   .describe(`${what}; null: no limit (the default)`);
@@ -54,6 +56,8 @@ export const NamespaceQuotasSchema = z.strictObject({
   groupMaxConcurrentRuns: z.record(ExecutorGroupNameSchema, z.number().int().min(0).max(1_000_000_000)).nullable().optional()
     .refine((groups) => !groups || Object.keys(groups).length <= MAX_GROUP_LIMITS, `at most ${MAX_GROUP_LIMITS} groups`)
     .describe('the most runs of each named executor group of the namespace at once (executor and shell targets), replaced whole; null: none (the default)'),
+  containerImages: z.array(z.string().min(1).max(512).regex(/^[^\s]+$/, 'an image pattern has no spaces')).max(MAX_IMAGE_RULES).nullable().optional()
+    .describe('the images its container targets may use: references, where * stands for any run of characters but "/" and ** for any ("registry.example/team/**", "busybox:*"); null: any image (the default)'),
 });
 export type NamespaceQuotasInput = z.input<typeof NamespaceQuotasSchema>;
 export type NamespaceQuotasPatch = z.output<typeof NamespaceQuotasSchema>;
@@ -91,6 +95,7 @@ export const NamespaceQuotasResourceSchema = z.object({
   maxWorkflows: z.number().int().nullable(),
   allowedTargetTypes: z.array(z.enum(NAMESPACE_TARGET_TYPES)).nullable(),
   groupMaxConcurrentRuns: z.record(z.string(), z.number().int()).describe('the most runs of each named executor group at once; {} when none is limited'),
+  containerImages: z.array(z.string()).nullable().describe('the images its container targets may use; null: any'),
 });
 export type NamespaceQuotas = z.output<typeof NamespaceQuotasResourceSchema>;
 

@@ -19,6 +19,8 @@ import { GrpcTransport } from './dispatch/grpc-transport.ts';
 import { HttpDispatcher } from './dispatch/http-dispatcher.ts';
 import { NamespacePolicies } from './dispatch/namespace-policies.ts';
 import { OutboundPolicy, type OutboundRules } from './dispatch/outbound-policy.ts';
+import { ContainerSweep, containerRunTransport } from './dispatch/container-transport.ts';
+import { ContainerEngines, installationMark, type EngineConfig } from './containers/engines.ts';
 import { PullHub } from './dispatch/pull-hub.ts';
 import { EventLog } from './events/event-log.ts';
 import { createSink } from './events/sinks/create-sink.ts';
@@ -80,6 +82,10 @@ export interface ServerOptions {
   authFailureLimit?: AuthFailureLimit;
   /** Where the server may connect for targets and executor nodes (see dispatch/outbound-policy.ts). @default link-local and metadata addresses denied */
   outbound?: OutboundRules;
+  /** Container engines for `container` targets (`--container-engine NAME=ADDRESS`). @default none */
+  containerEngines?: EngineConfig[];
+  /** Between SIGTERM and SIGKILL when a container is stopped (cancel, deadline). @default 10000 */
+  containerStopGraceMs?: number;
   /** Sign-in to the console with an OpenID Connect provider (`--oidc-config`; see sso/config.ts). @default none: API tokens only */
   oidc?: OidcConfig;
   /**
@@ -121,8 +127,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   if (!options.roles.includes('api') || !options.roles.includes('scheduler')) {
     throw new EcronError('CONFIG_INVALID', '--roles: every ecron process runs the api and scheduler roles together in this version: use --roles api,scheduler');
   }
-  // Bad rules refuse the start before anything opens.
+  // Bad rules and engine addresses refuse the start before anything opens.
   const outbound = new OutboundPolicy(options.outbound);
+  const engines = new ContainerEngines(options.containerEngines ?? []);
   makePrivateDir(options.dataDir);
   const storeConfig = parseStoreUrl(options.storeUrl, options.dataDir);
   const nodeId = options.nodeId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
@@ -156,9 +163,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     directory.events.on('node:gone', (id) => pull.nodeGone(id));
     const grpc = new GrpcTransport({ clock, directory, signingKey: keys.signingKey, outbound: policies });
     cleanup.unshift(() => grpc.close());
+    // Container targets on this node's engines (without any, their runs fail saying how to add
+    // one); the sweep removes containers no attempt owns.
+    const containers = {
+      engines, owner: installationMark(keys.callbackKey), store, clock, log: logTo(log),
+      ...(options.containerStopGraceMs !== undefined ? { stopGraceMs: options.containerStopGraceMs } : {}),
+    };
     const scheduler = new Scheduler({
       store, clock, random: systemRandom, dispatcher, callbackKey: keys.callbackKey, publicUrl: () => publicUrl, leases,
       executors: { directory, pull, transports: { grpc } },
+      transports: { container: containerRunTransport(containers) },
       log: logTo(log),
       ...options.scheduler, instrumentation, ...(tracing ? { dispatchTracer: tracing } : {}),
     });
@@ -198,6 +212,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     cleanup.unshift(async () => directory.stop());
     await scheduler.start();
     cleanup.unshift(() => scheduler.stop());
+    if (engines.size > 0) {
+      const sweep = new ContainerSweep(containers);
+      sweep.start();
+      cleanup.unshift(async () => sweep.stop());
+    }
     await delivery.start();
     cleanup.unshift(() => delivery.stop());
     // Alerts: one node of the cluster evaluates the rules at a time (a lease); every node sends

@@ -13,6 +13,7 @@
  */
 import { TRACEPARENT_ENV, type RunRequest } from '@ecron/contracts';
 import { activeTraceparent } from '@ecron/sdk';
+import { runVariables } from '../core/run-variables.ts';
 import type { Allowlist } from './allowlist.ts';
 import { RunSlots } from './run-slots.ts';
 import { runShellCommand } from './shell-runner.ts';
@@ -62,16 +63,7 @@ export function commandEnvironment(options: Pick<ShellHandlerOptions, 'baseEnv' 
   for (const [name, value] of Object.entries(options.baseEnv)) {
     if (value !== undefined && name !== 'ECRON_TOKEN') env[name] = value;
   }
-  Object.assign(env, options.env, {
-    ECRON_RUN_ID: ctx.runId,
-    ECRON_TASK_ID: ctx.request.taskId,
-    ECRON_ATTEMPT: String(ctx.attempt),
-    ECRON_SCHEDULED_AT: ctx.request.scheduledAt,
-    ECRON_DEADLINE: ctx.request.deadline ?? '',
-    ECRON_SHARD_INDEX: String(ctx.shard.index),
-    ECRON_SHARD_TOTAL: String(ctx.shard.total),
-    ECRON_PARAMS: JSON.stringify(ctx.params ?? {}),
-  });
+  Object.assign(env, options.env, runVariables({ ...ctx.request, attempt: ctx.attempt, shard: ctx.shard, params: ctx.params }));
   const traceparent = ctx.request.traceparent ? activeTraceparent(ctx.request.traceparent) : undefined;
   if (traceparent) env[TRACEPARENT_ENV] = traceparent;
   return env;

@@ -16,6 +16,7 @@ export const DEFAULT_NAMESPACE_QUOTAS: Readonly<NamespaceQuotas> = Object.freeze
   maxWorkflows: null,
   allowedTargetTypes: null,
   groupMaxConcurrentRuns: {},
+  containerImages: null,
 });
 
 /** The quotas in force: those set, and the defaults of the others. */

@@ -12,6 +12,7 @@
  */
 import { describeFieldIssues, formatDuration, type FieldIssue, type Schedule } from '@ecron/contracts';
 import { EcronError } from '../core/errors.ts';
+import { imageAllowed, imageRefusal } from '../core/container-images.ts';
 import { minIntervalOf } from '../core/namespaces.ts';
 import { intervalBelow } from '../core/schedule/fire-interval.ts';
 import type { NamespaceRecord } from '../core/model.ts';
@@ -22,15 +23,25 @@ export interface ScheduledSpec {
   namespace: string;
   schedule: Schedule;
   /** A task's target. */
-  target?: { type: string };
+  target?: { type: string; image?: string };
   /** A workflow's nodes (inline targets are checked; a node naming a task was checked with that task). */
-  nodes?: readonly ({ target?: { type: string } } | object)[];
+  nodes?: readonly ({ target?: { type: string; image?: string } } | object)[];
 }
 
 /** The targets a spec names, with their paths: a task's, or a workflow's inline nodes'. */
-function targetsOf(spec: ScheduledSpec): { path: string; type: string }[] {
-  if (spec.target) return [{ path: 'target.type', type: spec.target.type }];
-  return (spec.nodes ?? []).flatMap((node, i) => ('target' in node && node.target ? [{ path: `nodes[${i}].target.type`, type: node.target.type }] : []));
+function targetsOf(spec: ScheduledSpec): { path: string; type: string; image?: string | undefined }[] {
+  if (spec.target) return [{ path: 'target.type', type: spec.target.type, image: spec.target.image }];
+  return (spec.nodes ?? []).flatMap((node, i) => ('target' in node && node.target ? [{ path: `nodes[${i}].target.type`, type: node.target.type, image: node.target.image }] : []));
+}
+
+/** An issue per container target whose image the namespace's `containerImages` does not allow (none when unset). */
+export function imageIssues(spec: ScheduledSpec, patterns: readonly string[] | null | undefined): FieldIssue[] {
+  if (!patterns) return [];
+  return targetsOf(spec).filter((t) => t.type === 'container' && t.image !== undefined && !imageAllowed(t.image, patterns)).map((t) => ({
+    path: t.path.replace(/type$/, 'image'),
+    code: 'IMAGE_NOT_ALLOWED',
+    message: imageRefusal(spec.namespace, t.image!, patterns),
+  }));
 }
 
 /** An issue per target whose type the namespace's `allowedTargetTypes` does not allow (none when unset). */
@@ -72,7 +83,11 @@ export async function namespaceLimitIssues(store: Store, specs: readonly Schedul
   return specs.map((spec) => {
     const namespace = namespaces.get(spec.namespace)!;
     const interval = intervalIssue(spec, minIntervalOf(namespace), now);
-    return [...(interval === null ? [] : [interval]), ...targetTypeIssues(spec, namespace?.quotas.allowedTargetTypes)];
+    return [
+      ...(interval === null ? [] : [interval]),
+      ...targetTypeIssues(spec, namespace?.quotas.allowedTargetTypes),
+      ...imageIssues(spec, namespace?.quotas.containerImages),
+    ];
   });
 }
 

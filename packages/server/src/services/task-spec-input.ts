@@ -9,7 +9,7 @@ import type { z } from 'zod';
 import { EcronError } from '../core/errors.ts';
 
 /** Target types this server can dispatch to; the others are accepted by the schema but refused here. */
-export const SUPPORTED_TARGET_TYPES: readonly TaskSpec['target']['type'][] = ['http', 'executor', 'shell', 'grpc'];
+export const SUPPORTED_TARGET_TYPES: readonly TaskSpec['target']['type'][] = ['http', 'executor', 'shell', 'grpc', 'container'];
 
 /** A VALIDATION_FAILED error carrying `details.issues`, from a zod error. */
 export function validationError(error: z.ZodError, prefix: readonly PropertyKey[] = []): EcronError {

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { parseDuration } from '@ecron/contracts';
 import pino from 'pino';
 import { EcronError } from '../../core/errors.ts';
+import { parseEngineConfig } from '../../containers/engines.ts';
 import { limitHeapGrowth } from '../heap-growth.ts';
 import { ROLES, startServer, type Role } from '../../server.ts';
 import { loadOidcConfig } from '../../sso/config.ts';
@@ -30,6 +31,8 @@ interface StartFlags {
   metricsPort?: string;
   metricsHost: string;
   metricsTaskLabels: string;
+  containerEngine: string[];
+  containerStopGrace: string;
 }
 
 /** A duration flag in milliseconds, at least `minMs`. */
@@ -64,8 +67,13 @@ export function registerStartCommand(program: Command): void {
     .option('--metrics-port <port>', 'also serve GET /metrics WITHOUT authentication on this port (for Prometheus; keep it private)', process.env.ECRON_METRICS_PORT)
     .option('--metrics-host <host>', 'address of the --metrics-port listener', process.env.ECRON_METRICS_HOST ?? '127.0.0.1')
     .option('--metrics-task-labels <n>', 'how many tasks get their own "task" label in the metrics (the rest count as task="other"); 0: none', process.env.ECRON_METRICS_TASK_LABELS ?? '0')
+    .option('--container-engine <name=address>', 'a Docker Engine API (Docker or Podman) for container targets: NAME=unix:///path.sock, tcp://host:port or https://host:port; an address alone names the "default" engine (repeatable)',
+      (value: string, all: string[]) => [...all, value], envList(process.env.ECRON_CONTAINER_ENGINE))
+    .option('--container-stop-grace <duration>', 'between SIGTERM and SIGKILL when a container is stopped (cancel, deadline)', process.env.ECRON_CONTAINER_STOP_GRACE ?? '10s')
     .action(async (flags: StartFlags) => {
       const port = Number(flags.port);
+      const containerEngines = flags.containerEngine.map((text) => parseEngineConfig(text));
+      const containerStopGraceMs = durationFlag('container-stop-grace', flags.containerStopGrace, 0);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new EcronError('CONFIG_INVALID', `--port ${flags.port}: expected a port number 0-65535`);
       const roles = flags.roles.split(',').map((r) => r.trim()).filter(Boolean);
       const unknown = roles.filter((r) => !(ROLES as readonly string[]).includes(r));
@@ -109,6 +117,7 @@ export function registerStartCommand(program: Command): void {
         outbound: { allow: ruleList(flags.outboundAllow), deny: ruleList(flags.outboundDeny) },
         ...(oidc ? { oidc } : {}), ...(metricsListen ? { metricsListen } : {}), metricsTaskLabels,
         ...(flags.nodeId ? { nodeId: flags.nodeId } : {}),
+        containerEngines, containerStopGraceMs,
         // Another console build than packages/console/dist (the console's tests serve their own).
         ...(process.env.ECRON_CONSOLE_DIR ? { consoleDir: resolve(process.env.ECRON_CONSOLE_DIR) } : {}),
       });
@@ -143,6 +152,11 @@ function portFlag(name: string, value: string): number {
   const port = Number(value);
   if (!/^\d+$/.test(value) || port > 65535) throw new EcronError('CONFIG_INVALID', `--${name} ${value}: expected a port number 0-65535`);
   return port;
+}
+
+/** A comma-separated environment variable as a list (the default of a repeatable flag). */
+function envList(value: string | undefined): string[] {
+  return (value ?? '').split(',').map((item) => item.trim()).filter((item) => item !== '');
 }
 
 /** A comma-separated list of outbound rules (checked when the server builds its policy). */
