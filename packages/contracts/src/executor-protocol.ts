@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { ContainerTarget } from './task-spec.ts';
 import { TraceparentSchema } from './trace-context.ts';
 
 /** Header carrying `t=<unix ms>,n=<nonce>,v1=<hex HMAC-SHA256>` over `${t}.${n}.${body}`. */
@@ -26,6 +27,8 @@ export interface RunRequest {
   handler?: string;
   /** Shell targets: the command line, run only if the agent's allowlist allows it. */
   command?: string;
+  /** Container targets with a group: the container to run on the agent's engine (handler `container`). */
+  container?: Omit<ContainerTarget, 'group' | 'routing'>;
   /**
    * A leg of a fan-out attempt (broadcast, multicast, sharding), even when it is the only one: its
    * outcome must come in the reply (no 202), and its callback token carries log lines only.

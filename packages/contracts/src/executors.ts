@@ -13,6 +13,8 @@ export const EXECUTOR_HEARTBEAT_MS = 1000;
 export const EXECUTOR_TTL_MS = 4000;
 /** Handler name that `shell` targets are sent to (what `ecron agent` registers). */
 export const SHELL_HANDLER = 'shell';
+/** Handler name that `container` targets with a `group` are sent to (an `ecron agent` with a container engine registers it). */
+export const CONTAINER_HANDLER = 'container';
 
 const GROUP = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const NODE_ID = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/;

@@ -150,8 +150,9 @@ export const ContainerTargetSchema = z.strictObject({
   }).optional(),
   pull: z.enum(['never', 'if-missing', 'always']).default('if-missing'),
   engine: engineName.optional().describe('a container engine configured on the server (or on the group\'s agents); default: "default"'),
-  group: groupName.optional().describe('run it on an agent of this executor group, with the agent\'s engine; default: the server\'s engine'),
-});
+  group: groupName.optional().describe('run it on an `ecron agent` of this executor group, with the agent\'s engine; default: the server\'s engine'),
+  routing: routingSchema.optional().describe('with group: how runs are routed among the group\'s agents, as for shell targets'),
+}).refine((target) => target.routing === undefined || target.group !== undefined, { path: ['routing'], message: 'routing needs a group: without one, containers run on the server\'s engine' });
 export type ContainerTarget = z.output<typeof ContainerTargetSchema>;
 
 export const TargetSchema = z.discriminatedUnion('type', [HttpTargetSchema, ExecutorTargetSchema, ShellTargetSchema, GrpcTargetSchema, ContainerTargetSchema], {

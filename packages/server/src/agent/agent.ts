@@ -9,9 +9,12 @@
  * process groups of their own, so a signal to the agent does not reach them: if the agent must
  * exit at once, killProcessGroups() ends them first.
  */
-import { SHELL_HANDLER } from '@ecron/contracts';
+import { hostname } from 'node:os';
+import { CONTAINER_HANDLER, SHELL_HANDLER } from '@ecron/contracts';
 import { Executor, type SdkLogger } from '@ecron/sdk';
+import { ContainerEngines } from '../containers/engines.ts';
 import type { AgentConfig } from './config.ts';
+import { createContainerHandler, removeLeftovers, type ContainerHandlerOptions } from './container-handler.ts';
 import { signalProcessGroup } from './process-group.ts';
 import { createShellHandler, type ShellHandler } from './shell-handler.ts';
 
@@ -31,6 +34,7 @@ export class Agent implements AsyncDisposable {
   readonly config: AgentConfig;
   readonly executor: Executor;
   readonly #shell: ShellHandler;
+  readonly #containers: ContainerHandlerOptions | null;
 
   constructor(options: AgentOptions) {
     const { config } = options;
@@ -62,6 +66,14 @@ export class Agent implements AsyncDisposable {
       ...(options.onSpawn === undefined ? {} : { onSpawn: options.onSpawn }),
     });
     this.executor.handle(SHELL_HANDLER, (ctx) => this.#shell(ctx));
+    // Container targets with this group, on the agent's engines (when it has any).
+    this.#containers = config.containers.engines.length === 0 ? null : {
+      engines: new ContainerEngines(config.containers.engines),
+      images: config.containers.images,
+      owner: `agent:${config.namespace}/${config.group}@${config.id ?? hostname()}`,
+      stopGraceMs: config.killGraceMs,
+    };
+    if (this.#containers) this.executor.handle(CONTAINER_HANDLER, createContainerHandler(this.#containers));
   }
 
   /** The node's id in the executor registry. */
@@ -76,6 +88,9 @@ export class Agent implements AsyncDisposable {
 
   /** Listens or polls, and registers; rejects if the server refuses or cannot be reached. */
   async start(): Promise<void> {
+    // What a previous process of this agent left running belongs to attempts the scheduler has
+    // given up on (their connection closed): removed before new runs come.
+    if (this.#containers) await removeLeftovers(this.#containers);
     await this.executor.start();
   }
 
@@ -98,7 +113,9 @@ export class Agent implements AsyncDisposable {
   /** One line for the operator: group, id, where runs come from, the allowlist's size. */
   describe(): string {
     const { config } = this;
-    const entries = `${config.allowlist.size} allowlist ${config.allowlist.size === 1 ? 'entry' : 'entries'}`;
+    const containers = config.containers.engines.length === 0 ? ''
+      : `, containers on ${config.containers.engines.map((e) => e.name).join(', ')} (${config.containers.images.length} image ${config.containers.images.length === 1 ? 'pattern' : 'patterns'})`;
+    const entries = `${config.allowlist.size} allowlist ${config.allowlist.size === 1 ? 'entry' : 'entries'}${containers}`;
     const where = config.mode === 'pull' ? `pulling runs from ${config.server}`
       : config.mode === 'stream' ? `streaming runs from ${config.server}` : `listening on ${this.address ?? '(not started)'}`;
     return `group ${config.group}, id ${this.id}, ${where}, ${entries}`;

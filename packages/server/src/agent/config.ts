@@ -11,6 +11,7 @@ import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { ExecutorHeartbeatSchema, ExecutorNodeIdSchema, duration, type FieldIssue, formatPath, toFieldIssues } from '@ecron/contracts';
+import { parseEngineConfig, type EngineConfig } from '../containers/engines.ts';
 import { Allowlist, parseAllowlistEntry } from './allowlist.ts';
 import { dangerousWildcard } from './dangerous-programs.ts';
 
@@ -105,6 +106,16 @@ const AgentFileSchema = z.strictObject({
    * `{ command, allowDangerous: true }` (dangerous-programs.ts). @default none: nothing runs
    */
   allow: z.array(AllowEntrySchema).max(10_000).optional(),
+  /**
+   * Container targets with this agent's group: the engines it runs them on (name → Docker Engine
+   * API address: unix:///run/podman/podman.sock, tcp://…, https://…), and the images it may run
+   * (patterns as a namespace's `containerImages`: `*` within a path segment, `**` across).
+   * @default no engine: container runs sent here fail; images: none
+   */
+  containers: z.strictObject({
+    engines: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'an engine name: letters, digits, ".", "_" or "-"'), z.string().min(1)).optional(),
+    images: z.array(z.string().min(1).max(512)).max(10_000).optional(),
+  }).optional(),
 });
 
 /** What flags may set over the file. */
@@ -115,6 +126,8 @@ export interface AgentFlags {
   id?: string;
   /** `host:port`, `[v6]:port` or `:port`. */
   listen?: string;
+  /** `NAME=ADDRESS` or `ADDRESS` (the `default` engine), over the file's `containers.engines`. */
+  containerEngines?: string[];
 }
 
 /** The compiled configuration of an agent. */
@@ -135,6 +148,8 @@ export interface AgentConfig {
   readonly env: Readonly<Record<string, string>>;
   readonly killGraceMs: number;
   readonly allowlist: Allowlist;
+  /** Container engines and the images allowed on them (container targets with this group). */
+  readonly containers: { readonly engines: readonly EngineConfig[]; readonly images: readonly string[] };
   /** What the operator should know but that does not stop the agent: each allowDangerous entry, named with its risk. */
   readonly warnings: readonly string[];
 }
@@ -222,6 +237,8 @@ export function resolveAgentConfig(raw: unknown, options: ResolveAgentConfigOpti
     if (!isDirectory) issues.push({ path: 'workingDir', code: 'INVALID_VALUE', message: `${workingDir} is not an existing directory` });
   }
 
+  const engines = containerEngines(file?.containers?.engines ?? {}, options.flags?.containerEngines ?? [], issues);
+
   if (issues.length > 0 || !file) throw new AgentConfigError(options.file, issues);
   return Object.freeze({
     server: server.replace(/\/+$/, ''),
@@ -240,8 +257,30 @@ export function resolveAgentConfig(raw: unknown, options: ResolveAgentConfigOpti
     env: Object.freeze({ ...file.env }),
     killGraceMs: file.killGraceMs ?? DEFAULT_KILL_GRACE_MS,
     allowlist: new Allowlist((file.allow ?? []).map((entry) => entry.command)),
+    containers: Object.freeze({ engines: Object.freeze(engines), images: Object.freeze([...file.containers?.images ?? []]) }),
     warnings: Object.freeze(warnings),
   });
+}
+
+/** The file's engines with the flags' over them, each address checked. */
+function containerEngines(fromFile: Record<string, string>, fromFlags: readonly string[], issues: FieldIssue[]): EngineConfig[] {
+  const byName = new Map<string, EngineConfig>();
+  for (const [name, address] of Object.entries(fromFile)) {
+    try {
+      byName.set(name, parseEngineConfig(`${name}=${address}`, `containers.engines.${name}`));
+    } catch (error) {
+      issues.push({ path: `containers.engines.${name}`, code: 'INVALID_VALUE', message: (error as Error).message });
+    }
+  }
+  for (const text of fromFlags) {
+    try {
+      const engine = parseEngineConfig(text);
+      byName.set(engine.name, engine);
+    } catch (error) {
+      issues.push({ path: 'containers.engines (--container-engine)', code: 'INVALID_VALUE', message: (error as Error).message });
+    }
+  }
+  return [...byName.values()];
 }
 
 /**

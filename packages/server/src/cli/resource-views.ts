@@ -19,7 +19,7 @@ export function describeSchedule(schedule: unknown): string {
   return formatValue(schedule);
 }
 
-/** `http http://…`, `executor billing/report`, `shell ops: cmd`, `grpc …`. */
+/** `http http://…`, `executor billing/report`, `shell ops: cmd`, `grpc …`, `container image[ on group]`. */
 export function describeTarget(target: unknown): string {
   const t = (target ?? {}) as Loose;
   switch (t.type) {
@@ -30,6 +30,8 @@ export function describeTarget(target: unknown): string {
       return `executor ${formatValue(t.group)}/${formatValue(t.handler)}`;
     case 'shell':
       return `shell ${formatValue(t.group)}: ${formatValue(t.command)}`;
+    case 'container':
+      return `container ${formatValue(t.image)}${t.group ? ` on ${formatValue(t.group)}` : ''}`;
     default:
       return formatValue(target);
   }

@@ -29,11 +29,13 @@ export const LABEL_NAMESPACE = 'io.ecron.namespace';
 export const LABEL_OWNER = 'io.ecron.owner';
 
 export type LogLevel = 'info' | 'warn' | 'error';
+/** What running a container needs of its target (a target's group and routing only route it to an agent). */
+export type ContainerSpec = Omit<ContainerTarget, 'group' | 'routing'>;
 export type ContainerLog = (level: LogLevel, message: string) => void;
 
 export interface ContainerRunOptions {
   docker: Docker;
-  target: ContainerTarget;
+  target: ContainerSpec;
   request: RunRequest;
   owner: string;
   log: ContainerLog;
@@ -60,7 +62,7 @@ export function containerName(runId: string, attempt: number): string {
 }
 
 /** Makes the target's image present per its pull policy. Throws IMAGE_NOT_FOUND / IMAGE_PULL_FAILED. */
-export async function ensureImage(docker: Docker, target: ContainerTarget, log: ContainerLog): Promise<void> {
+export async function ensureImage(docker: Docker, target: ContainerSpec, log: ContainerLog): Promise<void> {
   if (target.pull !== 'always') {
     try {
       await docker.getImage(target.image).inspect();
@@ -80,13 +82,13 @@ export async function ensureImage(docker: Docker, target: ContainerTarget, log: 
 }
 
 /** The container's environment: the target's variables, then the run's (which a spec may not set). */
-export function containerEnv(target: ContainerTarget, request: RunRequest, traceparent?: string): string[] {
+export function containerEnv(target: ContainerSpec, request: RunRequest, traceparent?: string): string[] {
   const env = { ...target.env, ...runVariables(request), ...(traceparent ? { TRACEPARENT: traceparent } : {}) };
   return Object.entries(env).map(([name, value]) => `${name}=${value}`);
 }
 
 /** Docker's create body for an attempt. */
-export function createBody(target: ContainerTarget, request: RunRequest, owner: string): Docker.ContainerCreateOptions {
+export function createBody(target: ContainerSpec, request: RunRequest, owner: string): Docker.ContainerCreateOptions {
   const resources = target.resources ?? {};
   return {
     name: containerName(request.runId, request.attempt),
@@ -171,7 +173,7 @@ export async function runContainer(o: ContainerRunOptions): Promise<ContainerOut
 }
 
 /** What an exit comes to: `exit code N`, with the out-of-memory kill named. */
-export function exitError(outcome: { exitCode: number; oomKilled: boolean }, target: ContainerTarget): string {
+export function exitError(outcome: { exitCode: number; oomKilled: boolean }, target: ContainerSpec): string {
   const oom = outcome.oomKilled ? ` (killed: out of memory, limit ${target.resources?.memoryMb ?? '?'} MB)` : '';
   return `exit code ${outcome.exitCode}${oom}`;
 }

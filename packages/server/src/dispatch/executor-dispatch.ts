@@ -12,7 +12,7 @@
  *   attempt succeeds when every leg did; its output lists the legs.
  * - No live node: `no_executor` (the run waits for one).
  */
-import { SHELL_HANDLER, type CancelRequest, type RunRequest, type Target } from '@ecron/contracts';
+import { CONTAINER_HANDLER, SHELL_HANDLER, type CancelRequest, type RunRequest, type Target } from '@ecron/contracts';
 import { retryDelay } from '../core/backoff.ts';
 import { waitOn, waitUntil, type Clock, type Random } from '../core/clock.ts';
 import type { RunRecord, TaskRecord } from '../core/model.ts';
@@ -23,7 +23,8 @@ import type { DispatchResult, HttpDispatcher } from './http-dispatcher.ts';
 import type { PullHub } from './pull-hub.ts';
 import { isFanOut, matchesSelector, pickNode, planLegs, RouterState, type Leg, type RouteNode } from './routing.ts';
 
-type ExecutorTarget = Extract<Target, { type: 'executor' | 'shell' }>;
+/** The targets sent to an executor group's nodes: executor and shell targets, and container targets with a group (run by agents). */
+export type ExecutorTarget = Extract<Target, { type: 'executor' | 'shell' }> | (Extract<Target, { type: 'container' }> & { group: string });
 export type ExecutorResult = DispatchResult | { kind: 'no_executor'; error: string };
 
 /** Sends one request to one node: HTTP, pull, or gRPC. */
@@ -61,11 +62,12 @@ interface LegState {
 }
 
 export function isExecutorTarget(target: Target): target is ExecutorTarget {
-  return target.type === 'executor' || target.type === 'shell';
+  return target.type === 'executor' || target.type === 'shell' || (target.type === 'container' && target.group !== undefined);
 }
 
 export function handlerOf(target: ExecutorTarget): string {
-  return target.type === 'executor' ? target.handler : SHELL_HANDLER;
+  if (target.type === 'executor') return target.handler;
+  return target.type === 'shell' ? SHELL_HANDLER : CONTAINER_HANDLER;
 }
 
 /**

@@ -5,7 +5,7 @@
  */
 import type { RunRequest } from '@ecron/contracts';
 import type { RunRecord, TaskRecord } from '../core/model.ts';
-import { handlerOf, isExecutorTarget } from './executor-dispatch.ts';
+import { handlerOf, isExecutorTarget, type ExecutorTarget } from './executor-dispatch.ts';
 import type { Leg } from './routing.ts';
 import { issueRunToken } from './run-token.ts';
 
@@ -16,11 +16,17 @@ export interface EnvelopeKeys {
   publicUrl: string;
 }
 
+/** What a shell or container target sends its agent besides the routing: the command, or the container. */
+function targetBody(target: ExecutorTarget): Pick<RunRequest, 'command' | 'container'> {
+  if (target.type === 'shell') return { command: target.command };
+  if (target.type !== 'container') return {};
+  const { group: _group, routing: _routing, ...container } = target;
+  return { container };
+}
+
 export function runEnvelope(run: RunRecord, task: TaskRecord, keys: EnvelopeKeys, leg: Leg = { index: 0, total: 1 }, fanOut = false): RunRequest {
   const target = task.spec.target;
-  const routed = isExecutorTarget(target)
-    ? { group: target.group, handler: handlerOf(target), ...(target.type === 'shell' ? { command: target.command } : {}) }
-    : {};
+  const routed = isExecutorTarget(target) ? { group: target.group, handler: handlerOf(target), ...targetBody(target) } : {};
   return {
     runId: run.id,
     taskId: run.taskId,

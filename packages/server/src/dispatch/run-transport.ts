@@ -5,8 +5,10 @@
  *
  * - `http`: one signed request per attempt ({@link HttpDispatcher}).
  * - `grpc`: one signed unary call per attempt ({@link GrpcTargetTransport}).
- * - `executor` and `shell`: the live nodes of an executor group, over whatever each node speaks
- *   (HTTP, gRPC, pull, stream), with routing, fan-out and re-sends ({@link ExecutorDispatch}).
+ * - `executor` and `shell`, and `container` with a group: the live nodes of an executor group,
+ *   over whatever each node speaks (HTTP, gRPC, pull, stream), with routing, fan-out and re-sends
+ *   ({@link ExecutorDispatch}).
+ * - `container` without a group: a container on the server's engine (container-transport.ts).
  */
 import type { CancelRequest, HttpTarget, RunRequest, StatusReply, Target } from '@ecron/contracts';
 import type { RunRecord, TaskRecord } from '../core/model.ts';
@@ -121,6 +123,8 @@ export class RunTransports {
 
   /** The transport of the target's type, or null when this server cannot send it. */
   of(target: Target): RunTransport | null {
-    return this.#byType[target.type] ?? null;
+    // A container target with a group runs on the group's agents, sent as executor targets are.
+    const type = target.type === 'container' && target.group !== undefined ? 'executor' : target.type;
+    return this.#byType[type] ?? null;
   }
 }

@@ -591,11 +591,11 @@ export class RunSupervisor {
   }
 }
 
-/** The executor group a task's runs go to (executor and shell targets), for its namespace's group quota; else null. */
+/** The executor group a task's runs go to (executor and shell targets, containers on agents), for its namespace's group quota; else null. */
 export function executorGroupOf(task: ScheduledRecord): string | null {
   if (task.kind === 'workflow') return null;
   const target = task.spec.target;
-  return target.type === 'executor' || target.type === 'shell' ? target.group : null;
+  return isExecutorTarget(target) ? target.group : null;
 }
 
 /** The executor an attempt goes to, as recorded on the attempt. */

@@ -2,10 +2,11 @@
  * `ecron agent` end to end: a real `ecron start` server, a real `ecron agent` process, shell tasks
  * created and triggered through the REST API.
  */
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startAgent } from '../support/agent-process.ts';
 import { ECRON, NODE, ServerProcess, tempDataDir } from '../support/server-process.ts';
 
 const TERMINAL = new Set(['succeeded', 'failed', 'timed_out', 'cancelled', 'skipped', 'lost']);
@@ -25,25 +26,6 @@ async function waitFor<T>(probe: () => Promise<T | undefined> | T | undefined, t
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-}
-
-/** A real `ecron agent` process; resolves once it printed its start line. */
-async function startAgent(configFile: string, token: string): Promise<{ child: ChildProcess; line: string; stderr: () => string }> {
-  const child = spawn(NODE, [ECRON, 'agent', '--config', configFile], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ECRON_TOKEN: token } });
-  let stderr = '';
-  const line = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`agent did not start: ${stderr}`)), 20_000);
-    child.stderr!.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-      const match = /^ecron agent \S+: .*$/m.exec(stderr);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[0]);
-      }
-    });
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`agent exited with ${code}: ${stderr}`)); });
-  });
-  return { child, line, stderr: () => stderr };
 }
 
 describe('ecron agent with a real server', () => {

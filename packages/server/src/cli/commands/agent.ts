@@ -8,6 +8,7 @@ interface AgentFlags {
   group?: string;
   id?: string;
   listen?: string;
+  containerEngine: string[];
 }
 
 /**
@@ -23,6 +24,8 @@ export function registerAgentCommand(program: Command): void {
     .option('--group <group>', 'executor group (overrides the config)')
     .option('--id <id>', 'node id in the executor registry (overrides the config)')
     .option('--listen <host:port>', 'where to listen for runs in push mode (overrides the config)')
+    .option('--container-engine <name=address>', 'run the group\'s container targets on this Docker Engine API (Docker or Podman): NAME=unix:///path.sock, tcp://host:port or https://host:port; an address alone names "default" (repeatable; over the config\'s containers.engines)',
+      (value: string, all: string[]) => [...all, value], [] as string[])
     .action(async (flags: AgentFlags, command: Command) => {
       const globals = command.optsWithGlobals<GlobalOptions>();
       // Loaded here, so that other commands do not load the SDK.
@@ -30,7 +33,7 @@ export function registerAgentCommand(program: Command): void {
       let config;
       try {
         config = loadAgentConfig(flags.config, {
-          flags: { server: globals.server, token: globals.token, group: flags.group, id: flags.id, listen: flags.listen },
+          flags: { server: globals.server, token: globals.token, group: flags.group, id: flags.id, listen: flags.listen, containerEngines: flags.containerEngine },
           env: process.env,
           cwd: process.cwd(),
         });
@@ -59,6 +62,9 @@ export function registerAgentCommand(program: Command): void {
       await agent.start();
       process.stderr.write(`ecron agent ${VERSION}: ${agent.describe()}\n`);
       if (config.allowlist.size === 0) process.stderr.write('ecron agent: the allowlist is empty: every command will be refused\n');
+      if (config.containers.engines.length > 0 && config.containers.images.length === 0) {
+        process.stderr.write('ecron agent: containers.images is empty: every container will be refused\n');
+      }
       await new Promise<void>((resolve) => {
         let signals = 0;
         const onSignal = (signal: NodeJS.Signals): void => {
