@@ -10,6 +10,7 @@ import { registerBackfillCommands } from './commands/backfill.ts';
 import { registerEventCommands } from './commands/events.ts';
 import { registerSubscriptionCommands } from './commands/subscription.ts';
 import { registerExecutorCommands } from './commands/executor.ts';
+import { registerImportCommands } from './commands/import.ts';
 import { registerRunCommands } from './commands/run.ts';
 import { registerTaskCommands } from './commands/task.ts';
 import { registerNodeCommands } from './commands/node.ts';
@@ -20,7 +21,7 @@ import { formatError, formatJsonError } from './output.ts';
 import { VERSION } from '../version.ts';
 
 /** The command groups that only talk to a server over HTTP. */
-const CLIENT_COMMANDS = new Set(['task', 'workflow', 'backfill', 'run', 'token', 'executor', 'events', 'subscription', 'alert', 'incident']);
+const CLIENT_COMMANDS = new Set(['task', 'workflow', 'backfill', 'run', 'token', 'executor', 'events', 'subscription', 'alert', 'incident', 'import']);
 
 /** The first argument that is not an option (the command), skipping the values of global options. */
 function commandName(args: readonly string[]): string | undefined {
@@ -85,6 +86,7 @@ export async function buildProgram(io: CliIo, args: readonly string[], ctx: CliC
   registerSubscriptionCommands(program, ctx);
   registerAlertCommands(program, ctx);
   registerIncidentCommands(program, ctx);
+  registerImportCommands(program, ctx);
   registerAgentCommand(program);
   return program;
 }
