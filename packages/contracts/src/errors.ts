@@ -44,6 +44,7 @@ export const ERROR_CODES = {
   LAST_ADMIN_TOKEN: { status: 409, message: 'the last admin token for all namespaces cannot be revoked: create another one first' },
   EXECUTOR_NOT_FOUND: { status: 404, message: 'no such executor node' },
   EXECUTOR_ID_TAKEN: { status: 409, message: 'this executor id is registered, alive, by another credential or in another namespace' },
+  EXECUTOR_GROUP_NOT_FOUND: { status: 404, message: 'no such executor group discovery' },
   CALLBACK_TOKEN_INVALID: { status: 401, message: 'the callback token is missing or invalid' },
   CALLBACK_RUN_MISMATCH: { status: 403, message: 'the callback token belongs to another run' },
   CALLBACK_ATTEMPT_SUPERSEDED: { status: 409, message: 'the report is for an attempt that is no longer current' },

@@ -14,3 +14,4 @@ export * from './workflow-spec.ts';
 export * from './task-bulk.ts';
 export * from './namespace.ts';
 export * from './alerts.ts';
+export * from './executor-groups.ts';

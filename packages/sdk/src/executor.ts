@@ -147,6 +147,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
    */
   task<P = Record<string, unknown>, O = unknown>(name: string, spec: ExecutorTaskSpec, handler: Handler<P, O>): this {
     if (this.#state !== 'new') throw new ExecutorError('EXECUTOR_STATE_INVALID', 'declare tasks before start()');
+    if (!this.options.register) throw new ExecutorError('EXECUTOR_STATE_INVALID', 'an executor with register: false declares no tasks: create them through the API');
     this.handle(name, handler);
     this.#tasks.set(name, spec);
     return this;
@@ -164,6 +165,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
     const { options } = this;
     const host = this.#runHost();
     this.#transport = await this.#makeTransport(host);
+    if (!options.register) return this.#startUnregistered(this.#transport);
     this.#registration = new Registration({
       connection: this.#connection,
       id: options.id,
@@ -194,6 +196,22 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
     if (options.mode !== 'push') await this.#transport.start();
     this.#state = 'running';
     options.log('info', 'executor started', { id: options.id, group: options.group, mode: options.mode, address: this.#address, handlers: [...this.#handlers.keys()] });
+  }
+
+  /** `register: false`: serves runs at its address, signed with the secret it was given; the registry never hears of it. */
+  async #startUnregistered(transport: ExecutorTransport): Promise<void> {
+    const { options } = this;
+    this.#gate.setSecret(options.secret!);
+    this.#secret = options.secret;
+    try {
+      this.#address = await transport.start();
+    } catch (error) {
+      this.#state = 'stopped';
+      await transport.close().catch(() => {});
+      throw error;
+    }
+    this.#state = 'running';
+    options.log('info', 'executor started without registering', { id: options.id, group: options.group, address: this.#address, handlers: [...this.#handlers.keys()] });
   }
 
   async #makeTransport(host: RunHost): Promise<ExecutorTransport> {
@@ -244,7 +262,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
     this.#state = 'stopping';
     this.emit('stopping');
     const { options } = this;
-    const registration = this.#registration!;
+    const registration = this.#registration;
     const transport = this.#transport!;
     // Push: leave routing first; runs in flight keep their open requests.
     // Pull and stream: the server gives up on a node's deliveries when it leaves the registry, so
@@ -266,7 +284,8 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
     this.emit('stopped');
   }
 
-  async #leave(registration: Registration): Promise<void> {
+  async #leave(registration: Registration | null): Promise<void> {
+    if (!registration) return;
     await registration.stopHeartbeats();
     await registration.deregister();
   }

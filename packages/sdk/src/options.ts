@@ -9,13 +9,23 @@ import { SDK_VERSION } from './version.ts';
 const GROUP = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 export interface ExecutorOptions {
-  /** Base URL of the ecron API, such as `http://127.0.0.1:7070`. */
-  server: string;
+  /** Base URL of the ecron API, such as `http://127.0.0.1:7070` (not needed with `register: false`). */
+  server?: string;
   /**
    * API bearer token: role `executor` (registration, heartbeats, taking runs; nothing else), or
-   * `editor` or `admin`, which `executor.task()` needs as it creates tasks.
+   * `editor` or `admin`, which `executor.task()` needs as it creates tasks. Not needed with `register: false`.
    */
-  token: string;
+  token?: string;
+  /**
+   * Whether the node joins the registry. `false`: push mode over HTTP without the registry; the
+   * node only serves runs at its listen address, which an executor group's static list or DNS name
+   * points at (docs/executors.md "Discovery: static lists and DNS"). It then needs the group's
+   * `secret`, and neither `server` nor `token`; it declares no tasks.
+   * @default true
+   */
+  register?: boolean;
+  /** With `register: false`: the group's signing secret (the answer of `PUT /api/v1/executor-groups/…`). */
+  secret?: string;
   /** Executor group ("app") this node joins; tasks target it by this name. */
   group: string;
   /**
@@ -79,6 +89,9 @@ export interface ExecutorOptions {
 export interface ResolvedExecutorOptions {
   readonly server: string;
   readonly token: string;
+  readonly register: boolean;
+  /** The group's secret given with `register: false`; null when the registry gives it. */
+  readonly secret: string | null;
   readonly group: string;
   readonly namespace: string;
   readonly id: string;
@@ -102,12 +115,18 @@ export interface ResolvedExecutorOptions {
 export function resolveExecutorOptions(options: ExecutorOptions, env: Record<string, string | undefined> = {}): ResolvedExecutorOptions {
   const invalid = (message: string) => new ExecutorError('EXECUTOR_CONFIG_INVALID', message);
   if (!options || typeof options !== 'object') throw invalid('options are required: { server, token, group }');
-  try {
-    parseBaseUrl(options.server ?? '');
-  } catch (error) {
-    throw invalid((error as Error).message);
+  const register = options.register ?? true;
+  if (register) {
+    try {
+      parseBaseUrl(options.server ?? '');
+    } catch (error) {
+      throw invalid((error as Error).message);
+    }
+    if (typeof options.token !== 'string' || options.token === '') throw invalid('token is required (an API token with the executor or editor role)');
+  } else {
+    if (typeof options.secret !== 'string' || options.secret === '') throw invalid('secret is required with register: false (the executor group\'s signing secret)');
+    if ((options.mode ?? 'push') !== 'push' || (options.transport ?? 'http') !== 'http') throw invalid('register: false is for push mode over http');
   }
-  if (typeof options.token !== 'string' || options.token === '') throw invalid('token is required (an API token with the executor or editor role)');
   if (typeof options.group !== 'string' || !GROUP.test(options.group)) {
     throw invalid(`group ${JSON.stringify(options.group)} must be 1-128 characters: letters, digits, ".", "_" or "-", starting with a letter or digit`);
   }
@@ -147,8 +166,10 @@ export function resolveExecutorOptions(options: ExecutorOptions, env: Record<str
   const labels = { ...options.labels };
   for (const [key, value] of Object.entries(labels)) if (typeof value !== 'string') throw invalid(`label ${key} must be a string`);
   return Object.freeze({
-    server: options.server,
-    token: options.token,
+    server: options.server ?? '',
+    token: options.token ?? '',
+    register,
+    secret: register ? null : options.secret!,
     group: options.group,
     namespace,
     id,

@@ -16,6 +16,7 @@ import { EcronError } from './core/errors.ts';
 import { makePrivateDir } from './data-dir.ts';
 import { ExecutorDirectory } from './dispatch/executor-directory.ts';
 import { GrpcTransport } from './dispatch/grpc-transport.ts';
+import { systemDnsLookup } from './dispatch/group-discovery.ts';
 import { HttpDispatcher } from './dispatch/http-dispatcher.ts';
 import { NamespacePolicies } from './dispatch/namespace-policies.ts';
 import { OutboundPolicy, type OutboundRules } from './dispatch/outbound-policy.ts';
@@ -82,6 +83,11 @@ export interface ServerOptions {
   authFailureLimit?: AuthFailureLimit;
   /** Where the server may connect for targets and executor nodes (see dispatch/outbound-policy.ts). @default link-local and metadata addresses denied */
   outbound?: OutboundRules;
+  /**
+   * The DNS servers that executor group discovery asks (`host`, `host:port`), for DNS names of
+   * groups. @default $ECRON_DNS_SERVERS (comma-separated), else the system's (/etc/resolv.conf)
+   */
+  dnsServers?: string[];
   /** Container engines for `container` targets (`--container-engine NAME=ADDRESS`). @default none */
   containerEngines?: EngineConfig[];
   /** Between SIGTERM and SIGKILL when a container is stopped (cancel, deadline). @default 10000 */
@@ -158,7 +164,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       ...options.leases,
       log: logTo(log, { nodeId }),
     });
-    const directory = new ExecutorDirectory({ store, clock, log: logTo(log) });
+    const dnsServers = options.dnsServers ?? options.env.ECRON_DNS_SERVERS?.split(',').map((s) => s.trim()).filter((s) => s !== '');
+    const directory = new ExecutorDirectory({ store, clock, log: logTo(log), dns: systemDnsLookup(dnsServers) });
     const pull = new PullHub({ now: () => clock.now() });
     directory.events.on('node:gone', (id) => pull.nodeGone(id));
     const grpc = new GrpcTransport({ clock, directory, signingKey: keys.signingKey, outbound: policies });

@@ -246,6 +246,11 @@ export const en = {
     handlers: 'Handlers', anyHandler: 'any', anyHandlerHelp: 'This node declared no handlers: it serves any.', inflight: 'In flight', state: 'State',
     aliveTag: 'alive', deadTag: 'dead', expiresAt: 'Leaves routing at {{at}} unless it heartbeats', expiredAt: 'Left routing at {{at}}',
     heartbeat: 'Last heartbeat', ago: '{{age}} ago', started: 'Started',
+    discovery: {
+      title: 'Discovered groups', static: 'static list', dns: 'DNS {{name}}', srv: 'DNS SRV {{name}}', every: 'resolved every {{every}}',
+      resolved: 'Resolved {{at}}', notResolved: 'Not resolved yet', noAddress: 'No address', stale: 'Resolving fails: using the last good answer',
+      help: 'Nodes found by a static list of addresses or a DNS name (ecron executor group set), besides those that register.',
+    },
   },
   audit: {
     title: 'Audit log', at: 'When', actor: 'Actor', action: 'Action', resource: 'Resource', resourceId: 'Resource id', system: 'ecron (system)',

@@ -247,6 +247,11 @@ export const zh: Strings = {
     handlers: '处理器', anyHandler: '任意', anyHandlerHelp: '此节点未声明处理器：任何处理器都发给它。', inflight: '执行中', state: '状态',
     aliveTag: '存活', deadTag: '失联', expiresAt: '若不再心跳，将于 {{at}} 退出路由', expiredAt: '已于 {{at}} 退出路由',
     heartbeat: '最近心跳', ago: '{{age}}前', started: '启动时间',
+    discovery: {
+      title: '发现的执行器组', static: '静态地址列表', dns: 'DNS {{name}}', srv: 'DNS SRV {{name}}', every: '每 {{every}} 解析一次',
+      resolved: '解析于 {{at}}', notResolved: '尚未解析', noAddress: '没有地址', stale: '解析失败：沿用上次成功的结果',
+      help: '由静态地址列表或 DNS 名称发现的节点（ecron executor group set），与自行注册的节点并存。',
+    },
   },
   audit: {
     title: '审计日志', at: '时间', actor: '操作者', action: '操作', resource: '资源', resourceId: '资源 ID', system: 'ecron（系统）',

@@ -12,6 +12,7 @@ import { useTranslation } from 'react-i18next';
 import { useSearchParams } from 'react-router-dom';
 import { serverNow, type ExecutorResource } from '../api.ts';
 import { ErrorView, Instant, NOWRAP } from '../components/common.tsx';
+import { DiscoveredGroups } from '../components/DiscoveredGroups.tsx';
 import { groupsOf, useExecutors, type ExecutorGroup } from '../components/useExecutors.ts';
 import { formatAge, formatInstant } from '../format.ts';
 import { useLiveRefresh } from '../use-events.ts';
@@ -49,6 +50,7 @@ export default function Executors() {
       <Select allowClear value={filter} onChange={choose} placeholder={t('executors.allGroups')} aria-label={t('executors.group')} style={{ width: 280 }}
         data-testid="executor-group-filter"
         options={groups.map((g) => ({ value: g.group, label: `${g.group} · ${t('executors.liveOf', { live: g.live, total: g.total })}` }))} />
+      <DiscoveredGroups filter={filter} refetchInterval={LIVENESS_REFRESH_MS} />
       {!executors.isLoading && items.length === 0 && <NoExecutors />}
       {filter !== undefined && !executors.isLoading && shown.length === 0 && items.length > 0 && (
         <Empty description={t('executors.noneInGroup', { group: filter })} />

@@ -45,6 +45,8 @@ import { backfillRoutes } from './routes/backfills.ts';
 import { nodeRoutes } from './routes/nodes.ts';
 import { executorRoutes } from './routes/executors.ts';
 import { executorPullRoutes } from './routes/executor-pull.ts';
+import { executorGroupRoutes } from './routes/executor-groups.ts';
+import { createExecutorGroupService } from '../services/executor-group-service.ts';
 import type { ExecutorDirectory } from '../dispatch/executor-directory.ts';
 import type { PullHub } from '../dispatch/pull-hub.ts';
 import { tokenRoutes } from './routes/tokens.ts';
@@ -232,6 +234,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(alertRuleRoutes, { prefix: API_PREFIX, rules: createAlertRuleService({ store, clock }) });
   await app.register(alertSilenceRoutes, { prefix: API_PREFIX, silences: createAlertSilenceService({ store, clock }) });
   await app.register(incidentRoutes, { prefix: API_PREFIX, incidents: createIncidentService({ store, clock }) });
+  const directory = deps.directory;
+  await app.register(executorGroupRoutes, {
+    prefix: API_PREFIX,
+    groups: createExecutorGroupService({ store, clock, outbound: alerts.outbound, ...(directory ? { status: (ref) => directory.discoveryStatus(ref) } : {}) }),
+  });
   if (deps.pull) await app.register(executorPullRoutes, { prefix: API_PREFIX, store, pull: deps.pull, ...(deps.directory ? { directory: deps.directory } : {}) });
   await app.register(statsRoutes, { prefix: API_PREFIX, store, clock });
   await app.register(meRoutes, { prefix: API_PREFIX });

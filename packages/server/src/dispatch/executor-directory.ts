@@ -6,11 +6,17 @@
  * own address) out of routing, even when the failure is seen after the registry read that brought
  * the new process in. A node that stops heartbeating leaves routing when its registration expires (the store's
  * clock), at most `refreshMs` later here.
+ *
+ * A group may also have nodes found by discovery (a static list of addresses, or a DNS name:
+ * `group-discovery.ts`), read from the store with the registry. They are nodes like the others
+ * (routed, suspected, counted), except that an address a registered node of the group has is that
+ * node only.
  */
 import { EventEmitter } from 'node:events';
 import type { Clock, TimerHandle } from '../core/clock.ts';
 import { groupSecret, groupSecretName, type GroupRef } from '../services/executor-registry.ts';
 import type { ExecutorNodeRecord, Store } from '../store/store.ts';
+import { GroupDiscovery, type DiscoveryStatus, type DnsLookup } from './group-discovery.ts';
 
 export interface DirectoryEvents {
   /** A group had no live node and now has one: runs waiting for an executor can go. */
@@ -19,6 +25,8 @@ export interface DirectoryEvents {
   'node:gone': [nodeId: string];
   /** The registry was read (every refreshMs). */
   refreshed: [];
+  /** A discovered group's DNS name was resolved (well or not), and routing took the answer. */
+  discovered: [group: string];
 }
 
 export interface ExecutorDirectoryOptions {
@@ -28,14 +36,19 @@ export interface ExecutorDirectoryOptions {
   refreshMs?: number;
   /** How long a node that did not answer at all is left out of routing. @default 3000 */
   suspectMs?: number;
+  /** How DNS discovery resolves names. @default a `node:dns/promises` Resolver of the system's servers */
+  dns?: DnsLookup;
   log: (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
 }
 
 export class ExecutorDirectory {
   readonly events = new EventEmitter<DirectoryEvents>();
-  readonly #o: Required<ExecutorDirectoryOptions>;
-  /** Live nodes by group (its secret's name: namespace and group), in id order. */
+  readonly #o: Required<Omit<ExecutorDirectoryOptions, 'dns'>>;
+  /** Live nodes by group (its secret's name: namespace and group), in id order: registered and discovered. */
   #byGroup = new Map<string, ExecutorNodeRecord[]>();
+  /** Live registered nodes by group, as of the last registry read. */
+  #registered = new Map<string, ExecutorNodeRecord[]>();
+  readonly #discovery: GroupDiscovery;
   /** Nodes left out of routing until `until`, while they are registered at the address that did not answer. */
   readonly #suspects = new Map<string, { until: number; address: string | null }>();
   /** Requests this scheduler has in flight per node (added to the node's own report for least-busy). */
@@ -46,7 +59,16 @@ export class ExecutorDirectory {
   #stopped = false;
 
   constructor(options: ExecutorDirectoryOptions) {
-    this.#o = { refreshMs: 1000, suspectMs: 3000, ...options };
+    const { dns, ...rest } = options;
+    this.#o = { refreshMs: 1000, suspectMs: 3000, ...rest };
+    this.#discovery = new GroupDiscovery({
+      clock: options.clock, log: options.log, ...(dns ? { dns } : {}),
+      onChange: (group) => {
+        if (this.#stopped) return;
+        this.#rebuild();
+        this.events.emit('discovered', group);
+      },
+    });
   }
 
   async start(): Promise<void> {
@@ -107,6 +129,16 @@ export class ExecutorDirectory {
     return suspicion !== undefined && suspicion.address === node.address && suspicion.until > now;
   }
 
+  /** What discovery found for a group, or null when it has none (as of the last registry read). */
+  discoveryStatus(ref: GroupRef): DiscoveryStatus | null {
+    return this.#discovery.status(ref);
+  }
+
+  /** Resolves once the DNS resolutions under way have ended. */
+  discoverySettled(): Promise<void> {
+    return this.#discovery.settled();
+  }
+
   /** The group's HMAC secret (created by the first node or scheduler that asks; shared by the cluster). */
   secret(ref: GroupRef): Promise<string> {
     const name = groupSecretName(ref);
@@ -128,24 +160,39 @@ export class ExecutorDirectory {
   async #read(): Promise<void> {
     // Nodes whose heartbeats stopped are marked once for the cluster (the event log's executor.suspected).
     await this.#o.store.markSuspectedExecutors();
-    const [now, nodes] = await Promise.all([this.#o.store.now(), this.#o.store.listExecutors()]);
-    const next = new Map<string, ExecutorNodeRecord[]>();
+    const [now, nodes, groups] = await Promise.all([this.#o.store.now(), this.#o.store.listExecutors(), this.#o.store.listExecutorGroups()]);
+    const registered = new Map<string, ExecutorNodeRecord[]>();
     for (const node of nodes) {
       if (node.expiresAt <= now) continue;
       const key = groupSecretName(node);
-      let list = next.get(key);
-      if (!list) next.set(key, (list = []));
+      let list = registered.get(key);
+      if (!list) registered.set(key, (list = []));
       list.push(node);
+    }
+    this.#registered = registered;
+    this.#discovery.sync(groups);
+    this.#rebuild();
+    const clockNow = this.#o.clock.now();
+    for (const [id, { until }] of this.#suspects) if (until <= clockNow) this.#suspects.delete(id);
+    this.events.emit('refreshed');
+  }
+
+  /** Routing's view: the registered nodes, and the discovered ones at addresses no registered node of their group has. */
+  #rebuild(): void {
+    const next = new Map<string, ExecutorNodeRecord[]>();
+    for (const [key, list] of this.#registered) next.set(key, [...list]);
+    for (const [key, found] of this.#discovery.nodesByGroup()) {
+      const list = next.get(key) ?? [];
+      const taken = new Set(list.map((node) => node.address));
+      for (const node of found) if (!taken.has(node.address)) list.push(node);
+      next.set(key, list);
     }
     for (const list of next.values()) list.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     const before = this.#byGroup;
     this.#byGroup = next;
-    const liveIds = new Set(nodes.filter((n) => n.expiresAt > now).map((n) => n.id));
+    const liveIds = new Set([...next.values()].flatMap((list) => list.map((node) => node.id)));
     for (const list of before.values()) for (const node of list) if (!liveIds.has(node.id)) this.events.emit('node:gone', node.id);
-    for (const group of next.keys()) if (!before.get(group)?.length) this.events.emit('group:alive', group);
-    const clockNow = this.#o.clock.now();
-    for (const [id, { until }] of this.#suspects) if (until <= clockNow) this.#suspects.delete(id);
-    this.events.emit('refreshed');
+    for (const [group, list] of next) if (list.length > 0 && !before.get(group)?.length) this.events.emit('group:alive', group);
   }
 
   #arm(): void {

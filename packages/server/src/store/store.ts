@@ -16,6 +16,7 @@ import type { AlertConfigVerbs } from './alerts-config.ts';
 import type { AlertIncidentVerbs } from './alert-incidents.ts';
 import type { AlertSilenceVerbs } from './alert-silences.ts';
 import type { EventSubscriptionVerbs } from './event-subscriptions.ts';
+import type { ExecutorGroupVerbs } from './executor-groups.ts';
 
 export interface UpdateParams<S> {
   id: string; expectedRevision?: number; spec: S; nextFireAt: number | null; anchorAt: number; state: TaskState; at: number; audit: AuditInput;
@@ -371,9 +372,9 @@ export interface ChangeSubscription {
 /**
  * Event subscriptions' verbs are declared with their records in `event-subscriptions.ts`; alert
  * channels' and rules' in `alerts-config.ts`; incidents' in `alert-incidents.ts`; silences' in
- * `alert-silences.ts`.
+ * `alert-silences.ts`; executor group discovery's in `executor-groups.ts`.
  */
-export interface Store extends EventSubscriptionVerbs, AlertConfigVerbs, AlertIncidentVerbs, AlertSilenceVerbs {
+export interface Store extends EventSubscriptionVerbs, AlertConfigVerbs, AlertIncidentVerbs, AlertSilenceVerbs, ExecutorGroupVerbs {
   /** Applies pending migrations and takes whatever process-level lock the store needs. Idempotent. */
   open(): Promise<void>;
   close(): Promise<void>;

@@ -79,6 +79,7 @@ const HEARTBEAT = { namespace: 'default', group: 'matrix', mode: 'pull' };
 const MATRIX_CHANNEL = { namespace: 'default', name: 'matrix-channel', type: 'webhook', config: { url: 'http://127.0.0.1:9/hook' } };
 const MATRIX_RULE = { namespace: 'default', name: 'matrix-rule', on: 'failure', scope: { namespace: 'default' }, channels: ['matrix-channel'] };
 const MATRIX_SILENCE = { namespace: 'default', scope: { namespace: 'default' }, duration: '30d', comment: 'matrix' };
+const MATRIX_GROUP = { discovery: { static: ['http://127.0.0.1:9/executor'] } };
 const BACKFILL = { from: new Date(T0 - 15 * 60_000).toISOString(), to: new Date(T0 - 60_000).toISOString() };
 
 interface Fixtures {
@@ -136,6 +137,7 @@ const CALLS: Record<string, CallSpec> = {
   'POST /api/v1/tokens': { body: () => ({ name: 'matrix-made', role: 'viewer', namespaces: ['default'] }) },
   'PUT /api/v1/namespaces/{name}': { body: () => ({ description: 'changed' }) },
   'PUT /api/v1/executors/{id}': { body: () => HEARTBEAT },
+  'PUT /api/v1/executor-groups/{namespace}/{group}': { body: () => ({ ...MATRIX_GROUP, weight: 2 }) },
   'POST /api/v1/executors/{id}/poll': { body: () => ({ waitMs: 0 }) },
   'POST /api/v1/executors/{id}/results': { body: () => ({ results: [] }) },
   // Past the node's own start (node.joined, then a lease.moved per bucket) to the fixtures' events.
@@ -187,7 +189,7 @@ function urlOf(row: AccessRow, as: Caller): { url: string; unfilled: string[] } 
   const unfilled: string[] = [];
   const url = row.path.replace(/\{(\w+)\}/g, (_match, name: string, offset: number) => {
     const collection = /\/([a-z-]+)\/$/.exec(row.path.slice(0, offset))?.[1] ?? '';
-    const value = name === 'id' ? byCollection[collection] : ({ name: 'default', nodeId: 'a', revision: '1' } as Record<string, string>)[name];
+    const value = name === 'id' ? byCollection[collection] : ({ name: 'default', nodeId: 'a', revision: '1', namespace: 'default', group: 'matrix-group' } as Record<string, string>)[name];
     if (value === undefined) unfilled.push(name);
     return encodeURIComponent(value ?? UNKNOWN_ID);
   });
@@ -242,7 +244,7 @@ async function world(): Promise<Json> {
     `/api/v1/tasks/${fx.task}/revisions`, `/api/v1/workflows/${fx.workflow}/revisions`, `/api/v1/tasks/${fx.task}/backfills`,
     `/api/v1/backfills/${fx.backfill}`, `/api/v1/workflow-runs/${fx.workflowRun}`, '/api/v1/namespaces/default', '/api/v1/tokens', '/api/v1/executors',
     '/api/v1/event-subscriptions', `/api/v1/event-subscriptions/${fx.subscription}/dead-letters`, '/api/v1/alert-channels', '/api/v1/alert-rules',
-    '/api/v1/incidents', '/api/v1/alert-silences',
+    '/api/v1/incidents', '/api/v1/alert-silences', '/api/v1/executor-groups',
   ];
   const volatile = new Set(['lastUsedAt', 'heartbeatAt', 'expiresAt', 'startedAt', 'alive', 'usage', 'lag']);
   const strip = (value: unknown): unknown => {
@@ -297,6 +299,7 @@ beforeAll(async () => {
   await until('the backfill\'s runs', async () => (await h.call('GET', `/api/v1/backfills/${backfill.id}`)).json(), (b) => b.runs.active === 0);
   await created('PUT', '/api/v1/namespaces/default', { description: 'matrix' });
   await created('PUT', '/api/v1/executors/matrix-node', HEARTBEAT);
+  await created('PUT', '/api/v1/executor-groups/default/matrix-group', MATRIX_GROUP);
   const token = await h.token('viewer', ['default'], 'matrix-victim');
   const subscription = await created('POST', '/api/v1/event-subscriptions', { namespace: 'default', name: 'matrix-sub', type: 'webhook', config: { url: 'http://127.0.0.1:9/hook' } });
   const alertChannel = await created('POST', '/api/v1/alert-channels', MATRIX_CHANNEL);

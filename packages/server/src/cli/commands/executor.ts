@@ -3,6 +3,7 @@ import type { ExecutorList } from '@ecron/contracts';
 import type { CliContext } from '../command-support.ts';
 import { printJson } from '../output.ts';
 import { executorTable } from '../resource-views.ts';
+import { registerExecutorGroupCommands } from './executor-group.ts';
 
 export function registerExecutorCommands(program: Command, ctx: CliContext): void {
   const executor = program.command('executor').description('the executor nodes of executor groups');
@@ -16,4 +17,6 @@ export function registerExecutorCommands(program: Command, ctx: CliContext): voi
       if (session.json) return printJson(ctx.io, list);
       ctx.io.stdout(list.items.length === 0 ? `(no executor nodes${options.group === undefined ? '' : ` in group ${options.group}`})\n` : executorTable(list, Date.now()));
     });
+
+  registerExecutorGroupCommands(executor, ctx);
 }

@@ -13,6 +13,7 @@ import { describeCluster } from './cluster.ts';
 import { describeEvents } from './events.ts';
 import { describeEventSubscriptions } from './event-subscriptions.ts';
 import { describeExecutors } from './executors.ts';
+import { describeExecutorGroups } from './executor-groups.ts';
 import { describeFires } from './fires.ts';
 import { useStore, type StoreFactory } from './fixtures.ts';
 import { describeInstants } from './instants.ts';
@@ -46,6 +47,7 @@ export function exerciseStore(name: string, factory: StoreFactory): void {
     describeRetention(ctx);
     describeCluster(ctx);
     describeExecutors(ctx);
+    describeExecutorGroups(ctx);
     describeWorkflows(ctx);
     describeBackfills(ctx);
     describeNamespaces(ctx);

@@ -278,6 +278,17 @@ CREATE TABLE `event_subscriptions` (
   CONSTRAINT `event_subscriptions_state` CHECK (`state` in ('active','paused'))
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
+CREATE TABLE `executor_groups` (
+  `namespace` varchar(128) NOT NULL,
+  `group_name` varchar(128) NOT NULL,
+  `discovery` mediumtext NOT NULL,
+  `labels` mediumtext NOT NULL,
+  `weight` int(11) NOT NULL,
+  `created_at` bigint(20) NOT NULL,
+  `updated_at` bigint(20) NOT NULL,
+  PRIMARY KEY (`namespace`,`group_name`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
 CREATE TABLE `executor_nodes` (
   `id` varchar(128) NOT NULL,
   `group` varchar(128) NOT NULL,

@@ -264,6 +264,17 @@ CREATE TABLE events (
   CONSTRAINT events_pkey PRIMARY KEY (id)
 );
 
+CREATE TABLE executor_groups (
+  namespace text COLLATE "C" NOT NULL,
+  group_name text COLLATE "C" NOT NULL,
+  discovery json NOT NULL,
+  labels json NOT NULL,
+  weight integer NOT NULL,
+  created_at bigint NOT NULL,
+  updated_at bigint NOT NULL,
+  CONSTRAINT executor_groups_pkey PRIMARY KEY (namespace, group_name)
+);
+
 CREATE TABLE executor_nodes (
   id text COLLATE "C" NOT NULL,
   "group" text COLLATE "C" NOT NULL,

@@ -17,6 +17,7 @@ import * as cluster from './cluster.ts';
 import type { SqlContext } from './context.ts';
 import type { SqlDialect } from './dialect.ts';
 import * as executors from './executors.ts';
+import * as executorGroups from './executor-groups.ts';
 import * as fires from './fires.ts';
 import * as namespaces from './namespaces.ts';
 import * as runLogs from './run-logs.ts';
@@ -230,6 +231,11 @@ class SqlStore implements Store {
   removeExecutor: Store['removeExecutor'] = (p) => this.#use((ctx) => executors.removeExecutor(ctx, p.id));
   markSuspectedExecutors: Store['markSuspectedExecutors'] = () => this.#use((ctx) => executors.markSuspectedExecutors(ctx));
   listExecutors: Store['listExecutors'] = (p) => this.#use((ctx) => executors.listExecutors(ctx, p));
+  // ---- executor group discovery (store/executor-groups.ts)
+  putExecutorGroup: Store['putExecutorGroup'] = (p) => this.#use((ctx) => executorGroups.putExecutorGroup(ctx, p));
+  getExecutorGroup: Store['getExecutorGroup'] = (p) => this.#use((ctx) => executorGroups.getExecutorGroup(ctx, p));
+  listExecutorGroups: Store['listExecutorGroups'] = (p) => this.#use((ctx) => executorGroups.listExecutorGroups(ctx, p));
+  deleteExecutorGroup: Store['deleteExecutorGroup'] = (p) => this.#use((ctx) => executorGroups.deleteExecutorGroup(ctx, p));
 
   // ---- tokens and audit
   createToken: Store['createToken'] = (p) => this.#use((ctx) => tokensAudit.createToken(ctx, p));

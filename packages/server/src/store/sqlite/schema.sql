@@ -483,3 +483,14 @@ CREATE INDEX alert_silences_active_in ON alert_silences (namespace, ends_at, sta
 CREATE INDEX alert_silences_active ON alert_silences (ends_at, starts_at);
 
 CREATE INDEX alert_silences_by_start ON alert_silences (starts_at, id);
+
+CREATE TABLE executor_groups (
+  namespace TEXT NOT NULL,
+  group_name TEXT NOT NULL,
+  discovery TEXT NOT NULL, -- JSON: { static: [URL…] } or { dns: { name, port, scheme, path, srv, refreshMs, staleMs } }
+  labels TEXT NOT NULL, -- JSON object: labels of every discovered node
+  weight INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (namespace, group_name)
+) STRICT;

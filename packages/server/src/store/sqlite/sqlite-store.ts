@@ -14,6 +14,7 @@ import { classifySqliteError, openSqliteConnection, type SqliteConnection } from
 import * as backfills from './backfills.ts';
 import * as cluster from './cluster.ts';
 import * as executors from './executors.ts';
+import * as executorGroups from './executor-groups.ts';
 import { dbNow } from './fence.ts';
 import * as fires from './fires.ts';
 import { migrateToLatest } from './migrate.ts';
@@ -245,6 +246,11 @@ class SqliteStore implements Store {
   removeExecutor: Store['removeExecutor'] = (p) => this.#use((conn) => executors.removeExecutor(conn, p.id));
   markSuspectedExecutors: Store['markSuspectedExecutors'] = () => this.#use((conn) => executors.markSuspectedExecutors(conn));
   listExecutors: Store['listExecutors'] = (p) => this.#use((conn) => executors.listExecutors(conn, p));
+  // ---- executor group discovery (store/executor-groups.ts)
+  putExecutorGroup: Store['putExecutorGroup'] = (p) => this.#use((conn) => executorGroups.putExecutorGroup(conn, p));
+  getExecutorGroup: Store['getExecutorGroup'] = (p) => this.#use((conn) => executorGroups.getExecutorGroup(conn, p));
+  listExecutorGroups: Store['listExecutorGroups'] = (p) => this.#use((conn) => executorGroups.listExecutorGroups(conn, p));
+  deleteExecutorGroup: Store['deleteExecutorGroup'] = (p) => this.#use((conn) => executorGroups.deleteExecutorGroup(conn, p));
 
   // ---- tokens and audit
   createToken: Store['createToken'] = (p) => this.#use((conn) => tokensAudit.createToken(conn, p));

@@ -24,6 +24,7 @@ import * as eventSubscriptions from './0018_event_subscriptions.ts';
 import * as alertConfig from './0019_alert_config.ts';
 import * as alertIncidents from './0020_alert_incidents.ts';
 import * as alertSilences from './0021_alert_silences.ts';
+import * as executorGroups from './0022_executor_groups.ts';
 
 export const SQLITE_MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001_init': init,
@@ -47,6 +48,7 @@ export const SQLITE_MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0019_alert_config': alertConfig,
   '0020_alert_incidents': alertIncidents,
   '0021_alert_silences': alertSilences,
+  '0022_executor_groups': executorGroups,
 };
 
 export const sqliteMigrationProvider: MigrationProvider = {
