@@ -121,7 +121,7 @@ async function runImport(ctx: CliContext, command: Command, conversion: Conversi
 }
 
 export function registerImportCommands(program: Command, ctx: CliContext): void {
-  const group = program.command('import').description('create tasks from crontabs and Kubernetes CronJobs (docs/import.md)');
+  const group = program.command('import').description('create tasks from crontabs and Kubernetes CronJobs (docs/migration.md)');
 
   group.command('crontab')
     .description('create shell tasks from a crontab (user or system format), and print the ecron agent allowlist they need')

@@ -3,7 +3,7 @@
  * items; `batch/v1` and `batch/v1beta1`) into task specs with `container` targets. Pure: the
  * caller reads the file and talks to the server.
  *
- * What maps (docs/import.md has the table): the schedule and its time zone; concurrencyPolicy →
+ * What maps (docs/migration.md has the table): the schedule and its time zone; concurrencyPolicy →
  * overlap; startingDeadlineSeconds → misfire window; suspend → a paused task; backoffLimit →
  * retries, with Kubernetes' back-off (10 s doubling to 6 min); activeDeadlineSeconds → timeoutMs;
  * and the pod's container → image, command, args, env values, workingDir, cpu and memory limits and

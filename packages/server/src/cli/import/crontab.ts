@@ -63,6 +63,23 @@ export function detectCrontabFormat(text: string, file?: string): CrontabFormat 
   return header.test(text) ? 'system' : 'user';
 }
 
+/**
+ * Cron's day rule, in the cron library's syntax. Cron runs a job on a day that matches the
+ * day-of-month field OR the day-of-week field when both are restricted, and on a day that matches
+ * both when either field starts with `*`. Vixie cron and cronie test only that first character, so
+ * a day-of-month of "every 10th day" written with a `*` and a step counts as unrestricted: with a
+ * day-of-week of 5 the job runs on the 1st, 11th, 21st and 31st only when they are Fridays. The
+ * library treats only a bare `*` that way, so such a line gets its day-of-week prefixed with `+`,
+ * the library's AND.
+ */
+export function vixieDays(cron: string): string {
+  const fields = cron.split(' ');
+  const [dom, dow] = [fields[2]!, fields[4]!];
+  if (dom === '*' || dow === '*' || !(dom.startsWith('*') || dow.startsWith('*'))) return cron;
+  fields[4] = `+${dow}`;
+  return fields.join(' ');
+}
+
 /** A variable's value as cron reads it: trimmed, without one pair of matching quotes around it. */
 function envValue(raw: string): string {
   const value = raw.trim();
@@ -164,7 +181,7 @@ class CrontabConverter {
     } else {
       const fields = /^(\S+\s+\S+\s+\S+\s+\S+\s+\S+)(?:\s+(.*))?$/.exec(text);
       if (!fields) return this.problem('error', n, `${text}: not a crontab entry: expected five time fields (or a macro such as @daily)${this.format === 'system' ? ', a user' : ''} and a command`);
-      cron = fields[1]!.replace(/\s+/g, ' ');
+      cron = vixieDays(fields[1]!.replace(/\s+/g, ' '));
       rest = fields[2] ?? '';
     }
     let user: string | undefined;
