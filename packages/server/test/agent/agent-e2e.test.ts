@@ -6,7 +6,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAgent } from '../support/agent-process.ts';
+import { startAgent, stopAgent } from '../support/agent-process.ts';
 import { ECRON, NODE, ServerProcess, tempDataDir } from '../support/server-process.ts';
 
 const TERMINAL = new Set(['succeeded', 'failed', 'timed_out', 'cancelled', 'skipped', 'lost']);
@@ -51,11 +51,7 @@ describe('ecron agent with a real server', () => {
   }, 60_000);
 
   afterAll(async () => {
-    if (agent?.child.exitCode === null) {
-      const exited = new Promise((resolve) => agent.child.once('exit', resolve));
-      agent.child.kill('SIGTERM');
-      await exited;
-    }
+    await stopAgent(agent);
     if (server.child) await server.kill('SIGKILL');
   });
 

@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
 import { ApiHarness } from '../api/api-harness.ts';
 
@@ -32,6 +32,24 @@ export interface CliOptions {
 export function tempDir(): { path: string; cleanup: () => void } {
   const path = mkdtempSync(join(tmpdir(), 'ecron-cli-test-'));
   return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+/** A temporary directory for the files of a test file's CLI calls (made before, removed after). */
+export function useScratchDir(): { path: () => string; file: (name: string, text: string) => string } {
+  let dir: ReturnType<typeof tempDir> | undefined;
+  beforeAll(() => {
+    dir = tempDir();
+  });
+  afterAll(() => dir?.cleanup());
+  return {
+    path: () => dir!.path,
+    file: (name, text) => {
+      const path = join(dir!.path, name);
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(path, text);
+      return path;
+    },
+  };
 }
 
 /** Runs the real `ecron` process; resolves with its exit code and output. */

@@ -3,26 +3,16 @@
  * API on SQLite: the tasks they create, the dry run's output (which `task apply -f` takes), and
  * per-item errors.
  */
-import { writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, tempDir, useApiForCli } from './cli-harness.ts';
+import { describe, expect, it } from 'vitest';
+import { runCli, useApiForCli, useScratchDir } from './cli-harness.ts';
 
 const api = useApiForCli();
 const { ecron } = api;
-let dir: ReturnType<typeof tempDir>;
-beforeAll(() => {
-  dir = tempDir();
-});
-afterAll(() => dir?.cleanup());
-
-function file(name: string, text: string): string {
-  const path = join(dir.path, name);
-  writeFileSync(path, text);
-  return path;
-}
+const scratch = useScratchDir();
+const file = scratch.file;
 
 const ID = '[0-9a-f-]{36}';
 const CRONTAB = [
@@ -90,7 +80,7 @@ describe('ecron import crontab', () => {
     const zone = await ecron(['import', 'crontab', file('z.crontab', '* * * * * /bin/x\n'), '--timezone', 'Mars/Base']);
     expect(zone.code).toBe(2);
     expect(zone.stderr).toMatch(/--timezone "Mars\/Base" is not a known IANA time zone/);
-    expect((await ecron(['import', 'crontab', join(dir.path, 'missing')])).stderr).toMatch(/IMPORT_FILE_INVALID: .*missing: no such file/);
+    expect((await ecron(['import', 'crontab', join(scratch.path(), 'missing')])).stderr).toMatch(/IMPORT_FILE_INVALID: .*missing: no such file/);
 
     // A token for another namespace: the server refuses each item in its place.
     const scoped = await api.h.token('editor', ['team-a'], 'import-scoped');

@@ -4,22 +4,13 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tempDir, useApiForCli } from './cli-harness.ts';
+import { describe, expect, it } from 'vitest';
+import { useApiForCli, useScratchDir } from './cli-harness.ts';
 
 const api = useApiForCli();
 const { ecron } = api;
-let dir: ReturnType<typeof tempDir>;
-beforeAll(() => {
-  dir = tempDir();
-});
-afterAll(() => dir?.cleanup());
-
-function file(name: string, text: string): string {
-  const path = join(dir.path, name);
-  writeFileSync(path, text);
-  return path;
-}
+const scratch = useScratchDir();
+const file = scratch.file;
 
 const yamlSpec = (name: string, extra = '') => `namespace: apply\nname: ${name}\nschedule: { every: 1m }\ntarget: { type: http, url: "http://127.0.0.1:9000/run" }\nlabels: { team: data }\n${extra}`;
 
@@ -38,7 +29,7 @@ describe('ecron task apply', () => {
   });
 
   it('reads a directory of YAML and JSON files, prints each item\'s error and exits non-zero when one failed', async () => {
-    const sub = join(dir.path, 'specs');
+    const sub = join(scratch.path(), 'specs');
     mkdirSync(sub);
     writeFileSync(join(sub, 'a.yaml'), yamlSpec('dir-a'));
     writeFileSync(join(sub, 'b.json'), JSON.stringify([
@@ -57,7 +48,7 @@ describe('ecron task apply', () => {
     expect(JSON.parse(json.stdout).items).toEqual([{ id: expect.any(String), action: 'unchanged', source: join(sub, 'a.yaml'), task: 'apply/dir-a' }]);
     const stdin = await ecron(['task', 'apply', '-f', '-'], { input: yamlSpec('from-stdin') });
     expect(stdin.stdout).toMatch(/^created {3}apply\/from-stdin /);
-    expect((await ecron(['task', 'apply', '-f', join(dir.path, 'missing.yaml')])).stderr).toMatch(/SPEC_FILE_INVALID/);
+    expect((await ecron(['task', 'apply', '-f', join(scratch.path(), 'missing.yaml')])).stderr).toMatch(/SPEC_FILE_INVALID/);
   });
 
   it('pauses, resumes, triggers and deletes the tasks of a label selector', async () => {

@@ -6,7 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAgent } from '../support/agent-process.ts';
+import { startAgent, stopAgent } from '../support/agent-process.ts';
 import { PodmanEngine, TEST_IMAGE } from '../support/podman.ts';
 import { ServerProcess, tempDataDir } from '../support/server-process.ts';
 
@@ -29,11 +29,7 @@ describe('container targets on an agent\'s engine', () => {
   }, 120_000);
 
   afterAll(async () => {
-    if (agent?.child.exitCode === null) {
-      const exited = new Promise((resolve) => agent.child.once('exit', resolve));
-      agent.child.kill('SIGTERM');
-      await exited;
-    }
+    await stopAgent(agent);
     if (server.child) await server.kill('SIGKILL');
     await engine?.stop();
   });

@@ -20,3 +20,11 @@ export async function startAgent(configFile: string, token: string, args: string
   });
   return { child, line, stderr: () => stderr };
 }
+
+/** Stops an agent started by {@link startAgent} with SIGTERM, if it still runs, and waits for it to exit. */
+export async function stopAgent(agent: { child: ChildProcess } | undefined): Promise<void> {
+  if (agent?.child.exitCode !== null || agent.child.signalCode !== null) return;
+  const exited = new Promise((resolve) => agent.child.once('exit', resolve));
+  agent.child.kill('SIGTERM');
+  await exited;
+}
