@@ -5,12 +5,13 @@
  * back to its default), so an edit sends only what the user changed: two admins editing different
  * quotas of one namespace do not undo each other's change. Form field names follow the body's
  * paths, so the API's field issues (`quotas.minIntervalMs`, `outbound.allow[1]`) land on their fields.
+ * The lists (`allowedTargetTypes`, `containerImages`) are empty in the form for no limit, sent as null.
  */
 import type { NamespaceListItem, NamespaceQuotas, NamespaceSpecInput, NamespaceTargetType } from '@ecron/contracts';
 import { duration, msText, parseSelectorEntry } from './spec.ts';
 
 /** As the contracts' NAMESPACE_TARGET_TYPES (not imported: the contracts' index would bring zod into the bundle). */
-export const TARGET_TYPES = ['http', 'grpc', 'executor', 'shell'] as const satisfies readonly NamespaceTargetType[];
+export const TARGET_TYPES = ['http', 'grpc', 'executor', 'shell', 'container'] as const satisfies readonly NamespaceTargetType[];
 
 /** The quotas that are counts: empty in the form means no limit. */
 export const COUNT_QUOTAS = ['maxConcurrentRuns', 'maxFiresPerMinute', 'maxTasks', 'maxWorkflows'] as const;
@@ -28,6 +29,8 @@ export interface NamespaceFormValues {
     allowedTargetTypes: NamespaceTargetType[];
     /** `group=N` entries: the most runs of each executor group at once. */
     groupMaxConcurrentRuns?: string[];
+    /** Image patterns its container targets may use; empty: any image. */
+    containerImages?: string[];
   };
   outbound: { allow: string[]; deny: string[] };
 }
@@ -47,6 +50,7 @@ export function namespaceToForm(ns: NamespaceListItem): NamespaceFormValues {
       maxConcurrentRuns: q.maxConcurrentRuns, maxFiresPerMinute: q.maxFiresPerMinute, maxTasks: q.maxTasks, maxWorkflows: q.maxWorkflows,
       minIntervalMs: msText(q.minIntervalMs), allowedTargetTypes: q.allowedTargetTypes ?? [],
       groupMaxConcurrentRuns: Object.entries(q.groupMaxConcurrentRuns ?? {}).map(([group, max]) => `${group}=${max}`),
+      containerImages: [...(q.containerImages ?? [])],
     },
     outbound: { allow: [...ns.outbound.allow], deny: [...ns.outbound.deny] },
   };
@@ -108,6 +112,12 @@ export function namespaceBody(values: NamespaceFormValues, before?: NamespaceLis
   if (before ? !same(sortedLimits(groups), sortedLimits(before.quotas.groupMaxConcurrentRuns ?? {})) : hasGroups) {
     quotas.groupMaxConcurrentRuns = hasGroups ? groups : null;
   }
+  // As the target types: an allowlist, whose order does not matter; empty is any image (null).
+  const images = rules(q.containerImages);
+  const beforeImages = before?.quotas.containerImages?.length ? before.quotas.containerImages : null;
+  if (before ? !same(images.length ? [...images].sort() : null, beforeImages && [...beforeImages].sort()) : images.length > 0) {
+    quotas.containerImages = images.length ? images : null;
+  }
   if (Object.keys(quotas).length > 0) body.quotas = quotas;
 
   const outbound: NonNullable<NamespaceSpecInput['outbound']> = {};
@@ -119,7 +129,7 @@ export function namespaceBody(values: NamespaceFormValues, before?: NamespaceLis
   return body;
 }
 
-const QUOTA_FIELDS = new Set<string>([...COUNT_QUOTAS, 'minIntervalMs', 'allowedTargetTypes', 'groupMaxConcurrentRuns']);
+const QUOTA_FIELDS = new Set<string>([...COUNT_QUOTAS, 'minIntervalMs', 'allowedTargetTypes', 'groupMaxConcurrentRuns', 'containerImages']);
 
 /**
  * The form field an API issue path names, or null when the form has none: `outbound.allow[1]` →

@@ -16,17 +16,42 @@ export interface FormValues {
   kind: ScheduleKind;
   schedule: { cron?: string; timezone?: string; every?: string; at?: string; startAt?: string; endAt?: string; jitterMs?: string };
   target: {
-    type: 'http' | 'executor' | 'shell' | 'grpc';
+    type: TargetType;
     url?: string; cancelUrl?: string; secret?: string; headers?: string;
     group?: string; handler?: string; command?: string;
     routing?: RoutingValues;
-  };
+  } & ContainerValues;
   retry: { maxAttempts?: number; backoff: { type?: string; initialMs?: string; maxMs?: string; multiplier?: number; jitter?: number } };
   timeoutMs?: string;
   overlap?: string;
   maxConcurrency?: number;
   misfire: { policy?: string; windowMs?: string; maxCatchUp?: number };
   params?: string;
+}
+
+export const TASK_TARGET_TYPES = ['http', 'executor', 'shell', 'grpc', 'container'] as const;
+export type TargetType = (typeof TASK_TARGET_TYPES)[number];
+export const PULL_POLICIES = ['if-missing', 'always', 'never'] as const;
+
+/** A container's environment variable in the form: one row of the env list. */
+export interface EnvEntry { name?: string; value?: string }
+
+/**
+ * The fields of a container target. Named as the spec's paths, but for the command: the form's
+ * `command` is a shell target's string, so a container's argument list is `containerCommand`
+ * (TaskForm maps the API's `target.command` issues of a container task to it).
+ */
+export interface ContainerValues {
+  image?: string;
+  /** Replaces the image's entrypoint: one argument per entry, so an argument may hold spaces or newlines. */
+  containerCommand?: string[];
+  /** Replaces the image's command, one argument per entry. */
+  args?: string[];
+  env?: EnvEntry[];
+  workingDir?: string;
+  resources?: { cpus?: number | null; memoryMb?: number | null };
+  pull?: (typeof PULL_POLICIES)[number];
+  engine?: string;
 }
 
 export const ROUTING_STRATEGIES = ['round-robin', 'weighted-round-robin', 'random', 'least-busy', 'consistent-hash', 'first', 'failover'] as const;
@@ -49,7 +74,7 @@ export const DEFAULT_FORM: FormValues = {
   namespace: 'default',
   kind: 'cron',
   schedule: { cron: '0 * * * * *', timezone: 'UTC' },
-  target: { type: 'http', url: '', routing: { mode: 'unicast' } },
+  target: { type: 'http', url: '', routing: { mode: 'unicast' }, pull: 'if-missing' },
   retry: { maxAttempts: 1, backoff: { type: 'exponential', initialMs: '1s', maxMs: '1m', multiplier: 2, jitter: 0 } },
   overlap: 'allow',
   misfire: { policy: 'fire-once', maxCatchUp: 100 },
@@ -99,18 +124,63 @@ export function targetToSpec(t: FormValues['target']): Spec {
     case 'http': return clean({ type: 'http', url: t.url, cancelUrl: t.cancelUrl, secret: t.secret, headers: parseJsonObject(t.headers, 'headers') });
     case 'executor': return clean({ type: 'executor', group: t.group, handler: t.handler, routing: routingToSpec(t.routing) });
     case 'shell': return clean({ type: 'shell', group: t.group, command: t.command, routing: routingToSpec(t.routing) });
+    case 'container': return containerToSpec(t);
     default: return { type: 'grpc', url: t.url };
   }
+}
+
+const text = (value: string | undefined) => value?.trim() || undefined;
+const argv = (list: (string | undefined)[] | undefined) => (list?.length ? list.map((arg) => arg ?? '') : undefined);
+
+/** A container target: routing only with a group (without one, the server's engine runs it). */
+function containerToSpec(t: FormValues['target']): Spec {
+  const group = text(t.group);
+  const resources = clean({ cpus: t.resources?.cpus, memoryMb: t.resources?.memoryMb });
+  return clean({
+    type: 'container', image: text(t.image), command: argv(t.containerCommand), args: argv(t.args), env: envToSpec(t.env),
+    workingDir: text(t.workingDir), resources: Object.keys(resources).length ? resources : undefined, pull: t.pull, engine: text(t.engine),
+    group, routing: group ? routingToSpec(t.routing) : undefined,
+  });
+}
+
+/** The env rows as the spec's record; rows left empty are dropped, a value without a name throws. */
+export function envToSpec(entries: EnvEntry[] | undefined): Record<string, string> | undefined {
+  let env: Record<string, string> | undefined;
+  for (const entry of entries ?? []) {
+    const name = entry?.name?.trim() ?? '';
+    if (!name && !entry?.value) continue;
+    if (!name) throw new Error('each environment variable needs a name');
+    env = { ...env, [name]: entry.value ?? '' };
+  }
+  return env;
 }
 
 /** A spec's `target` in the target fields. */
 export function targetToForm(target: Spec | undefined): FormValues['target'] {
   const t = target ?? { type: 'http' };
+  const container = t.type === 'container';
   return {
     type: t.type, url: t.url, cancelUrl: t.cancelUrl, secret: t.secret ?? undefined,
-    headers: t.headers ? JSON.stringify(t.headers) : undefined, group: t.group, handler: t.handler, command: t.command,
+    headers: t.headers ? JSON.stringify(t.headers) : undefined, group: t.group, handler: t.handler,
+    command: typeof t.command === 'string' ? t.command : undefined,
     routing: routingToForm(t.routing),
+    image: t.image, containerCommand: container && Array.isArray(t.command) ? [...t.command] : undefined,
+    args: Array.isArray(t.args) ? [...t.args] : undefined,
+    env: container && t.env ? Object.entries(t.env as Record<string, string>).map(([name, value]) => ({ name, value })) : undefined,
+    workingDir: t.workingDir, resources: container && t.resources ? { cpus: t.resources.cpus, memoryMb: t.resources.memoryMb } : undefined,
+    pull: t.pull ?? 'if-missing', engine: t.engine,
   };
+}
+
+/** What a target runs, in a few words: `http <url>`, `shell <group>/<command>`, `container <image> on <group>`. */
+export function describeTarget(target: Spec | undefined, t: TFunction): string {
+  const word = (value: unknown) => (typeof value === 'string' ? value : '');
+  if (!target || typeof target !== 'object') return '—';
+  if (target.type === 'http' || target.type === 'grpc') return `${target.type} ${word(target.url)}`;
+  if (target.type === 'container') {
+    return target.group ? t('describe.containerOn', { image: word(target.image), group: word(target.group) }) : t('describe.container', { image: word(target.image) });
+  }
+  return `${word(target.type)} ${word(target.group)}/${word(target.handler) || word(target.command)}`;
 }
 
 export function formToSpec(values: FormValues): Spec {

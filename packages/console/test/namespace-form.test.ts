@@ -53,6 +53,27 @@ describe('the namespace form', () => {
     expect(namespaceFieldOf('quotas.groupMaxConcurrentRuns.billing')).toEqual(['quotas', 'groupMaxConcurrentRuns']);
   });
 
+  it('edits the container image allowlist as a list of patterns, sent when it changes, null when emptied', () => {
+    const withImages: NamespaceListItem = { ...stored, quotas: { ...stored.quotas, containerImages: ['registry.example/team/**', 'busybox:*'] } };
+    const values = namespaceToForm(withImages);
+    expect(values.quotas.containerImages).toEqual(['registry.example/team/**', 'busybox:*']);
+    expect(namespaceBody(values, withImages)).toEqual({});
+    // An allowlist: the same patterns in another order are unchanged.
+    expect(namespaceBody({ ...values, quotas: { ...values.quotas, containerImages: ['busybox:*', 'registry.example/team/**'] } }, withImages)).toEqual({});
+    expect(namespaceBody({ ...values, quotas: { ...values.quotas, containerImages: ['busybox:*', ' alpine:3 ', ''] } }, withImages))
+      .toEqual({ quotas: { containerImages: ['busybox:*', 'alpine:3'] } });
+    expect(namespaceBody({ ...values, quotas: { ...values.quotas, containerImages: [] } }, withImages)).toEqual({ quotas: { containerImages: null } });
+    // Any image (null) shows as an empty list, and an empty list sends nothing.
+    expect(namespaceToForm(stored).quotas.containerImages).toEqual([]);
+    expect(namespaceBody(namespaceToForm(stored), stored)).toEqual({});
+    expect(namespaceBody({ ...namespaceToForm(stored), quotas: { ...namespaceToForm(stored).quotas, containerImages: ['busybox:*'] } }, stored))
+      .toEqual({ quotas: { containerImages: ['busybox:*'] } });
+    expect(namespaceBody(form({ name: 'n', quotas: { allowedTargetTypes: ['container'], containerImages: ['busybox:*'] } })))
+      .toEqual({ quotas: { allowedTargetTypes: ['container'], containerImages: ['busybox:*'] } });
+    expect(namespaceBody(form({ name: 'n', quotas: { allowedTargetTypes: [], containerImages: [] } }))).toEqual({});
+    expect(namespaceFieldOf('quotas.containerImages[1]')).toEqual(['quotas', 'containerImages']);
+  });
+
   it('puts each API issue on its field', () => {
     expect(namespaceFieldOf('outbound.allow[1]')).toEqual(['outbound', 'allow']);
     expect(namespaceFieldOf('outbound.deny[0]')).toEqual(['outbound', 'deny']);

@@ -94,6 +94,14 @@ function NamespaceDetails({ ns }: { ns: NamespaceResource }) {
           key: 'groupMaxConcurrentRuns', label: t('namespaces.groupMaxConcurrentRuns'),
           children: <span data-testid="detail-group-limits">{tags(Object.entries(q.groupMaxConcurrentRuns ?? {}).map(([group, max]) => `${group}=${max}`), t('namespaces.none'))}</span>,
         },
+        {
+          key: 'containerImages', label: t('namespaces.containerImages'),
+          children: (
+            <span data-testid="detail-container-images">
+              {!q.containerImages ? <Typography.Text type="secondary">{t('namespaces.anyImage')}</Typography.Text> : tags(q.containerImages, t('namespaces.none'))}
+            </span>
+          ),
+        },
       ]} />
       <Descriptions size="small" column={1} bordered title={t('namespaces.outbound')} items={[
         { key: 'allow', label: t('namespaces.allow'), children: <span data-testid="detail-allow">{tags(ns.outbound.allow, t('namespaces.none'), 'green')}</span> },

@@ -1,8 +1,9 @@
 /**
- * Create or edit a namespace (admins): its name (on create), description, labels, every quota,
- * and the outbound allow and deny lists as tag inputs. An edit sends only what changed (see
- * namespace-form.ts). The API's field issues (`quotas.minIntervalMs`, `outbound.deny[0]`) are shown
- * on their fields and listed above the form, as the task form does.
+ * Create or edit a namespace (admins): its name (on create), description, labels, every quota
+ * (the container image allowlist as a tag input), and the outbound allow and deny lists as tag
+ * inputs. An edit sends only what changed (see namespace-form.ts). The API's field issues
+ * (`quotas.minIntervalMs`, `outbound.deny[0]`) are shown on their fields and listed above the
+ * form, as the task form does.
  */
 import { Alert, Col, Divider, Form, Input, InputNumber, Modal, Row, Select } from 'antd';
 import { useState } from 'react';
@@ -108,6 +109,12 @@ export function NamespaceFormModal({ namespace, stored, onClose, onSaved }: Prop
               rules={[{ validator: async (_, entries?: string[]) => { try { groupLimitsOf(entries); } catch { throw new Error(t('namespaces.groupLimitsInvalid')); } } }]}>
               <Select mode="tags" tokenSeparators={[',', ' ']} open={false} suffixIcon={null} placeholder="billing=20"
                 aria-label={t('namespaces.groupMaxConcurrentRuns')} data-testid="quota-groupMaxConcurrentRuns" />
+            </Form.Item>
+          </Col>
+          <Col xs={24}>
+            <Form.Item name={['quotas', 'containerImages']} label={t('namespaces.containerImages')} extra={t('namespaces.containerImagesHelp')}>
+              <Select mode="tags" tokenSeparators={[',', ' ']} open={false} suffixIcon={null} placeholder="registry.example/team/**"
+                aria-label={t('namespaces.containerImages')} data-testid="quota-containerImages" />
             </Form.Item>
           </Col>
         </Row>

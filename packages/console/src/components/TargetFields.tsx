@@ -1,13 +1,14 @@
 /**
- * The task form's target: an HTTP endpoint, a gRPC endpoint, or an executor group (`executor`
+ * The task form's target: an HTTP endpoint, a gRPC endpoint, an executor group (`executor`
  * with a handler, `shell` with a command) with its routing: strategy, hash key, label selector and
- * how many nodes an attempt goes to (unicast, broadcast, multicast, sharding). The group field
- * offers the groups of the executor registry and accepts any name. Field names follow the spec's
- * paths (see spec.ts), so the API's field issues land on them.
+ * how many nodes an attempt goes to (unicast, broadcast, multicast, sharding), or a container
+ * (ContainerTargetFields.tsx). The group field offers the groups of the executor registry and
+ * accepts any name. Field names follow the spec's paths (see spec.ts), so the API's field issues land on them.
  */
 import { AutoComplete, Col, Form, Input, InputNumber, Radio, Row, Select } from 'antd';
 import { useTranslation } from 'react-i18next';
-import { parseSelectorEntry, ROUTING_MODES, ROUTING_STRATEGIES, type FormValues, type RoutingMode } from '../spec.ts';
+import { parseSelectorEntry, ROUTING_MODES, ROUTING_STRATEGIES, TASK_TARGET_TYPES, type FormValues, type RoutingMode } from '../spec.ts';
+import { ContainerTargetFields } from './ContainerTargetFields.tsx';
 import { groupsOf, useExecutors } from './useExecutors.ts';
 
 export function TargetFields({ initial }: { initial: FormValues }) {
@@ -18,7 +19,7 @@ export function TargetFields({ initial }: { initial: FormValues }) {
   return (
     <>
       <Form.Item name={['target', 'type']} label={t('taskForm.targetType')}>
-        <Select options={['http', 'executor', 'shell', 'grpc'].map((v) => ({ value: v, label: t(`targets.${v}`) }))} />
+        <Select options={TASK_TARGET_TYPES.map((v) => ({ value: v, label: t(`targets.${v}`) }))} />
       </Form.Item>
       {(type === 'http' || type === 'grpc') && (
         <Form.Item name={['target', 'url']} label={t('taskForm.url')} rules={[{ required: true, message: t('taskForm.urlRequired') }]}
@@ -44,6 +45,7 @@ export function TargetFields({ initial }: { initial: FormValues }) {
           <RoutingFields routing={target?.routing} />
         </>
       )}
+      {type === 'container' && <ContainerTargetFields target={target} groupInput={<GroupInput />} routing={<RoutingFields routing={target?.routing} />} />}
     </>
   );
 }

@@ -12,7 +12,7 @@ import { CloneTaskModal } from '../components/CloneTaskModal.tsx';
 import { ErrorView, errorMessage, Instant, StatusTag } from '../components/common.tsx';
 import { RunsTable } from '../components/RunsTable.tsx';
 import { SpecDiff } from '../components/SpecDiff.tsx';
-import { describeSchedule, parseJsonObject, specToText, type Spec } from '../spec.ts';
+import { describeSchedule, describeTarget, parseJsonObject, specToText, type Spec } from '../spec.ts';
 
 export default function TaskDetail() {
   const { id } = useParams() as { id: string };
@@ -87,7 +87,7 @@ export default function TaskDetail() {
           <Descriptions.Item label={t('tasks.lastOutcome')}><StatusTag status={data.lastRunStatus} /></Descriptions.Item>
           <Descriptions.Item label={t('task.revision')}>{data.revision}</Descriptions.Item>
           <Descriptions.Item label={t('task.skippedFires')}>{data.skippedFires}</Descriptions.Item>
-          <Descriptions.Item label={t('task.target')}><Typography.Text ellipsis style={{ maxWidth: 320 }}>{targetText(data.spec.target as Spec)}</Typography.Text></Descriptions.Item>
+          <Descriptions.Item label={t('task.target')}><Typography.Text ellipsis style={{ maxWidth: 320 }} data-testid="task-target">{describeTarget(data.spec.target as Spec, t)}</Typography.Text></Descriptions.Item>
           <Descriptions.Item label={t('task.created')}><Instant value={data.createdAt} /></Descriptions.Item>
           <Descriptions.Item label={t('task.updated')}><Instant value={data.updatedAt} /></Descriptions.Item>
         </Descriptions>
@@ -117,11 +117,6 @@ export default function TaskDetail() {
       )}
     </Space>
   );
-}
-
-function targetText(target: Spec): string {
-  if (target.type === 'http' || target.type === 'grpc') return `${target.type} ${target.url}`;
-  return `${target.type} ${target.group}/${target.handler ?? target.command}`;
 }
 
 function SpecView({ spec }: { spec: Spec }) {

@@ -12,7 +12,7 @@ import { useTranslation } from 'react-i18next';
 import { useNavigate, useParams } from 'react-router-dom';
 import { TaskAlertRules } from '../components/alerts/TaskAlertRules.tsx';
 import { api, ApiError, type FieldIssue, type TaskResource } from '../api.ts';
-import { ErrorView } from '../components/common.tsx';
+import { ErrorView, fieldErrors } from '../components/common.tsx';
 import { CronBuilder } from '../components/CronBuilder.tsx';
 import { SchedulePreview } from '../components/SchedulePreview.tsx';
 import { TargetFields } from '../components/TargetFields.tsx';
@@ -99,7 +99,8 @@ function TaskFormBody({ task }: { task: TaskResource | undefined }) {
       if (error instanceof ApiError && error.issues.length) {
         setIssues(error.issues);
         if (view === 'form') {
-          form.setFields(error.issues.map((issue) => ({ name: fieldOf(issue.path), errors: [issue.message] })).filter((f) => f.name !== null) as never);
+          const container = (form.getFieldValue(['target', 'type']) as string | undefined) === 'container';
+          form.setFields(fieldErrors(error.issues, (path) => fieldOf(path, container)) as never);
         }
       }
       setFailure(error instanceof ApiError ? `${error.code}: ${error.message}` : (error as Error).message);
@@ -237,7 +238,8 @@ const KNOWN_FIELDS = new Set([
   'namespace', 'name', 'description', 'schedule.cron', 'schedule.timezone', 'schedule.every', 'schedule.at', 'schedule.startAt', 'schedule.endAt',
   'schedule.jitterMs', 'target.type', 'target.url', 'target.cancelUrl', 'target.headers', 'target.secret', 'target.group', 'target.handler',
   'target.command', 'target.routing.strategy', 'target.routing.hashKey', 'target.routing.selector', 'target.routing.count',
-  'target.routing.sharding.total', 'retry.maxAttempts', 'retry.backoff.type', 'retry.backoff.initialMs', 'retry.backoff.maxMs',
+  'target.routing.sharding.total', 'target.image', 'target.args', 'target.env', 'target.workingDir', 'target.resources.cpus', 'target.resources.memoryMb',
+  'target.pull', 'target.engine', 'retry.maxAttempts', 'retry.backoff.type', 'retry.backoff.initialMs', 'retry.backoff.maxMs',
   'retry.backoff.multiplier', 'retry.backoff.jitter', 'timeoutMs', 'overlap', 'maxConcurrency', 'misfire.policy', 'misfire.windowMs', 'misfire.maxCatchUp', 'params',
 ]);
 
@@ -247,11 +249,16 @@ const FIELD_ALIASES: Record<string, string[]> = {
   'target.routing.sharding': ['target', 'routing', 'sharding', 'total'],
 };
 
-/** The form field an API issue path names (`target.routing.selector["zone"]` → the selector), or null when the form has no such field. */
-function fieldOf(path: string): string[] | null {
+/**
+ * The form field an API issue path names (`target.routing.selector["zone"]` → the selector), or null
+ * when the form has no such field. A container's `target.command` is its argument list, `containerCommand`;
+ * an issue of one argument or one variable (`target.args[2]`, `target.env.ECRON_X`) lands on its list.
+ */
+function fieldOf(path: string, container = false): string[] | null {
   const parts = path.replace(/\[[^\]]*\]/g, (key) => `.${key}`).split('.');
   for (let n = parts.length; n > 0; n--) {
     const candidate = parts.slice(0, n).join('.');
+    if (container && candidate === 'target.command') return ['target', 'containerCommand'];
     if (KNOWN_FIELDS.has(candidate)) return parts.slice(0, n);
     if (FIELD_ALIASES[candidate]) return FIELD_ALIASES[candidate];
   }

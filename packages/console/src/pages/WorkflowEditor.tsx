@@ -147,7 +147,7 @@ function Editor({ workflow }: { workflow?: WorkflowResource }) {
   }, [flow, layout.layout, large]);
 
   const nodes = useMemo<DagFlowNode[]>(() => dag.nodes.map((node) => {
-    const runs = nodeRuns(node.spec);
+    const runs = nodeRuns(node.spec, t);
     return dagFlowNode(node.id, pinned[node.id] ?? layout.layout?.positions[node.id] ?? { x: 0, y: 0 }, {
       id: node.id, connectable: true, issues: marks.nodes.get(node.id),
       runs: runs.kind === 'task' ? `${t('workflow.task')}: ${runs.text}` : runs.text,

@@ -9,6 +9,8 @@
  * node, a node needing itself. The graph leaves such parts out (the API's validation names them);
  * nothing here throws on a malformed spec.
  */
+import type { TFunction } from 'i18next';
+import { describeTarget } from '../spec.ts';
 import type { WorkflowNeed, WorkflowNodeSpec, WorkflowSpec, WrittenNeed } from './types.ts';
 
 export interface DagNode {
@@ -290,12 +292,9 @@ export function markIssues(spec: unknown, issues: Issue[]): IssueMarks {
   return marks;
 }
 
-/** What a node runs, in a few words: its task's name, or its target's type and address. */
-export function nodeRuns(node: WorkflowNodeSpec): { kind: 'task' | 'target' | 'none'; text: string } {
+/** What a node runs, in a few words: its task's name, or its target as describeTarget puts it. */
+export function nodeRuns(node: WorkflowNodeSpec, t: TFunction): { kind: 'task' | 'target' | 'none'; text: string } {
   if (typeof node.task === 'string' && node.task) return { kind: 'task', text: node.task };
-  const t = node.target;
-  if (!isObject(t)) return { kind: 'none', text: '—' };
-  const text = (value: unknown) => (typeof value === 'string' ? value : '');
-  if (t.type === 'http' || t.type === 'grpc') return { kind: 'target', text: `${t.type} ${text(t.url)}` };
-  return { kind: 'target', text: `${text(t.type)} ${text(t.group)}/${text(t.handler) || text(t.command)}` };
+  if (!isObject(node.target)) return { kind: 'none', text: '—' };
+  return { kind: 'target', text: describeTarget(node.target, t) };
 }

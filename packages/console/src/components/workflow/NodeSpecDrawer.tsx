@@ -17,7 +17,7 @@ export function NodeSpecDrawer({ node, onClose }: { node: WorkflowNodeSpec | nul
 
 export function NodeSpecDescriptions({ node }: { node: WorkflowNodeSpec }) {
   const { t } = useTranslation();
-  const runs = nodeRuns(node);
+  const runs = nodeRuns(node, t);
   const needs = needsOf(node);
   return (
     <Descriptions size="small" column={1} bordered>

@@ -76,7 +76,7 @@ function Canvas({ dag, layout, states, selected, onNodeClick, onNodeContextMenu,
   const large = dag.nodes.length >= LARGE_DAG;
   const nodes = useMemo<DagFlowNode[]>(() => dag.nodes.map((node) => {
     const state = states?.get(node.id);
-    const runs = nodeRuns(node.spec);
+    const runs = nodeRuns(node.spec, t);
     return dagFlowNode(node.id, layout.positions[node.id] ?? { x: 0, y: 0 }, {
       id: node.id, runs: runs.kind === 'task' ? `${t('workflow.task')}: ${runs.text}` : runs.text, status: state?.status ?? null,
       detail: states ? runDetail(state, t) : t(`runConditions.${node.spec.run ?? 'on-success'}`, { defaultValue: String(node.spec.run) }),
@@ -130,7 +130,7 @@ function NeedsCell({ needs }: { needs: WorkflowNeed[] }) {
 function NodesTable({ dag, states, actions, onNodeClick, height = 520 }: WorkflowDagProps) {
   const { t } = useTranslation();
   const rows = useMemo<Row[]>(() => dag.nodes.map((node) => {
-    const runs = nodeRuns(node.spec);
+    const runs = nodeRuns(node.spec, t);
     return { id: node.id, runs: runs.kind === 'task' ? `${t('workflow.task')}: ${runs.text}` : runs.text, needs: needsOf(node.spec), run: node.spec.run, state: states?.get(node.id) };
   }), [dag, states, t]);
   // Long lists render only the rows in view.
