@@ -15,3 +15,4 @@ export * from './task-bulk.ts';
 export * from './namespace.ts';
 export * from './alerts.ts';
 export * from './executor-groups.ts';
+export * from './map-reduce.ts';

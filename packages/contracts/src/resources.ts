@@ -3,6 +3,7 @@ import { duration } from './duration.ts';
 import { ExecutorGroupNameSchema } from './executors.ts';
 import type { TaskSpec } from './task-spec.ts';
 import type { WorkflowSpec } from './workflow-spec.ts';
+import type { MapSummary } from './map-reduce.ts';
 
 /**
  * `no_executor`: waiting for a live node of its executor group (not final; no attempt in flight).
@@ -75,6 +76,8 @@ export interface RunResource {
   createdAt: string;
   startedAt: string | null;
   finishedAt: string | null;
+  /** A run whose handler mapped (`ctx.map`): where its subtasks are (see docs/map-reduce.md). */
+  map?: MapSummary;
 }
 
 /**

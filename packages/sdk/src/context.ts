@@ -1,6 +1,7 @@
 /** What a handler receives: the run it serves, a signal to stop, and ways to report. */
-import type { RunRequest } from '@ecron/contracts';
+import type { RunRequest, SubtaskResult } from '@ecron/contracts';
 import type { LogLevel } from './log.ts';
+import type { MapCallOptions } from './map-session.ts';
 
 /**
  * Why a run's `signal` was aborted (`ctx.signal.reason` is one of these strings):
@@ -17,6 +18,26 @@ export type AbortReason = 'cancelled' | 'deadline' | 'connection-closed' | 'shut
 export interface DetachedRun {
   succeed(output?: unknown): Promise<void>;
   fail(error: string | Error): Promise<void>;
+}
+
+/** What a subtask handler's context adds: the subtask it runs. */
+export interface SubtaskInfo {
+  /** `<runId>#<index>` */
+  readonly id: string;
+  readonly index: number;
+  /** The item given to `ctx.map`, as JSON. */
+  readonly payload: unknown;
+  /** 1 for the first try of this subtask; retries count up. */
+  readonly tries: number;
+}
+
+/** What a reduce handler's context adds: the subtasks' results, read from the server page by page. */
+export interface ReduceInput {
+  readonly total: number;
+  readonly succeeded: number;
+  readonly failed: number;
+  /** Every ended subtask by index (failed ones too, with `continue`), fetched in pages as it is iterated. */
+  readonly results: AsyncIterable<SubtaskResult>;
 }
 
 export interface HandlerContext<P = Record<string, unknown>> {
@@ -52,6 +73,18 @@ export interface HandlerContext<P = Record<string, unknown>> {
    * returns afterwards is ignored, but a rejection still fails the run if it was not ended yet.
    */
   detach(): DetachedRun;
+  /**
+   * Map/reduce: emits each of `items` (JSON) as a subtask for `handler`, which nodes of this
+   * executor group that serve it (`handle(name, fn, { subtasks: true })`) claim and run. Calls
+   * append; resolves once the items are stored. When this handler returns, the run waits for its
+   * subtasks (and the reduce, `options.reduce`), and ends with the reduce's value, or with the
+   * subtasks' counts without one. See docs/map-reduce.md.
+   */
+  map(items: Iterable<unknown> | AsyncIterable<unknown>, handler: string, options?: MapCallOptions): Promise<{ total: number }>;
+  /** In a subtask handler: the subtask. */
+  readonly subtask?: SubtaskInfo;
+  /** In a reduce handler: the results to reduce. */
+  readonly reduce?: ReduceInput;
 }
 
 /** A handler: its return value (JSON) is the run's output; a throw or rejection fails the run. */

@@ -48,7 +48,9 @@ export type ExecutorErrorCode =
   /** A call that the executor's state does not allow (start twice, start after stop). */
   | 'EXECUTOR_STATE_INVALID'
   /** A handler name that is empty, too long, or declared twice. */
-  | 'HANDLER_INVALID';
+  | 'HANDLER_INVALID'
+  /** `ctx.map` cannot be called here (a fan-out leg, a subtask, invalid arguments) or its subtasks could not be stored. */
+  | 'MAP_INVALID';
 
 /** A coded error of the executor itself (not of a run). */
 export class ExecutorError extends Error {

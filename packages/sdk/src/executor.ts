@@ -29,6 +29,7 @@ import { RunExecution, runKey, type RunOutcome } from './run-execution.ts';
 import { RunTracker, type RunSelector } from './run-tracker.ts';
 import { SignatureGate } from './signature-gate.ts';
 import { StreamTransport } from './stream-transport.ts';
+import { SubtaskWorker, type SubtaskEventInfo } from './subtask-worker.ts';
 import type { ExecutorTransport, PreparedRun, RunHost, StartResult } from './transport.ts';
 import { SDK_VERSION } from './version.ts';
 
@@ -70,8 +71,21 @@ export interface ExecutorEvents {
   'stream-opened': [{ node: string }];
   /** Stream mode: a stream closed (`refused`: the code of a server frame this node refused); it opens again after a pause unless stopping. */
   'stream-closed': [{ node: string; code: number; reason: string; refused: string | null }];
+  /** Map/reduce: a subtask (or a reduce) claimed by this node started. */
+  'subtask-started': [SubtaskEventInfo];
+  /** Map/reduce: a subtask ended here (its result is reported in the next batch). */
+  'subtask-ended': [SubtaskEventInfo & { status: 'succeeded' | 'failed'; error?: string }];
   stopping: [];
   stopped: [];
+}
+
+/** Options of {@link Executor.handle}. */
+export interface HandleOptions {
+  /**
+   * Map/reduce: this node also claims the subtasks (and reduces) that name this handler, emitted by
+   * `ctx.map` in runs of its group. @default false
+   */
+  subtasks?: boolean;
 }
 
 type State = 'new' | 'starting' | 'running' | 'stopping' | 'stopped';
@@ -81,6 +95,9 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
   readonly options: ResolvedExecutorOptions;
   readonly #handlers = new Map<string, Handler>();
   readonly #tasks = new Map<string, ExecutorTaskSpec>();
+  /** Handlers that serve subtasks (`handle(…, { subtasks: true })`). */
+  readonly #subtaskHandlers = new Map<string, Handler>();
+  #subtasks: SubtaskWorker | null = null;
   readonly #tracker = new RunTracker();
   readonly #gate = new SignatureGate();
   readonly #sequencer = new ReportSequencer();
@@ -132,11 +149,16 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
   }
 
   /** Declares a handler: runs whose target names it come here. Returns the executor (chainable). */
-  handle<P = Record<string, unknown>, O = unknown>(name: string, handler: Handler<P, O>): this {
+  handle<P = Record<string, unknown>, O = unknown>(name: string, handler: Handler<P, O>, options: HandleOptions = {}): this {
     if (typeof name !== 'string' || !HANDLER_NAME.test(name)) throw new ExecutorError('HANDLER_INVALID', `a handler name is 1 to 128 characters, not ${JSON.stringify(name)}`);
     if (typeof handler !== 'function') throw new ExecutorError('HANDLER_INVALID', `the handler "${name}" must be a function`);
     if (this.#handlers.has(name)) throw new ExecutorError('HANDLER_INVALID', `a handler named "${name}" is already declared`);
     this.#handlers.set(name, handler as Handler);
+    if (options.subtasks) {
+      if (this.#state !== 'new') throw new ExecutorError('EXECUTOR_STATE_INVALID', 'declare subtask handlers before start()');
+      if (!this.options.register) throw new ExecutorError('EXECUTOR_CONFIG_INVALID', 'subtask handlers need a registered executor (register: true)');
+      this.#subtaskHandlers.set(name, handler as Handler);
+    }
     return this;
   }
 
@@ -194,6 +216,14 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
     }
     this.#registration.startHeartbeats();
     if (options.mode !== 'push') await this.#transport.start();
+    if (this.#subtaskHandlers.size > 0) {
+      this.#subtasks = new SubtaskWorker({
+        connection: this.#connection, id: options.id, maxConcurrency: options.maxConcurrency, waitMs: options.pollWaitMs, handlers: this.#subtaskHandlers, log: options.log,
+        onStarted: (info) => this.emit('subtask-started', info),
+        onEnded: (info) => this.emit('subtask-ended', info),
+      });
+      this.#subtasks.start();
+    }
     this.#state = 'running';
     options.log('info', 'executor started', { id: options.id, group: options.group, mode: options.mode, address: this.#address, handlers: [...this.#handlers.keys()] });
   }
@@ -262,6 +292,8 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
     this.#state = 'stopping';
     this.emit('stopping');
     const { options } = this;
+    // Subtasks first: their claims and results need the node registered.
+    await this.#subtasks?.stop(options.shutdownGraceMs);
     const registration = this.#registration;
     const transport = this.#transport!;
     // Push: leave routing first; runs in flight keep their open requests.
@@ -359,7 +391,7 @@ export class Executor extends EventEmitter<ExecutorEvents> implements AsyncDispo
       onSent: (report) => this.emit('report-sent', report),
     });
     const execution = new RunExecution({
-      request, handlerName: name, handler, reporter, acceptDetached, log,
+      request, handlerName: name, handler, reporter, acceptDetached, log, userAgent: this.#connection.userAgent, timeoutMs: this.options.requestTimeoutMs,
       onOutcome: (outcome) => {
         this.#tracker.record(key, outcome);
         this.emit('run-ended', { ...info, outcome });

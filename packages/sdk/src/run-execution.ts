@@ -11,6 +11,7 @@ import { context } from '@opentelemetry/api';
 import type { RunRequest } from '@ecron/contracts';
 import type { AbortReason, DetachedRun, Handler, HandlerContext } from './context.ts';
 import { describeError, type LogLevel, type SdkLogger } from './log.ts';
+import { MapSession, type MapCallOptions } from './map-session.ts';
 import { MAX_LOG_MESSAGE, type CallbackReporter } from './reports.ts';
 import { startHandlerTrace, type HandlerTrace } from './tracing.ts';
 
@@ -34,6 +35,9 @@ export interface RunExecutionOptions {
   log: SdkLogger;
   /** Called once with the outcome, as soon as it is known (for status requests). */
   onOutcome(outcome: RunOutcome): void;
+  /** For `ctx.map`'s calls to the server. */
+  userAgent: string;
+  timeoutMs: number;
 }
 
 export class RunExecution {
@@ -60,6 +64,8 @@ export class RunExecution {
   readonly #ctx: HandlerContext;
   /** The handler's trace span, when the request carried a `traceparent`. */
   #trace: HandlerTrace | null = null;
+  /** `ctx.map`'s batches, once it was called. */
+  #map: MapSession | null = null;
 
   constructor(options: RunExecutionOptions) {
     this.#options = options;
@@ -100,7 +106,12 @@ export class RunExecution {
     const call = () => this.#options.handler(ctx);
     new Promise((resolve) => resolve(traced ? context.with(traced.context, call) : call())).then(
       (output) => {
-        if (!this.#detached) this.#settle(toOutcome(output));
+        if (this.#map?.used) {
+          // The map is sealed, and the attempt answers with its marker: the server ends the run.
+          this.#map.seal().then((sealed) => this.#settle({ status: 'succeeded', output: sealed }), (error: unknown) => this.#settle({ status: 'failed', error: errorText(error) }));
+        } else if (!this.#detached) {
+          this.#settle(toOutcome(output));
+        }
       },
       (error: unknown) => {
         // After detach, a rejection still fails the run unless succeed/fail came first.
@@ -218,6 +229,14 @@ export class RunExecution {
       log: (message: string, level: LogLevel = 'info') => reporter.log(level, message),
       progress: (percent: number) => reporter.progress(percent),
       detach: () => this.#detach(),
+      map: (items: Iterable<unknown> | AsyncIterable<unknown>, handler: string, options?: MapCallOptions) => {
+        try {
+          this.#map ??= new MapSession(request, { userAgent: this.#options.userAgent, timeoutMs: this.#options.timeoutMs });
+        } catch (error) {
+          return Promise.reject(error);
+        }
+        return this.#map.map(items, handler, options);
+      },
     });
   }
 }

@@ -1,5 +1,6 @@
 /** English strings. Every key here exists in zh.ts too (the same shape is enforced by its type). */
 import { alertsEn } from './alerts.en.ts';
+import { mapReduceEn } from './map-reduce.en.ts';
 
 export const en = {
   common: { name: 'Name', namespace: 'Namespace', cancel: 'Cancel', back: 'Back', previous: 'Previous', next: 'Next', page: 'Page {{page}}',
@@ -282,6 +283,7 @@ export const en = {
     types: { task: 'task', run: 'run', token: 'token', node: 'node', namespace: 'namespace' },
   },
   alerts: alertsEn,
+  mapReduce: mapReduceEn,
 };
 
 type Shape<T> = { [K in keyof T]: T[K] extends string ? string : Shape<T[K]> };

@@ -1,5 +1,6 @@
 /** 简体中文。 */
 import { alertsZh } from './alerts.zh.ts';
+import { mapReduceZh } from './map-reduce.zh.ts';
 import type { Strings } from './en.ts';
 
 export const zh: Strings = {
@@ -283,4 +284,5 @@ export const zh: Strings = {
     types: { task: '任务', run: '运行', token: '令牌', node: '节点', namespace: '命名空间' },
   },
   alerts: alertsZh,
+  mapReduce: mapReduceZh,
 };

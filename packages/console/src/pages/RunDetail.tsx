@@ -20,6 +20,7 @@ import { patchRun } from '../event-stream.ts';
 import { useLiveRefresh, useSafetyRefresh } from '../use-events.ts';
 import { ErrorView, errorMessage, Instant, Json, StatusTag } from '../components/common.tsx';
 import { RerunModal } from '../components/RerunModal.tsx';
+import { MapProgress } from '../components/MapProgress.tsx';
 import { durationBetween, formatDuration, formatInstant } from '../format.ts';
 
 const TIMELINE_COLORS: Record<string, string> = { succeeded: 'green', failed: 'red', timed_out: 'red', lost: 'red', cancelled: 'gray', running: 'blue', dispatched: 'blue' };
@@ -101,6 +102,7 @@ export default function RunDetail() {
           {data.nextAttemptAt && <Descriptions.Item label={t('run.nextAttempt')}><Instant value={data.nextAttemptAt} /></Descriptions.Item>}
         </Descriptions>
       </Card>
+      {data.map && <MapProgress map={data.map} />}
       <Row gutter={[16, 16]}>
         <Col xs={24} lg={10}>
           <Card size="small" title={t('run.attempts', { count: data.attempts.length })}>

@@ -36,6 +36,7 @@ import { auditRoutes } from './routes/audit.ts';
 import { healthRoutes } from './routes/health.ts';
 import { meRoutes } from './routes/me.ts';
 import { runRoutes } from './routes/runs.ts';
+import { mapReduceRoutes } from './routes/map-reduce.ts';
 import { scheduleRoutes } from './routes/schedules.ts';
 import { statsRoutes } from './routes/stats.ts';
 import { taskRoutes } from './routes/tasks.ts';
@@ -200,6 +201,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     prefix: API_PREFIX, idempotency, batch: createTaskBatchService({ store, control, clock }), bulk: createTaskBulkService({ tasks }),
   });
   await app.register(runRoutes, { prefix: API_PREFIX, runs, clock });
+  if (control.maps) await app.register(mapReduceRoutes, { prefix: API_PREFIX, maps: control.maps, runs, store });
   await app.register(workflowRoutes, { prefix: API_PREFIX, workflows });
   await app.register(backfillRoutes, { prefix: API_PREFIX, backfills, tasks, workflows });
   await app.register(scheduleRoutes, { prefix: API_PREFIX, clock });

@@ -6,6 +6,7 @@
 import { ATTEMPT_STATUSES, RUN_STATUSES, ScheduleSchema, TOKEN_ROLES, WORKFLOW_NODE_STATUSES, WORKFLOW_RUN_STATUSES } from '@ecron/contracts';
 import { z } from 'zod';
 import { MAX_PAGE_LIMIT } from '../store/pagination.ts';
+import { MapSummarySchema } from './map-schemas.ts';
 
 export const DEFAULT_PAGE_LIMIT = 50;
 export const MAX_PREVIEW_COUNT = 100;
@@ -147,6 +148,7 @@ export const RunResourceSchema = z.object({
   createdAt: instant,
   startedAt: instant.nullable(),
   finishedAt: instant.nullable(),
+  map: MapSummarySchema.optional().describe('only for a run whose handler mapped (ctx.map): its subtasks by state, see docs/map-reduce.md'),
 });
 
 export const RunLogResourceSchema = z.object({

@@ -19,6 +19,8 @@ export interface RecoveryDeps {
   onQueued: (run: RunRecord) => void;
   /** A workflow run found active: supervised here from now on (started if it had not). */
   onWorkflowRun: (run: RunRecord, workflow: WorkflowRecord) => void;
+  /** Whether a run's map of its current attempt is sealed: it is adopted as it is, waiting for its subtasks (map-coordinator.ts). */
+  isMapSealed?: (run: RunRecord) => Promise<boolean>;
 }
 
 export interface RecoverySummary {
@@ -73,6 +75,11 @@ export async function recoverRuns(deps: RecoveryDeps, runs: RunRecord[]): Promis
 async function resolveInFlight(deps: RecoveryDeps, run: RunRecord, summary: RecoverySummary): Promise<void> {
   const task = await deps.getTask(run);
   const transport = task ? deps.supervisor.transportOf(task) : null;
+  if (task && transport && await deps.isMapSealed?.(run)) {
+    summary.adopted += 1;
+    deps.supervisor.adoptMapped(run, task);
+    return;
+  }
   // An executor node (SDK, agent) stops a held run when its scheduler's connection closes, and a
   // detached one reports to the callback, which is refused once the attempt is superseded.
   if (transport?.recovery === 'resend') {

@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import type { BackfillRecord, RunRecord, ScheduledRecord } from '../core/model.ts';
 import type { WorkflowAction } from '../core/workflow/transaction.ts';
 import type { AuditInput } from '../store/store.ts';
+import type { MapCoordinator } from './map-coordinator.ts';
 
 /**
  * What the API asks of the scheduler. The scheduler implements it; the API depends only on this
@@ -42,4 +43,6 @@ export interface RunControl {
   report(p: { runId: string; token: string | undefined; report: z.output<typeof RunReportSchema> }): Promise<RunRecord>;
   /** True once the scheduler has loaded its state and is firing. */
   readonly ready: boolean;
+  /** Map/reduce: subtasks of map attempts, their claims and results (absent: the routes are not served). */
+  readonly maps?: MapCoordinator;
 }

@@ -24,6 +24,7 @@ import type { Instrumentation } from '../observability/instrumentation.ts';
 import { noopDispatchTracer, type DispatchTracer } from '../observability/tracing.ts';
 import { reportAttemptEnd } from './run-reports.ts';
 import { runLogFields } from '../observability/trace-ids.ts';
+import { isMapSealedOutput } from './map-coordinator.ts';
 
 export interface SupervisorDeps {
   store: Store;
@@ -60,6 +61,12 @@ export interface SupervisorDeps {
   instrumentation?: Instrumentation;
   /** Opens the trace span of each request to an executor and stamps its `traceparent` (observability/tracing.ts). @default none */
   dispatchTracer?: DispatchTracer;
+  /**
+   * Map/reduce (`map-coordinator.ts`): whether a run's map of its current attempt is sealed. An
+   * attempt that answers with a sealed map's marker then stays in flight, as if accepted (202),
+   * until its map is decided. @default none (a marker is an ordinary output)
+   */
+  maps?: { isSealed(run: RunRecord): Promise<boolean>; /** Stops its sweep (at stop and abandon). */ stop(): void };
 }
 
 interface InFlight {
@@ -75,6 +82,8 @@ interface InFlight {
   accepted: boolean;
   /** Set once the attempt is being ended, so that only one ending wins. */
   ending: boolean;
+  /** The attempt sealed a map: it ends when the map is decided (`endMapped`). */
+  mapped?: boolean;
   request: Promise<void> | null;
 }
 
@@ -312,6 +321,31 @@ export class RunSupervisor {
     return this.#end(run, status, fields, true);
   }
 
+  /** Re-attaches an adopted run whose map is sealed: it waits for its map (no status request, no resend). */
+  adoptMapped(run: RunRecord, task: TaskRecord): void {
+    const transport = this.#transports.of(task.spec.target);
+    if (!transport) return;
+    this.#attach(run, task, transport, true).mapped = true;
+  }
+
+  /**
+   * Ends a map attempt with its map's outcome (`map-coordinator.ts`): final, whatever the retry
+   * policy says (the subtasks had their own tries). A run another node supervises is written here
+   * and its owner told through the change feed.
+   */
+  async endMapped(run: RunRecord, status: 'succeeded' | 'failed', fields: AttemptFields): Promise<RunRecord | null> {
+    const forced: RunOutcome = { kind: 'final', status };
+    const entry = this.#inflight.get(run.id);
+    if (entry) {
+      if (entry.ending) return null;
+      entry.ending = true;
+      return this.#end(entry.run, status, fields, false, forced);
+    }
+    const ended = await this.#end(run, status, fields, true, forced);
+    if (ended) await this.#deps.store.publishChanges([{ kind: 'run', id: run.id }]);
+    return ended;
+  }
+
   /** Cancels a run this supervisor is handling; false when it is not tracked here. */
   async cancel(runId: string, reason: Extract<CancelReason, 'user' | 'overlap'>): Promise<RunRecord | null> {
     const held = this.#held.get(runId);
@@ -338,6 +372,7 @@ export class RunSupervisor {
    */
   async stop(graceMs: number): Promise<void> {
     this.#stopping = true;
+    this.#deps.maps?.stop();
     this.#retries.stop();
     this.#throttled.stop();
     const requests = [...this.#inflight.values()].filter((e) => !e.accepted && e.request).map((e) => e.request);
@@ -379,6 +414,7 @@ export class RunSupervisor {
   /** Drops all work without writing anything: what a crash looks like to the store (tests). */
   abandon(): void {
     this.#stopping = true;
+    this.#deps.maps?.stop();
     this.#retries.stop();
     this.#throttled.stop();
     this.reset();
@@ -473,6 +509,15 @@ export class RunSupervisor {
         await this.#deps.store.markRunning({ runId: entry.run.id, attempt: entry.run.attempt, at: this.#deps.clock.now() });
         return;
       }
+      if (result.kind === 'succeeded' && isMapSealedOutput(result.output) && await this.#deps.maps?.isSealed(entry.run)) {
+        if (entry.ending || this.#inflight.get(entry.run.id) !== entry) return;
+        // The attempt mapped: it stays in flight while its subtasks run.
+        entry.accepted = true;
+        entry.mapped = true;
+        await this.#deps.store.markRunning({ runId: entry.run.id, attempt: entry.run.attempt, at: this.#deps.clock.now() });
+        return;
+      }
+      if (entry.ending) return;
       entry.ending = true;
       if (result.kind === 'succeeded') await this.#end(entry.run, 'succeeded', { output: result.output, traceparent: result.traceparent });
       else if (result.kind === 'no_executor') await this.#end(entry.run, 'lost', { error: result.error }, false, { kind: 'no_executor' });

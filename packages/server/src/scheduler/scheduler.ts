@@ -34,6 +34,7 @@ import { firstRun } from './first-run.ts';
 import { heldRunGauges, reportFire, reportMisfires, reportRunEnd } from './run-reports.ts';
 import { noopInstrumentation, type Instrumentation } from '../observability/instrumentation.ts';
 import { reloadChangedTasks, routeStoreChanges } from './changed-tasks.ts';
+import { schedulerMaps, type MapCoordinator } from './map-coordinator.ts';
 
 /** The scheduler's dependencies are the supervisor's, plus its tuning. */
 export interface SchedulerOptions extends Pick<SupervisorDeps, 'store' | 'clock' | 'random' | 'dispatcher' | 'callbackKey' | 'publicUrl' | 'executors' | 'transports' | 'dispatchTracer'> {
@@ -145,6 +146,8 @@ export class Scheduler implements RunControl {
   readonly #adoption: RunAdoption;
   /** What recording one fire costs here (ms, a moving average of recent transactions): the lead of a burst. */
   #fireCostMs = INITIAL_FIRE_COST_MS;
+  /** Map/reduce: the subtasks of map attempts (see map-coordinator.ts). */
+  readonly maps: MapCoordinator;
 
   constructor(options: SchedulerOptions) {
     const { leases, executors, transports, dispatchTracer, ...rest } = options;
@@ -185,11 +188,12 @@ export class Scheduler implements RunControl {
         return true;
       },
     });
+    this.maps = schedulerMaps({ store: options.store, clock: options.clock, callbackKey: options.callbackKey, log: this.#o.log, getTask: (run) => this.#tasks.of(run), supervisor: () => this.#supervisor, events: this.events });
     this.#supervisor = new RunSupervisor({
       store: options.store, clock: options.clock, random: options.random, dispatcher: options.dispatcher,
       callbackKey: options.callbackKey, publicUrl: options.publicUrl, log: this.#o.log, ...(executors ? { executors } : {}), ...(transports ? { transports } : {}), instrumentation: this.#o.instrumentation,
       ...(dispatchTracer ? { dispatchTracer } : {}),
-      held: this.#held,
+      held: this.#held, maps: this.maps,
       getTask: (run) => this.#tasks.of(run),
       onRunEnded: (run) => this.#onRunEnded(run),
       onWorkflowEffects: (effects) => void this.#workflows.apply(effects),
@@ -201,7 +205,7 @@ export class Scheduler implements RunControl {
       getTask: (run) => this.#tasks.of(run),
       getScheduled: (id) => this.#tasks.scheduled(id),
       onQueued: (run) => this.#held.hold(run, 'queued'),
-      onWorkflowRun: (run, workflow) => this.#workflows.launch(run, workflow),
+      onWorkflowRun: (run, workflow) => this.#workflows.launch(run, workflow), isMapSealed: (run) => this.maps.isSealed(run),
       isHeldHere: (runId) => this.#held.get(runId) !== undefined || this.#workflows.isTracked(runId),
       onAdopted: (runs) => {
         this.events.emit('runs:adopted', { count: runs.length });

@@ -8,6 +8,7 @@ import type { z } from 'zod';
 import type { Clock } from '../core/clock.ts';
 import { EcronError } from '../core/errors.ts';
 import type { AttemptRecord, RunLogRecord, RunRecord } from '../core/model.ts';
+import type { MapCounts, RunMapRecord, SubtaskRecord } from '../store/run-subtasks.ts';
 import type { RunControl } from '../scheduler/run-control.ts';
 import type { Page, Store } from '../store/store.ts';
 import { checkNamespaceAccess, namespaceFilter, type Caller, type RoleRequirement } from './access.ts';
@@ -25,10 +26,11 @@ export interface ListRunsQuery {
   limit: number;
 }
 
-/** A run with its attempts. */
+/** A run with its attempts (and, from `get`, its map when it has one). */
 export interface RunWithAttempts {
   run: RunRecord;
   attempts: AttemptRecord[];
+  map?: (RunMapRecord & { counts: MapCounts }) | null;
 }
 
 export interface RunService {
@@ -49,6 +51,8 @@ export interface RunService {
    * in their place. Throws RUN_NOT_FOUND, RUN_NOT_FINISHED, or TASK_NOT_FOUND (the task was deleted).
    */
   rerun(caller: Caller, id: string, params?: Record<string, unknown>): Promise<RunWithAttempts>;
+  /** The subtasks of a run that mapped, by index (the reduce, index -1, first). */
+  subtasks(caller: Caller, id: string, query: { state?: SubtaskRecord['state']; cursor?: string | null; limit: number }): Promise<Page<SubtaskRecord>>;
   /** An executor's callback, authenticated by the run-scoped token (not an API token). */
   report(id: string, token: string | undefined, report: z.output<typeof RunReportSchema>): Promise<RunRecord>;
 }
@@ -68,7 +72,13 @@ export function createRunService(deps: { store: Store; control: RunControl; cloc
   return {
     async get(caller, id) {
       const run = await load(caller, id, 'viewer');
-      return { run, attempts: await store.listAttempts([run.id]) };
+      const [attempts, map] = await Promise.all([store.listAttempts([run.id]), store.getRunMap(run.id)]);
+      return { run, attempts, map };
+    },
+
+    async subtasks(caller, id, query) {
+      const run = await load(caller, id, 'viewer');
+      return store.listSubtasks({ runId: run.id, ...query });
     },
 
     async list(caller, query) {

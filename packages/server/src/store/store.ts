@@ -16,6 +16,7 @@ import type { AlertConfigVerbs } from './alerts-config.ts';
 import type { AlertIncidentVerbs } from './alert-incidents.ts';
 import type { AlertSilenceVerbs } from './alert-silences.ts';
 import type { EventSubscriptionVerbs } from './event-subscriptions.ts';
+import type { RunSubtaskVerbs } from './run-subtasks.ts';
 import type { ExecutorGroupVerbs } from './executor-groups.ts';
 
 export interface UpdateParams<S> {
@@ -374,7 +375,7 @@ export interface ChangeSubscription {
  * channels' and rules' in `alerts-config.ts`; incidents' in `alert-incidents.ts`; silences' in
  * `alert-silences.ts`; executor group discovery's in `executor-groups.ts`.
  */
-export interface Store extends EventSubscriptionVerbs, AlertConfigVerbs, AlertIncidentVerbs, AlertSilenceVerbs, ExecutorGroupVerbs {
+export interface Store extends EventSubscriptionVerbs, AlertConfigVerbs, AlertIncidentVerbs, AlertSilenceVerbs, RunSubtaskVerbs, ExecutorGroupVerbs {
   /** Applies pending migrations and takes whatever process-level lock the store needs. Idempotent. */
   open(): Promise<void>;
   close(): Promise<void>;

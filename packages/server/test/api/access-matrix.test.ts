@@ -140,6 +140,11 @@ const CALLS: Record<string, CallSpec> = {
   'PUT /api/v1/executor-groups/{namespace}/{group}': { body: () => ({ ...MATRIX_GROUP, weight: 2 }) },
   'POST /api/v1/executors/{id}/poll': { body: () => ({ waitMs: 0 }) },
   'POST /api/v1/executors/{id}/results': { body: () => ({ results: [] }) },
+  'POST /api/v1/runs/{id}/subtasks': { body: () => ({ attempt: 1, offset: 0, handler: 'matrix', items: [] }) },
+  'POST /api/v1/runs/{id}/subtasks/seal': { body: () => ({ attempt: 1 }) },
+  'POST /api/v1/executors/{id}/subtasks/claim': { body: () => ({ handlers: ['matrix'], waitMs: 0 }) },
+  'POST /api/v1/executors/{id}/subtasks/results': { body: () => ({ results: [] }) },
+  'GET /api/v1/executors/{id}/subtasks/page': { query: `?runId=${UNKNOWN_ID}` },
   // Past the node's own start (node.joined, then a lease.moved per bucket) to the fixtures' events.
   'GET /api/v1/events': { query: '?type=task.*,workflow.*,run.*&limit=1000' },
   'POST /api/v1/event-subscriptions': { body: () => ({ namespace: 'default', name: 'matrix-created-sub', type: 'webhook', config: { url: 'http://127.0.0.1:9/hook' } }) },

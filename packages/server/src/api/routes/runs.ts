@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { Clock } from '../../core/clock.ts';
 import { toRunLogResource, toRunResource, toRunResources } from '../../services/resources.ts';
 import type { RunService } from '../../services/run-service.ts';
+import { toMapSummary } from '../../services/map-resources.ts';
 import { BEARER_SECURITY, bearerToken, callerOf } from '../auth.ts';
 import { ERROR_RESPONSES, IdParams, ListRunsQuery, pageOf, RunLogResourceSchema, RunLogsQuery, RunResourceSchema } from '../schemas.ts';
 import { RunLogStreams, wantsEventStream } from './run-log-stream.ts';
@@ -46,8 +47,8 @@ export const runRoutes: FastifyPluginAsyncZod<{ runs: RunService; clock: Clock }
       response: { 200: RunResourceSchema, ...ERROR_RESPONSES },
     },
   }, async (request) => {
-    const { run, attempts } = await runs.get(callerOf(request), request.params.id);
-    return toRunResource(run, attempts);
+    const { run, attempts, map } = await runs.get(callerOf(request), request.params.id);
+    return { ...toRunResource(run, attempts), ...(map ? { map: toMapSummary(map) } : {}) };
   });
 
   app.get('/runs/:id/logs', {

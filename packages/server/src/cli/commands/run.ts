@@ -1,11 +1,12 @@
 import { type Command, Option } from 'commander';
-import type { RunLogResource, RunResource } from '@ecron/contracts';
+import { SUBTASK_STATES, type RunLogResource, type RunResource, type SubtaskResource } from '@ecron/contracts';
 import type { ApiClient } from '../api-client.ts';
 import { type CliContext, collect, integerOption, listPages, moreHint } from '../command-support.ts';
 import { PARAM_HELP, PARAM_OPTION_HELP, runParams } from '../run-params.ts';
 import { followRunLog } from '../log-follow.ts';
 import { formatDuration, printJson } from '../output.ts';
 import { logLine, runDetails, runTable } from '../resource-views.ts';
+import { mapLine, subtaskTable } from '../map-views.ts';
 import { resolveTask } from '../task-ref.ts';
 import { RUN_STATUSES } from '../vocabulary.ts';
 
@@ -65,6 +66,21 @@ export function registerRunCommands(program: Command, ctx: CliContext): void {
       const found = await session.api.request<RunResource>({ path: runPath(id) });
       if (session.json) return printJson(ctx.io, found);
       ctx.io.stdout(runDetails(found));
+      if (found.map) ctx.io.stdout(mapLine(found.map));
+    });
+
+  run.command('subtasks')
+    .description('list the subtasks of a run that mapped (ctx.map), by index; the reduce is index -1')
+    .argument('<id>', 'run id')
+    .addOption(new Option('--state <state>', 'only subtasks in this state').choices([...SUBTASK_STATES]))
+    .option('--limit <n>', 'subtasks per page', integerOption('--limit'))
+    .option('--all', 'fetch every page')
+    .action(async (id: string, options: { state?: string; limit?: number; all?: boolean }, command: Command) => {
+      const session = ctx.open(command);
+      const page = await listPages<SubtaskResource>(session.api, runPath(id, '/subtasks'), { state: options.state }, options);
+      if (session.json) return printJson(ctx.io, page);
+      ctx.io.stdout(page.items.length === 0 ? '(no subtasks)\n' : subtaskTable(page.items));
+      moreHint(session, page, 'subtasks');
     });
 
   run.command('logs')

@@ -21,6 +21,7 @@ import { describeListing } from './listing.ts';
 import { describeNamespaces } from './namespaces.ts';
 import { describeQuotas } from './quotas.ts';
 import { describeReportsAndLogs } from './reports-logs.ts';
+import { describeRunSubtasks } from './run-subtasks.ts';
 import { describeRetention } from './retention.ts';
 import { describeSessions } from './sessions.ts';
 import { describeTaskBatch } from './task-batch.ts';
@@ -58,5 +59,6 @@ export function exerciseStore(name: string, factory: StoreFactory): void {
     describeAlertIncidents(ctx);
     describeAlertConfig(ctx);
     describeAlertSilences(ctx);
+    describeRunSubtasks(ctx);
   });
 }

@@ -407,6 +407,57 @@ CREATE TABLE `run_logs` (
   CONSTRAINT `run_logs_run` FOREIGN KEY (`run_id`) REFERENCES `runs` (`id`) ON DELETE CASCADE
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
+CREATE TABLE `run_maps` (
+  `run_id` varchar(64) NOT NULL,
+  `attempt` int(11) NOT NULL,
+  `namespace` varchar(128) NOT NULL,
+  `group_name` varchar(128) NOT NULL,
+  `state` varchar(16) NOT NULL,
+  `reduce_handler` varchar(128) DEFAULT NULL,
+  `max_attempts` int(11) NOT NULL,
+  `on_failure` varchar(16) NOT NULL,
+  `max_failed_ratio` double DEFAULT NULL,
+  `backoff` text NOT NULL,
+  `total` int(11) NOT NULL,
+  `output` mediumtext DEFAULT NULL,
+  `error` text DEFAULT NULL,
+  `created_at` bigint(20) NOT NULL,
+  `sealed_at` bigint(20) DEFAULT NULL,
+  `finished_at` bigint(20) DEFAULT NULL,
+  PRIMARY KEY (`run_id`),
+  KEY `run_maps_state` (`state`),
+  CONSTRAINT `run_maps_run` FOREIGN KEY (`run_id`) REFERENCES `runs` (`id`) ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+CREATE TABLE `run_subtasks` (
+  `run_id` varchar(64) NOT NULL,
+  `idx` int(11) NOT NULL,
+  `attempt` int(11) NOT NULL,
+  `namespace` varchar(128) NOT NULL,
+  `group_name` varchar(128) NOT NULL,
+  `kind` varchar(8) NOT NULL,
+  `handler` varchar(128) NOT NULL,
+  `payload` mediumtext NOT NULL,
+  `state` varchar(16) NOT NULL,
+  `lease` int(11) NOT NULL,
+  `lost` int(11) NOT NULL,
+  `max_attempts` int(11) NOT NULL,
+  `executors` text NOT NULL,
+  `last_executor` varchar(128) DEFAULT NULL,
+  `available_at` bigint(20) NOT NULL,
+  `lease_expires_at` bigint(20) DEFAULT NULL,
+  `output` mediumtext DEFAULT NULL,
+  `error` text DEFAULT NULL,
+  `created_at` bigint(20) NOT NULL,
+  `started_at` bigint(20) DEFAULT NULL,
+  `finished_at` bigint(20) DEFAULT NULL,
+  PRIMARY KEY (`run_id`,`idx`),
+  KEY `run_subtasks_claim` (`state`,`namespace`,`group_name`,`available_at`),
+  KEY `run_subtasks_lease` (`state`,`lease_expires_at`),
+  KEY `run_subtasks_run_state` (`run_id`,`state`,`idx`),
+  CONSTRAINT `run_subtasks_run` FOREIGN KEY (`run_id`) REFERENCES `runs` (`id`) ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
 CREATE TABLE `sessions` (
   `id` varchar(64) NOT NULL,
   `secret_hash` varchar(128) NOT NULL,

@@ -357,6 +357,53 @@ CREATE TABLE run_logs (
   CONSTRAINT run_logs_pkey PRIMARY KEY (run_id, seq)
 );
 
+CREATE TABLE run_maps (
+  run_id text COLLATE "C" NOT NULL,
+  attempt integer NOT NULL,
+  namespace text COLLATE "C" NOT NULL,
+  group_name text COLLATE "C" NOT NULL,
+  state text NOT NULL,
+  reduce_handler text,
+  max_attempts integer NOT NULL,
+  on_failure text NOT NULL,
+  max_failed_ratio double precision,
+  backoff json NOT NULL,
+  total integer NOT NULL,
+  output json,
+  error text,
+  created_at bigint NOT NULL,
+  sealed_at bigint,
+  finished_at bigint,
+  CONSTRAINT run_maps_run_id_fkey FOREIGN KEY (run_id) REFERENCES runs(id) ON DELETE CASCADE,
+  CONSTRAINT run_maps_pkey PRIMARY KEY (run_id)
+);
+
+CREATE TABLE run_subtasks (
+  run_id text COLLATE "C" NOT NULL,
+  idx integer NOT NULL,
+  attempt integer NOT NULL,
+  namespace text COLLATE "C" NOT NULL,
+  group_name text COLLATE "C" NOT NULL,
+  kind text NOT NULL,
+  handler text COLLATE "C" NOT NULL,
+  payload json NOT NULL,
+  state text NOT NULL,
+  lease integer NOT NULL,
+  lost integer NOT NULL,
+  max_attempts integer NOT NULL,
+  executors json NOT NULL,
+  last_executor text,
+  available_at bigint NOT NULL,
+  lease_expires_at bigint,
+  output json,
+  error text,
+  created_at bigint NOT NULL,
+  started_at bigint,
+  finished_at bigint,
+  CONSTRAINT run_subtasks_run_id_fkey FOREIGN KEY (run_id) REFERENCES runs(id) ON DELETE CASCADE,
+  CONSTRAINT run_subtasks_pkey PRIMARY KEY (run_id, idx)
+);
+
 CREATE TABLE runs (
   id text COLLATE "C" NOT NULL,
   task_id text COLLATE "C" NOT NULL,
@@ -486,6 +533,14 @@ CREATE INDEX group_slots_group ON group_slots USING btree (namespace, executor_g
 CREATE INDEX idempotency_keys_expiry ON idempotency_keys USING btree (expires_at);
 
 CREATE INDEX quota_slots_namespace ON quota_slots USING btree (namespace, admitted_at);
+
+CREATE INDEX run_maps_state ON run_maps USING btree (state);
+
+CREATE INDEX run_subtasks_claim ON run_subtasks USING btree (namespace, group_name, available_at) WHERE (state = 'pending'::text);
+
+CREATE INDEX run_subtasks_lease ON run_subtasks USING btree (lease_expires_at) WHERE (state = 'running'::text);
+
+CREATE INDEX run_subtasks_run_state ON run_subtasks USING btree (run_id, state, idx);
 
 CREATE INDEX runs_active ON runs USING btree (task_id, id) WHERE (finished_at IS NULL);
 

@@ -27,6 +27,7 @@ import * as subscriptions from './event-subscriptions.ts';
 import * as alertConfig from './alerts-config.ts';
 import * as alertIncidents from './alert-incidents.ts';
 import * as alertSilences from './alert-silences.ts';
+import * as runSubtasks from './run-subtasks.ts';
 import * as sessions from './sessions.ts';
 import * as runs from './runs.ts';
 import * as taskBatch from './task-batch.ts';
@@ -223,6 +224,17 @@ class SqlStore implements Store {
   updateAlertSilence: Store['updateAlertSilence'] = (p) => this.#use((ctx) => alertSilences.updateAlertSilence(ctx, p));
   deleteAlertSilence: Store['deleteAlertSilence'] = (p) => this.#use((ctx) => alertSilences.deleteAlertSilence(ctx, p));
   listActiveAlertSilences: Store['listActiveAlertSilences'] = (p) => this.#use((ctx) => alertSilences.listActiveAlertSilences(ctx, p));
+  // ---- map/reduce (store/run-subtasks.ts)
+  appendSubtasks: Store['appendSubtasks'] = (p) => this.#use((ctx) => runSubtasks.appendSubtasks(ctx, p));
+  sealMap: Store['sealMap'] = (p) => this.#use((ctx) => runSubtasks.sealMap(ctx, p));
+  getRunMap: Store['getRunMap'] = (runId) => this.#use((ctx) => runSubtasks.getRunMap(ctx, runId));
+  claimSubtasks: Store['claimSubtasks'] = (p) => this.#use((ctx) => runSubtasks.claimSubtasks(ctx, p));
+  reportSubtasks: Store['reportSubtasks'] = (p) => this.#use((ctx) => runSubtasks.reportSubtasks(ctx, p));
+  extendSubtaskLeases: Store['extendSubtaskLeases'] = (p) => this.#use((ctx) => runSubtasks.extendSubtaskLeases(ctx, p));
+  listSubtasks: Store['listSubtasks'] = (p) => this.#use((ctx) => runSubtasks.listSubtasks(ctx, p));
+  readSubtaskResults: Store['readSubtaskResults'] = (p) => this.#use((ctx) => runSubtasks.readSubtaskResults(ctx, p));
+  sweepSubtasks: Store['sweepSubtasks'] = (p) => this.#use((ctx) => runSubtasks.sweepSubtasks(ctx, p));
+  cancelMap: Store['cancelMap'] = (p) => this.#use((ctx) => runSubtasks.cancelMap(ctx, p));
   watchChanges: Store['watchChanges'] = (listener) => this.#use(() => this.#changes.subscribe(listener));
   publishChanges: Store['publishChanges'] = (changes) => this.#use((ctx) => changeFeed.publishChanges(ctx, changes));
 

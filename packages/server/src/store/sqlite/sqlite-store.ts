@@ -26,6 +26,7 @@ import * as subscriptions from './event-subscriptions.ts';
 import * as alertConfig from './alerts-config.ts';
 import * as alertIncidents from './alert-incidents.ts';
 import * as alertSilences from './alert-silences.ts';
+import * as runSubtasks from './run-subtasks.ts';
 import * as sessions from './sessions.ts';
 import * as runs from './runs.ts';
 import * as taskBatch from './task-batch.ts';
@@ -224,6 +225,17 @@ class SqliteStore implements Store {
   updateAlertSilence: Store['updateAlertSilence'] = (p) => this.#use((conn) => alertSilences.updateAlertSilence(conn, p));
   deleteAlertSilence: Store['deleteAlertSilence'] = (p) => this.#use((conn) => alertSilences.deleteAlertSilence(conn, p));
   listActiveAlertSilences: Store['listActiveAlertSilences'] = (p) => this.#use((conn) => alertSilences.listActiveAlertSilences(conn, p));
+  // ---- map/reduce (store/run-subtasks.ts)
+  appendSubtasks: Store['appendSubtasks'] = (p) => this.#use((conn) => runSubtasks.appendSubtasks(conn, p));
+  sealMap: Store['sealMap'] = (p) => this.#use((conn) => runSubtasks.sealMap(conn, p));
+  getRunMap: Store['getRunMap'] = (runId) => this.#use((conn) => runSubtasks.getRunMap(conn, runId));
+  claimSubtasks: Store['claimSubtasks'] = (p) => this.#use((conn) => runSubtasks.claimSubtasks(conn, p));
+  reportSubtasks: Store['reportSubtasks'] = (p) => this.#use((conn) => runSubtasks.reportSubtasks(conn, p));
+  extendSubtaskLeases: Store['extendSubtaskLeases'] = (p) => this.#use((conn) => runSubtasks.extendSubtaskLeases(conn, p));
+  listSubtasks: Store['listSubtasks'] = (p) => this.#use((conn) => runSubtasks.listSubtasks(conn, p));
+  readSubtaskResults: Store['readSubtaskResults'] = (p) => this.#use((conn) => runSubtasks.readSubtaskResults(conn, p));
+  sweepSubtasks: Store['sweepSubtasks'] = (p) => this.#use((conn) => runSubtasks.sweepSubtasks(conn, p));
+  cancelMap: Store['cancelMap'] = (p) => this.#use((conn) => runSubtasks.cancelMap(conn, p));
   watchChanges: Store['watchChanges'] = (listener) => Promise.resolve(this.#changes.subscribe(listener));
   publishChanges: Store['publishChanges'] = (changes) => {
     this.#changes.publish(changes);

@@ -25,6 +25,7 @@ import * as alertConfig from './0019_alert_config.ts';
 import * as alertIncidents from './0020_alert_incidents.ts';
 import * as alertSilences from './0021_alert_silences.ts';
 import * as executorGroups from './0022_executor_groups.ts';
+import * as runSubtasks from './0023_run_subtasks.ts';
 
 export const POSTGRES_MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001_init': init,
@@ -49,4 +50,5 @@ export const POSTGRES_MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0020_alert_incidents': alertIncidents,
   '0021_alert_silences': alertSilences,
   '0022_executor_groups': executorGroups,
+  '0023_run_subtasks': runSubtasks,
 };
