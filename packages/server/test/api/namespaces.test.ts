@@ -12,7 +12,7 @@ beforeEach(async () => {
 });
 afterEach(async () => h.close());
 
-const DEFAULT_QUOTAS = { maxConcurrentRuns: null, maxFiresPerMinute: null, minIntervalMs: 1000, maxTasks: null, maxWorkflows: null, allowedTargetTypes: null, groupMaxConcurrentRuns: {} };
+const DEFAULT_QUOTAS = { maxConcurrentRuns: null, maxFiresPerMinute: null, minIntervalMs: 1000, maxTasks: null, maxWorkflows: null, allowedTargetTypes: null, groupMaxConcurrentRuns: {}, containerImages: null };
 const NO_USAGE = { tasks: 0, workflows: 0, activeRuns: 0, throttledRuns: 0, firesLastMinute: 0 };
 
 describe('PUT and GET /api/v1/namespaces/{name}', () => {
