@@ -183,6 +183,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       log: logTo(log),
       ...options.scheduler, instrumentation, ...(tracing ? { dispatchTracer: tracing } : {}),
     });
+    // A node that leaves the registry gives its subtasks back at once (map/reduce).
+    directory.events.on('node:gone', (id) => scheduler.maps.nodeGone(id));
     observeScheduler(instrumentation, { scheduler, leases, directory });
     const events = new EventLog({ store, log: logTo(log) });
     await events.start();

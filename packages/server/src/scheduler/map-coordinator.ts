@@ -229,6 +229,18 @@ export class MapCoordinator {
     };
   }
 
+  /**
+   * An executor node left the registry (killed, or silent past its TTL): the subtasks it holds go
+   * back to the other nodes at the next sweep, run at once, rather than when their leases expire.
+   */
+  nodeGone(nodeId: string): void {
+    void this.#d.store.expireSubtaskLeasesOf({ executor: nodeId }).then((count) => {
+      if (count === 0) return;
+      this.#d.log('info', 'an executor node left: its subtasks go to the others', { nodeId, count });
+      return this.sweep();
+    }).catch((error: unknown) => this.#d.log('warn', 'giving back the subtasks of a node that left failed; their leases will expire', { nodeId, error: String(error) }));
+  }
+
   /** A run ended here: its map (if any) and the subtasks left are cancelled. */
   runEnded(run: RunRecord): void {
     void this.#d.store.cancelMap({ runId: run.id, error: `cancelled: the run ended ${run.status}` }).catch((error: unknown) => {

@@ -163,6 +163,12 @@ export interface RunSubtaskVerbs {
   reportSubtasks(p: { executor: string; results: SubtaskOutcome[] }): Promise<ReportSubtasksResult>;
   /** Extends the leases `executor` holds among `keys` to now + leaseMs; returns the keys it no longer holds. */
   extendSubtaskLeases(p: { executor: string; keys: { runId: string; index: number; lease: number }[]; leaseMs: number }): Promise<{ runId: string; index: number }[]>;
+  /**
+   * Ends now the leases `executor` holds (a node that left the registry: killed, or gone silent),
+   * so that the next sweep gives its subtasks to the other nodes instead of waiting out the lease.
+   * Returns how many. A report of the node that comes later is refused by its lease number.
+   */
+  expireSubtaskLeasesOf(p: { executor: string }): Promise<number>;
   /** A run's subtasks by index (the reduce first), optionally in one state. */
   listSubtasks(p: { runId: string; state?: SubtaskState; cursor?: string | null; limit: number }): Promise<Page<SubtaskRecord>>;
   /** Ended map subtasks of the run's map with index > afterIndex, by index: what the reduce reads. */

@@ -150,6 +150,22 @@ export function describeRunSubtasks(ctx: { readonly store: Store }): void {
       expect(await store.cancelMap({ runId: run.id, error: 'again' })).toBe(false);
     });
 
+    it('ends at once the leases of a node that left, for the sweep to give its subtasks to the others', async () => {
+      const { store } = ctx;
+      const run = await mappedRun(store, 3);
+      await store.sealMap({ runId: run.id, attempt: 1 });
+      const gone = await store.claimSubtasks({ ...CLAIM, executor: 'gone', limit: 2 });
+      const [kept] = await store.claimSubtasks({ ...CLAIM, executor: 'alive', limit: 1 });
+      expect(await store.expireSubtaskLeasesOf({ executor: 'gone' })).toBe(2);
+      expect(await store.expireSubtaskLeasesOf({ executor: 'gone' })).toBe(0);
+      expect(await store.sweepSubtasks({ limit: 100, maxLost: 5, decidedBefore: T0 })).toMatchObject({ released: 2 });
+      const again = await store.claimSubtasks({ ...CLAIM, executor: 'alive', limit: 5 });
+      expect(again.map((s) => s.index).sort()).toEqual(gone.map((s) => s.index).sort());
+      // The other node's lease was left alone, and the gone node's late report is refused.
+      expect(await store.extendSubtaskLeases({ executor: 'alive', keys: [{ runId: run.id, index: kept!.index, lease: 1 }], leaseMs: 30_000 })).toEqual([]);
+      expect((await store.reportSubtasks({ executor: 'gone', results: [ok(run.id, gone[0]!.index, 1)] })).accepted).toEqual([]);
+    });
+
     it('returns maps decided but whose run is still in flight, for their run to be ended', async () => {
       const { store } = ctx;
       const run = await mappedRun(store, 1);

@@ -16,7 +16,7 @@ import {
 } from '../run-subtasks.ts';
 import type { Page } from '../store.ts';
 import { dbNow } from './cluster.ts';
-import { firstRow, inList, inTransaction, rows, updateRows, type Row, type SqlContext } from './context.ts';
+import { affected, firstRow, inList, inTransaction, rows, updateRows, type Row, type SqlContext } from './context.ts';
 import type { Column, ColumnType, SqlValue } from './dialect.ts';
 
 type Params<K extends keyof RunSubtaskVerbs> = Parameters<RunSubtaskVerbs[K]>[0];
@@ -241,6 +241,12 @@ export function extendSubtaskLeases(ctx: SqlContext, p: Params<'extendSubtaskLea
     });
     return p.keys.filter((k) => !keep.has(`${k.runId}#${k.index}`)).map((k) => ({ runId: k.runId, index: k.index }));
   });
+}
+
+export async function expireSubtaskLeasesOf(ctx: SqlContext, p: Params<'expireSubtaskLeasesOf'>): Promise<number> {
+  const now = await dbNow(ctx, ctx.db);
+  return affected(ctx.db, sql`UPDATE run_subtasks SET lease_expires_at = ${now - 1}
+    WHERE state = 'running' AND last_executor = ${p.executor} AND lease_expires_at >= ${now}`);
 }
 
 export async function listSubtasks(ctx: SqlContext, p: Params<'listSubtasks'>): Promise<Page<SubtaskRecord>> {

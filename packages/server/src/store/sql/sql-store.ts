@@ -231,6 +231,7 @@ class SqlStore implements Store {
   claimSubtasks: Store['claimSubtasks'] = (p) => this.#use((ctx) => runSubtasks.claimSubtasks(ctx, p));
   reportSubtasks: Store['reportSubtasks'] = (p) => this.#use((ctx) => runSubtasks.reportSubtasks(ctx, p));
   extendSubtaskLeases: Store['extendSubtaskLeases'] = (p) => this.#use((ctx) => runSubtasks.extendSubtaskLeases(ctx, p));
+  expireSubtaskLeasesOf: Store['expireSubtaskLeasesOf'] = (p) => this.#use((ctx) => runSubtasks.expireSubtaskLeasesOf(ctx, p));
   listSubtasks: Store['listSubtasks'] = (p) => this.#use((ctx) => runSubtasks.listSubtasks(ctx, p));
   readSubtaskResults: Store['readSubtaskResults'] = (p) => this.#use((ctx) => runSubtasks.readSubtaskResults(ctx, p));
   sweepSubtasks: Store['sweepSubtasks'] = (p) => this.#use((ctx) => runSubtasks.sweepSubtasks(ctx, p));

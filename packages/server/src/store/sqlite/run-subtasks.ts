@@ -204,6 +204,12 @@ export function extendSubtaskLeases(conn: SqliteConnection, p: Params<'extendSub
   });
 }
 
+export function expireSubtaskLeasesOf(conn: SqliteConnection, p: Params<'expireSubtaskLeasesOf'>): number {
+  const now = dbNow(conn);
+  return conn.statement(`UPDATE run_subtasks INDEXED BY run_subtasks_lease SET lease_expires_at = ?
+    WHERE state = 'running' AND last_executor = ? AND lease_expires_at >= ?`).run(now - 1, p.executor, now).changes as number;
+}
+
 export function listSubtasks(conn: SqliteConnection, p: Params<'listSubtasks'>): Page<SubtaskRecord> {
   const limit = checkPageLimit(p.limit);
   const after = decodeCursor(p.cursor, 'subtask', 1);

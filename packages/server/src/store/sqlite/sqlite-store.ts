@@ -232,6 +232,7 @@ class SqliteStore implements Store {
   claimSubtasks: Store['claimSubtasks'] = (p) => this.#use((conn) => runSubtasks.claimSubtasks(conn, p));
   reportSubtasks: Store['reportSubtasks'] = (p) => this.#use((conn) => runSubtasks.reportSubtasks(conn, p));
   extendSubtaskLeases: Store['extendSubtaskLeases'] = (p) => this.#use((conn) => runSubtasks.extendSubtaskLeases(conn, p));
+  expireSubtaskLeasesOf: Store['expireSubtaskLeasesOf'] = (p) => this.#use((conn) => runSubtasks.expireSubtaskLeasesOf(conn, p));
   listSubtasks: Store['listSubtasks'] = (p) => this.#use((conn) => runSubtasks.listSubtasks(conn, p));
   readSubtaskResults: Store['readSubtaskResults'] = (p) => this.#use((conn) => runSubtasks.readSubtaskResults(conn, p));
   sweepSubtasks: Store['sweepSubtasks'] = (p) => this.#use((conn) => runSubtasks.sweepSubtasks(conn, p));
