@@ -10,6 +10,9 @@
  *       as text/event-stream (node:http, a connection of its own, eventsource-parser). Each is
  *       dropped (its connection destroyed) after a uniform 0–dropMaxMs and reconnects at once to a
  *       random node with `Last-Event-ID` = the last id it received. Answers `{ type: 'start' }`.
+ *   { type: 'commits', seqs, at }
+ *       when each of these events' transactions was seen committed (bench/lib/commit-watcher.ts):
+ *       receipts of them during the window also go to a commit-to-client histogram.
  *   { type: 'status' } → { type: 'status', connected, events }
  *   { type: 'finish', through, timeoutMs }
  *       no more drops, no more latency samples; each client reads on until it has received seq
@@ -18,7 +21,8 @@
  *   { type: 'stop' } exits.
  * Per client: gaps (seqs of (after, through] never received, below the highest received), behind (above it), duplicates (a seq received again),
  * out of order (a seq below one received before), reconnects, closes by the server, HTTP errors.
- * Latency (receipt − the event's `at`) goes to one histogram of 1 ms buckets per process.
+ * Latency goes to two histograms of 1 ms buckets per process: receipt − the event's `at` (its row's
+ * insert, inside the writing transaction), and receipt − its commit as the driver saw it.
  */
 import { request, type ClientRequest } from 'node:http';
 import { createParser } from 'eventsource-parser';
@@ -34,6 +38,11 @@ interface Start {
 }
 
 const hist = new LatencyHistogram();
+const commitHist = new LatencyHistogram();
+/** When each seq's transaction was seen committed (index: seq − after; 0: not known yet). */
+let commitAt = new Float64Array(1 << 18);
+/** Receipts during the window of seqs whose commit time is not known yet: seq and receipt time, in pairs. */
+let pending: number[] = [];
 let timing = true;
 let dropping = true;
 let through = Infinity;
@@ -114,7 +123,13 @@ class Client {
 
   #event(seq: number, data: string): void {
     events += 1;
-    if (timing) hist.add(Date.now() - eventAt(data));
+    if (timing) {
+      const now = Date.now();
+      hist.add(now - eventAt(data));
+      const committed = seq > settings.after && seq - settings.after < commitAt.length ? commitAt[seq - settings.after]! : 0;
+      if (committed > 0) commitHist.add(now - committed);
+      else pending.push(seq, now);
+    }
     this.lastId = seq;
     if (seq <= settings.after) {
       this.belowStart += 1;
@@ -176,13 +191,39 @@ process.on('message', (message: { type: string } & Record<string, unknown>) => {
       for (const client of clients) client.connect();
       return send({ type: 'start' });
     }
+    case 'commits': {
+      const seqs = message.seqs as number[];
+      const at = message.at as number[];
+      for (let i = 0; i < seqs.length; i += 1) {
+        const index = seqs[i]! - settings.after;
+        if (index <= 0) continue;
+        if (index >= commitAt.length) {
+          const grown = new Float64Array(Math.max(commitAt.length * 2, index + 1));
+          grown.set(commitAt);
+          commitAt = grown;
+        }
+        commitAt[index] = at[i]!;
+      }
+      const still: number[] = [];
+      for (let i = 0; i < pending.length; i += 2) {
+        const index = pending[i]! - settings.after;
+        const committed = index < commitAt.length ? commitAt[index]! : 0;
+        if (committed > 0) commitHist.add(pending[i + 1]! - committed);
+        else still.push(pending[i]!, pending[i + 1]!);
+      }
+      pending = still;
+      return;
+    }
     case 'status':
       return send({ type: 'status', connected: clients.filter((c) => c.connected).length, events });
     case 'finish': {
       dropping = false;
       timing = false;
       through = message.through as number;
-      const report = () => send({ type: 'finish', clients: clients.map((c) => c.figures()), hist: { counts: hist.counts, max: hist.max, total: hist.total } });
+      const report = () => send({
+        type: 'finish', clients: clients.map((c) => c.figures()), hist: { counts: hist.counts, max: hist.max, total: hist.total },
+        commitHist: { counts: commitHist.counts, max: commitHist.max, total: commitHist.total }, uncommitted: pending.length / 2,
+      });
       let reported = false;
       const check = () => {
         if (reported || clients.some((c) => !c.done)) return;
