@@ -8,6 +8,9 @@
  *   connection. What the API also writes and this skips: one audit entry and one change-log entry
  *   per task (nodes must not be running during the insert, or must not care: they learn of new rows
  *   only by their look-ahead polls).
+ * - {@link upsertTasksInChunks}: through any store's `upsertTasks` verb (the batch API's path:
+ *   multi-row statements, with the audit and change-log rows), chunks of 1,000; for the stores
+ *   `insertTasks` does not know (SQLite, MySQL), with the server stopped.
  *
  * The records ({@link taskRecordBuilder}): the spec validated by the server's own `parseTaskSpec` and
  * `normalizeNewSpec` (once per distinct template; each row then differs only by namespace and
@@ -18,6 +21,7 @@ import pg from 'pg';
 import { bucketOf } from '../../packages/server/src/core/buckets.ts';
 import { newId } from '../../packages/server/src/core/ids.ts';
 import type { TaskRecord } from '../../packages/server/src/core/model.ts';
+import type { Store } from '../../packages/server/src/store/store.ts';
 import { nextFireAfter, previousFireBefore } from '../../packages/server/src/core/schedule/next-fire.ts';
 import { normalizeNewSpec, parseTaskSpec } from '../../packages/server/src/services/task-spec-input.ts';
 
@@ -30,6 +34,10 @@ export interface BulkTask {
   /** The creation instant: anchor of `every` schedules (spread them to spread their phases). */
   createdAt: number;
   lastRunStatus?: 'succeeded' | 'failed' | null;
+  /** Paused or completed (then without a next fire); default as the schedule says. */
+  state?: 'paused' | 'completed';
+  /** The spec's labels (replacing the template's). */
+  labels?: Record<string, string>;
 }
 
 export interface BulkOptions {
@@ -61,12 +69,13 @@ export function taskRecordBuilder(templateInputs: unknown[]): (task: BulkTask) =
     return fires;
   };
   return (task) => {
-    const spec: TaskSpec = { ...templates[task.template]!, namespace: task.namespace, name: task.name };
+    const spec: TaskSpec = { ...templates[task.template]!, namespace: task.namespace, name: task.name, ...(task.labels ? { labels: task.labels } : {}) };
     const fires = firesOf(task.template, task.createdAt);
     const status = task.lastRunStatus ?? null;
+    const state = task.state ?? (fires.next === null ? 'completed' : 'active');
     return {
-      id: newId(), kind: 'task', namespace: task.namespace, name: task.name, revision: 1, state: fires.next === null ? 'completed' : 'active', spec,
-      nextFireAt: fires.next, lastFireAt: status === null ? null : fires.previous, lastRunStatus: status, skippedFires: 0,
+      id: newId(), kind: 'task', namespace: task.namespace, name: task.name, revision: 1, state, spec,
+      nextFireAt: state === 'active' ? fires.next : null, lastFireAt: status === null ? null : fires.previous, lastRunStatus: status, skippedFires: 0,
       anchorAt: task.createdAt, createdAt: task.createdAt, updatedAt: task.createdAt,
     };
   };
@@ -118,4 +127,22 @@ export async function insertTasks(options: BulkOptions & { serverUrl: string; sc
     await client.end();
   }
   return ids;
+}
+
+/**
+ * Inserts `count` tasks, `taskAt(i)` describing the i-th, through `store.upsertTasks` (open, migrated,
+ * no server on it), `chunk` per call (default 1,000, as the batch API does).
+ */
+export async function upsertTasksInChunks(options: BulkOptions & { store: Store; chunk?: number }): Promise<void> {
+  const build = taskRecordBuilder(options.templates);
+  const chunk = options.chunk ?? 1000;
+  const report = options.batchSize ?? 10_000;
+  for (let start = 0; start < options.count; start += chunk) {
+    const end = Math.min(options.count, start + chunk);
+    const items = [];
+    for (let i = start; i < end; i += 1) items.push({ op: 'create' as const, task: build(options.taskAt(i)), audit: { actor: 'bench', action: 'task.create' } });
+    const { conflicts } = await options.store.upsertTasks({ items });
+    if (conflicts.length > 0) throw new Error(`upsertTasks: ${conflicts.length} conflicts in tasks ${start}..${end - 1}`);
+    if (Math.floor(end / report) > Math.floor(start / report) || end === options.count) options.onBatch?.(end);
+  }
 }

@@ -117,6 +117,20 @@ export function describeTaskBatch(ctx: { readonly store: Store }): void {
       expect(await names({ 'app.kubernetes.io/name': 'x' })).toEqual(['c']);
       expect(await names({ missing: 'x' })).toEqual([]);
     });
+
+    it('lists tasks by labels whose values hold quotes, backslashes, JSON escapes and non-ASCII, exactly', async () => {
+      const values = ['a "quoted" value', 'back\\slash', String.raw`\u0041 and \u0000 as text`, 'tab\there', 'été 日本', '', 'x,y=z'];
+      for (const [i, value] of values.entries()) {
+        await seedTask(ctx.store, { name: `v${i}`, spec: taskSpec(`v${i}`, 'default', { labels: { k: value, 'other.key/x': `${value}!` } }) });
+      }
+      const names = async (labels: Record<string, string>) => (await ctx.store.listTasks({ labels, limit: 100 })).items.map((t) => t.name);
+      for (const [i, value] of values.entries()) {
+        expect(await names({ k: value })).toEqual([`v${i}`]);
+        expect(await names({ k: value, 'other.key/x': `${value}!` })).toEqual([`v${i}`]);
+        expect(await names({ k: `${value}!` })).toEqual([]);
+      }
+      expect(await names({ k: String.raw`A and \u0000 as text` })).toEqual([]);
+    });
   });
 
   describe('idempotency keys', () => {

@@ -491,7 +491,9 @@ CREATE TABLE `tasks` (
   UNIQUE KEY `tasks_name` (`namespace`,`name`),
   KEY `tasks_due` (`state`,`next_fire_at`,`id`),
   KEY `tasks_last_run_status` (`last_run_status`,`namespace`,`name`),
-  KEY `tasks_by_name` (`name`,`namespace`)
+  KEY `tasks_by_name` (`name`,`namespace`),
+  KEY `tasks_state` (`state`,`namespace`,`name`),
+  KEY `tasks_kind_name` (`kind`,`namespace`,`name`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 CREATE TABLE `task_revisions` (

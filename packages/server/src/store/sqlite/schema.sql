@@ -546,3 +546,5 @@ CREATE INDEX run_subtasks_claim ON run_subtasks (namespace, group_name, availabl
 CREATE INDEX run_subtasks_lease ON run_subtasks (lease_expires_at) WHERE state = 'running';
 
 CREATE INDEX run_subtasks_run_state ON run_subtasks (run_id, state, idx);
+
+CREATE INDEX tasks_state ON tasks (state, namespace, name);

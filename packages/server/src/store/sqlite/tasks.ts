@@ -123,7 +123,13 @@ export function listTasks<K extends Kind>(conn: SqliteConnection, kind: K, p: Li
   const params: (string | number)[] = [kind, ...(scope ? [scope.param] : [])];
   if (p.namespace !== undefined) { where.push('namespace = ?'); params.push(p.namespace); }
   if (p.name !== undefined) { where.push('name = ?'); params.push(p.name); }
-  if (p.state !== undefined) { where.push('state = ?'); params.push(p.state); }
+  if (p.state !== undefined) {
+    // SQLite has no statistics (no ANALYZE): given `state` and a name or a last run status, it took
+    // `tasks_state` and walked every active task. A state is the filter that selects least (most
+    // tasks are active), so `+state` (the same test) keeps it out of the index choice then.
+    where.push(p.name !== undefined || p.lastRunStatus !== undefined ? '+state = ?' : 'state = ?');
+    params.push(p.state);
+  }
   if (p.lastRunStatus !== undefined) { where.push('last_run_status = ?'); params.push(p.lastRunStatus); }
   for (const [key, value] of Object.entries(p.labels ?? {})) {
     // Label keys are checked by the spec schema (TASK_LABEL_KEY): never a quote.

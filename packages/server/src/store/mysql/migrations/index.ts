@@ -26,6 +26,7 @@ import * as alertIncidents from './0020_alert_incidents.ts';
 import * as alertSilences from './0021_alert_silences.ts';
 import * as executorGroups from './0022_executor_groups.ts';
 import * as runSubtasks from './0023_run_subtasks.ts';
+import * as taskListIndexes from './0024_task_list_indexes.ts';
 
 export const MYSQL_MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001_init': init,
@@ -51,4 +52,5 @@ export const MYSQL_MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0021_alert_silences': alertSilences,
   '0022_executor_groups': executorGroups,
   '0023_run_subtasks': runSubtasks,
+  '0024_task_list_indexes': taskListIndexes,
 };
