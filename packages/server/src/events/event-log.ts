@@ -1,9 +1,7 @@
 /**
  * The event log's live side on one node (issue 18). Every node runs it:
  * - the **sequencer** numbers the events its store's triggers wrote (SQL stores; see
- *   `store/sql/events.ts`), one node at a time, every `pollMs`, or every `busyPollMs` while its
- *   last pass found events to number (so that a commit waits ~busyPollMs/2 for its number, not
- *   ~pollMs/2, while events flow, and the store is not probed that often when they do not);
+ *   `store/sql/events.ts`), one node at a time, every `sequenceEveryMs`;
  * - the **tail** reads what has been numbered since it last looked into a bounded buffer, while
  *   someone follows the log, and wakes the followers. It reads at each pass, and at once when the
  *   store says another node numbered events (a `StoreChange` of kind `events`: NOTIFY on
@@ -24,8 +22,6 @@ export interface EventLogOptions {
   clock?: Clock;
   /** How often the sequencer and the tail run. @default 50 */
   pollMs?: number;
-  /** How soon they run again after a pass that numbered events (events are flowing). @default 10 */
-  busyPollMs?: number;
   /** Events numbered per sequencer transaction. @default 5000 */
   sequenceBatch?: number;
   /** Events kept in memory for followers. @default 20000 */
@@ -50,11 +46,9 @@ export class EventLog {
   #changes: ChangeSubscription | null = null;
   /** A read asked for while a pass ran: the tail reads again when it ends. */
   #readAgain = false;
-  /** The last pass numbered events: the next comes after busyPollMs, not pollMs. */
-  #busy = false;
 
   constructor(options: EventLogOptions) {
-    this.#o = { clock: systemClock, pollMs: 50, busyPollMs: 10, sequenceBatch: 5000, bufferSize: 20_000, log: () => {}, ...options };
+    this.#o = { clock: systemClock, pollMs: 50, sequenceBatch: 5000, bufferSize: 20_000, log: () => {}, ...options };
   }
 
   /** The highest seq this node has read. */
@@ -179,17 +173,12 @@ export class EventLog {
     this.#timer = this.#o.clock.setTimer(() => {
       this.#timer = null;
       void this.poll().finally(() => this.#schedule());
-    }, this.#busy ? this.#o.busyPollMs : this.#o.pollMs);
+    }, this.#o.pollMs);
   }
 
   async #runPass(sequence: boolean): Promise<void> {
     try {
-      let numbered = 0;
-      for (let n = this.#o.sequenceBatch; sequence && n === this.#o.sequenceBatch;) {
-        n = await this.#o.store.sequenceEvents({ limit: this.#o.sequenceBatch });
-        numbered += n;
-      }
-      if (sequence) this.#busy = numbered > 0;
+      while (sequence && (await this.#o.store.sequenceEvents({ limit: this.#o.sequenceBatch })) === this.#o.sequenceBatch) { /* more waiting */ }
       if (this.#followers > 0) await this.#tail();
       else this.#head = Math.max(this.#head, await this.#o.store.lastEventSeq());
       if (this.#failing) this.#o.log('info', 'the event log reads again');
