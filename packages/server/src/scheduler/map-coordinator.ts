@@ -64,6 +64,8 @@ export class MapCoordinator {
   #timer: TimerHandle | null = null;
   #stopped = false;
   #sweeping = false;
+  /** Runs this node knows have a map (appended through it, or checked sealed): a run's end cancels its map at once only then. */
+  readonly #mapped = new Set<string>();
 
   constructor(deps: MapCoordinatorDeps) {
     this.#d = deps;
@@ -88,6 +90,7 @@ export class MapCoordinator {
   async isSealed(run: RunRecord): Promise<boolean> {
     this.start();
     const map = await this.#d.store.getRunMap(run.id);
+    if (map !== null) this.#knowMapped(run.id);
     return map !== null && map.attempt === run.attempt && map.state !== 'mapping';
   }
 
@@ -111,6 +114,7 @@ export class MapCoordinator {
         maxFailedRatio: options.maxFailedRatio ?? null, backoff: task.spec.retry.backoff,
       },
     });
+    this.#knowMapped(runId);
     if (result.inserted > 0) this.events.emit('claimable');
     return result;
   }
@@ -241,8 +245,21 @@ export class MapCoordinator {
     }).catch((error: unknown) => this.#d.log('warn', 'giving back the subtasks of a node that left failed; their leases will expire', { nodeId, error: String(error) }));
   }
 
-  /** A run ended here: its map (if any) and the subtasks left are cancelled. */
+  /** Remembers a run that mapped (the oldest forgotten past 10,000: the sweep still covers them). */
+  #knowMapped(runId: string): void {
+    this.#mapped.add(runId);
+    if (this.#mapped.size > 10_000) this.#mapped.delete(this.#mapped.values().next().value!);
+  }
+
+  /**
+   * A run ended here: its map and the subtasks left are cancelled, at once when this node knows
+   * the run mapped or the run was stopped (cancelled, timed out, lost); else by the sweep, within
+   * its period (a transaction per ended run would double the store's work per run, for the few
+   * runs that map and end on another node than the one their subtasks went through).
+   */
   runEnded(run: RunRecord): void {
+    const known = this.#mapped.delete(run.id);
+    if (!known && run.status !== 'cancelled' && run.status !== 'timed_out' && run.status !== 'lost') return;
     void this.#d.store.cancelMap({ runId: run.id, error: `cancelled: the run ended ${run.status}` }).catch((error: unknown) => {
       this.#d.log('warn', 'cancelling the subtasks of an ended run failed; the sweep will', { runId: run.id, error: String(error) });
     });
