@@ -11,8 +11,9 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import { EcronError } from '../core/errors.ts';
 
 /** The engine a target without `engine` runs on. */
@@ -60,14 +61,18 @@ export function dockerOptions(address: string, flag = '--container-engine', env:
   throw new EcronError('CONFIG_INVALID', `${flag}: ${JSON.stringify(address)}: unsupported scheme ${url.protocol} (unix:, tcp:, http:, https:)`);
 }
 
-/** The configured engines, each one Dockerode client (created once). */
+/** dockerode, loaded with the first engine's client: a server without engines never loads it. */
+const require = createRequire(import.meta.url);
+const dockerClient = (options: Docker.DockerOptions): Docker => new (require('dockerode') as typeof Docker)(options);
+
+/** The configured engines, each one Dockerode client (created at its first use, once). */
 export class ContainerEngines {
-  readonly #byName = new Map<string, { address: string; docker: Docker }>();
+  readonly #byName = new Map<string, { address: string; options: Docker.DockerOptions; docker: Docker | null }>();
 
   constructor(configs: readonly EngineConfig[]) {
     for (const { name, address } of configs) {
       if (this.#byName.has(name)) throw new EcronError('CONFIG_INVALID', `--container-engine: the engine ${JSON.stringify(name)} is given twice`);
-      this.#byName.set(name, { address, docker: new Docker(dockerOptions(address)) });
+      this.#byName.set(name, { address, options: dockerOptions(address), docker: null });
     }
   }
 
@@ -81,12 +86,15 @@ export class ContainerEngines {
 
   /** The engine named `name` (default: `default`), or null when none is configured by that name. */
   get(name: string | undefined): Docker | null {
-    return this.#byName.get(name ?? DEFAULT_ENGINE)?.docker ?? null;
+    const engine = this.#byName.get(name ?? DEFAULT_ENGINE);
+    if (!engine) return null;
+    engine.docker ??= dockerClient(engine.options);
+    return engine.docker;
   }
 
   /** Every engine, for the sweep of leftover containers. */
   all(): { name: string; docker: Docker }[] {
-    return [...this.#byName].map(([name, { docker }]) => ({ name, docker }));
+    return [...this.#byName.keys()].map((name) => ({ name, docker: this.get(name)! }));
   }
 
   /** Why a target's engine cannot be used here, with how to configure one. */

@@ -14,7 +14,6 @@
  * again would reach the first ones twice); one it refused for all fails as `smtp`.
  */
 import { isIP } from 'node:net';
-import { createTransport } from 'nodemailer';
 import { AlertChannelError, connectionFailure } from './channel-error.ts';
 import type { ChannelSend } from './channel-sender.ts';
 
@@ -35,6 +34,8 @@ export const sendEmail: ChannelSend<'email'> = async (channel, notification, mes
   } catch (error) {
     throw connectionFailure('email', what, error, config.timeoutMs);
   }
+  // nodemailer is loaded with the first email (~5 MiB of resident memory a server without email channels does not need).
+  const { createTransport } = await import('nodemailer');
   const transport = createTransport({
     host: address,
     port,

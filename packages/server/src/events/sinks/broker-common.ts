@@ -29,6 +29,14 @@ export function maskUrl(url: string, userIsSecret = false): string {
 /** `pattern` with every `{type}` replaced by the event's type. */
 export const withType = (pattern: string, type: string): string => pattern.replaceAll('{type}', type);
 
+/** The subjects a created stream captures: `{type}` as a last token becomes `>`. */
+export function natsStreamSubjects(subject: string): string[] {
+  if (!subject.includes('{type}')) return [subject];
+  if (subject.endsWith('.{type}') && !subject.slice(0, -'{type}'.length).includes('{type}')) return [`${subject.slice(0, -'{type}'.length)}>`];
+  if (subject === '{type}') return ['>'];
+  throw new Error(`cannot derive the subjects of stream from "${subject}": {type} must be the subject's last token, or create the stream yourself`);
+}
+
 /** Default wait for a connection or an acknowledgement. */
 export const DEFAULT_BROKER_TIMEOUT_MS = 10_000;
 

@@ -4,12 +4,8 @@
  * docs/observability.md "### Brokers" says what each publishes and how a consumer dedupes.
  */
 import { z } from 'zod';
-import type { EventSink } from './sink.ts';
-import { maskUrl, type BrokerSinkOptions } from './broker-common.ts';
-import { NatsSink, natsStreamSubjects } from './nats-sink.ts';
-import { RedisSink } from './redis-sink.ts';
-import { RabbitMqSink } from './rabbitmq-sink.ts';
-import { MqttSink } from './mqtt-sink.ts';
+import type { EventMessage, EventSink } from './sink.ts';
+import { maskUrl, natsStreamSubjects, type BrokerSinkOptions } from './broker-common.ts';
 
 export { BROKER_SECRET_MASK } from './broker-common.ts';
 
@@ -82,12 +78,51 @@ export type BrokerConfigInputs = { [T in BrokerType]: z.input<(typeof BrokerConf
 export function createBrokerSink<T extends BrokerType>(type: T, config: BrokerConfigInputs[T], options?: BrokerSinkOptions): EventSink;
 export function createBrokerSink(type: BrokerType, config: unknown, options?: BrokerSinkOptions): EventSink;
 export function createBrokerSink(type: BrokerType, config: unknown, options: BrokerSinkOptions = {}): EventSink {
+  // Each broker's client library is loaded with the first sink of its kind (a server with no
+  // broker subscription never loads them: ioredis alone is ~9 MiB of resident memory).
   switch (type) {
-    case 'nats': return new NatsSink(NatsConfigSchema.parse(config), options);
-    case 'redis': return new RedisSink(RedisConfigSchema.parse(config), options);
-    case 'rabbitmq': return new RabbitMqSink(RabbitMqConfigSchema.parse(config), options);
-    case 'mqtt': return new MqttSink(MqttConfigSchema.parse(config), options);
+    case 'nats': {
+      const parsed = NatsConfigSchema.parse(config);
+      return new LazySink(async () => new (await import('./nats-sink.ts')).NatsSink(parsed, options));
+    }
+    case 'redis': {
+      const parsed = RedisConfigSchema.parse(config);
+      return new LazySink(async () => new (await import('./redis-sink.ts')).RedisSink(parsed, options));
+    }
+    case 'rabbitmq': {
+      const parsed = RabbitMqConfigSchema.parse(config);
+      return new LazySink(async () => new (await import('./rabbitmq-sink.ts')).RabbitMqSink(parsed, options));
+    }
+    case 'mqtt': {
+      const parsed = MqttConfigSchema.parse(config);
+      return new LazySink(async () => new (await import('./mqtt-sink.ts')).MqttSink(parsed, options));
+    }
     default: throw new Error(`unknown broker type ${String(type)}`);
+  }
+}
+
+/** A sink made at its first delivery (its module loaded then). */
+class LazySink implements EventSink {
+  readonly #make: () => Promise<EventSink>;
+  #sink: Promise<EventSink> | null = null;
+  #closed = false;
+
+  constructor(make: () => Promise<EventSink>) {
+    this.#make = make;
+  }
+
+  async deliver(messages: readonly EventMessage[]): Promise<void> {
+    if (this.#closed) throw new Error('the sink is closed');
+    this.#sink ??= this.#make().catch((error: unknown) => {
+      this.#sink = null;
+      throw error;
+    });
+    await (await this.#sink).deliver(messages);
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#sink) await (await this.#sink.catch(() => null))?.close();
   }
 }
 

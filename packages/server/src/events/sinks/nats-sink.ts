@@ -15,7 +15,7 @@
  */
 import { connect, headers, type JetStreamClient, type NatsConnection, type NatsError } from 'nats';
 import type { EventMessage, EventSink } from './sink.ts';
-import { brokerError, DEFAULT_BROKER_TIMEOUT_MS, LazyConnection, maskUrl, within, withType, type BrokerSinkOptions } from './broker-common.ts';
+import { brokerError, DEFAULT_BROKER_TIMEOUT_MS, LazyConnection, maskUrl, natsStreamSubjects, within, withType, type BrokerSinkOptions } from './broker-common.ts';
 
 export interface NatsSinkConfig {
   /** One server URL, or several separated by commas; credentials may be in the first (`nats://user:pass@host`, `nats://token@host`). */
@@ -24,14 +24,6 @@ export interface NatsSinkConfig {
   subject: string;
   /** A stream that must store the messages; created when missing, with the subjects the pattern gives. */
   stream?: string | undefined;
-}
-
-/** The subjects a created stream captures: `{type}` as a last token becomes `>`. */
-export function natsStreamSubjects(subject: string): string[] {
-  if (!subject.includes('{type}')) return [subject];
-  if (subject.endsWith('.{type}') && !subject.slice(0, -'{type}'.length).includes('{type}')) return [`${subject.slice(0, -'{type}'.length)}>`];
-  if (subject === '{type}') return ['>'];
-  throw new Error(`cannot derive the subjects of stream from "${subject}": {type} must be the subject's last token, or create the stream yourself`);
 }
 
 interface Connected {
