@@ -41,8 +41,9 @@ const hist = new LatencyHistogram();
 const commitHist = new LatencyHistogram();
 /** When each seq's transaction was seen committed (index: seq − after; 0: not known yet). */
 let commitAt = new Float64Array(1 << 18);
-/** Receipts during the window of seqs whose commit time is not known yet: seq and receipt time, in pairs. */
-let pending: number[] = [];
+/** Receipts during the window of seqs whose commit time is not known yet: receipt times by seq. */
+const pending = new Map<number, number[]>();
+let pendingCount = 0;
 let timing = true;
 let dropping = true;
 let through = Infinity;
@@ -128,7 +129,12 @@ class Client {
       hist.add(now - eventAt(data));
       const committed = seq > settings.after && seq - settings.after < commitAt.length ? commitAt[seq - settings.after]! : 0;
       if (committed > 0) commitHist.add(now - committed);
-      else pending.push(seq, now);
+      else {
+        const times = pending.get(seq);
+        if (times) times.push(now);
+        else pending.set(seq, [now]);
+        pendingCount += 1;
+      }
     }
     this.lastId = seq;
     if (seq <= settings.after) {
@@ -204,14 +210,13 @@ process.on('message', (message: { type: string } & Record<string, unknown>) => {
         }
         commitAt[index] = at[i]!;
       }
-      const still: number[] = [];
-      for (let i = 0; i < pending.length; i += 2) {
-        const index = pending[i]! - settings.after;
-        const committed = index < commitAt.length ? commitAt[index]! : 0;
-        if (committed > 0) commitHist.add(pending[i + 1]! - committed);
-        else still.push(pending[i]!, pending[i + 1]!);
+      for (let i = 0; i < seqs.length; i += 1) {
+        const times = pending.get(seqs[i]!);
+        if (!times) continue;
+        for (const received of times) commitHist.add(received - at[i]!);
+        pendingCount -= times.length;
+        pending.delete(seqs[i]!);
       }
-      pending = still;
       return;
     }
     case 'status':
@@ -222,7 +227,7 @@ process.on('message', (message: { type: string } & Record<string, unknown>) => {
       through = message.through as number;
       const report = () => send({
         type: 'finish', clients: clients.map((c) => c.figures()), hist: { counts: hist.counts, max: hist.max, total: hist.total },
-        commitHist: { counts: commitHist.counts, max: commitHist.max, total: commitHist.total }, uncommitted: pending.length / 2,
+        commitHist: { counts: commitHist.counts, max: commitHist.max, total: commitHist.total }, uncommitted: pendingCount,
       });
       let reported = false;
       const check = () => {
