@@ -97,15 +97,6 @@ function nameContains(needle: string): RawBuilder<unknown> {
   return ONLY_LETTERS_AND_DIGITS.test(needle) ? sql`name ILIKE ${pattern}` : sql`name ILIKE ${pattern} AND ${contains}`;
 }
 
-/**
- * The spec's labels as jsonb, the expression of the GIN index `tasks_labels` (migration 0024,
- * which explains the CASE: NULL for labels holding U+0000, which jsonb cannot hold); a label
- * selector is containment in it of `{"key": "value"}`, the same test as `spec.labels[key] = value`,
- * label values being strings. It must stay the index's expression to the character.
- */
-const LABELS_JSONB = sql.raw(String.raw`(CASE WHEN strpos((spec -> 'labels')::text, '\u0000') = 0`
-  + String.raw` OR (spec -> 'labels')::text !~ '(^|[^\\])(\\\\)*\\u0000' THEN (spec -> 'labels')::jsonb END)`);
-
 const ARRAY_QUOTED = /[\\"]/g;
 
 /**
@@ -181,7 +172,7 @@ export function postgresDialect(options: { schema: string; description: string; 
     listenForChanges: (onWake) => listener(options.url, changeChannel(options.schema), onWake),
     nowMs: sql`(extract(epoch FROM clock_timestamp()) * 1000)::int8`,
     nameContains,
-    labelEquals: (key, value) => sql`${LABELS_JSONB} @> ${JSON.stringify({ [key]: value })}::jsonb`,
+    labelEquals: (key, value) => sql`(spec -> 'labels' ->> ${key}::text) = ${value}::text`,
     inList: (expr, values, type) => sql`${expr} = ANY(${arrayLiteral(values)}::${sql.raw(ARRAY_TYPES[type])})`,
     rowsTable,
     async insertRows(db, p) {

@@ -560,12 +560,6 @@ CREATE INDEX tasks_by_name ON tasks USING btree (name, namespace);
 
 CREATE INDEX tasks_due ON tasks USING btree (next_fire_at, id) WHERE (state = 'active'::text);
 
-CREATE INDEX tasks_labels ON tasks USING gin ((
-CASE
-    WHEN ((strpos(((spec -> 'labels'::text))::text, '\u0000'::text) = 0) OR (((spec -> 'labels'::text))::text !~ '(^|[^\\])(\\\\)*\\u0000'::text)) THEN ((spec -> 'labels'::text))::jsonb
-    ELSE NULL::jsonb
-END) jsonb_path_ops);
-
 CREATE INDEX tasks_last_run_status ON tasks USING btree (last_run_status, namespace, name);
 
 CREATE INDEX tasks_name_trgm ON tasks USING gin (name public.gin_trgm_ops);

@@ -52,8 +52,8 @@ export interface SqlDialect {
 
   /**
    * The condition that a task's spec has label `key` with `value` (`spec.labels[key]`). `key` matches
-   * the spec's TASK_LABEL_KEY (no quote). On PostgreSQL the GIN index `tasks_labels` serves it; on
-   * MySQL no index does: it filters the rows the other conditions leave.
+   * the spec's TASK_LABEL_KEY (no quote). No index serves it: it filters the rows the other conditions
+   * leave (an index of the labels would cost every fire; see migration 0024).
    */
   labelEquals(key: string, value: string): RawBuilder<unknown>;
 

@@ -152,7 +152,7 @@ export function namespaceScope(ctx: SqlContext, namespaces: string[] | null | un
  * Indexes (docs/benchmarks.md, "Scale: `GET /api/v1/tasks` on 1,000,000 tasks", for the plans at a
  * million tasks): an exact `name` is a range of `tasks_by_name (name, namespace)`; `lastRunStatus`
  * one of `tasks_last_run_status`; `state` one of `tasks_state` (PostgreSQL: paused and completed
- * only); a label, on PostgreSQL, the GIN index `tasks_labels`. A substring of the name picks the
+ * only); a label selector is no index's (0024 says why). A substring of the name picks the
  * page's keys first, from a derived table that reads only (kind, namespace, name): PostgreSQL
  * either takes the candidates from the trigram index `tasks_name_trgm` or walks `tasks_name`,
  * whichever it estimates cheaper, and MySQL walks `tasks_kind_name`, which covers the query,
